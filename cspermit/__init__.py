@@ -1,0 +1,1 @@
+"""The application shell: the ``cspermit`` command line that ties the packages together."""

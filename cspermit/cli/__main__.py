@@ -1,0 +1,3 @@
+from cspermit.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Gas-detector drivers: pure protocol parsers, serial and BLE transports, detector sessions."""

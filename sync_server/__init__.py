@@ -1,0 +1,1 @@
+"""The bureau's sync server (FastAPI): enrollment, sync, tenancy, pages and exports."""

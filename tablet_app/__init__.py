@@ -1,0 +1,1 @@
+"""The guardian's tablet app (Kivy): screens, presenters, local store, sync client."""

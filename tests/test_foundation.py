@@ -1,0 +1,57 @@
+"""The shared pieces every package stands on: the reading model, status flags, i18n, the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from permits import RuleViolation, Unmet
+from permits.i18n import get_language, set_language
+from permits.readings import STATUS_BITS, StatusFlag, flags_from_byte, flags_to_byte, sorted_flags
+
+
+def test_status_bits_match_the_protocol_table() -> None:
+    assert flags_from_byte(0x01) == {StatusFlag.FAULT}
+    assert flags_from_byte(0x12) == {StatusFlag.WARMUP, StatusFlag.ALARM_LOW}
+    assert flags_from_byte(0x80) == frozenset()  # undefined bit carries no flag
+    assert sorted_flags(flags_from_byte(0x7F)) == [f.value for f in STATUS_BITS]
+
+
+@given(st.integers(min_value=0, max_value=0x7F))
+def test_status_byte_round_trip(byte: int) -> None:
+    assert flags_to_byte(flags_from_byte(byte)) == byte
+
+
+def test_rule_violation_lists_every_unmet_condition() -> None:
+    err = RuleViolation([Unmet("A_CODE", {"x": 1}), Unmet("B_CODE")])
+    assert err.codes == ["A_CODE", "B_CODE"]
+    assert "A_CODE" in str(err) and "B_CODE" in str(err)
+    with pytest.raises(ValueError):
+        RuleViolation([])
+
+
+def test_language_defaults_to_chinese_and_rejects_unknown() -> None:
+    before = get_language()
+    try:
+        set_language("en")
+        assert get_language() == "en"
+        with pytest.raises(ValueError):
+            set_language("fr")
+    finally:
+        set_language(before)
+
+
+def test_cli_lists_every_group() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "cspermit.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    ).stdout
+    for group in ("atmosphere", "permit", "detector", "sim", "server", "tablet"):
+        assert group in out
