@@ -1,0 +1,212 @@
+"""The local store keeps everything until the server acknowledges it, even across a crash."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tablet_app.store import MIGRATIONS, Store, StoreError, migrate
+
+
+def _event(permit: str, seq: int, type_: str = "drafted", **payload: object) -> dict[str, object]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "permit_id": permit,
+        "seq": seq,
+        "type": type_,
+        "occurred_at": "2026-11-28T09:00:00+08:00",
+        "payload": payload,
+    }
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "tablet.db")
+    yield s
+    s.close()
+
+
+def test_fresh_database_is_migrated_and_in_wal_mode(store: Store) -> None:
+    assert store.schema_version == len(MIGRATIONS)
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert {
+        "events",
+        "readings_chunks",
+        "spaces",
+        "people",
+        "detectors",
+        "profiles",
+        "settings",
+        "schema_version",
+    } <= set(store.db.table_names())
+
+
+def test_migrations_run_once_in_order_and_resume(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    Store(path).close()
+    applied: list[str] = []
+
+    def _m2_add_notes(db):  # type: ignore[no-untyped-def]
+        applied.append("m2")
+        db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+
+    with Store(path) as s:
+        assert migrate(s.db, (*MIGRATIONS, _m2_add_notes)) == 2
+        assert migrate(s.db, (*MIGRATIONS, _m2_add_notes)) == 2  # second run does nothing
+        versions = s.db.execute("SELECT version, name FROM schema_version ORDER BY version")
+        assert [tuple(r) for r in versions] == [(1, "_m1_initial"), (2, "_m2_add_notes")]
+    assert applied == ["m2"]
+
+
+def test_a_failing_migration_leaves_no_half_schema(tmp_path: Path) -> None:
+    def _m2_broken(db):  # type: ignore[no-untyped-def]
+        db.execute("CREATE TABLE half (id INTEGER)")
+        db.execute("THIS IS NOT SQL")
+
+    with Store(tmp_path / "b.db") as s:
+        with pytest.raises(Exception, match="syntax"):
+            migrate(s.db, (*MIGRATIONS, _m2_broken))
+        assert "half" not in s.db.table_names()
+        assert s.db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 1
+
+
+def test_a_newer_database_is_refused(tmp_path: Path) -> None:
+    with Store(tmp_path / "n.db") as s:
+        s.db.execute("INSERT INTO schema_version VALUES (99, 'future', 'x')")
+    with pytest.raises(StoreError) as err:
+        Store(tmp_path / "n.db")
+    assert err.value.code == "SCHEMA_TOO_NEW"
+
+
+def test_events_round_trip_in_seq_order(store: Store) -> None:
+    e2, e1 = _event("P1", 2, "approved"), _event("P1", 1, "drafted", space="MT-01")
+    store.append_events([e2, e1])
+    assert store.events_for_permit("P1") == [e1, e2]
+    assert store.permit_ids() == ["P1"]
+
+
+def test_stored_events_cannot_be_changed_or_deleted_before_ack(store: Store) -> None:
+    e = _event("P1", 1)
+    store.append_event(e)
+    with pytest.raises(Exception, match="EVENT_APPEND_ONLY"):
+        store.db.execute("UPDATE events SET type = 'closed' WHERE event_id = ?", [e["event_id"]])
+    with pytest.raises(Exception, match="EVENT_NOT_ACKED"):
+        store.db.execute("DELETE FROM events WHERE event_id = ?", [e["event_id"]])
+    assert store.purge_acked("9999-12-31") == 0
+    assert store.events_for_permit("P1") == [e]
+
+
+def test_a_duplicate_seq_is_refused_and_the_batch_is_all_or_nothing(store: Store) -> None:
+    store.append_event(_event("P1", 1))
+    with pytest.raises(StoreError) as err:
+        store.append_events([_event("P1", 2), _event("P1", 1)])
+    assert err.value.code == "EVENT_DUPLICATE"
+    assert [e["seq"] for e in store.events_for_permit("P1")] == [1]
+
+
+def test_an_event_without_a_permit_id_names_the_field(store: Store) -> None:
+    bad = _event("P1", 1)
+    del bad["permit_id"]
+    with pytest.raises(StoreError, match="permit_id"):
+        store.append_event(bad)
+
+
+def test_ack_is_final_and_only_acked_rows_are_purged(store: Store) -> None:
+    a, b = _event("P1", 1), _event("P1", 2, "entrant_entered")
+    store.append_events([a, b])
+    # urgent events (entries, alarms) go to the server first
+    assert [e["seq"] for e in store.unacked_events()] == [2, 1]
+    assert store.mark_acked([a["event_id"]], "accepted", at="2026-11-28T01:00:00+00:00") == 1
+    assert store.mark_acked([a["event_id"]], "duplicate") == 0  # the first answer stands
+    assert store.ack_status(a["event_id"]) == ("2026-11-28T01:00:00+00:00", "accepted")
+    with pytest.raises(Exception, match="EVENT_ALREADY_ACKED"):
+        store.db.execute(
+            "UPDATE events SET ack_status='rejected' WHERE event_id=?", [a["event_id"]]
+        )
+    assert store.count_unacked() == {"events": 1, "chunks": 0}
+    assert store.purge_acked("2026-11-29") == 1
+    assert [e["seq"] for e in store.events_for_permit("P1")] == [2]
+
+
+def test_chunks_are_content_addressed_and_kept_until_ack(store: Store) -> None:
+    meta = dict(device_serial="GX-1", started_at="t0", ended_at="t1", n_values=60)
+    assert store.put_chunk("h1", b"\x00\x01", **meta) is True
+    assert store.put_chunk("h1", b"\x00\x01", **meta) is False
+    assert store.unacked_chunks() == ["h1"]
+    with pytest.raises(Exception, match="CHUNK_NOT_ACKED"):
+        store.db.execute("DELETE FROM readings_chunks")
+    store.mark_chunk_acked("h1")
+    assert store.unacked_chunks() == [] and store.chunk("h1") == b"\x00\x01"
+
+
+def test_reference_data_upserts_and_rejects_unknown_kinds(store: Store) -> None:
+    store.put_references("spaces", [{"id": "MT-01", "name": "糖蜜罐"}])
+    store.put_references("spaces", [{"id": "MT-01", "name": "糖蜜罐 1号"}])
+    assert store.references("spaces") == [{"id": "MT-01", "name": "糖蜜罐 1号"}]
+    assert store.reference("spaces", "nope") is None
+    with pytest.raises(StoreError, match="reference kind"):
+        store.put_references("events", [{"id": "x"}])
+
+
+def test_settings_and_cursors(store: Store) -> None:
+    assert store.get_setting("language", "zh_CN") == "zh_CN"
+    store.set_setting("language", "en")
+    store.set_cursor("people", "c-42")
+    assert store.get_setting("language") == "en" and store.get_cursor("people") == "c-42"
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    payload=st.dictionaries(st.text(min_size=1, max_size=8), st.text(max_size=20) | st.integers())
+)
+def test_any_json_payload_round_trips(
+    tmp_path_factory: pytest.TempPathFactory, payload: dict
+) -> None:
+    with Store(tmp_path_factory.mktemp("h") / "h.db") as s:
+        e = _event("P", 1, "drafted", **payload)
+        s.append_event(e)
+        assert s.events_for_permit("P") == [e]
+
+
+def test_sigkill_during_a_write_loop_loses_nothing_committed(tmp_path: Path) -> None:
+    db = tmp_path / "crash.db"
+    writer = textwrap.dedent(
+        f"""
+        import sys, uuid
+        from tablet_app.store import Store
+        s = Store({str(db)!r})
+        seq = 0
+        while True:
+            seq += 1
+            s.append_event({{"event_id": str(uuid.uuid4()), "permit_id": "P", "seq": seq,
+                            "type": "readings_chunk_recorded", "occurred_at": "t"}})
+            print(seq, flush=True)  # printed only after the commit returned
+        """
+    )
+    committed = 0
+    with subprocess.Popen(
+        [sys.executable, "-c", writer],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            committed = int(line)
+            if committed >= 200:
+                break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    with Store(db) as s:
+        seqs = [e["seq"] for e in s.events_for_permit("P")]
+    assert len(seqs) >= committed >= 200
+    assert seqs == list(range(1, len(seqs) + 1))  # no gap, no torn row
