@@ -1,0 +1,1 @@
+"""Rule data (gases, atmosphere profiles) as TOML files with their sources."""
