@@ -1,7 +1,61 @@
-"""`cspermit server ...`."""
+"""`cspermit server ...`: run the sync server, seed the demo data."""
 
 from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="server", no_args_is_help=True)
+app = typer.Typer(help="The bureau's sync server (FastAPI) / 监管同步服务器", no_args_is_help=True)
+
+DB_HELP = "database URL: sqlite:////abs/path.db or postgresql+psycopg://user@host/db"
+
+
+@app.command("run")
+def run(
+    db: str = typer.Option(None, "--db", help=DB_HELP + " (default: $CSPERMIT_DB_URL)"),
+    host: str = typer.Option("127.0.0.1", "--host", help="interface to listen on"),
+    port: int = typer.Option(8000, "--port", help="TCP port"),
+    ssl_certfile: str = typer.Option(None, "--ssl-certfile", help="TLS certificate (PEM)"),
+    ssl_keyfile: str = typer.Option(None, "--ssl-keyfile", help="TLS private key (PEM)"),
+) -> None:
+    """Serve the API (migrating the database first). OpenAPI docs at /docs."""
+    import uvicorn
+
+    from sync_server.app import create_app
+    from sync_server.settings import Settings
+
+    settings = Settings(db_url=db) if db else Settings()
+    application = create_app(settings)
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        proxy_headers=True,
+    )
+
+
+@app.command("seed-demo")
+def seed_demo(
+    db: str = typer.Option(None, "--db", help=DB_HELP + " (default: $CSPERMIT_DB_URL)"),
+) -> None:
+    """Create the demo bureau, two enterprises, their ledgers and a permit history.
+
+    Demo passwords only (bureau / bureau-demo, a-admin / a-admin-demo, b-admin /
+    b-admin-demo): never on a real server.
+    """
+    from sync_server.app import create_app
+    from sync_server.demo import seed_reference
+    from sync_server.settings import Settings
+
+    settings = Settings(db_url=db) if db else Settings()
+    application = create_app(settings)
+    try:
+        result = seed_reference(application.state.engine, application.state.passwords)
+        if not result.created:
+            typer.echo("demo data already present; nothing to do")
+            return
+        typer.echo(f"demo accounts: {', '.join(result.accounts)}")
+        typer.echo(f"demo enterprises: {', '.join(result.enterprises)}")
+    finally:
+        application.state.engine.dispose()

@@ -1,0 +1,61 @@
+"""Dependencies shared by the routers, as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.engine import Connection, Engine
+
+from sync_server.errors import Unauthorized
+from sync_server.i18n import gettext as _
+from sync_server.security import Passwords, Principal
+from sync_server.services import accounts as account_service
+from sync_server.settings import Settings
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_passwords(request: Request) -> Passwords:
+    passwords: Passwords = request.app.state.passwords
+    return passwords
+
+
+def get_conn(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Connection]:
+    # One transaction per request: an error anywhere in the handler rolls every write back.
+    with engine.begin() as conn:
+        yield conn
+
+
+AppSettings = Annotated[Settings, Depends(get_settings)]
+AppEngine = Annotated[Engine, Depends(get_engine)]
+AppPasswords = Annotated[Passwords, Depends(get_passwords)]
+Conn = Annotated[Connection, Depends(get_conn)]
+
+
+def get_token(token: Annotated[str | None, Depends(oauth2_scheme)]) -> str:
+    if not token:
+        raise Unauthorized(_("sign in first: no bearer token"), code="TOKEN_MISSING")
+    return token
+
+
+BearerToken = Annotated[str, Depends(get_token)]
+
+
+def get_principal(conn: Conn, token: BearerToken) -> Principal:
+    return account_service.authenticate(conn, token)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

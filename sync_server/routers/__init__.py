@@ -1,0 +1,9 @@
+"""One router per resource."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from sync_server.routers import auth, devices, enterprises
+
+ALL_ROUTERS: list[APIRouter] = [auth.router, enterprises.router, devices.router]

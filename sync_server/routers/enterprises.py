@@ -1,0 +1,205 @@
+"""Enterprises and people accounts (admins, reviewers, aggregators)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from sync_server.deps import AppPasswords, Conn, CurrentPrincipal
+from sync_server.errors import Forbidden
+from sync_server.i18n import gettext as _
+from sync_server.schema import accounts, enterprises
+from sync_server.security import Role
+from sync_server.services import accounts as account_service
+from sync_server.services import audit
+from sync_server.services import enterprises as enterprise_service
+from sync_server.services.tenancy import (
+    require_role,
+    require_visible,
+    scope_filter,
+    visible_enterprises,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["enterprises"])
+
+
+class EnterpriseIn(BaseModel):
+    enterprise_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    credit_code: str = Field(description="统一社会信用代码, 18 characters with its check character")
+    jurisdiction: str = Field(
+        pattern=r"^[0-9]{2,12}$", description="administrative division code of the bureau"
+    )
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class EnterprisePatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    details: dict[str, Any] | None = None
+
+
+class EnterpriseOut(BaseModel):
+    enterprise_id: str
+    name: str
+    credit_code: str
+    jurisdiction: str
+    details: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
+class AccountIn(BaseModel):
+    username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=8, max_length=512)
+    role: Role
+    display_name: str = Field(default="", max_length=200)
+    enterprise_id: str | None = None
+    jurisdiction: str | None = Field(default=None, pattern=r"^[0-9]{2,12}$")
+
+
+class AccountOut(BaseModel):
+    account_id: str
+    username: str
+    role: str
+    display_name: str
+    enterprise_id: str | None
+    jurisdiction: str | None
+
+
+def _out(row: Any) -> EnterpriseOut:
+    return EnterpriseOut(
+        enterprise_id=row.enterprise_id,
+        name=row.name,
+        credit_code=row.credit_code,
+        jurisdiction=row.jurisdiction,
+        details=row.data,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+@router.post("/enterprises", response_model=EnterpriseOut, status_code=201)
+def create_enterprise(body: EnterpriseIn, conn: Conn, who: CurrentPrincipal) -> EnterpriseOut:
+    """Operator only: register an enterprise under a bureau's jurisdiction."""
+    require_role(who, Role.OPERATOR)
+    eid = enterprise_service.create(
+        conn,
+        enterprise_id=body.enterprise_id,
+        name=body.name,
+        credit_code=body.credit_code,
+        jurisdiction=body.jurisdiction,
+        details=body.details,
+    )
+    row = enterprise_service.get(conn, eid)
+    audit.record(
+        conn,
+        who,
+        "enterprise.create",
+        "enterprise",
+        eid,
+        enterprise_id=eid,
+        after=_out(row).model_dump(),
+    )
+    return _out(row)
+
+
+@router.get("/enterprises", response_model=list[EnterpriseOut])
+def list_enterprises(conn: Conn, who: CurrentPrincipal) -> list[EnterpriseOut]:
+    if who.is_device:
+        raise Forbidden(_("this account's role may not do this"), code="ROLE_FORBIDDEN")
+    scope = visible_enterprises(conn, who)
+    rows = conn.execute(
+        sa.select(enterprises)
+        .where(scope_filter(enterprises.c.enterprise_id, scope))
+        .order_by(enterprises.c.enterprise_id)
+    )
+    return [_out(r) for r in rows]
+
+
+@router.get("/enterprises/{enterprise_id}", response_model=EnterpriseOut)
+def get_enterprise(enterprise_id: str, conn: Conn, who: CurrentPrincipal) -> EnterpriseOut:
+    require_visible(conn, who, enterprise_id)
+    return _out(enterprise_service.get(conn, enterprise_id))
+
+
+@router.patch("/enterprises/{enterprise_id}", response_model=EnterpriseOut)
+def patch_enterprise(
+    enterprise_id: str, body: EnterprisePatch, conn: Conn, who: CurrentPrincipal
+) -> EnterpriseOut:
+    require_visible(conn, who, enterprise_id)
+    require_role(who, Role.OPERATOR, Role.ENTERPRISE_ADMIN)
+    before = _out(enterprise_service.get(conn, enterprise_id))
+    enterprise_service.update(conn, enterprise_id, name=body.name, details=body.details)
+    after = _out(enterprise_service.get(conn, enterprise_id))
+    audit.record(
+        conn,
+        who,
+        "enterprise.update",
+        "enterprise",
+        enterprise_id,
+        enterprise_id=enterprise_id,
+        before=before.model_dump(),
+        after=after.model_dump(),
+    )
+    return after
+
+
+def _account_out(row: Any) -> AccountOut:
+    return AccountOut(
+        account_id=row.account_id,
+        username=row.username,
+        role=row.role,
+        display_name=row.display_name,
+        enterprise_id=row.enterprise_id,
+        jurisdiction=row.jurisdiction,
+    )
+
+
+@router.post("/accounts", response_model=AccountOut, status_code=201, tags=["accounts"])
+def create_account(
+    body: AccountIn, conn: Conn, who: CurrentPrincipal, passwords: AppPasswords
+) -> AccountOut:
+    """Operator: any account. Enterprise admin: another admin of its own enterprise."""
+    if who.role is Role.ENTERPRISE_ADMIN:
+        if body.role is not Role.ENTERPRISE_ADMIN or body.enterprise_id != who.enterprise_id:
+            raise Forbidden(
+                _("an enterprise admin may add only admins of its own enterprise"),
+                code="ROLE_FORBIDDEN",
+                field="role",
+            )
+    else:
+        require_role(who, Role.OPERATOR)
+    account_id = account_service.create_account(
+        conn,
+        passwords,
+        username=body.username,
+        password=body.password,
+        role=body.role,
+        display_name=body.display_name,
+        enterprise_id=body.enterprise_id,
+        jurisdiction=body.jurisdiction,
+    )
+    row = conn.execute(sa.select(accounts).where(accounts.c.account_id == account_id)).one()
+    out = _account_out(row)
+    audit.record(
+        conn,
+        who,
+        "account.create",
+        "account",
+        account_id,
+        enterprise_id=row.enterprise_id,
+        after=out.model_dump(),
+    )
+    return out
+
+
+@router.get("/accounts", response_model=list[AccountOut], tags=["accounts"])
+def list_accounts(conn: Conn, who: CurrentPrincipal) -> list[AccountOut]:
+    require_role(who, Role.OPERATOR, Role.ENTERPRISE_ADMIN)
+    query = sa.select(accounts).order_by(accounts.c.username)
+    if who.role is Role.ENTERPRISE_ADMIN:
+        query = query.where(accounts.c.enterprise_id == who.enterprise_id)
+    return [_account_out(r) for r in conn.execute(query)]

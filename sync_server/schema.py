@@ -1,0 +1,269 @@
+"""Tables (SQLAlchemy Core). Every table carries ``enterprise_id`` so the schema can be
+distributed by enterprise; it is NULL only on rows no enterprise owns (bureau accounts,
+the change counter, audit rows of bureau-wide actions).
+
+Times are ISO-8601 UTC strings of one fixed width (``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``):
+they sort as text and read back the same on SQLite and PostgreSQL.
+The schema changes only through a new Alembic revision in ``sync_server/migrations``.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TS = sa.String(40)
+ID = sa.String(64)
+ENT = sa.String(64)
+
+counters = sa.Table(
+    "counters",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("enterprise_id", ENT, nullable=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+enterprises = sa.Table(
+    "enterprises",
+    metadata,
+    sa.Column("enterprise_id", ENT, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("credit_code", sa.String(18), nullable=False, unique=True),
+    sa.Column("jurisdiction", sa.String(12), nullable=False, index=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("rev", sa.BigInteger, nullable=False, index=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("account_id", ID, primary_key=True),
+    sa.Column("enterprise_id", ENT, nullable=True, index=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("jurisdiction", sa.String(12), nullable=True),
+    sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+# Failed sign-ins by username (known or not), so throttling does not reveal which exist.
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("enterprise_id", ENT, nullable=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("locked_until", TS, nullable=True),
+    sa.Column("last_failure_at", TS, nullable=False),
+)
+
+# Bearer tokens are random; only their SHA-256 is stored, so a database leak leaks no token.
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("enterprise_id", ENT, nullable=True, index=True),
+    sa.Column("account_id", ID, nullable=True, index=True),
+    sa.Column("device_id", ID, nullable=True, index=True),
+    sa.Column("issued_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=True),
+    sa.Column("revoked_at", TS, nullable=True),
+)
+
+enrollment_codes = sa.Table(
+    "enrollment_codes",
+    metadata,
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("enterprise_id", ENT, nullable=False, index=True),
+    sa.Column("created_by", ID, nullable=False),
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("used_at", TS, nullable=True),
+    sa.Column("device_id", ID, nullable=True),
+)
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    sa.Column("device_id", ID, primary_key=True),
+    sa.Column("enterprise_id", ENT, nullable=False, index=True),
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("public_key_b64", sa.String(100), nullable=False, unique=True),
+    sa.Column("enrolled_at", TS, nullable=False),
+    sa.Column("revoked_at", TS, nullable=True),
+)
+
+# Ledger, people, training, certificates, detectors, profile overrides: one row per item,
+# validated by the permit core's models before it is written.
+reference_items = sa.Table(
+    "reference_items",
+    metadata,
+    sa.Column("enterprise_id", ENT, primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("item_id", ID, primary_key=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False, default=False),
+    sa.Column("rev", sa.BigInteger, nullable=False, index=True),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+# A summary per permit for filtering; re-derivable from ``events`` by replay.
+permits = sa.Table(
+    "permits",
+    metadata,
+    sa.Column("permit_id", ID, primary_key=True),
+    sa.Column("enterprise_id", ENT, nullable=False, index=True),
+    sa.Column("space_id", ID, nullable=True, index=True),
+    sa.Column("status", sa.String(32), nullable=False, index=True),
+    sa.Column("last_seq", sa.Integer, nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+    sa.Column("writer_device_id", ID, nullable=False),
+    sa.Column("first_at", TS, nullable=False, index=True),
+    sa.Column("last_at", TS, nullable=False),
+    sa.Column("people", sa.JSON, nullable=False),
+    sa.Column("detectors", sa.JSON, nullable=False),
+    sa.Column("anomalies", sa.JSON, nullable=False),
+    sa.Column("has_anomaly", sa.Boolean, nullable=False, index=True),
+    sa.Column("rev", sa.BigInteger, nullable=False, index=True),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("event_id", ID, primary_key=True),
+    sa.Column("enterprise_id", ENT, nullable=False, index=True),
+    sa.Column("permit_id", ID, nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("type", sa.String(48), nullable=False),
+    sa.Column("occurred_at", TS, nullable=False),
+    sa.Column("received_at", TS, nullable=False),
+    sa.Column("device_id", ID, nullable=False),
+    sa.Column("actor", ID, nullable=True),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("body", sa.JSON, nullable=False),
+    # Device clock skew, measured and flagged, never corrected: CLOCK_AHEAD / CLOCK_BACKWARDS.
+    sa.Column("clock_flag", sa.String(32), nullable=True),
+    sa.Column("clock_skew_s", sa.Float, nullable=True),
+    sa.UniqueConstraint("permit_id", "seq"),
+)
+
+version_conflicts = sa.Table(
+    "version_conflicts",
+    metadata,
+    sa.Column("conflict_id", ID, primary_key=True),
+    sa.Column("enterprise_id", ENT, nullable=False, index=True),
+    sa.Column("permit_id", ID, nullable=False, index=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("existing_hash", sa.String(64), nullable=False),
+    sa.Column("incoming_hash", sa.String(64), nullable=False),
+    sa.Column("event_id", ID, nullable=False),
+    sa.Column("device_id", ID, nullable=False),
+    sa.Column("body", sa.JSON, nullable=False),
+    sa.Column("received_at", TS, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+)
+
+# Rule violations found by the server's replay: stored, never dropped; each may file a hazard.
+findings = sa.Table(
+    "findings",
+    metadata,
+    sa.Column("finding_id", ID, primary_key=True),
+    sa.Column("enterprise_id", ENT, nullable=False, index=True),
+    sa.Column("permit_id", ID, nullable=False, index=True),
+    sa.Column("seq", sa.Integer, nullable=True),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("facts", sa.JSON, nullable=False),
+    sa.Column("hazard_id", ID, nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("permit_id", "seq", "code"),
+)
+
+# Readings chunks and attachments, content-addressed per enterprise.
+blobs = sa.Table(
+    "blobs",
+    metadata,
+    sa.Column("enterprise_id", ENT, primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("content_type", sa.String(100), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("device_id", ID, nullable=True),
+    sa.Column("received_at", TS, nullable=False),
+)
+
+hazards = sa.Table(
+    "hazards",
+    metadata,
+    sa.Column("hazard_id", ID, primary_key=True),
+    sa.Column("enterprise_id", ENT, nullable=False, index=True),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("category", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False, index=True),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("space_id", ID, nullable=True),
+    sa.Column("permit_id", ID, nullable=True, index=True),
+    sa.Column("rule_code", sa.String(64), nullable=True),
+    sa.Column("deadline", TS, nullable=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("rev", sa.BigInteger, nullable=False, index=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+hazard_actions = sa.Table(
+    "hazard_actions",
+    metadata,
+    sa.Column("action_id", ID, primary_key=True),
+    sa.Column("enterprise_id", ENT, nullable=False, index=True),
+    sa.Column("hazard_id", ID, nullable=False, index=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.UniqueConstraint("hazard_id", "seq"),
+)
+
+notes = sa.Table(
+    "notes",
+    metadata,
+    sa.Column("note_id", ID, primary_key=True),
+    sa.Column("enterprise_id", ENT, nullable=False, index=True),
+    sa.Column("object_kind", sa.String(16), nullable=False),
+    sa.Column("object_id", ID, nullable=False, index=True),
+    sa.Column("author_account_id", ID, nullable=False),
+    sa.Column("author", sa.String(64), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("audit_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("enterprise_id", ENT, nullable=True, index=True),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("actor_account_id", ID, nullable=True),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("actor_role", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("object_kind", sa.String(32), nullable=False),
+    sa.Column("object_id", sa.String(200), nullable=False),
+    sa.Column("before", sa.JSON, nullable=True),
+    sa.Column("after", sa.JSON, nullable=True),
+)

@@ -1,0 +1,1 @@
+"""Storage-facing operations. Handlers stay thin; domain rules live in ``permits``."""

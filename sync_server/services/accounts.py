@@ -1,0 +1,334 @@
+"""Accounts, sign-in with throttling, bearer tokens, enrollment codes and devices."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from sync_server.errors import Conflict, NotFound, TooManyRequests, Unauthorized, Unprocessable
+from sync_server.i18n import gettext as _
+from sync_server.schema import (
+    accounts,
+    devices,
+    enrollment_codes,
+    enterprises,
+    sign_in_failures,
+    tokens,
+)
+from sync_server.security import (
+    Passwords,
+    Principal,
+    Role,
+    new_enrollment_code,
+    new_token,
+    normalise_code,
+    token_digest,
+)
+from sync_server.settings import Settings
+from sync_server.storage import now_iso, parse_iso
+
+
+def create_account(
+    conn: Connection,
+    passwords: Passwords,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    display_name: str = "",
+    enterprise_id: str | None = None,
+    jurisdiction: str | None = None,
+) -> str:
+    if role in (Role.ENTERPRISE_ADMIN,) and not enterprise_id:
+        raise Unprocessable(
+            _("an enterprise admin needs an enterprise"),
+            code="ENTERPRISE_REQUIRED",
+            field="enterprise_id",
+        )
+    if role in (Role.BUREAU_REVIEWER, Role.AGGREGATOR) and not jurisdiction:
+        raise Unprocessable(
+            _("a bureau or aggregator account needs a jurisdiction code"),
+            code="JURISDICTION_REQUIRED",
+            field="jurisdiction",
+        )
+    if role is Role.DEVICE:
+        raise Unprocessable(
+            _("devices enroll with a one-time code, not as accounts"),
+            code="ROLE_INVALID",
+            field="role",
+        )
+    if enterprise_id is not None:
+        found = conn.execute(
+            sa.select(enterprises.c.enterprise_id).where(
+                enterprises.c.enterprise_id == enterprise_id
+            )
+        ).first()
+        if found is None:
+            raise Unprocessable(
+                _("unknown enterprise"), code="UNKNOWN_ENTERPRISE", field="enterprise_id"
+            )
+    if len(password) < 8:
+        raise Unprocessable(
+            _("a password needs at least 8 characters"),
+            code="PASSWORD_TOO_SHORT",
+            field="password",
+        )
+    exists = conn.execute(
+        sa.select(accounts.c.account_id).where(accounts.c.username == username)
+    ).first()
+    if exists is not None:
+        raise Conflict(_("this username is taken"), code="USERNAME_TAKEN", field="username")
+    account_id = str(uuid.uuid4())
+    conn.execute(
+        accounts.insert().values(
+            account_id=account_id,
+            enterprise_id=enterprise_id if role is Role.ENTERPRISE_ADMIN else None,
+            username=username,
+            password_hash=passwords.hash(password),
+            role=role.value,
+            jurisdiction=jurisdiction,
+            display_name=display_name or username,
+            disabled=False,
+            created_at=now_iso(),
+        )
+    )
+    return account_id
+
+
+def _throttle_check(conn: Connection, username: str, now: datetime) -> None:
+    row = conn.execute(
+        sa.select(sign_in_failures).where(sign_in_failures.c.username == username)
+    ).first()
+    if row is not None and row.locked_until is not None:
+        until = parse_iso(row.locked_until)
+        if until > now:
+            wait = max(1, int((until - now).total_seconds() + 0.999))
+            raise TooManyRequests(
+                _("too many failed sign-ins; try again later"),
+                retry_after=wait,
+                code="SIGN_IN_THROTTLED",
+            )
+
+
+def _record_failure(conn: Connection, settings: Settings, username: str, now: datetime) -> None:
+    row = conn.execute(
+        sa.select(sign_in_failures).where(sign_in_failures.c.username == username)
+    ).first()
+    failures = (row.failures if row is not None else 0) + 1
+    locked_until = None
+    if failures >= settings.max_failed_sign_ins:
+        over = failures - settings.max_failed_sign_ins
+        lock = min(settings.lockout_s * (2**over), settings.lockout_max_s)
+        locked_until = now_iso(now + timedelta(seconds=lock))
+    values = {"failures": failures, "locked_until": locked_until, "last_failure_at": now_iso(now)}
+    if row is None:
+        conn.execute(sign_in_failures.insert().values(username=username, **values))
+    else:
+        conn.execute(
+            sign_in_failures.update()
+            .where(sign_in_failures.c.username == username)
+            .values(**values)
+        )
+
+
+def sign_in(
+    conn: Connection, settings: Settings, passwords: Passwords, username: str, password: str
+) -> tuple[str, int] | None:
+    """Check the password; return (token, expires_in seconds), or None after recording the
+    failure (the caller commits, then answers 401). Failures are counted by username whether
+    or not it exists, and the answer never says which part was wrong."""
+    now = datetime.now(UTC)
+    _throttle_check(conn, username, now)
+    row = conn.execute(sa.select(accounts).where(accounts.c.username == username)).first()
+    ok = passwords.verify(row.password_hash if row is not None else None, password)
+    if not ok or row is None or row.disabled:
+        _record_failure(conn, settings, username, now)
+        return None
+    conn.execute(sign_in_failures.delete().where(sign_in_failures.c.username == username))
+    token = new_token()
+    conn.execute(
+        tokens.insert().values(
+            token_hash=token_digest(token),
+            enterprise_id=row.enterprise_id,
+            account_id=row.account_id,
+            device_id=None,
+            issued_at=now_iso(now),
+            expires_at=now_iso(now + timedelta(seconds=settings.token_ttl_s)),
+            revoked_at=None,
+        )
+    )
+    return token, settings.token_ttl_s
+
+
+def authenticate(conn: Connection, token: str) -> Principal:
+    row = conn.execute(sa.select(tokens).where(tokens.c.token_hash == token_digest(token))).first()
+    if row is None:
+        raise Unauthorized(_("unknown token"), code="TOKEN_INVALID")
+    if row.revoked_at is not None:
+        raise Unauthorized(_("this token has been revoked"), code="TOKEN_REVOKED")
+    if row.expires_at is not None and parse_iso(row.expires_at) <= datetime.now(UTC):
+        raise Unauthorized(_("this token has expired; sign in again"), code="TOKEN_EXPIRED")
+    if row.device_id is not None:
+        dev = conn.execute(sa.select(devices).where(devices.c.device_id == row.device_id)).first()
+        if dev is None or dev.revoked_at is not None:
+            raise Unauthorized(_("this device has been revoked"), code="DEVICE_REVOKED")
+        return Principal(
+            role=Role.DEVICE,
+            subject_id=dev.device_id,
+            name=f"device:{dev.device_id}",
+            enterprise_id=dev.enterprise_id,
+        )
+    acc = conn.execute(sa.select(accounts).where(accounts.c.account_id == row.account_id)).first()
+    if acc is None or acc.disabled:
+        raise Unauthorized(_("this account is disabled"), code="ACCOUNT_DISABLED")
+    return Principal(
+        role=Role(acc.role),
+        subject_id=acc.account_id,
+        name=acc.username,
+        enterprise_id=acc.enterprise_id,
+        jurisdiction=acc.jurisdiction,
+    )
+
+
+def revoke_token(conn: Connection, token: str) -> None:
+    conn.execute(
+        tokens.update()
+        .where(tokens.c.token_hash == token_digest(token), tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now_iso())
+    )
+
+
+def create_enrollment_code(
+    conn: Connection, settings: Settings, who: Principal, enterprise_id: str, label: str
+) -> tuple[str, str]:
+    code = new_enrollment_code()
+    expires = now_iso(datetime.now(UTC) + timedelta(seconds=settings.enrollment_code_ttl_s))
+    conn.execute(
+        enrollment_codes.insert().values(
+            code_hash=token_digest(normalise_code(code)),
+            enterprise_id=enterprise_id,
+            created_by=who.subject_id,
+            label=label,
+            created_at=now_iso(),
+            expires_at=expires,
+            used_at=None,
+            device_id=None,
+        )
+    )
+    return code, expires
+
+
+def decode_public_key(public_key_b64: str) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        raw = base64.b64decode(public_key_b64, validate=True)
+        Ed25519PublicKey.from_public_bytes(raw)
+    except Exception as exc:  # binascii.Error, ValueError
+        raise Unprocessable(
+            _("expected a base64 Ed25519 public key of 32 bytes"),
+            code="PUBLIC_KEY_INVALID",
+            field="public_key",
+        ) from exc
+    return raw
+
+
+def enroll_device(
+    conn: Connection, settings: Settings, code: str, public_key_b64: str, label: str
+) -> tuple[str, str, str]:
+    """Trade a one-time code and a public key for (device_id, token, enterprise_id)."""
+    decode_public_key(public_key_b64)
+    row = conn.execute(
+        sa.select(enrollment_codes).where(
+            enrollment_codes.c.code_hash == token_digest(normalise_code(code))
+        )
+    ).first()
+    if row is None:
+        raise Unauthorized(_("unknown enrollment code"), code="ENROLLMENT_CODE_INVALID")
+    if row.used_at is not None:
+        raise Conflict(
+            _("this enrollment code has already been used"),
+            code="ENROLLMENT_CODE_USED",
+            field="code",
+        )
+    if parse_iso(row.expires_at) <= datetime.now(UTC):
+        raise Unauthorized(_("this enrollment code has expired"), code="ENROLLMENT_CODE_EXPIRED")
+    taken = conn.execute(
+        sa.select(devices.c.device_id).where(devices.c.public_key_b64 == public_key_b64)
+    ).first()
+    if taken is not None:
+        raise Conflict(
+            _("this public key is already enrolled"), code="PUBLIC_KEY_TAKEN", field="public_key"
+        )
+    # Mark the code used first, guarded on used_at IS NULL: two tablets racing with the
+    # same code cannot both win.
+    used = conn.execute(
+        enrollment_codes.update()
+        .where(enrollment_codes.c.code_hash == row.code_hash, enrollment_codes.c.used_at.is_(None))
+        .values(used_at=now_iso())
+    )
+    if used.rowcount != 1:
+        raise Conflict(
+            _("this enrollment code has already been used"),
+            code="ENROLLMENT_CODE_USED",
+            field="code",
+        )
+    device_id = str(uuid.uuid4())
+    conn.execute(
+        devices.insert().values(
+            device_id=device_id,
+            enterprise_id=row.enterprise_id,
+            label=label or row.label,
+            public_key_b64=public_key_b64,
+            enrolled_at=now_iso(),
+            revoked_at=None,
+        )
+    )
+    conn.execute(
+        enrollment_codes.update()
+        .where(enrollment_codes.c.code_hash == row.code_hash)
+        .values(device_id=device_id)
+    )
+    token = new_token()
+    expires = (
+        None
+        if settings.device_token_ttl_s is None
+        else now_iso(datetime.now(UTC) + timedelta(seconds=settings.device_token_ttl_s))
+    )
+    conn.execute(
+        tokens.insert().values(
+            token_hash=token_digest(token),
+            enterprise_id=row.enterprise_id,
+            account_id=None,
+            device_id=device_id,
+            issued_at=now_iso(),
+            expires_at=expires,
+            revoked_at=None,
+        )
+    )
+    return device_id, token, row.enterprise_id
+
+
+def revoke_device(conn: Connection, device_id: str) -> None:
+    now = now_iso()
+    conn.execute(
+        devices.update()
+        .where(devices.c.device_id == device_id, devices.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    conn.execute(
+        tokens.update()
+        .where(tokens.c.device_id == device_id, tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def device_row(conn: Connection, device_id: str) -> sa.Row[object]:
+    row = conn.execute(sa.select(devices).where(devices.c.device_id == device_id)).first()
+    if row is None:
+        raise NotFound(_("not found"), code="NOT_FOUND")
+    return row

@@ -1,0 +1,92 @@
+"""Enterprises: the tenants."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from sync_server.errors import Conflict, NotFound, Unprocessable
+from sync_server.i18n import gettext as _
+from sync_server.schema import enterprises
+from sync_server.storage import next_rev, now_iso
+
+
+def check_credit_code(code: str) -> str:
+    from sync_server import domain
+
+    try:
+        return domain.validate_credit_code(code)
+    except ValueError as exc:
+        raise Unprocessable(
+            _("invalid unified social credit code: {reason}").format(reason=exc),
+            code="CREDIT_CODE_INVALID",
+            field="credit_code",
+        ) from exc
+
+
+def create(
+    conn: Connection,
+    *,
+    enterprise_id: str | None,
+    name: str,
+    credit_code: str,
+    jurisdiction: str,
+    details: dict[str, Any],
+) -> str:
+    credit_code = check_credit_code(credit_code)
+    if not re.fullmatch(r"[0-9]{2,12}", jurisdiction):
+        raise Unprocessable(
+            _("expected a numeric division code"), code="JURISDICTION_INVALID", field="jurisdiction"
+        )
+    eid = enterprise_id or str(uuid.uuid4())
+    clash = conn.execute(
+        sa.select(enterprises.c.enterprise_id).where(
+            sa.or_(enterprises.c.enterprise_id == eid, enterprises.c.credit_code == credit_code)
+        )
+    ).first()
+    if clash is not None:
+        raise Conflict(
+            _("an enterprise with this id or credit code exists"),
+            code="ENTERPRISE_EXISTS",
+            field="credit_code",
+        )
+    now = now_iso()
+    conn.execute(
+        enterprises.insert().values(
+            enterprise_id=eid,
+            name=name,
+            credit_code=credit_code,
+            jurisdiction=jurisdiction,
+            data=details,
+            rev=next_rev(conn),
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return eid
+
+
+def get(conn: Connection, enterprise_id: str) -> Any:
+    row = conn.execute(
+        sa.select(enterprises).where(enterprises.c.enterprise_id == enterprise_id)
+    ).first()
+    if row is None:
+        raise NotFound(_("not found"), code="NOT_FOUND")
+    return row
+
+
+def update(
+    conn: Connection, enterprise_id: str, *, name: str | None, details: dict[str, Any] | None
+) -> None:
+    values: dict[str, Any] = {"updated_at": now_iso(), "rev": next_rev(conn)}
+    if name is not None:
+        values["name"] = name
+    if details is not None:
+        values["data"] = details
+    conn.execute(
+        enterprises.update().where(enterprises.c.enterprise_id == enterprise_id).values(**values)
+    )

@@ -1,0 +1,96 @@
+"""Engines and migrations. The URL picks the engine: ``sqlite:///path`` (WAL) or
+``postgresql+psycopg://...`` (``postgresql://`` is read as psycopg 3)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def normalise_url(url: str) -> str:
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # WAL lets the bureau read while a tablet pushes; NORMAL is durable in WAL mode
+            # except for the last transactions on power loss, which the tablet re-sends.
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
+    return cfg
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision``; safe to run on every start."""
+    from alembic import command
+
+    cfg = alembic_config(str(engine.url))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def now_iso(at: datetime | None = None) -> str:
+    at = (at or datetime.now(UTC)).astimezone(UTC)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def parse_iso(value: str) -> datetime:
+    at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if at.tzinfo is None:
+        raise ValueError(f"time without an offset: {value!r}")
+    return at.astimezone(UTC)
+
+
+def next_rev(conn: Connection) -> int:
+    """A global change number for cursors. The UPDATE takes a row lock on PostgreSQL, so
+    revisions are handed out in commit order and a reader's cursor never skips a change."""
+    from sync_server.schema import counters
+
+    row = conn.execute(
+        counters.update()
+        .where(counters.c.name == "rev")
+        .values(value=counters.c.value + 1)
+        .returning(counters.c.value)
+    ).first()
+    if row is None:
+        conn.execute(counters.insert().values(name="rev", value=1, enterprise_id=None))
+        return 1
+    return int(row[0])
