@@ -35,7 +35,7 @@ NAME_PREFIX = "GASL-"
 
 _NUMBER = re.compile(r"-?\d{1,7}(\.\d{1,6})?")
 _INT = re.compile(r"\d{1,10}")
-_HEX2 = re.compile(r"[0-9A-Fa-f]{2}")
+_HEX2 = re.compile(r"[0-9A-F]{2}")  # uppercase only, as specified
 
 
 @dataclass(frozen=True, slots=True)

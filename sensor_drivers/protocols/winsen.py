@@ -162,13 +162,15 @@ class FrameDecoder:
     A candidate that fails its checksum costs one byte of hunting, so a frame
     straight after garbage is still found. Where a frame was due (at the start or
     right after a good frame) the failure is reported as a typed error and counted
-    as corrupt; while hunting inside garbage it only counts as noise.
+    as corrupt; while hunting inside garbage it only counts as noise. A live link
+    may be joined mid-frame, so it starts hunting; a capture that starts on a frame
+    boundary passes ``aligned_start=True`` so a bad first frame is reported.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, aligned_start: bool = False) -> None:
         self.stats = StreamStats()
         self._buf = bytearray()
-        self._aligned = True
+        self._aligned = aligned_start
 
     def feed(self, data: bytes) -> list[Frame | Answer | FrameError]:
         self._buf += data
