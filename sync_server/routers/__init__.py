@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sync_server.routers import auth, devices, enterprises
+from sync_server.routers import auth, devices, enterprises, reference
 
-ALL_ROUTERS: list[APIRouter] = [auth.router, enterprises.router, devices.router]
+ALL_ROUTERS: list[APIRouter] = [auth.router, enterprises.router, devices.router, reference.router]

@@ -1,0 +1,167 @@
+"""Reference data admin API (ledger, people, training, certificates, detectors, profile
+overrides) and the tablets' pull: ``GET /api/v1/sync/reference?cursor=``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Response
+from pydantic import BaseModel, Field
+
+from sync_server.deps import Conn, CurrentPrincipal
+from sync_server.errors import Forbidden, Unprocessable
+from sync_server.i18n import gettext as _
+from sync_server.security import Role
+from sync_server.services import audit
+from sync_server.services import reference as ref
+from sync_server.services.reference import Kind
+from sync_server.services.tenancy import require_admin_of, require_role, require_visible
+
+router = APIRouter(prefix="/api/v1", tags=["reference"])
+
+
+class ItemOut(BaseModel):
+    kind: str
+    item_id: str
+    enterprise_id: str
+    data: dict[str, Any]
+    rev: int
+    updated_at: str
+
+
+class ReferenceChange(BaseModel):
+    kind: str
+    item_id: str
+    deleted: bool
+    data: dict[str, Any] | None
+    rev: int
+
+
+class ReferencePull(BaseModel):
+    cursor: int = Field(description="pass back as ?cursor= to get only later changes")
+    more: bool = Field(description="true: call again with the new cursor at once")
+    enterprise: dict[str, Any] | None
+    items: list[ReferenceChange]
+    hazards: list[dict[str, Any]]
+    profiles: list[str] = Field(description="the profiles this server knows")
+
+
+class QrOut(BaseModel):
+    payload: str = Field(description="what the QR code encodes (安全风险码上查)")
+    svg: str
+
+
+def _item(row: Any) -> ItemOut:
+    return ItemOut(
+        kind=row.kind,
+        item_id=row.item_id,
+        enterprise_id=row.enterprise_id,
+        data=row.data,
+        rev=row.rev,
+        updated_at=row.updated_at,
+    )
+
+
+@router.get("/enterprises/{enterprise_id}/{kind}", response_model=list[ItemOut])
+def list_reference(
+    enterprise_id: str, kind: Kind, conn: Conn, who: CurrentPrincipal
+) -> list[ItemOut]:
+    require_visible(conn, who, enterprise_id)
+    return [_item(r) for r in ref.list_items(conn, enterprise_id, kind)]
+
+
+@router.get("/enterprises/{enterprise_id}/{kind}/{item_id}", response_model=ItemOut)
+def get_reference(
+    enterprise_id: str, kind: Kind, item_id: str, conn: Conn, who: CurrentPrincipal
+) -> ItemOut:
+    require_visible(conn, who, enterprise_id)
+    return _item(ref.get(conn, enterprise_id, kind, item_id))
+
+
+@router.put("/enterprises/{enterprise_id}/{kind}/{item_id}", response_model=ItemOut)
+def put_reference(
+    enterprise_id: str,
+    kind: Kind,
+    item_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")],
+    data: Annotated[dict[str, Any], Body()],
+    conn: Conn,
+    who: CurrentPrincipal,
+    response: Response,
+) -> ItemOut:
+    """Create or replace one item. A profile override must be stricter (422 otherwise)."""
+    require_admin_of(conn, who, enterprise_id)
+    before, after = ref.upsert(conn, enterprise_id, kind, item_id, data)
+    audit.record(
+        conn,
+        who,
+        f"{kind.value}.put",
+        kind.value,
+        item_id,
+        enterprise_id=enterprise_id,
+        before=before,
+        after=after,
+    )
+    if before is None:
+        response.status_code = 201
+    return _item(ref.get(conn, enterprise_id, kind, item_id))
+
+
+@router.delete("/enterprises/{enterprise_id}/{kind}/{item_id}", status_code=204)
+def delete_reference(
+    enterprise_id: str, kind: Kind, item_id: str, conn: Conn, who: CurrentPrincipal
+) -> None:
+    require_admin_of(conn, who, enterprise_id)
+    before = ref.delete(conn, enterprise_id, kind, item_id)
+    audit.record(
+        conn,
+        who,
+        f"{kind.value}.delete",
+        kind.value,
+        item_id,
+        enterprise_id=enterprise_id,
+        before=before,
+        after=None,
+    )
+
+
+@router.get("/enterprises/{enterprise_id}/spaces/{space_id}/qr", response_model=QrOut)
+def space_qr(enterprise_id: str, space_id: str, conn: Conn, who: CurrentPrincipal) -> QrOut:
+    """The space's QR code: the tablet opens the space, a browser its public safety card."""
+    import io
+
+    import segno
+
+    require_visible(conn, who, enterprise_id)
+    ref.get(conn, enterprise_id, Kind.SPACE, space_id)
+    payload = qr_payload(enterprise_id, space_id)
+    out = io.BytesIO()
+    segno.make(payload, error="m").save(out, kind="svg", scale=4)
+    return QrOut(payload=payload, svg=out.getvalue().decode())
+
+
+def qr_payload(enterprise_id: str, space_id: str) -> str:
+    return f"cspermit://space/{enterprise_id}/{space_id}"
+
+
+@router.get("/sync/reference", response_model=ReferencePull, tags=["sync"])
+def pull_reference(
+    conn: Conn,
+    who: CurrentPrincipal,
+    cursor: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    enterprise_id: str | None = None,
+) -> ReferencePull:
+    """Reference data changed since ``cursor`` (0: everything), for the device's enterprise.
+    Admins may call it too (for their own enterprise)."""
+    require_role(who, Role.DEVICE, Role.ENTERPRISE_ADMIN, Role.OPERATOR)
+    eid = who.enterprise_id if who.role is not Role.OPERATOR else enterprise_id
+    if eid is None:
+        raise Unprocessable(
+            _("which enterprise? give enterprise_id"),
+            code="ENTERPRISE_REQUIRED",
+            field="enterprise_id",
+        )
+    if enterprise_id is not None and enterprise_id != eid:
+        raise Forbidden(_("a device pulls only its own enterprise"), code="TENANT_FORBIDDEN")
+    require_visible(conn, who, eid)
+    return ReferencePull(**ref.changes_since(conn, eid, cursor, limit))

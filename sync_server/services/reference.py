@@ -1,0 +1,180 @@
+"""Reference data: the ledger (spaces), people, training, certificates, contractors,
+detectors and profile overrides. One row per item; deletions are tombstones so tablets
+pulling since a cursor learn of them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from sync_server import domain
+from sync_server.errors import NotFound, Unprocessable
+from sync_server.i18n import gettext as _
+from sync_server.schema import enterprises, hazards, reference_items
+from sync_server.storage import next_rev, now_iso
+
+
+class Kind(StrEnum):
+    SPACE = "spaces"
+    PERSON = "people"
+    TRAINING = "training"
+    CERTIFICATE = "certificates"
+    CONTRACTOR = "contractors"
+    DETECTOR = "detectors"
+    PROFILE_OVERRIDE = "profile-overrides"
+
+
+def validate(kind: Kind, item_id: str, data: dict[str, Any], enterprise_id: str) -> dict[str, Any]:
+    """The permit core's model checks the item; its errors become a 422 naming the field."""
+    try:
+        return domain.validate_reference(kind.value, item_id, data, enterprise_id)
+    except domain.ReferenceInvalid as exc:
+        raise Unprocessable(exc.message, code=exc.code, field=exc.field) from exc
+
+
+def get(conn: Connection, enterprise_id: str, kind: Kind, item_id: str) -> Any:
+    row = conn.execute(
+        sa.select(reference_items).where(
+            reference_items.c.enterprise_id == enterprise_id,
+            reference_items.c.kind == kind.value,
+            reference_items.c.item_id == item_id,
+        )
+    ).first()
+    if row is None or row.deleted:
+        raise NotFound(_("not found"), code="NOT_FOUND")
+    return row
+
+
+def find(conn: Connection, enterprise_id: str, kind: Kind, item_id: str) -> Any | None:
+    try:
+        return get(conn, enterprise_id, kind, item_id)
+    except NotFound:
+        return None
+
+
+def upsert(
+    conn: Connection, enterprise_id: str, kind: Kind, item_id: str, data: dict[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Write one item; return (before, after)."""
+    clean = validate(kind, item_id, data, enterprise_id)
+    key = (
+        reference_items.c.enterprise_id == enterprise_id,
+        reference_items.c.kind == kind.value,
+        reference_items.c.item_id == item_id,
+    )
+    row = conn.execute(sa.select(reference_items).where(*key)).first()
+    values = {"data": clean, "deleted": False, "rev": next_rev(conn), "updated_at": now_iso()}
+    if row is None:
+        conn.execute(
+            reference_items.insert().values(
+                enterprise_id=enterprise_id, kind=kind.value, item_id=item_id, **values
+            )
+        )
+        return None, clean
+    conn.execute(reference_items.update().where(*key).values(**values))
+    return (None if row.deleted else row.data), clean
+
+
+def delete(conn: Connection, enterprise_id: str, kind: Kind, item_id: str) -> dict[str, Any]:
+    row = get(conn, enterprise_id, kind, item_id)
+    conn.execute(
+        reference_items.update()
+        .where(
+            reference_items.c.enterprise_id == enterprise_id,
+            reference_items.c.kind == kind.value,
+            reference_items.c.item_id == item_id,
+        )
+        .values(deleted=True, rev=next_rev(conn), updated_at=now_iso())
+    )
+    before: dict[str, Any] = row.data
+    return before
+
+
+def list_items(conn: Connection, enterprise_id: str, kind: Kind) -> list[Any]:
+    return list(
+        conn.execute(
+            sa.select(reference_items)
+            .where(
+                reference_items.c.enterprise_id == enterprise_id,
+                reference_items.c.kind == kind.value,
+                reference_items.c.deleted.is_(False),
+            )
+            .order_by(reference_items.c.item_id)
+        )
+    )
+
+
+def changes_since(conn: Connection, enterprise_id: str, cursor: int, limit: int) -> dict[str, Any]:
+    """Everything a tablet of ``enterprise_id`` needs that changed after ``cursor``."""
+    items = list(
+        conn.execute(
+            sa.select(reference_items)
+            .where(reference_items.c.enterprise_id == enterprise_id, reference_items.c.rev > cursor)
+            .order_by(reference_items.c.rev)
+            .limit(limit + 1)
+        )
+    )
+    more = len(items) > limit
+    items = items[:limit]
+    # Hazards and the enterprise record ride along up to the same revision, so one cursor
+    # covers all three without skipping anything.
+    upto = items[-1].rev if more else None
+    hz_q = sa.select(hazards).where(
+        hazards.c.enterprise_id == enterprise_id, hazards.c.rev > cursor
+    )
+    ent_q = sa.select(enterprises).where(
+        enterprises.c.enterprise_id == enterprise_id, enterprises.c.rev > cursor
+    )
+    if upto is not None:
+        hz_q = hz_q.where(hazards.c.rev <= upto)
+        ent_q = ent_q.where(enterprises.c.rev <= upto)
+    hz = list(conn.execute(hz_q.order_by(hazards.c.rev)))
+    ent = conn.execute(ent_q).first()
+    revs = [r.rev for r in items] + [h.rev for h in hz] + ([ent.rev] if ent else [])
+    new_cursor = max([cursor, *revs])
+    return {
+        "cursor": new_cursor,
+        "more": more,
+        "enterprise": None
+        if ent is None
+        else {
+            "enterprise_id": ent.enterprise_id,
+            "name": ent.name,
+            "credit_code": ent.credit_code,
+            "jurisdiction": ent.jurisdiction,
+            "details": ent.data,
+        },
+        "items": [
+            {
+                "kind": r.kind,
+                "item_id": r.item_id,
+                "deleted": bool(r.deleted),
+                "data": None if r.deleted else r.data,
+                "rev": r.rev,
+            }
+            for r in items
+        ],
+        "hazards": [hazard_summary(h) for h in hz],
+        "profiles": domain.profile_names(),
+    }
+
+
+def hazard_summary(h: Any) -> dict[str, Any]:
+    return {
+        "hazard_id": h.hazard_id,
+        "enterprise_id": h.enterprise_id,
+        "source": h.source,
+        "category": h.category,
+        "status": h.status,
+        "title": h.title,
+        "space_id": h.space_id,
+        "permit_id": h.permit_id,
+        "rule_code": h.rule_code,
+        "deadline": h.deadline,
+        "created_at": h.created_at,
+        "updated_at": h.updated_at,
+        "rev": h.rev,
+    }

@@ -1,0 +1,106 @@
+"""Reference-data admin API and the tablets' pull since a cursor."""
+
+from __future__ import annotations
+
+from tests.sync_server.conftest import World
+from tests.sync_server.test_auth import enroll
+
+SPACE = {
+    "name": "糖蜜罐 molasses tank T-1",
+    "type": "tank",
+    "hazards": ["H2S", "O2_deficiency"],
+    "required_channels": ["O2", "H2S", "LEL", "CO"],
+    "sample_points": ["top", "middle", "bottom"],
+}
+
+
+def test_admin_writes_ledger_and_reads_it_back(world: World) -> None:
+    c = world.client
+    r = c.put("/api/v1/enterprises/ent-a/spaces/T-1", json=SPACE, headers=world.h("a-admin"))
+    assert r.status_code == 201, r.text
+    assert r.json()["data"]["name"] == SPACE["name"]
+    r = c.put("/api/v1/enterprises/ent-a/spaces/T-1", json=SPACE, headers=world.h("a-admin"))
+    assert r.status_code == 200
+    listed = c.get("/api/v1/enterprises/ent-a/spaces", headers=world.h("a-admin")).json()
+    assert [i["item_id"] for i in listed] == ["T-1"]
+    qr = c.get("/api/v1/enterprises/ent-a/spaces/T-1/qr", headers=world.h("a-admin")).json()
+    assert qr["payload"] == "cspermit://space/ent-a/T-1" and qr["svg"].startswith("<?xml")
+
+
+def test_other_tenant_gets_404_and_bureau_may_read_not_write(world: World) -> None:
+    c = world.client
+    c.put("/api/v1/enterprises/ent-a/spaces/T-1", json=SPACE, headers=world.h("a-admin"))
+    r = c.get("/api/v1/enterprises/ent-a/spaces/T-1", headers=world.h("b-admin"))
+    assert r.status_code == 404 and r.json()["error"]["code"] == "NOT_FOUND"
+    r = c.put("/api/v1/enterprises/ent-a/spaces/T-2", json=SPACE, headers=world.h("b-admin"))
+    assert r.status_code == 404
+    assert (
+        c.get("/api/v1/enterprises/ent-a/spaces/T-1", headers=world.h("bureau")).status_code == 200
+    )
+    r = c.put("/api/v1/enterprises/ent-a/spaces/T-2", json=SPACE, headers=world.h("bureau"))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "ROLE_FORBIDDEN"
+    # A reviewer of another county does not see it at all.
+    r = c.get("/api/v1/enterprises/ent-c/spaces", headers=world.h("bureau"))
+    assert r.status_code == 404
+
+
+def test_stricter_profile_override_accepted_looser_refused(world: World) -> None:
+    c = world.client
+    h = world.h("a-admin")
+    ok = c.put(
+        "/api/v1/enterprises/ent-a/profile-overrides/sugar",
+        json={"base": "cn-gongmao", "override": {"test_max_age": {"minutes": 20}}},
+        headers=h,
+    )
+    assert ok.status_code == 201, ok.text
+    bad = c.put(
+        "/api/v1/enterprises/ent-a/profile-overrides/loose",
+        json={"base": "cn-gongmao", "override": {"test_max_age": {"minutes": 60}}},
+        headers=h,
+    )
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "OVERRIDE_LOOSER"
+    assert bad.json()["error"]["field"] == "override"
+    # Nothing was stored for the refused override.
+    assert c.get("/api/v1/enterprises/ent-a/profile-overrides/loose", headers=h).status_code == 404
+
+
+def test_device_pulls_changes_since_its_cursor_including_deletions(world: World) -> None:
+    c = world.client
+    h = world.h("a-admin")
+    c.put("/api/v1/enterprises/ent-a/spaces/T-1", json=SPACE, headers=h)
+    c.put("/api/v1/enterprises/ent-a/people/p-1", json={"name": "张三"}, headers=h)
+    c.put("/api/v1/enterprises/ent-b/people/p-9", json={"name": "李四"}, headers=world.h("b-admin"))
+    dev = enroll(world)
+    dh = {"Authorization": f"Bearer {dev['token']}"}
+    first = c.get("/api/v1/sync/reference", headers=dh).json()
+    assert {(i["kind"], i["item_id"]) for i in first["items"]} == {
+        ("spaces", "T-1"),
+        ("people", "p-1"),
+    }
+    assert first["enterprise"]["enterprise_id"] == "ent-a"
+    assert "cn-gongmao" in first["profiles"]
+    again = c.get(f"/api/v1/sync/reference?cursor={first['cursor']}", headers=dh).json()
+    assert again["items"] == [] and again["enterprise"] is None
+    assert c.delete("/api/v1/enterprises/ent-a/people/p-1", headers=h).status_code == 204
+    later = c.get(f"/api/v1/sync/reference?cursor={first['cursor']}", headers=dh).json()
+    assert later["items"] == [
+        {
+            "kind": "people",
+            "item_id": "p-1",
+            "deleted": True,
+            "data": None,
+            "rev": later["items"][0]["rev"],
+        }
+    ]
+
+
+def test_unknown_kind_and_bad_cursor_are_422(world: World) -> None:
+    c = world.client
+    r = c.put("/api/v1/enterprises/ent-a/rockets/x", json={}, headers=world.h("a-admin"))
+    assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR"
+    dev = enroll(world)
+    r = c.get(
+        "/api/v1/sync/reference?cursor=-1", headers={"Authorization": f"Bearer {dev['token']}"}
+    )
+    assert r.status_code == 422 and r.json()["error"]["field"] == "query.cursor"
