@@ -32,15 +32,32 @@ from sensor_drivers.errors import (
     LinkError,
 )
 from sensor_drivers.protocols import ChannelValue, Frame, StreamStats
+from sensor_drivers.protocols.gasl import DeviceInfo
+from sensor_drivers.quality import (
+    IssueCode,
+    QualityIssue,
+    QualityLimits,
+    QualityMonitor,
+    Severity,
+)
+from sensor_drivers.session import DetectorSession, Health
 
 __all__ = [
     "CapabilityError",
     "ChannelValue",
     "ConfigError",
+    "DetectorSession",
+    "DeviceInfo",
     "DriverError",
     "DriverErrorCode",
     "Frame",
     "FrameError",
+    "Health",
+    "IssueCode",
     "LinkError",
+    "QualityIssue",
+    "QualityLimits",
+    "QualityMonitor",
+    "Severity",
     "StreamStats",
 ]

@@ -1,0 +1,276 @@
+"""The detector session: one reading stream and one quality layer for every link.
+
+::
+
+    async with DetectorSession.serial("/dev/ttyUSB0", protocol="gasl") as session:
+        async for reading in session:          # permits.readings.Reading
+            ...
+        session.info                           # DeviceInfo or None
+        session.health                         # Health snapshot
+
+``session.events()`` yields readings *and* :class:`QualityIssue` items (stale
+stream, implausible value, ...); iterating the session itself yields readings
+only. A lost detector ends either iterator with ``LinkError(DETECTOR_LOST)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from permits.readings import Channel, Reading, Unit
+from sensor_drivers.errors import DriverError, DriverErrorCode, FrameError, LinkError
+from sensor_drivers.protocols._common import Frame
+from sensor_drivers.protocols.gasl import DeviceInfo
+from sensor_drivers.quality import QualityIssue, QualityLimits, QualityMonitor
+from sensor_drivers.sources import ModbusSource, SerialSource, Source, SourceEvent
+
+SessionEvent = Reading | QualityIssue
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    connected: bool
+    last_reading_age_s: float | None  # None: no reading yet
+    stale: bool
+    frames: int
+    corrupt_frames: int
+    dropped_lines: int
+    noise_bytes: int
+    seq_gaps: int
+    missing_frames: int
+    reconnects: int
+    errors: dict[str, int] = field(default_factory=dict)  # DriverErrorCode value -> count
+    battery: int | None = None
+
+
+class DetectorSession:
+    """Readings from one detector over any :class:`~sensor_drivers.sources.Source`."""
+
+    def __init__(
+        self,
+        source: Source,
+        limits: QualityLimits | None = None,
+        tick_s: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.source = source
+        self.quality = QualityMonitor(limits)
+        self.info: DeviceInfo | None = None
+        self.issues: list[QualityIssue] = []  # every issue raised so far, oldest first
+        self.last_frame: Frame | None = None
+        self._tick = tick_s
+        self._clock = clock
+        self._wall = wall_clock
+        self._errors: Counter[str] = Counter()
+        self._started_at = clock()
+        self._battery: int | None = None
+        self._queue: asyncio.Queue[SourceEvent | DriverError | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # --- constructors ------------------------------------------------------------------
+    @classmethod
+    def serial(
+        cls,
+        port: str | Any,
+        protocol: str = "gasl",
+        baudrate: int = 9600,
+        device_serial: str | None = None,
+        **kw: Any,
+    ) -> DetectorSession:
+        """gasl or winsen-uart on a path / pyserial URL, or an open pyserial-like object."""
+        from sensor_drivers.serial_link import open_serial
+
+        name = port if isinstance(port, str) else getattr(port, "port", None) or "serial"
+        port_obj = open_serial(port, baudrate) if isinstance(port, str) else port
+        source = SerialSource(port_obj, protocol, device_serial or f"{protocol}@{name}")
+        return cls(source, **kw)
+
+    @classmethod
+    def modbus(
+        cls,
+        port: str | Any,
+        slave: int = 1,
+        map_name: str = "gt4",
+        channel: Channel | None = None,
+        unit: Unit | None = None,
+        baudrate: int = 9600,
+        parity: str = "N",
+        timeout: float = 0.5,
+        poll_interval: float = 1.0,
+        retries: int = 2,
+        lost_after: int = 3,
+        device_serial: str | None = None,
+        **kw: Any,
+    ) -> DetectorSession:
+        """modbus-gt4 (``map_name="gt4"``) or a vendor map such as ``honeywell-xnx``."""
+        from sensor_drivers.serial_link import open_serial
+
+        name = port if isinstance(port, str) else getattr(port, "port", None) or "serial"
+        port_obj = open_serial(port, baudrate, parity, timeout) if isinstance(port, str) else port
+        source = ModbusSource(
+            port_obj,
+            slave,
+            device_serial or f"{map_name}@{name}#{slave}",
+            map_name,
+            channel,
+            unit,
+            poll_interval,
+            retries,
+            lost_after,
+        )
+        return cls(source, **kw)
+
+    @classmethod
+    def ble(
+        cls,
+        address_or_device: Any,
+        backend: Any = None,
+        device_serial: str | None = None,
+        reconnect_attempts: int = 5,
+        backoff_s: float = 0.5,
+        **kw: Any,
+    ) -> DetectorSession:
+        """A BLE detector (gasl over Nordic UART and/or ESS); ``backend`` as in bleak."""
+        from sensor_drivers.ble import BleSource
+
+        source = BleSource(
+            address_or_device,
+            backend=backend,
+            device_serial=device_serial,
+            reconnect_attempts=reconnect_attempts,
+            backoff_s=backoff_s,
+        )
+        return cls(source, **kw)
+
+    # --- lifecycle ---------------------------------------------------------------------
+    async def __aenter__(self) -> DetectorSession:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._started_at = self._clock()
+            self._task = asyncio.create_task(self._pump(), name="detector-session")
+
+    async def _pump(self) -> None:
+        try:
+            async for event in self.source.events():
+                await self._queue.put(event)
+        except DriverError as err:
+            await self._queue.put(err)
+        except Exception as err:  # a bug in a backend must still reach the reader as "lost"
+            await self._queue.put(LinkError(DriverErrorCode.DETECTOR_LOST, repr(err)))
+        else:
+            await self._queue.put(None)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.source.close()
+
+    # --- the streams -------------------------------------------------------------------
+    def __aiter__(self) -> AsyncIterator[Reading]:
+        return self.readings()
+
+    async def readings(self) -> AsyncIterator[Reading]:
+        async for event in self.events():
+            if isinstance(event, Reading):
+                yield event
+
+    async def events(self) -> AsyncIterator[SessionEvent]:
+        self.start()
+        while True:
+            try:
+                item = await asyncio.wait_for(self._queue.get(), timeout=self._tick)
+            except TimeoutError:
+                item = _TICK
+            now = self._clock()
+            if item is _TICK:
+                for issue in self._record(self.quality.tick(now, self._started_at)):
+                    yield issue
+                continue
+            if item is None:
+                return
+            if isinstance(item, LinkError) and item.code is DriverErrorCode.DETECTOR_LOST:
+                self._errors[item.code.value] += 1
+                raise item
+            if isinstance(item, DriverError):
+                self._errors[item.code.value] += 1
+                if not isinstance(item, FrameError | LinkError):
+                    raise item
+                continue
+            if isinstance(item, DeviceInfo):
+                self.info = item
+                for issue in self._record(self.quality.device_info(item, self._wall())):
+                    yield issue
+                continue
+            assert isinstance(item, Frame)
+            for out in self._frame(item, now):
+                yield out
+            for issue in self._record(self.quality.tick(now, self._started_at)):
+                yield issue
+
+    def _frame(self, frame: Frame, now: float) -> list[SessionEvent]:
+        self.last_frame = frame
+        out: list[SessionEvent] = []
+        if frame.battery is not None:
+            self._battery = frame.battery
+        out += self._record(self.quality.battery(frame.battery, frame.status))
+        received = self._wall()
+        full_scales = {cv.channel: cv.full_scale for cv in frame.values}
+        for channel in frame.unavailable():
+            out += self._record([self.quality.unavailable(channel)])
+        serial = self.info.serial if self.info is not None else self.source.device_serial
+        for reading in frame.readings(serial, received):
+            checked, issues = self.quality.reading(reading, now, full_scales.get(reading.channel))
+            out += self._record(issues)
+            out.append(checked)
+        return out
+
+    def _record(self, issues: list[QualityIssue]) -> list[SessionEvent]:
+        self.issues += issues
+        return list(issues)
+
+    @property
+    def health(self) -> Health:
+        now = self._clock()
+        last = self.quality.last_reading_at
+        stats = self.source.stats
+        return Health(
+            connected=self.source.connected,
+            last_reading_age_s=None if last is None else now - last,
+            stale=self.quality.stale(now, self._started_at),
+            frames=stats.frames,
+            corrupt_frames=stats.corrupt_frames,
+            dropped_lines=stats.dropped_lines,
+            noise_bytes=stats.noise_bytes,
+            seq_gaps=stats.seq_gaps,
+            missing_frames=stats.missing_frames,
+            reconnects=self.source.reconnects,
+            errors=dict(self._errors),
+            battery=self._battery,
+        )
+
+
+_TICK: Any = object()
