@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import Any
 
 from permits.readings import Channel, Reading, Unit
-from sensor_drivers.errors import DriverError, DriverErrorCode, FrameError, LinkError
+from sensor_drivers.errors import ConfigError, DriverError, DriverErrorCode, FrameError, LinkError
 from sensor_drivers.protocols._common import Frame
 from sensor_drivers.protocols.gasl import DeviceInfo
 from sensor_drivers.quality import QualityIssue, QualityLimits, QualityMonitor
@@ -89,7 +89,13 @@ class DetectorSession:
     ) -> DetectorSession:
         """gasl or winsen-uart on a path / pyserial URL, or an open pyserial-like object."""
         from sensor_drivers.serial_link import open_serial
+        from sensor_drivers.sources import SERIAL_PROTOCOLS
 
+        if protocol not in SERIAL_PROTOCOLS:  # before opening, so nothing is left open
+            raise ConfigError(
+                DriverErrorCode.INVALID_ARGUMENT,
+                f"protocol {protocol!r}; serial supports {', '.join(SERIAL_PROTOCOLS)}",
+            )
         name = port if isinstance(port, str) else getattr(port, "port", None) or "serial"
         port_obj = open_serial(port, baudrate) if isinstance(port, str) else port
         source = SerialSource(port_obj, protocol, device_serial or f"{protocol}@{name}")

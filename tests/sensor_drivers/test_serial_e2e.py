@@ -1,0 +1,218 @@
+"""gasl and winsen-uart end to end: real ptys and a real TCP socket, real pyserial."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+import pytest
+
+from permits.readings import Channel, StatusFlag, Unit
+from sensor_drivers import (
+    DetectorSession,
+    DriverErrorCode,
+    IssueCode,
+    LinkError,
+    QualityIssue,
+    QualityLimits,
+)
+from sensor_drivers.protocols import ChannelValue, gasl, winsen
+
+from .stubs import SocketDevice, pty_device
+
+T = TypeVar("T")
+GUARD_S = 20.0  # a hang guard, not a speed assertion
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(asyncio.wait_for(coro, GUARD_S))
+
+
+def limits(**changes: Any) -> QualityLimits:
+    from dataclasses import replace
+
+    return replace(QualityLimits.defaults(), **changes)
+
+
+def gasl_line(
+    seq: int, o2: float = 20.9, h2s: float = 0.0, status: int = 0, bat: int = 88
+) -> bytes:
+    values = [
+        ChannelValue(Channel.O2, o2, Unit.VOL, decimals=1),
+        ChannelValue(Channel.H2S, h2s, Unit.PPM, decimals=1),
+    ]
+    return gasl.encode_line(seq, seq * 1000, values, bat, status)
+
+
+INFO = gasl.DeviceInfo(
+    "GX4-0042",
+    "GX-4",
+    "3.2.1",
+    date.today() + timedelta(days=90),
+    datetime.now(UTC) - timedelta(hours=2),
+)
+
+
+async def take(session: DetectorSession, n: int) -> list[Any]:
+    out = []
+    async for event in session.events():
+        out.append(event)
+        if sum(1 for e in out if not isinstance(e, QualityIssue)) >= n:
+            return out
+    return out
+
+
+def test_gasl_over_a_pty_with_info_command_and_a_sequence_gap() -> None:
+    async def main() -> None:
+        with pty_device() as dev:
+            async with DetectorSession.serial(dev.path, "gasl") as session:
+                command = b""
+                while b"\n" not in command:  # the driver asks for INFO on connect
+                    command += await asyncio.to_thread(dev.read_available, 1.0)
+                assert gasl.decode_line(command) == gasl.Command("INFO")
+                dev.write(gasl.encode_info(INFO))
+                dev.write(
+                    b"\x00\x13noise" + gasl_line(1, h2s=1.5) + gasl_line(4, h2s=12.5, status=0x10)
+                )
+                events = await take(session, 4)
+                readings = [e for e in events if not isinstance(e, QualityIssue)]
+                assert [(r.channel, r.value) for r in readings] == [
+                    (Channel.O2, 20.9),
+                    (Channel.H2S, 1.5),
+                    (Channel.O2, 20.9),
+                    (Channel.H2S, 12.5),
+                ]
+                assert readings[-1].status == {StatusFlag.ALARM_LOW}
+                assert all(r.device_serial == "GX4-0042" for r in readings)
+                assert session.info == INFO
+                health = session.health
+                assert (health.frames, health.seq_gaps, health.missing_frames) == (2, 1, 2)
+                assert health.noise_bytes == 7 and health.connected
+                assert health.battery == 88
+
+    run(main())
+
+
+def test_winsen_over_a_pty_with_garbage_between_frames() -> None:
+    async def main() -> None:
+        with pty_device() as dev:
+            async with DetectorSession.serial(dev.path, "winsen-uart") as session:
+                frame = winsen.encode_frame(Channel.CO, Unit.PPM, 35, 1000)
+                bad = frame[:8] + bytes([frame[8] ^ 0x55])
+                dev.write(b"\xff\xff\x01garbage" + frame + bad + b"\xfe\xff" + frame)
+                events = await take(session, 2)
+                readings = [e for e in events if not isinstance(e, QualityIssue)]
+                assert [(r.channel, r.value, r.unit) for r in readings] == [
+                    (Channel.CO, 35.0, Unit.PPM)
+                ] * 2
+                assert session.health.corrupt_frames == 1
+                assert session.health.errors == {"BAD_CHECKSUM": 1}
+
+    run(main())
+
+
+def test_winsen_value_above_its_stated_full_scale_is_a_fault() -> None:
+    async def main() -> None:
+        with pty_device() as dev:
+            async with DetectorSession.serial(dev.path, "winsen-uart") as session:
+                dev.write(winsen.encode_frame(Channel.H2S, Unit.PPM, 150.0, 100.0, decimals=1))
+                events = await take(session, 1)
+                (issue,) = [e for e in events if isinstance(e, QualityIssue)]
+                (reading,) = [e for e in events if not isinstance(e, QualityIssue)]
+                assert issue.code is IssueCode.IMPLAUSIBLE_VALUE
+                assert issue.reason == "above_full_scale"
+                assert StatusFlag.FAULT in reading.status and not reading.trusted
+
+    run(main())
+
+
+def test_gasl_over_a_tcp_socket_and_the_device_hanging_up_is_detector_lost() -> None:
+    dev = SocketDevice()
+
+    def device() -> None:
+        conn = dev.accept()
+        conn.sendall(gasl_line(10) + gasl_line(11))
+        conn.recv(64)  # the INFO command
+        conn.close()
+
+    thread = threading.Thread(target=device, daemon=True)
+    thread.start()
+
+    async def main() -> None:
+        async with DetectorSession.serial(dev.url, "gasl") as session:
+            seen = []
+            with pytest.raises(LinkError) as caught:
+                async for reading in session:
+                    seen.append(reading)
+            assert caught.value.code is DriverErrorCode.DETECTOR_LOST
+            assert len(seen) == 4
+            assert not session.health.connected
+
+    try:
+        run(main())
+    finally:
+        thread.join(5)
+        dev.close()
+
+
+def test_pty_hang_up_is_detector_lost_not_a_traceback() -> None:
+    async def main() -> None:
+        with pty_device() as dev:
+            async with DetectorSession.serial(dev.path, "gasl") as session:
+                dev.write(gasl_line(1))
+                await take(session, 2)
+                dev.hang_up()
+                with pytest.raises(LinkError) as caught:
+                    await take(session, 1)
+                assert caught.value.code is DriverErrorCode.DETECTOR_LOST
+
+    run(main())
+
+
+def test_silent_detector_becomes_a_stale_stream_fault() -> None:
+    async def main() -> None:
+        with pty_device() as dev:
+            session = DetectorSession.serial(
+                dev.path, "gasl", limits=limits(stale_after_s=0.3), tick_s=0.05
+            )
+            async with session:
+                dev.write(gasl_line(1))
+                async for event in session.events():
+                    if isinstance(event, QualityIssue) and event.code is IssueCode.STALE_STREAM:
+                        break
+                assert session.health.stale
+                assert event.severity == "fault"
+
+    run(main())
+
+
+def test_implausible_oxygen_and_low_battery_are_flagged() -> None:
+    async def main() -> None:
+        with pty_device() as dev:
+            async with DetectorSession.serial(dev.path, "gasl") as session:
+                dev.write(gasl_line(1, o2=35.0, bat=9))
+                events = await take(session, 2)
+                codes = {e.code for e in events if isinstance(e, QualityIssue)}
+                assert {IssueCode.IMPLAUSIBLE_VALUE, IssueCode.LOW_BATTERY} <= codes
+                o2 = next(
+                    e for e in events if not isinstance(e, QualityIssue) and e.channel == "O2"
+                )
+                assert not o2.trusted
+
+    run(main())
+
+
+def test_unknown_serial_protocol_is_a_config_error() -> None:
+    from sensor_drivers import ConfigError
+
+    with pty_device() as dev, pytest.raises(ConfigError):
+        DetectorSession.serial(dev.path, "nmea")
+
+
+def test_missing_port_is_port_unavailable() -> None:
+    with pytest.raises(LinkError) as caught:
+        DetectorSession.serial("/dev/does-not-exist-cspermit", "gasl")
+    assert caught.value.code is DriverErrorCode.PORT_UNAVAILABLE
