@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sync_server.routers import auth, devices, enterprises, reference
+from sync_server.routers import auth, devices, enterprises, permits, reference, sync
 
-ALL_ROUTERS: list[APIRouter] = [auth.router, enterprises.router, devices.router, reference.router]
+ALL_ROUTERS: list[APIRouter] = [
+    auth.router,
+    enterprises.router,
+    devices.router,
+    reference.router,
+    sync.router,
+    permits.router,
+]

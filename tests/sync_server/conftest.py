@@ -156,7 +156,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
     return cluster.url(name)
 
 
-def test_settings(db_url: str, **overrides: Any) -> Settings:
+def make_settings(db_url: str, **overrides: Any) -> Settings:
     # argon2 at its cheapest: tests check behaviour, not the work factor.
     values: dict[str, Any] = {"db_url": db_url, "argon2_time_cost": 1, "argon2_memory_cost_kib": 64}
     values.update(overrides)
@@ -165,7 +165,7 @@ def test_settings(db_url: str, **overrides: Any) -> Settings:
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return test_settings(db_url)
+    return make_settings(db_url)
 
 
 @pytest.fixture

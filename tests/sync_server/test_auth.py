@@ -60,9 +60,9 @@ def test_expired_token_is_refused(db_url: str) -> None:
     from sync_server.app import create_app
     from sync_server.security import Role
     from sync_server.services import accounts as account_service
-    from tests.sync_server.conftest import ASGIClient, sign_in, test_settings
+    from tests.sync_server.conftest import ASGIClient, make_settings, sign_in
 
-    app = create_app(test_settings(db_url, token_ttl_s=0))
+    app = create_app(make_settings(db_url, token_ttl_s=0))
     try:
         with app.state.engine.begin() as conn:
             account_service.create_account(

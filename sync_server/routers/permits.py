@@ -1,0 +1,269 @@
+"""Permit history for enterprises and the bureau: list with filters, full trace, and the
+verifiable export that ``cspermit permit verify`` accepts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from sync_server import domain
+from sync_server.deps import Conn, CurrentPrincipal
+from sync_server.errors import Forbidden, NotFound
+from sync_server.i18n import gettext as _
+from sync_server.schema import (
+    blobs,
+    devices,
+    events,
+    findings,
+    hazards,
+    notes,
+    permits,
+    version_conflicts,
+)
+from sync_server.security import Principal, Role
+from sync_server.services.reference import hazard_summary
+from sync_server.services.tenancy import scope_filter, visible_enterprises
+
+router = APIRouter(prefix="/api/v1/permits", tags=["permits"])
+
+
+class PermitItem(BaseModel):
+    permit_id: str
+    enterprise_id: str
+    status: str
+    space_id: str | None
+    first_at: str = Field(description="time of the first event (device clock, UTC)")
+    last_at: str
+    last_seq: int
+    people: list[str]
+    detectors: list[str]
+    anomalies: list[str]
+    has_anomaly: bool
+    updated_at: str
+
+
+class PermitPage(BaseModel):
+    items: list[PermitItem]
+    total: int
+    limit: int
+    offset: int
+
+
+def item_of(row: Any) -> PermitItem:
+    return PermitItem(
+        permit_id=row.permit_id,
+        enterprise_id=row.enterprise_id,
+        status=row.status,
+        space_id=row.space_id,
+        first_at=row.first_at,
+        last_at=row.last_at,
+        last_seq=row.last_seq,
+        people=row.people,
+        detectors=row.detectors,
+        anomalies=row.anomalies,
+        has_anomaly=bool(row.has_anomaly),
+        updated_at=row.updated_at,
+    )
+
+
+def _readers(who: Principal) -> None:
+    if who.role in (Role.DEVICE, Role.AGGREGATOR):
+        raise Forbidden(_("this account's role may not do this"), code="ROLE_FORBIDDEN")
+
+
+def _json_has(column: Any, value: str) -> Any:
+    # JSON arrays of ids, matched as text: portable across SQLite and PostgreSQL.
+    import json
+
+    return sa.cast(column, sa.Text).contains(json.dumps(value))
+
+
+@router.get("", response_model=PermitPage)
+def list_permits(
+    conn: Conn,
+    who: CurrentPrincipal,
+    enterprise_id: str | None = None,
+    space_id: str | None = None,
+    status: str | None = None,
+    date_from: Annotated[str | None, Query(description="first event at or after (ISO)")] = None,
+    date_to: Annotated[str | None, Query(description="first event before (ISO)")] = None,
+    person: str | None = None,
+    detector: str | None = None,
+    anomaly: Annotated[
+        str | None, Query(description="'true', 'false', or one anomaly code")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> PermitPage:
+    _readers(who)
+    scope = visible_enterprises(conn, who)
+    conds: list[Any] = [scope_filter(permits.c.enterprise_id, scope)]
+    if enterprise_id is not None:
+        conds.append(permits.c.enterprise_id == enterprise_id)
+    if space_id is not None:
+        conds.append(permits.c.space_id == space_id)
+    if status is not None:
+        conds.append(permits.c.status == status)
+    for value, op in ((date_from, "ge"), (date_to, "lt")):
+        if value is not None:
+            from sync_server.errors import Unprocessable
+            from sync_server.storage import now_iso, parse_iso
+
+            try:
+                iso = now_iso(parse_iso(value))
+            except ValueError as exc:
+                raise Unprocessable(
+                    _("expected an ISO 8601 time with an offset"),
+                    code="DATE_INVALID",
+                    field="date_from" if op == "ge" else "date_to",
+                ) from exc
+            conds.append(permits.c.first_at >= iso if op == "ge" else permits.c.first_at < iso)
+    if person is not None:
+        conds.append(_json_has(permits.c.people, person))
+    if detector is not None:
+        conds.append(_json_has(permits.c.detectors, detector))
+    if anomaly == "true":
+        conds.append(permits.c.has_anomaly.is_(True))
+    elif anomaly == "false":
+        conds.append(permits.c.has_anomaly.is_(False))
+    elif anomaly:
+        conds.append(_json_has(permits.c.anomalies, anomaly))
+    where = sa.and_(*conds)
+    total = conn.execute(sa.select(sa.func.count()).select_from(permits).where(where)).scalar_one()
+    rows = conn.execute(
+        sa.select(permits)
+        .where(where)
+        .order_by(permits.c.first_at.desc(), permits.c.permit_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return PermitPage(
+        items=[item_of(r) for r in rows], total=int(total), limit=limit, offset=offset
+    )
+
+
+def _permit(conn: Any, who: Principal, permit_id: str) -> Any:
+    _readers(who)
+    row = conn.execute(sa.select(permits).where(permits.c.permit_id == permit_id)).first()
+    scope = visible_enterprises(conn, who)
+    if row is None or (scope is not None and row.enterprise_id not in scope):
+        raise NotFound(_("not found"), code="NOT_FOUND")
+    return row
+
+
+def _chain(conn: Any, permit_id: str) -> list[Any]:
+    return list(
+        conn.execute(
+            sa.select(events).where(events.c.permit_id == permit_id).order_by(events.c.seq)
+        )
+    )
+
+
+def _keys(conn: Any, enterprise_id: str, device_ids: set[str]) -> dict[str, str]:
+    rows = conn.execute(
+        sa.select(devices.c.device_id, devices.c.public_key_b64).where(
+            devices.c.enterprise_id == enterprise_id, devices.c.device_id.in_(device_ids)
+        )
+    )
+    return {r.device_id: r.public_key_b64 for r in rows}
+
+
+@router.get("/{permit_id}")
+def trace(permit_id: str, conn: Conn, who: CurrentPrincipal) -> dict[str, Any]:
+    """One permit end to end (一键追溯): every event, readings chunks held or missing, the
+    chain verification, anomalies, findings, version conflicts, hazards and notes."""
+    row = _permit(conn, who, permit_id)
+    chain = _chain(conn, permit_id)
+    keys = _keys(conn, row.enterprise_id, {e.device_id for e in chain})
+    try:
+        domain.verify_chain([domain.parse_event(e.body) for e in chain], keys)
+        verification: dict[str, Any] = {"ok": True, "events": len(chain)}
+    except domain.ChainInvalid as exc:
+        verification = {"ok": False, "seq": exc.seq, "code": exc.code, "message": exc.message}
+    chunk_refs = domain.chunk_digests([e.body for e in chain])
+    held = {
+        r[0]
+        for r in conn.execute(
+            sa.select(blobs.c.sha256).where(
+                blobs.c.enterprise_id == row.enterprise_id,
+                blobs.c.kind == "chunk",
+                blobs.c.sha256.in_(chunk_refs),
+            )
+        )
+    }
+    return {
+        "permit": item_of(row).model_dump(),
+        "verification": verification,
+        "events": [
+            {
+                "seq": e.seq,
+                "event_id": e.event_id,
+                "type": e.type,
+                "occurred_at": e.body.get("occurred_at"),
+                "received_at": e.received_at,
+                "actor": e.actor,
+                "device_id": e.device_id,
+                "hash": e.hash,
+                "payload": e.body.get("payload"),
+                "clock_flag": e.clock_flag,
+                "clock_skew_s": e.clock_skew_s,
+            }
+            for e in chain
+        ],
+        "readings": {
+            "chunks": len(chunk_refs),
+            "held": len(held),
+            "missing": sorted(set(chunk_refs) - held),
+        },
+        "findings": [
+            {"seq": f.seq, "code": f.code, "facts": f.facts, "hazard_id": f.hazard_id}
+            for f in conn.execute(
+                sa.select(findings)
+                .where(findings.c.permit_id == permit_id)
+                .order_by(findings.c.seq)
+            )
+        ],
+        "conflicts": [
+            {
+                "conflict_id": c.conflict_id,
+                "seq": c.seq,
+                "existing_hash": c.existing_hash,
+                "incoming_hash": c.incoming_hash,
+                "device_id": c.device_id,
+                "received_at": c.received_at,
+                "status": c.status,
+            }
+            for c in conn.execute(
+                sa.select(version_conflicts).where(version_conflicts.c.permit_id == permit_id)
+            )
+        ],
+        "hazards": [
+            hazard_summary(h)
+            for h in conn.execute(sa.select(hazards).where(hazards.c.permit_id == permit_id))
+        ],
+        "notes": [
+            {"note_id": n.note_id, "author": n.author, "text": n.text, "created_at": n.created_at}
+            for n in conn.execute(
+                sa.select(notes)
+                .where(notes.c.object_kind == "permit", notes.c.object_id == permit_id)
+                .order_by(notes.c.created_at)
+            )
+        ],
+    }
+
+
+@router.get("/{permit_id}/export.json")
+def export(permit_id: str, conn: Conn, who: CurrentPrincipal) -> JSONResponse:
+    """The verifiable chain: ``{"permit_id", "events", "devices": {device_id: public_key_b64}}``,
+    the format ``cspermit permit verify`` checks offline."""
+    row = _permit(conn, who, permit_id)
+    chain = _chain(conn, permit_id)
+    keys = _keys(conn, row.enterprise_id, {e.device_id for e in chain})
+    return JSONResponse(
+        {"permit_id": permit_id, "events": [e.body for e in chain], "devices": keys},
+        headers={"Content-Disposition": f'attachment; filename="{permit_id}.json"'},
+    )

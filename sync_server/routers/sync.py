@@ -1,0 +1,253 @@
+"""The tablets' sync API: push event batches, upload readings chunks and attachments,
+pull a permit's chain for a handover."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Body, Path, Request, Response
+from pydantic import BaseModel, Field
+
+from sync_server.deps import AppEngine, AppSettings, Conn, CurrentPrincipal
+from sync_server.errors import BadRequest, PayloadTooLarge
+from sync_server.i18n import gettext as _
+from sync_server.schema import events, permits
+from sync_server.security import Principal, Role
+from sync_server.services import blobs as blob_service
+from sync_server.services import ingest
+from sync_server.services.tenancy import require_role, require_visible
+
+router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
+
+Digest = Annotated[str, Path(description="lower-case hex SHA-256 of the body")]
+
+
+class EventResult(BaseModel):
+    index: int = Field(description="position of the event in the pushed batch")
+    event_id: str | None
+    permit_id: str | None
+    seq: int | None
+    status: str = Field(description="accepted | duplicate | rejected")
+    code: str | None = Field(default=None, description="why, when rejected")
+    message: str | None = None
+    field: str | None = None
+    conflict_id: str | None = Field(default=None, description="a stored VersionConflict")
+    clock_flag: str | None = Field(default=None, description="CLOCK_AHEAD | CLOCK_BACKWARDS")
+
+
+class PushResult(BaseModel):
+    results: list[EventResult]
+    accepted: int
+    duplicate: int
+    rejected: int
+
+
+class BlobResult(BaseModel):
+    sha256: str
+    status: str = Field(description="stored | duplicate")
+
+
+class HaveIn(BaseModel):
+    digests: list[str] = Field(max_length=5000)
+
+
+class HaveOut(BaseModel):
+    have: list[str]
+
+
+def _device(who: Principal) -> Principal:
+    require_role(who, Role.DEVICE)
+    return who
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(
+            _("the body is over the limit of {limit} bytes").format(limit=limit),
+            code="BODY_TOO_LARGE",
+            extra={"limit": limit},
+        )
+    body = bytearray()
+    async for part in request.stream():
+        body.extend(part)
+        if len(body) > limit:
+            raise PayloadTooLarge(
+                _("the body is over the limit of {limit} bytes").format(limit=limit),
+                code="BODY_TOO_LARGE",
+                extra={"limit": limit},
+            )
+    return bytes(body)
+
+
+@router.post(
+    "/events",
+    response_model=PushResult,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["events"],
+                        "properties": {"events": {"type": "array", "items": {"type": "object"}}},
+                    }
+                }
+            },
+        }
+    },
+)
+async def push_events(
+    request: Request, engine: AppEngine, settings: AppSettings, who: CurrentPrincipal
+) -> PushResult:
+    """Push a batch of permit events (device only). At most ``max_batch_events`` events
+    (500 by default) and ``max_batch_bytes`` (4 MiB) per batch; over either is 413.
+
+    Idempotent by ``event_id``. Each event gets a result: ``accepted``, ``duplicate`` or
+    ``rejected`` with a code (``EVENT_INVALID``, ``DEVICE_MISMATCH``, ``PERMIT_NOT_FOUND``,
+    ``CHAIN_GAP``, ``VERSION_CONFLICT``, ``HASH_MISMATCH``, ``BAD_SIGNATURE``,
+    ``PREV_HASH_MISMATCH``, ``PREDECESSOR_REJECTED``, ``EVENT_ID_REUSED`` …).
+    """
+    device = _device(who)
+    raw = await _read_limited(request, settings.max_batch_bytes)
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(
+            _("the request body is not valid JSON"), code="MALFORMED_JSON", field="body"
+        ) from exc
+    if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+        raise BadRequest(
+            _("expected an object with an 'events' array"), code="EVENTS_REQUIRED", field="events"
+        )
+    batch: list[Any] = body["events"]
+    if len(batch) > settings.max_batch_events:
+        raise PayloadTooLarge(
+            _("a batch holds at most {limit} events; got {n}").format(
+                limit=settings.max_batch_events, n=len(batch)
+            ),
+            code="BATCH_TOO_LARGE",
+            field="events",
+            extra={"limit": settings.max_batch_events},
+        )
+    from starlette.concurrency import run_in_threadpool
+
+    results = await run_in_threadpool(ingest.push, engine, settings, device, batch)
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    for r in results:
+        counts[r.status] += 1
+    return PushResult(results=[EventResult(**r.as_dict()) for r in results], **counts)
+
+
+async def _put_blob(
+    kind: str,
+    sha256: str,
+    request: Request,
+    engine: Any,
+    settings: Any,
+    who: Principal,
+    response: Response,
+) -> BlobResult:
+    device = _device(who)
+    blob_service.check_digest(sha256)
+    data = await _read_limited(request, settings.max_blob_bytes)
+    content_type = request.headers.get("content-type", "application/octet-stream")
+
+    def write() -> bool:
+        with engine.begin() as conn:
+            return blob_service.put(
+                conn,
+                device.enterprise_id or "",
+                kind,
+                sha256,
+                data,
+                content_type,
+                device.subject_id,
+            )
+
+    from starlette.concurrency import run_in_threadpool
+
+    created = await run_in_threadpool(write)
+    response.status_code = 201 if created else 200
+    return BlobResult(sha256=sha256, status="stored" if created else "duplicate")
+
+
+_BINARY_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@router.put("/chunks/{sha256}", response_model=BlobResult, openapi_extra=_BINARY_BODY)
+async def put_chunk(
+    sha256: Digest,
+    request: Request,
+    engine: AppEngine,
+    settings: AppSettings,
+    who: CurrentPrincipal,
+    response: Response,
+) -> BlobResult:
+    """Upload a readings chunk by its SHA-256 (device only). 201 stored, 200 already there,
+    422 HASH_MISMATCH when the body does not hash to the path, 413 over ``max_blob_bytes``."""
+    return await _put_blob("chunk", sha256, request, engine, settings, who, response)
+
+
+@router.put("/attachments/{sha256}", response_model=BlobResult, openapi_extra=_BINARY_BODY)
+async def put_attachment(
+    sha256: Digest,
+    request: Request,
+    engine: AppEngine,
+    settings: AppSettings,
+    who: CurrentPrincipal,
+    response: Response,
+) -> BlobResult:
+    """Upload an attachment (drawn signature, photo) by its SHA-256, like a chunk."""
+    return await _put_blob("attachment", sha256, request, engine, settings, who, response)
+
+
+@router.post("/chunks/have", response_model=HaveOut)
+def have_chunks(body: HaveIn, conn: Conn, who: CurrentPrincipal) -> HaveOut:
+    """Which of these chunk digests the server already holds (skip re-uploading them)."""
+    device = _device(who)
+    return HaveOut(
+        have=sorted(blob_service.have(conn, device.enterprise_id or "", "chunk", body.digests))
+    )
+
+
+@router.get("/{kind}/{sha256}", responses={200: {"content": {"application/octet-stream": {}}}})
+def get_blob(
+    kind: Annotated[str, Path(pattern="^(chunks|attachments)$")],
+    sha256: Digest,
+    conn: Conn,
+    who: CurrentPrincipal,
+    enterprise_id: str | None = None,
+) -> Response:
+    """Download a chunk or attachment (its device's enterprise, admins, reviewers)."""
+    eid = enterprise_id or who.enterprise_id
+    require_visible(conn, who, eid)
+    row = blob_service.get(conn, eid or "", kind.rstrip("s"), blob_service.check_digest(sha256))
+    return Response(content=row.data, media_type=row.content_type)
+
+
+@router.get("/permits/{permit_id}/events")
+def pull_chain(permit_id: str, conn: Conn, who: CurrentPrincipal) -> dict[str, Any]:
+    """The stored chain of one permit, so a second tablet can continue it after a signed
+    handover (device of the same enterprise)."""
+    device = _device(who)
+    row = conn.execute(sa.select(permits).where(permits.c.permit_id == permit_id)).first()
+    if row is None or row.enterprise_id != device.enterprise_id:
+        from sync_server.errors import NotFound
+
+        raise NotFound(_("not found"), code="NOT_FOUND")
+    bodies = conn.execute(
+        sa.select(events.c.body).where(events.c.permit_id == permit_id).order_by(events.c.seq)
+    )
+    return {"permit_id": permit_id, "events": [b[0] for b in bodies]}
+
+
+__all__ = ["Body", "router"]

@@ -1,0 +1,446 @@
+"""Event push: per-event results, chain checks with the core's integrity code, replay with
+the core's rules, version conflicts kept for review, clock skew measured and flagged.
+
+Events are grouped by permit. For each permit the stored chain plus the batch's new events
+are verified and replayed once, so a batch of n events costs O(chain) and not O(n·chain).
+Everything for one permit is written in one transaction; a rejected event writes nothing,
+and the accepted events before it in the same batch are kept.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError as DbIntegrityError
+
+from sync_server import domain
+from sync_server.i18n import gettext as _
+from sync_server.schema import devices, events, findings, permits, version_conflicts
+from sync_server.security import Principal
+from sync_server.services import hazards as hazard_service
+from sync_server.settings import Settings
+from sync_server.storage import next_rev, now_iso, parse_iso
+
+
+@dataclass
+class Result:
+    index: int
+    event_id: str | None
+    permit_id: str | None
+    seq: int | None
+    status: str  # accepted | duplicate | rejected
+    code: str | None = None
+    message: str | None = None
+    field: str | None = None
+    conflict_id: str | None = None
+    clock_flag: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "index": self.index,
+            "event_id": self.event_id,
+            "permit_id": self.permit_id,
+            "seq": self.seq,
+            "status": self.status,
+        }
+        for key in ("code", "message", "field", "conflict_id", "clock_flag"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+def push(
+    engine: Engine, settings: Settings, device: Principal, raw_events: list[Any]
+) -> list[Result]:
+    results: dict[int, Result] = {}
+    groups: dict[str, list[tuple[int, domain.ParsedEvent]]] = defaultdict(list)
+    for index, raw in enumerate(raw_events):
+        if not isinstance(raw, dict):
+            results[index] = Result(
+                index,
+                None,
+                None,
+                None,
+                "rejected",
+                "EVENT_INVALID",
+                _("expected an event object"),
+                f"events.{index}",
+            )
+            continue
+        try:
+            ev = domain.parse_event(raw)
+        except domain.EventInvalid as exc:
+            results[index] = Result(
+                index,
+                _str(raw.get("event_id")),
+                _str(raw.get("permit_id")),
+                None,
+                "rejected",
+                exc.code,
+                exc.message,
+                f"events.{index}.{exc.field}" if exc.field else None,
+            )
+            continue
+        if ev.device_id != device.subject_id:
+            results[index] = Result(
+                index,
+                ev.event_id,
+                ev.permit_id,
+                ev.seq,
+                "rejected",
+                "DEVICE_MISMATCH",
+                _("an event must be pushed by the device that signed it"),
+                f"events.{index}.device_id",
+            )
+            continue
+        groups[ev.permit_id].append((index, ev))
+    for permit_id, group in groups.items():
+        for attempt in range(3):
+            try:
+                with engine.begin() as conn:
+                    out = _push_permit(conn, settings, device, permit_id, group)
+                break
+            except DbIntegrityError:
+                # Another push for this permit committed first: read again and redo.
+                if attempt == 2:
+                    raise
+        for r in out:
+            results[r.index] = r
+    return [results[i] for i in sorted(results)]
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _load_chain(conn: Connection, permit_id: str) -> list[domain.ParsedEvent]:
+    rows = conn.execute(
+        sa.select(events.c.body).where(events.c.permit_id == permit_id).order_by(events.c.seq)
+    )
+    return [domain.parse_event(r.body) for r in rows]
+
+
+def _public_keys(conn: Connection, enterprise_id: str) -> dict[str, str]:
+    # Revoked devices included: events they signed before revocation stay verifiable.
+    rows = conn.execute(
+        sa.select(devices.c.device_id, devices.c.public_key_b64).where(
+            devices.c.enterprise_id == enterprise_id
+        )
+    )
+    return {r.device_id: r.public_key_b64 for r in rows}
+
+
+def _push_permit(
+    conn: Connection,
+    settings: Settings,
+    device: Principal,
+    permit_id: str,
+    group: list[tuple[int, domain.ParsedEvent]],
+) -> list[Result]:
+    enterprise_id = device.enterprise_id or ""
+    received = datetime.now(UTC)
+    out: list[Result] = []
+    permit = conn.execute(sa.select(permits).where(permits.c.permit_id == permit_id)).first()
+    if permit is not None and permit.enterprise_id != enterprise_id:
+        # Another tenant's permit id: answer as if unknown, and store nothing.
+        return [
+            Result(
+                i,
+                ev.event_id,
+                ev.permit_id,
+                ev.seq,
+                "rejected",
+                "PERMIT_NOT_FOUND",
+                _("no such permit for this enterprise"),
+            )
+            for i, ev in group
+        ]
+    stored = {
+        r.seq: r
+        for r in conn.execute(
+            sa.select(events.c.seq, events.c.hash, events.c.event_id).where(
+                events.c.permit_id == permit_id
+            )
+        )
+    }
+    last_seq = permit.last_seq if permit is not None else 0
+    candidates: list[tuple[int, domain.ParsedEvent]] = []
+    expected = last_seq + 1
+    seen_ids: set[str] = set()
+    for index, ev in sorted(group, key=lambda item: item[1].seq):
+        dup = conn.execute(
+            sa.select(events.c.hash, events.c.permit_id).where(events.c.event_id == ev.event_id)
+        ).first()
+        if dup is not None or ev.event_id in seen_ids:
+            if dup is not None and dup.hash == ev.hash and dup.permit_id == ev.permit_id:
+                out.append(Result(index, ev.event_id, ev.permit_id, ev.seq, "duplicate"))
+            else:
+                out.append(
+                    Result(
+                        index,
+                        ev.event_id,
+                        ev.permit_id,
+                        ev.seq,
+                        "rejected",
+                        "EVENT_ID_REUSED",
+                        _("this event id is already used by a different event"),
+                    )
+                )
+            continue
+        seen_ids.add(ev.event_id)
+        if ev.seq in stored:
+            # Same permit, same seq, different event: a fork. Kept for review, not dropped.
+            conflict_id = _store_conflict(conn, enterprise_id, ev, stored[ev.seq].hash, received)
+            out.append(
+                Result(
+                    index,
+                    ev.event_id,
+                    ev.permit_id,
+                    ev.seq,
+                    "rejected",
+                    "VERSION_CONFLICT",
+                    _("another event already holds this place in the chain; kept for review"),
+                    conflict_id=conflict_id,
+                )
+            )
+            continue
+        if ev.seq != expected:
+            out.append(
+                Result(
+                    index,
+                    ev.event_id,
+                    ev.permit_id,
+                    ev.seq,
+                    "rejected",
+                    "CHAIN_GAP",
+                    _("expected seq {expected}, got {seq}").format(expected=expected, seq=ev.seq),
+                    "seq",
+                )
+            )
+            continue
+        candidates.append((index, ev))
+        expected += 1
+    if not candidates:
+        return out
+
+    chain = _load_chain(conn, permit_id)
+    keys = _public_keys(conn, enterprise_id)
+    accepted = candidates
+    try:
+        domain.verify_chain([*chain, *(ev for _, ev in candidates)], keys)
+    except domain.ChainInvalid as exc:
+        bad_seq = exc.seq if exc.seq is not None else candidates[0][1].seq
+        accepted = [(i, ev) for i, ev in candidates if ev.seq < bad_seq]
+        for i, ev in candidates:
+            if ev.seq == bad_seq:
+                out.append(
+                    Result(i, ev.event_id, ev.permit_id, ev.seq, "rejected", exc.code, exc.message)
+                )
+            elif ev.seq > bad_seq:
+                out.append(
+                    Result(
+                        i,
+                        ev.event_id,
+                        ev.permit_id,
+                        ev.seq,
+                        "rejected",
+                        "PREDECESSOR_REJECTED",
+                        _("an earlier event of this permit in the batch was rejected"),
+                    )
+                )
+    if not accepted:
+        return out
+
+    full = [*chain, *(ev for _, ev in accepted)]
+    summary = domain.replay_chain(full, received)
+    previous_at = chain[-1].occurred_at if chain else None
+    received_iso = now_iso(received)
+    for index, ev in accepted:
+        flag, skew = _clock(ev.occurred_at, previous_at, received, settings)
+        previous_at = ev.occurred_at
+        conn.execute(
+            events.insert().values(
+                event_id=ev.event_id,
+                enterprise_id=enterprise_id,
+                permit_id=ev.permit_id,
+                seq=ev.seq,
+                type=ev.type,
+                occurred_at=now_iso(ev.occurred_at),
+                received_at=received_iso,
+                device_id=ev.device_id,
+                actor=ev.actor,
+                hash=ev.hash,
+                body=ev.raw,
+                clock_flag=flag,
+                clock_skew_s=skew,
+            )
+        )
+        out.append(Result(index, ev.event_id, ev.permit_id, ev.seq, "accepted", clock_flag=flag))
+    _save_permit(conn, enterprise_id, permit, full, summary, received_iso)
+    _save_findings(conn, enterprise_id, permit_id, summary, received_iso)
+    return out
+
+
+def _clock(
+    occurred: datetime, previous: datetime | None, received: datetime, settings: Settings
+) -> tuple[str | None, float | None]:
+    """Measure, flag, never correct. Late arrival is normal (offline for days); an event
+    from the future or earlier than its predecessor in the chain is not."""
+    ahead = (occurred - received).total_seconds()
+    if ahead > settings.clock_ahead_tolerance_s:
+        return "CLOCK_AHEAD", ahead
+    if previous is not None and occurred < previous:
+        return "CLOCK_BACKWARDS", (occurred - previous).total_seconds()
+    return None, None
+
+
+def _store_conflict(
+    conn: Connection,
+    enterprise_id: str,
+    ev: domain.ParsedEvent,
+    existing_hash: str,
+    received: datetime,
+) -> str:
+    known = conn.execute(
+        sa.select(version_conflicts.c.conflict_id).where(
+            version_conflicts.c.event_id == ev.event_id,
+            version_conflicts.c.incoming_hash == ev.hash,
+        )
+    ).first()
+    if known is not None:
+        return str(known.conflict_id)
+    conflict_id = str(uuid.uuid4())
+    conn.execute(
+        version_conflicts.insert().values(
+            conflict_id=conflict_id,
+            enterprise_id=enterprise_id,
+            permit_id=ev.permit_id,
+            seq=ev.seq,
+            existing_hash=existing_hash,
+            incoming_hash=ev.hash,
+            event_id=ev.event_id,
+            device_id=ev.device_id,
+            body=ev.raw,
+            received_at=now_iso(received),
+            status="open",
+        )
+    )
+    row = conn.execute(
+        sa.select(permits.c.anomalies).where(permits.c.permit_id == ev.permit_id)
+    ).first()
+    if row is not None:
+        conn.execute(
+            permits.update()
+            .where(permits.c.permit_id == ev.permit_id)
+            .values(
+                anomalies=sorted({*row.anomalies, "VERSION_CONFLICT"}),
+                has_anomaly=True,
+                rev=next_rev(conn),
+            )
+        )
+    return conflict_id
+
+
+def _save_permit(
+    conn: Connection,
+    enterprise_id: str,
+    existing: Any,
+    chain: list[domain.ParsedEvent],
+    summary: domain.ReplaySummary,
+    now: str,
+) -> None:
+    last = chain[-1]
+    anomalies = sorted(
+        {
+            *summary.anomalies,
+            *(v.code for v in summary.violations),
+            *(f.code for f in summary.findings),
+            *_clock_anomalies(conn, last.permit_id),
+            *(["VERSION_CONFLICT"] if _has_conflict(conn, last.permit_id) else []),
+        }
+    )
+    values = {
+        "enterprise_id": enterprise_id,
+        "space_id": summary.space_id,
+        "status": summary.status,
+        "last_seq": last.seq,
+        "last_hash": last.hash,
+        "writer_device_id": last.device_id,
+        "first_at": now_iso(chain[0].occurred_at),
+        "last_at": now_iso(last.occurred_at),
+        "people": summary.people,
+        "detectors": summary.detectors,
+        "anomalies": anomalies,
+        "has_anomaly": bool(anomalies),
+        "rev": next_rev(conn),
+        "updated_at": now,
+    }
+    if existing is None:
+        conn.execute(permits.insert().values(permit_id=last.permit_id, **values))
+    else:
+        conn.execute(permits.update().where(permits.c.permit_id == last.permit_id).values(**values))
+
+
+def _clock_anomalies(conn: Connection, permit_id: str) -> list[str]:
+    rows = conn.execute(
+        sa.select(events.c.clock_flag)
+        .where(events.c.permit_id == permit_id, events.c.clock_flag.is_not(None))
+        .distinct()
+    )
+    return [r[0] for r in rows]
+
+
+def _has_conflict(conn: Connection, permit_id: str) -> bool:
+    return (
+        conn.execute(
+            sa.select(version_conflicts.c.conflict_id)
+            .where(version_conflicts.c.permit_id == permit_id)
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def _save_findings(
+    conn: Connection, enterprise_id: str, permit_id: str, summary: domain.ReplaySummary, now: str
+) -> None:
+    """Violations become findings (kept forever) and automatic hazards (RULES.md §6)."""
+    existing = {
+        (r.seq, r.code)
+        for r in conn.execute(
+            sa.select(findings.c.seq, findings.c.code).where(findings.c.permit_id == permit_id)
+        )
+    }
+    for item, is_violation in [(v, True) for v in summary.violations] + [
+        (f, False) for f in summary.findings
+    ]:
+        if (item.seq, item.code) in existing:
+            continue
+        existing.add((item.seq, item.code))
+        hazard_id = None
+        if is_violation:
+            hazard_id = hazard_service.file_automatic(
+                conn, enterprise_id, permit_id, summary.space_id, item.code, item.facts, item.seq
+            )
+        conn.execute(
+            findings.insert().values(
+                finding_id=str(uuid.uuid4()),
+                enterprise_id=enterprise_id,
+                permit_id=permit_id,
+                seq=item.seq,
+                code=item.code,
+                facts=item.facts,
+                hazard_id=hazard_id,
+                created_at=now,
+            )
+        )
+
+
+__all__ = ["Result", "parse_iso", "push"]

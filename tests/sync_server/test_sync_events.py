@@ -1,0 +1,127 @@
+"""Pushing permit event chains: per-event results, idempotency, forgery, forks, skew."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+
+from tests.sync_server.chains import enroll_tablet, simple_permit
+from tests.sync_server.conftest import World
+
+
+def push(world: World, tablet, events):  # type: ignore[no-untyped-def]
+    return world.client.post("/api/v1/sync/events", json={"events": events}, headers=tablet.headers)
+
+
+def test_accepted_then_duplicate_on_resend(world: World) -> None:
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    evs = simple_permit(tab, "P-1")
+    r = push(world, tab, evs)
+    assert r.status_code == 200, r.text
+    assert [x["status"] for x in r.json()["results"]] == ["accepted", "accepted"]
+    r = push(world, tab, evs)
+    assert [x["status"] for x in r.json()["results"]] == ["duplicate", "duplicate"]
+    assert r.json()["accepted"] == 0 and r.json()["duplicate"] == 2
+
+
+def test_forged_signature_is_rejected_and_earlier_events_kept(world: World) -> None:
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    evs = simple_permit(tab, "P-2")
+    evs.append(tab.event("P-2", "guardian_on_duty"))
+    forged = copy.deepcopy(evs)
+    forged[1]["sig"] = forged[0]["sig"]
+    r = push(world, tab, forged)
+    statuses = [(x["status"], x.get("code")) for x in r.json()["results"]]
+    assert statuses[0] == ("accepted", None)
+    assert statuses[1][0] == "rejected" and statuses[1][1] in ("BAD_SIGNATURE", "SIGNATURE_INVALID")
+    assert statuses[2] == ("rejected", "PREDECESSOR_REJECTED")
+    # The genuine events still go in afterwards: nothing of the forged one was stored.
+    r = push(world, tab, evs)
+    assert [x["status"] for x in r.json()["results"]] == ["duplicate", "accepted", "accepted"]
+
+
+def test_tampered_payload_fails_the_hash(world: World) -> None:
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    evs = simple_permit(tab, "P-3")
+    evs[0]["payload"]["space_id"] = "T-9"
+    r = push(world, tab, evs)
+    assert r.json()["results"][0]["status"] == "rejected"
+    assert r.json()["results"][0]["code"] in ("HASH_MISMATCH",)
+
+
+def test_fork_is_stored_as_version_conflict(world: World) -> None:
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    evs = simple_permit(tab, "P-4")
+    assert push(world, tab, evs).json()["accepted"] == 2
+    # Rewind the tablet's head and write a different seq 2.
+    tab.heads["P-4"] = (1, evs[0]["hash"])
+    fork = tab.event("P-4", "cancelled", {"status": "cancelled"})
+    r = push(world, tab, [fork]).json()["results"][0]
+    assert r["status"] == "rejected" and r["code"] == "VERSION_CONFLICT"
+    assert r["conflict_id"]
+    trace = world.client.get("/api/v1/permits/P-4", headers=world.h("a-admin")).json()
+    assert [c["incoming_hash"] for c in trace["conflicts"]] == [fork["hash"]]
+    assert "VERSION_CONFLICT" in trace["permit"]["anomalies"]
+
+
+def test_gap_wrong_device_and_other_tenant(world: World) -> None:
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    tab_b = enroll_tablet(world.client, world.h("b-admin"))
+    evs = simple_permit(tab, "P-5")
+    r = push(world, tab, [evs[1]]).json()["results"][0]
+    assert (r["status"], r["code"]) == ("rejected", "CHAIN_GAP")
+    # B's tablet pushing A's events (signed by A's device): refused, not stored.
+    r = push(world, tab_b, evs).json()["results"]
+    assert {x["code"] for x in r} == {"DEVICE_MISMATCH"}
+    assert push(world, tab, evs).json()["accepted"] == 2
+    # B's tablet writing into A's permit id: as if unknown.
+    tab_b.heads["P-5"] = (2, evs[1]["hash"])
+    r = push(world, tab_b, [tab_b.event("P-5", "cancelled")]).json()["results"][0]
+    assert r["code"] in ("PERMIT_NOT_FOUND",)
+
+
+def test_clock_ahead_is_flagged_not_corrected(world: World) -> None:
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    future = datetime.now(UTC) + timedelta(hours=3)
+    ev = tab.event("P-6", "drafted", {"space_id": "T-1"}, at=future)
+    r = push(world, tab, [ev]).json()["results"][0]
+    assert r["status"] == "accepted" and r["clock_flag"] == "CLOCK_AHEAD"
+    trace = world.client.get("/api/v1/permits/P-6", headers=world.h("a-admin")).json()
+    assert trace["events"][0]["occurred_at"] == ev["occurred_at"]
+    assert "CLOCK_AHEAD" in trace["permit"]["anomalies"]
+
+
+def test_oversized_batch_is_413_and_malformed_json_400(world: World) -> None:
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    r = world.client.post("/api/v1/sync/events", json={"events": [{}] * 501}, headers=tab.headers)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "BATCH_TOO_LARGE"
+    r = world.client.post("/api/v1/sync/events", content=b"{nope", headers=tab.headers)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "MALFORMED_JSON"
+    r = world.client.post(
+        "/api/v1/sync/events", json={"events": [{"seq": "one"}]}, headers=tab.headers
+    )
+    res = r.json()["results"][0]
+    assert res["status"] == "rejected" and res["code"] == "EVENT_INVALID"
+
+
+def test_people_cannot_push_events(world: World) -> None:
+    r = world.client.post("/api/v1/sync/events", json={"events": []}, headers=world.h("a-admin"))
+    assert r.status_code == 403
+
+
+def test_chunks_are_content_addressed_and_idempotent(world: World) -> None:
+    import hashlib
+
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    data = b"\x00\x01readings" * 100
+    digest = hashlib.sha256(data).hexdigest()
+    url = f"/api/v1/sync/chunks/{digest}"
+    r = world.client.put(url, content=data, headers=tab.headers)
+    assert r.status_code == 201 and r.json()["status"] == "stored"
+    r = world.client.put(url, content=data, headers=tab.headers)
+    assert r.status_code == 200 and r.json()["status"] == "duplicate"
+    bad = world.client.put(f"/api/v1/sync/chunks/{'0' * 64}", content=data, headers=tab.headers)
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "HASH_MISMATCH"
+    got = world.client.get(url, headers=world.h("a-admin"))
+    assert got.content == data
+    assert world.client.get(url, headers=world.h("b-admin")).status_code == 404
