@@ -77,3 +77,39 @@ class SocketDevice:
             if s is not None:
                 with contextlib.suppress(OSError):
                     s.close()
+
+
+class PtyBridge:
+    """Two ptys whose masters are cross-copied, like ``socat pty,raw,echo=0 pty,raw,echo=0``:
+    a device program opens ``device_path``, the driver opens ``driver_path``."""
+
+    def __init__(self) -> None:
+        self._a_master, self._a_slave = os.openpty()
+        self._b_master, self._b_slave = os.openpty()
+        for fd in (self._a_master, self._b_master, self._a_slave, self._b_slave):
+            tty.setraw(fd)
+        self.device_path = os.ttyname(self._a_slave)
+        self.driver_path = os.ttyname(self._b_slave)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._copy, daemon=True)
+        self._thread.start()
+
+    def _copy(self) -> None:
+        import select
+
+        pairs = {self._a_master: self._b_master, self._b_master: self._a_master}
+        while not self._stop.is_set():
+            ready, _, _ = select.select(list(pairs), [], [], 0.05)
+            for fd in ready:
+                try:
+                    data = os.read(fd, 4096)
+                    os.write(pairs[fd], data)
+                except OSError:
+                    continue
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        for fd in (self._a_master, self._b_master, self._a_slave, self._b_slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
