@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sync_server.routers import auth, devices, enterprises, permits, reference, sync
+from sync_server.routers import auth, devices, enterprises, feed, hazards, permits, reference, sync
 
 ALL_ROUTERS: list[APIRouter] = [
     auth.router,
@@ -13,4 +13,6 @@ ALL_ROUTERS: list[APIRouter] = [
     reference.router,
     sync.router,
     permits.router,
+    hazards.router,
+    feed.router,
 ]

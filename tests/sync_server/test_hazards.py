@@ -1,0 +1,131 @@
+"""The hazard closed loop (RULES.md §6), bureau findings and notes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tests.sync_server.conftest import World
+
+
+def report(world: World, who: str = "a-admin", **extra: object) -> dict:  # type: ignore[type-arg]
+    body = {"enterprise_id": "ent-a", "title": "无警示标识 no warning sign at T-1", **extra}
+    r = world.client.post("/api/v1/hazards", json=body, headers=world.h(who))
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def act(world: World, hid: str, who: str = "a-admin", **body: object):  # type: ignore[no-untyped-def]
+    return world.client.post(f"/api/v1/hazards/{hid}/actions", json=body, headers=world.h(who))
+
+
+def test_full_loop_to_close_out(world: World) -> None:
+    h = report(world)
+    assert h["status"] == "reported" and h["source"] == "self_inspection"
+    deadline = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+    r = act(
+        world,
+        h["hazard_id"],
+        action="plan",
+        measures="install sign",
+        responsible="王五",
+        deadline=deadline,
+    )
+    assert r.status_code == 200 and r.json()["status"] == "planned"
+    r = act(world, h["hazard_id"], action="rectify", evidence="photo sha256:…", person="王五")
+    assert r.json()["status"] == "rectified"
+    # The rectifier may not verify their own work.
+    r = act(world, h["hazard_id"], action="verify", person="王五")
+    assert r.status_code == 422 and r.json()["error"]["code"] in (
+        "VERIFIER_IS_RECTIFIER",
+        "HAZARD_SAME_PERSON",
+    )
+    r = act(world, h["hazard_id"], action="verify", person="赵六")
+    assert r.json()["status"] == "verified"
+    r = act(world, h["hazard_id"], action="close")
+    assert r.json()["status"] == "closed"
+    assert [a["action"] for a in r.json()["actions"]] == [
+        "report",
+        "plan",
+        "rectify",
+        "verify",
+        "close",
+    ]
+
+
+def test_steps_out_of_order_and_missing_fields_are_422(world: World) -> None:
+    h = report(world)
+    r = act(world, h["hazard_id"], action="close")
+    assert r.status_code == 422
+    r = act(world, h["hazard_id"], action="plan", measures="x")
+    assert r.status_code == 422 and r.json()["error"]["field"] in ("responsible", "deadline")
+
+
+def test_overdue_plans_are_listed(world: World) -> None:
+    h = report(world)
+    past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    act(world, h["hazard_id"], action="plan", measures="m", responsible="r", deadline=past)
+    listed = world.client.get("/api/v1/hazards?overdue=true", headers=world.h("bureau")).json()
+    assert [x["hazard_id"] for x in listed["items"]] == [h["hazard_id"]]
+    assert listed["items"][0]["overdue"] is True
+
+
+def test_bureau_files_findings_and_notes_but_cannot_move_the_loop(world: World) -> None:
+    h = report(world, who="bureau", source="self_inspection")
+    assert h["source"] == "bureau_inspection"
+    r = act(
+        world,
+        h["hazard_id"],
+        who="bureau",
+        action="plan",
+        measures="m",
+        responsible="r",
+        deadline=datetime.now(UTC).isoformat(),
+    )
+    assert r.status_code == 403
+    r = world.client.post(
+        "/api/v1/notes",
+        json={
+            "object_kind": "hazard",
+            "object_id": h["hazard_id"],
+            "text": "复查 re-inspect in 7 days",
+        },
+        headers=world.h("bureau"),
+    )
+    assert r.status_code == 201
+    got = world.client.get(f"/api/v1/hazards/{h['hazard_id']}", headers=world.h("a-admin"))
+    assert got.json()["notes"][0]["text"].startswith("复查")
+    # Enterprise B and the other county's admin do not see it.
+    assert (
+        world.client.get(
+            f"/api/v1/hazards/{h['hazard_id']}", headers=world.h("b-admin")
+        ).status_code
+        == 404
+    )
+    # An admin may not pretend to be the bureau.
+    r = world.client.post(
+        "/api/v1/hazards",
+        json={"enterprise_id": "ent-a", "title": "x", "source": "bureau_inspection"},
+        headers=world.h("a-admin"),
+    )
+    assert r.status_code == 403
+
+
+def test_every_write_is_audited_with_before_and_after(world: World) -> None:
+    h = report(world)
+    act(
+        world,
+        h["hazard_id"],
+        action="plan",
+        measures="m",
+        responsible="r",
+        deadline=datetime.now(UTC).isoformat(),
+    )
+    log = world.client.get("/api/v1/audit?enterprise_id=ent-a", headers=world.h("a-admin")).json()[
+        "items"
+    ]
+    plan = next(x for x in log if x["action"] == "hazard.plan")
+    assert plan["actor"] == "a-admin" and plan["before"]["status"] == "reported"
+    assert plan["after"]["status"] == "planned"
+    # B's admin sees none of A's audit rows.
+    other = world.client.get("/api/v1/audit", headers=world.h("b-admin")).json()["items"]
+    assert all(x["enterprise_id"] == "ent-b" for x in other)
