@@ -1,0 +1,301 @@
+"""The tablet's sync client (httpx, async): enroll, push event batches, upload readings
+chunks and attachments, pull reference data, pull a chain for a handover.
+
+It retries transport errors, 5xx and 429 (honouring Retry-After) with exponential backoff,
+never 4xx: a refused event is an answer, not a failure. It refuses plain HTTP except to
+the local machine unless ``allow_insecure_http=True`` (a TLS-terminating proxy on the same
+host, a lab network). Tests pass ``transport=httpx.ASGITransport(app)`` to run it against
+the real server in-process.
+
+SyncClientError              root; ``code`` is the server's error code or a local one
+├── InsecureTransportError   plain HTTP to a non-local host
+└── ServerUnavailable        retries exhausted (offline, 5xx, throttled)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from tablet_app.i18n import gettext as _
+
+__all__ = [
+    "Enrollment",
+    "InsecureTransportError",
+    "Progress",
+    "PushOutcome",
+    "ReferenceUpdate",
+    "ServerUnavailable",
+    "SyncClient",
+    "SyncClientError",
+]
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+class SyncClientError(Exception):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "SYNC_CLIENT_ERROR",
+        status: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.field = field
+
+
+class InsecureTransportError(SyncClientError):
+    pass
+
+
+class ServerUnavailable(SyncClientError):
+    pass
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: str  # "events" | "chunks" | "attachments" | "reference"
+    done: int
+    total: int | None
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    device_id: str
+    token: str
+    enterprise_id: str
+
+
+@dataclass
+class PushOutcome:
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    def by_status(self, status: str) -> list[dict[str, Any]]:
+        return [r for r in self.results if r["status"] == status]
+
+    @property
+    def acknowledged_ids(self) -> list[str]:
+        """Event ids the server holds (accepted now or before): safe to mark as synced.
+        Rejected events stay on the tablet for a person to look at."""
+        return [r["event_id"] for r in self.results if r["status"] in ("accepted", "duplicate")]
+
+
+@dataclass
+class ReferenceUpdate:
+    cursor: int
+    items: list[dict[str, Any]] = field(default_factory=list)
+    hazards: list[dict[str, Any]] = field(default_factory=list)
+    enterprise: dict[str, Any] | None = None
+    profiles: list[str] = field(default_factory=list)
+
+
+class SyncClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        allow_insecure_http: bool = False,
+        timeout_s: float = 30.0,
+        max_retries: int = 4,
+        backoff_s: float = 0.5,
+        batch_size: int = 200,
+        progress: Callable[[Progress], None] | None = None,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+    ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https"):
+            raise SyncClientError(
+                _("the server address must start with https://"), code="URL_INVALID"
+            )
+        if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS and not allow_insecure_http:
+            raise InsecureTransportError(
+                _("refusing plain HTTP to {host}: use https://").format(host=parts.hostname),
+                code="INSECURE_TRANSPORT",
+            )
+        self.token = token
+        self.batch_size = batch_size
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self.progress = progress
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), transport=transport, timeout=timeout_s
+        )
+
+    async def __aenter__(self) -> SyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _report(self, stage: str, done: int, total: int | None) -> None:
+        if self.progress is not None:
+            self.progress(Progress(stage, done, total))
+
+    async def _request(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        headers = dict(kw.pop("headers", {}) or {})
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        last: str = ""
+        for attempt in range(self.max_retries + 1):
+            delay = self.backoff_s * (2**attempt) * (0.5 + random.random() / 2)
+            try:
+                response = await self._http.request(method, url, headers=headers, **kw)
+            except httpx.TransportError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code == 429 or response.status_code >= 500:
+                    last = f"HTTP {response.status_code}"
+                    retry_after = response.headers.get("Retry-After", "")
+                    if retry_after.isdigit():
+                        delay = max(delay, float(retry_after))
+                else:
+                    if response.status_code >= 400:
+                        raise _error_of(response)
+                    return response
+            if attempt < self.max_retries:
+                await self._sleep(delay)
+        raise ServerUnavailable(
+            _("the server did not answer after {n} tries ({last})").format(
+                n=self.max_retries + 1, last=last
+            ),
+            code="SERVER_UNAVAILABLE",
+        )
+
+    # ------------------------------------------------------------------ people
+
+    async def sign_in(self, username: str, password: str) -> str:
+        """For admin tools: OAuth2 password grant; the token is kept for later calls."""
+        r = await self._request(
+            "POST", "/api/v1/auth/token", data={"username": username, "password": password}
+        )
+        self.token = str(r.json()["access_token"])
+        return self.token
+
+    async def create_enrollment_code(self, label: str = "") -> str:
+        r = await self._request("POST", "/api/v1/enrollments", json={"label": label})
+        return str(r.json()["code"])
+
+    # ------------------------------------------------------------------ device
+
+    async def enroll(self, code: str, public_key_b64: str, label: str = "") -> Enrollment:
+        """Trade a one-time code and the tablet's Ed25519 public key for a device token."""
+        saved, self.token = self.token, None
+        try:
+            r = await self._request(
+                "POST",
+                "/api/v1/devices",
+                json={"code": code, "public_key": public_key_b64, "label": label},
+            )
+        finally:
+            self.token = saved
+        body = r.json()
+        self.token = str(body["token"])
+        return Enrollment(str(body["device_id"]), str(body["token"]), str(body["enterprise_id"]))
+
+    async def push_events(self, events: Sequence[Mapping[str, Any]]) -> PushOutcome:
+        """Push events in chain order, in batches; one result per event, in input order."""
+        outcome = PushOutcome()
+        total = len(events)
+        self._report("events", 0, total)
+        for start in range(0, total, self.batch_size):
+            batch = [dict(e) for e in events[start : start + self.batch_size]]
+            r = await self._request("POST", "/api/v1/sync/events", json={"events": batch})
+            for result in r.json()["results"]:
+                result = dict(result)
+                result["index"] = start + int(result["index"])
+                outcome.results.append(result)
+            self._report("events", min(start + self.batch_size, total), total)
+        return outcome
+
+    async def _upload(self, kind: str, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        await self._request(
+            "PUT",
+            f"/api/v1/sync/{kind}/{digest}",
+            content=data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        return digest
+
+    async def upload_chunk(self, data: bytes) -> str:
+        """Upload one readings chunk; returns its SHA-256 (idempotent)."""
+        return await self._upload("chunks", data)
+
+    async def upload_attachment(self, data: bytes) -> str:
+        return await self._upload("attachments", data)
+
+    async def upload_chunks(self, chunks: Iterable[bytes]) -> list[str]:
+        """Upload the chunks the server does not hold yet; returns every digest."""
+        by_digest = {hashlib.sha256(c).hexdigest(): c for c in chunks}
+        digests = list(by_digest)
+        held: set[str] = set()
+        for start in range(0, len(digests), 1000):
+            r = await self._request(
+                "POST", "/api/v1/sync/chunks/have", json={"digests": digests[start : start + 1000]}
+            )
+            held |= set(r.json()["have"])
+        todo = [d for d in digests if d not in held]
+        self._report("chunks", 0, len(todo))
+        for i, digest in enumerate(todo, start=1):
+            await self._upload("chunks", by_digest[digest])
+            self._report("chunks", i, len(todo))
+        return digests
+
+    async def pull_reference(self, cursor: int = 0) -> ReferenceUpdate:
+        """Reference data changed since ``cursor``, following pages until complete. Keep
+        the returned cursor for the next pull."""
+        update = ReferenceUpdate(cursor=cursor)
+        while True:
+            r = await self._request(
+                "GET", "/api/v1/sync/reference", params={"cursor": update.cursor}
+            )
+            body = r.json()
+            update.items += body["items"]
+            update.hazards += body["hazards"]
+            update.enterprise = body["enterprise"] or update.enterprise
+            update.profiles = body["profiles"]
+            update.cursor = int(body["cursor"])
+            self._report("reference", len(update.items), None)
+            if not body["more"]:
+                return update
+
+    async def pull_chain(self, permit_id: str) -> list[dict[str, Any]]:
+        """The server's copy of a permit chain, to continue it after a signed handover."""
+        r = await self._request("GET", f"/api/v1/sync/permits/{permit_id}/events")
+        return list(r.json()["events"])
+
+
+def _error_of(response: httpx.Response) -> SyncClientError:
+    try:
+        err = response.json()["error"]
+        return SyncClientError(
+            str(err.get("message", "")),
+            code=str(err.get("code", "HTTP_ERROR")),
+            status=response.status_code,
+            field=err.get("field"),
+        )
+    except (ValueError, KeyError, TypeError):
+        return SyncClientError(
+            _("the server answered HTTP {status}").format(status=response.status_code),
+            code=f"HTTP_{response.status_code}",
+            status=response.status_code,
+        )
