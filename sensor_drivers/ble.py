@@ -76,6 +76,7 @@ class BleSource(Source):
         backoff_s: float = 0.5,
         backoff_max_s: float = 8.0,
         connect_timeout: float = 10.0,
+        ess_poll_s: float = 1.0,
     ) -> None:
         self._target = address_or_device
         self._backend = backend
@@ -92,6 +93,8 @@ class BleSource(Source):
         self._client: Any = None
         self._closing = False
         self.offered_ess: tuple[str, ...] = ()
+        self._polled: list[Any] = []  # ESS characteristics that can be read but not notify
+        self.ess_poll_s = ess_poll_s
 
     def _on_disconnect(self, _client: Any) -> None:
         self.connected = False
@@ -129,17 +132,21 @@ class BleSource(Source):
             if services.get_service(gasl.NUS_SERVICE) is not None:
                 await client.start_notify(gasl.NUS_TX, self._on_line_chunk)
                 await self._write(client, gasl.encode_command("INFO"))
-            offered = []
+            offered: list[str] = []
+            polled: list[Any] = []
             for uuid in ess.CHARACTERISTICS:
                 char = services.get_characteristic(uuid)
                 if char is None:
                     continue
                 offered.append(uuid)
+                if "read" in char.properties:  # a value now, not at the next change
+                    self._on_ess(char, await client.read_gatt_char(char))
                 if "notify" in char.properties:
                     await client.start_notify(char, self._on_ess)
                 elif "read" in char.properties:
-                    self._on_ess(char, await client.read_gatt_char(char))
+                    polled.append(char)
             self.offered_ess = tuple(offered)
+            self._polled = polled
         except (TimeoutError, BleakError, OSError) as err:
             try:
                 await client.disconnect()
@@ -172,13 +179,28 @@ class BleSource(Source):
     async def events(self) -> AsyncIterator[SourceEvent]:
         await self._connect()
         while True:
-            item = await self._queue.get()
+            try:
+                item = await asyncio.wait_for(self._queue.get(), self.ess_poll_s)
+            except TimeoutError:
+                await self._poll_ess()
+                continue
             if item is None:
                 if self._closing:
                     return
                 await self._reconnect()
                 continue
             yield item
+
+    async def _poll_ess(self) -> None:
+        from bleak.exc import BleakError
+
+        if self._client is None or not self.connected:
+            return
+        for char in self._polled:
+            try:
+                self._on_ess(char, await self._client.read_gatt_char(char))
+            except (BleakError, OSError):
+                return  # a dropped link arrives through the disconnect callback
 
     async def request_info(self) -> None:
         if self._client is not None and self.connected:

@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import Any
 
 from permits.readings import Channel, Reading, Unit
-from sensor_drivers.errors import ConfigError, DriverError, DriverErrorCode, FrameError, LinkError
+from sensor_drivers.errors import ConfigError, DriverError, DriverErrorCode, LinkError
 from sensor_drivers.protocols._common import Frame
 from sensor_drivers.protocols.gasl import DeviceInfo
 from sensor_drivers.quality import QualityIssue, QualityLimits, QualityMonitor
@@ -73,7 +73,7 @@ class DetectorSession:
         self._errors: Counter[str] = Counter()
         self._started_at = clock()
         self._battery: int | None = None
-        self._queue: asyncio.Queue[SourceEvent | DriverError | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[SourceEvent | _End | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -181,9 +181,9 @@ class DetectorSession:
             async for event in self.source.events():
                 await self._queue.put(event)
         except DriverError as err:
-            await self._queue.put(err)
+            await self._queue.put(_End(err))
         except Exception as err:  # a bug in a backend must still reach the reader as "lost"
-            await self._queue.put(LinkError(DriverErrorCode.DETECTOR_LOST, repr(err)))
+            await self._queue.put(_End(LinkError(DriverErrorCode.DETECTOR_LOST, repr(err))))
         else:
             await self._queue.put(None)
 
@@ -218,13 +218,11 @@ class DetectorSession:
                 continue
             if item is None:
                 return
-            if isinstance(item, LinkError) and item.code is DriverErrorCode.DETECTOR_LOST:
+            if isinstance(item, _End):  # the source stopped: lost, not found, unusable
+                self._errors[item.error.code.value] += 1
+                raise item.error
+            if isinstance(item, DriverError):  # one bad frame or one failed poll: counted
                 self._errors[item.code.value] += 1
-                raise item
-            if isinstance(item, DriverError):
-                self._errors[item.code.value] += 1
-                if not isinstance(item, FrameError | LinkError):
-                    raise item
                 continue
             if isinstance(item, DeviceInfo):
                 self.info = item
@@ -280,3 +278,8 @@ class DetectorSession:
 
 
 _TICK: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _End:
+    error: DriverError

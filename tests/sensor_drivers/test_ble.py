@@ -1,0 +1,190 @@
+"""BLE through the REAL bleak.BleakClient / BleakScanner with a simulated backend."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Coroutine, Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+import pytest
+from bleak import BleakClient
+from bleak.backends.client import BaseBleakClient
+from bleak.backends.scanner import BaseBleakScanner
+
+from permits.readings import Channel, Unit
+from sensor_drivers import DetectorSession, DriverErrorCode, LinkError, QualityIssue
+from sensor_drivers.ble import BleSource, scan
+from sensor_drivers.protocols import ChannelValue, ess, gasl
+
+from . import fake_ble
+from .fake_ble import FakeBleakClient, FakeBleakScanner, FakePeripheral
+
+T = TypeVar("T")
+
+INFO = gasl.DeviceInfo(
+    "BLE-7781", "GX-4B", "1.4.0", date.today() + timedelta(days=30), datetime.now(UTC)
+)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(asyncio.wait_for(coro, 20))
+
+
+@pytest.fixture(autouse=True)
+def world() -> Iterator[None]:
+    fake_ble.PERIPHERALS.clear()
+    yield
+    fake_ble.PERIPHERALS.clear()
+
+
+def line(seq: int, h2s: float = 0.0) -> bytes:
+    values = [
+        ChannelValue(Channel.O2, 20.9, Unit.VOL, decimals=1),
+        ChannelValue(Channel.LEL, 0, Unit.LEL, decimals=0),
+        ChannelValue(Channel.H2S, h2s, Unit.PPM, decimals=1),
+        ChannelValue(Channel.CO, 3, Unit.PPM, decimals=0),
+    ]
+    return gasl.encode_line(seq, seq * 1000, values, 77, 0)
+
+
+def test_bleak_backend_interface_is_the_one_we_implement() -> None:
+    """bleak changed this set at 1.0 and 3.0; a change must fail here, loudly."""
+    assert BaseBleakClient.__abstractmethods__ == {
+        "connect",
+        "disconnect",
+        "pair",
+        "unpair",
+        "is_connected",
+        "mtu_size",
+        "read_gatt_char",
+        "read_gatt_descriptor",
+        "write_gatt_char",
+        "write_gatt_descriptor",
+        "start_notify",
+        "stop_notify",
+    }
+    assert BaseBleakScanner.__abstractmethods__ == {"start", "stop"}
+    params = inspect.signature(BleakClient).parameters
+    assert "backend" in params and "disconnected_callback" in params
+
+
+def test_scan_finds_gasl_and_ess_detectors_only() -> None:
+    FakePeripheral("AA:01", "GASL-0042")
+    FakePeripheral("AA:02", "ENV-9", nus=False, ess_values={Channel.CO: 5.0})
+    FakePeripheral("AA:03", "Headphones", nus=False)
+
+    found = run(scan(timeout=0.01, backend=FakeBleakScanner))
+    assert {(d.address, d.protocols) for d in found} == {
+        ("AA:01", ("gasl",)),
+        ("AA:02", ("ess",)),
+    }
+
+
+def test_gasl_lines_in_20_byte_notifications_with_info_command() -> None:
+    dev = FakePeripheral("AA:01", "GASL-0042", info=INFO)
+
+    async def main() -> None:
+        async with DetectorSession.ble("AA:01", backend=FakeBleakClient) as session:
+            await asyncio.sleep(0.01)  # connect, subscribe, INFO command, INFO reply
+            assert dev.connects == 1
+            await dev.send_line(line(1) + line(2, h2s=4.5))
+            readings = []
+            async for reading in session:
+                readings.append(reading)
+                if len(readings) == 8:
+                    break
+            assert len(line(1)) > 40  # really split across several notifications
+            assert readings[6].channel is Channel.H2S and readings[6].value == 4.5
+            assert all(r.device_serial == "BLE-7781" for r in readings)
+            assert session.info == INFO
+            assert session.health.connected and session.health.frames == 2
+
+    run(main())
+
+
+def test_ess_device_values_in_ppm_and_nan_is_not_a_number() -> None:
+    dev = FakePeripheral("AA:02", "ENV-9", nus=False, ess_values={Channel.CO: 35.0})
+
+    async def main() -> None:
+        async with DetectorSession.ble("AA:02", backend=FakeBleakClient) as session:
+            events: list[Any] = []
+            async for event in session.events():  # the initial read
+                events.append(event)
+                if not isinstance(event, QualityIssue):
+                    break
+            assert events[-1].channel is Channel.CO
+            assert events[-1].value == pytest.approx(35.0, rel=3e-3)
+            await dev.send_ess(Channel.CO, None)  # NaN: not available
+            await dev.send_ess(Channel.CO, 12.0)
+            async for reading in session:
+                assert reading.value == pytest.approx(12.0, rel=3e-3)
+                break
+            assert session.health.errors == {"VALUE_NOT_AVAILABLE": 1}
+            source = session.source
+            assert isinstance(source, BleSource)
+            offered = [ess.CHARACTERISTICS[u] for u in source.offered_ess]
+            assert ess.missing_channels([Channel.O2, Channel.H2S, Channel.CO], offered) == [
+                Channel.O2,
+                Channel.H2S,
+            ]
+
+    run(main())
+
+
+def test_dropped_link_reconnects_with_backoff_and_readings_continue() -> None:
+    dev = FakePeripheral("AA:01", "GASL-0042", info=INFO)
+    dev_refusals = 2
+
+    async def main() -> None:
+        session = DetectorSession.ble("AA:01", backend=FakeBleakClient, backoff_s=0.001)
+        async with session:
+            await asyncio.sleep(0.01)
+            await dev.send_line(line(1))
+            async for _reading in session:
+                break
+            dev.refuse_connects = dev_refusals
+            dev.drop()
+            while dev.connects < 2:  # the session reconnects on its own
+                await asyncio.sleep(0.005)
+            await dev.send_line(line(2))
+            async for reading in session:
+                if reading.device_time_ms == 2000:
+                    break
+            assert session.health.reconnects == 1
+            assert session.health.connected
+
+    run(main())
+
+
+def test_link_that_never_comes_back_is_detector_lost() -> None:
+    dev = FakePeripheral("AA:01", "GASL-0042")
+
+    async def main() -> None:
+        session = DetectorSession.ble(
+            "AA:01", backend=FakeBleakClient, reconnect_attempts=3, backoff_s=0.001
+        )
+        async with session:
+            await asyncio.sleep(0.01)
+            dev.refuse_connects = 10
+            dev.drop()
+            with pytest.raises(LinkError) as caught:
+                async for _reading in session:
+                    pass
+            assert caught.value.code is DriverErrorCode.DETECTOR_LOST
+            assert dev.refuse_connects == 7  # exactly three attempts, then it gave up
+            assert not session.health.connected
+
+    run(main())
+
+
+def test_unknown_address_is_device_not_found() -> None:
+    async def main() -> None:
+        async with DetectorSession.ble("ZZ:99", backend=FakeBleakClient) as session:
+            with pytest.raises(LinkError) as caught:
+                async for _reading in session:
+                    pass
+            assert caught.value.code is DriverErrorCode.DEVICE_NOT_FOUND
+
+    run(main())
