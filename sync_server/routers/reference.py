@@ -51,6 +51,11 @@ class QrOut(BaseModel):
     svg: str
 
 
+def _readers(who: Any) -> None:
+    # The aggregator reads only its feed.
+    require_role(who, Role.ENTERPRISE_ADMIN, Role.OPERATOR, Role.BUREAU_REVIEWER, Role.DEVICE)
+
+
 def _item(row: Any) -> ItemOut:
     return ItemOut(
         kind=row.kind,
@@ -67,6 +72,7 @@ def list_reference(
     enterprise_id: str, kind: Kind, conn: Conn, who: CurrentPrincipal
 ) -> list[ItemOut]:
     require_visible(conn, who, enterprise_id)
+    _readers(who)
     return [_item(r) for r in ref.list_items(conn, enterprise_id, kind)]
 
 
@@ -75,6 +81,7 @@ def get_reference(
     enterprise_id: str, kind: Kind, item_id: str, conn: Conn, who: CurrentPrincipal
 ) -> ItemOut:
     require_visible(conn, who, enterprise_id)
+    _readers(who)
     return _item(ref.get(conn, enterprise_id, kind, item_id))
 
 
@@ -132,6 +139,7 @@ def space_qr(enterprise_id: str, space_id: str, conn: Conn, who: CurrentPrincipa
     import segno
 
     require_visible(conn, who, enterprise_id)
+    _readers(who)
     ref.get(conn, enterprise_id, Kind.SPACE, space_id)
     payload = qr_payload(enterprise_id, space_id)
     out = io.BytesIO()
