@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +42,94 @@ def test_case_through_api(case: str, profile: str) -> None:
         expected["reasons"]
     )
     assert verdict.profile == profile
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cspermit.cli", "atmosphere", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(("case", "profile"), CASES)
+def test_case_through_cli(case: str, profile: str) -> None:
+    expected = EXPECTED[case][profile]
+    run = _cli("check", "--profile", profile, str(DATA / case))
+    assert "Traceback" not in run.stderr
+    if "exit" in expected:
+        assert run.returncode == expected["exit"]
+        assert run.stdout == ""
+        assert "samples[0].readings[3].unit" in run.stderr
+        return
+    out = json.loads(run.stdout)
+    assert run.returncode == (0 if expected["acceptable"] else 1)
+    assert out["acceptable"] is expected["acceptable"]
+    assert out["profile"] == profile
+    got = {(r["code"], r.get("point"), r.get("channel")) for r in out["reasons"]}
+    assert got == _reason_set(expected["reasons"])
+    assert len(run.stdout.strip().splitlines()) == 1
+
+
+def test_cli_default_profile_is_gongmao() -> None:
+    run = _cli("check", str(DATA / "09-o2-21.3.json"))
+    assert run.returncode == 0
+    assert json.loads(run.stdout)["profile"] == "cn-gongmao"
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("{not json", "line 1"),
+        ('{"entry_at": NaN}', "NaN"),
+        ('{"entry_at": "x", "entry_at": "y"}', "entry_at"),
+        ("[]", "(document)"),
+        ("{}", "entry_at"),
+    ],
+)
+def test_cli_bad_json_exits_2_with_message(tmp_path: Path, content: str, needle: str) -> None:
+    path = tmp_path / "case.json"
+    path.write_text(content, "utf-8")
+    run = _cli("check", str(path))
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert needle in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_cli_unreadable_file_and_unknown_profile_exit_2(tmp_path: Path) -> None:
+    missing = _cli("check", str(tmp_path / "nope.json"))
+    assert missing.returncode == 2 and "nope.json" in missing.stderr
+    unknown = _cli("check", "--profile", "eu-atex", str(DATA / "01-clean-air.json"))
+    assert unknown.returncode == 2
+    for name in list_profiles():
+        assert name in unknown.stderr
+    assert "Traceback" not in missing.stderr + unknown.stderr
+
+
+def test_cli_override_only_stricter(tmp_path: Path) -> None:
+    stricter = tmp_path / "acme.toml"
+    stricter.write_text('name = "acme"\n[flammable]\nmax_lel = 5.0\n', "utf-8")
+    run = _cli("check", "--override", str(stricter), str(DATA / "10-methane-9pct-lel.json"))
+    assert run.returncode == 1
+    out = json.loads(run.stdout)
+    assert out["profile"] == "cn-gongmao+acme"
+    assert [r["code"] for r in out["reasons"]] == ["FLAMMABLE_HIGH"]
+    looser = tmp_path / "loose.toml"
+    looser.write_text("[flammable]\nmax_lel = 20.0\n", "utf-8")
+    run = _cli("check", "--override", str(looser), str(DATA / "11-methane-12pct-lel.json"))
+    assert run.returncode == 2
+    assert "flammable.max_lel" in run.stderr and "20.0" in run.stderr and "10.0" in run.stderr
+
+
+def test_cli_profiles_lists_sources() -> None:
+    run = _cli("profiles", "--json")
+    assert run.returncode == 0
+    listing = json.loads(run.stdout)
+    assert [p["name"] for p in listing] == list_profiles()
+    assert [p["name"] for p in listing if p["default"]] == ["cn-gongmao"]
+    for item in listing:
+        assert set(item["rule_sources"]) >= {"oxygen", "flammable", "toxic", "test_max_age"}
+        assert all(item["rule_sources"].values())
