@@ -8,6 +8,7 @@ history is built with the permit core's commands and pushed through the real syn
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,6 +48,103 @@ DEMO_ENTERPRISES: list[dict[str, Any]] = [
 ]
 
 
+DEMO_SPACES: dict[str, list[dict[str, Any]]] = {
+    "ent-a": [
+        {
+            "space_id": "A-T1",
+            "name": "1号糖蜜罐 molasses tank No. 1",
+            "location": "压榨车间东侧 east of the milling house",
+            "type": "storage_tank",
+            "hazards": ["H2S", "CO2", "O2_deficiency"],
+            "required_channels": ["O2", "H2S", "LEL", "CO"],
+            "sample_points": ["top", "middle", "bottom"],
+            "isolation_points": [
+                {
+                    "point_id": "V-101",
+                    "description": "molasses inlet",
+                    "kind": "pipe",
+                    "hazardous_source": True,
+                },
+                {"point_id": "M-1", "description": "agitator motor", "kind": "electrical"},
+            ],
+            "required_ppe": ["breathing_apparatus", "harness"],
+            "rescue_items": ["tripod", "winch", "breathing_apparatus"],
+            "key_supervision": True,
+            "warning_sign": True,
+            "profile": "cn-gongmao",
+            "responsible_person": "a-p-zhao",
+        },
+        {
+            "space_id": "A-P1",
+            "name": "废水沉淀池 sewage settling pit",
+            "location": "污水站 wastewater station",
+            "type": "pit",
+            "hazards": ["H2S", "CH4"],
+            "required_channels": ["O2", "H2S", "LEL"],
+            "sample_points": ["top", "bottom"],
+            "isolation_points": [
+                {"point_id": "P-7", "description": "inflow pump", "kind": "electrical"},
+            ],
+            "required_ppe": ["breathing_apparatus", "harness"],
+            "rescue_items": ["tripod", "winch"],
+            "key_supervision": True,
+            "warning_sign": False,
+            "profile": "cn-gongmao",
+            "responsible_person": "a-p-zhao",
+        },
+    ],
+    "ent-b": [
+        {
+            "space_id": "B-S1",
+            "name": "熟料筒仓 clinker silo No. 2",
+            "location": "熟料库 clinker store",
+            "type": "silo",
+            "hazards": ["CO", "O2_deficiency", "engulfment"],
+            "required_channels": ["O2", "CO", "LEL"],
+            "sample_points": ["top", "middle", "bottom"],
+            "isolation_points": [
+                {"point_id": "BF-2", "description": "feed belt", "kind": "mechanical"},
+            ],
+            "required_ppe": ["breathing_apparatus", "harness"],
+            "rescue_items": ["tripod", "winch"],
+            "key_supervision": True,
+            "warning_sign": True,
+            "profile": "cn-gongmao",
+            "responsible_person": "b-p-sun",
+        },
+    ],
+}
+
+# person_id, name, authority; training valid a year ahead of the seed date.
+DEMO_PEOPLE: dict[str, list[tuple[str, str, str]]] = {
+    "ent-a": [
+        ("a-p-zhao", "赵建国 (principal)", "principal"),
+        ("a-p-qian", "钱卫东 (approver)", "approver"),
+        ("a-p-sun", "孙立 (guardian)", "none"),
+        ("a-p-li", "李强 (entrant)", "none"),
+        ("a-p-zhou", "周明 (entrant)", "none"),
+    ],
+    "ent-b": [
+        ("b-p-sun", "孙海 (principal)", "principal"),
+        ("b-p-wu", "吴芳 (guardian)", "none"),
+        ("b-p-zheng", "郑伟 (entrant)", "none"),
+    ],
+}
+
+DEMO_DETECTORS: dict[str, list[dict[str, Any]]] = {
+    "ent-a": [
+        {
+            "serial": "GASL-4-0001",
+            "model": "four-gas (gasl)",
+            "channels": ["O2", "H2S", "LEL", "CO"],
+        }
+    ],
+    "ent-b": [
+        {"serial": "GT4-2201", "model": "four-gas (modbus)", "channels": ["O2", "CO", "LEL", "H2S"]}
+    ],
+}
+
+
 @dataclass(frozen=True)
 class SeedResult:
     created: bool
@@ -63,6 +161,7 @@ def seed_reference(engine: Engine, passwords: Passwords) -> SeedResult:
             return SeedResult(False, [], [])
         for ent in DEMO_ENTERPRISES:
             enterprise_service.create(conn, **ent)
+        _seed_ledger(conn, date.today())
         for username, password, role, eid, jur in DEMO_ACCOUNTS:
             account_service.create_account(
                 conn,
@@ -75,4 +174,61 @@ def seed_reference(engine: Engine, passwords: Passwords) -> SeedResult:
             )
     return SeedResult(
         True, [a[0] for a in DEMO_ACCOUNTS], [e["enterprise_id"] for e in DEMO_ENTERPRISES]
+    )
+
+
+def _seed_ledger(conn: Any, today: date) -> None:
+    from sync_server.services import reference as ref
+    from sync_server.services.reference import Kind
+
+    for eid, spaces in DEMO_SPACES.items():
+        for space in spaces:
+            ref.upsert(conn, eid, Kind.SPACE, space["space_id"], dict(space))
+        for person_id, name, authority in DEMO_PEOPLE[eid]:
+            ref.upsert(
+                conn,
+                eid,
+                Kind.PERSON,
+                person_id,
+                {
+                    "person_id": person_id,
+                    "name": name,
+                    "employer_id": eid,
+                    "approval_authority": authority,
+                },
+            )
+            ref.upsert(
+                conn,
+                eid,
+                Kind.TRAINING,
+                f"{person_id}-cs",
+                {
+                    "person_id": person_id,
+                    "course": "有限空间作业安全培训 confined-space safety",
+                    "valid_until": (today + timedelta(days=365)).isoformat(),
+                },
+            )
+        for det in DEMO_DETECTORS[eid]:
+            ref.upsert(
+                conn,
+                eid,
+                Kind.DETECTOR,
+                det["serial"],
+                {
+                    **det,
+                    "calibration_due": (today + timedelta(days=120)).isoformat(),
+                    "last_bump_test": (today - timedelta(days=0)).isoformat(),
+                },
+            )
+    ref.upsert(
+        conn,
+        "ent-a",
+        Kind.CERTIFICATE,
+        "a-p-li-hot",
+        {
+            "person_id": "a-p-li",
+            "kind": "hot_work",
+            "number": "T530102-2025-0311",
+            "valid_until": (today + timedelta(days=700)).isoformat(),
+        },
     )

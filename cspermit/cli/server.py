@@ -59,3 +59,60 @@ def seed_demo(
         typer.echo(f"demo enterprises: {', '.join(result.enterprises)}")
     finally:
         application.state.engine.dispose()
+
+
+@app.command("create-account")
+def create_account(
+    username: str = typer.Option(..., "--username", help="sign-in name"),
+    role: str = typer.Option(
+        ..., "--role", help="operator | enterprise_admin | bureau_reviewer | aggregator"
+    ),
+    db: str = typer.Option(None, "--db", help=DB_HELP + " (default: $CSPERMIT_DB_URL)"),
+    enterprise_id: str = typer.Option(None, "--enterprise-id", help="for enterprise_admin"),
+    jurisdiction: str = typer.Option(
+        None, "--jurisdiction", help="division code prefix, for bureau_reviewer / aggregator"
+    ),
+    password: str = typer.Option(
+        ...,
+        "--password",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="read from the terminal when not given",
+    ),
+) -> None:
+    """Create an account (the first operator, bureau reviewers, aggregators)."""
+    from sync_server.app import create_app
+    from sync_server.errors import SyncError
+    from sync_server.security import Role
+    from sync_server.services import accounts as account_service
+    from sync_server.settings import Settings
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        typer.echo(
+            f"--role: expected one of operator, enterprise_admin, bureau_reviewer, "
+            f"aggregator; got {role!r}",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+    settings = Settings(db_url=db) if db else Settings()
+    application = create_app(settings)
+    try:
+        with application.state.engine.begin() as conn:
+            account_service.create_account(
+                conn,
+                application.state.passwords,
+                username=username,
+                password=password,
+                role=role_value,
+                enterprise_id=enterprise_id,
+                jurisdiction=jurisdiction,
+            )
+    except SyncError as exc:
+        typer.echo(f"{exc.field or 'account'}: {exc.message} ({exc.code})", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        application.state.engine.dispose()
+    typer.echo(f"created {role_value.value} {username}")

@@ -1,0 +1,104 @@
+"""`cspermit server ...` commands: seed-demo, create-account, and that each is documented."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cspermit.cli", "server", *args],
+        capture_output=True,
+        text=True,
+        input=input_text,
+        timeout=240,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "CSPERMIT_LANG": "en"},
+    )
+
+
+def test_every_server_command_is_documented() -> None:
+    from cspermit.cli.server import app
+
+    doc = (ROOT / "docs" / "server.md").read_text(encoding="utf-8")
+    names = [c.name for c in app.registered_commands]
+    assert {"run", "seed-demo", "create-account"} <= set(names)
+    for name in names:
+        assert f"cspermit server {name}" in doc, name
+
+
+@pytest.mark.slow
+def test_seed_demo_then_sign_in_as_the_documented_accounts(tmp_path: Path) -> None:
+    from sync_server.app import create_app
+    from sync_server.settings import Settings
+    from tests.sync_server.conftest import ASGIClient, sign_in
+
+    url = f"sqlite:///{tmp_path}/demo.db"
+    first = cli("seed-demo", "--db", url)
+    assert first.returncode == 0, first.stderr
+    again = cli("seed-demo", "--db", url)
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+    app = create_app(Settings(db_url=url))
+    client = ASGIClient(app)
+    try:
+        for user, pw in (
+            ("bureau", "bureau-demo"),
+            ("a-admin", "a-admin-demo"),
+            ("b-admin", "b-admin-demo"),
+        ):
+            sign_in(client, user, pw)
+        token = sign_in(client, "bureau", "bureau-demo")
+        h = {"Authorization": f"Bearer {token}"}
+        ents = client.get("/api/v1/enterprises", headers=h).json()
+        assert {e["enterprise_id"] for e in ents} == {"ent-a", "ent-b"}
+        spaces = client.get("/api/v1/enterprises/ent-a/spaces", headers=h).json()
+        assert spaces, "the demo ledger is empty"
+    finally:
+        client.close()
+        app.state.engine.dispose()
+
+
+def test_create_account_reads_the_password_and_refuses_a_bad_role(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/x.db"
+    ok = cli(
+        "create-account",
+        "--db",
+        url,
+        "--username",
+        "yn-feed",
+        "--role",
+        "aggregator",
+        "--jurisdiction",
+        "53",
+        input_text="feed-password\nfeed-password\n",
+    )
+    assert ok.returncode == 0, ok.stderr
+    bad = cli(
+        "create-account",
+        "--db",
+        url,
+        "--username",
+        "x",
+        "--role",
+        "king",
+        "--password",
+        "whatever1",
+    )
+    assert bad.returncode == 2 and "--role" in bad.stderr
+    short = cli(
+        "create-account",
+        "--db",
+        url,
+        "--username",
+        "y",
+        "--role",
+        "operator",
+        "--password",
+        "short",
+    )
+    assert short.returncode == 2 and "PASSWORD_TOO_SHORT" in short.stderr
