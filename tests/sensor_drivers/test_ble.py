@@ -39,6 +39,12 @@ def world() -> Iterator[None]:
     fake_ble.PERIPHERALS.clear()
 
 
+async def until_connected(session: DetectorSession, connects: int, dev: FakePeripheral) -> None:
+    """Wait until the session has subscribed (connected is set after subscribing)."""
+    while not (dev.connects >= connects and session.health.connected):
+        await asyncio.sleep(0.005)
+
+
 def line(seq: int, h2s: float = 0.0) -> bytes:
     values = [
         ChannelValue(Channel.O2, 20.9, Unit.VOL, decimals=1),
@@ -87,7 +93,7 @@ def test_gasl_lines_in_20_byte_notifications_with_info_command() -> None:
 
     async def main() -> None:
         async with DetectorSession.ble("AA:01", backend=FakeBleakClient) as session:
-            await asyncio.sleep(0.01)  # connect, subscribe, INFO command, INFO reply
+            await until_connected(session, 1, dev)
             assert dev.connects == 1
             await dev.send_line(line(1) + line(2, h2s=4.5))
             readings = []
@@ -140,14 +146,13 @@ def test_dropped_link_reconnects_with_backoff_and_readings_continue() -> None:
     async def main() -> None:
         session = DetectorSession.ble("AA:01", backend=FakeBleakClient, backoff_s=0.001)
         async with session:
-            await asyncio.sleep(0.01)
+            await until_connected(session, 1, dev)
             await dev.send_line(line(1))
             async for _reading in session:
                 break
             dev.refuse_connects = dev_refusals
             dev.drop()
-            while dev.connects < 2:  # the session reconnects on its own
-                await asyncio.sleep(0.005)
+            await until_connected(session, 2, dev)  # the session reconnects on its own
             await dev.send_line(line(2))
             async for reading in session:
                 if reading.device_time_ms == 2000:
@@ -166,7 +171,7 @@ def test_link_that_never_comes_back_is_detector_lost() -> None:
             "AA:01", backend=FakeBleakClient, reconnect_attempts=3, backoff_s=0.001
         )
         async with session:
-            await asyncio.sleep(0.01)
+            await until_connected(session, 1, dev)
             dev.refuse_connects = 10
             dev.drop()
             with pytest.raises(LinkError) as caught:

@@ -134,8 +134,10 @@ def test_gasl_over_a_tcp_socket_and_the_device_hanging_up_is_detector_lost() -> 
 
     def device() -> None:
         conn = dev.accept()
+        # pyserial's socket:// drains what is already waiting when it opens, so the
+        # device starts streaming once the driver has spoken (its INFO command).
+        conn.recv(64)
         conn.sendall(gasl_line(10) + gasl_line(11))
-        conn.recv(64)  # the INFO command
         conn.close()
 
     thread = threading.Thread(target=device, daemon=True)
