@@ -229,7 +229,8 @@ class GasField:
 
     def inventory(self) -> npt.NDArray[np.float64]:
         """m³ of each gas in the space now (order: :attr:`gases`)."""
-        return self.amounts.sum(axis=0)
+        held: npt.NDArray[np.float64] = self.amounts.sum(axis=0)
+        return held
 
     def snapshot(self) -> dict[str, dict[str, float]]:
         out = {}

@@ -1,0 +1,2 @@
+"""Simulated detectors: the device side of every protocol, on real ptys, sockets and
+the bleak backend seam."""
