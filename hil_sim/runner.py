@@ -49,7 +49,7 @@ class Endpoint:
     ble_address: str | None = None
     slave_id: int | None = None
     vendor_map: str | None = None
-    baudrate: int = 9600
+    baudrate: int | None = None  # byte ports only
 
     def as_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
