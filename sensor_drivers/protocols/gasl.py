@@ -247,6 +247,11 @@ class LineDecoder:
                 self.stats.frames += 1
             out.append(message)
 
+    @property
+    def pending(self) -> bytes:
+        """Bytes of an unfinished line still waiting for its CR LF."""
+        return bytes(self._buf)
+
     def _track_seq(self, frame: Frame) -> None:
         seq = frame.seq
         assert seq is not None
