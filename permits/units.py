@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from permits.errors import InvalidInput
 from permits.gases import get_gas, molar_volume
+from permits.i18n import gettext as _
 from permits.readings import Unit
 
 PPM_PER_VOL_PERCENT = 10_000.0  # definition of ppm and %: not a rule figure
@@ -61,11 +62,11 @@ def to_ppm(
     if unit is Unit.LEL:
         lel = lel_of(gas, lel_vol)
         if lel is None:
-            raise InvalidInput("lel_vol", "the gas's LEL to convert %LEL", gas)
+            raise InvalidInput("lel_vol", _("the gas's LEL to convert %LEL"), gas)
         return vol_to_ppm(lel_to_vol(value, lel))
     entry = get_gas(gas) if gas is not None else None
     if entry is None:
-        raise InvalidInput("gas", "a gas with a known molecular weight to convert mg/m3", gas)
+        raise InvalidInput("gas", _("a gas with a known molecular weight to convert mg/m3"), gas)
     return mg_m3_to_ppm(value, entry.molecular_weight)
 
 
@@ -88,9 +89,9 @@ def convert(
     if to_unit is Unit.LEL:
         lel = lel_of(gas, lel_vol)
         if lel is None:
-            raise InvalidInput("lel_vol", "the gas's LEL to convert to %LEL", gas)
+            raise InvalidInput("lel_vol", _("the gas's LEL to convert to %LEL"), gas)
         return vol_to_lel(ppm_to_vol(ppm), lel)
     entry = get_gas(gas) if gas is not None else None
     if entry is None:
-        raise InvalidInput("gas", "a gas with a known molecular weight to convert to mg/m3", gas)
+        raise InvalidInput("gas", _("a gas with a known molecular weight to convert to mg/m3"), gas)
     return ppm_to_mg_m3(ppm, entry.molecular_weight)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
         check=False,
+        env={**os.environ, "CSPERMIT_LANG": "en"},
     )
 
 
@@ -133,3 +135,29 @@ def test_cli_profiles_lists_sources() -> None:
     for item in listing:
         assert set(item["rule_sources"]) >= {"oxygen", "flammable", "toxic", "test_max_age"}
         assert all(item["rule_sources"].values())
+
+
+def test_cli_speaks_chinese_by_default() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CSPERMIT_LANG"}
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cspermit.cli",
+            "atmosphere",
+            "check",
+            "--explain",
+            str(DATA / "02-o2-low-at-bottom.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert run.returncode == 1
+    assert "O2_LOW" in run.stderr
+    # Chinese only when the catalogue is compiled (python -m cspermit.i18n_build).
+    mo = Path(__file__).resolve().parents[2] / "permits/locale/zh_CN/LC_MESSAGES/permits.mo"
+    if mo.exists() and b"\xe6\xb0\xa7" in mo.read_bytes():  # 氧
+        assert "氧含量过低" in run.stderr
