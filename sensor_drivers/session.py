@@ -144,6 +144,7 @@ class DetectorSession:
         device_serial: str | None = None,
         reconnect_attempts: int = 5,
         backoff_s: float = 0.5,
+        ess_poll_s: float = 1.0,
         **kw: Any,
     ) -> DetectorSession:
         """A BLE detector (gasl over Nordic UART and/or ESS); ``backend`` as in bleak."""
@@ -155,6 +156,7 @@ class DetectorSession:
             device_serial=device_serial,
             reconnect_attempts=reconnect_attempts,
             backoff_s=backoff_s,
+            ess_poll_s=ess_poll_s,
         )
         return cls(source, **kw)
 

@@ -37,6 +37,7 @@ class FakePeripheral:
     ) -> None:
         self.address, self.name, self.nus, self.info = address, name, nus, info
         self.ess_values = ess_values or {}
+        self.ess_properties: list[Any] = ["read", "notify"]
         self.refuse_connects = 0
         self.connects = 0
         self.written = bytearray()
@@ -59,7 +60,7 @@ class FakePeripheral:
                 (gasl.NUS_SERVICE, gasl.NUS_RX, ["write-without-response", "write"]),
             ]
         for channel in self.ess_values:
-            chars.append((ess.SERVICE_UUID, ess.UUID_OF[channel], ["read", "notify"]))
+            chars.append((ess.SERVICE_UUID, ess.UUID_OF[channel], list(self.ess_properties)))
         made: dict[str, BleakGATTService] = {}
         for service_uuid, char_uuid, props in chars:
             if service_uuid not in made:

@@ -193,3 +193,21 @@ def test_unknown_address_is_device_not_found() -> None:
             assert caught.value.code is DriverErrorCode.DEVICE_NOT_FOUND
 
     run(main())
+
+
+def test_read_only_ess_characteristics_are_polled() -> None:
+    dev = FakePeripheral("AA:05", "ENV-RO", nus=False, ess_values={Channel.CO2: 800})
+    dev.ess_properties = ["read"]
+
+    async def main() -> None:
+        session = DetectorSession.ble("AA:05", backend=FakeBleakClient, ess_poll_s=0.01)
+        async with session:
+            values = []
+            async for reading in session:
+                values.append(reading.value)
+                dev.ess_values[Channel.CO2] = 900
+                if reading.value == 900:
+                    break
+            assert values[0] == 800 and values[-1] == 900
+
+    run(main())

@@ -218,3 +218,38 @@ def test_missing_port_is_port_unavailable() -> None:
     with pytest.raises(LinkError) as caught:
         DetectorSession.serial("/dev/does-not-exist-cspermit", "gasl")
     assert caught.value.code is DriverErrorCode.PORT_UNAVAILABLE
+
+
+class PortWithoutInWaiting:
+    """A minimal pyserial-like port (read/write/close only), as Android USB-serial
+    wrappers may offer: the driver must not need anything more."""
+
+    def __init__(self, path: str) -> None:
+        import serial
+
+        self._port = serial.Serial(path, 9600, timeout=0.05)
+
+    def read(self, size: int = 1) -> bytes:
+        data: bytes = self._port.read(size)
+        return data
+
+    def write(self, data: bytes) -> int | None:
+        written: int | None = self._port.write(data)
+        return written
+
+    def close(self) -> None:
+        self._port.close()
+
+
+def test_any_pyserial_like_object_works_as_the_port() -> None:
+    async def main() -> None:
+        with pty_device() as dev:
+            port = PortWithoutInWaiting(dev.path)
+            async with DetectorSession.serial(port, "gasl", device_serial="USB-1") as session:
+                dev.write(gasl_line(1, h2s=2.5))
+                events = await take(session, 2)
+                readings = [e for e in events if not isinstance(e, QualityIssue)]
+                assert [r.value for r in readings] == [20.9, 2.5]
+                assert readings[0].device_serial == "USB-1"
+
+    run(main())
