@@ -1,0 +1,106 @@
+"""Replay a permit chain: fold it, re-check every event's rules, collect findings.
+
+The server runs this on every synced chain (after :func:`permits.integrity.verify_chain`).
+A rule broken by a recorded event does not stop the replay: the event is
+folded anyway (it happened on site) and the violation is collected, so it can be
+stored as evidence and filed as a hazard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from permits.commands import check
+from permits.errors import Unmet
+from permits.events import AtmosphereTestRecorded, Event
+from permits.hazards import HazardFinding, entry_findings
+from permits.state import PermitState, Status, apply
+
+MANUAL_ATMOSPHERE_ENTRY = "MANUAL_ATMOSPHERE_ENTRY"
+
+
+@dataclass(frozen=True)
+class ReplayViolation:
+    seq: int
+    event_type: str
+    event_id: str
+    unmet: tuple[Unmet, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "type": self.event_type,
+            "event_id": self.event_id,
+            "unmet": [
+                {**u.as_dict(), "message": u.message(), "remedy": u.remedy()} for u in self.unmet
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class ReplayFlag:
+    """Something the bureau should see that is not a violation (a manual test)."""
+
+    seq: int
+    code: str
+    facts: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "code": self.code, **self.facts}
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    state: PermitState
+    violations: tuple[ReplayViolation, ...]
+    findings: tuple[HazardFinding, ...]
+    flags: tuple[ReplayFlag, ...]
+    now: datetime
+
+    @property
+    def status(self) -> Status:
+        return self.state.status_at(self.now)
+
+    @property
+    def clean(self) -> bool:
+        return not self.violations and not self.findings
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state.as_dict(self.now),
+            "violations": [v.as_dict() for v in self.violations],
+            "findings": [f.as_dict() for f in self.findings],
+            "flags": [f.as_dict() for f in self.flags],
+        }
+
+
+def replay(events: Iterable[Event], now: datetime) -> ReplayResult:
+    """Fold ``events``; check each against the state before it at its own time."""
+    state = PermitState()
+    violations: list[ReplayViolation] = []
+    findings: list[HazardFinding] = []
+    flags: list[ReplayFlag] = []
+    for event in events:
+        unmet = check(state, event, event.occurred_at)
+        if unmet:
+            violations.append(
+                ReplayViolation(event.seq, event.type.value, str(event.event_id), tuple(unmet))
+            )
+        findings.extend(entry_findings(state, event))
+        p = event.payload
+        if isinstance(p, AtmosphereTestRecorded) and p.source == "manual":
+            flags.append(
+                ReplayFlag(
+                    event.seq,
+                    MANUAL_ATMOSPHERE_ENTRY,
+                    {
+                        "tested_by": p.tested_by,
+                        "countersigned_by": p.countersign.person_id if p.countersign else None,
+                    },
+                )
+            )
+        state = apply(state, event)
+    return ReplayResult(state, tuple(violations), tuple(findings), tuple(flags), now)
