@@ -105,12 +105,12 @@ class DetectorSession:
     def modbus(
         cls,
         port: str | Any,
-        slave: int = 1,
+        slave: int | None = None,
         map_name: str = "gt4",
         channel: Channel | None = None,
         unit: Unit | None = None,
-        baudrate: int = 9600,
-        parity: str = "N",
+        baudrate: int | None = None,
+        parity: str | None = None,
         timeout: float = 0.5,
         poll_interval: float = 1.0,
         retries: int = 2,
@@ -118,9 +118,25 @@ class DetectorSession:
         device_serial: str | None = None,
         **kw: Any,
     ) -> DetectorSession:
-        """modbus-gt4 (``map_name="gt4"``) or a vendor map such as ``honeywell-xnx``."""
+        """modbus-gt4 (``map_name="gt4"``) or a vendor map such as ``honeywell-xnx``.
+
+        ``slave``, ``baudrate`` and ``parity`` default to the map's (gt4: 1, 9600, N).
+        """
+        from sensor_drivers.protocols import modbus_gt4
         from sensor_drivers.serial_link import open_serial
 
+        # Validate everything before opening the port, so a mistake leaves nothing open.
+        vmap = None if map_name == "gt4" else modbus_gt4.vendor_map(map_name)
+        if vmap is not None and (channel is None or unit is None):
+            raise ConfigError(
+                DriverErrorCode.INVALID_ARGUMENT,
+                f"map {map_name} needs the fitted sensor's channel and unit",
+            )
+        slave = slave if slave is not None else (vmap.default_slave if vmap else 1)
+        baudrate = baudrate or (vmap.default_baudrate if vmap else 9600)
+        parity = parity or (vmap.default_parity if vmap else "N")
+        if not 1 <= slave <= 247:
+            raise ConfigError(DriverErrorCode.INVALID_ARGUMENT, f"slave must be 1-247, got {slave}")
         name = port if isinstance(port, str) else getattr(port, "port", None) or "serial"
         port_obj = open_serial(port, baudrate, parity, timeout) if isinstance(port, str) else port
         source = ModbusSource(

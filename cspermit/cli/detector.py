@@ -231,13 +231,14 @@ async def _read(session: DetectorSession, count: int | None, as_json: bool) -> N
 def read(
     protocol: Annotated[str, typer.Option(help="gasl, winsen-uart or modbus-gt4")],
     port: Annotated[str, typer.Option(help="device path or pyserial URL (socket://host:port)")],
-    slave: Annotated[int, typer.Option(help="Modbus slave id")] = 1,
+    slave: Annotated[int | None, typer.Option(help="Modbus slave id (default: the map's)")] = None,
     map_name: Annotated[
         str, typer.Option("--map", help="Modbus map: gt4, honeywell-xnx, draeger-polytron8000")
     ] = "gt4",
     channel: Annotated[str | None, typer.Option(help="fitted sensor for a vendor map")] = None,
     unit: Annotated[str | None, typer.Option(help="its unit for a vendor map")] = None,
-    baudrate: Annotated[int, typer.Option()] = 9600,
+    baudrate: Annotated[int | None, typer.Option(help="default: 9600, or the map's")] = None,
+    parity: Annotated[str | None, typer.Option(help="N, E or O (default: the map's)")] = None,
     count: Annotated[int | None, typer.Option(help="stop after this many readings")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False,
 ) -> None:
@@ -253,10 +254,16 @@ def read(
             except ValueError:
                 _fail(_("--channel or --unit is not a known code") + f": {channel!r} {unit!r}")
             session = DetectorSession.modbus(
-                port, slave=slave, map_name=map_name, channel=ch, unit=un, baudrate=baudrate
+                port,
+                slave=slave,
+                map_name=map_name,
+                channel=ch,
+                unit=un,
+                baudrate=baudrate,
+                parity=parity,
             )
         else:
-            session = DetectorSession.serial(port, protocol, baudrate)
+            session = DetectorSession.serial(port, protocol, baudrate or 9600)
         asyncio.run(_read(session, count, as_json))
     except DriverError as err:
         if err.code is DriverErrorCode.DETECTOR_LOST:

@@ -189,3 +189,21 @@ def test_every_driver_message_has_a_chinese_translation() -> None:
 
 def test_vectors_copied_into_the_project() -> None:
     assert {p.name for p in FRAMES.glob("*.json")} == {"gasl.json", "winsen-uart.json", "ess.json"}
+
+
+def test_every_detector_command_is_documented() -> None:
+    from cspermit.cli.detector import app
+
+    docs = (ROOT / "docs/protocols.md").read_text()
+    names = [c.name or c.callback.__name__ for c in app.registered_commands if c.callback]
+    assert sorted(names) == ["decode", "read", "scan"]
+    for name in names:
+        assert f"cspermit detector {name}" in docs, name
+
+
+def test_vendor_map_without_its_sensor_is_refused_before_the_port_opens() -> None:
+    result = cli(
+        "read", "--protocol", "modbus-gt4", "--map", "honeywell-xnx", "--port", "/dev/null"
+    )
+    assert result.returncode == 2
+    assert "needs the fitted sensor" in result.stderr.decode()
