@@ -1,0 +1,139 @@
+"""Sealing and verifying a permit chain: hashes, Ed25519 signatures, device keys."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import pytest
+
+from permits.canonical import canonical_bytes
+from permits.commands import PermitSession
+from permits.commands.demo import DEVICE_ID, demo_session
+from permits.errors import IntegrityError, InvalidInput
+from permits.events import GENESIS_HASH
+from permits.integrity import (
+    BAD_DEVICE,
+    BAD_SCHEMA,
+    EMPTY_CHAIN,
+    UNKNOWN_DEVICE,
+    DeviceKey,
+    event_hash,
+    export_chain,
+    public_key_from,
+    read_export,
+    seal,
+    signature_valid,
+    verify_chain,
+)
+
+
+def test_a_recorded_chain_verifies(key: DeviceKey, keys: dict[str, str]) -> None:
+    events = demo_session(key).events
+    result = verify_chain(events, keys)
+    assert result.valid, result
+    assert result.count == len(events)
+    assert result.head_hash == events[-1].hash
+
+
+def test_hash_is_sha256_of_the_canonical_json_of_all_fields_but_hash_and_sig(
+    ready: PermitSession,
+) -> None:
+    event = ready.events[3]
+    fields = event.to_json()
+    del fields["hash"], fields["sig"]
+    assert hashlib.sha256(canonical_bytes(fields)).hexdigest() == event.hash
+    assert ready.events[0].prev_hash == GENESIS_HASH
+    assert event.prev_hash == ready.events[2].hash
+
+
+def test_signature_is_ed25519_over_the_raw_hash_bytes(ready: PermitSession, key: DeviceKey) -> None:
+    event = ready.events[0]
+    assert event.hash is not None and event.sig is not None
+    public_key_from(key.public_b64()).verify(base64.b64decode(event.sig), bytes.fromhex(event.hash))
+    assert signature_valid(event.hash, event.sig, key.public_bytes())
+
+
+def test_device_key_round_trips_through_base64(key: DeviceKey) -> None:
+    again = DeviceKey.from_private_b64(key.device_id, key.private_b64())
+    assert again.public_b64() == key.public_b64()
+    assert len(base64.b64decode(key.public_b64())) == 32
+
+
+def test_a_bad_public_key_is_refused_with_the_field_named() -> None:
+    with pytest.raises(InvalidInput) as info:
+        public_key_from("not base64!")
+    assert info.value.field == "public_key"
+    with pytest.raises(InvalidInput):
+        public_key_from(base64.b64encode(b"short").decode())
+
+
+def test_sealing_with_another_device_key_is_refused(ready: PermitSession) -> None:
+    event = ready.events[0].model_copy(update={"hash": None, "sig": None})
+    with pytest.raises(IntegrityError) as info:
+        seal(event, GENESIS_HASH, DeviceKey.generate("TAB-OTHER"))
+    assert info.value.reason == BAD_DEVICE
+
+
+def test_unknown_device_fails_closed(ready: PermitSession) -> None:
+    result = verify_chain(ready.events, {})
+    assert not result.valid
+    assert (result.seq, result.code) == (1, UNKNOWN_DEVICE)
+
+
+def test_an_unsealed_event_is_a_schema_error(ready: PermitSession, keys: dict[str, str]) -> None:
+    events = [*ready.events[:2], ready.events[2].model_copy(update={"sig": None})]
+    result = verify_chain(events, keys)
+    assert (result.seq, result.code) == (3, BAD_SCHEMA)
+
+
+def test_empty_chain_is_not_valid() -> None:
+    assert verify_chain([], {}).code == EMPTY_CHAIN
+
+
+def test_raise_if_invalid_gives_an_integrity_error(ready: PermitSession) -> None:
+    with pytest.raises(IntegrityError) as info:
+        verify_chain(ready.events, {}).raise_if_invalid()
+    assert info.value.seq == 1
+    assert info.value.code == UNKNOWN_DEVICE
+
+
+def test_export_reads_back(ready: PermitSession, key: DeviceKey) -> None:
+    exported = export_chain(ready.events, {DEVICE_ID: key.public_b64()})
+    back = read_export(exported)
+    assert back.permit_id == ready.state.permit_id
+    assert verify_chain(back.events, back.devices, permit_id=back.permit_id).valid
+    bare = read_export(exported["events"])
+    assert bare.devices == {} and bare.permit_id is None
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"events": "x"}, "events"),
+        ({"events": [], "devices": ["k"]}, "devices"),
+        ({"events": [], "permit_id": 3}, "permit_id"),
+        ("text", "(file)"),
+    ],
+)
+def test_a_malformed_export_names_the_field(data: object, field: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        read_export(data)
+    assert info.value.field == field
+
+
+def test_hand_over_to_another_device_continues_the_chain(
+    ready: PermitSession, key: DeviceKey
+) -> None:
+    other = DeviceKey.generate("TAB-SUGAR-02")
+    ready.hand_over(other, ready.events[-1].occurred_at, actor="P-LI")
+    from permits.events import VentilationStopped
+
+    ready.record(VentilationStopped(reason="shift end"), ready.events[-1].occurred_at, actor="P-LI")
+    assert ready.events[-1].device_id == "TAB-SUGAR-02"
+    keys = {key.device_id: key.public_b64(), other.device_id: other.public_b64()}
+    assert verify_chain(ready.events, keys).valid
+    # The new device's key must be enrolled: the handover payload alone is not trusted.
+    result = verify_chain(ready.events, {key.device_id: key.public_b64()})
+    assert (result.seq, result.code) == (len(ready.events), UNKNOWN_DEVICE)
+    assert event_hash(ready.events[-1]) == ready.events[-1].hash
