@@ -30,12 +30,14 @@ from permits.readings import UNTRUSTED_FLAGS, Channel, StatusFlag, Unit
 __all__ = [
     "AtmosphereTest",
     "Detector",
+    "EntryLimit",
     "ReadingIn",
     "Reason",
     "Sample",
     "Space",
     "Verdict",
     "check_value",
+    "entry_limits",
     "evaluate",
     "parse_test",
 ]
@@ -445,6 +447,72 @@ def check_value(
     if channel is not Channel.LEL and entry is not None and entry.toxic:
         reasons += _check_toxic(channel, value, unit, entry, profile, point)
     return reasons
+
+
+@dataclass(frozen=True)
+class EntryLimit:
+    """One entry limit expressed in a reading's own unit (for trends during work).
+
+    ``falling`` marks a lower limit (oxygen deficiency).
+    """
+
+    code: str
+    limit: float
+    unit: str
+    falling: bool = False
+
+
+def entry_limits(
+    channel: Channel,
+    unit: Unit,
+    profile: Profile,
+    *,
+    gas: str | None = None,
+    lel_vol: float | None = None,
+    oxygen_enriched: bool = False,
+) -> list[EntryLimit]:
+    """The limits :func:`check_value` applies to this channel, converted to ``unit``.
+
+    Where the gas basis of an LEL channel is unknown, the lowest limit over the
+    LEL table is given (the earliest warning).
+    """
+    if channel is Channel.O2:
+        rule = profile.oxygen
+        to_unit = (lambda x: x) if unit is Unit.VOL else units.vol_to_ppm
+        return [
+            EntryLimit(O2_LOW, to_unit(rule.min_vol), unit.value, falling=True),
+            EntryLimit(O2_HIGH, to_unit(rule.max_for(oxygen_enriched)), unit.value),
+        ]
+    out: list[EntryLimit] = []
+    gas_name = _gas_of(channel, gas)
+    entry = get_gas(gas_name) if gas_name is not None else None
+    if channel is Channel.LEL or (entry is not None and entry.flammable):
+        rule_f = profile.flammable
+        known_lel = units.lel_of(gas_name, lel_vol)
+        candidates = [known_lel] if known_lel is not None else sorted(set(lel_table().values()))
+        limits = []
+        for lel in candidates:
+            if rule_f.basis == "lel":
+                assert rule_f.max_lel is not None
+                limit, limit_unit = rule_f.max_lel, Unit.LEL
+            else:
+                limit, limit_unit = rule_f.max_vol_for(lel), Unit.VOL
+            limits.append(units.convert(limit, limit_unit, unit, gas=gas_name, lel_vol=lel))
+        out.append(EntryLimit(FLAMMABLE_HIGH, min(limits), unit.value))
+    if channel is not Channel.LEL and entry is not None and entry.toxic:
+        rule_t = profile.toxic
+        if rule_t.basis == "gbz":
+            base, base_unit = entry.gbz_entry_limit_mg_m3, Unit.MG_M3
+        else:
+            base, base_unit = entry.osha_pel_ppm, Unit.PPM
+        if base is not None:
+            limit = base * rule_t.fraction_of_limit
+            out.append(
+                EntryLimit(
+                    TOXIC_HIGH, units.convert(limit, base_unit, unit, gas=entry.formula), unit.value
+                )
+            )
+    return out
 
 
 def evaluate(test: AtmosphereTest, profile: Profile) -> Verdict:

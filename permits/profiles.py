@@ -103,6 +103,8 @@ class MonitoringRule(_Rule):
     stale_after_s: float = Field(gt=0)
     stel_window_min: float = Field(gt=0)
     twa_hours: float = Field(gt=0)
+    trend_window_min: float = Field(gt=0)
+    trend_warning_min: float = Field(gt=0)
 
     @property
     def stale_after(self) -> timedelta:
@@ -315,6 +317,9 @@ _OVERRIDABLE: dict[tuple[str, ...], _Stricter] = {
     ("monitoring", "stale_after_s"): _not_higher,
     ("monitoring", "stel_window_min"): _same,
     ("monitoring", "twa_hours"): _same,
+    ("monitoring", "trend_window_min"): _same,
+    # Warning earlier is stricter.
+    ("monitoring", "trend_warning_min"): _not_lower,
 }
 
 

@@ -9,6 +9,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 import permits.atmosphere as atmosphere
+import permits.monitoring as monitoring
 from permits.i18n import get_language, set_language
 from permits.messages import _MESSAGES
 
@@ -23,7 +24,17 @@ def english() -> Iterator[None]:
     set_language(previous)
 
 
-@pytest.mark.parametrize("code", [*atmosphere.REASON_CODES, atmosphere.LOW_BATTERY])
+@pytest.mark.parametrize(
+    "code",
+    sorted(
+        {
+            *atmosphere.REASON_CODES,
+            atmosphere.LOW_BATTERY,
+            *monitoring.ALARM_CODES,
+            *monitoring.WARNING_CODES,
+        }
+    ),
+)
 def test_code_is_registered_and_translated(code: str) -> None:
     message, remedy = _MESSAGES[code]
     with PO.open("rb") as f:
