@@ -151,7 +151,10 @@ class DetectorModel:
             for i, f in enumerate(self.faults):
                 if f.kind is FaultKind.STUCK and f.active(t) and f.channel in (None, ch.channel):
                     value = self._stuck.setdefault((i, ch.channel), value)
-            value = max(0.0, value)
+            # Only gasl can carry a negative number; the binary protocols clamp at zero
+            # as their firmware does. A drifting gasl sensor may read below zero.
+            if value < 0 and self.spec.protocol != "gasl":
+                value = 0.0
             channel_flags: frozenset[StatusFlag] = frozenset()
             if value > ch.full_scale:
                 value = ch.full_scale

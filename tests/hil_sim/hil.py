@@ -100,14 +100,22 @@ class Recorder:
         return [i for i in out if code is None or i.code.value == code]
 
     async def wait_for(
-        self, predicate: Any, sim: Simulation, *, step_s: float = 1.0, max_s: float = 60
+        self,
+        predicate: Any,
+        sim: Simulation,
+        *,
+        step_s: float = 1.0,
+        max_s: float = 60,
+        settle_s: float = 0.02,
     ) -> None:
-        """Advance scenario time until ``predicate()`` holds (or fail after ``max_s``)."""
+        """Advance scenario time until ``predicate()`` holds (or fail after ``max_s``).
+        ``settle_s`` is the wall time the drivers get after each step: raise it where
+        their own timeouts (Modbus, BLE reconnect backoff) run on wall time."""
         waited = 0.0
         while not predicate():
             if waited >= max_s:
                 raise AssertionError(f"not reached within {max_s} scenario seconds")
-            await sim.advance(step_s)
+            await sim.advance(step_s, settle_s=settle_s)
             waited += step_s
         await asyncio.sleep(0)
 
