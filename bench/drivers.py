@@ -61,7 +61,13 @@ async def _pty_latency(samples: int) -> list[float]:
         async with session:
             readings = session.readings()
             await asyncio.sleep(0.05)  # let pyserial open and flush before timing
-            for seq in range(samples):
+            # Warm-up: the first line waits (up to info_wait_s) for an INFO reply this pty
+            # never sends; steady-state latency is what the guardian sees.
+            os.write(
+                master, gasl.encode_line(0, 0, [ChannelValue(Channel.CO, 0.0, Unit.PPM)], 90, 0)
+            )
+            await anext(readings)
+            for seq in range(1, samples + 1):
                 line = gasl.encode_line(
                     seq, seq, [ChannelValue(Channel.CO, float(seq % 50), Unit.PPM)], 90, 0
                 )

@@ -130,6 +130,7 @@ class BleSource(Source):
             await client.connect()
             services = client.services
             if services.get_service(gasl.NUS_SERVICE) is not None:
+                self.expects_info = True
                 await client.start_notify(gasl.NUS_TX, self._on_line_chunk)
                 await self._write(client, gasl.encode_command("INFO"))
             offered: list[str] = []

@@ -59,6 +59,7 @@ class DetectorSession:
         source: Source,
         limits: QualityLimits | None = None,
         tick_s: float = 0.5,
+        info_wait_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -76,6 +77,8 @@ class DetectorSession:
         self._queue: asyncio.Queue[SourceEvent | _End | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._info_wait = info_wait_s
+        self._held: list[tuple[Frame, float, datetime]] = []
 
     # --- constructors ------------------------------------------------------------------
     @classmethod
@@ -231,9 +234,15 @@ class DetectorSession:
                 item = _TICK
             now = self._clock()
             if item is _TICK:
+                if self._held and now - self._started_at >= self._info_wait:
+                    for out in self._flush_held():  # no INFO reply: go on without it
+                        yield out
                 for issue in self._record(self.quality.tick(now, self._started_at)):
                     yield issue
                 continue
+            if item is None or isinstance(item, _End):
+                for out in self._flush_held():  # what arrived before the end still counts
+                    yield out
             if item is None:
                 return
             if isinstance(item, _End):  # the source stopped: lost, not found, unusable
@@ -246,20 +255,45 @@ class DetectorSession:
                 self.info = item
                 for issue in self._record(self.quality.device_info(item, self._wall())):
                     yield issue
+                for out in self._flush_held():
+                    yield out
                 continue
             assert isinstance(item, Frame)
+            if self._waiting_for_info(now):
+                # Hold the first frames briefly so every reading of this session carries
+                # the serial number from the INFO reply, not a placeholder.
+                self._held.append((item, now, self._wall()))
+                continue
+            for out in self._flush_held():
+                yield out
             for out in self._frame(item, now):
                 yield out
             for issue in self._record(self.quality.tick(now, self._started_at)):
                 yield issue
 
-    def _frame(self, frame: Frame, now: float) -> list[SessionEvent]:
+    def _waiting_for_info(self, now: float) -> bool:
+        return (
+            self.info is None
+            and self.source.expects_info
+            and now - self._started_at < self._info_wait
+        )
+
+    def _flush_held(self) -> list[SessionEvent]:
+        out: list[SessionEvent] = []
+        held, self._held = self._held, []
+        for frame, at, received in held:
+            out += self._frame(frame, at, received)
+        return out
+
+    def _frame(
+        self, frame: Frame, now: float, received: datetime | None = None
+    ) -> list[SessionEvent]:
         self.last_frame = frame
         out: list[SessionEvent] = []
         if frame.battery is not None:
             self._battery = frame.battery
         out += self._record(self.quality.battery(frame.battery, frame.status))
-        received = self._wall()
+        received = received or self._wall()
         full_scales = {cv.channel: cv.full_scale for cv in frame.values}
         for channel in frame.unavailable():
             out += self._record([self.quality.unavailable(channel)])

@@ -33,6 +33,7 @@ class Source(abc.ABC):
     stats: StreamStats
     connected: bool = False
     reconnects: int = 0
+    expects_info: bool = False  # the device answers $CMD,INFO: worth waiting for its serial
 
     @abc.abstractmethod
     def events(self) -> AsyncIterator[SourceEvent]: ...
@@ -58,6 +59,7 @@ class SerialSource(Source):
         )
         self.stats = self._decoder.stats
         self._ask_info = ask_info and protocol == "gasl"
+        self.expects_info = self._ask_info
 
     async def events(self) -> AsyncIterator[SourceEvent]:
         self._pump.start()

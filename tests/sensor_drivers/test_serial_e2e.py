@@ -163,7 +163,8 @@ def test_gasl_over_a_tcp_socket_and_the_device_hanging_up_is_detector_lost() -> 
 def test_pty_hang_up_is_detector_lost_not_a_traceback() -> None:
     async def main() -> None:
         with pty_device() as dev:
-            async with DetectorSession.serial(dev.path, "gasl") as session:
+            session = DetectorSession.serial(dev.path, "gasl", info_wait_s=0.1, tick_s=0.05)
+            async with session:
                 dev.write(gasl_line(1))
                 await take(session, 2)
                 dev.hang_up()
@@ -194,7 +195,9 @@ def test_silent_detector_becomes_a_stale_stream_fault() -> None:
 def test_implausible_oxygen_and_low_battery_are_flagged() -> None:
     async def main() -> None:
         with pty_device() as dev:
-            async with DetectorSession.serial(dev.path, "gasl") as session:
+            # This stub never answers INFO: do not hold the first line for long.
+            session = DetectorSession.serial(dev.path, "gasl", info_wait_s=0.1, tick_s=0.05)
+            async with session:
                 dev.write(gasl_line(1, o2=35.0, bat=9))
                 events = await take(session, 2)
                 codes = {e.code for e in events if isinstance(e, QualityIssue)}
@@ -245,11 +248,43 @@ def test_any_pyserial_like_object_works_as_the_port() -> None:
     async def main() -> None:
         with pty_device() as dev:
             port = PortWithoutInWaiting(dev.path)
-            async with DetectorSession.serial(port, "gasl", device_serial="USB-1") as session:
+            session = DetectorSession.serial(
+                port, "gasl", device_serial="USB-1", info_wait_s=0.1, tick_s=0.05
+            )
+            async with session:
                 dev.write(gasl_line(1, h2s=2.5))
                 events = await take(session, 2)
                 readings = [e for e in events if not isinstance(e, QualityIssue)]
                 assert [r.value for r in readings] == [20.9, 2.5]
                 assert readings[0].device_serial == "USB-1"
+
+    run(main())
+
+
+def test_lines_before_the_info_reply_still_carry_the_device_serial() -> None:
+    async def main() -> None:
+        with pty_device() as dev:
+            async with DetectorSession.serial(dev.path, "gasl") as session:
+                await asyncio.to_thread(dev.read_available, 1.0)  # the INFO command
+                dev.write(gasl_line(1) + gasl_line(2))
+                await asyncio.sleep(0.05)  # the lines are in before the reply
+                dev.write(gasl.encode_info(INFO))
+                events = await take(session, 4)
+                readings = [e for e in events if not isinstance(e, QualityIssue)]
+                assert {r.device_serial for r in readings} == {"GX4-0042"}
+
+    run(main())
+
+
+def test_a_device_that_never_answers_info_still_streams() -> None:
+    async def main() -> None:
+        with pty_device() as dev:
+            session = DetectorSession.serial(dev.path, "gasl", info_wait_s=0.2, tick_s=0.05)
+            async with session:
+                dev.write(gasl_line(1))
+                events = await take(session, 2)
+                readings = [e for e in events if not isinstance(e, QualityIssue)]
+                assert readings[0].device_serial == f"gasl@{dev.path}"
+                assert session.info is None
 
     run(main())
