@@ -43,9 +43,10 @@ class Translator(Observable):  # type: ignore[misc]
 
     def switch(self, language: str) -> None:
         set_language(language)
+        # The kv compiler binds with fbind(key, call_fn, args); call_fn(args, instance, value).
         for func, largs, _kwargs in list(self._observers):
             try:
-                func(largs, None, None)
+                func(*largs, None, None)
             except ReferenceError:
                 # the widget that made this binding is gone
                 self._observers.remove((func, largs, _kwargs))

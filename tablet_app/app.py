@@ -1,0 +1,122 @@
+"""The guardian's tablet app: one Kivy ``App``, one ``ScreenManager``, one asyncio loop.
+
+Start it with :func:`run` (or ``cspermit tablet run``). Kivy runs on the asyncio
+loop (``App.async_run("asyncio")``) so that the BLE driver (bleak) and the sync
+client (httpx) share it with the UI; nothing blocks the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from kivy.config import Config
+
+# A 10-inch landscape tablet; must be set before the window exists.
+Config.set("graphics", "width", "1280")
+Config.set("graphics", "height", "800")
+
+from kivy.app import App  # noqa: E402
+from kivy.core.window import Window  # noqa: E402
+from kivy.properties import StringProperty  # noqa: E402
+from kivy.uix.screenmanager import NoTransition, ScreenManager  # noqa: E402
+
+from tablet_app import theme  # noqa: E402
+from tablet_app.context import AppContext  # noqa: E402
+from tablet_app.fonts import register_cjk_font  # noqa: E402
+from tablet_app.i18n import get_language  # noqa: E402
+from tablet_app.kv_i18n import tr  # noqa: E402
+from tablet_app.screens import registry  # noqa: E402
+from tablet_app.screens.base import load_kv  # noqa: E402
+from tablet_app.store import Store  # noqa: E402
+
+
+class PermitApp(App):  # type: ignore[misc]
+    title = "cspermit"
+    language = StringProperty(get_language())
+
+    def __init__(self, context: AppContext, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.context = context
+        self.font_path: Path | None = None
+        self.screens: dict[str, Any] = {}
+
+    def build(self) -> ScreenManager:
+        self.font_path = register_cjk_font()
+        load_kv("theme")
+        Window.clearcolor = theme.BACKGROUND
+        manager = ScreenManager(transition=NoTransition())
+        for name, factory in registry.SCREENS:
+            screen = factory(name=name, context=self.context)
+            self.screens[name] = screen
+            manager.add_widget(screen)
+        manager.current = registry.FIRST_SCREEN
+        return manager
+
+    def go(self, name: str) -> Any:
+        """Show a screen (refreshed from its presenter) and return it."""
+        screen = self.screens[name]
+        if self.root.current == name:
+            screen.refresh()
+        self.root.current = name
+        return screen
+
+    @property
+    def current_screen(self) -> Any:
+        return self.root.current_screen
+
+    def switch_language(self, language: str) -> None:
+        tr.switch(language)  # re-renders every kv-bound tr._() text
+        self.language = language
+        self.context.store.set_setting("language", language)
+        for screen in self.screens.values():
+            screen.refresh()
+
+
+async def run_async(
+    context: AppContext,
+    script: Callable[[PermitApp], Awaitable[Any]] | None = None,
+) -> Any:
+    """Run the app on the current asyncio loop; with ``script``, drive it and stop.
+
+    The script gets the running app (after its first frame) and its result is
+    returned; the app stops when the script ends or raises.
+    """
+    app = PermitApp(context)
+    if script is None:
+        await app.async_run(async_lib="asyncio")
+        return None
+
+    result: dict[str, Any] = {}
+
+    async def drive() -> None:
+        while app.root is None:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)
+        try:
+            result["value"] = await script(app)
+        finally:
+            app.stop()
+
+    await asyncio.gather(app.async_run(async_lib="asyncio"), drive())
+    return result.get("value")
+
+
+def run(
+    db_path: str | Path, *, server_url: str | None = None, device_id: str | None = None
+) -> None:
+    store = Store(db_path)
+    from tablet_app.i18n import set_language
+
+    set_language(store.get_setting("language", get_language()))
+    context = AppContext(
+        store=store,
+        server_url=server_url,
+        device_id=device_id or store.get_setting("device_id", "tablet-local"),
+    )
+    try:
+        asyncio.run(run_async(context))
+    finally:
+        store.close()

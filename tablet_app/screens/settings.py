@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from typing import Any
+
+from tablet_app.context import AppContext
+from tablet_app.i18n import _
+from tablet_app.presenters.settings import SettingsPresenter
+from tablet_app.screens.base import BaseScreen, load_kv
+
+load_kv("settings")
+
+
+class SettingsScreen(BaseScreen):
+    def __init__(self, context: AppContext, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.presenter = SettingsPresenter(context)
+
+    def refresh(self) -> None:
+        view = self.presenter.view()
+        self.ids.lang_zh.state = "down" if view.language == "zh_CN" else "normal"
+        self.ids.lang_en.state = "down" if view.language == "en" else "normal"
+        if not self.ids.server.focus:
+            self.ids.server.text = self.presenter.context.server_url or ""
+        self.ids.device.text = _("Device: {id}").format(id=view.device_id)
+        self.ids.pending.text = view.pending
+        self.ids.database.text = _("Database: {path}").format(path=view.database)
+
+    def choose_language(self, language: str) -> None:
+        self.app.switch_language(language)
+
+    def save_server(self) -> None:
+        try:
+            self.presenter.set_server_url(self.ids.server.text)
+            self.message = ""
+        except ValueError as exc:
+            self.message = str(exc)
+        self.refresh()
