@@ -30,6 +30,8 @@ DEMO_ACCOUNTS = [
     ("operator", "operator-demo", Role.OPERATOR, None, None),
 ]
 
+DEMO_ADMIN_PASSWORDS = {"ent-a": ("a-admin", "a-admin-demo"), "ent-b": ("b-admin", "b-admin-demo")}
+
 DEMO_ENTERPRISES: list[dict[str, Any]] = [
     {
         "enterprise_id": "ent-a",

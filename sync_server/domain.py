@@ -111,6 +111,7 @@ class Violation:
     seq: int | None
     code: str
     facts: dict[str, Any]
+    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -126,102 +127,118 @@ class ReplaySummary:
 
 
 def parse_event(raw: dict[str, Any]) -> ParsedEvent:
-    """Parse one pushed event with the core's event model."""
-    required = {
-        "event_id": str,
-        "permit_id": str,
-        "seq": int,
-        "type": str,
-        "occurred_at": str,
-        "device_id": str,
-        "hash": str,
-        "sig": str,
-        "payload": dict,
-    }
-    for name, typ in required.items():
-        value = raw.get(name)
-        if not isinstance(value, typ) or isinstance(value, bool):
-            raise EventInvalid(
-                "EVENT_INVALID",
-                _("expected {field} of type {type}").format(field=name, type=typ.__name__),
-                name,
-            )
+    """Parse one pushed event with the core's event model (``permits.events``)."""
+    from permits.errors import InvalidInput
+    from permits.events import parse_event as core_parse
+
     try:
-        occurred = datetime.fromisoformat(raw["occurred_at"])
-    except ValueError as exc:
+        event = core_parse(raw)
+    except InvalidInput as exc:
+        raise EventInvalid("EVENT_INVALID", str(exc), exc.field) from exc
+    if not event.sealed:
         raise EventInvalid(
-            "EVENT_INVALID", _("expected an ISO 8601 time with an offset"), "occurred_at"
-        ) from exc
-    if occurred.tzinfo is None:
-        raise EventInvalid(
-            "EVENT_INVALID", _("expected an ISO 8601 time with an offset"), "occurred_at"
+            "EVENT_NOT_SEALED", _("the event has no prev_hash, hash or signature"), "hash"
         )
-    if raw["seq"] < 1:
-        raise EventInvalid("EVENT_INVALID", _("expected seq >= 1"), "seq")
+    assert event.hash is not None
     return ParsedEvent(
-        raw=raw,
-        event_id=raw["event_id"],
-        permit_id=raw["permit_id"],
-        seq=raw["seq"],
-        type=raw["type"],
-        occurred_at=occurred,
-        device_id=raw["device_id"],
-        actor=raw.get("actor"),
-        prev_hash=raw.get("prev_hash"),
-        hash=raw["hash"],
-        obj=raw,
+        raw=event.to_json(),
+        event_id=str(event.event_id),
+        permit_id=event.permit_id,
+        seq=event.seq,
+        type=event.type.value,
+        occurred_at=event.occurred_at,
+        device_id=event.device_id,
+        actor=event.actor,
+        prev_hash=event.prev_hash,
+        hash=event.hash,
+        obj=event,
     )
 
 
+def event_enterprise(ev: ParsedEvent) -> str | None:
+    """The enterprise a ``drafted`` event names (other events inherit the permit's)."""
+    from permits.events import Drafted
+
+    payload = ev.obj.payload
+    return payload.enterprise_id if isinstance(payload, Drafted) else None
+
+
 def verify_chain(chain: list[ParsedEvent], public_keys: dict[str, str]) -> None:
-    """Hashes, links and signatures of a whole chain from seq 1; ChainInvalid names the
-    first bad event."""
-    import base64
-    import hashlib
+    """Hashes, links, writer and signatures of a whole chain from seq 1, by the core's
+    ``permits.integrity.verify_chain``; ChainInvalid names the first bad event."""
+    from permits.integrity import verify_chain as core_verify
 
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    from permits.canonical import canonical_bytes
-
-    prev: str | None = None
-    for i, ev in enumerate(chain, start=1):
-        if ev.seq != i:
-            raise ChainInvalid(ev.seq, "CHAIN_GAP", _("sequence gap"))
-        if ev.prev_hash != prev:
-            raise ChainInvalid(ev.seq, "PREV_HASH_MISMATCH", _("prev_hash does not link"))
-        body = {k: v for k, v in ev.raw.items() if k not in ("hash", "sig")}
-        if hashlib.sha256(canonical_bytes(body)).hexdigest() != ev.hash:
-            raise ChainInvalid(ev.seq, "HASH_MISMATCH", _("the event hash does not match"))
-        key = public_keys.get(ev.device_id)
-        if key is None:
-            raise ChainInvalid(ev.seq, "UNKNOWN_DEVICE", _("no enrolled key for this device"))
-        try:
-            Ed25519PublicKey.from_public_bytes(base64.b64decode(key)).verify(
-                base64.b64decode(ev.raw["sig"]), ev.hash.encode()
-            )
-        except (InvalidSignature, ValueError) as exc:
-            raise ChainInvalid(ev.seq, "BAD_SIGNATURE", _("the signature does not verify")) from exc
-        prev = ev.hash
+    result = core_verify([ev.obj for ev in chain], public_keys)
+    if not result.valid:
+        raise ChainInvalid(result.seq, result.code or "BAD_SCHEMA", result.reason)
 
 
 def replay_chain(chain: list[ParsedEvent], now: datetime) -> ReplaySummary:
-    """Fold the chain with the core's rules; violations and findings, never dropped."""
-    status = "draft"
-    space_id: str | None = None
-    people: set[str] = set()
-    detectors: set[str] = set()
-    for ev in chain:
-        p = ev.raw.get("payload", {})
-        if ev.type == "drafted":
-            space_id = p.get("space_id")
-        status = str(p.get("status", status))
-        if ev.actor:
-            people.add(ev.actor)
-    return ReplaySummary(status, space_id, sorted(people), sorted(detectors), [], [])
+    """Replay with the core's rules (``permits.replay``). Entries that MEM10 Art. 13 (二)
+    makes major hazards, and events that broke a rule, come back as ``violations`` (each
+    files an automatic hazard); every unmet condition and every flag (a manual test) comes
+    back as a ``finding`` (stored as evidence). Nothing is dropped."""
+    from permits.errors import Unmet
+    from permits.replay import replay
+
+    result = replay([ev.obj for ev in chain], now)
+    violations: list[Violation] = []
+    entry_seqs = set()
+    for f in result.findings:
+        entry_seqs.add(f.seq)
+        facts = {**f.as_dict(), "message": f.to_unmet().message()}
+        violations.append(Violation(f.seq, f.code, facts, category=f.clause))
+    findings: list[Violation] = []
+    for v in result.violations:
+        for u in v.unmet:
+            findings.append(
+                Violation(
+                    v.seq, u.code, {**dict(u.facts), "type": v.event_type, "message": u.message()}
+                )
+            )
+        if v.seq not in entry_seqs and v.unmet:
+            first = v.unmet[0]
+            violations.append(
+                Violation(
+                    v.seq,
+                    first.code,
+                    {
+                        "type": v.event_type,
+                        "unmet": [u.code for u in v.unmet],
+                        "message": Unmet(first.code, dict(first.facts)).message(),
+                    },
+                    category="RULE_VIOLATION",
+                )
+            )
+    for flag in result.flags:
+        findings.append(Violation(flag.seq, flag.code, dict(flag.facts)))
+    summary = _summary(result.state, now, violations, findings)
+    return ReplaySummary(
+        **{**summary.__dict__, "anomalies": sorted({f.code for f in result.flags})}
+    )
+
+
+def _summary(
+    state: Any, now: datetime, violations: list[Violation], findings: list[Violation]
+) -> ReplaySummary:
+    detectors = {t.detector_serial for t in state.tests}
+    if state.monitoring_detector:
+        detectors.add(state.monitoring_detector)
+    return ReplaySummary(
+        status=state.status_at(now).value,
+        space_id=state.space.space_id if state.space is not None else None,
+        people=sorted(state.people),
+        detectors=sorted(detectors),
+        violations=violations,
+        findings=findings,
+        state=state,
+    )
 
 
 # ---------------------------------------------------------------- hazards
+#
+# A hazard is a fold over its own events (``permits.hazards``): the server stores the
+# events, folds them to check each new step with ``hazard_decide`` and shows the state.
 
 
 class HazardRefused(ValueError):
@@ -232,79 +249,160 @@ class HazardRefused(ValueError):
         self.field = field
 
 
-def hazard_category_for(code: str) -> str:
-    return "MEM10-13-2"
+def _hazard_event_from(data: dict[str, Any]) -> Any:
+    from permits.hazards import HazardEvent
+
+    return HazardEvent.model_validate(data)
 
 
-def violation_title(code: str, facts: dict[str, Any]) -> str:
-    from permits.errors import Unmet
+def hazard_state(events: list[dict[str, Any]]) -> Any:
+    from permits.hazards import fold_hazard
 
-    return Unmet(code, facts).message()
+    return fold_hazard(_hazard_event_from(e) for e in events)
 
 
-def hazard_new(
-    *,
-    source: str,
-    category: str,
-    title: str,
-    reported_by: str,
-    at: str,
-    details: dict[str, Any],
-) -> dict[str, Any]:
+def hazard_view(state: Any, now: datetime) -> dict[str, Any]:
+    """The folded hazard as JSON for the API and the ``hazards`` row."""
     return {
-        "status": "reported",
-        "source": source,
-        "category": category,
-        "title": title,
-        "reported_by": reported_by,
-        "reported_at": at,
-        "details": details,
+        "status": state.status.value,
+        "measures": list(state.measures),
+        "responsible_person": state.responsible_person,
+        "deadline": state.deadline.isoformat() if state.deadline else None,
+        "rectified_by": state.rectified_by,
+        "rectified_at": state.rectified_at.isoformat() if state.rectified_at else None,
+        "evidence": list(state.evidence),
+        "verified_by": state.verified_by,
+        "closed_at": state.closed_at.isoformat() if state.closed_at else None,
+        "rejections": state.rejections,
+        "overdue": state.is_overdue(now),
+        "clause": state.report.clause if state.report else "",
+        "description": state.report.description if state.report else "",
     }
 
 
-def hazard_apply(
-    state: dict[str, Any], action: str, data: dict[str, Any], actor: str, at: str
+def _refusal(exc: Exception, field_name: str) -> HazardRefused:
+    from permits.errors import InvalidInput, RuleViolation
+
+    if isinstance(exc, RuleViolation):
+        return HazardRefused(exc.codes[0], str(exc), field_name)
+    if isinstance(exc, InvalidInput):
+        return HazardRefused("VALIDATION_ERROR", str(exc), exc.field)
+    return HazardRefused("VALIDATION_ERROR", str(exc), field_name)
+
+
+def hazard_report(
+    hazard_id: str,
+    *,
+    enterprise_id: str,
+    source: str,
+    title: str,
+    clause: str,
+    description: str,
+    space_id: str | None,
+    permit_id: str | None,
+    permit_seq: int | None,
+    actor: str,
+    now: datetime,
 ) -> dict[str, Any]:
-    steps = {
-        "plan": ("reported", "planned", ("measures", "responsible", "deadline")),
-        "rectify": ("planned", "rectified", ("evidence",)),
-        "verify": ("rectified", "verified", ()),
-        "close": ("verified", "closed", ()),
-    }
-    if action not in steps:
-        raise HazardRefused("HAZARD_ACTION_UNKNOWN", _("unknown hazard action"), "action")
-    before, after, needs = steps[action]
-    if state["status"] != before:
-        raise HazardRefused(
-            "HAZARD_STEP_OUT_OF_ORDER",
-            _("this step needs the hazard to be {before}").format(before=before),
-            "action",
+    """The first event of a hazard, as JSON."""
+    from pydantic import ValidationError
+
+    from permits.errors import RuleViolation
+    from permits.hazards import HazardReported, HazardSource, HazardState, hazard_decide
+
+    try:
+        payload = HazardReported(
+            enterprise_id=enterprise_id,
+            source=HazardSource(source),
+            title=title,
+            clause=clause,
+            description=description,
+            space_id=space_id,
+            permit_id=permit_id,
+            permit_seq=permit_seq,
         )
-    for name in needs:
-        if not data.get(name):
-            raise HazardRefused(
-                "HAZARD_FIELD_REQUIRED", _("{field} is required").format(field=name), name
+        event = hazard_decide(HazardState(), payload, now, actor=actor, hazard_id=hazard_id)
+    except (ValidationError, RuleViolation, ValueError) as exc:
+        raise _refusal(exc, "title") from exc
+    data: dict[str, Any] = event.model_dump(mode="json")
+    return data
+
+
+def hazard_step(
+    events: list[dict[str, Any]],
+    action: str,
+    data: dict[str, Any],
+    actor: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The next hazard event for ``action`` (plan, rectify, verify, reject, close), checked
+    by the core's loop rules; HazardRefused names what is wrong."""
+    from pydantic import ValidationError
+
+    from permits.errors import RuleViolation
+    from permits.hazards import (
+        HazardClosed,
+        HazardRectified,
+        RectificationPlanned,
+        RectificationVerified,
+        hazard_decide,
+    )
+
+    state = hazard_state(events)
+    person = data.get("person") or actor
+    try:
+        if action == "plan":
+            measures = data.get("measures")
+            payload: Any = RectificationPlanned(
+                measures=tuple(measures)
+                if isinstance(measures, list)
+                else (measures,)
+                if measures
+                else (),
+                responsible_person=data.get("responsible") or "",
+                deadline=data.get("deadline"),
             )
-    new = {
-        **state,
-        **{k: data[k] for k in needs},
-        "status": after,
-        f"{after}_by": actor,
-        f"{after}_at": at,
-    }
-    if action == "verify" and actor == state.get("rectified_by"):
-        raise HazardRefused(
-            "VERIFIER_IS_RECTIFIER", _("the verifier must not be the person who rectified"), "actor"
+        elif action == "rectify":
+            evidence = data.get("evidence")
+            payload = HazardRectified(
+                rectified_by=person,
+                evidence=tuple(evidence)
+                if isinstance(evidence, list)
+                else (evidence,)
+                if evidence
+                else (),
+            )
+        elif action in ("verify", "reject"):
+            payload = RectificationVerified(
+                verified_by=person, accepted=action == "verify", note=data.get("note") or ""
+            )
+        elif action == "close":
+            payload = HazardClosed(closed_by=person)
+        else:
+            raise HazardRefused("HAZARD_ACTION_UNKNOWN", _("unknown hazard action"), "action")
+        event = hazard_decide(state, payload, now, actor=actor)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "action"
+        names = {"responsible_person": "responsible", "rectified_by": "person"}
+        raise HazardRefused("VALIDATION_ERROR", str(first["msg"]), names.get(loc, loc)) from exc
+    except RuleViolation as exc:
+        field_name = (
+            "person"
+            if exc.codes[0] == "HAZARD_VERIFIER_IS_RECTIFIER"
+            else ("deadline" if exc.codes[0] == "HAZARD_DEADLINE_PAST" else "action")
         )
-    return new
+        raise HazardRefused(exc.codes[0], str(exc), field_name) from exc
+    out: dict[str, Any] = event.model_dump(mode="json")
+    return out
 
 
 def chunk_digests(bodies: list[dict[str, Any]]) -> list[str]:
-    """SHA-256 digests of the readings chunks a chain refers to."""
+    """SHA-256 digests of the readings chunks a chain refers to (readings_chunk_recorded)."""
     out: list[str] = []
     for body in bodies:
         payload = body.get("payload") or {}
-        digest = payload.get("chunk_sha256") or payload.get("sha256")
-        if body.get("type") in ("readings_chunk_recorded",) and isinstance(digest, str):
+        digest = payload.get("sha256")
+        if body.get("type") == "readings_chunk_recorded" and isinstance(digest, str):
             out.append(digest)
     return out

@@ -42,14 +42,18 @@ class HazardIn(BaseModel):
 
 
 class HazardAction(BaseModel):
-    action: Literal["plan", "rectify", "verify", "close"]
+    action: Literal["plan", "rectify", "verify", "reject", "close"] = Field(
+        description="reject: the verification failed, back to planned"
+    )
     person: str | None = Field(
         default=None, description="who did it on site; defaults to the signed-in account"
     )
-    measures: str | None = None
+    measures: str | list[str] | None = None
     responsible: str | None = None
-    deadline: str | None = Field(default=None, description="ISO 8601 with offset")
-    evidence: str | None = None
+    deadline: str | None = Field(default=None, description="ISO 8601 with offset, in the future")
+    evidence: str | list[str] | None = Field(
+        default=None, description="notes, or sha256 of photos uploaded as attachments"
+    )
     note: str | None = None
 
 
@@ -63,6 +67,7 @@ def _hazard_out(row: Any) -> dict[str, Any]:
     out = hazard_summary(row)
     out["overdue"] = hazard_service.is_overdue(row)
     out["state"] = row.data
+    out["state"]["overdue"] = out["overdue"]
     return out
 
 
@@ -133,7 +138,7 @@ def list_hazards(
     if overdue:
         conds.append(hazards.c.deadline.is_not(None))
         conds.append(hazards.c.deadline < now_iso())
-        conds.append(hazards.c.status.not_in(("rectified", "verified", "closed")))
+        conds.append(hazards.c.status == "planned")
     where = sa.and_(*conds)
     total = conn.execute(sa.select(sa.func.count()).select_from(hazards).where(where)).scalar_one()
     rows = conn.execute(

@@ -1,7 +1,9 @@
 """Major accident hazards (重大事故隐患): filing, the closed loop, overdue.
 
-The loop's rules (which step follows which, who may verify) come from the permit core via
-``domain.hazard_apply``; this module stores the hazard and its actions.
+A hazard is a fold over its own events (``permits.hazards``): this module stores the
+events in ``hazard_actions`` and a folded view in ``hazards`` for listing; the loop's
+rules (step order, the verifier is not the rectifier, a deadline in the future) are the
+core's, applied through ``domain.hazard_step``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,30 @@ from sync_server.storage import next_rev, now_iso, parse_iso
 SOURCES = ("self_inspection", "bureau_inspection", "worker_report", "automatic")
 
 
+def _store(conn: Connection, enterprise_id: str, hazard_id: str, event: dict[str, Any]) -> None:
+    conn.execute(
+        hazard_actions.insert().values(
+            action_id=str(event["event_id"]),
+            enterprise_id=enterprise_id,
+            hazard_id=hazard_id,
+            seq=int(event["seq"]),
+            action=str(event["type"]),
+            actor=str(event["actor"]),
+            at=now_iso(parse_iso(str(event["occurred_at"]))),
+            data=event,
+        )
+    )
+
+
+def _events(conn: Connection, hazard_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(hazard_actions.c.data)
+        .where(hazard_actions.c.hazard_id == hazard_id)
+        .order_by(hazard_actions.c.seq)
+    )
+    return [r[0] for r in rows]
+
+
 def create(
     conn: Connection,
     *,
@@ -33,66 +59,49 @@ def create(
     space_id: str | None = None,
     permit_id: str | None = None,
     rule_code: str | None = None,
+    description: str = "",
+    permit_seq: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> str:
     hazard_id = str(uuid.uuid4())
-    now = now_iso()
-    state = domain.hazard_new(
-        source=source,
-        category=category,
-        title=title,
-        reported_by=actor,
-        at=now,
-        details=details or {},
-    )
+    now = datetime.now(UTC)
+    try:
+        event = domain.hazard_report(
+            hazard_id,
+            enterprise_id=enterprise_id,
+            source=source,
+            title=title,
+            clause=category,
+            description=description,
+            space_id=space_id,
+            permit_id=permit_id,
+            permit_seq=permit_seq,
+            actor=actor,
+            now=now,
+        )
+    except domain.HazardRefused as exc:
+        raise Unprocessable(exc.message, code=exc.code, field=exc.field) from exc
+    view = {**domain.hazard_view(domain.hazard_state([event]), now), "details": details or {}}
     conn.execute(
         hazards.insert().values(
             hazard_id=hazard_id,
             enterprise_id=enterprise_id,
             source=source,
             category=category,
-            status=state["status"],
+            status=view["status"],
             title=title,
             space_id=space_id,
             permit_id=permit_id,
             rule_code=rule_code,
             deadline=None,
-            data=state,
+            data=view,
             rev=next_rev(conn),
-            created_at=now,
-            updated_at=now,
+            created_at=now_iso(now),
+            updated_at=now_iso(now),
         )
     )
-    _log(conn, enterprise_id, hazard_id, "report", actor, now, {"title": title, **(details or {})})
+    _store(conn, enterprise_id, hazard_id, event)
     return hazard_id
-
-
-def _log(
-    conn: Connection,
-    enterprise_id: str,
-    hazard_id: str,
-    action: str,
-    actor: str,
-    at: str,
-    data: dict[str, Any],
-) -> None:
-    seq = conn.execute(
-        sa.select(sa.func.count())
-        .select_from(hazard_actions)
-        .where(hazard_actions.c.hazard_id == hazard_id)
-    ).scalar_one()
-    conn.execute(
-        hazard_actions.insert().values(
-            action_id=str(uuid.uuid4()),
-            enterprise_id=enterprise_id,
-            hazard_id=hazard_id,
-            seq=int(seq) + 1,
-            action=action,
-            actor=actor,
-            at=at,
-            data=data,
-        )
-    )
 
 
 def file_automatic(
@@ -100,32 +109,33 @@ def file_automatic(
     enterprise_id: str,
     permit_id: str,
     space_id: str | None,
-    code: str,
-    facts: dict[str, Any],
-    seq: int | None,
+    violation: domain.Violation,
 ) -> str:
-    """A rule violation found by the server's replay becomes a hazard, once per permit and
-    code (MEM10 Art. 13 (二) for entry without approval, test or guardian)."""
+    """A violation found by the server's replay becomes a hazard, once per permit and code
+    (MEM10 Art. 13 (二) for entry without approval, test, ventilation or guardian)."""
     existing = conn.execute(
         sa.select(hazards.c.hazard_id).where(
             hazards.c.permit_id == permit_id,
-            hazards.c.rule_code == code,
+            hazards.c.rule_code == violation.code,
             hazards.c.source == "automatic",
         )
     ).first()
     if existing is not None:
         return str(existing.hazard_id)
+    message = str(violation.facts.get("message") or violation.code)
     return create(
         conn,
         enterprise_id=enterprise_id,
         source="automatic",
-        category=domain.hazard_category_for(code),
-        title=domain.violation_title(code, facts),
+        category=violation.category or "RULE_VIOLATION",
+        title=message[:300],
+        description=message,
         actor="server-replay",
         space_id=space_id,
         permit_id=permit_id,
-        rule_code=code,
-        details={"facts": facts, "seq": seq},
+        permit_seq=violation.seq,
+        rule_code=violation.code,
+        details={"facts": violation.facts, "seq": violation.seq},
     )
 
 
@@ -137,27 +147,36 @@ def get(conn: Connection, hazard_id: str) -> Any:
 
 
 def act(
-    conn: Connection, hazard_id: str, action: str, actor: str, data: dict[str, Any]
+    conn: Connection,
+    hazard_id: str,
+    action: str,
+    actor: str,
+    data: dict[str, Any],
+    now: datetime | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Append the next loop step; ``now`` is the server clock (tests may set it)."""
     row = get(conn, hazard_id)
-    now = now_iso()
+    now = now or datetime.now(UTC)
+    events = _events(conn, hazard_id)
     try:
-        new_state = domain.hazard_apply(dict(row.data), action, data, actor, now)
+        event = domain.hazard_step(events, action, data, actor, now)
     except domain.HazardRefused as exc:
         raise Unprocessable(exc.message, code=exc.code, field=exc.field) from exc
+    state = domain.hazard_state([*events, event])
+    view = {**domain.hazard_view(state, now), "details": row.data.get("details", {})}
     conn.execute(
         hazards.update()
         .where(hazards.c.hazard_id == hazard_id)
         .values(
-            status=new_state["status"],
-            deadline=new_state.get("deadline"),
-            data=new_state,
+            status=view["status"],
+            deadline=now_iso(state.deadline) if state.deadline else None,
+            data=view,
             rev=next_rev(conn),
-            updated_at=now,
+            updated_at=now_iso(now),
         )
     )
-    _log(conn, row.enterprise_id, hazard_id, action, actor, now, data)
-    return dict(row.data), new_state
+    _store(conn, row.enterprise_id, hazard_id, event)
+    return dict(row.data), view
 
 
 def actions(conn: Connection, hazard_id: str) -> list[dict[str, Any]]:
@@ -167,13 +186,19 @@ def actions(conn: Connection, hazard_id: str) -> list[dict[str, Any]]:
         .order_by(hazard_actions.c.seq)
     )
     return [
-        {"seq": r.seq, "action": r.action, "actor": r.actor, "at": r.at, "data": r.data}
+        {
+            "seq": r.seq,
+            "action": r.action,
+            "actor": r.actor,
+            "at": r.at,
+            "payload": r.data.get("payload", {}),
+        }
         for r in rows
     ]
 
 
 def is_overdue(row: Any, now: datetime | None = None) -> bool:
-    """Past the rectification deadline and not yet rectified: overdue (逾期未整改)."""
-    if row.deadline is None or row.status in ("rectified", "verified", "closed"):
+    """Planned, past its rectification deadline and not yet rectified (逾期未整改)."""
+    if row.deadline is None or row.status != "planned":
         return False
     return parse_iso(row.deadline) < (now or datetime.now(UTC))

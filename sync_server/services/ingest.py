@@ -88,6 +88,19 @@ def push(
                 f"events.{index}.{exc.field}" if exc.field else None,
             )
             continue
+        named = domain.event_enterprise(ev)
+        if named is not None and named != device.enterprise_id:
+            results[index] = Result(
+                index,
+                ev.event_id,
+                ev.permit_id,
+                ev.seq,
+                "rejected",
+                "ENTERPRISE_MISMATCH",
+                _("the event belongs to another enterprise"),
+                f"events.{index}.payload.enterprise_id",
+            )
+            continue
         if ev.device_id != device.subject_id:
             results[index] = Result(
                 index,
@@ -364,6 +377,8 @@ def _save_permit(
             *(f.code for f in summary.findings),
             *_clock_anomalies(conn, last.permit_id),
             *(["VERSION_CONFLICT"] if _has_conflict(conn, last.permit_id) else []),
+            # Alarms and evacuations are not violations, but the bureau filters on them.
+            *({ev.type.upper() for ev in chain} & {"ALARM_RAISED", "EVACUATION_ORDERED"}),
         }
     )
     values = {
@@ -421,14 +436,15 @@ def _save_findings(
     for item, is_violation in [(v, True) for v in summary.violations] + [
         (f, False) for f in summary.findings
     ]:
-        if (item.seq, item.code) in existing:
-            continue
-        existing.add((item.seq, item.code))
+        key = (item.seq, item.code)
         hazard_id = None
         if is_violation:
             hazard_id = hazard_service.file_automatic(
-                conn, enterprise_id, permit_id, summary.space_id, item.code, item.facts, item.seq
+                conn, enterprise_id, permit_id, summary.space_id, item
             )
+        if key in existing:
+            continue
+        existing.add(key)
         conn.execute(
             findings.insert().values(
                 finding_id=str(uuid.uuid4()),

@@ -58,6 +58,21 @@ def test_seed_demo_then_sign_in_as_the_documented_accounts(tmp_path: Path) -> No
         assert {e["enterprise_id"] for e in ents} == {"ent-a", "ent-b"}
         spaces = client.get("/api/v1/enterprises/ent-a/spaces", headers=h).json()
         assert spaces, "the demo ledger is empty"
+        permits = client.get("/api/v1/permits?limit=200", headers=h).json()
+        statuses = {p["status"] for p in permits["items"]}
+        assert {"closed", "cancelled", "active"} <= statuses, statuses
+        alarmed = client.get("/api/v1/permits?anomaly=EVACUATION_ORDERED", headers=h).json()
+        assert alarmed["total"] == 2  # one per enterprise
+        hazards = client.get("/api/v1/hazards?source=automatic", headers=h).json()
+        assert {x["rule_code"] for x in hazards["items"]} >= {
+            "ENTRY_WITHOUT_APPROVAL",
+            "ENTRY_WITHOUT_PASSING_TEST",
+            "ENTRY_WITHOUT_GUARDIAN",
+        }
+        for item in permits["items"]:
+            trace = client.get(f"/api/v1/permits/{item['permit_id']}", headers=h).json()
+            assert trace["verification"]["ok"], trace["verification"]
+            assert not trace["readings"]["missing"]
     finally:
         client.close()
         app.state.engine.dispose()

@@ -35,20 +35,18 @@ def test_full_loop_to_close_out(world: World) -> None:
     assert r.json()["status"] == "rectified"
     # The rectifier may not verify their own work.
     r = act(world, h["hazard_id"], action="verify", person="王五")
-    assert r.status_code == 422 and r.json()["error"]["code"] in (
-        "VERIFIER_IS_RECTIFIER",
-        "HAZARD_SAME_PERSON",
-    )
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "HAZARD_VERIFIER_IS_RECTIFIER"
     r = act(world, h["hazard_id"], action="verify", person="赵六")
     assert r.json()["status"] == "verified"
     r = act(world, h["hazard_id"], action="close")
     assert r.json()["status"] == "closed"
     assert [a["action"] for a in r.json()["actions"]] == [
-        "report",
-        "plan",
-        "rectify",
-        "verify",
-        "close",
+        "hazard_reported",
+        "rectification_planned",
+        "hazard_rectified",
+        "rectification_verified",
+        "hazard_closed",
     ]
 
 
@@ -58,12 +56,36 @@ def test_steps_out_of_order_and_missing_fields_are_422(world: World) -> None:
     assert r.status_code == 422
     r = act(world, h["hazard_id"], action="plan", measures="x")
     assert r.status_code == 422 and r.json()["error"]["field"] in ("responsible", "deadline")
-
-
-def test_overdue_plans_are_listed(world: World) -> None:
-    h = report(world)
     past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-    act(world, h["hazard_id"], action="plan", measures="m", responsible="r", deadline=past)
+    r = act(world, h["hazard_id"], action="plan", measures="m", responsible="r", deadline=past)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "HAZARD_DEADLINE_PAST"
+
+
+def test_failed_verification_goes_back_to_planned(world: World) -> None:
+    h = report(world)
+    soon = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    act(world, h["hazard_id"], action="plan", measures="m", responsible="r", deadline=soon)
+    act(world, h["hazard_id"], action="rectify", evidence="e", person="r")
+    r = act(world, h["hazard_id"], action="reject", person="inspector", note="sign too small")
+    assert r.json()["status"] == "planned" and r.json()["state"]["rejections"] == 1
+
+
+def test_overdue_plans_are_listed(world: World, app: object) -> None:
+    from sync_server.services import hazards as hazard_service
+
+    h = report(world)
+    planned_at = datetime.now(UTC) - timedelta(days=10)
+    deadline = (planned_at + timedelta(days=5)).isoformat()
+    with app.state.engine.begin() as conn:  # type: ignore[attr-defined]
+        # Planned ten days ago with a five-day deadline: the server clock of that day.
+        hazard_service.act(
+            conn,
+            h["hazard_id"],
+            "plan",
+            "a-admin",
+            {"measures": "m", "responsible": "r", "deadline": deadline},
+            now=planned_at,
+        )
     listed = world.client.get("/api/v1/hazards?overdue=true", headers=world.h("bureau")).json()
     assert [x["hazard_id"] for x in listed["items"]] == [h["hazard_id"]]
     assert listed["items"][0]["overdue"] is True
@@ -79,7 +101,7 @@ def test_bureau_files_findings_and_notes_but_cannot_move_the_loop(world: World) 
         action="plan",
         measures="m",
         responsible="r",
-        deadline=datetime.now(UTC).isoformat(),
+        deadline=(datetime.now(UTC) + timedelta(days=1)).isoformat(),
     )
     assert r.status_code == 403
     r = world.client.post(
@@ -118,7 +140,7 @@ def test_every_write_is_audited_with_before_and_after(world: World) -> None:
         action="plan",
         measures="m",
         responsible="r",
-        deadline=datetime.now(UTC).isoformat(),
+        deadline=(datetime.now(UTC) + timedelta(days=1)).isoformat(),
     )
     log = world.client.get("/api/v1/audit?enterprise_id=ent-a", headers=world.h("a-admin")).json()[
         "items"

@@ -16,7 +16,7 @@ from tablet_app.sync_client import (
     SyncClient,
     SyncClientError,
 )
-from tests.sync_server.chains import Tablet
+from tests.sync_server.chains import Tablet, drafted, filler
 from tests.sync_server.conftest import World
 
 
@@ -51,8 +51,8 @@ def test_enroll_push_upload_pull_round_trip(world: World, app: Any) -> None:
         ) as client:
             enrollment = await client.enroll(code, tablet.public_key_b64)
             tablet.device_id = enrollment.device_id
-            events = [tablet.event("SC-1", "drafted", {"space_id": "T-1"})] + [
-                tablet.event("SC-1", "note", {"n": i}) for i in range(4)
+            events = [tablet.event("SC-1", drafted("ent-a"))] + [
+                tablet.event("SC-1", filler(i)) for i in range(4)
             ]
             outcome = await client.push_events(events)
             assert [r["status"] for r in outcome.results] == ["accepted"] * 5
