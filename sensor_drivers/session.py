@@ -27,7 +27,7 @@ from typing import Any
 
 from permits.readings import Channel, Reading, Unit
 from sensor_drivers.errors import ConfigError, DriverError, DriverErrorCode, LinkError
-from sensor_drivers.protocols._common import Frame
+from sensor_drivers.protocols._common import ChannelValue, Frame
 from sensor_drivers.protocols.gasl import DeviceInfo
 from sensor_drivers.quality import QualityIssue, QualityLimits, QualityMonitor
 from sensor_drivers.sources import ModbusSource, SerialSource, Source, SourceEvent
@@ -88,9 +88,15 @@ class DetectorSession:
         protocol: str = "gasl",
         baudrate: int = 9600,
         device_serial: str | None = None,
+        winsen_query: ChannelValue | None = None,
+        query_every_s: float = 1.0,
         **kw: Any,
     ) -> DetectorSession:
-        """gasl or winsen-uart on a path / pyserial URL, or an open pyserial-like object."""
+        """gasl or winsen-uart on a path / pyserial URL, or an open pyserial-like object.
+
+        ``winsen_query`` (channel, unit, decimals, full scale of the module) selects
+        winsen question-and-answer mode, asking every ``query_every_s``.
+        """
         from sensor_drivers.serial_link import open_serial
         from sensor_drivers.sources import SERIAL_PROTOCOLS
 
@@ -99,9 +105,17 @@ class DetectorSession:
                 DriverErrorCode.INVALID_ARGUMENT,
                 f"protocol {protocol!r}; serial supports {', '.join(SERIAL_PROTOCOLS)}",
             )
+        if winsen_query is not None and protocol != "winsen-uart":
+            raise ConfigError(DriverErrorCode.INVALID_ARGUMENT, "winsen_query needs winsen-uart")
         name = port if isinstance(port, str) else getattr(port, "port", None) or "serial"
         port_obj = open_serial(port, baudrate) if isinstance(port, str) else port
-        source = SerialSource(port_obj, protocol, device_serial or f"{protocol}@{name}")
+        source = SerialSource(
+            port_obj,
+            protocol,
+            device_serial or f"{protocol}@{name}",
+            winsen_query=winsen_query,
+            query_every_s=query_every_s,
+        )
         return cls(source, **kw)
 
     @classmethod

@@ -17,7 +17,7 @@ from permits.readings import Channel, Unit
 from sensor_drivers.errors import ConfigError, DriverErrorCode, FrameError, LinkError
 from sensor_drivers.modbus_link import ModbusLink
 from sensor_drivers.protocols import gasl, modbus_gt4, winsen
-from sensor_drivers.protocols._common import Frame, StreamStats
+from sensor_drivers.protocols._common import ChannelValue, Frame, StreamStats
 from sensor_drivers.protocols.gasl import DeviceInfo
 from sensor_drivers.serial_link import SerialPump
 
@@ -43,9 +43,22 @@ class Source(abc.ABC):
 
 
 class SerialSource(Source):
-    """gasl or winsen-uart over any pyserial-like port."""
+    """gasl or winsen-uart over any pyserial-like port.
 
-    def __init__(self, port: Any, protocol: str, device_serial: str, ask_info: bool = True) -> None:
+    ``winsen_query`` switches a winsen module to question-and-answer mode: the
+    source sends the query every ``query_every_s`` and reads each answer as
+    ``winsen_query``'s channel, unit and decimals (the answer carries none of them).
+    """
+
+    def __init__(
+        self,
+        port: Any,
+        protocol: str,
+        device_serial: str,
+        ask_info: bool = True,
+        winsen_query: ChannelValue | None = None,
+        query_every_s: float = 1.0,
+    ) -> None:
         if protocol not in SERIAL_PROTOCOLS:
             raise ConfigError(
                 DriverErrorCode.INVALID_ARGUMENT,
@@ -60,21 +73,50 @@ class SerialSource(Source):
         self.stats = self._decoder.stats
         self._ask_info = ask_info and protocol == "gasl"
         self.expects_info = self._ask_info
+        if winsen_query is not None and protocol != "winsen-uart":
+            raise ConfigError(DriverErrorCode.INVALID_ARGUMENT, "winsen_query needs winsen-uart")
+        self._query = winsen_query
+        self._query_every = query_every_s
+
+    def _answer_frame(self, answer: winsen.Answer) -> Frame:
+        q = self._query
+        assert q is not None
+        scale = 10 ** (q.decimals or 0)
+        cv = ChannelValue(
+            q.channel, answer.concentration_raw / scale, q.unit, full_scale=q.full_scale
+        )
+        return Frame(winsen.PROTOCOL, (cv,))
+
+    async def _ask(self) -> None:
+        while True:
+            await self._pump.write(winsen.QUERY)
+            await asyncio.sleep(self._query_every)
 
     async def events(self) -> AsyncIterator[SourceEvent]:
         self._pump.start()
         self.connected = True
         if self._ask_info:
             await self._pump.write(gasl.encode_command("INFO"))
-        while True:
-            item = await self._pump.queue.get()
-            if isinstance(item, LinkError):
-                self.connected = False
-                raise item
-            for message in self._decoder.feed(item):
-                if isinstance(message, Frame | DeviceInfo | FrameError):
-                    yield message
-                # gasl commands echoed back and winsen Q&A answers carry no reading here
+        asker = asyncio.create_task(self._ask()) if self._query is not None else None
+        try:
+            while True:
+                item = await self._pump.queue.get()
+                if isinstance(item, LinkError):
+                    self.connected = False
+                    raise item
+                if asker is not None and asker.done() and asker.exception() is not None:
+                    self.connected = False
+                    raise LinkError(DriverErrorCode.DETECTOR_LOST, "query write failed")
+                for message in self._decoder.feed(item):
+                    if isinstance(message, Frame | DeviceInfo | FrameError):
+                        yield message
+                    elif isinstance(message, winsen.Answer) and self._query is not None:
+                        self.stats.frames += 1
+                        yield self._answer_frame(message)
+                    # an echoed gasl command carries no reading
+        finally:
+            if asker is not None:
+                asker.cancel()
 
     async def close(self) -> None:
         self.connected = False

@@ -288,3 +288,36 @@ def test_a_device_that_never_answers_info_still_streams() -> None:
                 assert session.info is None
 
     run(main())
+
+
+def test_winsen_question_and_answer_mode_over_a_pty() -> None:
+    async def main() -> None:
+        with pty_device() as dev:
+            stop = threading.Event()
+
+            def module() -> None:  # answers every query with 12.3 ppm (raw 123, 1 dp)
+                pending = b""
+                while not stop.is_set():
+                    pending += dev.read_available(0.05)
+                    while winsen.QUERY in pending:
+                        pending = pending.split(winsen.QUERY, 1)[1]
+                        dev.write(winsen.encode_answer(123))
+
+            thread = threading.Thread(target=module, daemon=True)
+            thread.start()
+            query = ChannelValue(Channel.H2S, 0.0, Unit.PPM, full_scale=100.0, decimals=1)
+            session = DetectorSession.serial(
+                dev.path, "winsen-uart", winsen_query=query, query_every_s=0.05
+            )
+            try:
+                async with session:
+                    events = await take(session, 2)
+            finally:
+                stop.set()
+                thread.join(2)
+            readings = [e for e in events if not isinstance(e, QualityIssue)]
+            assert [(r.channel, r.value, r.unit) for r in readings] == [
+                (Channel.H2S, 12.3, Unit.PPM)
+            ] * 2
+
+    run(main())
