@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from permits.errors import RuleViolation, Unmet
@@ -717,7 +717,13 @@ def _resumed(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
     latest = state.latest_test
     suspended_seq = state.suspended_seq or 0
     interruption = now - (state.suspended_at or now)
-    need_new = state.after_evacuation or state.profile.needs_retest_after(interruption)
+    profile = state.profile
+    # A zero threshold means "any interruption": a suspension is one, however short.
+    need_new = (
+        state.after_evacuation
+        or profile.retest_after_interruption == timedelta(0)
+        or profile.needs_retest_after(interruption)
+    )
     ok = test is not None and test is latest and test.acceptable
     if ok and need_new and test is not None and test.seq < suspended_seq:
         ok = False

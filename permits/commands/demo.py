@@ -7,7 +7,7 @@ building blocks (:func:`space`, :func:`person`, :func:`atmosphere_test`,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -220,13 +220,15 @@ def ready_to_enter(
     permit_id: str = PERMIT_ID,
     skip: Iterable[str] = (),
     space_snapshot: SpaceSnapshot | None = None,
+    person_changes: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> PermitSession:
     """A permit on which both entrants may enter at ``start + 50 min``.
 
     ``skip`` names steps to leave out (``"hazard"``, ``"isolation"``,
     ``"verify"``, ``"personal_locks"``, ``"ventilation"``, ``"guardian"``,
     ``"equipment"``, ``"test"``, ``"briefing"``, ``"readings"``, ``"approval"``,
-    ``"monitoring"``), to break one interlock condition at a time.
+    ``"monitoring"``), to break one interlock condition at a time;
+    ``person_changes`` edits the snapshots of named people.
     """
     skipped = set(skip)
     s = PermitSession(device_key)
@@ -253,6 +255,9 @@ def ready_to_enter(
                     )
                 }
             )
+        if person_changes and person_id in person_changes:
+            changed = {**snapshot.model_dump(), **person_changes[person_id]}
+            snapshot = PersonSnapshot.model_validate(changed)
         s.record(RoleAssigned(role=role, person=snapshot), t + timedelta(minutes=1), actor=LEADER)
     if "hazard" not in skipped:
         s.record(
