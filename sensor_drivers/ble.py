@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from permits.readings import Channel
 from sensor_drivers.errors import DriverErrorCode, FrameError, LinkError
 from sensor_drivers.protocols import ess, gasl
 from sensor_drivers.protocols._common import Frame, StreamStats
@@ -82,9 +83,8 @@ class BleSource(Source):
         self._backend = backend
         address = getattr(address_or_device, "address", address_or_device)
         self.device_serial = device_serial or str(address)
-        self.stats = StreamStats()
         self._decoder = gasl.LineDecoder()
-        self.stats = self._decoder.stats
+        self.stats: StreamStats = self._decoder.stats  # ESS values count here too
         self._queue: asyncio.Queue[SourceEvent | None] = asyncio.Queue()
         self._attempts = reconnect_attempts
         self._backoff = backoff_s
@@ -95,6 +95,11 @@ class BleSource(Source):
         self.offered_ess: tuple[str, ...] = ()
         self._polled: list[Any] = []  # ESS characteristics that can be read but not notify
         self.ess_poll_s = ess_poll_s
+
+    @property
+    def ess_channels(self) -> frozenset[Channel]:
+        """Gases the device offers as ESS characteristics (after connecting)."""
+        return frozenset(ess.CHARACTERISTICS[u] for u in self.offered_ess)
 
     def _on_disconnect(self, _client: Any) -> None:
         self.connected = False

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -317,6 +317,18 @@ class DetectorSession:
             out += self._record(issues)
             out.append(checked)
         return out
+
+    def known_channels(self) -> frozenset[Channel]:
+        """Channels this detector has reported, plus those it offers as ESS characteristics."""
+        seen = {cv.channel for cv in self.last_frame.values} if self.last_frame else set()
+        return frozenset(seen) | getattr(self.source, "ess_channels", frozenset())
+
+    def check_capability(self, required: Iterable[Channel]) -> None:
+        """Raise CHANNEL_NOT_SUPPORTED naming the required gases this detector has not
+        shown it can measure (an ESS-only device never has O2 or H2S)."""
+        from sensor_drivers.protocols import ess
+
+        ess.check_capability(required, self.known_channels())
 
     def _record(self, issues: list[QualityIssue]) -> list[SessionEvent]:
         self.issues += issues

@@ -14,9 +14,15 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
 from permits.readings import Channel, Unit
-from sensor_drivers import DetectorSession, DriverErrorCode, LinkError, QualityIssue
+from sensor_drivers import (
+    CapabilityError,
+    DetectorSession,
+    DriverErrorCode,
+    LinkError,
+    QualityIssue,
+)
 from sensor_drivers.ble import BleSource, scan
-from sensor_drivers.protocols import ChannelValue, ess, gasl
+from sensor_drivers.protocols import ChannelValue, gasl
 
 from . import fake_ble
 from .fake_ble import FakeBleakClient, FakeBleakScanner, FakePeripheral
@@ -130,11 +136,11 @@ def test_ess_device_values_in_ppm_and_nan_is_not_a_number() -> None:
             assert session.health.errors == {"VALUE_NOT_AVAILABLE": 1}
             source = session.source
             assert isinstance(source, BleSource)
-            offered = [ess.CHARACTERISTICS[u] for u in source.offered_ess]
-            assert ess.missing_channels([Channel.O2, Channel.H2S, Channel.CO], offered) == [
-                Channel.O2,
-                Channel.H2S,
-            ]
+            assert source.ess_channels == {Channel.CO}
+            with pytest.raises(CapabilityError) as caught:
+                session.check_capability([Channel.O2, Channel.H2S, Channel.CO])
+            assert caught.value.facts["missing"] == ["O2", "H2S"]
+            session.check_capability([Channel.CO])
 
     run(main())
 

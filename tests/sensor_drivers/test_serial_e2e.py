@@ -12,6 +12,7 @@ import pytest
 
 from permits.readings import Channel, StatusFlag, Unit
 from sensor_drivers import (
+    CapabilityError,
     DetectorSession,
     DriverErrorCode,
     IssueCode,
@@ -92,6 +93,9 @@ def test_gasl_over_a_pty_with_info_command_and_a_sequence_gap() -> None:
                 assert (health.frames, health.seq_gaps, health.missing_frames) == (2, 1, 2)
                 assert health.noise_bytes == 7 and health.connected
                 assert health.battery == 88
+                session.check_capability([Channel.O2, Channel.H2S])
+                with pytest.raises(CapabilityError):
+                    session.check_capability([Channel.O2, Channel.CO])  # never reported
 
     run(main())
 
