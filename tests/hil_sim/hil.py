@@ -16,6 +16,7 @@ from typing import Any
 
 from hil_sim.runner import Simulation
 from permits.atmosphere import Verdict, check_value, evaluate, parse_test
+from permits.monitoring import LiveAssessment, assess_live
 from permits.profiles import load_profile
 from permits.readings import Channel, Reading, StatusFlag, sorted_flags
 from sensor_drivers import DetectorSession, DriverError, QualityIssue
@@ -150,11 +151,14 @@ async def sample_point(
     }
 
 
-def atmosphere_test(sim: Simulation, detector_id: str, samples: list[dict[str, Any]]) -> Verdict:
-    """A pre-entry test from driver readings, judged by the production rules."""
+def atmosphere_test_data(
+    sim: Simulation, detector_id: str, samples: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The JSON form of a pre-entry test (what ``cspermit atmosphere check`` reads and
+    what ``AtmosphereTestRecorded.test`` carries)."""
     spec = sim.model(detector_id).spec
     space = sim.scenario.space
-    data = {
+    return {
         "entry_at": sim.now().isoformat(),
         "space": {
             "id": space.id,
@@ -168,7 +172,26 @@ def atmosphere_test(sim: Simulation, detector_id: str, samples: list[dict[str, A
         },
         "samples": samples,
     }
-    return evaluate(parse_test(data), PROFILE)
+
+
+def atmosphere_test(sim: Simulation, detector_id: str, samples: list[dict[str, Any]]) -> Verdict:
+    """A pre-entry test from driver readings, judged by the production rules."""
+    return evaluate(parse_test(atmosphere_test_data(sim, detector_id, samples)), PROFILE)
+
+
+def live(sim: Simulation, rec: Recorder, detector_id: str) -> LiveAssessment:
+    """The production live assessment over everything this detector sent so far."""
+    window: dict[Channel, list[Reading]] = {}
+    for r in rec.readings():
+        window.setdefault(r.channel, []).append(r)
+    model = sim.model(detector_id)
+    return assess_live(
+        window,
+        PROFILE,
+        sim.now(),
+        required_channels=[c.channel for c in model.spec.channels],
+        point=model.point,
+    )
 
 
 def live_reasons(reading: Reading) -> list[str]:
