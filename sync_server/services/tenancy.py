@@ -38,6 +38,14 @@ def require_visible(conn: Connection, who: Principal, enterprise_id: str | None)
     scope = visible_enterprises(conn, who)
     if enterprise_id is None or (scope is not None and enterprise_id not in scope):
         raise NotFound(_("not found"), code="NOT_FOUND")
+    if scope is None:
+        exists = conn.execute(
+            sa.select(enterprises.c.enterprise_id).where(
+                enterprises.c.enterprise_id == enterprise_id
+            )
+        ).first()
+        if exists is None:
+            raise NotFound(_("not found"), code="NOT_FOUND")
 
 
 def require_role(who: Principal, *roles: Role) -> None:

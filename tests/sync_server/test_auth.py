@@ -143,3 +143,37 @@ def test_another_enterprises_device_is_not_found(world: World) -> None:
     dev = enroll(world)
     r = world.client.delete(f"/api/v1/devices/{dev['device_id']}", headers=world.h("b-admin"))
     assert r.status_code == 404
+
+
+def test_unknown_enterprise_is_a_clear_error(world: World) -> None:
+    r = world.client.post(
+        "/api/v1/accounts",
+        json={
+            "username": "ghost-admin",
+            "password": "ghost-pass",
+            "role": "enterprise_admin",
+            "enterprise_id": "ent-nowhere",
+        },
+        headers=world.h("op"),
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "UNKNOWN_ENTERPRISE"
+    assert r.json()["error"]["field"] == "enterprise_id"
+    r = world.client.get("/api/v1/enterprises/ent-nowhere/spaces", headers=world.h("op"))
+    assert r.status_code == 404
+
+
+def test_bad_credit_code_and_wrong_types_are_422(world: World) -> None:
+    r = world.client.post(
+        "/api/v1/enterprises",
+        json={"name": "x", "credit_code": "91530102MA6K3XY09V", "jurisdiction": "530102"},
+        headers=world.h("op"),
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "CREDIT_CODE_INVALID"
+    r = world.client.post(
+        "/api/v1/enterprises",
+        json={"name": 5, "credit_code": [], "jurisdiction": "x"},
+        headers=world.h("op"),
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert r.json()["error"]["field"].startswith("body.")

@@ -125,3 +125,89 @@ def test_chunks_are_content_addressed_and_idempotent(world: World) -> None:
     got = world.client.get(url, headers=world.h("a-admin"))
     assert got.content == data
     assert world.client.get(url, headers=world.h("b-admin")).status_code == 404
+
+
+def test_entry_without_approval_files_automatic_hazards_and_is_kept(world: World) -> None:
+    from permits.events import EntrantEntered
+
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    evs = [
+        tab.event("P-7", drafted("ent-a")),
+        tab.event("P-7", EntrantEntered(entrant_id="p-entrant")),
+    ]
+    r = push(world, tab, evs).json()
+    assert r["accepted"] == 2  # signed facts from the site are kept, never dropped
+    trace = world.client.get("/api/v1/permits/P-7", headers=world.h("bureau")).json()
+    codes = {f["code"] for f in trace["findings"]}
+    assert {
+        "ENTRY_WITHOUT_APPROVAL",
+        "ENTRY_WITHOUT_PASSING_TEST",
+        "ENTRY_WITHOUT_GUARDIAN",
+    } <= codes
+    hazards = world.client.get(
+        "/api/v1/hazards?source=automatic", headers=world.h("bureau")
+    ).json()["items"]
+    assert {h["rule_code"] for h in hazards if h["permit_id"] == "P-7"} >= {
+        "ENTRY_WITHOUT_APPROVAL",
+        "ENTRY_WITHOUT_GUARDIAN",
+    }
+    assert all(
+        h["category"] == "MEM10 Art. 13 (二)"
+        for h in hazards
+        if h["rule_code"].startswith("ENTRY_WITHOUT")
+    )
+    # Pushing the same chain again files nothing twice.
+    push(world, tab, evs)
+    again = world.client.get("/api/v1/hazards?source=automatic", headers=world.h("bureau")).json()[
+        "total"
+    ]
+    assert again == len(hazards)
+
+
+def test_export_verifies_offline_with_the_core(world: World) -> None:
+    from permits.integrity import read_export, verify_chain
+
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    push(world, tab, simple_permit(tab, "P-8"))
+    data = world.client.get("/api/v1/permits/P-8/export.json", headers=world.h("bureau")).json()
+    assert set(data) == {"permit_id", "events", "devices"}
+    export = read_export(data)
+    assert verify_chain(export.events, export.devices).valid
+    data["events"][0]["payload"]["work_description"] = "edited afterwards"
+    tampered = verify_chain(data["events"], data["devices"])
+    assert not tampered.valid and tampered.code == "BAD_HASH" and tampered.seq == 1
+
+
+def test_signed_handover_lets_a_second_tablet_continue(world: World) -> None:
+    from permits.events import DeviceHandover
+
+    first = enroll_tablet(world.client, world.h("a-admin"))
+    second = enroll_tablet(world.client, world.h("a-admin"))
+    evs = simple_permit(first, "P-9")
+    evs.append(
+        first.event(
+            "P-9",
+            DeviceHandover(to_device_id=second.device_id, to_public_key=second.public_key_b64),
+        )
+    )
+    assert push(world, first, evs).json()["accepted"] == 3
+    chain = world.client.get("/api/v1/sync/permits/P-9/events", headers=second.headers).json()
+    second.heads["P-9"] = (len(chain["events"]), chain["events"][-1]["hash"])
+    nxt = second.event("P-9", filler(1))
+    r = push(world, second, [nxt]).json()["results"][0]
+    assert r["status"] == "accepted", r
+    # The old tablet no longer holds the permit.
+    first.heads["P-9"] = second.heads["P-9"]
+    late = first.event("P-9", filler(2))
+    r = push(world, first, [late]).json()["results"][0]
+    assert (r["status"], r["code"]) == ("rejected", "BAD_DEVICE")
+
+
+def test_revoked_devices_events_stay_verifiable(world: World) -> None:
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    push(world, tab, simple_permit(tab, "P-10"))
+    world.client.delete(f"/api/v1/devices/{tab.device_id}", headers=world.h("a-admin"))
+    r = push(world, tab, [tab.event("P-10", filler(1))])
+    assert r.status_code == 401
+    trace = world.client.get("/api/v1/permits/P-10", headers=world.h("a-admin")).json()
+    assert trace["verification"]["ok"] is True
