@@ -77,7 +77,9 @@ class DetectorSession:
         self._queue: asyncio.Queue[SourceEvent | _End | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
-        self._info_wait = info_wait_s
+        self._ended: DriverError | None = None
+        # Never hold frames so long that the stream would look stale meanwhile.
+        self._info_wait = min(info_wait_s, self.quality.limits.stale_after_s / 2)
         self._held: list[tuple[Frame, float, datetime]] = []
 
     # --- constructors ------------------------------------------------------------------
@@ -240,6 +242,8 @@ class DetectorSession:
                 yield event
 
     async def events(self) -> AsyncIterator[SessionEvent]:
+        if self._ended is not None:
+            raise self._ended
         self.start()
         while True:
             try:
@@ -247,43 +251,42 @@ class DetectorSession:
             except TimeoutError:
                 item = _TICK
             now = self._clock()
-            if item is _TICK:
-                if self._held and now - self._started_at >= self._info_wait:
-                    for out in self._flush_held():  # no INFO reply: go on without it
-                        yield out
-                for issue in self._record(self.quality.tick(now, self._started_at)):
-                    yield issue
-                continue
-            if item is None or isinstance(item, _End):
-                for out in self._flush_held():  # what arrived before the end still counts
-                    yield out
+            for out in self._handle(item, now):
+                yield out
             if item is None:
                 return
             if isinstance(item, _End):  # the source stopped: lost, not found, unusable
-                self._errors[item.error.code.value] += 1
+                self._ended = item.error
                 raise item.error
-            if isinstance(item, DriverError):  # one bad frame or one failed poll: counted
-                self._errors[item.code.value] += 1
-                continue
-            if isinstance(item, DeviceInfo):
-                self.info = item
-                for issue in self._record(self.quality.device_info(item, self._wall())):
-                    yield issue
-                for out in self._flush_held():
+            # Checked on every pass, not only when idle: a link that delivers nothing
+            # but corrupt frames is as stale as a silent one.
+            if self._held and now - self._started_at >= self._info_wait:
+                for out in self._flush_held():  # no INFO reply: go on without it
                     yield out
-                continue
-            assert isinstance(item, Frame)
-            if self._waiting_for_info(now):
-                # Hold the first frames briefly so every reading of this session carries
-                # the serial number from the INFO reply, not a placeholder.
-                self._held.append((item, now, self._wall()))
-                continue
-            for out in self._flush_held():
-                yield out
-            for out in self._frame(item, now):
-                yield out
             for issue in self._record(self.quality.tick(now, self._started_at)):
                 yield issue
+
+    def _handle(self, item: Any, now: float) -> list[SessionEvent]:
+        if item is _TICK:
+            return []
+        if item is None or isinstance(item, _End):
+            out = self._flush_held()  # what arrived before the end still counts
+            if isinstance(item, _End):
+                self._errors[item.error.code.value] += 1
+            return out
+        if isinstance(item, DriverError):  # one bad frame or one failed poll: counted
+            self._errors[item.code.value] += 1
+            return []
+        if isinstance(item, DeviceInfo):
+            self.info = item
+            return self._record(self.quality.device_info(item, self._wall())) + self._flush_held()
+        assert isinstance(item, Frame)
+        if self._waiting_for_info(now):
+            # Hold the first frames briefly so every reading of this session carries
+            # the serial number from the INFO reply, not a placeholder.
+            self._held.append((item, now, self._wall()))
+            return []
+        return self._flush_held() + self._frame(item, now)
 
     def _waiting_for_info(self, now: float) -> bool:
         return (

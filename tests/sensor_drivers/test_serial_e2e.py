@@ -325,3 +325,45 @@ def test_winsen_question_and_answer_mode_over_a_pty() -> None:
             ] * 2
 
     run(main())
+
+
+def test_a_stream_of_only_corrupt_lines_is_stale_too() -> None:
+    async def main() -> None:
+        with pty_device() as dev:
+            session = DetectorSession.serial(
+                dev.path, "gasl", limits=limits(stale_after_s=0.3), tick_s=0.05
+            )
+            bad = gasl_line(1).replace(b"20.9", b"21.9")  # checksum no longer matches
+            async with session:
+
+                async def noise() -> None:
+                    while True:
+                        dev.write(bad)
+                        await asyncio.sleep(0.01)  # faster than the idle tick
+
+                writer = asyncio.create_task(noise())
+                try:
+                    async for event in session.events():
+                        assert isinstance(event, QualityIssue)  # never a reading
+                        if event.code is IssueCode.STALE_STREAM:
+                            break
+                finally:
+                    writer.cancel()
+                assert session.health.corrupt_frames > 0
+
+    run(main())
+
+
+def test_a_lost_session_stays_lost() -> None:
+    async def main() -> None:
+        with pty_device() as dev:
+            session = DetectorSession.serial(dev.path, "gasl", info_wait_s=0.1, tick_s=0.05)
+            async with session:
+                dev.hang_up()
+                for _ in range(2):  # iterating again raises again, it never hangs
+                    with pytest.raises(LinkError) as caught:
+                        async for _reading in session:
+                            pass
+                    assert caught.value.code is DriverErrorCode.DETECTOR_LOST
+
+    run(main())
