@@ -271,3 +271,70 @@ class Simulation:
             wall = self.clock.wall_seconds(end - self.elapsed())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopped.wait(), min(0.2, wall))
+
+
+class SimulationThread:
+    """A :class:`Simulation` on its own event loop in a daemon thread, for synchronous
+    callers (scripts, a demo, a sync test)::
+
+        with SimulationThread("molasses-tank", speed=30) as sim:
+            port = sim.endpoints["gasl-serial"].port
+            sim.advance(60)          # blocking; with speed=0 this is how time moves
+
+    BLE peripherals live on the simulator's loop; bleak clients on another loop are
+    served across threads (notifications are scheduled on the client's loop).
+    """
+
+    def __init__(self, scenario: Scenario | str | Path, **kw: Any) -> None:
+        self._args = (scenario, kw)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="hil-sim", daemon=True)
+        self.sim: Simulation | None = None
+        self.endpoints: dict[str, Endpoint] = {}
+
+    def _call(self, coro: Any, timeout: float | None = 30.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def start(self) -> dict[str, Endpoint]:
+        self._thread.start()
+
+        async def make() -> Simulation:
+            scenario, kw = self._args
+            return Simulation(scenario, **kw)
+
+        self.sim = self._call(make())
+        self.endpoints = self._call(self.sim.start())
+        return dict(self.endpoints)
+
+    @property
+    def clock(self) -> ScenarioClock:
+        assert self.sim is not None
+        return self.sim.clock
+
+    def advance(self, seconds: float, **kw: Any) -> None:
+        assert self.sim is not None
+        self._call(self.sim.advance(seconds, **kw), timeout=None)
+
+    def jump(self, seconds: float) -> None:
+        assert self.sim is not None
+        self._call(self.sim.jump(seconds))
+
+    def move(self, detector_id: str, point: str) -> None:
+        assert self.sim is not None
+        self.sim.move(detector_id, point)
+
+    def stop(self) -> None:
+        if self.sim is not None and self._thread.is_alive():
+            self._call(self.sim.stop())
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+        if not self._loop.is_running():
+            self._loop.close()
+
+    def __enter__(self) -> SimulationThread:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -249,3 +249,23 @@ async def test_ble_link_loss_calls_the_disconnected_callback() -> None:
         await client.connect()  # back after the drop
         assert client.is_connected
         await client.disconnect()
+
+
+def test_simulation_thread_serves_synchronous_callers() -> None:
+    from hil_sim import SimulationThread
+
+    with SimulationThread("molasses-tank", speed=0) as sim:
+        url = sim.endpoints["gt4-bottom"].port
+        assert url is not None
+        before = _modbus_read(url, 1, 0, 0x30)
+        sim.jump(1500)
+        after = _modbus_read(url, 1, 0, 0x30)
+        with serial.Serial(sim.endpoints["gasl-serial"].port, 9600, timeout=0.3) as port:
+            sim.advance(2)
+            frames = _frames(gasl.LineDecoder(), port.read(2048))
+    h2s = {cv.channel.value: cv.value for cv in modbus_gt4.decode_image(before)[1].values}["H2S"]
+    h2s_after = {cv.channel.value: cv.value for cv in modbus_gt4.decode_image(after)[1].values}[
+        "H2S"
+    ]
+    assert h2s > 20 and h2s_after < 1
+    assert len(frames) == 2
