@@ -9,6 +9,7 @@ loop through a queue, so the loop never blocks. Works with a device path, a pty,
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from typing import Any, Protocol
 
@@ -94,3 +95,7 @@ class SerialPump:
             self.port.close()
         except Exception:  # closing a port that already failed is not an error worth raising
             pass
+        # pyserial's spy:// opens its ?file= log and never closes it.
+        log = getattr(getattr(self.port, "formatter", None), "output", None)
+        if log is not None and log not in (sys.stdout, sys.stderr):
+            log.close()

@@ -102,3 +102,12 @@ def test_an_ess_only_device_cannot_cover_o2_or_h2s() -> None:
     assert caught.value.code is DriverErrorCode.CHANNEL_NOT_SUPPORTED
     assert caught.value.facts["missing"] == ["O2", "H2S"]
     ess.check_capability([Channel.CO, Channel.CH4])  # covered: no error
+
+
+@given(uuid=st.sampled_from([*ess.CHARACTERISTICS, "2bd0", "1234", ""]), data=st.binary(max_size=4))
+def test_arbitrary_characteristic_bytes_only_give_typed_errors(uuid: str, data: bytes) -> None:
+    try:
+        m = ess.decode_characteristic(uuid, data)
+    except FrameError:
+        return
+    assert math.isfinite(m.ppm) and len(data) == 2

@@ -114,3 +114,13 @@ def test_unknown_map_is_a_config_error_listing_known_maps() -> None:
     with pytest.raises(ConfigError) as caught:
         modbus_gt4.vendor_map("acme")
     assert "honeywell-xnx" in caught.value.detail
+
+
+@given(st.lists(st.integers(0, 0xFFFF), max_size=90))
+def test_arbitrary_registers_only_give_typed_errors(regs: list[int]) -> None:
+    try:
+        _header, frame = modbus_gt4.decode_image(regs)
+    except FrameError:
+        return
+    assert regs[0] == modbus_gt4.DEVICE_TYPE
+    assert all(cv.value is None or cv.value >= 0 for cv in frame.values)

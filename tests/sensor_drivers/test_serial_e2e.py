@@ -367,3 +367,20 @@ def test_a_lost_session_stays_lost() -> None:
                     assert caught.value.code is DriverErrorCode.DETECTOR_LOST
 
     run(main())
+
+
+def test_spy_url_records_the_traffic_while_decoding(tmp_path: Any) -> None:
+    log = tmp_path / "capture.txt"
+
+    async def main() -> None:
+        with pty_device() as dev:
+            session = DetectorSession.serial(
+                f"spy://{dev.path}?file={log}", "winsen-uart", device_serial="W1"
+            )
+            async with session:
+                dev.write(winsen.encode_frame(Channel.O2, Unit.VOL, 20.9, 30.0, decimals=1))
+                events = await take(session, 1)
+                assert [e.value for e in events if not isinstance(e, QualityIssue)] == [20.9]
+
+    run(main())
+    assert "FF05030100D1012CF9" in log.read_text().upper().replace(" ", "")
