@@ -547,10 +547,16 @@ def evaluate(test: AtmosphereTest, profile: Profile) -> Verdict:
             reasons.append(Reason(SAMPLE_POINT_MISSING, point=point))
 
     required = list(dict.fromkeys(test.space.required_channels))
-    # Every sample counts, duplicates for a point included: a second, cleaner
-    # sample never hides a bad first one.
+    # A required channel is missing at a point when no sample of that point has it
+    # (a partial re-test of one gas next to a full sample is not a gap).
+    present_at: dict[str, set[Channel]] = {}
     for sample in test.samples:
-        reasons += _sample_reasons(sample, test, profile, required, warnings)
+        present_at.setdefault(sample.point, set()).update(r.channel for r in sample.readings)
+    # Every sample counts, duplicates for a point included: a second, cleaner
+    # sample never hides a bad or old first one.
+    for sample in test.samples:
+        missing = [c for c in required if c not in present_at[sample.point]]
+        reasons += _sample_reasons(sample, test, profile, missing, warnings)
 
     unique = tuple(dict.fromkeys(reasons))
     return Verdict(
@@ -569,7 +575,7 @@ def _sample_reasons(
     sample: Sample,
     test: AtmosphereTest,
     profile: Profile,
-    required: list[Channel],
+    missing: list[Channel],
     warnings: list[Reason],
 ) -> list[Reason]:
     reasons: list[Reason] = []
@@ -592,10 +598,8 @@ def _sample_reasons(
             )
         )
 
-    present = {r.channel for r in sample.readings}
-    for channel in required:
-        if channel not in present:
-            reasons.append(Reason(CHANNEL_MISSING, point=point, channel=channel.value))
+    for channel in missing:
+        reasons.append(Reason(CHANNEL_MISSING, point=point, channel=channel.value))
 
     sample_flags = set(sample.status)
     if sample_flags & UNTRUSTED_FLAGS and not sample.readings:

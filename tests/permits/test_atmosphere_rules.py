@@ -442,3 +442,21 @@ def test_missing_required_key() -> None:
     with pytest.raises(InvalidInput) as info:
         parse_test(data)
     assert info.value.field == "samples[0].readings[0].unit"
+
+
+def test_partial_retest_next_to_a_full_sample_is_not_a_missing_channel() -> None:
+    data = case()
+    retest = {
+        "point": "bottom",
+        "taken_at": "2026-11-28T08:50:00+08:00",
+        "readings": [{"channel": "H2S", "value": 0.0, "unit": "ppm"}],
+    }
+    data["samples"].append(retest)
+    assert reasons(data, GONGMAO) == set()
+    # ...but a partial sample alone at a point is.
+    data["samples"] = [s for s in data["samples"] if s is not data["samples"][2]]
+    assert reasons(data, GONGMAO) == {
+        ("CHANNEL_MISSING", "bottom", "O2"),
+        ("CHANNEL_MISSING", "bottom", "LEL"),
+        ("CHANNEL_MISSING", "bottom", "CO"),
+    }
