@@ -27,7 +27,7 @@ from hil_sim.clock import ScenarioClock
 from hil_sim.devices.ble import BleBus, SimPeripheral
 from hil_sim.devices.modbus import ModbusDevice
 from hil_sim.devices.model import DetectorModel
-from hil_sim.devices.ports import make_port
+from hil_sim.devices.ports import Port, SerialDevicePort, make_port
 from hil_sim.devices.stream import StreamDevice
 from hil_sim.errors import SimError, SimErrorCode
 from hil_sim.gasfield import GasField
@@ -66,7 +66,11 @@ class Simulation:
         host: str = "127.0.0.1",
         max_frame_rate_hz: float = 20.0,
         tick_s: float = 0.01,
+        ports: dict[str, str] | None = None,
     ) -> None:
+        """``ports`` puts named byte-port detectors on real serial devices instead of a
+        pty or socket (``{"gasl-serial": "/dev/ttyUSB1"}``), for a null-modem cable to a
+        real tablet or adapter."""
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.clock = clock or ScenarioClock(self.scenario.scenario.start, speed)
         self.seed = self.scenario.scenario.seed if seed is None else seed
@@ -76,6 +80,13 @@ class Simulation:
         self._host = host
         self._min_wall = 1.0 / max_frame_rate_hz
         self._tick = tick_s
+        self._ports = dict(ports or {})
+        known = {d.id: d for d in self.scenario.detectors}
+        for det_id in self._ports:
+            if det_id not in known or known[det_id].transport == "ble":
+                raise SimError(
+                    SimErrorCode.UNKNOWN_DEVICE, f"ports: {det_id} is not a byte-port detector"
+                )
         self.models: dict[str, DetectorModel] = {}
         for i, spec in enumerate(self.scenario.detectors):
             self.models[spec.id] = DetectorModel(
@@ -163,7 +174,11 @@ class Simulation:
                         ble_address=peripheral.address,
                     )
                     continue
-                port = make_port(spec.transport, self._host)
+                port: Port
+                if spec.id in self._ports:
+                    port = SerialDevicePort(self._ports[spec.id], spec.baudrate)
+                else:
+                    port = make_port(spec.transport, self._host)
                 device: StreamDevice | ModbusDevice
                 if spec.protocol == "modbus-gt4":
                     device = ModbusDevice(model, port, now)

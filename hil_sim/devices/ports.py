@@ -157,3 +157,43 @@ def make_port(transport: str, host: str = "127.0.0.1") -> Port:
     raise DeviceError(
         SimErrorCode.DEVICE_START_FAILED, f"transport {transport!r} is not a byte port"
     )
+
+
+class SerialDevicePort(Port):
+    """A real serial device (a USB-RS485/RS232 adapter) the simulator talks through, so a
+    real tablet or adapter on the other end of a null-modem cable reads the simulated
+    detector. Any tty works, a pty slave included (that is how it is tested)."""
+
+    def __init__(self, path: str, baudrate: int = 9600) -> None:
+        import serial  # lazily: only this port needs pyserial on the simulator side
+
+        try:
+            self._serial = serial.Serial(path, baudrate, parity="N", timeout=0, write_timeout=0)
+        except (serial.SerialException, OSError, ValueError) as err:
+            raise DeviceError(SimErrorCode.DEVICE_START_FAILED, f"{path}: {err}") from err
+        self.url = path
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def open(self, on_data: DataHandler) -> None:
+        self._loop = asyncio.get_running_loop()
+
+        def readable() -> None:
+            try:
+                data = self._serial.read(4096)
+            except Exception:  # an unplugged adapter: the device has nobody to talk to
+                return
+            if data:
+                on_data(bytes(data))
+
+        self._loop.add_reader(self._serial.fileno(), readable)
+
+    def write(self, data: bytes) -> None:
+        with contextlib.suppress(Exception):
+            self._serial.write(data)
+
+    async def close(self) -> None:
+        if self._loop is not None:
+            with contextlib.suppress(Exception):
+                self._loop.remove_reader(self._serial.fileno())
+        with contextlib.suppress(Exception):
+            self._serial.close()

@@ -269,3 +269,32 @@ def test_simulation_thread_serves_synchronous_callers() -> None:
     ]
     assert h2s > 20 and h2s_after < 1
     assert len(frames) == 2
+
+
+async def test_a_detector_can_sit_on_a_real_serial_device() -> None:
+    # A pty stands in for a USB adapter: the simulator opens its slave path as a tty,
+    # the "cable" is the master side.
+    import os
+    import tty
+
+    master, slave = os.openpty()
+    tty.setraw(master)
+    try:
+        async with Simulation(
+            "molasses-tank", speed=0, ports={"winsen-h2s": os.ttyname(slave)}
+        ) as sim:
+            assert sim.endpoint("winsen-h2s").port == os.ttyname(slave)
+            await sim.advance(2)
+            data = await asyncio.to_thread(os.read, master, 64)
+        frames = _frames(winsen.FrameDecoder(), data)
+        assert frames and frames[0].values[0].channel.value == "H2S"
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_ports_override_refuses_a_ble_detector() -> None:
+    from hil_sim.errors import SimError
+
+    with pytest.raises(SimError, match="gasl-ble"):
+        Simulation("molasses-tank", ports={"gasl-ble": "/dev/ttyUSB0"})
