@@ -1,0 +1,140 @@
+"""The tablet's side of the permit chain: load, decide, seal, store.
+
+Every action goes through ``permits.commands.PermitSession`` (the same rules the
+server replays) and the sealed event is committed to the local store before the
+in-memory session moves on, so what the screen shows is always what is stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace as dc_replace
+from datetime import date
+from typing import Any
+
+from permits.commands import PermitSession
+from permits.events import (
+    Certificate,
+    DetectorIdentity,
+    Event,
+    Payload,
+    PersonSnapshot,
+    SignOff,
+    SignOffMeaning,
+    SpaceSnapshot,
+    parse_event,
+)
+from permits.integrity import DeviceKey
+from permits.state import PermitState, fold
+from tablet_app.context import AppContext
+from tablet_app.i18n import _
+from tablet_app.pins import verify_pin
+
+_PERSON_FIELDS = set(PersonSnapshot.model_fields)
+_SPACE_FIELDS = set(SpaceSnapshot.model_fields)
+_DETECTOR_FIELDS = set(DetectorIdentity.model_fields)
+
+
+def person_snapshot(row: dict[str, Any]) -> PersonSnapshot:
+    """A ledger person row (as pulled from the server) as the permit records it."""
+    data = {k: v for k, v in row.items() if k in _PERSON_FIELDS}
+    data.setdefault("person_id", row["id"])
+    data["certificates"] = tuple(Certificate.model_validate(c) for c in row.get("certificates", ()))
+    return PersonSnapshot.model_validate(data)
+
+
+def space_snapshot(row: dict[str, Any]) -> SpaceSnapshot:
+    data = {k: v for k, v in row.items() if k in _SPACE_FIELDS}
+    data.setdefault("space_id", row["id"])
+    return SpaceSnapshot.model_validate(data)
+
+
+def detector_identity(row: dict[str, Any]) -> DetectorIdentity:
+    data = {k: v for k, v in row.items() if k in _DETECTOR_FIELDS}
+    data.setdefault("serial", row["id"])
+    return DetectorIdentity.model_validate(data)
+
+
+def training_valid_on(row: dict[str, Any], day: date) -> bool:
+    until = row.get("training_valid_until")
+    return until is not None and date.fromisoformat(str(until)) >= day
+
+
+class PermitDesk:
+    def __init__(self, context: AppContext) -> None:
+        self.context = context
+        self.store = context.store
+        self.key = self._device_key()
+        self._sessions: dict[str, PermitSession] = {}
+
+    def _device_key(self) -> DeviceKey:
+        # Generated once per install; the public half is enrolled with the server.
+        private = self.store.get_setting("device_private_key")
+        if private is None:
+            key = DeviceKey.generate(self.context.device_id)
+            self.store.set_setting("device_private_key", key.private_b64())
+            self.store.set_setting("device_public_key", key.public_b64())
+            return key
+        return DeviceKey.from_private_b64(self.context.device_id, private)
+
+    # ---- reading
+
+    def session(self, permit_id: str) -> PermitSession:
+        if permit_id not in self._sessions:
+            events = [parse_event(e) for e in self.store.events_for_permit(permit_id)]
+            self._sessions[permit_id] = PermitSession(
+                self.key, state=fold(events), events=list(events)
+            )
+        return self._sessions[permit_id]
+
+    def state(self, permit_id: str) -> PermitState:
+        return self.session(permit_id).state
+
+    def permit_ids(self) -> list[str]:
+        return self.store.permit_ids()
+
+    # ---- writing
+
+    def record(self, permit_id: str, payload: Payload, *, actor: str, new: bool = False) -> Event:
+        """Decide and seal on a copy, commit to the store, then adopt the copy.
+
+        A refusal (RuleViolation) or a store error leaves both untouched.
+        """
+        if new:
+            base = PermitSession(self.key)
+        else:
+            base = self.session(permit_id)
+        trial = dc_replace(base, events=list(base.events))
+        event = trial.record(
+            payload, self.context.now(), actor=actor, permit_id=permit_id if new else None
+        )
+        self.store.append_event(event.to_json())
+        self._sessions[permit_id] = trial
+        return event
+
+    def signoff(self, permit_id: str, person_id: str, meaning: SignOffMeaning) -> SignOff:
+        """A sign-off over the chain head the person sees (PIN checked at sign-in)."""
+        return self.session(permit_id).signoff(person_id, meaning, self.context.now())
+
+    def check_pin(self, person_id: str, pin: str) -> None:
+        """A person signing on the tablet (not the one signed in) enters their PIN."""
+        row = self.person(person_id)
+        if row is None or not row.get("pin_hash") or not verify_pin(pin, str(row["pin_hash"])):
+            raise ValueError(_("Wrong PIN for {name}.").format(name=self.person_name(person_id)))
+
+    # ---- reference data
+
+    def people(self) -> list[dict[str, Any]]:
+        return self.store.references("people")
+
+    def person(self, person_id: str) -> dict[str, Any] | None:
+        return self.store.reference("people", person_id)
+
+    def person_name(self, person_id: str) -> str:
+        row = self.person(person_id)
+        return str(row["name"]) if row else person_id
+
+    def spaces(self) -> list[dict[str, Any]]:
+        return self.store.references("spaces")
+
+    def detectors(self) -> list[dict[str, Any]]:
+        return self.store.references("detectors")

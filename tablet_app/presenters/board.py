@@ -1,0 +1,370 @@
+"""The active board: live gas against the limits, trend, timers, who is inside,
+EVACUATE, alarms, stale stream; suspend and resume with a re-test.
+
+``tick()`` runs once a second: it judges the live window with
+``permits.monitoring.assess_live`` and records an alarm event for every new
+alarm, which moves the permit to evacuating (the domain's fold). Tiles are
+green only for a fresh, trusted value with no alarm or warning on its channel;
+missing, stale or faulty data is grey or red, never green.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from permits.events import (
+    AlarmCleared,
+    AlarmKind,
+    AlarmRaised,
+    EntrantEntered,
+    EntrantExited,
+    EvacuationOrdered,
+    MonitoringSnapshot,
+    MonitoringStarted,
+    Resumed,
+    Suspended,
+)
+from permits.monitoring import LiveAssessment, assess_live
+from permits.readings import Channel
+from permits.state import TERMINAL, PermitState, Status
+from tablet_app.context import AppContext
+from tablet_app.desk import PermitDesk, detector_identity
+from tablet_app.i18n import _
+from tablet_app.live import LiveFeed
+from tablet_app.presenters.common import Outcome, attempt
+from tablet_app.presenters.home import status_text
+from tablet_app.theme import Level
+
+ALARM_KIND = {
+    "STEL_EXCEEDED": AlarmKind.STEL,
+    "STEL_TWA_EXCEEDED": AlarmKind.STEL,
+    "STREAM_STALE": AlarmKind.STALE_STREAM,
+    "SENSOR_FAULT": AlarmKind.SENSOR_FAULT,
+}
+
+
+@dataclass(frozen=True)
+class GasTile:
+    channel: str
+    value: str
+    unit: str
+    level: Level
+    note: str
+
+
+@dataclass(frozen=True)
+class EntrantRow:
+    person_id: str
+    name: str
+    inside: bool
+
+
+@dataclass(frozen=True)
+class BoardView:
+    title: str
+    status: str
+    status_level: Level
+    tiles: tuple[GasTile, ...]
+    banner: tuple[str, ...]  # active alarms, in words
+    warnings: tuple[str, ...]
+    stale: bool
+    test_age: str
+    test_level: Level
+    expiry: str
+    expiry_level: Level
+    entrants: tuple[EntrantRow, ...]
+    inside_count: str
+    refusal: tuple[tuple[str, str], ...]
+
+
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
+
+
+def alarm_id(code: str, channel: str | None, at: datetime) -> str:
+    return f"{code}-{channel or 'ALL'}-{at:%H%M%S}"
+
+
+class BoardPresenter:
+    def __init__(self, context: AppContext, desk: PermitDesk, feed: LiveFeed) -> None:
+        self.context = context
+        self.desk = desk
+        self.feed = feed
+        self.assessment: LiveAssessment | None = None
+        self.last: Outcome | None = None
+
+    @property
+    def permit_id(self) -> str:
+        if self.context.permit_id is None:
+            raise ValueError(_("No permit is open."))
+        return self.context.permit_id
+
+    def state(self) -> PermitState:
+        return self.desk.state(self.permit_id)
+
+    def _actor(self) -> str:
+        if self.context.user is None:
+            raise ValueError(_("Sign in first."))
+        return str(self.context.user)
+
+    def _monitor_point(self, state: PermitState) -> str | None:
+        for event in reversed(self.desk.session(self.permit_id).events):
+            if isinstance(event.payload, MonitoringStarted):
+                return event.payload.sample_point or None
+        return None
+
+    # ---- judging
+
+    def assess(self) -> LiveAssessment:
+        state = self.state()
+        space = state.space
+        row = self.context.store.reference("detectors", self.feed.device_serial or "")
+        bump = detector_identity(row).last_bump_test if row else None
+        self.assessment = assess_live(
+            self.feed.window(),
+            state.profile,
+            self.context.now(),
+            required_channels=[Channel(c) for c in (space.required_channels if space else ())],
+            oxygen_enriched=space.oxygen_enriched if space else False,
+            point=self._monitor_point(state),
+            last_bump_test=bump,
+        )
+        return self.assessment
+
+    def monitoring_snapshot(self) -> MonitoringSnapshot | None:
+        if self.feed.device_serial is None or self.feed.last_received_at is None:
+            return None
+        assessment = self.assessment or self.assess()
+        return MonitoringSnapshot(
+            detector_serial=self.feed.device_serial,
+            last_reading_at=self.feed.last_received_at,
+            acceptable=not assessment.alarms,
+        )
+
+    def tick(self) -> list[str]:
+        """Judge the live window; record each new alarm (the permit goes to evacuating).
+        Returns the ids of alarms raised now."""
+        state = self.state()
+        if state.status in TERMINAL or state.status in (Status.NONE, Status.DRAFT):
+            return []
+        if state.monitoring_detector is None:
+            return []
+        assessment = self.assess()
+        active = {(a.kind, a.channel) for a in state.alarms.values()}
+        raised = []
+        now = self.context.now()
+        for reason in assessment.alarms:
+            kind = ALARM_KIND.get(reason.code, AlarmKind.GAS)
+            if (kind, reason.channel) in active:
+                continue
+            aid = alarm_id(reason.code, reason.channel, now)
+            outcome = attempt(
+                lambda r=reason, k=kind, a=aid: self.desk.record(
+                    self.permit_id,
+                    AlarmRaised(
+                        alarm_id=a,
+                        kind=k,
+                        channel=r.channel,
+                        point=r.point,
+                        value=r.value,
+                        limit=r.limit,
+                        unit=r.unit,
+                    ),
+                    actor=self.context.user or state.guardian or "tablet",
+                )
+            )
+            if outcome.ok:
+                active.add((kind, reason.channel))
+                raised.append(aid)
+            else:
+                self.last = outcome
+        return raised
+
+    # ---- view
+
+    def view(self) -> BoardView:
+        state = self.state()
+        now = self.context.now()
+        assessment = self.assessment or self.assess()
+        status = state.status_at(now)
+        by_channel_alarm = {a.channel for a in assessment.alarms}
+        all_channels_alarm = any(a.channel is None for a in assessment.alarms)
+        by_channel_warn = {w.channel for w in assessment.warnings}
+        stale_after = state.profile.monitoring.stale_after
+        tiles = []
+        stale = False
+        for ch in state.space.required_channels if state.space else ():
+            r = self.feed.latest(Channel(ch))
+            if r is None or r.received_at is None or now - r.received_at > stale_after:
+                stale = True
+                tiles.append(GasTile(ch, "--", "", Level.UNKNOWN, _("no data")))
+                continue
+            if not r.trusted:
+                tiles.append(GasTile(ch, "--", r.unit.value, Level.ALARM, _("sensor fault")))
+                continue
+            if ch in by_channel_alarm or all_channels_alarm:
+                level, note = Level.ALARM, _("ALARM")
+            elif ch in by_channel_warn:
+                level, note = Level.WARN, _("warning")
+            else:
+                level, note = Level.SAFE, ""
+            for w in assessment.warnings:
+                if w.channel == ch and w.code == "TREND_TO_ALARM" and w.value is not None:
+                    note = _("alarm in ~{m} min").format(m=max(1, int(w.value // 60)))
+            tiles.append(GasTile(ch, f"{r.value:g}", r.unit.value, level, note))
+        banner = [a.message() for a in assessment.alarms]
+        for rec in state.alarms.values():
+            text = _("Alarm {id} active").format(id=rec.alarm_id)
+            if text not in banner:
+                banner.append(text)
+        latest = state.latest_test
+        if latest is None:
+            test_age, test_level = _("No atmosphere test"), Level.ALARM
+        else:
+            age = now - (latest.oldest_sample_at or latest.recorded_at)
+            test_age = _("Last test #{seq}: {result}, {m} min ago (limit {limit} min)").format(
+                seq=latest.seq,
+                result=_("passed") if latest.acceptable else _("failed"),
+                m=_minutes(age),
+                limit=_minutes(state.profile.test_max_age),
+            )
+            test_level = (
+                Level.ALARM
+                if not latest.acceptable
+                else (Level.WARN if age > state.profile.test_max_age else Level.SAFE)
+            )
+        expires = state.expires_at
+        if expires is None:
+            expiry, expiry_level = _("Not approved"), Level.UNKNOWN
+        else:
+            left = expires - now
+            expiry = _("Permit expires in {h} h {m} min").format(
+                h=max(0, _minutes(left)) // 60, m=max(0, _minutes(left)) % 60
+            )
+            expiry_level = (
+                Level.ALARM
+                if left <= timedelta(0)
+                else (Level.WARN if left < timedelta(hours=1) else Level.SAFE)
+            )
+        entrants = tuple(
+            EntrantRow(pid, self.desk.person_name(pid), pid in state.inside)
+            for pid in sorted(state.entrants)
+        )
+        status_level = {
+            Status.EVACUATING: Level.ALARM,
+            Status.SUSPENDED: Level.WARN,
+            Status.EXPIRED: Level.ALARM,
+        }.get(status, Level.UNKNOWN)
+        if assessment.alarms or state.alarms:
+            status_level = Level.ALARM
+        return BoardView(
+            title=_("Permit {id}: {space}").format(
+                id=state.permit_id, space=state.space.name if state.space else "-"
+            ),
+            status=status_text(status),
+            status_level=status_level,
+            tiles=tuple(tiles),
+            banner=tuple(banner),
+            warnings=tuple(w.message() for w in assessment.warnings),
+            stale=stale,
+            test_age=test_age,
+            test_level=test_level,
+            expiry=expiry,
+            expiry_level=expiry_level,
+            entrants=entrants,
+            inside_count=_("{n} inside").format(n=len(state.inside)),
+            refusal=tuple(self.last.lines()) if self.last and not self.last.ok else (),
+        )
+
+    # ---- actions
+
+    def _do(self, action) -> Outcome:  # type: ignore[no-untyped-def]
+        self.last = attempt(action)
+        return self.last
+
+    def start_monitoring(self, sample_point: str = "") -> Outcome:
+        def do() -> object:
+            serial = self.feed.device_serial
+            row = self.context.store.reference("detectors", serial) if serial else None
+            if row is None:
+                raise ValueError(_("No detector is streaming, or it is not in the ledger."))
+            state = self.state()
+            return self.desk.record(
+                self.permit_id,
+                MonitoringStarted(
+                    detector=detector_identity(row),
+                    channels=state.space.required_channels if state.space else (),
+                    sample_point=sample_point,
+                ),
+                actor=self._actor(),
+            )
+
+        return self._do(do)
+
+    def enter(self, entrant_id: str) -> Outcome:
+        def do() -> object:
+            self.assess()
+            return self.desk.record(
+                self.permit_id,
+                EntrantEntered(entrant_id=entrant_id, monitoring=self.monitoring_snapshot()),
+                actor=self._actor(),
+            )
+
+        return self._do(do)
+
+    def exit(self, entrant_id: str) -> Outcome:
+        # Always accepted by the domain, in every state: nobody is left recorded inside.
+        return self._do(
+            lambda: self.desk.record(
+                self.permit_id,
+                EntrantExited(entrant_id=entrant_id),
+                actor=self.context.user or self.state().guardian or "tablet",
+            )
+        )
+
+    def evacuate(self, reason: str = "") -> Outcome:
+        return self._do(
+            lambda: self.desk.record(
+                self.permit_id,
+                EvacuationOrdered(reason=reason or _("ordered by the guardian")),
+                actor=self.context.user or self.state().guardian or "tablet",
+            )
+        )
+
+    def clear_alarms(self) -> Outcome:
+        """Clear the recorded alarms whose condition is gone in the live assessment."""
+
+        def do() -> list[str]:
+            actor = self._actor()
+            assessment = self.assess()
+            live = {(ALARM_KIND.get(a.code, AlarmKind.GAS), a.channel) for a in assessment.alarms}
+            cleared = []
+            for rec in list(self.state().alarms.values()):
+                if (rec.kind, rec.channel) in live:
+                    continue
+                self.desk.record(self.permit_id, AlarmCleared(alarm_id=rec.alarm_id), actor=actor)
+                cleared.append(rec.alarm_id)
+            if self.state().alarms:
+                raise ValueError(_("The alarm condition is still present: it cannot be cleared."))
+            return cleared
+
+        return self._do(do)
+
+    def suspend(self, reason: str) -> Outcome:
+        return self._do(
+            lambda: self.desk.record(self.permit_id, Suspended(reason=reason), actor=self._actor())
+        )
+
+    def resume(self) -> Outcome:
+        """Resume on the latest test; the domain refuses unless it is a new passing one."""
+
+        def do() -> object:
+            latest = self.state().latest_test
+            if latest is None:
+                raise ValueError(_("There is no atmosphere test to resume on."))
+            return self.desk.record(
+                self.permit_id, Resumed(test_seq=latest.seq), actor=self._actor()
+            )
+
+        return self._do(do)

@@ -1,0 +1,183 @@
+"""Home: the active permits, the ledger's spaces, hazards, sync status; start a permit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from permits.events import Drafted, Role, RoleAssigned
+from permits.state import TERMINAL, Status
+from tablet_app.context import AppContext
+from tablet_app.desk import PermitDesk, person_snapshot, space_snapshot
+from tablet_app.i18n import _
+from tablet_app.presenters.common import Outcome, attempt
+from tablet_app.theme import Level
+
+STATUS_TEXT = {
+    Status.DRAFT: "Draft",
+    Status.APPROVED: "Approved",
+    Status.ACTIVE: "Active",
+    Status.EVACUATING: "EVACUATING",
+    Status.SUSPENDED: "Suspended",
+    Status.CLOSING: "Closing",
+    Status.CLOSED: "Closed",
+    Status.CANCELLED: "Cancelled",
+    Status.EXPIRED: "Expired",
+    Status.NONE: "Empty",
+}
+STATUS_LEVEL = {
+    Status.EVACUATING: Level.ALARM,
+    Status.EXPIRED: Level.ALARM,
+    Status.SUSPENDED: Level.WARN,
+    # An active permit is not a statement that the air is safe: the board says that.
+    Status.ACTIVE: Level.UNKNOWN,
+}
+
+# QR codes on the ledger's warning signs (安全风险码上查) carry the space id either
+# as "cspermit:space:<id>" or as a server URL ending in /spaces/<id>.
+QR_PREFIX = "cspermit:space:"
+
+
+def status_text(status: Status) -> str:
+    return _(STATUS_TEXT[status])
+
+
+def space_id_from_qr(payload: str) -> str:
+    text = payload.strip()
+    if text.startswith(QR_PREFIX):
+        space_id = text[len(QR_PREFIX) :]
+    elif "/spaces/" in text:
+        space_id = text.rsplit("/spaces/", 1)[1].split("?")[0].strip("/")
+    else:
+        raise ValueError(
+            _("QR code: expected {prefix}<id> or a …/spaces/<id> address, got {got!r}").format(
+                prefix=QR_PREFIX, got=text[:60]
+            )
+        )
+    if not space_id:
+        raise ValueError(_("QR code: the space id is empty"))
+    return space_id
+
+
+@dataclass(frozen=True)
+class PermitRow:
+    permit_id: str
+    space_name: str
+    status: str
+    level: Level
+    inside: int
+
+
+@dataclass(frozen=True)
+class HomeView:
+    user_name: str
+    permits: tuple[PermitRow, ...]
+    spaces: tuple[tuple[str, str], ...]
+    hazards: tuple[str, ...]
+    sync: str
+    sync_level: Level
+
+
+class HomePresenter:
+    def __init__(self, context: AppContext, desk: PermitDesk) -> None:
+        self.context = context
+        self.desk = desk
+        self.last: Outcome | None = None
+
+    def view(self) -> HomeView:
+        now = self.context.now()
+        rows = []
+        hazards: list[str] = []
+        for permit_id in self.desk.permit_ids():
+            state = self.desk.state(permit_id)
+            status = state.status_at(now)
+            if status in TERMINAL:
+                continue
+            name = state.space.name if state.space else "-"
+            rows.append(
+                PermitRow(
+                    permit_id,
+                    name,
+                    status_text(status),
+                    STATUS_LEVEL.get(status, Level.UNKNOWN),
+                    len(state.inside),
+                )
+            )
+            hazards.extend(f"{name}: {h}" for h in state.permit_hazards)
+        counts = self.context.store.count_unacked()
+        pending = counts["events"] + counts["chunks"]
+        if pending:
+            sync = _("{n} records waiting for the server").format(n=pending)
+        else:
+            sync = _("Everything is on the server")
+        user = self.context.user
+        return HomeView(
+            user_name=self.desk.person_name(user) if user else "",
+            permits=tuple(rows),
+            spaces=tuple((s["id"], str(s.get("name", s["id"]))) for s in self.desk.spaces()),
+            hazards=tuple(hazards),
+            sync=sync,
+            sync_level=Level.WARN if pending else Level.SAFE,
+        )
+
+    def open_permit(self, permit_id: str) -> None:
+        self.context.permit_id = permit_id
+
+    def new_permit(
+        self,
+        space_id: str,
+        work_description: str,
+        *,
+        required_certificates: tuple[str, ...] = (),
+    ) -> Outcome:
+        """Draft a permit for a ledger space; the signed-in person is its work leader."""
+        leader = self.context.user
+        if leader is None:
+            return Outcome(False, error=_("Sign in first."))
+        row = self.context.store.reference("spaces", space_id)
+        if row is None:
+            return Outcome(
+                False, error=_("No space {id} in the ledger on this tablet.").format(id=space_id)
+            )
+        permit_id = f"PMT-{self.context.now():%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
+        enterprise = str(
+            row.get("enterprise_id") or self.context.store.get_setting("enterprise_id", "ENT")
+        )
+
+        def do() -> str:
+            self.desk.record(
+                permit_id,
+                Drafted(
+                    enterprise_id=enterprise,
+                    space=space_snapshot(row),
+                    work_description=work_description,
+                    required_certificates=required_certificates,
+                ),
+                actor=leader,
+                new=True,
+            )
+            leader_row = self.desk.person(leader)
+            if leader_row is not None:
+                self.desk.record(
+                    permit_id,
+                    RoleAssigned(role=Role.WORK_LEADER, person=person_snapshot(leader_row)),
+                    actor=leader,
+                )
+            return permit_id
+
+        self.last = attempt(do)
+        if self.last.ok:
+            self.context.permit_id = permit_id
+        return self.last
+
+    def new_permit_from_qr(
+        self, payload: str, work_description: str, required_certificates: tuple[str, ...] = ()
+    ) -> Outcome:
+        try:
+            space_id = space_id_from_qr(payload)
+        except ValueError as exc:
+            self.last = Outcome(False, error=str(exc))
+            return self.last
+        return self.new_permit(
+            space_id, work_description, required_certificates=required_certificates
+        )

@@ -1,0 +1,64 @@
+"""Demo reference data for a fresh tablet: the sugar mill's molasses tank, its
+people (with PINs) and detector, from ``permits.commands.demo``.
+
+For the walkthrough, the tests and a first look; a real tablet pulls its ledger
+from the server. Demo PINs are ``1111`` … ``6666`` in roster order (below).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from permits.commands import demo
+from tablet_app.pins import hash_pin
+from tablet_app.store import Store
+
+DEMO_PINS = {
+    demo.LEADER: "1111",
+    demo.PRINCIPAL: "2222",
+    demo.GUARDIAN: "3333",
+    demo.ENTRANT_A: "4444",
+    demo.ENTRANT_B: "5555",
+    demo.ELECTRICIAN: "6666",
+    "P-LIU": "7777",
+}
+EXPIRED_TRAINING_PERSON = "P-LIU"  # 刘洋: training lapsed, the roster must refuse him
+
+
+def demo_people() -> list[dict[str, object]]:
+    rows = []
+    for person_id, (_role, snap) in demo.people().items():
+        rows.append({"id": person_id, **snap.model_dump(mode="json")})
+    # 张伟 also cuts: he holds the hot-work certificate the demo work requires.
+    for row in rows:
+        if row["id"] == demo.ENTRANT_A:
+            row["certificates"] = [
+                {"kind": "hot_work", "number": "T-1102", "valid_until": "2027-09-01"}
+            ]
+    rows.append(
+        {
+            "id": demo.ELECTRICIAN,
+            **demo.person(demo.ELECTRICIAN, "孙涛").model_dump(mode="json"),
+        }
+    )
+    rows.append(
+        {
+            "id": EXPIRED_TRAINING_PERSON,
+            **demo.person(
+                EXPIRED_TRAINING_PERSON, "刘洋", training_valid_until=date(2025, 6, 30)
+            ).model_dump(mode="json"),
+        }
+    )
+    for row in rows:
+        row["pin_hash"] = hash_pin(DEMO_PINS[str(row["id"])])
+    return rows
+
+
+def seed_demo(store: Store) -> None:
+    space = demo.space()
+    store.put_references("spaces", [{"id": space.space_id, **space.model_dump(mode="json")}])
+    store.put_references("people", demo_people())
+    store.put_references(
+        "detectors", [{"id": demo.DETECTOR.serial, **demo.DETECTOR.model_dump(mode="json")}]
+    )
+    store.set_setting("enterprise_id", "ENT-SUGAR")
