@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hil_sim.errors import ScenarioError, SimErrorCode
+from hil_sim.i18n import gettext as _
 from permits.readings import Channel, Unit
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
@@ -69,16 +70,18 @@ class Space(_Model):
     def _points(self) -> Space:
         names = [p.name for p in self.points]
         if len(set(names)) != len(names):
-            raise ValueError("points: sample point names must be unique")
+            raise ValueError("points: " + _("sample point names must be unique"))
         for p in self.points:
             if p.height_m > self.height_m:
-                raise ValueError(f"points: {p.name} is above the space's height_m")
+                raise ValueError(
+                    "points: " + _("{point} is above the space's height_m").format(point=p.name)
+                )
         shares = [p.volume_share for p in self.points]
         if any(s is not None for s in shares):
             if any(s is None for s in shares):
-                raise ValueError("points: give volume_share for every point or for none")
+                raise ValueError("points: " + _("give volume_share for every point or for none"))
             if abs(sum(s for s in shares if s is not None) - 1.0) > 1e-6:
-                raise ValueError("points: volume_share must add up to 1")
+                raise ValueError("points: " + _("volume_share must add up to 1"))
         return self
 
 
@@ -138,13 +141,13 @@ class Detector(_Model):
     @model_validator(mode="after")
     def _combination(self) -> Detector:
         if self.transport == "ble" and self.protocol != "gasl":
-            raise ValueError("transport: ble carries only the gasl protocol")
+            raise ValueError("transport: " + _("ble carries only the gasl protocol"))
         if self.protocol == "winsen-uart" and len(self.channels) != 1:
-            raise ValueError("channels: a winsen-uart module measures exactly one gas")
+            raise ValueError("channels: " + _("a winsen-uart module measures exactly one gas"))
         if self.protocol == "modbus-gt4" and self.vendor_map != "gt4" and len(self.channels) != 1:
-            raise ValueError("channels: a vendor map carries exactly one channel")
+            raise ValueError("channels: " + _("a vendor map carries exactly one channel"))
         if self.last_bump is not None and self.last_bump.tzinfo is None:
-            raise ValueError("last_bump: expected a time with a UTC offset")
+            raise ValueError("last_bump: " + _("expected a time with a UTC offset"))
         return self
 
 
@@ -174,7 +177,7 @@ class Meta(_Model):
     @model_validator(mode="after")
     def _aware(self) -> Meta:
         if self.start.tzinfo is None:
-            raise ValueError("start: expected a time with a UTC offset")
+            raise ValueError("start: " + _("expected a time with a UTC offset"))
         return self
 
 
@@ -193,29 +196,29 @@ class Scenario(_Model):
         problems = []
         for i, init in enumerate(self.initial):
             if init.point not in points:
-                problems.append(f"initial[{i}].point: expected one of {', '.join(sorted(points))}")
+                problems.append(f"initial[{i}].point: {_one_of(sorted(points))}")
         for i, src in enumerate(self.sources):
             if src.point is not None and src.point not in points:
-                problems.append(f"sources[{i}].point: expected one of {', '.join(sorted(points))}")
+                problems.append(f"sources[{i}].point: {_one_of(sorted(points))}")
             if src.end_s is not None and src.end_s <= src.start_s:
-                problems.append(f"sources[{i}].end_s: expected a time after start_s")
+                problems.append(f"sources[{i}].end_s: " + _("expected a time after start_s"))
         ids = [d.id for d in self.detectors]
         for i, det in enumerate(self.detectors):
             if det.point not in points:
-                problems.append(
-                    f"detectors[{i}].point: expected one of {', '.join(sorted(points))}"
-                )
+                problems.append(f"detectors[{i}].point: {_one_of(sorted(points))}")
             if ids.count(det.id) > 1:
-                problems.append(f"detectors[{i}].id: {det.id!r} is used twice")
+                problems.append(f"detectors[{i}].id: " + _("{id} is used twice").format(id=det.id))
         times = [v.at_s for v in self.ventilation]
         if times != sorted(times):
-            problems.append("ventilation: steps must be in time order")
+            problems.append("ventilation: " + _("steps must be in time order"))
         for i, fault in enumerate(self.faults):
             if fault.detector not in ids:
-                problems.append(f"faults[{i}].detector: expected one of {', '.join(ids)}")
+                problems.append(f"faults[{i}].detector: {_one_of(ids)}")
         modbus = [(d.transport, d.slave_id) for d in self.detectors if d.protocol == "modbus-gt4"]
         if len(set(modbus)) != len(modbus):
-            problems.append("detectors: two Modbus detectors share a transport and a slave_id")
+            problems.append(
+                "detectors: " + _("two Modbus detectors share a transport and a slave_id")
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -229,6 +232,10 @@ class Scenario(_Model):
             if det.id == detector_id:
                 return det
         raise KeyError(detector_id)
+
+
+def _one_of(choices: list[str]) -> str:
+    return _("expected one of {choices}").format(choices=", ".join(choices))
 
 
 def _path_of(loc: tuple[int | str, ...]) -> str:
@@ -250,19 +257,21 @@ def _problem(err: Any) -> tuple[str, str]:
     if kind == "literal_error":
         expected = str(ctx.get("expected", "")).replace("'", "")
         expected = expected.replace(" or ", ", ")
-        return path, f"expected one of {expected}"
+        return path, _one_of(expected.split(", "))
     if kind == "enum":
         expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
-        return path, f"expected one of {expected}"
+        return path, _one_of(expected.split(", "))
     if kind == "extra_forbidden":
-        return path, "unknown key"
+        return path, _("unknown key")
     if kind == "missing":
-        return path, "required key is missing"
+        return path, _("required key is missing")
     if kind == "value_error":
         # Our own validators put "key: message" in the text; keep them as separate problems.
         message = str(ctx.get("error", err["msg"]))
         return path, message
-    return path, f"{err['msg']} (got {err.get('input')!r})"
+    return path, _("{problem} (got {value})").format(
+        problem=err["msg"], value=repr(err.get("input"))
+    )
 
 
 def _split(path: str, message: str) -> list[tuple[str, str]]:

@@ -30,3 +30,14 @@ def scenario_with(name: str, **changes: Any) -> Scenario:
     raw = tomllib.loads((SCENARIO_DIR / f"{name}.toml").read_text(encoding="utf-8"))
     raw.update(changes)
     return parse_scenario(raw, name)
+
+
+@pytest.fixture(autouse=True)
+def english() -> Any:
+    """Tests assert English text; restore the language afterwards."""
+    from permits.i18n import get_language, set_language
+
+    before = get_language()
+    set_language("en")
+    yield
+    set_language(before)
