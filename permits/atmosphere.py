@@ -397,10 +397,16 @@ def _check_flammable(
 
 
 def _check_toxic(
-    channel: Channel, value: float, unit: Unit, gas: Gas, profile: Profile, point: str | None
+    channel: Channel,
+    value: float,
+    unit: Unit,
+    gas: Gas,
+    lel_vol: float | None,
+    profile: Profile,
+    point: str | None,
 ) -> list[Reason]:
     rule = profile.toxic
-    ppm = units.to_ppm(value, unit, gas=gas.formula)
+    ppm = units.to_ppm(value, unit, gas=gas.formula, lel_vol=lel_vol)
     if rule.basis == "gbz":
         base = gas.gbz_entry_limit_mg_m3
         shown_unit = Unit.MG_M3.value
@@ -445,7 +451,7 @@ def check_value(
     # The LEL channel is a combustible sensor, not a toxic-gas cell: only a
     # channel named after a toxic gas is read against that gas's limit.
     if channel is not Channel.LEL and entry is not None and entry.toxic:
-        reasons += _check_toxic(channel, value, unit, entry, profile, point)
+        reasons += _check_toxic(channel, value, unit, entry, lel_vol, profile, point)
     return reasons
 
 
@@ -517,6 +523,8 @@ def entry_limits(
 
 def evaluate(test: AtmosphereTest, profile: Profile) -> Verdict:
     """Every failing fact of ``test`` under ``profile`` (RULES.md sections 3 and 4)."""
+    # A test built in code rather than by parse_test gets the same checks.
+    _check_semantics(test)
     reasons: list[Reason] = []
     warnings: list[Reason] = []
 

@@ -14,6 +14,7 @@ Warning codes: ``TWA_8H_PROJECTED``, ``TREND_TO_ALARM``, ``LOW_BATTERY``,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -112,7 +113,14 @@ def assess_live(
     channels = list(dict.fromkeys([*required_channels, *window_by_channel]))
     for channel in channels:
         readings = window_by_channel.get(channel, ())
-        _assess_channel(channel, readings, profile, now, oxygen_enriched, point, alarms, warnings)
+        try:
+            _assess_channel(
+                channel, readings, profile, now, oxygen_enriched, point, alarms, warnings
+            )
+        except InvalidInput:
+            # A reading we cannot interpret (a unit or gas that does not fit the
+            # channel) is an untrusted reading: alarm, never silence.
+            alarms.append(Reason(SENSOR_FAULT, point=point, channel=channel.value))
     if last_bump_test is not None and now - last_bump_test > profile.bump_test_max_age:
         warnings.append(
             Reason(
@@ -151,9 +159,9 @@ def _assess_channel(
         ),
         key=lambda r: r.received_at or now,
     )
-    if timed and not timed[-1].trusted:
+    if timed and not _usable(timed[-1]):
         alarms.append(Reason(SENSOR_FAULT, point=point, channel=channel.value))
-    trusted = [r for r in timed if r.trusted]
+    trusted = [r for r in timed if _usable(r)]
     if not trusted:
         alarms.append(
             Reason(
@@ -302,6 +310,12 @@ def _assess_channel(
             warnings.append(
                 Reason(TREND_TO_ALARM, point, channel.value, _round(seconds), None, "s")
             )
+
+
+def _usable(reading: Reading) -> bool:
+    """Trusted flags and a plausible number: NaN, infinity or a negative
+    concentration from a driver is a fault, never a clean value."""
+    return reading.trusted and math.isfinite(reading.value) and reading.value >= 0
 
 
 def _gas(channel: Channel, reading: Reading) -> str | None:

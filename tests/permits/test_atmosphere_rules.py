@@ -460,3 +460,24 @@ def test_partial_retest_next_to_a_full_sample_is_not_a_missing_channel() -> None
         ("CHANNEL_MISSING", "bottom", "LEL"),
         ("CHANNEL_MISSING", "bottom", "CO"),
     }
+
+
+def test_evaluate_checks_a_test_built_in_code() -> None:
+    test = parse_test(case())
+    sample = test.samples[0]
+    bad = sample.readings[0].model_copy(update={"value": -5.0})
+    broken = test.model_copy(
+        update={"samples": [sample.model_copy(update={"readings": [bad]}), *test.samples[1:]]}
+    )
+    with pytest.raises(InvalidInput) as info:
+        evaluate(broken, load_profile(GONGMAO))
+    assert info.value.field == "samples[0].readings[0].value"
+
+
+def test_reading_lel_vol_used_for_toxic_percent_lel() -> None:
+    # CO 0.1 %LEL with its own LEL 10 %VOL: 0.01 %VOL = 100 ppm > 50 ppm PEL;
+    # with 4 %VOL it is 40 ppm, under the PEL.
+    high = with_reading({"channel": "CO", "value": 0.1, "unit": "%LEL", "lel_vol": 10.0})
+    low = with_reading({"channel": "CO", "value": 0.1, "unit": "%LEL", "lel_vol": 4.0})
+    assert reasons(high, OSHA) == {("TOXIC_HIGH", "bottom", "CO")}
+    assert reasons(low, OSHA) == set()

@@ -210,3 +210,24 @@ def test_naive_now_is_refused() -> None:
 
 def test_codes_are_disjoint() -> None:
     assert not ALARM_CODES & WARNING_CODES
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1.0])
+def test_implausible_latest_value_is_a_fault(bad: float) -> None:
+    window = {
+        Channel.H2S: stream(Channel.H2S, [0.0] * 4, Unit.PPM, every_s=5),
+    }
+    last = window[Channel.H2S][-1].received_at
+    assert last is not None
+    window[Channel.H2S].append(
+        Reading("GT4-0001", Channel.H2S, bad, Unit.PPM, received_at=last + timedelta(seconds=5))
+    )
+    result = assess_live(window, GONGMAO, last + timedelta(seconds=6))
+    assert codes(result.alarms) == {("SENSOR_FAULT", "H2S")}
+
+
+def test_uninterpretable_reading_is_a_fault_not_a_crash() -> None:
+    # mg/m3 on an LEL channel with no gas basis cannot be converted.
+    window = {Channel.LEL: stream(Channel.LEL, [1.0, 1.0], Unit.MG_M3, every_s=5)}
+    result = assess_live(window, GONGMAO, end_of(window[Channel.LEL]))
+    assert codes(result.alarms) == {("SENSOR_FAULT", "LEL")}
