@@ -79,7 +79,7 @@ def projected_twa_8h(
     times_s: Sequence[float] | FloatArray,
     values: Sequence[float] | FloatArray,
     *,
-    recent_s: float = 900.0,
+    recent_s: float,
     period_s: float = EIGHT_HOURS_S,
 ) -> float | None:
     """The 8-h TWA if the recent level (TWA over ``recent_s``) lasts to the end of the period.

@@ -47,12 +47,12 @@ def test_rolling_twa_rejects_bad_series() -> None:
 def test_projected_twa_8h() -> None:
     # 1 h at 0 then 1 h at 40; the recent 15 min are 40 and last 6 more hours:
     # (0 + 40*1 + 40*6) / 8 = 35.
-    assert projected_twa_8h([0, 3600, 7200], [0, 0, 40]) == pytest.approx(35)
+    assert projected_twa_8h([0, 3600, 7200], [0, 0, 40], recent_s=900) == pytest.approx(35)
     # A constant level projects to itself.
-    assert projected_twa_8h([0, 60, 120], [12, 12, 12]) == pytest.approx(12)
+    assert projected_twa_8h([0, 60, 120], [12, 12, 12], recent_s=900) == pytest.approx(12)
     # Past 8 h: the TWA of the last 8 h (9 h series, first hour at 100, rest 10).
-    assert projected_twa_8h([0, 3600, 9 * 3600], [100, 100, 10]) == pytest.approx(10)
-    assert projected_twa_8h([], []) is None
+    assert projected_twa_8h([0, 3600, 9 * 3600], [100, 100, 10], recent_s=900) == pytest.approx(10)
+    assert projected_twa_8h([], [], recent_s=900) is None
 
 
 def test_time_to_alarm_rising_and_falling() -> None:
