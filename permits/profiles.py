@@ -338,6 +338,14 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if _is_number(value):
+        return "a number"
+    return "a string" if isinstance(value, str) else type(value).__name__
+
+
 def apply_override(profile: Profile, override: Mapping[str, Any]) -> Profile:
     """``profile`` tightened by an enterprise ``override`` (same shape as the file).
 
@@ -365,6 +373,13 @@ def apply_override(profile: Profile, override: Mapping[str, Any]) -> Profile:
         if _is_number(new) and isinstance(new, float) and not math.isfinite(new):
             raise ProfileError(
                 _("override field {field}: expected a finite number").format(field=field),
+                code="OVERRIDE_INVALID",
+            )
+        if old is not None and _kind(old) != _kind(new):
+            raise ProfileError(
+                _("override field {field}: expected {kind}, got {new!r}").format(
+                    field=field, kind=_kind(old), new=new
+                ),
                 code="OVERRIDE_INVALID",
             )
         if old is not None and not rule(old, new):

@@ -130,3 +130,18 @@ def test_unknown_override_field_refused() -> None:
     with pytest.raises(ProfileError) as info:
         apply_override(load_profile(), {"oxygen": {"minimum": 20}})
     assert "oxygen.minimum" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"oxygen": {"min_vol": "20"}},
+        {"flammable": {"strict": 1}},
+        {"oxygen": {"min_vol": True}},
+        {"test_max_age": {"minutes": float("nan")}},
+    ],
+)
+def test_override_of_the_wrong_type_is_refused(override: dict[str, Any]) -> None:
+    with pytest.raises(ProfileError) as info:
+        apply_override(load_profile(), override)
+    assert info.value.code == "OVERRIDE_INVALID"
