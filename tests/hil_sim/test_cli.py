@@ -126,3 +126,20 @@ def test_run_ends_with_the_scenario_duration() -> None:
     assert result.returncode == 0, result.stderr
     last = json.loads(result.stdout.strip().splitlines()[-1])
     assert last["status"] == "stopped" and last["elapsed_s"] >= 120
+
+
+def test_docs_cover_every_command_fault_and_scenario() -> None:
+    from pathlib import Path
+
+    from cspermit.cli import sim
+    from hil_sim.scenario import FaultKind, list_scenarios
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "simulator.md").read_text()
+    names = [c.name or c.callback.__name__ for c in sim.app.registered_commands if c.callback]
+    assert sorted(names) == ["run", "scenarios"]
+    for name in names:
+        assert f"cspermit sim {name}" in docs, name
+    for kind in FaultKind:
+        assert f"| `{kind.value}` |" in docs, kind
+    for scenario in list_scenarios():
+        assert f"`{scenario}`" in docs, scenario
