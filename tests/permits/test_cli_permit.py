@@ -1,0 +1,145 @@
+"""`cspermit permit ...` through a real subprocess: the exit codes and JSON are a contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from permits.commands.demo import ready_to_enter
+from permits.integrity import DeviceKey, export_chain
+
+from .test_replay import _enter
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CSPERMIT_LANG": "en"}
+    return subprocess.run(
+        [sys.executable, "-m", "cspermit.cli", "permit", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "demo.json"
+    done = cli("demo-export", out)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["events"] == 44
+    return out
+
+
+def _write(path: Path, data: Any) -> Path:
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_demo_export_verifies(demo: Path) -> None:
+    done = cli("verify", demo)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["valid"] is True and out["count"] == 44 and out["permit_id"] == "PMT-2026-0001"
+
+
+def test_tampered_chain_exits_1_naming_the_first_bad_seq(demo: Path, tmp_path: Path) -> None:
+    data = json.loads(demo.read_text(encoding="utf-8"))
+    data["events"][4]["actor"] = "P-FORGED"
+    data["events"][20]["actor"] = "P-FORGED"
+    done = cli("verify", _write(tmp_path / "bad.json", data))
+    assert done.returncode == 1
+    out = json.loads(done.stdout)
+    assert (out["valid"], out["seq"], out["code"]) == (False, 5, "BAD_HASH")
+    assert out["reason"]
+
+
+def test_bare_list_needs_keys(demo: Path, tmp_path: Path) -> None:
+    data = json.loads(demo.read_text(encoding="utf-8"))
+    bare = _write(tmp_path / "bare.json", data["events"])
+    done = cli("verify", bare)
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["code"] == "UNKNOWN_DEVICE"
+    keys = _write(tmp_path / "keys.json", data["devices"])
+    assert cli("verify", bare, "--keys", keys).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (None, "cannot read"),
+        ("{not json", "not valid JSON"),
+        ('{"events": [], "events": []}', "duplicate key"),
+        ('{"events": [NaN]}', "NaN"),
+        ("42", "events"),
+        ('{"events": {}}', "events"),
+    ],
+)
+def test_unreadable_input_exits_2_with_a_message(
+    tmp_path: Path, content: str | None, needle: str
+) -> None:
+    path = tmp_path / "in.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    done = cli("verify", path)
+    assert done.returncode == 2
+    assert needle in done.stderr
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_keys_file_exits_2(demo: Path, tmp_path: Path) -> None:
+    done = cli("verify", demo, "--keys", _write(tmp_path / "k.json", ["x"]))
+    assert done.returncode == 2 and "device_id" in done.stderr
+
+
+def test_replay_of_the_demo_is_clean(demo: Path) -> None:
+    done = cli("replay", demo, "--now", "2026-11-28T12:00:00+08:00")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["state"]["status"] == "closed"
+    assert out["violations"] == [] and out["findings"] == []
+    assert out["integrity"]["valid"] is True and out["replayed_events"] == 44
+
+
+def test_replay_reports_violations_and_findings(tmp_path: Path) -> None:
+    key = DeviceKey.generate("TAB-SUGAR-01")
+    s = ready_to_enter(key, skip=["approval"])
+    _enter(s)
+    path = _write(tmp_path / "p.json", export_chain(s.events, {key.device_id: key.public_b64()}))
+    done = cli("replay", path, "--now", "2026-11-28T09:00:00+08:00")
+    assert done.returncode == 1
+    out = json.loads(done.stdout)
+    assert out["integrity"]["valid"] is True  # a validly signed chain can still break rules
+    assert out["violations"][0]["unmet"][0]["code"] == "PERMIT_NOT_APPROVED"
+    assert out["findings"][0]["code"] == "ENTRY_WITHOUT_APPROVAL"
+    assert out["state"]["inside"] == ["P-ZHANG"]
+
+
+def test_replay_judges_expiry_at_now(demo: Path, tmp_path: Path) -> None:
+    data = json.loads(demo.read_text(encoding="utf-8"))
+    data["events"] = data["events"][:30]  # cut before the close: still open
+    path = _write(tmp_path / "open.json", data)
+    out = json.loads(cli("replay", path, "--now", "2026-12-01T00:00:00+08:00").stdout)
+    assert out["state"]["status"] == "expired"
+
+
+def test_replay_with_a_naive_now_exits_2(demo: Path) -> None:
+    done = cli("replay", demo, "--now", "2026-11-28T12:00:00")
+    assert done.returncode == 2 and "--now" in done.stderr
+
+
+def test_every_permit_command_is_documented() -> None:
+    doc = (ROOT / "docs" / "permit-lifecycle.md").read_text(encoding="utf-8")
+    for command in ("permit verify", "permit replay", "permit demo-export"):
+        assert f"cspermit {command}" in doc
