@@ -64,6 +64,8 @@ def _read_json(path: Path) -> Any:
         )
     except ValueError as exc:
         _fail(_("{path} is not valid JSON: {error}").format(path=path, error=exc))
+    except RecursionError:
+        _fail(_("{path} is nested too deeply").format(path=path))
 
 
 @app.command()

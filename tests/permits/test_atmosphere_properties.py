@@ -130,3 +130,54 @@ def test_verdict_round_trips_through_json(data: dict[str, Any], profile: str) ->
     # re-parsing the model's own dump gives the same verdict
     again = evaluate(parse_test(parse_test(data).as_dict()), load_profile(profile))
     assert again == verdict
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _leaf_paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(node, dict):
+        out = [prefix]
+        for key, value in node.items():
+            out += _leaf_paths(value, (*prefix, key))
+        return out
+    if isinstance(node, list):
+        out = [prefix]
+        for i, value in enumerate(node):
+            out += _leaf_paths(value, (*prefix, i))
+        return out
+    return [prefix]
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), junk=_JSON)
+def test_any_corruption_is_valid_or_invalid_input_never_a_crash(
+    data: st.DataObject, junk: Any
+) -> None:
+    from permits.errors import InvalidInput
+
+    case = copy.deepcopy(CLEAN)
+    paths = [p for p in _leaf_paths(case) if p]
+    path = data.draw(st.sampled_from(paths))
+    target: Any = case
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = junk
+    try:
+        test = parse_test(case)
+    except InvalidInput as exc:
+        assert exc.field and exc.expected
+        return
+    for profile in list_profiles():
+        verdict = evaluate(test, load_profile(profile))
+        assert isinstance(verdict.acceptable, bool)

@@ -89,6 +89,8 @@ def test_cli_default_profile_is_gongmao() -> None:
         ('{"entry_at": "x", "entry_at": "y"}', "entry_at"),
         ("[]", "(document)"),
         ("{}", "entry_at"),
+        ("[" * 100_000 + "]" * 100_000, "nested"),
+        ('{"entry_at": Infinity}', "Infinity"),
     ],
 )
 def test_cli_bad_json_exits_2_with_message(tmp_path: Path, content: str, needle: str) -> None:
