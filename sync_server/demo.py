@@ -50,69 +50,94 @@ DEMO_ENTERPRISES: list[dict[str, Any]] = [
 ]
 
 
+FOUR_LISTS = {
+    "basic_information": ["容积 volume, depth, medium, connected pipes"],
+    "responsible_persons": ["主要负责人 principal", "安全管理人员 safety manager"],
+    "control_measures": [
+        "先通风、再检测、后作业",
+        "blind flanges on every inlet",
+        "continuous gas monitoring",
+    ],
+    "emergency_response": ["现场处置方案 on-site plan: tripod, winch, SCBA at the manhole"],
+}
+
 DEMO_SPACES: dict[str, list[dict[str, Any]]] = {
     "ent-a": [
         {
-            "space_id": "A-T1",
+            "id": "A-T1",
             "name": "1号糖蜜罐 molasses tank No. 1",
             "location": "压榨车间东侧 east of the milling house",
-            "type": "storage_tank",
+            "type": "closed_equipment",
             "hazards": ["H2S", "CO2", "O2_deficiency"],
             "required_channels": ["O2", "H2S", "LEL", "CO"],
             "sample_points": ["top", "middle", "bottom"],
             "isolation_points": [
                 {
-                    "point_id": "V-101",
+                    "id": "V-101",
                     "description": "molasses inlet",
-                    "kind": "pipe",
+                    "kind": "blind_flange",
+                    "energy": "pipe",
                     "hazardous_source": True,
                 },
-                {"point_id": "M-1", "description": "agitator motor", "kind": "electrical"},
+                {
+                    "id": "M-1",
+                    "description": "agitator motor",
+                    "kind": "electrical_lockout",
+                    "energy": "electrical",
+                },
             ],
             "required_ppe": ["breathing_apparatus", "harness"],
-            "rescue_items": ["tripod", "winch", "breathing_apparatus"],
+            "rescue_equipment": ["tripod", "winch", "breathing_apparatus"],
             "key_supervision": True,
-            "warning_sign": True,
-            "profile": "cn-gongmao",
-            "responsible_person": "a-p-zhao",
+            "warning_sign_present": True,
+            "four_lists": FOUR_LISTS,
         },
         {
-            "space_id": "A-P1",
+            "id": "A-P1",
             "name": "废水沉淀池 sewage settling pit",
             "location": "污水站 wastewater station",
-            "type": "pit",
+            "type": "underground",
             "hazards": ["H2S", "CH4"],
             "required_channels": ["O2", "H2S", "LEL"],
             "sample_points": ["top", "bottom"],
             "isolation_points": [
-                {"point_id": "P-7", "description": "inflow pump", "kind": "electrical"},
+                {
+                    "id": "P-7",
+                    "description": "inflow pump",
+                    "kind": "electrical_lockout",
+                    "energy": "electrical",
+                },
             ],
             "required_ppe": ["breathing_apparatus", "harness"],
-            "rescue_items": ["tripod", "winch"],
+            "rescue_equipment": ["tripod", "winch"],
             "key_supervision": True,
-            "warning_sign": False,
-            "profile": "cn-gongmao",
-            "responsible_person": "a-p-zhao",
+            # No warning sign: the ledger check files a MEM10 Art. 13 (一) hazard.
+            "warning_sign_present": False,
+            "four_lists": FOUR_LISTS,
         },
     ],
     "ent-b": [
         {
-            "space_id": "B-S1",
+            "id": "B-S1",
             "name": "熟料筒仓 clinker silo No. 2",
             "location": "熟料库 clinker store",
-            "type": "silo",
+            "type": "closed_equipment",
             "hazards": ["CO", "O2_deficiency", "engulfment"],
             "required_channels": ["O2", "CO", "LEL"],
             "sample_points": ["top", "middle", "bottom"],
             "isolation_points": [
-                {"point_id": "BF-2", "description": "feed belt", "kind": "mechanical"},
+                {
+                    "id": "BF-2",
+                    "description": "feed belt",
+                    "kind": "mechanical_block",
+                    "energy": "mechanical",
+                },
             ],
             "required_ppe": ["breathing_apparatus", "harness"],
-            "rescue_items": ["tripod", "winch"],
+            "rescue_equipment": ["tripod", "winch"],
             "key_supervision": True,
-            "warning_sign": True,
-            "profile": "cn-gongmao",
-            "responsible_person": "b-p-sun",
+            "warning_sign_present": True,
+            "four_lists": FOUR_LISTS,
         },
     ],
 }
@@ -137,12 +162,18 @@ DEMO_DETECTORS: dict[str, list[dict[str, Any]]] = {
     "ent-a": [
         {
             "serial": "GASL-4-0001",
-            "model": "four-gas (gasl)",
+            "model": "four-gas",
+            "protocol": "gasl",
             "channels": ["O2", "H2S", "LEL", "CO"],
         }
     ],
     "ent-b": [
-        {"serial": "GT4-2201", "model": "four-gas (modbus)", "channels": ["O2", "CO", "LEL", "H2S"]}
+        {
+            "serial": "GT4-2201",
+            "model": "four-gas",
+            "protocol": "modbus-gt4",
+            "channels": ["O2", "CO", "LEL", "H2S"],
+        }
     ],
 }
 
@@ -180,35 +211,38 @@ def seed_reference(engine: Engine, passwords: Passwords) -> SeedResult:
 
 
 def _seed_ledger(conn: Any, today: date) -> None:
+    from datetime import UTC, datetime
+
+    from sync_server.services import hazards as hazard_service
     from sync_server.services import reference as ref
     from sync_server.services.reference import Kind
 
+    roles = {"principal": ["principal", "approver", "work_leader"], "approver": ["approver"]}
+    training = {
+        "topic": "有限空间作业安全培训 confined-space safety",
+        "completed_on": (today - timedelta(days=30)).isoformat(),
+        "valid_until": (today + timedelta(days=335)).isoformat(),
+    }
     for eid, spaces in DEMO_SPACES.items():
         for space in spaces:
-            ref.upsert(conn, eid, Kind.SPACE, space["space_id"], dict(space))
-        for person_id, name, authority in DEMO_PEOPLE[eid]:
+            _, after = ref.upsert(conn, eid, Kind.SPACE, space["id"], dict(space))
+            hazard_service.file_ledger_gaps(conn, eid, space["id"], after)
+        for i, (person_id, name, authority) in enumerate(DEMO_PEOPLE[eid]):
+            person_roles = roles.get(authority, ["guardian"] if i == len(roles) else ["entrant"])
             ref.upsert(
                 conn,
                 eid,
                 Kind.PERSON,
                 person_id,
                 {
-                    "person_id": person_id,
                     "name": name,
-                    "employer_id": eid,
-                    "approval_authority": authority,
+                    "employer": {"kind": "enterprise", "id": eid},
+                    "roles": person_roles,
+                    "training": [training],
                 },
             )
             ref.upsert(
-                conn,
-                eid,
-                Kind.TRAINING,
-                f"{person_id}-cs",
-                {
-                    "person_id": person_id,
-                    "course": "有限空间作业安全培训 confined-space safety",
-                    "valid_until": (today + timedelta(days=365)).isoformat(),
-                },
+                conn, eid, Kind.TRAINING, f"{person_id}-cs", {"person_id": person_id, **training}
             )
         for det in DEMO_DETECTORS[eid]:
             ref.upsert(
@@ -219,7 +253,13 @@ def _seed_ledger(conn: Any, today: date) -> None:
                 {
                     **det,
                     "calibration_due": (today + timedelta(days=120)).isoformat(),
-                    "last_bump_test": (today - timedelta(days=0)).isoformat(),
+                    "bump_tests": [
+                        {
+                            "at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+                            "passed": True,
+                            "by": "demo",
+                        }
+                    ],
                 },
             )
     ref.upsert(
@@ -229,8 +269,9 @@ def _seed_ledger(conn: Any, today: date) -> None:
         "a-p-li-hot",
         {
             "person_id": "a-p-li",
-            "kind": "hot_work",
+            "type": "hot_work",
             "number": "T530102-2025-0311",
-            "valid_until": (today + timedelta(days=700)).isoformat(),
+            "issued_on": (today - timedelta(days=300)).isoformat(),
+            "expires_on": (today + timedelta(days=700)).isoformat(),
         },
     )

@@ -130,14 +130,23 @@ class Writer:
 
 
 def _space(item: dict[str, Any]) -> SpaceSnapshot:
+    """The permit's snapshot of a ledger entry (``permits.reference.ConfinedSpace`` JSON)."""
     return SpaceSnapshot(
-        space_id=item["space_id"],
+        space_id=item["id"],
         name=item["name"],
         required_channels=tuple(item["required_channels"]),
         sample_points=tuple(item["sample_points"]),
-        isolation_points=tuple(IsolationPointTemplate(**p) for p in item["isolation_points"]),
+        isolation_points=tuple(
+            IsolationPointTemplate(
+                point_id=p["id"],
+                description=p.get("description", ""),
+                kind=p["energy"],
+                hazardous_source=p.get("hazardous_source", False),
+            )
+            for p in item["isolation_points"]
+        ),
         required_ppe=tuple(item["required_ppe"]),
-        rescue_items=tuple(item["rescue_items"]),
+        rescue_items=tuple(item["rescue_equipment"]),
         key_supervision=bool(item["key_supervision"]),
         profile=item.get("profile", "cn-gongmao"),
     )

@@ -6,7 +6,6 @@ Everything the server knows about permits, people, spaces and hazards comes from
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,10 +14,14 @@ from sync_server.i18n import gettext as _
 
 
 def validate_credit_code(code: str) -> str:
-    code = code.strip().upper()
-    if not re.fullmatch(r"[0-9A-HJ-NPQRTUWXY]{18}", code):
-        raise ValueError("expected 18 characters of the GB 32100 alphabet")
-    return code
+    """统一社会信用代码 with its GB 32100-2015 check character (``permits.reference``)."""
+    from permits.errors import InvalidInput
+    from permits.reference import validate_uscc
+
+    try:
+        return validate_uscc(code, "credit_code")
+    except InvalidInput as exc:
+        raise ValueError(exc.expected) from exc
 
 
 class ReferenceInvalid(ValueError):
@@ -55,17 +58,77 @@ def _validate_profile_override(item_id: str, data: dict[str, Any]) -> dict[str, 
     return {"base": base, "override": override, "name": profile.name}
 
 
+def _model_for(kind: str) -> tuple[Any, dict[str, str]]:
+    """The core's model for a reference kind, and which fields the path fills in."""
+    from permits.reference import (
+        Certificate,
+        ConfinedSpace,
+        Contractor,
+        Detector,
+        Person,
+        TrainingRecord,
+    )
+
+    return {
+        "spaces": (ConfinedSpace, {"id": "item", "enterprise_id": "enterprise"}),
+        "people": (Person, {"id": "item", "enterprise_id": "enterprise"}),
+        "contractors": (Contractor, {"id": "item"}),
+        "detectors": (Detector, {"serial": "item"}),
+        "training": (TrainingRecord, {}),
+        "certificates": (Certificate, {}),
+    }[kind]
+
+
 def validate_reference(
     kind: str, item_id: str, data: dict[str, Any], enterprise_id: str
 ) -> dict[str, Any]:
+    """Check one reference item with the core's model; return its normalised JSON."""
+    from pydantic import ValidationError
+
+    from permits.errors import InvalidInput
+
     if kind == "profile-overrides":
         return _validate_profile_override(item_id, data)
-    given = data.get("id")
-    if given is not None and given != item_id:
-        raise ReferenceInvalid(
-            "ID_MISMATCH", _("the id in the body differs from the id in the path"), "id"
-        )
-    return {**data, "id": item_id}
+    model, filled = _model_for(kind)
+    body = dict(data)
+    for name, source in filled.items():
+        value = item_id if source == "item" else enterprise_id
+        if body.get(name, value) != value:
+            raise ReferenceInvalid(
+                "ID_MISMATCH",
+                _("{field} in the body differs from the path").format(field=name),
+                name,
+            )
+        body[name] = value
+    # Training records and certificates belong to a person of this enterprise.
+    person_id = None
+    if kind in ("training", "certificates"):
+        person_id = body.pop("person_id", None)
+        if not isinstance(person_id, str) or not person_id:
+            raise ReferenceInvalid(
+                "VALIDATION_ERROR", _("{field} is required").format(field="person_id"), "person_id"
+            )
+    try:
+        item = model.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or kind
+        raise ReferenceInvalid("VALIDATION_ERROR", str(first["msg"]), loc) from exc
+    except InvalidInput as exc:
+        raise ReferenceInvalid("VALIDATION_ERROR", str(exc), exc.field) from exc
+    out: dict[str, Any] = item.model_dump(mode="json")
+    if person_id is not None:
+        out["person_id"] = person_id
+    return out
+
+
+def ledger_gaps(data: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
+    """(code, facts, message) of what a ledger entry lacks (no warning sign, a missing
+    list of the four, weak pipe isolation), by the core's ``ConfinedSpace.ledger_gaps``."""
+    from permits.reference import ConfinedSpace
+
+    space = ConfinedSpace.model_validate(data)
+    return [(u.code, dict(u.facts), u.message()) for u in space.ledger_gaps()]
 
 
 # ---------------------------------------------------------------- permit event chains

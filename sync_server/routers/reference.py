@@ -108,6 +108,10 @@ def put_reference(
         before=before,
         after=after,
     )
+    if kind is Kind.SPACE:
+        from sync_server.services import hazards as hazard_service
+
+        hazard_service.file_ledger_gaps(conn, enterprise_id, item_id, after)
     if before is None:
         response.status_code = 201
     return _item(ref.get(conn, enterprise_id, kind, item_id))

@@ -202,3 +202,38 @@ def is_overdue(row: Any, now: datetime | None = None) -> bool:
     if row.deadline is None or row.status != "planned":
         return False
     return parse_iso(row.deadline) < (now or datetime.now(UTC))
+
+
+def file_ledger_gaps(
+    conn: Connection, enterprise_id: str, space_id: str, data: dict[str, Any]
+) -> list[str]:
+    """A ledger entry with no warning sign is MEM10 Art. 13 (一): file it once while open."""
+    filed = []
+    for code, facts, message in domain.ledger_gaps(data):
+        if code != "LEDGER_NO_WARNING_SIGN":
+            continue
+        open_one = conn.execute(
+            sa.select(hazards.c.hazard_id).where(
+                hazards.c.enterprise_id == enterprise_id,
+                hazards.c.space_id == space_id,
+                hazards.c.rule_code == code,
+                hazards.c.status != "closed",
+            )
+        ).first()
+        if open_one is not None:
+            continue
+        filed.append(
+            create(
+                conn,
+                enterprise_id=enterprise_id,
+                source="automatic",
+                category="MEM10 Art. 13 (一)",
+                title=message[:300],
+                description=message,
+                actor="server-ledger-check",
+                space_id=space_id,
+                rule_code=code,
+                details={"facts": facts},
+            )
+        )
+    return filed

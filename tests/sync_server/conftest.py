@@ -27,6 +27,27 @@ from sync_server.storage import make_engine, migrate
 
 PG_USER = "cspermit-pg"
 
+# A ledger entry in the permit core's shape (permits.reference.ConfinedSpace).
+LEDGER_SPACE: dict[str, Any] = {
+    "name": "糖蜜罐 molasses tank T-1",
+    "location": "east of the milling house",
+    "type": "closed_equipment",
+    "hazards": ["H2S", "O2_deficiency"],
+    "required_channels": ["O2", "H2S", "LEL", "CO"],
+    "sample_points": ["top", "middle", "bottom"],
+    "warning_sign_present": True,
+    "four_lists": {
+        "basic_information": ["5 m3 tank"],
+        "responsible_persons": ["principal"],
+        "control_measures": ["ventilate, test, enter"],
+        "emergency_response": ["tripod and winch at the manhole"],
+    },
+}
+
+
+def person(name: str, enterprise_id: str) -> dict[str, Any]:
+    return {"name": name, "employer": {"kind": "enterprise", "id": enterprise_id}}
+
 
 def _pg_bin_dir() -> Path | None:
     found = shutil.which("initdb")

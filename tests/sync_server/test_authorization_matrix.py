@@ -8,7 +8,7 @@ import hashlib
 from typing import Any
 
 from tests.sync_server.chains import enroll_tablet, simple_permit
-from tests.sync_server.conftest import World
+from tests.sync_server.conftest import LEDGER_SPACE, World
 
 ROLES = ("anon", "a", "b", "bureau", "agg", "dev_a", "dev_b")
 
@@ -31,7 +31,7 @@ def _matrix(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any], dict[st
         (
             "PUT",
             "/api/v1/enterprises/ent-a/spaces/M-1",
-            {"json": {"name": "pit"}},
+            {"json": LEDGER_SPACE},
             {"a": 201, "b": 404, "bureau": 403, "agg": 403, "dev_a": 403, "dev_b": 404},
         ),
         (
@@ -181,7 +181,7 @@ def test_every_endpoint_by_role_and_tenant(world: World) -> None:
     tab_a = enroll_tablet(c, world.h("a-admin"))
     tab_b = enroll_tablet(c, world.h("b-admin"))
     spare = enroll_tablet(c, world.h("a-admin"))
-    c.put("/api/v1/enterprises/ent-a/spaces/T-1", json={"name": "tank"}, headers=world.h("a-admin"))
+    c.put("/api/v1/enterprises/ent-a/spaces/T-1", json=LEDGER_SPACE, headers=world.h("a-admin"))
     r = c.post(
         "/api/v1/sync/events", json={"events": simple_permit(tab_a, "PA-1")}, headers=tab_a.headers
     )

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from tests.sync_server.conftest import World
+from tests.sync_server.conftest import LEDGER_SPACE, World, person
 from tests.sync_server.test_auth import enroll
 
-SPACE = {
-    "name": "糖蜜罐 molasses tank T-1",
-    "type": "tank",
-    "hazards": ["H2S", "O2_deficiency"],
-    "required_channels": ["O2", "H2S", "LEL", "CO"],
-    "sample_points": ["top", "middle", "bottom"],
-}
+SPACE = LEDGER_SPACE
 
 
 def test_admin_writes_ledger_and_reads_it_back(world: World) -> None:
@@ -69,8 +63,12 @@ def test_device_pulls_changes_since_its_cursor_including_deletions(world: World)
     c = world.client
     h = world.h("a-admin")
     c.put("/api/v1/enterprises/ent-a/spaces/T-1", json=SPACE, headers=h)
-    c.put("/api/v1/enterprises/ent-a/people/p-1", json={"name": "张三"}, headers=h)
-    c.put("/api/v1/enterprises/ent-b/people/p-9", json={"name": "李四"}, headers=world.h("b-admin"))
+    c.put("/api/v1/enterprises/ent-a/people/p-1", json=person("张三", "ent-a"), headers=h)
+    c.put(
+        "/api/v1/enterprises/ent-b/people/p-9",
+        json=person("李四", "ent-b"),
+        headers=world.h("b-admin"),
+    )
     dev = enroll(world)
     dh = {"Authorization": f"Bearer {dev['token']}"}
     first = c.get("/api/v1/sync/reference", headers=dh).json()
@@ -104,3 +102,28 @@ def test_unknown_kind_and_bad_cursor_are_422(world: World) -> None:
         "/api/v1/sync/reference?cursor=-1", headers={"Authorization": f"Bearer {dev['token']}"}
     )
     assert r.status_code == 422 and r.json()["error"]["field"] == "query.cursor"
+
+
+def test_core_model_validation_names_the_field(world: World) -> None:
+    bad = {**LEDGER_SPACE, "required_channels": []}
+    r = world.client.put(
+        "/api/v1/enterprises/ent-a/spaces/T-1", json=bad, headers=world.h("a-admin")
+    )
+    assert r.status_code == 422 and r.json()["error"]["field"] == "required_channels"
+    r = world.client.put(
+        "/api/v1/enterprises/ent-a/spaces/T-1",
+        json={**LEDGER_SPACE, "enterprise_id": "ent-b"},
+        headers=world.h("a-admin"),
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "ID_MISMATCH"
+
+
+def test_space_without_warning_sign_files_a_mem10_hazard_once(world: World) -> None:
+    h = world.h("a-admin")
+    no_sign = {**LEDGER_SPACE, "warning_sign_present": False}
+    world.client.put("/api/v1/enterprises/ent-a/spaces/T-3", json=no_sign, headers=h)
+    world.client.put("/api/v1/enterprises/ent-a/spaces/T-3", json=no_sign, headers=h)
+    items = world.client.get("/api/v1/hazards?source=automatic", headers=h).json()["items"]
+    assert [(i["space_id"], i["rule_code"], i["category"]) for i in items] == [
+        ("T-3", "LEDGER_NO_WARNING_SIGN", "MEM10 Art. 13 (一)")
+    ]

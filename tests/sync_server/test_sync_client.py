@@ -17,7 +17,7 @@ from tablet_app.sync_client import (
     SyncClientError,
 )
 from tests.sync_server.chains import Tablet, drafted, filler
-from tests.sync_server.conftest import World
+from tests.sync_server.conftest import LEDGER_SPACE, World
 
 
 def run(coro: Any) -> Any:
@@ -37,7 +37,7 @@ def test_enroll_push_upload_pull_round_trip(world: World, app: Any) -> None:
         "code"
     ]
     world.client.put(
-        "/api/v1/enterprises/ent-a/spaces/T-1", json={"name": "tank"}, headers=world.h("a-admin")
+        "/api/v1/enterprises/ent-a/spaces/T-1", json=LEDGER_SPACE, headers=world.h("a-admin")
     )
     seen: list[Progress] = []
 
