@@ -49,7 +49,8 @@ def _reject_constant(name: str) -> float:
 
 def _read_json(path: Path) -> Any:
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        raw = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+        text = raw.decode("utf-8-sig")
     except OSError as exc:
         _fail(_("cannot read {path}: {error}").format(path=path, error=exc.strerror or exc))
     except UnicodeDecodeError:
@@ -70,7 +71,9 @@ def _read_json(path: Path) -> Any:
 
 @app.command()
 def check(
-    case: Annotated[Path, typer.Argument(help="pre-entry test as JSON (RULES.md section 4)")],
+    case: Annotated[
+        Path, typer.Argument(help="pre-entry test as JSON (RULES.md section 4); - reads stdin")
+    ],
     profile: Annotated[
         str, typer.Option("--profile", "-p", help="atmosphere profile name")
     ] = "cn-gongmao",

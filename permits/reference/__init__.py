@@ -7,6 +7,7 @@ eligibility checks return :class:`~permits.errors.Unmet` lists.
 
 from permits.reference.detectors import BumpTest, Detector
 from permits.reference.enterprise import Enterprise
+from permits.reference.parsing import parse_reference
 from permits.reference.people import (
     Certificate,
     Contractor,
@@ -49,6 +50,7 @@ __all__ = [
     "hash_pin",
     "is_valid_uscc",
     "latest_overdue",
+    "parse_reference",
     "reference_rules",
     "roster_eligibility",
     "uscc_check_char",

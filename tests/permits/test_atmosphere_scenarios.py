@@ -163,3 +163,26 @@ def test_cli_speaks_chinese_by_default() -> None:
     mo = Path(__file__).resolve().parents[2] / "permits/locale/zh_CN/LC_MESSAGES/permits.mo"
     if mo.exists() and b"\xe6\xb0\xa7" in mo.read_bytes():  # 氧
         assert "氧含量过低" in run.stderr
+
+
+def test_cli_reads_stdin() -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cspermit.cli",
+            "atmosphere",
+            "check",
+            "-p",
+            "us-osha-1910.146",
+            "-",
+        ],
+        input=(DATA / "03-h2s-8ppm-bottom.json").read_text("utf-8"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "CSPERMIT_LANG": "en"},
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["acceptable"] is True

@@ -443,3 +443,19 @@ def test_reference_codes_are_translated() -> None:
         for msgid in _MESSAGES[code]:
             entry = catalog.get(msgid)
             assert entry is not None and entry.string, msgid
+
+
+def test_parse_reference_names_the_field() -> None:
+    from permits.reference import parse_reference
+
+    raw = space().model_dump(mode="json")
+    assert parse_reference(ConfinedSpace, raw) == space()
+    raw["isolation_points"][1]["kind"] = "duct_tape"
+    with pytest.raises(InvalidInput) as info:
+        parse_reference(ConfinedSpace, raw)
+    assert info.value.field == "isolation_points[1].kind"
+    assert "blind_flange" in info.value.expected
+    bad_code = {"id": "E1", "name": "x", "uscc": KNOWN_VALID[:-1] + "4", "county_code": "350100"}
+    with pytest.raises(InvalidInput) as info:
+        parse_reference(Enterprise, bad_code)
+    assert info.value.field == "uscc" and "3" in info.value.expected
