@@ -22,7 +22,7 @@ from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
 
-from permits.errors import RuleViolation, Unmet
+from permits.errors import ProfileError, RuleViolation, Unmet
 from permits.events import EntrantEntered, Event, Id
 from permits.interlock import (
     GUARDIAN_IS_ENTRANT,
@@ -387,7 +387,11 @@ def entry_findings(state: PermitState, event: Event) -> list[HazardFinding]:
     ]
     if ventilation:
         findings.append(finding(ENTRY_WITHOUT_VENTILATION, ventilation))
-    atmosphere = condition_4_atmosphere(state, p.monitoring, at)
+    try:
+        atmosphere = condition_4_atmosphere(state, p.monitoring, at)
+    except ProfileError:
+        # No loadable profile: no test can be shown to have passed.
+        atmosphere = [Unmet("PERMIT_PROFILE_UNKNOWN")]
     if atmosphere:
         findings.append(finding(ENTRY_WITHOUT_PASSING_TEST, atmosphere))
     guardian = [

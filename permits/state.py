@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from permits.errors import PermitError
+from permits.errors import PermitError, ProfileError
 from permits.events import (
     GENESIS_HASH,
     AlarmCleared,
@@ -168,7 +168,11 @@ class PermitState:
 
     @property
     def validity(self) -> timedelta:
-        validity = self.profile.permit_validity
+        try:
+            validity = self.profile.permit_validity
+        except ProfileError:
+            # A permit whose profile cannot be loaded is never valid (fail closed).
+            return timedelta(0)
         if self.validity_minutes is not None:
             validity = min(validity, timedelta(minutes=self.validity_minutes))
         return validity

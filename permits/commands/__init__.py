@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from permits.errors import RuleViolation, Unmet
+from permits.errors import ProfileError, RuleViolation, Unmet
 from permits.events import (
     AlarmCleared,
     AlarmRaised,
@@ -76,6 +76,7 @@ from permits.loto import (
     removal_unmet,
 )
 from permits.messages import register
+from permits.profiles import load_profile
 from permits.state import TERMINAL, PermitState, Status, apply
 
 
@@ -127,6 +128,7 @@ MONITORING_NOT_LIVE = "MONITORING_NOT_LIVE"
 MONITORING_STOP_WHILE_INSIDE = "MONITORING_STOP_WHILE_INSIDE"
 VENTILATION_STOP_WHILE_INSIDE = "VENTILATION_STOP_WHILE_INSIDE"
 SAME_DEVICE = "SAME_DEVICE"
+PERMIT_PROFILE_UNKNOWN = "PERMIT_PROFILE_UNKNOWN"
 
 _M = [
     (NO_PERMIT, N_("there is no permit yet"), N_("draft the permit first")),
@@ -308,6 +310,11 @@ _M = [
         N_("ventilation runs for the whole job (MEM13 Art. 15); everyone exits first"),
     ),
     (SAME_DEVICE, N_("the permit is already on device {device}"), N_("choose the new device")),
+    (
+        PERMIT_PROFILE_UNKNOWN,
+        N_("the permit's atmosphere profile {profile} cannot be loaded"),
+        N_("draft the permit with one of the installed profiles"),
+    ),
 ]
 for _code, _msg, _remedy in _M:
     register(_code, _msg, _remedy)
@@ -399,13 +406,11 @@ def _inside(state: PermitState) -> list[Unmet]:
 def _drafted(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
     p = event.payload
     assert isinstance(p, Drafted)
-    from permits.profiles import load_profile
-
     unmet: list[Unmet] = []
     try:
         profile = load_profile(p.space.profile)
-    except Exception as exc:
-        return [Unmet("PROFILE_UNKNOWN", {"profile": p.space.profile, "detail": str(exc)})]
+    except ProfileError as exc:
+        return [Unmet(PERMIT_PROFILE_UNKNOWN, {"profile": p.space.profile, "detail": str(exc)})]
     max_minutes = profile.permit_validity.total_seconds() / 60
     if p.validity_minutes is not None and p.validity_minutes > max_minutes:
         unmet.append(
@@ -839,7 +844,12 @@ def check(state: PermitState, event: Event, now: datetime | None = None) -> list
             )
         )
         return unmet
-    unmet.extend(RULES[event.type](state, event, at))
+    try:
+        unmet.extend(RULES[event.type](state, event, at))
+    except ProfileError as exc:
+        # The permit's profile cannot be loaded: nothing that depends on it may pass.
+        profile = state.space.profile if state.space else "-"
+        unmet.append(Unmet(PERMIT_PROFILE_UNKNOWN, {"profile": profile, "detail": str(exc)}))
     return unmet
 
 

@@ -159,3 +159,26 @@ def test_replay_result_is_json_with_messages(key: DeviceKey, english: None) -> N
     assert "approved" in out["violations"][0]["unmet"][0]["message"]
     assert out["findings"][0]["code"] == "ENTRY_WITHOUT_APPROVAL"
     assert "ENTRY_WITHOUT_APPROVAL" in text
+
+
+def test_a_chain_with_an_unknown_profile_replays_and_fails_closed() -> None:
+    from permits.commands.demo import START, space
+    from permits.events import Drafted
+
+    key = DeviceKey.generate("TAB-SUGAR-01")
+    s = PermitSession(key)
+    draft = new_event(
+        Drafted(enterprise_id="E", space=space(profile="no-such-profile"), work_description="w"),
+        permit_id="P-BAD",
+        seq=1,
+        actor=LEADER,
+        device_id=key.device_id,
+        occurred_at=START,
+    )
+    sealed = seal(draft, s.state.head_hash, key)
+    s.state, s.events = apply(s.state, sealed), [sealed]
+    _enter(s)
+    result = replay(s.events, ENTRY_AT)
+    assert [u.code for u in result.violations[0].unmet] == ["PERMIT_PROFILE_UNKNOWN"]
+    assert "ENTRY_WITHOUT_PASSING_TEST" in {f.code for f in result.findings}
+    assert result.status is Status.DRAFT
