@@ -204,7 +204,9 @@ def parse_event(raw: dict[str, Any]) -> ParsedEvent:
         )
     assert event.hash is not None
     return ParsedEvent(
-        raw=event.to_json(),
+        # Stored as sent: the hash check covers its content, and re-serialising every event
+        # canonically costs more than the rest of the parse.
+        raw=dict(raw),
         event_id=str(event.event_id),
         permit_id=event.permit_id,
         seq=event.seq,

@@ -187,10 +187,16 @@ def _push_permit(
     candidates: list[tuple[int, domain.ParsedEvent]] = []
     expected = last_seq + 1
     seen_ids: set[str] = set()
+    known = {
+        r.event_id: r
+        for r in conn.execute(
+            sa.select(events.c.event_id, events.c.hash, events.c.permit_id).where(
+                events.c.event_id.in_([ev.event_id for _, ev in group])
+            )
+        )
+    }
     for index, ev in sorted(group, key=lambda item: item[1].seq):
-        dup = conn.execute(
-            sa.select(events.c.hash, events.c.permit_id).where(events.c.event_id == ev.event_id)
-        ).first()
+        dup = known.get(ev.event_id)
         if dup is not None or ev.event_id in seen_ids:
             if dup is not None and dup.hash == ev.hash and dup.permit_id == ev.permit_id:
                 out.append(Result(index, ev.event_id, ev.permit_id, ev.seq, "duplicate"))
@@ -275,27 +281,29 @@ def _push_permit(
     summary = domain.replay_chain(full, received)
     previous_at = chain[-1].occurred_at if chain else None
     received_iso = now_iso(received)
+    rows = []
     for index, ev in accepted:
         flag, skew = _clock(ev.occurred_at, previous_at, received, settings)
         previous_at = ev.occurred_at
-        conn.execute(
-            events.insert().values(
-                event_id=ev.event_id,
-                enterprise_id=enterprise_id,
-                permit_id=ev.permit_id,
-                seq=ev.seq,
-                type=ev.type,
-                occurred_at=now_iso(ev.occurred_at),
-                received_at=received_iso,
-                device_id=ev.device_id,
-                actor=ev.actor,
-                hash=ev.hash,
-                body=ev.raw,
-                clock_flag=flag,
-                clock_skew_s=skew,
-            )
+        rows.append(
+            {
+                "event_id": ev.event_id,
+                "enterprise_id": enterprise_id,
+                "permit_id": ev.permit_id,
+                "seq": ev.seq,
+                "type": ev.type,
+                "occurred_at": now_iso(ev.occurred_at),
+                "received_at": received_iso,
+                "device_id": ev.device_id,
+                "actor": ev.actor,
+                "hash": ev.hash,
+                "body": ev.raw,
+                "clock_flag": flag,
+                "clock_skew_s": skew,
+            }
         )
         out.append(Result(index, ev.event_id, ev.permit_id, ev.seq, "accepted", clock_flag=flag))
+    conn.execute(events.insert(), rows)
     _save_permit(conn, enterprise_id, permit, full, summary, received_iso)
     _save_findings(conn, enterprise_id, permit_id, summary, received_iso)
     return out
