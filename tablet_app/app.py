@@ -25,9 +25,11 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager  # noqa: E402
 
 from tablet_app import theme  # noqa: E402
 from tablet_app.context import AppContext  # noqa: E402
+from tablet_app.desk import PermitDesk  # noqa: E402
 from tablet_app.fonts import register_cjk_font  # noqa: E402
 from tablet_app.i18n import get_language  # noqa: E402
 from tablet_app.kv_i18n import tr  # noqa: E402
+from tablet_app.live import LiveFeed  # noqa: E402
 from tablet_app.screens import registry  # noqa: E402
 from tablet_app.screens.base import load_kv  # noqa: E402
 from tablet_app.store import Store  # noqa: E402
@@ -42,6 +44,8 @@ class PermitApp(App):  # type: ignore[misc]
         self.context = context
         self.font_path: Path | None = None
         self.screens: dict[str, Any] = {}
+        self.desk = PermitDesk(context)
+        self.feed = LiveFeed(context.clock)
 
     def build(self) -> ScreenManager:
         self.font_path = register_cjk_font()
@@ -49,7 +53,7 @@ class PermitApp(App):  # type: ignore[misc]
         Window.clearcolor = theme.BACKGROUND
         manager = ScreenManager(transition=NoTransition())
         for name, factory in registry.SCREENS:
-            screen = factory(name=name, context=self.context)
+            screen = factory(name=name, context=self.context, desk=self.desk, feed=self.feed)
             self.screens[name] = screen
             manager.add_widget(screen)
         manager.current = registry.FIRST_SCREEN

@@ -54,11 +54,21 @@ def demo_people() -> list[dict[str, object]]:
     return rows
 
 
-def seed_demo(store: Store) -> None:
+def seed_demo(
+    store: Store,
+    *,
+    spaces: list[dict[str, object]] | None = None,
+    detectors: list[dict[str, object]] | None = None,
+) -> None:
+    """Load the demo ledger; ``spaces``/``detectors`` replace the demo's own rows
+    (the walkthrough uses the simulator scenario's tank and detector)."""
     space = demo.space()
-    store.put_references("spaces", [{"id": space.space_id, **space.model_dump(mode="json")}])
+    store.put_references(
+        "spaces", spaces or [{"id": space.space_id, **space.model_dump(mode="json")}]
+    )
     store.put_references("people", demo_people())
     store.put_references(
-        "detectors", [{"id": demo.DETECTOR.serial, **demo.DETECTOR.model_dump(mode="json")}]
+        "detectors",
+        detectors or [{"id": demo.DETECTOR.serial, **demo.DETECTOR.model_dump(mode="json")}],
     )
     store.set_setting("enterprise_id", "ENT-SUGAR")

@@ -264,9 +264,14 @@ class Store:
         return [r[0] for r in rows]
 
     def unacked_events(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Events the server has not acknowledged: urgent ones first, then in the
-        order they were stored, each permit's in seq order."""
-        sql = "SELECT body FROM events WHERE acked_at IS NULL ORDER BY urgent DESC, permit_id, seq"
+        """Events the server has not acknowledged, each permit's in seq order (the
+        server checks chain continuity); permits with an unsent entry, alarm or
+        evacuation go first, so the bureau's live view is current."""
+        sql = (
+            "SELECT body FROM events e WHERE acked_at IS NULL ORDER BY"
+            " (SELECT MAX(urgent) FROM events u WHERE u.permit_id = e.permit_id"
+            "  AND u.acked_at IS NULL) DESC, permit_id, seq"
+        )
         params: list[Any] = []
         if limit is not None:
             sql += " LIMIT ?"

@@ -1,7 +1,457 @@
-"""`cspermit tablet ...`."""
+"""`cspermit tablet ...`: run the guardian's tablet app, or walk it through a permit.
+
+Kivy, the simulator and the drivers are imported inside the commands, so
+``cspermit --help`` stays fast.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
-app = typer.Typer(help="tablet", no_args_is_help=True)
+app = typer.Typer(help="The guardian's tablet app / 监护人平板", no_args_is_help=True)
+
+DEFAULT_DB = Path.home() / ".cspermit" / "tablet.db"
+
+
+@app.command("run")
+def run(
+    server: Annotated[str | None, typer.Option(help="sync server URL (https://…)")] = None,
+    db: Annotated[Path, typer.Option(help="local SQLite file")] = DEFAULT_DB,
+    demo: Annotated[bool, typer.Option(help="load the demo ledger if the tablet is empty")] = False,
+) -> None:
+    """Start the tablet app (a window; set SDL_VIDEODRIVER=offscreen for none)."""
+    from tablet_app.env import prepare_environment
+
+    prepare_environment()
+    if demo:
+        from tablet_app.seed import seed_demo
+        from tablet_app.store import Store
+
+        with Store(db) as store:
+            if not store.references("people"):
+                seed_demo(store)
+    from tablet_app.app import run as run_app
+
+    run_app(db, server_url=server)
+
+
+@app.command("walkthrough")
+def walkthrough(
+    screenshots: Annotated[Path, typer.Option(help="folder for one PNG per screen")],
+    headless: Annotated[bool, typer.Option(help="no window (SDL offscreen)")] = True,
+    db: Annotated[Path | None, typer.Option(help="local SQLite file (default: temp)")] = None,
+) -> None:
+    """Drive the real screens through the molasses-tank permit on simulated detectors.
+
+    Prints one JSON line with the outcome of every step; exit 0 only if every step
+    ended as expected.
+    """
+    from tablet_app.env import prepare_environment
+
+    prepare_environment(headless=headless, kivy_home=tempfile.mkdtemp(prefix="cspermit-kivy-"))
+    screenshots.mkdir(parents=True, exist_ok=True)
+    db_path = db or Path(tempfile.mkdtemp(prefix="cspermit-walk-")) / "tablet.db"
+    report = asyncio.run(_walkthrough(screenshots, db_path))
+    print(json.dumps(report, ensure_ascii=False))
+    raise typer.Exit(0 if report["ok"] else 1)
+
+
+# --------------------------------------------------------------------- the walk
+
+EXPECTED = {
+    "first_test": "refused",
+    "entry_before_ventilation": "refused",
+    "retest": "passed",
+    "entry": "entered",
+    "h2s_alarm": "raised",
+    "evacuation": "evacuated",
+    "resume_without_retest": "refused",
+    "resume_after_retest": "resumed",
+    "closeout": "closed",
+    "sync": "synced",
+}
+
+
+async def _walkthrough(out: Path, db_path: Path) -> dict[str, Any]:
+    from hil_sim.runner import Simulation
+    from permits.commands import demo
+    from permits.events import IsolationMethod, Role
+    from sensor_drivers import DetectorSession
+    from tablet_app.app import run_async
+    from tablet_app.context import AppContext
+    from tablet_app.desk import PermitDesk
+    from tablet_app.seed import DEMO_PINS, seed_demo
+    from tablet_app.store import Store
+
+    outcomes: dict[str, str] = {}
+    notes: dict[str, Any] = {}
+    shots: list[str] = []
+    texts: dict[str, list[dict[str, str]]] = {}
+
+    async with Simulation("molasses-tank", speed=0) as sim:
+        spec = sim.model("gasl-serial").spec
+        scen = sim.scenario
+        ep = sim.endpoint("gasl-serial")
+        store = Store(db_path)
+        space_row = {
+            **demo.space().model_dump(mode="json"),
+            "id": scen.space.id,
+            "space_id": scen.space.id,
+            "name": scen.space.name,
+            "required_channels": [
+                c.value if hasattr(c, "value") else c for c in scen.space.required_channels
+            ],
+            "sample_points": [p.name for p in scen.space.points],
+        }
+        detector_row = {
+            "id": spec.serial,
+            "serial": spec.serial,
+            "model": spec.model,
+            "calibration_due": spec.calibration_due.isoformat(),
+            "last_bump_test": spec.last_bump.isoformat() if spec.last_bump else None,
+        }
+        seed_demo(store, spaces=[space_row], detectors=[detector_row])
+        # Enrol before the first event: every event carries the server's device id.
+        PermitDesk(AppContext(store=store, device_id="unenrolled"))  # makes the device key
+        rig = SyncRig(db_path.parent)
+        try:
+            enrollment = await rig.enroll(store, "ent-sugar")
+            device_id = enrollment.device_id
+            notes["enrolled_device"] = device_id
+        except Exception as exc:  # reported in the JSON line, never faked
+            notes["enrollment_error"] = f"{type(exc).__name__}: {exc}"
+            device_id = "TAB-WALK-01"
+        context = AppContext(store=store, device_id=device_id, clock=sim.now)
+
+        async def script(app: Any) -> None:
+            feed = app.feed
+            session = DetectorSession.serial(
+                ep.port,
+                protocol=ep.protocol,
+                device_serial=spec.serial,
+                clock=sim.elapsed,
+                wall_clock=sim.now,
+                tick_s=0.05,
+            )
+            pump = asyncio.create_task(feed.consume(session))
+
+            async def shot(name: str, screen: str) -> Any:
+                scr = app.go(screen)
+                await asyncio.sleep(0.15)
+                path = out / f"{len(shots) + 1:02d}-{name}.png"
+                scr.export_to_png(str(path))
+                shots.append(str(path))
+                texts[path.name] = _visible_texts(scr)
+                return scr
+
+            def sign_in(person: str) -> None:
+                signin = app.screens["signin"]
+                signin.presenter.select(person)
+                for digit in DEMO_PINS[person]:
+                    signin.key(digit)
+                signin.submit()
+
+            async def sample_all(atmo: Any) -> None:
+                for point in scen_points:
+                    sim.move("gasl-serial", point)
+                    for _ in range(30):  # up to 150 scenario seconds for the hose to settle
+                        await sim.advance(5, settle_s=0.01)
+                        if atmo.presenter.take_sample(point).ok:
+                            break
+                    else:
+                        raise RuntimeError(f"readings never settled at {point}")
+                atmo.refresh()
+
+            scen_points = [p.name for p in scen.space.points]
+            try:
+                await sim.advance(3, settle_s=0.02)
+                await shot("signin", "signin")
+                sign_in(demo.LEADER)
+                home = await shot("home", "home")
+                home.ids.qr.text = f"cspermit:space:{scen.space.id}"
+                home.new_from_qr()
+                setup = app.screens["setup"]
+                sp = setup.presenter
+                for pid, role in (
+                    (demo.PRINCIPAL, Role.APPROVER),
+                    (demo.GUARDIAN, Role.GUARDIAN),
+                    (demo.ENTRANT_A, Role.ENTRANT),
+                ):
+                    _expect_ok(sp.assign(pid, role), f"assign {pid}")
+                refused = sp.assign("P-LIU", Role.ENTRANT)
+                notes["expired_training_refused"] = not refused.ok
+                _expect_ok(
+                    sp.identify_hazard("硫化氢积聚 H2S at the bottom", ("盲板隔离",)), "hazard"
+                )
+                sign_in(demo.ELECTRICIAN)
+                _expect_ok(
+                    sp.apply_isolation(
+                        "IP-AGITATOR", IsolationMethod.ELECTRICAL_LOCKOUT, "L-101", "T-101"
+                    ),
+                    "lock 1",
+                )
+                _expect_ok(
+                    sp.apply_isolation("IP-INLET", IsolationMethod.BLIND_FLANGE, "L-102", "T-102"),
+                    "lock 2",
+                )
+                sign_in(demo.LEADER)
+                _expect_ok(sp.verify_isolation("IP-AGITATOR", "L-101"), "verify 1")
+                _expect_ok(sp.verify_isolation("IP-INLET", "L-102"), "verify 2")
+                sign_in(demo.GUARDIAN)
+                _expect_ok(sp.guardian_on_duty(), "guardian")
+                _expect_ok(sp.confirm_equipment(("SCBA", "harness", "tripod_winch")), "equipment")
+                await shot("setup", "setup")
+
+                # 1. first test, tank closed for days: the bottom fails on H2S
+                atmo = app.screens["atmosphere"]
+                app.go("atmosphere")
+                await sample_all(atmo)
+                atmo.record()
+                latest = atmo.presenter.state().latest_test
+                outcomes["first_test"] = "refused" if latest and not latest.acceptable else "passed"
+                notes["first_test_reasons"] = [dict(r) for r in latest.reasons] if latest else []
+                await shot("atmosphere-failed", "atmosphere")
+                board = app.screens["board"]
+                board.presenter.enter(demo.ENTRANT_A)
+                last = board.presenter.last
+                outcomes["entry_before_ventilation"] = (
+                    "refused" if last and not last.ok else "entered"
+                )
+                notes["entry_refusal_codes"] = last.codes if last else []
+                await shot("board-entry-refused", "board")
+
+                # 2. ventilate (the fans start at 600 s in the scenario), re-test
+                await sim.jump(600 - sim.elapsed())
+                _expect_ok(sp.start_ventilation(equipment="axial fan 2.2 kW"), "ventilation")
+                await sim.jump(1480 - sim.elapsed())
+                app.go("atmosphere")
+                await sample_all(atmo)
+                atmo.record()
+                latest = atmo.presenter.state().latest_test
+                outcomes["retest"] = "passed" if latest and latest.acceptable else "refused"
+                if latest and not latest.acceptable:
+                    notes["retest_reasons"] = [dict(r) for r in latest.reasons]
+                sign_in(demo.LEADER)
+                _expect_ok(sp.sign_briefing(demo.ENTRANT_A, DEMO_PINS[demo.ENTRANT_A]), "briefing")
+                atmo.ids.pin.text = DEMO_PINS[demo.ENTRANT_A]
+                atmo.confirm(demo.ENTRANT_A)
+                _expect_ok(atmo.presenter.last, "readings confirmed")
+                await shot("atmosphere-passed", "atmosphere")
+                sign_in(demo.PRINCIPAL)
+                _expect_ok(sp.approve(), "approval")
+                sign_in(demo.GUARDIAN)
+                app.go("board")
+                board.act("start_monitoring")
+                _expect_ok(board.presenter.last, "monitoring")
+                await sim.advance(3, settle_s=0.02)
+                board.toggle(demo.ENTRANT_A, inside=False)
+                state = board.presenter.state()
+                outcomes["entry"] = "entered" if demo.ENTRANT_A in state.inside else "refused"
+                if board.presenter.last and not board.presenter.last.ok:
+                    notes["entry_refusal"] = board.presenter.last.lines()
+                board.tick()
+                await shot("board-working", "board")
+
+                # 3. the entrant stirs the residue at 2400 s: H2S alarm, evacuation
+                await sim.jump(2380 - sim.elapsed())
+                raised: list[str] = []
+                for _ in range(120):
+                    await sim.advance(1, settle_s=0.01)
+                    raised = board.presenter.tick()
+                    if raised:
+                        break
+                outcomes["h2s_alarm"] = "raised" if raised else "missed"
+                notes["alarm_at_s"] = round(sim.elapsed())
+                await shot("board-alarm", "board")
+                board.toggle(demo.ENTRANT_A, inside=True)
+                state = board.presenter.state()
+                outcomes["evacuation"] = (
+                    "evacuated"
+                    if not state.inside and state.status.value == "suspended"
+                    else state.status.value
+                )
+                await shot("board-evacuated", "board")
+                # Leave the board before skipping scenario time: a jump sends no frames,
+                # and the board's once-a-second judge would rightly call the stream stale.
+                app.go("atmosphere")
+
+                # 4. the burst ends at 3000 s and the fans clear it by about 4000 s (the
+                # portable's cable is out 3600-3900 s); re-test, clear the alarm, resume
+                await sim.jump(4000 - sim.elapsed())
+                await sim.advance(30, settle_s=0.01)
+                board.act("resume")
+                last = board.presenter.last
+                outcomes["resume_without_retest"] = "refused" if last and not last.ok else "resumed"
+                notes["resume_without_retest_codes"] = last.codes if last else []
+                app.go("atmosphere")
+                await sample_all(atmo)
+                atmo.record()
+                board.act("clear_alarms")
+                if board.presenter.last and not board.presenter.last.ok:
+                    notes["clear_refusal"] = board.presenter.last.lines()
+                board.act("resume")
+                last = board.presenter.last
+                outcomes["resume_after_retest"] = "resumed" if last and last.ok else "refused"
+                if last and not last.ok:
+                    notes["resume_refusal"] = last.lines()
+
+                # 5. close-out: everyone is out; each lock off by its owner; leader signs
+                close = app.screens["closeout"]
+                sign_in(demo.LEADER)
+                app.go("closeout")
+                close.act("start_closing")
+                await shot("closeout-locks-on", "closeout")
+                sign_in(demo.ELECTRICIAN)
+                close.remove("L-101")
+                close.remove("L-102")
+                sign_in(demo.LEADER)
+                close.act("close")
+                outcomes["closeout"] = "closed" if close.presenter.view().closed else "open"
+                if close.presenter.last and not close.presenter.last.ok:
+                    notes["close_refusal"] = close.presenter.last.lines()
+                await shot("closeout-closed", "closeout")
+                settings = await shot("settings", "settings")
+                app.switch_language("en")
+                await shot("settings-en", "settings")
+                app.switch_language("zh_CN")
+                del settings
+            finally:
+                await session.close()
+                pump.cancel()
+
+        await run_async(context, script)
+        if rig.transport is not None:
+            try:
+                outcomes["sync"], notes["sync"] = await rig.push(store)
+            except Exception as exc:
+                outcomes["sync"], notes["sync"] = "failed", f"{type(exc).__name__}: {exc}"
+        else:
+            outcomes["sync"] = "not enrolled"
+        rig.close()
+        notes["unacked_after_sync"] = store.count_unacked()
+        store.close()
+
+    ok = all(outcomes.get(k) == v for k, v in EXPECTED.items())
+    (out / "texts.json").write_text(json.dumps(texts, ensure_ascii=False, indent=1), "utf-8")
+    return {
+        "ok": ok,
+        "outcomes": outcomes,
+        "expected": EXPECTED,
+        "notes": notes,
+        "screenshots": shots,
+    }
+
+
+def _expect_ok(outcome: Any, what: str) -> None:
+    if outcome is None or not outcome.ok:
+        lines = outcome.lines() if outcome is not None else []
+        raise RuntimeError(f"walkthrough step {what!r} refused: {lines}")
+
+
+def _visible_texts(widget: Any) -> list[dict[str, str]]:
+    from kivy.uix.label import Label
+    from kivy.uix.textinput import TextInput
+
+    out = []
+    for w in widget.walk(restrict=True):
+        if isinstance(w, Label) and w.text and w.opacity > 0:
+            out.append({"text": w.text, "font": w.font_name, "widget": type(w).__name__})
+        elif isinstance(w, TextInput) and w.hint_text and not w.text:
+            out.append({"text": w.hint_text, "font": w.font_name, "widget": "TextInput.hint"})
+    return out
+
+
+class SyncRig:
+    """A real sync server in this process (temp SQLite, the FastAPI app over httpx's
+    ASGI transport), an enterprise for the demo mill, and an enrolled tablet."""
+
+    CREDIT_CODE = "91530102MA6K3XY09U"
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.app: Any = None
+        self.transport: Any = None
+
+    async def enroll(self, store: Any, enterprise_id: str) -> Any:
+        import httpx
+
+        from sync_server.app import create_app
+        from sync_server.security import Role as ServerRole
+        from sync_server.services import accounts
+        from sync_server.settings import Settings
+        from sync_server.storage import make_engine, migrate
+        from tablet_app.sync_client import SyncClient
+        from tablet_app.syncing import enroll_device
+
+        url = f"sqlite:///{self.workdir / 'server.db'}"
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()
+        settings = Settings(db_url=url, argon2_time_cost=1, argon2_memory_cost_kib=64)
+        self.app = create_app(settings)
+        with self.app.state.engine.begin() as conn:
+            accounts.create_account(
+                conn,
+                self.app.state.passwords,
+                username="op",
+                password="op-password",
+                role=ServerRole.OPERATOR,
+            )
+        self.transport = httpx.ASGITransport(app=self.app)
+        async with SyncClient("http://localhost", transport=self.transport) as op:
+            await op.sign_in("op", "op-password")
+            async with httpx.AsyncClient(
+                transport=self.transport,
+                base_url="http://localhost",
+                headers={"Authorization": f"Bearer {op.token}"},
+            ) as http:
+                r = await http.post(
+                    "/api/v1/enterprises",
+                    json={
+                        "enterprise_id": enterprise_id,
+                        "name": "甘蔗糖厂 (demo sugar mill)",
+                        "credit_code": self.CREDIT_CODE,
+                        "jurisdiction": "530102",
+                    },
+                )
+                r.raise_for_status()
+                r = await http.post(
+                    "/api/v1/accounts",
+                    json={
+                        "username": "mill-admin",
+                        "password": "mill-admin-pass",
+                        "role": "enterprise_admin",
+                        "enterprise_id": enterprise_id,
+                    },
+                )
+                r.raise_for_status()
+        async with SyncClient("http://localhost", transport=self.transport) as admin:
+            await admin.sign_in("mill-admin", "mill-admin-pass")
+            code = await admin.create_enrollment_code("walkthrough tablet")
+        async with SyncClient("http://localhost", transport=self.transport) as device:
+            return await enroll_device(store, device, code, "walkthrough tablet")
+
+    async def push(self, store: Any) -> tuple[str, Any]:
+        from tablet_app.sync_client import SyncClient
+        from tablet_app.syncing import push_pending
+
+        token = store.get_setting("device_token")
+        async with SyncClient("http://localhost", transport=self.transport, token=token) as c:
+            result = await push_pending(store, c)
+        ok = not result["rejected"] and store.count_unacked()["events"] == 0
+        return ("synced" if ok else "rejected"), result
+
+    def close(self) -> None:
+        if self.app is not None:
+            self.app.state.engine.dispose()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

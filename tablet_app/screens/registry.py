@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from tablet_app.screens.atmosphere import AtmosphereScreen
+from tablet_app.screens.board import BoardScreen
+from tablet_app.screens.closeout import CloseoutScreen
+from tablet_app.screens.home import HomeScreen
 from tablet_app.screens.settings import SettingsScreen
+from tablet_app.screens.setup import SetupScreen
+from tablet_app.screens.signin import SignInScreen
 
-SCREENS = (("settings", SettingsScreen),)
-FIRST_SCREEN = "settings"
+SCREENS = (
+    ("signin", SignInScreen),
+    ("home", HomeScreen),
+    ("setup", SetupScreen),
+    ("atmosphere", AtmosphereScreen),
+    ("board", BoardScreen),
+    ("closeout", CloseoutScreen),
+    ("settings", SettingsScreen),
+)
+FIRST_SCREEN = "signin"

@@ -12,6 +12,8 @@ load_kv("settings")
 
 class SettingsScreen(BaseScreen):
     def __init__(self, context: AppContext, **kwargs: Any) -> None:
+        kwargs.pop("desk", None)
+        kwargs.pop("feed", None)
         super().__init__(**kwargs)
         self.presenter = SettingsPresenter(context)
 

@@ -121,9 +121,14 @@ def test_an_event_without_a_permit_id_names_the_field(store: Store) -> None:
 
 def test_ack_is_final_and_only_acked_rows_are_purged(store: Store) -> None:
     a, b = _event("P1", 1), _event("P1", 2, "entrant_entered")
-    store.append_events([a, b])
-    # urgent events (entries, alarms) go to the server first
-    assert [e["seq"] for e in store.unacked_events()] == [2, 1]
+    other = _event("P0", 1)
+    store.append_events([other, a, b])
+    # a permit with an unsent entry goes first, its chain in seq order
+    assert [(e["permit_id"], e["seq"]) for e in store.unacked_events()] == [
+        ("P1", 1),
+        ("P1", 2),
+        ("P0", 1),
+    ]
     assert store.mark_acked([a["event_id"]], "accepted", at="2026-11-28T01:00:00+00:00") == 1
     assert store.mark_acked([a["event_id"]], "duplicate") == 0  # the first answer stands
     assert store.ack_status(a["event_id"]) == ("2026-11-28T01:00:00+00:00", "accepted")
@@ -131,7 +136,7 @@ def test_ack_is_final_and_only_acked_rows_are_purged(store: Store) -> None:
         store.db.execute(
             "UPDATE events SET ack_status='rejected' WHERE event_id=?", [a["event_id"]]
         )
-    assert store.count_unacked() == {"events": 1, "chunks": 0}
+    assert store.count_unacked() == {"events": 2, "chunks": 0}
     assert store.purge_acked("2026-11-29") == 1
     assert [e["seq"] for e in store.events_for_permit("P1")] == [2]
 

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.properties import OptionProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
+from tablet_app.i18n import _
+from tablet_app.presenters.board import BoardPresenter
+from tablet_app.screens.base import BaseScreen, fill_buttons, fill_levels, fill_unmet, load_kv
+from tablet_app.theme import Level
+
+
+class GasTileBox(BoxLayout):
+    channel = StringProperty("")
+    value = StringProperty("--")
+    unit = StringProperty("")
+    note = StringProperty("")
+    level = OptionProperty(Level.UNKNOWN.value, options=[lv.value for lv in Level])
+
+
+load_kv("board")
+
+
+class BoardScreen(BaseScreen):
+    def __init__(self, context: Any, desk: Any, feed: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.presenter = BoardPresenter(context, desk, feed)
+        self._ticker: Any = None
+
+    def on_enter(self, *args: Any) -> None:
+        # Judge the live window once a second while the board is on screen.
+        self._ticker = Clock.schedule_interval(lambda _dt: self.tick(), 1.0)
+
+    def on_leave(self, *args: Any) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+
+    def tick(self) -> None:
+        if self.presenter.context.permit_id is None:
+            return
+        self.presenter.tick()
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self.presenter.context.permit_id is None:
+            return
+        view = self.presenter.view()
+        self.ids.title.text = view.title
+        self.ids.status.text, self.ids.status.level = view.status, view.status_level.value
+        banner = list(view.banner)
+        if view.stale:
+            banner.insert(0, _("NO LIVE DATA: the detector stream is stale"))
+        fill_levels(self.ids.banner, [(text, Level.ALARM) for text in banner])
+        self.ids.tiles.clear_widgets()
+        for tile in view.tiles:
+            self.ids.tiles.add_widget(
+                GasTileBox(
+                    channel=tile.channel,
+                    value=tile.value,
+                    unit=tile.unit,
+                    note=tile.note,
+                    level=tile.level.value,
+                )
+            )
+        self.ids.test_age.text, self.ids.test_age.level = view.test_age, view.test_level.value
+        self.ids.expiry.text, self.ids.expiry.level = view.expiry, view.expiry_level.value
+        fill_levels(self.ids.warnings, [(w, Level.WARN) for w in view.warnings])
+        fill_unmet(self.ids.refusal, view.refusal)
+        self.ids.inside.text = view.inside_count
+        fill_buttons(
+            self.ids.entrants,
+            [
+                (
+                    (
+                        _("{name}: INSIDE, tap when out")
+                        if row.inside
+                        else _("{name}: outside, tap to enter")
+                    ).format(name=row.name),
+                    lambda pid=row.person_id, inside=row.inside: self.toggle(pid, inside),
+                )
+                for row in view.entrants
+            ],
+            height=80,
+        )
+
+    def toggle(self, person_id: str, inside: bool) -> None:
+        if inside:
+            self.presenter.exit(person_id)
+        else:
+            self.presenter.enter(person_id)
+        self.refresh()
+
+    def evacuate(self) -> None:
+        self.presenter.evacuate()
+        self.refresh()
+
+    def act(self, name: str) -> None:
+        if name == "start_monitoring":
+            self.presenter.start_monitoring("bottom")
+        else:
+            getattr(self.presenter, name)()
+        self.refresh()

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from typing import Any
+
+from tablet_app import theme
+from tablet_app.i18n import _
+from tablet_app.presenters.home import HomePresenter
+from tablet_app.screens.base import BaseScreen, fill_buttons, fill_levels, fill_unmet, load_kv
+
+load_kv("home")
+
+# Until the set-up screen has a field for it, a permit drafted on the tablet
+# carries this description; the work leader edits the work on the server.
+DEFAULT_WORK = "有限空间作业"
+
+
+class HomeScreen(BaseScreen):
+    def __init__(self, context: Any, desk: Any, feed: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.presenter = HomePresenter(context, desk)
+
+    def refresh(self) -> None:
+        view = self.presenter.view()
+        self.ids.user.text = _("Signed in: {name}").format(name=view.user_name or "-")
+        self.ids.sync.text = view.sync
+        self.ids.sync.level = view.sync_level.value
+        fill_buttons(
+            self.ids.permits,
+            [
+                (
+                    f"{row.space_name} · {row.status} · " + _("{n} inside").format(n=row.inside),
+                    lambda pid=row.permit_id: self.open_permit(pid),
+                )
+                for row in view.permits
+            ],
+            height=theme.PRIMARY_ACTION_DP,
+        )
+        fill_buttons(
+            self.ids.spaces,
+            [(name, lambda sid=sid: self.new_permit(sid)) for sid, name in view.spaces],
+            height=theme.PRIMARY_ACTION_DP,
+        )
+        fill_levels(self.ids.hazards, [(h, "warn") for h in view.hazards])
+        last = self.presenter.last
+        fill_unmet(self.ids.refusal, last.lines() if last and not last.ok else [])
+
+    def open_permit(self, permit_id: str) -> None:
+        self.presenter.open_permit(permit_id)
+        self.app.go("board")
+
+    def new_permit(self, space_id: str) -> None:
+        if self.presenter.new_permit(space_id, DEFAULT_WORK).ok:
+            self.app.go("setup")
+        else:
+            self.refresh()
+
+    def new_from_qr(self) -> None:
+        if self.presenter.new_permit_from_qr(self.ids.qr.text, DEFAULT_WORK).ok:
+            self.app.go("setup")
+        else:
+            self.refresh()
+
+    def sign_out(self) -> None:
+        self.presenter.context.user = None
+        self.app.go("signin")

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.metrics import dp
+from kivy.uix.button import Button
+
+from tablet_app import theme
+from tablet_app.i18n import _
+from tablet_app.presenters.signin import SignInPresenter
+from tablet_app.screens.base import BaseScreen, fill_buttons, load_kv
+
+load_kv("signin")
+
+
+class SignInScreen(BaseScreen):
+    def __init__(self, context: Any, desk: Any, feed: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.presenter = SignInPresenter(context, desk)
+        for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "✓"):
+            button = Button(text=key, height=dp(theme.PRIMARY_ACTION_DP), font_size=dp(30))
+            button.bind(on_release=lambda _b, k=key: self.key(k))
+            self.ids.keypad.add_widget(button)
+
+    def refresh(self) -> None:
+        view = self.presenter.view()
+        fill_buttons(
+            self.ids.people,
+            [(name, lambda pid=pid: self.select(pid)) for pid, name in view.people],
+            height=theme.PRIMARY_ACTION_DP,
+        )
+        self.ids.who.text = (
+            _("PIN for {name}").format(name=view.selected_name)
+            if view.selected
+            else _("Enter your PIN")
+        )
+        self.ids.dots.text = view.pin_dots
+        self.ids.error.text = view.error
+
+    def select(self, person_id: str) -> None:
+        self.presenter.select(person_id)
+        self.refresh()
+
+    def key(self, key: str) -> None:
+        if key == "⌫":
+            self.presenter.backspace()
+        elif key == "✓":
+            self.submit()
+            return
+        else:
+            self.presenter.press(key)
+        self.refresh()
+
+    def submit(self) -> None:
+        if self.presenter.submit():
+            self.app.go("home")
+        else:
+            self.refresh()
