@@ -546,7 +546,9 @@ class Event(_Model):
             "occurred_at": self.occurred_at,
             "actor": self.actor,
             "device_id": self.device_id,
-            "payload": self.payload.model_dump(mode="python"),
+            # Fields equal to their schema default are left out, so adding an
+            # optional field to a payload later does not change old hashes.
+            "payload": self.payload.model_dump(mode="python", exclude_defaults=True),
             "prev_hash": self.prev_hash,
         }
 

@@ -3,6 +3,8 @@
 * ``hash`` = SHA-256 (lower-case hex) of the canonical JSON
   (:mod:`permits.canonical`) of every event field except ``hash`` and ``sig``;
   ``prev_hash`` is included, so each event commits to the whole chain before it.
+  Payload fields equal to their schema default are omitted (at every depth),
+  so a later optional field does not change the hash of old events.
   The first event's ``prev_hash`` is :data:`~permits.events.GENESIS_HASH`.
 * ``sig`` = Ed25519 signature, by the writing device's enrolled key, over the
   32 raw bytes of the hash; standard base64.

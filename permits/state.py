@@ -257,17 +257,15 @@ class PermitState:
 # ------------------------------------------------------------- atmosphere
 
 
-def evaluate_recorded_test(
+def test_input(
     payload: AtmosphereTestRecorded, space: SpaceSnapshot | None, recorded_at: datetime
-) -> tuple[bool, tuple[Mapping[str, Any], ...], datetime | None]:
-    """Re-evaluate a recorded test against the permit's own space snapshot.
+) -> dict[str, Any]:
+    """The atmosphere-check input for a recorded test, judged on the permit's own terms.
 
-    The device's verdict is never trusted: the space (required channels, sample
-    points, oxygen-enriched flag) comes from the drafted snapshot and the entry
-    instant is the recording time. Anything unreadable fails closed.
+    The device's copy of the space is replaced by the drafted snapshot (required
+    channels, sample points, oxygen-enriched flag) and the entry instant is the
+    recording time, so a device cannot drop a sample point or a channel.
     """
-    from permits.atmosphere import evaluate, parse_test
-
     data = dict(payload.test)
     if space is not None:
         data["space"] = {
@@ -277,8 +275,20 @@ def evaluate_recorded_test(
             "oxygen_enriched": space.oxygen_enriched,
         }
     data["entry_at"] = recorded_at.isoformat()
+    return data
+
+
+def evaluate_recorded_test(
+    payload: AtmosphereTestRecorded, space: SpaceSnapshot | None, recorded_at: datetime
+) -> tuple[bool, tuple[Mapping[str, Any], ...], datetime | None]:
+    """Re-evaluate a recorded test (see :func:`test_input`); never trust the device's verdict.
+
+    Anything unreadable fails closed (``ATMOSPHERE_TEST_INVALID``).
+    """
+    from permits.atmosphere import evaluate, parse_test
+
     try:
-        test = parse_test(data)
+        test = parse_test(test_input(payload, space, recorded_at))
         verdict = evaluate(test, load_profile(space.profile if space else "cn-gongmao"))
     except PermitError as exc:
         return False, ({"code": "ATMOSPHERE_TEST_INVALID", "detail": str(exc)},), None

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from permits.errors import ProfileError, RuleViolation, Unmet
+from permits.atmosphere import parse_test
+from permits.errors import InvalidInput, ProfileError, RuleViolation, Unmet
 from permits.events import (
     AlarmCleared,
     AlarmRaised,
@@ -77,7 +78,7 @@ from permits.loto import (
 )
 from permits.messages import register
 from permits.profiles import load_profile
-from permits.state import TERMINAL, PermitState, Status, apply
+from permits.state import TERMINAL, PermitState, Status, apply, test_input
 
 
 def N_(message: str) -> str:
@@ -129,6 +130,7 @@ MONITORING_STOP_WHILE_INSIDE = "MONITORING_STOP_WHILE_INSIDE"
 VENTILATION_STOP_WHILE_INSIDE = "VENTILATION_STOP_WHILE_INSIDE"
 SAME_DEVICE = "SAME_DEVICE"
 PERMIT_PROFILE_UNKNOWN = "PERMIT_PROFILE_UNKNOWN"
+ATMOSPHERE_TEST_INVALID = "ATMOSPHERE_TEST_INVALID"
 
 _M = [
     (NO_PERMIT, N_("there is no permit yet"), N_("draft the permit first")),
@@ -310,6 +312,11 @@ _M = [
         N_("ventilation runs for the whole job (MEM13 Art. 15); everyone exits first"),
     ),
     (SAME_DEVICE, N_("the permit is already on device {device}"), N_("choose the new device")),
+    (
+        ATMOSPHERE_TEST_INVALID,
+        N_("the atmosphere test is not readable at {field}: expected {expected}"),
+        N_("record the test again from the detector"),
+    ),
     (
         PERMIT_PROFILE_UNKNOWN,
         N_("the permit's atmosphere profile {profile} cannot be loaded"),
@@ -560,6 +567,10 @@ def _atmosphere_test(state: PermitState, event: Event, now: datetime) -> list[Un
             if p.countersign.person_id == p.tested_by:
                 unmet.append(Unmet(COUNTERSIGN_SAME_PERSON, {"person": p.tested_by}))
             unmet.extend(_signoff(state, p.countersign, SignOffMeaning.COUNTERSIGN, now))
+    try:
+        parse_test(test_input(p, state.space, now))
+    except InvalidInput as exc:
+        unmet.append(Unmet(ATMOSPHERE_TEST_INVALID, {"field": exc.field, "expected": exc.expected}))
     detector = p.test.get("detector")
     serial = detector.get("serial") if isinstance(detector, dict) else None
     if serial != p.detector.serial:

@@ -448,3 +448,15 @@ def test_expired_event_only_after_the_validity(ready: PermitSession) -> None:
     assert ready.state.status is Status.EXPIRED
     # Nothing but exits, alarms and lock removal is recorded on an expired permit.
     assert _refused(ready, ClosingStarted(), later, LEADER) == ["NOT_ALLOWED_IN_STATUS"]
+
+
+def test_an_unreadable_atmosphere_test_is_refused_naming_the_field(ready: PermitSession) -> None:
+    test = atmosphere_test(ENTRY_AT - timedelta(minutes=2))
+    test["samples"][0]["readings"][0]["unit"] = "percent"
+    payload = AtmosphereTestRecorded(
+        test=test, detector=DETECTOR, source="driver", tested_by=GUARDIAN
+    )
+    with pytest.raises(RuleViolation) as info:
+        ready.record(payload, ENTRY_AT, actor=GUARDIAN)
+    assert info.value.codes == ["ATMOSPHERE_TEST_INVALID"]
+    assert info.value.unmet[0].facts["field"] == "samples[0].readings[0].unit"

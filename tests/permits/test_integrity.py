@@ -137,3 +137,13 @@ def test_hand_over_to_another_device_continues_the_chain(
     result = verify_chain(ready.events, {key.device_id: key.public_b64()})
     assert (result.seq, result.code) == (len(ready.events), UNKNOWN_DEVICE)
     assert event_hash(ready.events[-1]) == ready.events[-1].hash
+
+
+def test_default_payload_fields_are_not_hashed(ready: PermitSession, keys: dict[str, str]) -> None:
+    # An optional field added to a payload later must not change old hashes:
+    # a field at its default is left out of the hashed form.
+    raw = [e.to_json() for e in ready.events]
+    approved = next(e for e in raw if e["type"] == "approved")
+    assert "signature_image_sha256" not in approved["payload"]["signoff"]
+    approved["payload"]["signoff"]["signature_image_sha256"] = None  # explicit default
+    assert verify_chain(raw, keys).valid
