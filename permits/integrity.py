@@ -49,7 +49,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from permits.canonical import canonical_bytes
-from permits.errors import IntegrityError, InvalidInput
+from permits.errors import IntegrityError, InvalidInput, VersionConflict
 from permits.events import GENESIS_HASH, DeviceHandover, Event, parse_event
 from permits.i18n import gettext as _
 
@@ -276,6 +276,25 @@ def verify_chain(
         )
         prev = event.hash
     return VerificationResult(True, len(events), head_hash=prev)
+
+
+CHAIN_FORK = "CHAIN_FORK"
+
+
+def check_continues(head_seq: int, head_hash: str, event: Event) -> None:
+    """Refuse an event that does not extend the stored chain head (a second writer).
+
+    Raises :class:`~permits.errors.VersionConflict` (code ``CHAIN_FORK``); the
+    caller keeps both versions and asks a person, never overwrites.
+    """
+    if event.seq != head_seq + 1 or event.prev_hash != head_hash:
+        raise VersionConflict(
+            _(
+                "event {seq} of permit {permit} does not continue the stored chain "
+                "(head {head_seq}); another device may have written this permit"
+            ).format(seq=event.seq, permit=event.permit_id, head_seq=head_seq),
+            code=CHAIN_FORK,
+        )
 
 
 @dataclass(frozen=True)

@@ -384,3 +384,44 @@ def entry_unmet(
         *condition_6_entrant(state, entrant_id, now),
         *condition_7_alarms(state, monitoring, now),
     ]
+
+
+RETEST_DUE = "RETEST_DUE"
+register(
+    RETEST_DUE,
+    N_(
+        "people are inside and the latest passing test is {age_min} min old; without continuous "
+        "monitoring a re-test is due every {max_min} min"
+    ),
+    N_("test the atmosphere again now, or start continuous monitoring"),
+)
+
+
+def duties(state: PermitState, now: datetime) -> list[Unmet]:
+    """What the guardian owes while people are inside (shown, not a refusal).
+
+    A profile that requires continuous monitoring needs it running; otherwise
+    the atmosphere is re-tested at the profile's ``retest_interval``.
+    """
+    if not state.inside:
+        return []
+    profile = state.profile
+    if state.monitoring_detector is not None:
+        return []
+    if profile.retest_interval is None:
+        return [Unmet(MONITORING_REQUIRED, {"profile": profile.name})]
+    passing = state.latest_passing_test
+    sampled_at = None if passing is None else (passing.oldest_sample_at or passing.recorded_at)
+    if sampled_at is None or now - sampled_at > profile.retest_interval:
+        age = "-" if sampled_at is None else round((now - sampled_at).total_seconds() / 60, 1)
+        return [
+            Unmet(
+                RETEST_DUE,
+                {
+                    "test_seq": passing.seq if passing else "-",
+                    "age_min": age,
+                    "max_min": round(profile.retest_interval.total_seconds() / 60, 1),
+                },
+            )
+        ]
+    return []

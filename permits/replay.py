@@ -14,12 +14,16 @@ from datetime import datetime
 from typing import Any
 
 from permits.commands import check
-from permits.errors import Unmet
+from permits.errors import ProfileError, Unmet
 from permits.events import AtmosphereTestRecorded, Event
 from permits.hazards import HazardFinding, entry_findings
+from permits.interlock import duties
 from permits.state import PermitState, Status, apply
 
 MANUAL_ATMOSPHERE_ENTRY = "MANUAL_ATMOSPHERE_ENTRY"
+# The device's own verdict disagrees with the recomputed one (a buggy or tampered device).
+RECORDED_VERDICT_DIFFERS = "RECORDED_VERDICT_DIFFERS"
+# Duties missed while people were inside: RETEST_DUE_OVERDUE, MONITORING_REQUIRED_OVERDUE.
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ def replay(events: Iterable[Event], now: datetime) -> ReplayResult:
     violations: list[ReplayViolation] = []
     findings: list[HazardFinding] = []
     flags: list[ReplayFlag] = []
+    flagged: set[tuple[str, object]] = set()
     for event in events:
         unmet = check(state, event, event.occurred_at)
         if unmet:
@@ -90,7 +95,28 @@ def replay(events: Iterable[Event], now: datetime) -> ReplayResult:
                 ReplayViolation(event.seq, event.type.value, str(event.event_id), tuple(unmet))
             )
         findings.extend(entry_findings(state, event))
+        try:
+            owed = duties(state, event.occurred_at)
+        except ProfileError:
+            owed = []
+        for duty in owed:
+            key = (duty.code, duty.facts.get("test_seq"))
+            if key not in flagged:  # once per overdue test, not at every event
+                flagged.add(key)
+                flags.append(ReplayFlag(event.seq, f"{duty.code}_OVERDUE", dict(duty.facts)))
         p = event.payload
+        after = apply(state, event)
+        if isinstance(p, AtmosphereTestRecorded):
+            recorded = p.verdict.get("acceptable")
+            latest = after.latest_test
+            if isinstance(recorded, bool) and latest is not None and recorded != latest.acceptable:
+                flags.append(
+                    ReplayFlag(
+                        event.seq,
+                        RECORDED_VERDICT_DIFFERS,
+                        {"recorded": recorded, "recomputed": latest.acceptable},
+                    )
+                )
         if isinstance(p, AtmosphereTestRecorded) and p.source == "manual":
             flags.append(
                 ReplayFlag(
@@ -102,5 +128,5 @@ def replay(events: Iterable[Event], now: datetime) -> ReplayResult:
                     },
                 )
             )
-        state = apply(state, event)
+        state = after
     return ReplayResult(state, tuple(violations), tuple(findings), tuple(flags), now)

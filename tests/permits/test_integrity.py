@@ -147,3 +147,16 @@ def test_default_payload_fields_are_not_hashed(ready: PermitSession, keys: dict[
     assert "signature_image_sha256" not in approved["payload"]["signoff"]
     approved["payload"]["signoff"]["signature_image_sha256"] = None  # explicit default
     assert verify_chain(raw, keys).valid
+
+
+def test_an_event_that_does_not_continue_the_head_is_a_version_conflict(
+    ready: PermitSession,
+) -> None:
+    from permits.errors import VersionConflict
+    from permits.integrity import CHAIN_FORK, check_continues
+
+    head = ready.events[-1]
+    check_continues(head.seq - 1, ready.events[-2].hash or "", head)
+    with pytest.raises(VersionConflict) as info:
+        check_continues(head.seq, head.hash or "", head)
+    assert info.value.code == CHAIN_FORK

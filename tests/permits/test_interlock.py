@@ -229,3 +229,20 @@ def test_unmet_conditions_carry_a_message_and_a_remedy(key: DeviceKey, english: 
         assert unmet.message() and unmet.remedy()
         assert unmet.code not in unmet.message()
     assert "ventilation" in str(info.value)
+
+
+def test_duties_while_inside_come_from_the_profile(key: DeviceKey) -> None:
+    from permits.interlock import duties
+
+    s = ready_to_enter(key, skip=["monitoring"])
+    _enter(s, monitoring=None)
+    assert duties(s.state, ENTRY_AT + timedelta(minutes=100)) == []
+    (due,) = duties(s.state, START + timedelta(minutes=38 + 121))
+    assert due.code == "RETEST_DUE" and due.facts["max_min"] == 120.0
+
+
+def test_a_profile_requiring_continuous_monitoring_refuses_entry_without_it(key: DeviceKey) -> None:
+    from permits.commands.demo import space
+
+    s = ready_to_enter(key, skip=["monitoring"], space_snapshot=space(profile="us-osha-1910.146"))
+    assert _codes(s, monitoring=None) == ["MONITORING_REQUIRED"]

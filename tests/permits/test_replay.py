@@ -182,3 +182,36 @@ def test_a_chain_with_an_unknown_profile_replays_and_fails_closed() -> None:
     assert [u.code for u in result.violations[0].unmet] == ["PERMIT_PROFILE_UNKNOWN"]
     assert "ENTRY_WITHOUT_PASSING_TEST" in {f.code for f in result.findings}
     assert result.status is Status.DRAFT
+
+
+def test_a_device_verdict_that_disagrees_is_flagged(key: DeviceKey) -> None:
+    s = ready_to_enter(key)
+    lie = AtmosphereTestRecorded(
+        test=atmosphere_test(ENTRY_AT - timedelta(minutes=2), h2s_bottom=25.0),
+        detector=DETECTOR,
+        source="driver",
+        tested_by=GUARDIAN,
+        verdict={"acceptable": True, "reasons": []},
+    )
+    force(s, lie)
+    flags = replay(s.events, ENTRY_AT).flags
+    assert [(f.code, f.facts) for f in flags] == [
+        ("RECORDED_VERDICT_DIFFERS", {"recorded": True, "recomputed": False})
+    ]
+
+
+def test_a_missed_retest_while_people_are_inside_is_flagged_once(key: DeviceKey) -> None:
+    from permits.events import ReadingsChunkRecorded
+
+    s = ready_to_enter(key, skip=["monitoring"])
+    s.record(EntrantEntered(entrant_id=ENTRANT_A), ENTRY_AT, actor=GUARDIAN)
+    for minutes in (60, 150, 170):  # cn-gongmao: re-test every 120 min without monitoring
+        at = ENTRY_AT + timedelta(minutes=minutes)
+        s.record(
+            ReadingsChunkRecorded(sha256="ab" * 32, detector_serial="GT4-0001", start=at, end=at),
+            at,
+            actor=GUARDIAN,
+        )
+    flags = replay(s.events, ENTRY_AT + timedelta(hours=4)).flags
+    assert [(f.code, f.seq) for f in flags] == [("RETEST_DUE_OVERDUE", len(s.events) - 1)]
+    assert flags[0].facts["max_min"] == 120.0
