@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.sync_server.conftest import World
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -117,3 +119,37 @@ def test_create_account_reads_the_password_and_refuses_a_bad_role(tmp_path: Path
         "short",
     )
     assert short.returncode == 2 and "PASSWORD_TOO_SHORT" in short.stderr
+
+
+def test_server_export_passes_cspermit_permit_verify(tmp_path: Path, world: World) -> None:
+    import json
+
+    from tests.sync_server.chains import enroll_tablet, simple_permit
+
+    w = world
+    tab = enroll_tablet(w.client, w.h("a-admin"))
+    w.client.post(
+        "/api/v1/sync/events",
+        json={"events": simple_permit(tab, "PV-1")},
+        headers=tab.headers,
+    )
+    data = w.client.get("/api/v1/permits/PV-1/export.json", headers=w.h("bureau")).json()
+    path = tmp_path / "PV-1.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    ok = subprocess.run(
+        [sys.executable, "-m", "cspermit.cli", "permit", "verify", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert json.loads(ok.stdout)["valid"] is True
+    data["events"][1]["sig"] = data["events"][0]["sig"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    bad = subprocess.run(
+        [sys.executable, "-m", "cspermit.cli", "permit", "verify", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode != 0 and json.loads(bad.stdout)["code"] == "BAD_SIGNATURE"
