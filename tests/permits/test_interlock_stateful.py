@@ -7,11 +7,13 @@ an alarm always evacuates an approved permit; exit is always accepted.
 
 Size: ``max_examples=400`` sequences of up to 40 steps (about 16 000 commands);
 16-31 s depending on load, on the shared 2-core build machine
-(measured with ``pytest --durations``).
+(measured with ``pytest --durations``). Set ``CSPERMIT_STATEFUL_EXAMPLES`` for a longer
+soak run.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 
 from hypothesis import HealthCheck, event, settings
@@ -498,7 +500,8 @@ class PermitLifecycle(RuleBasedStateMachine):
 
 
 PermitLifecycle.TestCase.settings = settings(
-    max_examples=400,
+    # CSPERMIT_STATEFUL_EXAMPLES=5000 for a long soak run.
+    max_examples=int(os.environ.get("CSPERMIT_STATEFUL_EXAMPLES", "400")),
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
