@@ -258,6 +258,7 @@ async def _walkthrough(out: Path, db_path: Path) -> dict[str, Any]:
                     notes["entry_refusal"] = board.presenter.last.lines()
                 board.tick()
                 await shot("board-working", "board")
+                app.go("home")  # no once-a-second judging while scenario time jumps
 
                 # 3. the entrant stirs the residue at 2400 s: H2S alarm, evacuation
                 await sim.jump(2380 - sim.elapsed())
@@ -269,6 +270,7 @@ async def _walkthrough(out: Path, db_path: Path) -> dict[str, Any]:
                         break
                 outcomes["h2s_alarm"] = "raised" if raised else "missed"
                 notes["alarm_at_s"] = round(sim.elapsed())
+                notes["alarms_raised"] = raised
                 await shot("board-alarm", "board")
                 board.toggle(demo.ENTRANT_A, inside=True)
                 state = board.presenter.state()

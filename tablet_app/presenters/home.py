@@ -9,21 +9,21 @@ from permits.events import Drafted, Role, RoleAssigned
 from permits.state import TERMINAL, Status
 from tablet_app.context import AppContext
 from tablet_app.desk import PermitDesk, person_snapshot, space_snapshot
-from tablet_app.i18n import _
+from tablet_app.i18n import N_, _
 from tablet_app.presenters.common import Outcome, attempt
 from tablet_app.theme import Level
 
 STATUS_TEXT = {
-    Status.DRAFT: "Draft",
-    Status.APPROVED: "Approved",
-    Status.ACTIVE: "Active",
-    Status.EVACUATING: "EVACUATING",
-    Status.SUSPENDED: "Suspended",
-    Status.CLOSING: "Closing",
-    Status.CLOSED: "Closed",
-    Status.CANCELLED: "Cancelled",
-    Status.EXPIRED: "Expired",
-    Status.NONE: "Empty",
+    Status.DRAFT: N_("Draft"),
+    Status.APPROVED: N_("Approved"),
+    Status.ACTIVE: N_("Active"),
+    Status.EVACUATING: N_("EVACUATING"),
+    Status.SUSPENDED: N_("Suspended"),
+    Status.CLOSING: N_("Closing"),
+    Status.CLOSED: N_("Closed"),
+    Status.CANCELLED: N_("Cancelled"),
+    Status.EXPIRED: N_("Expired"),
+    Status.NONE: N_("Empty"),
 }
 STATUS_LEVEL = {
     Status.EVACUATING: Level.ALARM,

@@ -1,0 +1,107 @@
+"""The real screens, headless: the molasses-tank walkthrough drives every screen
+through the permit on simulated detectors and saves a PNG of each.
+
+Kivy keeps one window per process, so the app runs in a subprocess (the
+``cspermit tablet walkthrough`` command itself); this test reads its JSON line,
+its screenshots and the visible texts it recorded per screen.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOGUE = ROOT / "tablet_app" / "locale" / "zh_CN" / "LC_MESSAGES" / "tablet.po"
+
+
+@pytest.fixture(scope="module")
+def walk(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("walk")
+    proc = subprocess.run(
+        [sys.executable, "-m", "cspermit.cli", "tablet", "walkthrough", "--screenshots", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=240,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(out), "CSPERMIT_LANG": "zh_CN"},
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert lines, proc.stdout[-2000:] + proc.stderr[-4000:]
+    report = json.loads(lines[-1])
+    report["returncode"] = proc.returncode
+    report["texts"] = json.loads((out / "texts.json").read_text("utf-8"))
+    return report
+
+
+def test_every_step_of_the_molasses_permit_ends_as_expected(walk: dict) -> None:
+    assert walk["outcomes"] == walk["expected"], walk["notes"]
+    assert walk["ok"] is True and walk["returncode"] == 0
+    # the words a reader of the log looks for
+    assert {"refused", "evacuated", "closed"} <= set(walk["outcomes"].values())
+    # the first test failed at the bottom on H2S, as the tank's story says
+    assert {(r["code"], r["point"]) for r in walk["notes"]["first_test_reasons"]} == {
+        ("TOXIC_HIGH", "bottom")
+    }
+    assert walk["notes"]["sync"]["rejected"] == [] and walk["notes"]["unacked_after_sync"] == {
+        "events": 0,
+        "chunks": 0,
+    }
+
+
+def test_a_png_per_screen(walk: dict) -> None:
+    names = {Path(p).name.split("-", 1)[1].removesuffix(".png") for p in walk["screenshots"]}
+    for screen in (
+        "signin",
+        "home",
+        "setup",
+        "atmosphere-failed",
+        "board-alarm",
+        "closeout-closed",
+    ):
+        assert screen in names
+    for path in walk["screenshots"]:
+        data = Path(path).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def _english_patterns() -> list[re.Pattern[str]]:
+    patterns = []
+    with CATALOGUE.open("rb") as f:
+        for message in read_po(f):
+            if not message.id or message.string == message.id:
+                continue
+            parts = re.split(r"\{[^}]*\}", str(message.id))
+            patterns.append(re.compile(".+".join(re.escape(p) for p in parts)))
+    return patterns
+
+
+def test_no_visible_text_is_an_untranslated_msgid_and_all_use_the_cjk_font(walk: dict) -> None:
+    patterns = _english_patterns()
+    zh_shots = {k: v for k, v in walk["texts"].items() if not k.endswith("-en.png")}
+    assert zh_shots
+    for shot, texts in zh_shots.items():
+        for item in texts:
+            assert item["font"] == "CJK", (shot, item)
+            english = [p.pattern for p in patterns if p.fullmatch(item["text"])]
+            assert not english, (shot, item["text"], english)
+    seen = " ".join(t["text"] for texts in zh_shots.values() for t in texts)
+    for chinese in ("立即撤离", "气体检测", "销号", "有毒气体"):
+        assert chinese in seen
+
+
+def test_switching_language_at_runtime_re_renders_the_kv_text(walk: dict) -> None:
+    zh = {t["text"] for t in walk["texts"][_shot(walk, "settings")]}
+    en = {t["text"] for t in walk["texts"][_shot(walk, "settings-en")]}
+    assert "设置" in zh and "Settings" not in zh
+    assert "Settings" in en and "Save server address" in en and "设置" not in en
+
+
+def _shot(walk: dict, name: str) -> str:
+    return next(k for k in walk["texts"] if k.split("-", 1)[1] == f"{name}.png")
