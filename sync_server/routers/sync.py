@@ -228,6 +228,7 @@ def get_blob(
     enterprise_id: str | None = None,
 ) -> Response:
     """Download a chunk or attachment (its device's enterprise, admins, reviewers)."""
+    require_role(who, Role.DEVICE, Role.ENTERPRISE_ADMIN, Role.BUREAU_REVIEWER, Role.OPERATOR)
     eid = enterprise_id or who.enterprise_id
     require_visible(conn, who, eid)
     row = blob_service.get(conn, eid or "", kind.rstrip("s"), blob_service.check_digest(sha256))

@@ -141,7 +141,7 @@ def _matrix(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any], dict[st
             "GET",
             f"/api/v1/sync/chunks/{chunk}?enterprise_id=ent-a",
             {},
-            {"a": 200, "b": 404, "bureau": 200, "agg": 200, "dev_a": 200, "dev_b": 404},
+            {"a": 200, "b": 404, "bureau": 200, "agg": 403, "dev_a": 200, "dev_b": 404},
         ),
         (
             "POST",
