@@ -148,3 +148,33 @@ def test_canonical_json_is_valid_json_and_a_fixed_point(value: object) -> None:
     again = json.loads(text)
     # Reading it back and writing it again gives the same bytes: the hash is stable.
     assert canonical_json(again) == text
+
+
+@given(
+    value=st.floats(allow_nan=False, allow_infinity=False),
+    limit=st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False)),
+    channel=st.text(min_size=1, max_size=8),
+    minutes=st.integers(min_value=-12 * 60, max_value=14 * 60),
+)
+def test_any_event_keeps_its_hash_through_json(
+    value: float, limit: float | None, channel: str, minutes: int
+) -> None:
+    from permits.events import AlarmKind, AlarmRaised
+
+    key = DeviceKey.from_private_b64("TAB-1", "A" * 43 + "=")
+    tz = timezone(timedelta(minutes=minutes))
+    event = new_event(
+        AlarmRaised(alarm_id="A-1", kind=AlarmKind.GAS, channel=channel, value=value, limit=limit),
+        permit_id="P-1",
+        seq=1,
+        actor="P-LI",
+        device_id="TAB-1",
+        occurred_at=datetime(2026, 11, 28, 9, 0, 0, 123456, tzinfo=tz),
+    )
+    from permits.events import GENESIS_HASH
+    from permits.integrity import seal
+
+    sealed = seal(event, GENESIS_HASH, key)
+    back = parse_event(json.loads(json.dumps(sealed.to_json())))
+    assert event_hash(back) == sealed.hash
+    assert back.occurred_at.utcoffset() == timedelta(minutes=minutes)
