@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from permits.errors import InvalidInput
-from permits.monitoring import ALARM_CODES, WARNING_CODES, assess_live
+from permits.monitoring import ALARM_CODES, WARNING_CODES, LiveMonitor, assess_live
 from permits.profiles import load_profile
 from permits.readings import Channel, Reading, StatusFlag, Unit
 
@@ -231,3 +233,101 @@ def test_uninterpretable_reading_is_a_fault_not_a_crash() -> None:
     window = {Channel.LEL: stream(Channel.LEL, [1.0, 1.0], Unit.MG_M3, every_s=5)}
     result = assess_live(window, GONGMAO, end_of(window[Channel.LEL]))
     assert codes(result.alarms) == {("SENSOR_FAULT", "LEL")}
+
+
+# --------------------------------------------------------------- LiveMonitor
+
+
+_CHANNEL_UNITS = [
+    (Channel.O2, Unit.VOL, None),
+    (Channel.H2S, Unit.PPM, None),
+    (Channel.CO, Unit.MG_M3, None),
+    (Channel.LEL, Unit.LEL, "CH4"),
+    (Channel.NH3, Unit.PPM, None),
+]
+_READING = st.tuples(
+    st.integers(0, len(_CHANNEL_UNITS) - 1),
+    st.floats(min_value=0, max_value=60),
+    st.integers(0, 3000),  # seconds after T0
+    st.sampled_from(
+        [frozenset(), frozenset({StatusFlag.FAULT}), frozenset({StatusFlag.LOW_BATTERY})]
+    ),
+)
+
+
+def _reading(spec: tuple[int, float, int, frozenset[StatusFlag]]) -> Reading:
+    index, value, at, status = spec
+    channel, unit, gas = _CHANNEL_UNITS[index]
+    if channel is Channel.O2:
+        value = 15 + value / 6  # 15..25 %VOL
+    return Reading(
+        "S", channel, value, unit, status=status, received_at=T0 + timedelta(seconds=at), gas=gas
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    specs=st.lists(_READING, max_size=40),
+    now_after=st.integers(0, 3100),
+    profile=st.sampled_from([GONGMAO, GB, OSHA]),
+)
+def test_monitor_agrees_with_assess_live(
+    specs: list[tuple[int, float, int, frozenset[StatusFlag]]], now_after: int, profile: object
+) -> None:
+    assert isinstance(profile, type(GONGMAO))
+    readings = [_reading(s) for s in specs]
+    now = T0 + timedelta(seconds=now_after)
+    required = [Channel.O2, Channel.H2S]
+    window: dict[Channel, list[Reading]] = {}
+    for r in readings:
+        window.setdefault(r.channel, []).append(r)
+    expected = assess_live(window, profile, now, required_channels=required)
+    monitor = LiveMonitor(profile, required_channels=required)
+    monitor.extend(readings)  # any order: the monitor sorts by time
+    got = monitor.assess(now)
+    assert _rounded_set(got.alarms) == _rounded_set(expected.alarms)
+    assert _rounded_set(got.warnings) == _rounded_set(expected.warnings)
+
+
+def _rounded_set(findings: tuple[object, ...]) -> set[tuple[object, ...]]:
+    out = set()
+    for f in findings:
+        d = f.as_dict()  # type: ignore[attr-defined]
+        value = d.get("value")
+        out.add((d["code"], d.get("channel"), None if value is None else round(value, 2)))
+    return out
+
+
+def test_monitor_forgets_beyond_its_horizon_and_keeps_judging() -> None:
+    monitor = LiveMonitor(GONGMAO)
+    # 9 h of H2S at 1 reading a minute: the first hour high, then clean.
+    for minute in range(9 * 60):
+        value = 50.0 if minute < 60 else 0.0
+        monitor.add(
+            Reading("S", Channel.H2S, value, Unit.PPM, received_at=T0 + timedelta(minutes=minute))
+        )
+    track = monitor._tracks[Channel.H2S]
+    kept = track.n - track.start
+    horizon_min = GONGMAO.monitoring.twa_hours * 60 + GONGMAO.monitoring.stel_window_min
+    assert kept <= horizon_min + 1
+    result = monitor.assess(T0 + timedelta(minutes=9 * 60 - 1, seconds=1))
+    assert result.alarms == () and result.warnings == ()
+
+
+def test_monitor_stale_and_fault() -> None:
+    monitor = LiveMonitor(GONGMAO, required_channels=[Channel.O2, Channel.CO])
+    monitor.add(Reading("S", Channel.O2, 20.9, Unit.VOL, received_at=T0))
+    monitor.add(
+        Reading(
+            "S",
+            Channel.O2,
+            20.9,
+            Unit.VOL,
+            status=frozenset({StatusFlag.FAULT}),
+            received_at=T0 + timedelta(seconds=2),
+        )
+    )
+    result = monitor.assess(T0 + timedelta(seconds=3))
+    assert codes(result.alarms) == {("SENSOR_FAULT", "O2"), ("STREAM_STALE", "CO")}
+    later = monitor.assess(T0 + timedelta(seconds=60))
+    assert ("STREAM_STALE", "O2") in codes(later.alarms)
