@@ -28,6 +28,7 @@ from permits.events import (
 from permits.monitoring import LiveAssessment, assess_live
 from permits.readings import Channel
 from permits.state import TERMINAL, PermitState, Status
+from tablet_app.chunks import ChunkRecorder
 from tablet_app.context import AppContext
 from tablet_app.desk import PermitDesk, detector_identity
 from tablet_app.i18n import _
@@ -93,6 +94,7 @@ class BoardPresenter:
         self.feed = feed
         self.assessment: LiveAssessment | None = None
         self.last: Outcome | None = None
+        self.recorder = ChunkRecorder(desk, feed)
 
     @property
     def permit_id(self) -> str:
@@ -179,6 +181,15 @@ class BoardPresenter:
                 raised.append(aid)
             else:
                 self.last = outcome
+        if self.recorder.due(now):
+            # the continuous-monitoring record: about a minute per chunk, hashed into the chain
+            chunked = attempt(
+                lambda: self.recorder.flush(
+                    self.permit_id, self.context.user or state.guardian or "tablet", now
+                )
+            )
+            if not chunked.ok:
+                self.last = chunked
         return raised
 
     # ---- view

@@ -1,0 +1,113 @@
+"""Readings chunks: lossless within float32, small on the wire, hashed into the chain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from permits.commands import demo
+from permits.readings import Channel, Reading, StatusFlag, Unit
+from tablet_app.chunks import ChunkError, chunk_hash, decode_chunk, encode_chunk
+from tablet_app.presenters.board import BoardPresenter
+
+from .test_presenters import ready
+from .world import PINS, World, make_world
+
+T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
+
+
+def _minute(h2s: float = 0.0) -> list[Reading]:
+    out = []
+    for s in range(60):
+        for ch, v, u in (
+            (Channel.O2, 20.9, Unit.VOL),
+            (Channel.LEL, 0.0, Unit.LEL),
+            (Channel.H2S, h2s, Unit.PPM),
+            (Channel.CO, 0.0, Unit.PPM),
+        ):
+            out.append(Reading("GASL-1", ch, v, u, received_at=T0 + timedelta(seconds=s)))
+    return out
+
+
+def test_a_steady_minute_costs_under_two_bytes_per_value() -> None:
+    readings = _minute()
+    data = encode_chunk(readings)
+    assert len(data) / len(readings) < 2.0
+    assert decode_chunk(data) == readings
+
+
+values = st.floats(min_value=0, max_value=1e5, allow_nan=False, width=32)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=10**7),
+            st.sampled_from(
+                [(Channel.O2, Unit.VOL), (Channel.H2S, Unit.PPM), (Channel.LEL, Unit.LEL)]
+            ),
+            values,
+            st.frozensets(st.sampled_from(list(StatusFlag))),
+        ),
+        min_size=1,
+        max_size=50,
+    )
+)
+def test_round_trip_keeps_time_channel_value_and_flags(rows: list) -> None:  # type: ignore[type-arg]
+    readings = [
+        Reading(
+            "D",
+            ch,
+            float(str(np.float32(v))),  # what a float32 column can hold
+            u,
+            status=flags,
+            received_at=T0 + timedelta(milliseconds=ms),
+        )
+        for ms, (ch, u), v, flags in rows
+    ]
+    back = decode_chunk(encode_chunk(readings))
+    assert sorted(back, key=lambda r: (r.received_at, r.channel, r.value)) == sorted(
+        readings, key=lambda r: (r.received_at, r.channel, r.value)
+    )
+
+
+def test_corrupt_or_foreign_bytes_are_refused() -> None:
+    data = encode_chunk(_minute())
+    with pytest.raises(ChunkError):
+        decode_chunk(b"PNG" + data)
+    with pytest.raises(ChunkError):
+        decode_chunk(data[:-5])
+    with pytest.raises(ChunkError):
+        encode_chunk([])
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    w = make_world(tmp_path)
+    yield w
+    w.store.close()
+
+
+def test_the_board_seals_each_minute_into_the_chain(world: World) -> None:
+    atmo, board, _setup = ready(world)
+    assert atmo.confirm_readings(demo.ENTRANT_A, PINS[demo.ENTRANT_A]).ok
+    world.air(2)
+    assert board.enter(demo.ENTRANT_A).ok
+    board.tick()
+    world.air(70)
+    board.tick()
+    state = world.desk.state(world.context.permit_id)
+    assert len(state.chunks) == 2
+    for digest in state.chunks:
+        data = world.store.chunk(digest)
+        assert data is not None and chunk_hash(data) == digest
+        assert {r.device_serial for r in decode_chunk(data)} == {demo.DETECTOR.serial}
+    assert world.store.unacked_chunks() == list(state.chunks)
+    assert isinstance(board, BoardPresenter)
