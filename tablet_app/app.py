@@ -71,6 +71,36 @@ class PermitApp(App):  # type: ignore[misc]
     def current_screen(self) -> Any:
         return self.root.current_screen
 
+    def connect_detector(self, spec: str, protocol: str = "gasl") -> None:
+        """Open a detector session and feed the live window from it on this loop."""
+        from tablet_app.detector_link import open_session
+
+        session = open_session(spec, protocol)
+        self.disconnect_detector()
+        self._detector = (session, asyncio.ensure_future(self.feed.consume(session)))
+        self.context.store.set_setting("detector", {"spec": spec, "protocol": protocol})
+
+    def disconnect_detector(self) -> None:
+        current = getattr(self, "_detector", None)
+        if current is not None:
+            session, task = current
+            task.cancel()
+            # keep a reference until the port is closed (the loop holds tasks weakly)
+            self._closing = asyncio.ensure_future(session.close())
+            self._detector = None
+
+    async def sync_forever(self, every_s: float = 15.0) -> None:
+        """Push what the server has not acknowledged, whenever online (entries, alarms
+        and evacuations reach the bureau's live view within one period)."""
+        presenter = self.screens["settings"].presenter
+        while True:
+            if self.context.store.get_setting("device_token") and (
+                self.context.server_url or self.context.store.get_setting("server_url")
+            ):
+                if self.context.store.count_unacked() != {"events": 0, "chunks": 0}:
+                    await presenter.sync_now()
+            await asyncio.sleep(every_s)
+
     def switch_language(self, language: str) -> None:
         tr.switch(language)  # re-renders every kv-bound tr._() text
         self.language = language
@@ -109,8 +139,15 @@ async def run_async(
 
 
 def run(
-    db_path: str | Path, *, server_url: str | None = None, device_id: str | None = None
+    db_path: str | Path,
+    *,
+    server_url: str | None = None,
+    device_id: str | None = None,
+    detector: str | None = None,
+    protocol: str = "gasl",
 ) -> None:
+    """The app for real: the saved (or given) detector feeds the board, and whatever
+    the server has not acknowledged is pushed every 15 s once enrolled and online."""
     store = Store(db_path)
     from tablet_app.i18n import set_language
 
@@ -120,7 +157,27 @@ def run(
         server_url=server_url,
         device_id=device_id or store.get_setting("device_id", "tablet-local"),
     )
+
+    async def main() -> None:
+        app = PermitApp(context)
+
+        async def start_background() -> None:
+            while app.root is None:
+                await asyncio.sleep(0.05)
+            saved = store.get_setting("detector")
+            if detector or saved:
+                spec = detector or saved["spec"]
+                app.connect_detector(spec, protocol if detector else saved["protocol"])
+            await app.sync_forever()
+
+        background = asyncio.ensure_future(start_background())
+        try:
+            await app.async_run(async_lib="asyncio")
+        finally:
+            background.cancel()
+            app.disconnect_detector()
+
     try:
-        asyncio.run(run_async(context))
+        asyncio.run(main())
     finally:
         store.close()

@@ -63,8 +63,20 @@ class PermitDesk:
     def __init__(self, context: AppContext) -> None:
         self.context = context
         self.store = context.store
-        self.key = self._device_key()
+        self._key = self._device_key()
         self._sessions: dict[str, PermitSession] = {}
+
+    @property
+    def key(self) -> DeviceKey:
+        # Enrolment gives the tablet its server-side device id; the same key pair
+        # then signs under the new id.
+        if self._key.device_id != self.context.device_id:
+            self._key = DeviceKey.from_private_b64(
+                self.context.device_id, self.store.get_setting("device_private_key")
+            )
+            for session in self._sessions.values():
+                session.device_key = self._key
+        return self._key
 
     def _device_key(self) -> DeviceKey:
         # Generated once per install; the public half is enrolled with the server.

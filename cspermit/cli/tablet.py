@@ -25,6 +25,11 @@ def run(
     server: Annotated[str | None, typer.Option(help="sync server URL (https://…)")] = None,
     db: Annotated[Path, typer.Option(help="local SQLite file")] = DEFAULT_DB,
     demo: Annotated[bool, typer.Option(help="load the demo ledger if the tablet is empty")] = False,
+    detector: Annotated[
+        str | None,
+        typer.Option(help="detector: serial port, socket://host:port or ble:<address>"),
+    ] = None,
+    protocol: Annotated[str, typer.Option(help="gasl, winsen-uart or modbus-gt4")] = "gasl",
 ) -> None:
     """Start the tablet app (a window; set SDL_VIDEODRIVER=offscreen for none)."""
     from tablet_app.env import prepare_environment
@@ -39,7 +44,7 @@ def run(
                 seed_demo(store)
     from tablet_app.app import run as run_app
 
-    run_app(db, server_url=server)
+    run_app(db, server_url=server, detector=detector, protocol=protocol)
 
 
 @app.command("walkthrough")
@@ -381,7 +386,8 @@ class SyncRig:
         self.app: Any = None
         self.transport: Any = None
 
-    async def enroll(self, store: Any, enterprise_id: str) -> Any:
+    async def start(self, enterprise_id: str) -> None:
+        """The server, an operator, the enterprise and its admin account."""
         import httpx
 
         from sync_server.app import create_app
@@ -390,7 +396,6 @@ class SyncRig:
         from sync_server.settings import Settings
         from sync_server.storage import make_engine, migrate
         from tablet_app.sync_client import SyncClient
-        from tablet_app.syncing import enroll_device
 
         url = f"sqlite:///{self.workdir / 'server.db'}"
         engine = make_engine(url)
@@ -434,9 +439,20 @@ class SyncRig:
                     },
                 )
                 r.raise_for_status()
+
+    async def enrollment_code(self) -> str:
+        from tablet_app.sync_client import SyncClient
+
         async with SyncClient("http://localhost", transport=self.transport) as admin:
             await admin.sign_in("mill-admin", "mill-admin-pass")
-            code = await admin.create_enrollment_code("walkthrough tablet")
+            return await admin.create_enrollment_code("tablet")
+
+    async def enroll(self, store: Any, enterprise_id: str) -> Any:
+        from tablet_app.sync_client import SyncClient
+        from tablet_app.syncing import enroll_device
+
+        await self.start(enterprise_id)
+        code = await self.enrollment_code()
         async with SyncClient("http://localhost", transport=self.transport) as device:
             return await enroll_device(store, device, code, "walkthrough tablet")
 

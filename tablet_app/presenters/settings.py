@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from tablet_app.context import AppContext
 from tablet_app.i18n import _, get_language
+from tablet_app.syncing import enroll_device, push_pending
 
 LANGUAGES = (("zh_CN", "中文"), ("en", "English"))
 
@@ -19,11 +21,55 @@ class SettingsView:
     device_id: str
     pending: str
     database: str
+    enrolled: str
+    sync_result: str
 
 
 class SettingsPresenter:
-    def __init__(self, context: AppContext) -> None:
+    def __init__(self, context: AppContext, transport: Any = None) -> None:
         self.context = context
+        # httpx transport: None for the network; httpx.ASGITransport(app) in tests
+        self.transport = transport
+        self.sync_result = ""
+
+    def _client(self) -> Any:
+        from tablet_app.sync_client import SyncClient
+
+        url = self.context.server_url or self.context.store.get_setting("server_url")
+        if not url:
+            raise ValueError(_("Set the sync server address first."))
+        return SyncClient(
+            url,
+            token=self.context.store.get_setting("device_token"),
+            transport=self.transport,
+        )
+
+    async def enroll(self, code: str) -> bool:
+        """Trade the one-time code for a device id; events made after carry it."""
+        try:
+            async with self._client() as client:
+                enrollment = await enroll_device(self.context.store, client, code.strip())
+        except Exception as exc:  # shown to the person; the store is unchanged
+            self.sync_result = _("Enrolment failed: {error}").format(error=exc)
+            return False
+        self.context.device_id = enrollment.device_id
+        self.sync_result = _("Enrolled as device {id}").format(id=enrollment.device_id)
+        return True
+
+    async def sync_now(self) -> bool:
+        if not self.context.store.get_setting("device_token"):
+            self.sync_result = _("Not enrolled: enter the one-time code from the safety manager")
+            return False
+        try:
+            async with self._client() as client:
+                result = await push_pending(self.context.store, client)
+        except Exception as exc:  # offline is normal: everything stays queued
+            self.sync_result = _("Sync failed, kept on the tablet: {error}").format(error=exc)
+            return False
+        self.sync_result = _("Sent {n} records; {rejected} refused by the server").format(
+            n=result["pushed"] + result["chunks"], rejected=len(result["rejected"])
+        )
+        return not result["rejected"]
 
     def view(self) -> SettingsView:
         counts = self.context.store.count_unacked()
@@ -38,6 +84,12 @@ class SettingsPresenter:
                 **counts
             ),
             database=str(self.context.store.path),
+            enrolled=(
+                _("Enrolled as device {id}").format(id=self.context.store.get_setting("device_id"))
+                if self.context.store.get_setting("device_token")
+                else _("Not enrolled: enter the one-time code from the safety manager")
+            ),
+            sync_result=self.sync_result,
         )
 
     def set_server_url(self, url: str) -> None:

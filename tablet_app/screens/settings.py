@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tablet_app.context import AppContext
@@ -26,6 +27,8 @@ class SettingsScreen(BaseScreen):
         self.ids.device.text = _("Device: {id}").format(id=view.device_id)
         self.ids.pending.text = view.pending
         self.ids.database.text = _("Database: {path}").format(path=view.database)
+        self.ids.enrolled.text = view.enrolled
+        self.ids.sync_result.text = view.sync_result
 
     def choose_language(self, language: str) -> None:
         self.app.switch_language(language)
@@ -37,3 +40,28 @@ class SettingsScreen(BaseScreen):
         except ValueError as exc:
             self.message = str(exc)
         self.refresh()
+
+    def connect_detector(self) -> None:
+        protocol = (
+            "winsen-uart"
+            if self.ids.proto_winsen.state == "down"
+            else "modbus-gt4"
+            if self.ids.proto_modbus.state == "down"
+            else "gasl"
+        )
+        try:
+            self.app.connect_detector(self.ids.detector.text, protocol)
+            self.message = ""
+        except Exception as exc:  # a driver's own error names the port and reason
+            self.message = str(exc)
+        self.refresh()
+
+    def _after(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        task.add_done_callback(lambda _t: self.refresh())
+
+    def enroll(self) -> None:
+        self._after(self.presenter.enroll(self.ids.code.text))
+
+    def sync_now(self) -> None:
+        self._after(self.presenter.sync_now())

@@ -312,3 +312,33 @@ def test_presenters_import_no_kivy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_settings_enrols_and_syncs_against_the_real_server(world: World, tmp_path: Path) -> None:
+    import asyncio
+
+    from cspermit.cli.tablet import SyncRig
+
+    rig = SyncRig(tmp_path)
+
+    async def scenario() -> None:
+        await rig.start("ent-sugar")
+        settings = SettingsPresenter(world.context, transport=rig.transport)
+        settings.set_server_url("http://localhost")
+        assert not await settings.sync_now()  # not enrolled yet: nothing leaves
+        assert not await settings.enroll("not-a-code")
+        assert world.store.get_setting("device_token") is None
+        assert await settings.enroll(await rig.enrollment_code())
+        world.store.set_setting("enterprise_id", "ent-sugar")
+        drafted(world)  # events made after enrolment carry the server's device id
+        assert world.store.count_unacked()["events"] == 2
+        assert await settings.sync_now(), settings.sync_result
+        assert world.store.count_unacked() == {"events": 0, "chunks": 0}
+        assert await settings.sync_now()  # nothing left: still fine
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        rig.close()
+    stored = world.store.events_for_permit(world.context.permit_id)
+    assert {e["device_id"] for e in stored} == {world.store.get_setting("device_id")}
