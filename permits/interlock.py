@@ -288,9 +288,10 @@ def condition_4_atmosphere(
         unmet.append(Unmet(MONITORING_REQUIRED, {"profile": profile.name}))
     sampled_at = latest.oldest_sample_at or latest.recorded_at
     age = now - sampled_at
-    # A passing test that preceded the first entry, plus live acceptable monitoring,
-    # carries the job past the test age (RULES.md §5.4).
-    carried = live and state.first_entry_seq is not None and latest.seq < state.first_entry_seq
+    # A passing test that preceded the first entry of this working period (an entry
+    # already followed it), plus live acceptable monitoring, carries the job past the
+    # test age (RULES.md §5.4). After a resumption the new test starts a new period.
+    carried = live and state.last_entry_seq is not None and latest.seq < state.last_entry_seq
     if age > profile.test_max_age and not carried:
         unmet.append(
             Unmet(

@@ -153,6 +153,7 @@ class PermitState:
 
     inside: frozenset[str] = frozenset()
     first_entry_seq: int | None = None
+    last_entry_seq: int | None = None
     alarms: Mapping[str, AlarmRecord] = field(default_factory=dict)  # active alarms
     suspended_seq: int | None = None
     suspended_at: datetime | None = None
@@ -427,6 +428,7 @@ def apply(state: PermitState, event: Event) -> PermitState:
             s,
             inside=s.inside | {p.entrant_id},
             first_entry_seq=s.first_entry_seq or event.seq,
+            last_entry_seq=event.seq,
         )
         if s.status is Status.APPROVED:
             s = replace(s, status=Status.ACTIVE)

@@ -246,3 +246,26 @@ def test_a_profile_requiring_continuous_monitoring_refuses_entry_without_it(key:
 
     s = ready_to_enter(key, skip=["monitoring"], space_snapshot=space(profile="us-osha-1910.146"))
     assert _codes(s, monitoring=None) == ["MONITORING_REQUIRED"]
+
+
+def test_after_resumption_the_new_test_must_be_young_for_the_first_reentry(
+    ready: PermitSession,
+) -> None:
+    from permits.events import EntrantExited, Resumed, Suspended
+
+    _enter(ready, ENTRANT_A)
+    at = ENTRY_AT + timedelta(minutes=10)
+    ready.record(EntrantExited(entrant_id=ENTRANT_A), at, actor=GUARDIAN)
+    ready.record(Suspended(reason="lunch"), at, actor=GUARDIAN)
+    retest = ENTRY_AT + timedelta(minutes=60)
+    seq = record_test(ready, retest)
+    from permits.commands.demo import confirm_readings
+
+    confirm_readings(ready, retest, (ENTRANT_A, ENTRANT_B))
+    ready.record(Resumed(test_seq=seq), retest, actor=GUARDIAN)
+    late = retest + timedelta(minutes=40)
+    # Live monitoring does not excuse a stale test for the first entry after resuming …
+    assert _codes(ready, ENTRANT_A, late) == ["ATMOSPHERE_TEST_TOO_OLD"]
+    _enter(ready, ENTRANT_A, retest + timedelta(minutes=5))
+    # … but once someone entered on the new test, monitoring carries later entries.
+    _enter(ready, ENTRANT_B, late)

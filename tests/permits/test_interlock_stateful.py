@@ -128,7 +128,7 @@ class Model:
         monitoring = False
         inside: set[str] = set()
         alarms: set[str] = set()
-        first_entry = None
+        last_entry = None
         for e in self.events:
             p = e.payload
             if isinstance(p, Approved):
@@ -158,7 +158,7 @@ class Model:
                     evacuating = True
             elif isinstance(p, EntrantEntered):
                 inside.add(p.entrant_id)
-                first_entry = first_entry or e.seq
+                last_entry = e.seq
             elif isinstance(p, EntrantExited):
                 inside.discard(p.entrant_id)
                 if evacuating and not inside:
@@ -217,7 +217,7 @@ class Model:
         if tests:
             seq, at = tests[-1]
             sampled = at - timedelta(minutes=2)
-            carried = live and first_entry is not None and seq < first_entry
+            carried = live and last_entry is not None and seq < last_entry
             c4 = self.passing[seq] and (now - sampled <= TEST_MAX_AGE or carried)
         c5 = guardian is not None
         passing_seqs = [s for s, _ in tests if self.passing[s]]
