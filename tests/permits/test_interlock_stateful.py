@@ -6,7 +6,7 @@ entry unless every condition holds; no close with anyone inside or a lock on;
 an alarm always evacuates an approved permit; exit is always accepted.
 
 Size: ``max_examples=400`` sequences of up to 40 steps (about 16 000 commands);
-16-31 s depending on load, on the shared 2-core build machine
+16-41 s depending on load, on the shared 2-core build machine
 (measured with ``pytest --durations``). Set ``CSPERMIT_STATEFUL_EXAMPLES`` for a longer
 soak run.
 """
