@@ -225,6 +225,8 @@ class BoardPresenter:
                     note = _("alarm in ~{m} min").format(m=max(1, int(w.value // 60)))
             tiles.append(GasTile(ch, f"{r.value:g}", r.unit.value, level, note))
         banner = [a.message() for a in assessment.alarms]
+        if self.feed.error:
+            banner.insert(0, _("Detector connection failed: {error}").format(error=self.feed.error))
         for rec in state.alarms.values():
             text = _("Alarm {id} active").format(id=rec.alarm_id)
             if text not in banner:

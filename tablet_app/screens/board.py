@@ -99,7 +99,12 @@ class BoardScreen(BaseScreen):
 
     def act(self, name: str) -> None:
         if name == "start_monitoring":
-            self.presenter.start_monitoring("bottom")
+            # monitor where the probe was left: the last sample point of the test
+            state = self.presenter.state()
+            points = state.space.sample_points if state.space else ()
+            self.presenter.start_monitoring(points[-1] if points else "")
+        elif name == "suspend":
+            self.presenter.suspend(_("suspended by the guardian"))
         else:
             getattr(self.presenter, name)()
         self.refresh()

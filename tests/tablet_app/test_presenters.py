@@ -342,3 +342,24 @@ def test_settings_enrols_and_syncs_against_the_real_server(world: World, tmp_pat
         rig.close()
     stored = world.store.events_for_permit(world.context.permit_id)
     assert {e["device_id"] for e in stored} == {world.store.get_setting("device_id")}
+
+
+def test_a_lost_detector_link_is_shown_and_nothing_turns_green(world: World, english: None) -> None:
+    _atmo, board, _setup = ready(world)
+
+    async def broken():  # type: ignore[no-untyped-def]
+        raise OSError("could not open port /dev/ttyUSB0")
+        yield  # pragma: no cover
+
+    import asyncio
+
+    asyncio.run(world.feed.consume(broken()))
+    world.clock.advance(minutes=5)
+    view = board.view()
+    assert view.banner[0].startswith("Detector connection failed: OSError")
+    assert Level.SAFE not in {t.level for t in view.tiles}
+    # an alarm with nobody inside: evacuating, and the guardian suspends to re-test
+    assert board.tick()
+    assert world.desk.state(world.context.permit_id).status is Status.EVACUATING
+    assert board.suspend("detector link lost").ok, board.last.lines()
+    assert world.desk.state(world.context.permit_id).status is Status.SUSPENDED
