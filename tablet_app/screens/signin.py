@@ -17,7 +17,7 @@ class SignInScreen(BaseScreen):
     def __init__(self, context: Any, desk: Any, feed: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.presenter = SignInPresenter(context, desk)
-        for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "✓"):
+        for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "←", "0", "✓"):
             button = Button(text=key, height=dp(theme.PRIMARY_ACTION_DP), font_size=dp(30))
             button.bind(on_release=lambda _b, k=key: self.key(k))
             self.ids.keypad.add_widget(button)
@@ -42,7 +42,7 @@ class SignInScreen(BaseScreen):
         self.refresh()
 
     def key(self, key: str) -> None:
-        if key == "⌫":
+        if key == "←":
             self.presenter.backspace()
         elif key == "✓":
             self.submit()

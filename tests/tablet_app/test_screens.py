@@ -105,3 +105,21 @@ def test_switching_language_at_runtime_re_renders_the_kv_text(walk: dict) -> Non
 
 def _shot(walk: dict, name: str) -> str:
     return next(k for k in walk["texts"] if k.split("-", 1)[1] == f"{name}.png")
+
+
+def test_every_visible_character_has_a_glyph_in_the_font(walk: dict) -> None:
+    """No tofu: each character on every screen is in the CJK font the app registered."""
+    from reportlab.pdfbase.ttfonts import TTFontFile
+
+    from tablet_app.fonts import find_cjk_font
+
+    path = find_cjk_font()
+    font = TTFontFile(str(path), subfontIndex=0) if path.suffix == ".ttc" else TTFontFile(str(path))
+    missing = {
+        ch
+        for texts in walk["texts"].values()
+        for item in texts
+        for ch in item["text"]
+        if not ch.isspace() and ord(ch) not in font.charToGlyph
+    }
+    assert not missing, sorted(missing)
