@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -575,8 +575,8 @@ def evaluate(test: AtmosphereTest, profile: Profile) -> Verdict:
     )
 
 
-def _hours(delta: Any) -> float:
-    return float(delta.total_seconds() / 3600)
+def _hours(delta: timedelta) -> float:
+    return delta.total_seconds() / 3600
 
 
 def _sample_reasons(
@@ -591,8 +591,9 @@ def _sample_reasons(
     age = test.entry_at - sample.taken_at
     if age.total_seconds() < 0:
         reasons.append(
+            # value: minutes after the entry time
             Reason(
-                TEST_AFTER_ENTRY, point=point, value=_rounded(age.total_seconds() / 60), unit="min"
+                TEST_AFTER_ENTRY, point=point, value=_rounded(-age.total_seconds() / 60), unit="min"
             )
         )
     elif age > profile.test_max_age:
