@@ -363,3 +363,22 @@ def test_a_lost_detector_link_is_shown_and_nothing_turns_green(world: World, eng
     assert world.desk.state(world.context.permit_id).status is Status.EVACUATING
     assert board.suspend("detector link lost").ok, board.last.lines()
     assert world.desk.state(world.context.permit_id).status is Status.SUSPENDED
+
+
+def test_evacuate_button_orders_evacuation_and_nobody_is_left_inside(
+    world: World, english: None
+) -> None:
+    atmo, board, _setup = ready(world)
+    assert atmo.confirm_readings(demo.ENTRANT_A, PINS[demo.ENTRANT_A]).ok
+    world.air(2)
+    assert board.enter(demo.ENTRANT_A).ok
+    assert board.evacuate().ok
+    view = board.view()
+    assert view.status == "EVACUATING" and view.status_level is Level.ALARM
+    assert not board.enter(demo.ENTRANT_A).ok  # nobody goes in while evacuating
+    assert board.exit(demo.ENTRANT_A).ok
+    state = world.desk.state(world.context.permit_id)
+    assert state.status is Status.SUSPENDED and not state.inside
+    home = HomePresenter(world.context, world.desk).view()
+    assert [(r.status, r.level, r.inside) for r in home.permits] == [("Suspended", Level.WARN, 0)]
+    assert home.hazards and "H2S" in home.hazards[0]
