@@ -481,3 +481,23 @@ def test_reading_lel_vol_used_for_toxic_percent_lel() -> None:
     low = with_reading({"channel": "CO", "value": 0.1, "unit": "%LEL", "lel_vol": 4.0})
     assert reasons(high, OSHA) == {("TOXIC_HIGH", "bottom", "CO")}
     assert reasons(low, OSHA) == set()
+
+
+def test_reason_values_for_timing() -> None:
+    data = case()
+    data["samples"][0]["taken_at"] = "2026-11-28T09:05:00+08:00"
+    data["samples"][1]["taken_at"] = "2026-11-28T08:20:00+08:00"
+    got = {r.code: r.as_dict() for r in evaluate(parse_test(data), load_profile(GB)).reasons}
+    assert got["TEST_AFTER_ENTRY"] == {
+        "code": "TEST_AFTER_ENTRY",
+        "point": "top",
+        "value": 5.0,
+        "unit": "min",
+    }
+    assert got["TEST_TOO_OLD"] == {
+        "code": "TEST_TOO_OLD",
+        "point": "middle",
+        "value": 40.0,
+        "limit": 30.0,
+        "unit": "min",
+    }
