@@ -32,6 +32,7 @@ def _validation_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     first = errors[0] if errors else {}
+    body: dict[str, Any]
     if first.get("type") == "json_invalid":
         body = {
             "error": {

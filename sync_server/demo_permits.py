@@ -323,18 +323,17 @@ def _enter(
     w.step(lambda x: _test(x, space, detector), actor=w.state.guardian or "", minutes=3)
     test_seq = w.state.seq
     for e in entrants:
-        w.step(
-            lambda x, e=e: BriefingSigned(
-                briefed_by=leader, signoff=x.signoff(e, SignOffMeaning.BRIEF)
-            ),
-            actor=leader,
-        )
-        w.step(
-            lambda x, e=e: ReadingsConfirmed(
+
+        def briefed(x: Writer, e: str = e) -> Payload:
+            return BriefingSigned(briefed_by=leader, signoff=x.signoff(e, SignOffMeaning.BRIEF))
+
+        def confirmed(x: Writer, e: str = e) -> Payload:
+            return ReadingsConfirmed(
                 test_seq=test_seq, signoff=x.signoff(e, SignOffMeaning.CONFIRM_READINGS)
-            ),
-            actor=e,
-        )
+            )
+
+        w.step(briefed, actor=leader)
+        w.step(confirmed, actor=e)
     for e in entrants:
         w.step(EntrantEntered(entrant_id=e), actor=w.state.guardian or "", minutes=1)
     return test_seq
