@@ -1,4 +1,9 @@
-"""`cspermit permit ...` through a real subprocess: the exit codes and JSON are a contract."""
+"""`cspermit permit ...`: the exit codes and JSON are a contract.
+
+The main paths run the installed command in a real subprocess; the many
+input-error variants run the same Typer app in-process (``CliRunner``), because
+each subprocess pays the whole CLI's import time (seconds on the shared build
+machine)."""
 
 from __future__ import annotations
 
@@ -10,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from cspermit.cli import app
 from permits.commands.demo import ready_to_enter
 from permits.integrity import DeviceKey, export_chain
 
@@ -30,6 +37,24 @@ def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+class Result:
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def inproc(*args: str | Path) -> Result:
+    """The same command through the Typer app in this process (English messages)."""
+    from permits.i18n import get_language, set_language
+
+    previous = get_language()
+    set_language("en")
+    try:
+        done = CliRunner().invoke(app, ["permit", *map(str, args)])
+    finally:
+        set_language(previous)
+    return Result(done.exit_code, done.stdout, done.stderr)
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +92,11 @@ def test_tampered_chain_exits_1_naming_the_first_bad_seq(demo: Path, tmp_path: P
 def test_bare_list_needs_keys(demo: Path, tmp_path: Path) -> None:
     data = json.loads(demo.read_text(encoding="utf-8"))
     bare = _write(tmp_path / "bare.json", data["events"])
-    done = cli("verify", bare)
+    done = inproc("verify", bare)
     assert done.returncode == 1
     assert json.loads(done.stdout)["code"] == "UNKNOWN_DEVICE"
     keys = _write(tmp_path / "keys.json", data["devices"])
-    assert cli("verify", bare, "--keys", keys).returncode == 0
+    assert inproc("verify", bare, "--keys", keys).returncode == 0
 
 
 @pytest.mark.parametrize(
@@ -91,15 +116,22 @@ def test_unreadable_input_exits_2_with_a_message(
     path = tmp_path / "in.json"
     if content is not None:
         path.write_text(content, encoding="utf-8")
-    done = cli("verify", path)
+    done = inproc("verify", path)
     assert done.returncode == 2
     assert needle in done.stderr
     assert done.stdout == ""
     assert "Traceback" not in done.stderr
 
 
+def test_unreadable_file_exits_2_in_a_real_process(tmp_path: Path) -> None:
+    path = tmp_path / "in.json"
+    path.write_text("{not json", encoding="utf-8")
+    done = cli("verify", path)
+    assert done.returncode == 2 and "not valid JSON" in done.stderr and done.stdout == ""
+
+
 def test_bad_keys_file_exits_2(demo: Path, tmp_path: Path) -> None:
-    done = cli("verify", demo, "--keys", _write(tmp_path / "k.json", ["x"]))
+    done = inproc("verify", demo, "--keys", _write(tmp_path / "k.json", ["x"]))
     assert done.returncode == 2 and "device_id" in done.stderr
 
 
@@ -130,12 +162,12 @@ def test_replay_judges_expiry_at_now(demo: Path, tmp_path: Path) -> None:
     data = json.loads(demo.read_text(encoding="utf-8"))
     data["events"] = data["events"][:30]  # cut before the close: still open
     path = _write(tmp_path / "open.json", data)
-    out = json.loads(cli("replay", path, "--now", "2026-12-01T00:00:00+08:00").stdout)
+    out = json.loads(inproc("replay", path, "--now", "2026-12-01T00:00:00+08:00").stdout)
     assert out["state"]["status"] == "expired"
 
 
 def test_replay_with_a_naive_now_exits_2(demo: Path) -> None:
-    done = cli("replay", demo, "--now", "2026-11-28T12:00:00")
+    done = inproc("replay", demo, "--now", "2026-11-28T12:00:00")
     assert done.returncode == 2 and "--now" in done.stderr
 
 
