@@ -13,6 +13,7 @@ ALL_ROUTERS: list[APIRouter] = [
     reference.router,
     sync.router,
     permits.router,
+    permits.conflicts_router,
     hazards.router,
     feed.router,
 ]

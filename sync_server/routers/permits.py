@@ -267,3 +267,92 @@ def export(permit_id: str, conn: Conn, who: CurrentPrincipal) -> JSONResponse:
         {"permit_id": permit_id, "events": [e.body for e in chain], "devices": keys},
         headers={"Content-Disposition": f'attachment; filename="{permit_id}.json"'},
     )
+
+
+conflicts_router = APIRouter(prefix="/api/v1/conflicts", tags=["permits"])
+
+
+class ReviewIn(BaseModel):
+    note: str = Field(min_length=1, max_length=5000)
+
+
+def _conflict_out(c: Any) -> dict[str, Any]:
+    return {
+        "conflict_id": c.conflict_id,
+        "enterprise_id": c.enterprise_id,
+        "permit_id": c.permit_id,
+        "seq": c.seq,
+        "existing_hash": c.existing_hash,
+        "incoming_hash": c.incoming_hash,
+        "device_id": c.device_id,
+        "received_at": c.received_at,
+        "status": c.status,
+        "event": c.body,
+    }
+
+
+@conflicts_router.get("")
+def list_conflicts(
+    conn: Conn, who: CurrentPrincipal, status: str | None = "open"
+) -> list[dict[str, Any]]:
+    """Forked chains kept for review (same permit, same seq, another hash)."""
+    _readers(who)
+    scope = visible_enterprises(conn, who)
+    query = sa.select(version_conflicts).where(
+        scope_filter(version_conflicts.c.enterprise_id, scope)
+    )
+    if status:
+        query = query.where(version_conflicts.c.status == status)
+    rows = conn.execute(query.order_by(version_conflicts.c.received_at))
+    return [_conflict_out(c) for c in rows]
+
+
+@conflicts_router.post("/{conflict_id}/review")
+def review_conflict(
+    conflict_id: str, body: ReviewIn, conn: Conn, who: CurrentPrincipal
+) -> dict[str, Any]:
+    """Mark a conflict reviewed, with a note; the forked event itself stays stored."""
+    import uuid
+
+    from sync_server.security import Role as _Role
+    from sync_server.services import audit
+    from sync_server.services.tenancy import require_role, require_visible
+    from sync_server.storage import now_iso
+
+    row = conn.execute(
+        sa.select(version_conflicts).where(version_conflicts.c.conflict_id == conflict_id)
+    ).first()
+    if row is None:
+        raise NotFound(_("not found"), code="NOT_FOUND")
+    require_visible(conn, who, row.enterprise_id)
+    require_role(who, _Role.ENTERPRISE_ADMIN, _Role.BUREAU_REVIEWER, _Role.OPERATOR)
+    conn.execute(
+        version_conflicts.update()
+        .where(version_conflicts.c.conflict_id == conflict_id)
+        .values(status="reviewed")
+    )
+    conn.execute(
+        notes.insert().values(
+            note_id=str(uuid.uuid4()),
+            enterprise_id=row.enterprise_id,
+            object_kind="permit",
+            object_id=row.permit_id,
+            author_account_id=who.subject_id,
+            author=who.name,
+            text=f"[conflict {conflict_id} seq {row.seq}] {body.note}",
+            created_at=now_iso(),
+        )
+    )
+    audit.record(
+        conn,
+        who,
+        "conflict.review",
+        "conflict",
+        conflict_id,
+        enterprise_id=row.enterprise_id,
+        before={"status": row.status},
+        after={"status": "reviewed", "note": body.note},
+    )
+    out = _conflict_out(row)
+    out["status"] = "reviewed"
+    return out

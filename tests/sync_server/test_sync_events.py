@@ -62,6 +62,20 @@ def test_fork_is_stored_as_version_conflict(world: World) -> None:
     trace = world.client.get("/api/v1/permits/P-4", headers=world.h("a-admin")).json()
     assert [c["incoming_hash"] for c in trace["conflicts"]] == [fork["hash"]]
     assert "VERSION_CONFLICT" in trace["permit"]["anomalies"]
+    # Pushing the fork again does not store it twice.
+    again = push(world, tab, [fork]).json()["results"][0]
+    assert again["conflict_id"] == r["conflict_id"]
+    # The bureau sees it in the review queue and marks it reviewed; B's admin cannot.
+    queue = world.client.get("/api/v1/conflicts", headers=world.h("bureau")).json()
+    assert [c["conflict_id"] for c in queue] == [r["conflict_id"]]
+    assert world.client.get("/api/v1/conflicts", headers=world.h("b-admin")).json() == []
+    url = f"/api/v1/conflicts/{r['conflict_id']}/review"
+    assert world.client.post(url, json={"note": "x"}, headers=world.h("b-admin")).status_code == 404
+    done = world.client.post(
+        url, json={"note": "tablet restored from an old backup"}, headers=world.h("bureau")
+    )
+    assert done.status_code == 200 and done.json()["status"] == "reviewed"
+    assert world.client.get("/api/v1/conflicts", headers=world.h("bureau")).json() == []
 
 
 def test_gap_wrong_device_and_other_tenant(world: World) -> None:
