@@ -160,3 +160,15 @@ def test_an_event_that_does_not_continue_the_head_is_a_version_conflict(
     with pytest.raises(VersionConflict) as info:
         check_continues(head.seq, head.hash or "", head)
     assert info.value.code == CHAIN_FORK
+
+
+def test_the_golden_chain_still_verifies() -> None:
+    # A permit sealed by an earlier version must verify forever (see tests/data/permits/README.md).
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data" / "permits" / "demo-chain.json"
+    export = read_export(json.loads(path.read_text(encoding="utf-8")))
+    result = verify_chain(export.events, export.devices, permit_id=export.permit_id)
+    assert result.valid, result.as_dict()
+    assert result.count == 44
