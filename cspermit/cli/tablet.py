@@ -72,6 +72,7 @@ def walkthrough(
 
 EXPECTED = {
     "first_test": "refused",
+    "manual_wrong_countersign": "refused",
     "entry_before_ventilation": "refused",
     "retest": "passed",
     "entry": "entered",
@@ -223,6 +224,18 @@ async def _walkthrough(out: Path, db_path: Path) -> dict[str, Any]:
                 outcomes["first_test"] = "refused" if latest and not latest.acceptable else "passed"
                 notes["first_test_reasons"] = [dict(r) for r in latest.reasons] if latest else []
                 await shot("atmosphere-failed", "atmosphere")
+                # typed-in values need a second person's valid PIN: a wrong one is refused
+                for field in atmo._manual_inputs.values():
+                    field.text = "0"
+                atmo.manual("top")
+                atmo.ids.countersign_pin.text = "0000"
+                atmo.record_manual(demo.LEADER)
+                last = atmo.presenter.last
+                outcomes["manual_wrong_countersign"] = (
+                    "refused" if last is not None and not last.ok else "recorded"
+                )
+                notes["manual_refusal"] = last.lines() if last is not None else []
+                atmo.presenter.reset()
                 board = app.screens["board"]
                 board.presenter.enter(demo.ENTRANT_A)
                 last = board.presenter.last

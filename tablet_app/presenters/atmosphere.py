@@ -246,8 +246,15 @@ class AtmospherePresenter:
             if actor is None:
                 raise ValueError(_("Sign in first."))
             state = self.state()
-            serial = self.feed.device_serial if not self.manual else None
-            serial = serial or self.context.store.get_setting("manual_detector_serial")
+            if self.manual:
+                # values read off a detector's display: the tablet's chosen manual
+                # detector, or the only one in the ledger
+                serial = self.context.store.get_setting("manual_detector_serial")
+                ledger = self.context.store.references("detectors")
+                if serial is None and len(ledger) == 1:
+                    serial = ledger[0]["id"]
+            else:
+                serial = self.feed.device_serial
             row = self.context.store.reference("detectors", serial) if serial else None
             if row is None:
                 raise ValueError(
