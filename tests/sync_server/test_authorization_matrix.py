@@ -115,6 +115,12 @@ def _matrix(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any], dict[st
         ),
         (
             "GET",
+            "/api/v1/conflicts",
+            {},
+            {"a": 200, "b": 200, "bureau": 200, "agg": 403, "dev_a": 403, "dev_b": 403},
+        ),
+        (
+            "GET",
             "/api/v1/feed",
             {},
             {"a": 403, "b": 403, "bureau": 200, "agg": 200, "dev_a": 403, "dev_b": 403},
