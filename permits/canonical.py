@@ -35,6 +35,14 @@ from uuid import UUID
 
 from permits.errors import InvalidInput
 
+__all__ = [
+    "canonical_bytes",
+    "canonical_datetime",
+    "canonical_float",
+    "canonical_json",
+]
+
+
 _MAX_EXACT_INT = 2**53
 
 

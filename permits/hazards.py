@@ -36,6 +36,32 @@ from permits.interlock import (
 from permits.messages import register
 from permits.state import PermitState, apply
 
+__all__ = [
+    "ENTRY_WITHOUT_APPROVAL",
+    "ENTRY_WITHOUT_GUARDIAN",
+    "ENTRY_WITHOUT_PASSING_TEST",
+    "ENTRY_WITHOUT_VENTILATION",
+    "MEM10_13_2",
+    "HazardClosed",
+    "HazardEvent",
+    "HazardEventType",
+    "HazardFinding",
+    "HazardPayload",
+    "HazardRectified",
+    "HazardReported",
+    "HazardSource",
+    "HazardState",
+    "HazardStatus",
+    "RectificationPlanned",
+    "RectificationVerified",
+    "apply_hazard",
+    "entry_findings",
+    "find_hazards",
+    "fold_hazard",
+    "hazard_decide",
+    "hazard_unmet",
+]
+
 
 def N_(message: str) -> str:
     """Mark a message for translation; it is translated when rendered."""

@@ -53,6 +53,31 @@ from permits.errors import IntegrityError, InvalidInput, VersionConflict
 from permits.events import GENESIS_HASH, DeviceHandover, Event, parse_event
 from permits.i18n import gettext as _
 
+__all__ = [
+    "BAD_DEVICE",
+    "BAD_HASH",
+    "BAD_PREV_HASH",
+    "BAD_SCHEMA",
+    "BAD_SEQ",
+    "BAD_SIGNATURE",
+    "CHAIN_FORK",
+    "EMPTY_CHAIN",
+    "UNKNOWN_DEVICE",
+    "WRONG_PERMIT",
+    "DeviceKey",
+    "PermitExport",
+    "VerificationResult",
+    "check_continues",
+    "event_hash",
+    "export_chain",
+    "public_key_from",
+    "read_export",
+    "seal",
+    "signature_valid",
+    "verify_chain",
+]
+
+
 BAD_SCHEMA = "BAD_SCHEMA"
 WRONG_PERMIT = "WRONG_PERMIT"
 BAD_SEQ = "BAD_SEQ"

@@ -16,6 +16,22 @@ from permits.loto import isolation_unmet
 from permits.messages import register
 from permits.state import PermitState, Status
 
+__all__ = [
+    "CONDITION_OF",
+    "approval_authorised",
+    "condition_1_permit",
+    "condition_3_ventilation_equipment",
+    "condition_4_atmosphere",
+    "condition_5_guardian",
+    "condition_6_entrant",
+    "condition_7_alarms",
+    "duties",
+    "entry_unmet",
+    "has_certificate",
+    "monitoring_live",
+    "training_valid",
+]
+
 
 def N_(message: str) -> str:
     """Mark a message for translation; it is translated when rendered."""

@@ -22,6 +22,15 @@ from permits.events import (
 from permits.messages import register
 from permits.state import IsolationRecord, PermitState
 
+__all__ = [
+    "METHODS_FOR_KIND",
+    "POSITIVE_PIPE_ISOLATION",
+    "exception_missing",
+    "isolation_unmet",
+    "point_unmet",
+    "removal_unmet",
+]
+
 
 def N_(message: str) -> str:
     """Mark a message for translation; it is translated when rendered."""

@@ -20,6 +20,16 @@ from permits.hazards import HazardFinding, entry_findings
 from permits.interlock import duties
 from permits.state import PermitState, Status, apply
 
+__all__ = [
+    "MANUAL_ATMOSPHERE_ENTRY",
+    "RECORDED_VERDICT_DIFFERS",
+    "ReplayFlag",
+    "ReplayResult",
+    "ReplayViolation",
+    "replay",
+]
+
+
 MANUAL_ATMOSPHERE_ENTRY = "MANUAL_ATMOSPHERE_ENTRY"
 # The device's own verdict disagrees with the recomputed one (a buggy or tampered device).
 RECORDED_VERDICT_DIFFERS = "RECORDED_VERDICT_DIFFERS"

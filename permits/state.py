@@ -51,6 +51,20 @@ from permits.events import (
 )
 from permits.profiles import Profile, load_profile
 
+__all__ = [
+    "TERMINAL",
+    "AlarmRecord",
+    "IsolationRecord",
+    "PermitState",
+    "PersonalLock",
+    "Status",
+    "TestRecord",
+    "apply",
+    "evaluate_recorded_test",
+    "fold",
+    "test_input",
+]
+
 
 class Status(StrEnum):
     NONE = "none"  # no event yet

@@ -80,6 +80,18 @@ from permits.messages import register
 from permits.profiles import load_profile
 from permits.state import TERMINAL, PermitState, Status, apply, test_input
 
+__all__ = [
+    "ALLOWED",
+    "RULES",
+    "PermitSession",
+    "check",
+    "decide",
+    "draft",
+    "enter",
+    "exit_",
+    "raise_alarm",
+]
+
 
 def N_(message: str) -> str:
     """Mark a message for translation; it is translated when rendered."""
