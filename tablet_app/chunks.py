@@ -46,7 +46,7 @@ def encode_chunk(readings: Sequence[Reading]) -> bytes:
     t0 = ordered[0].received_at
     assert t0 is not None
     ms = np.array(
-        [round((r.received_at - t0).total_seconds() * 1000) for r in ordered],  # type: ignore[operator]
+        [round((r.received_at - t0).total_seconds() * 1000) for r in ordered],
         dtype=np.int64,
     )
     header = json.dumps(

@@ -339,7 +339,7 @@ class Store:
                     _now(),
                 ],
             )
-        return cur.rowcount == 1
+        return bool(cur.rowcount == 1)
 
     def chunk(self, chunk_hash: str) -> bytes | None:
         row = self.db.execute(
@@ -371,7 +371,7 @@ class Store:
             n += self.db.execute(
                 "DELETE FROM events WHERE acked_at IS NOT NULL AND acked_at < ?", [acked_before]
             ).rowcount
-        return n
+        return int(n)
 
     # ---- reference data pulled from the server (ledger, people, detectors, profiles)
 

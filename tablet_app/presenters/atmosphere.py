@@ -158,6 +158,7 @@ class AtmospherePresenter:
             else:
                 points.append((point, _("{point}: not sampled").format(point=point), Level.WARN))
         latest = state.latest_test
+        reasons: tuple[tuple[str, str], ...]
         if latest is None:
             verdict, level, reasons = _("No test recorded yet"), Level.UNKNOWN, ()
         elif latest.acceptable:
