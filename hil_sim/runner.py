@@ -127,14 +127,11 @@ class Simulation:
 
     def truth(self, point: str, channel: Channel | str, unit: Unit | str) -> float:
         """What a perfect detector would read at ``point`` now (for test assertions)."""
-        for model in self.models.values():
-            saved = model.point
-            try:
-                model.point = point
-                return model.true_value(Channel(channel), Unit(unit), self.elapsed())
-            finally:
-                model.point = saved
-        raise SimError(SimErrorCode.UNKNOWN_DEVICE, "scenario has no detector")
+        if point not in self.field.points:
+            raise ValueError(f"point: expected one of {', '.join(self.field.points)}")
+        self._advance_field(self.elapsed())
+        model = next(iter(self.models.values()))
+        return model._truth(Channel(channel), Unit(unit), point)
 
     def model(self, detector_id: str) -> DetectorModel:
         try:
@@ -261,6 +258,10 @@ class Simulation:
             due = self._due()
             if due:
                 self.emit(due)
+            t = self.elapsed()
+            for device in self._devices.values():
+                if isinstance(device, ModbusDevice):
+                    device.sync_link(t)
             await asyncio.sleep(self._tick)
 
     async def advance(self, seconds: float, *, step_s: float = 1.0, settle_s: float = 0.02) -> None:

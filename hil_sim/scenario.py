@@ -214,11 +214,6 @@ class Scenario(_Model):
         for i, fault in enumerate(self.faults):
             if fault.detector not in ids:
                 problems.append(f"faults[{i}].detector: {_one_of(ids)}")
-        modbus = [(d.transport, d.slave_id) for d in self.detectors if d.protocol == "modbus-gt4"]
-        if len(set(modbus)) != len(modbus):
-            problems.append(
-                "detectors: " + _("two Modbus detectors share a transport and a slave_id")
-            )
         if problems:
             raise ValueError("; ".join(problems))
         return self

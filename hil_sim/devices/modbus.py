@@ -98,6 +98,7 @@ class ModbusDevice:
         self._inner_slave = -1
         self._loop: asyncio.AbstractEventLoop | None = None
         self.requests_dropped = 0
+        self._link_up = True
 
     # --- register image --------------------------------------------------------------
 
@@ -184,6 +185,15 @@ class ModbusDevice:
                 os.close(fd)
 
     # --- the bridge ------------------------------------------------------------------
+
+    def sync_link(self, t: float) -> None:
+        """A link drop closes socket connections and refuses new ones while it lasts."""
+        up = FaultKind.LINK_DROP not in {f.kind for f in self.model.active_faults(t)}
+        if up != self._link_up:
+            self._link_up = up
+            self.port.accepting(up)
+            if not up:
+                self.port.drop_link()
 
     def _kinds(self) -> set[FaultKind]:
         return {f.kind for f in self.model.active_faults(self._now())}

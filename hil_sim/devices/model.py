@@ -88,8 +88,8 @@ class DetectorModel:
         self._advance(t)
         return self._truth(channel, unit)
 
-    def _truth(self, channel: Channel, unit: Unit) -> float:
-        point = self.point
+    def _truth(self, channel: Channel, unit: Unit, point: str | None = None) -> float:
+        point = point or self.point
         if channel is Channel.O2:
             vol = self._field.o2_vol(point)
             return convert(vol, Unit.VOL, unit, gas="O2") if unit is not Unit.VOL else vol
@@ -102,6 +102,14 @@ class DetectorModel:
             return total
         ppm = self._field.ppm(point, channel.value)
         return convert(ppm, Unit.PPM, unit, gas=channel.value)
+
+    def uptime_ms(self, t: float) -> int:
+        """The device's own clock at ``t`` (milliseconds since its last power-on)."""
+        uptime_s = t - self._boot_at
+        for f in self.active_faults(t):
+            if f.kind is FaultKind.CLOCK_SKEW:
+                uptime_s = uptime_s + f.offset_s + f.rate * (t - f.at_s)
+        return max(0, int(uptime_s * 1000))
 
     def link_up(self, t: float) -> bool:
         """The device answers at all: no link drop, no silence, battery not flat."""
@@ -183,10 +191,7 @@ class DetectorModel:
         status = 0
         for flag in flags:
             status |= STATUS_BITS[flag]
-        uptime_s = t - self._boot_at
-        for f in active:
-            if f.kind is FaultKind.CLOCK_SKEW:
-                uptime_s = uptime_s + f.offset_s + f.rate * (t - f.at_s)
+        uptime_ms = self.uptime_ms(t)
         online = FaultKind.LINK_DROP not in kinds and battery > DEAD_BATTERY_PCT
         silent = FaultKind.SILENCE in kinds
         garbage = b""
@@ -202,7 +207,7 @@ class DetectorModel:
             values=tuple(values),
             status=status,
             battery=round(battery),
-            uptime_ms=max(0, int(uptime_s * 1000)),
+            uptime_ms=uptime_ms,
             seq=max(0, self._seq),
             online=online,
             silent=silent,

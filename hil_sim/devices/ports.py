@@ -105,6 +105,8 @@ class TcpPort(Port):
         async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             if not self._accepting:
                 writer.close()
+                with contextlib.suppress(Exception):
+                    await writer.wait_closed()
                 return
             self._writers.add(writer)
             try:
@@ -118,6 +120,8 @@ class TcpPort(Port):
             finally:
                 self._writers.discard(writer)
                 writer.close()
+                with contextlib.suppress(Exception):
+                    await writer.wait_closed()
 
         try:
             self._server = await asyncio.start_server(client, self._host, self._port)
@@ -142,7 +146,13 @@ class TcpPort(Port):
         self._accepting = value
 
     async def close(self) -> None:
+        writers = list(self._writers)
         self.drop_link()
+        # Wait until each socket is really closed: a transport closed just before the
+        # loop ends would leave its socket to the garbage collector.
+        for writer in writers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 1.0)
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):

@@ -136,13 +136,28 @@ def _reading_dict(r: Reading) -> dict[str, Any]:
 async def sample_point(
     sim: Simulation, rec: Recorder, detector_id: str, point: str, *, settle_s: float = 3
 ) -> dict[str, Any]:
-    """Lower the probe to ``point``, let it settle, take the latest value of each channel."""
+    """Lower the probe to ``point``, let it settle, take the latest value of each channel.
+
+    Only readings of frames the device made after the move count: a frame from the
+    previous point may still be in flight. gasl frames carry the device's uptime;
+    for the others, two polls after the move."""
+    model = sim.model(detector_id)
     sim.move(detector_id, point)
     moved_at = sim.now()
+    uptime_at_move = model.uptime_ms(sim.elapsed())
+
+    def after_move() -> list[Reading]:
+        out = rec.readings(since=moved_at)
+        timed = [r for r in out if r.device_time_ms is not None]
+        if timed or model.spec.protocol == "gasl":
+            return [r for r in timed if (r.device_time_ms or 0) > uptime_at_move]
+        channels = len(model.spec.channels)
+        return out[channels:] if len(out) >= 2 * channels else []
+
     await sim.advance(settle_s)
-    await rec.wait_for(lambda: rec.readings(since=moved_at), sim)
+    await rec.wait_for(lambda: after_move(), sim)
     latest: dict[Channel, Reading] = {}
-    for r in rec.readings(since=moved_at):
+    for r in after_move():
         latest[r.channel] = r
     return {
         "point": point,

@@ -298,3 +298,18 @@ def test_ports_override_refuses_a_ble_detector() -> None:
 
     with pytest.raises(SimError, match="gasl-ble"):
         Simulation("molasses-tank", ports={"gasl-ble": "/dev/ttyUSB0"})
+
+
+async def test_a_two_hour_scenario_runs_in_seconds_at_speed() -> None:
+    # speed 3600: one scenario hour per wall second. No timing is asserted (that is
+    # bench work); the guard of the async runner fails the test if it hangs.
+    async with Simulation("molasses-tank", speed=3600) as sim:
+        with serial.Serial(sim.endpoint("gasl-serial").port, 9600, timeout=0) as port:
+            data = b""
+            while not sim.finished:
+                await sim.run(duration_s=min(sim.elapsed() + 600, sim.duration_s))
+                data += await _read(port)
+        frames = _frames(gasl.LineDecoder(), data)
+        assert sim.elapsed() >= 7200
+        assert frames and frames[-1].device_time_ms is not None
+        assert frames[-1].device_time_ms >= 6_000_000  # uptime reached well into the job
