@@ -25,8 +25,10 @@ def build(root: Path = ROOT) -> list[Path]:
             for po_path in sorted(lc_dir.rglob("*.po")):
                 with po_path.open("rb") as f:
                     for message in read_po(f):
+                        # Catalog.__setitem__ wants a Message in Babel >= 2.17;
+                        # add() builds one and keeps plural forms and context.
                         if message.id and message.string:
-                            merged[message.id] = message.string
+                            merged.add(message.id, message.string, context=message.context)
             mo_path = lc_dir / f"{package}.mo"
             with mo_path.open("wb") as f:
                 write_mo(f, merged)
