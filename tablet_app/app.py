@@ -126,9 +126,11 @@ async def run_async(
     result: dict[str, Any] = {}
 
     async def drive() -> None:
-        while app.root is None:
+        from kivy.clock import Clock
+
+        # after the first frame is on screen, however long a loaded machine takes
+        while app.root is None or Clock.frames_displayed < 1:
             await asyncio.sleep(0.02)
-        await asyncio.sleep(0.1)
         try:
             result["value"] = await script(app)
         finally:

@@ -6,15 +6,20 @@ job. ``consume`` runs on the app's asyncio loop next to Kivy.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 
 from permits.readings import Channel, Reading
 
-# The 8-h TWA projection needs a shift of history; at one reading a second per
-# channel that is under 30 000 readings, a few MB.
-HORIZON = timedelta(hours=8, minutes=5)
+# The feed keeps only what the screens look at: the latest value, the sampler's
+# steadiness window and a minute or so for the chunk recorder. The 8-h history the
+# TWA projection needs lives in the board's ``permits.monitoring.LiveMonitor``
+# (numpy columns) and, for the record, in the sealed chunks of the local store.
+HORIZON = timedelta(minutes=20)
+
+Listener = Callable[[Reading], None]
 
 
 class LiveFeed:
@@ -25,6 +30,45 @@ class LiveFeed:
         self.device_serial: str | None = None
         self.last_received_at: datetime | None = None
         self.error: str | None = None
+        self.received = 0  # readings added so far (tests and the walkthrough wait on it)
+        self._listeners: list[Listener] = []
+        self._arrived: asyncio.Event | None = None
+
+    def listen(self, listener: Listener) -> None:
+        """Call ``listener`` with every reading as it arrives (the board's monitor)."""
+        self._listeners.append(listener)
+
+    def unlisten(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    async def wait_until(self, ready: Callable[[], bool], timeout_s: float = 30.0) -> bool:
+        """Wait, woken by each arriving reading, until ``ready()``; False on timeout.
+        Event-driven: nothing to tune for a slow or loaded machine but the timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while not ready():
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            self._arrived = self._arrived or asyncio.Event()
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), min(left, 0.5))
+            except TimeoutError:
+                continue
+        return True
+
+    async def wait_received(self, count: int, timeout_s: float = 30.0) -> bool:
+        """Wait until ``count`` readings have arrived in total."""
+        return await self.wait_until(lambda: self.received >= count, timeout_s)
+
+    def caught_up(self, at: datetime) -> bool:
+        """Every channel seen so far has a reading received at or after ``at``."""
+        return bool(self._by_channel) and all(
+            q and q[-1].received_at is not None and q[-1].received_at >= at
+            for q in self._by_channel.values()
+        )
 
     def add(self, reading: Reading) -> None:
         if reading.received_at is None:
@@ -37,6 +81,11 @@ class LiveFeed:
             q.popleft()
         self.device_serial = reading.device_serial
         self.last_received_at = reading.received_at
+        self.received += 1
+        for listener in self._listeners:
+            listener(reading)
+        if self._arrived is not None:
+            self._arrived.set()
 
     def window(self) -> dict[Channel, list[Reading]]:
         return {ch: list(q) for ch, q in self._by_channel.items()}

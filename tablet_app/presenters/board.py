@@ -1,8 +1,9 @@
 """The active board: live gas against the limits, trend, timers, who is inside,
 EVACUATE, alarms, stale stream; suspend and resume with a re-test.
 
-``tick()`` runs once a second: it judges the live window with
-``permits.monitoring.assess_live`` and records an alarm event for every new
+``tick()`` runs once a second: it judges the live readings with an incremental
+``permits.monitoring.LiveMonitor`` (fed each reading as it arrives, so a tick
+does not re-read the 8-h window) and records an alarm event for every new
 alarm, which moves the permit to evacuating (the domain's fold). Tiles are
 green only for a fresh, trusted value with no alarm or warning on its channel;
 missing, stale or faulty data is grey or red, never green.
@@ -25,8 +26,8 @@ from permits.events import (
     Resumed,
     Suspended,
 )
-from permits.monitoring import LiveAssessment, assess_live
-from permits.readings import Channel
+from permits.monitoring import LiveAssessment, LiveMonitor
+from permits.readings import Channel, Reading
 from permits.state import TERMINAL, PermitState, Status
 from tablet_app.chunks import ChunkRecorder
 from tablet_app.context import AppContext
@@ -95,6 +96,32 @@ class BoardPresenter:
         self.assessment: LiveAssessment | None = None
         self.last: Outcome | None = None
         self.recorder = ChunkRecorder(desk, feed)
+        # One monitor per (permit, sample point): its 8-h history is numpy columns.
+        self._monitor: LiveMonitor | None = None
+        self._monitor_key: tuple[str, str | None] | None = None
+        feed.listen(self._on_reading)
+
+    def _on_reading(self, reading: Reading) -> None:
+        if self._monitor is not None:
+            self._monitor.add(reading)
+
+    def monitor(self, state: PermitState) -> LiveMonitor:
+        """The live judgement for this permit, made once and then fed reading by reading;
+        a new permit or sample point starts from what the feed still holds."""
+        point = self._monitor_point(state)
+        key = (state.permit_id, point)
+        if self._monitor is None or self._monitor_key != key:
+            space = state.space
+            monitor = LiveMonitor(
+                state.profile,
+                required_channels=[Channel(c) for c in (space.required_channels if space else ())],
+                oxygen_enriched=space.oxygen_enriched if space else False,
+                point=point,
+            )
+            for readings in self.feed.window().values():
+                monitor.extend(readings)
+            self._monitor, self._monitor_key = monitor, key
+        return self._monitor
 
     @property
     def permit_id(self) -> str:
@@ -120,18 +147,9 @@ class BoardPresenter:
 
     def assess(self) -> LiveAssessment:
         state = self.state()
-        space = state.space
         row = self.context.store.reference("detectors", self.feed.device_serial or "")
         bump = detector_identity(row).last_bump_test if row else None
-        self.assessment = assess_live(
-            self.feed.window(),
-            state.profile,
-            self.context.now(),
-            required_channels=[Channel(c) for c in (space.required_channels if space else ())],
-            oxygen_enriched=space.oxygen_enriched if space else False,
-            point=self._monitor_point(state),
-            last_bump_test=bump,
-        )
+        self.assessment = self.monitor(state).assess(self.context.now(), last_bump_test=bump)
         return self.assessment
 
     def monitoring_snapshot(self) -> MonitoringSnapshot | None:
