@@ -90,16 +90,22 @@ class PermitApp(App):  # type: ignore[misc]
             self._detector = None
 
     async def sync_forever(self, every_s: float = 15.0) -> None:
-        """Push what the server has not acknowledged, whenever online (entries, alarms
-        and evacuations reach the bureau's live view within one period)."""
+        """Push what the server has not acknowledged and pull the reference data that
+        changed, whenever online (entries, alarms and evacuations reach the bureau's
+        live view within one period). Progress shows on home and settings."""
         presenter = self.screens["settings"].presenter
+        self.context.extras["on_sync_progress"] = self._show_sync_progress
         while True:
             if self.context.store.get_setting("device_token") and (
                 self.context.server_url or self.context.store.get_setting("server_url")
             ):
-                if self.context.store.count_unacked() != {"events": 0, "chunks": 0}:
-                    await presenter.sync_now()
+                await presenter.sync_now()
+                self._show_sync_progress()
             await asyncio.sleep(every_s)
+
+    def _show_sync_progress(self) -> None:
+        if self.root is not None and self.root.current in ("home", "settings"):
+            self.current_screen.refresh()
 
     def switch_language(self, language: str) -> None:
         tr.switch(language)  # re-renders every kv-bound tr._() text

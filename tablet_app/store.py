@@ -15,6 +15,7 @@ acknowledged it. The rules live in the schema, not only in this class:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -25,7 +26,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-REFERENCE_KINDS = ("spaces", "people", "detectors", "profiles")
+# The first schema's reference tables; later ones are added by migrations.
+_M1_REFERENCE_KINDS = ("spaces", "people", "detectors", "profiles")
+# ``hazards``: the enterprise's hazard list as the server last sent it (home screen).
+REFERENCE_KINDS = (*_M1_REFERENCE_KINDS, "hazards")
 
 # Event types the server must see at once when online (DESIGN.md, Sync): the
 # bureau's dashboard shows live jobs. The rest syncs in the background.
@@ -117,7 +121,7 @@ def _m1_initial(db: Database) -> None:
            BEFORE DELETE ON readings_chunks WHEN OLD.acked_at IS NULL
            BEGIN SELECT RAISE(ABORT, 'CHUNK_NOT_ACKED: not acknowledged by the server'); END"""
     )
-    for kind in REFERENCE_KINDS:
+    for kind in _M1_REFERENCE_KINDS:
         db.execute(
             f"""CREATE TABLE {kind} (
                 id TEXT PRIMARY KEY,
@@ -129,7 +133,50 @@ def _m1_initial(db: Database) -> None:
     db.execute("CREATE TABLE sync_cursors (name TEXT PRIMARY KEY, cursor TEXT NOT NULL)")
 
 
-MIGRATIONS: tuple[Callable[[Database], None], ...] = (_m1_initial,)
+def _m2_attachments_hazards(db: Database) -> None:
+    """Attachments (drawn signatures, photos), content-addressed like chunks and kept
+    until the server holds them; the server's hazards; hazard reports made here."""
+    db.execute(
+        """CREATE TABLE attachments (
+            hash TEXT PRIMARY KEY,
+            content_type TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            data BLOB NOT NULL,
+            stored_at TEXT NOT NULL,
+            acked_at TEXT
+        )"""
+    )
+    db.execute(
+        """CREATE TRIGGER attachments_append_only
+           BEFORE UPDATE OF hash, content_type, purpose, data, stored_at ON attachments
+           BEGIN SELECT RAISE(ABORT, 'ATTACHMENT_APPEND_ONLY: a stored file never changes'); END"""
+    )
+    db.execute(
+        """CREATE TRIGGER attachments_keep_unacked
+           BEFORE DELETE ON attachments WHEN OLD.acked_at IS NULL
+           BEGIN SELECT RAISE(ABORT, 'ATTACHMENT_NOT_ACKED: not acknowledged by the server'); END"""
+    )
+    db.execute(
+        "CREATE TABLE hazards (id TEXT PRIMARY KEY, body TEXT NOT NULL, updated_at TEXT NOT NULL)"
+    )
+    db.execute(
+        """CREATE TABLE hazard_reports (
+            id TEXT PRIMARY KEY,
+            body TEXT NOT NULL,
+            stored_at TEXT NOT NULL,
+            acked_at TEXT,
+            server_id TEXT,
+            last_error TEXT
+        )"""
+    )
+    db.execute(
+        """CREATE TRIGGER hazard_reports_keep_unacked
+           BEFORE DELETE ON hazard_reports WHEN OLD.acked_at IS NULL
+           BEGIN SELECT RAISE(ABORT, 'REPORT_NOT_ACKED: not acknowledged by the server'); END"""
+    )
+
+
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (_m1_initial, _m2_attachments_hazards)
 
 
 def migrate(db: Database, migrations: Iterable[Callable[[Database], None]] = MIGRATIONS) -> int:
@@ -359,6 +406,88 @@ class Store:
                 "UPDATE readings_chunks SET acked_at = ? WHERE hash = ? AND acked_at IS NULL",
                 [at or _now(), chunk_hash],
             )
+
+    # ---- attachments (drawn signatures, photos; content-addressed)
+
+    def put_attachment(self, data: bytes, *, content_type: str, purpose: str) -> str:
+        """Store a file once by its SHA-256 and return the hash (the chain names it)."""
+        digest = hashlib.sha256(data).hexdigest()
+        with _transaction(self.db.conn):
+            self.db.execute(
+                "INSERT OR IGNORE INTO attachments (hash, content_type, purpose, data, stored_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [digest, content_type, purpose, data, _now()],
+            )
+        return digest
+
+    def attachment(self, digest: str) -> bytes | None:
+        row = self.db.execute("SELECT data FROM attachments WHERE hash = ?", [digest]).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def unacked_attachments(self) -> list[str]:
+        rows = self.db.execute(
+            "SELECT hash FROM attachments WHERE acked_at IS NULL ORDER BY stored_at"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def mark_attachment_acked(self, digest: str, at: str | None = None) -> None:
+        with _transaction(self.db.conn):
+            self.db.execute(
+                "UPDATE attachments SET acked_at = ? WHERE hash = ? AND acked_at IS NULL",
+                [at or _now(), digest],
+            )
+
+    # ---- hazard reports made on this tablet
+
+    def add_hazard_report(self, report: Mapping[str, Any]) -> None:
+        with _transaction(self.db.conn):
+            self.db.execute(
+                "INSERT INTO hazard_reports (id, body, stored_at) VALUES (?, ?, ?)",
+                [
+                    str(report["id"]),
+                    json.dumps(dict(report), ensure_ascii=False, sort_keys=True, default=str),
+                    _now(),
+                ],
+            )
+
+    def hazard_reports(self, *, unacked_only: bool = False) -> list[dict[str, Any]]:
+        sql = "SELECT body, acked_at, server_id, last_error FROM hazard_reports"
+        if unacked_only:
+            sql += " WHERE acked_at IS NULL"
+        rows = self.db.execute(sql + " ORDER BY stored_at").fetchall()
+        return [
+            {**json.loads(r[0]), "acked_at": r[1], "server_id": r[2], "last_error": r[3]}
+            for r in rows
+        ]
+
+    def mark_hazard_report(
+        self, report_id: str, *, server_id: str | None = None, error: str | None = None
+    ) -> None:
+        """Acknowledged (with the server's id), or still waiting with the last error."""
+        with _transaction(self.db.conn):
+            if server_id is not None:
+                self.db.execute(
+                    "UPDATE hazard_reports SET acked_at = ?, server_id = ?, last_error = NULL"
+                    " WHERE id = ? AND acked_at IS NULL",
+                    [_now(), server_id, report_id],
+                )
+            else:
+                self.db.execute(
+                    "UPDATE hazard_reports SET last_error = ? WHERE id = ?", [error, report_id]
+                )
+
+    def count_waiting(self) -> dict[str, int]:
+        """Everything not yet acknowledged, attachments and hazard reports included."""
+        counts = self.count_unacked()
+        for key, table in (("attachments", "attachments"), ("reports", "hazard_reports")):
+            row = self.db.execute(f"SELECT COUNT(*) FROM {table} WHERE acked_at IS NULL").fetchone()
+            counts[key] = row[0]
+        return counts
+
+    def delete_reference(self, kind: str, ref_id: str) -> None:
+        self._check_kind(kind)
+        with _transaction(self.db.conn):
+            self.db.execute(f"DELETE FROM {kind} WHERE id = ?", [ref_id])
 
     def purge_acked(self, acked_before: str) -> int:
         """Free space: delete events and chunks the server acknowledged before a time.

@@ -278,6 +278,26 @@ class SyncClient:
             if not body["more"]:
                 return update
 
+    async def report_hazard(self, report: Mapping[str, Any]) -> dict[str, Any]:
+        """File a worker's hazard report (``POST /api/v1/hazards``); the photo is an
+        attachment uploaded before, named by its SHA-256 in ``details``."""
+        body = {
+            "enterprise_id": report["enterprise_id"],
+            "title": report["title"],
+            "source": "worker_report",
+            "space_id": report.get("space_id"),
+            "permit_id": report.get("permit_id"),
+            "details": {
+                "description": report.get("description", ""),
+                "reported_by": report.get("reported_by"),
+                "reported_at": report.get("reported_at"),
+                "photos": list(report.get("photos", ())),
+                "tablet_report_id": report["id"],
+            },
+        }
+        r = await self._request("POST", "/api/v1/hazards", json=body)
+        return dict(r.json())
+
     async def pull_chain(self, permit_id: str) -> list[dict[str, Any]]:
         """The server's copy of a permit chain, to continue it after a signed handover."""
         r = await self._request("GET", f"/api/v1/sync/permits/{permit_id}/events")

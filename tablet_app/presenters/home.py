@@ -104,9 +104,29 @@ class HomePresenter:
                 )
             )
             hazards.extend(f"{name}: {h}" for h in state.permit_hazards)
-        counts = self.context.store.count_unacked()
-        pending = counts["events"] + counts["chunks"]
-        if pending:
+        spaces = {s["id"]: str(s.get("name", s["id"])) for s in self.desk.spaces()}
+        for row in self.context.store.references("hazards"):
+            if str(row.get("status", "")).lower() in ("closed", "verified"):
+                continue
+            where = spaces.get(str(row.get("space_id")), row.get("space_id") or "")
+            overdue = " · " + _("overdue") if row.get("overdue") else ""
+            hazards.append(
+                _("Hazard {id} ({status}): {title}").format(
+                    id=row["id"], status=row.get("status", ""), title=row.get("title", "")
+                )
+                + (f" · {where}" if where else "")
+                + overdue
+            )
+        for report in self.context.store.hazard_reports(unacked_only=True):
+            hazards.append(
+                _("Your report, not yet on the server: {title}").format(title=report["title"])
+            )
+        counts = self.context.store.count_waiting()
+        pending = sum(counts.values())
+        progress = self.context.extras.get("sync_progress") or ""
+        if progress:
+            sync = _("Syncing: {what}").format(what=progress)
+        elif pending:
             sync = _("{n} records waiting for the server").format(n=pending)
         else:
             sync = _("Everything is on the server")

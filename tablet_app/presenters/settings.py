@@ -6,8 +6,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from tablet_app.context import AppContext
-from tablet_app.i18n import _, get_language
-from tablet_app.syncing import enroll_device, push_pending
+from tablet_app.i18n import N_, _, get_language
+from tablet_app.syncing import enroll_device, sync_all
+
+STAGE_TEXT = {
+    "events": N_("Sending events"),
+    "chunks": N_("Sending readings chunks"),
+    "attachments": N_("Sending signatures and photos"),
+    "reference": N_("Receiving the ledger"),
+}
 
 LANGUAGES = (("zh_CN", "中文"), ("en", "English"))
 
@@ -23,6 +30,7 @@ class SettingsView:
     database: str
     enrolled: str
     sync_result: str
+    progress: str
 
 
 class SettingsPresenter:
@@ -31,6 +39,20 @@ class SettingsPresenter:
         # httpx transport: None for the network; httpx.ASGITransport(app) in tests
         self.transport = transport
         self.sync_result = ""
+        self.progress = ""  # what the running sync is doing, e.g. "Sending events 40/120"
+        self.syncing = False
+
+    def on_progress(self, progress: Any) -> None:
+        stage = _(STAGE_TEXT.get(progress.stage, progress.stage))
+        if progress.total is None:
+            self.progress = f"{stage}: {progress.done}"
+        else:
+            self.progress = f"{stage}: {progress.done}/{progress.total}"
+        # the home screen shows it too
+        self.context.extras["sync_progress"] = self.progress
+        listener = self.context.extras.get("on_sync_progress")
+        if listener is not None:
+            listener()
 
     def _client(self) -> Any:
         from tablet_app.sync_client import SyncClient
@@ -42,6 +64,7 @@ class SettingsPresenter:
             url,
             token=self.context.store.get_setting("device_token"),
             transport=self.transport,
+            progress=self.on_progress,
         )
 
     async def enroll(self, code: str) -> bool:
@@ -60,19 +83,28 @@ class SettingsPresenter:
         if not self.context.store.get_setting("device_token"):
             self.sync_result = _("Not enrolled: enter the one-time code from the safety manager")
             return False
+        self.syncing = True
         try:
             async with self._client() as client:
-                result = await push_pending(self.context.store, client)
+                result = await sync_all(self.context.store, client)
         except Exception as exc:  # offline is normal: everything stays queued
             self.sync_result = _("Sync failed, kept on the tablet: {error}").format(error=exc)
             return False
+        finally:
+            self.syncing, self.progress = False, ""
+            self.context.extras["sync_progress"] = ""
         self.sync_result = _("Sent {n} records; {rejected} refused by the server").format(
-            n=result["pushed"] + result["chunks"], rejected=len(result["rejected"])
+            n=result["pushed"] + result["chunks"] + result["attachments"],
+            rejected=len(result["rejected"]),
         )
+        if result["reports"]["waiting"]:
+            self.sync_result += " · " + _(
+                "{n} hazard reports kept on the tablet (the server did not take them)"
+            ).format(n=result["reports"]["waiting"])
         return not result["rejected"]
 
     def view(self) -> SettingsView:
-        counts = self.context.store.count_unacked()
+        counts = self.context.store.count_waiting()
         server = self.context.server_url or self.context.store.get_setting("server_url", "")
         return SettingsView(
             title=_("Settings"),
@@ -80,9 +112,10 @@ class SettingsPresenter:
             languages=LANGUAGES,
             server_url=server or _("not set (offline only)"),
             device_id=self.context.device_id,
-            pending=_("{events} events and {chunks} readings chunks not yet acknowledged").format(
-                **counts
-            ),
+            pending=_(
+                "{events} events, {chunks} readings chunks, {attachments} signatures and photos,"
+                " {reports} hazard reports not yet acknowledged"
+            ).format(**counts),
             database=str(self.context.store.path),
             enrolled=(
                 _("Enrolled as device {id}").format(id=self.context.store.get_setting("device_id"))
@@ -90,6 +123,7 @@ class SettingsPresenter:
                 else _("Not enrolled: enter the one-time code from the safety manager")
             ),
             sync_result=self.sync_result,
+            progress=self.progress,
         )
 
     def set_server_url(self, url: str) -> None:

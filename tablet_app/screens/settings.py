@@ -29,6 +29,7 @@ class SettingsScreen(BaseScreen):
         self.ids.database.text = _("Database: {path}").format(path=view.database)
         self.ids.enrolled.text = view.enrolled
         self.ids.sync_result.text = view.sync_result
+        self.ids.progress.text = view.progress
 
     def choose_language(self, language: str) -> None:
         self.app.switch_language(language)
