@@ -53,6 +53,13 @@ def walkthrough(
     screenshots: Annotated[Path, typer.Option(help="folder for one PNG per screen")],
     headless: Annotated[bool, typer.Option(help="no window (SDL offscreen)")] = True,
     db: Annotated[Path | None, typer.Option(help="local SQLite file (default: temp)")] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(help="sync to this running server (default: one in-process, temp SQLite)"),
+    ] = None,
+    admin: Annotated[
+        str, typer.Option(help="with --server: USER:PASSWORD of the enterprise admin")
+    ] = "a-admin:a-admin-demo",
 ) -> None:
     """Drive the real screens through the molasses-tank permit on simulated detectors.
 
@@ -64,7 +71,8 @@ def walkthrough(
     prepare_environment(headless=headless, kivy_home=tempfile.mkdtemp(prefix="cspermit-kivy-"))
     screenshots.mkdir(parents=True, exist_ok=True)
     db_path = db or Path(tempfile.mkdtemp(prefix="cspermit-walk-")) / "tablet.db"
-    report = asyncio.run(_walkthrough(screenshots, db_path))
+    rig: SyncRig = RemoteRig(server, *admin.split(":", 1)) if server else SyncRig(db_path.parent)
+    report = asyncio.run(_walkthrough(screenshots, db_path, rig))
     print(json.dumps(report, ensure_ascii=False))
     raise typer.Exit(0 if report["ok"] else 1)
 
@@ -86,7 +94,7 @@ EXPECTED = {
 }
 
 
-async def _walkthrough(out: Path, db_path: Path) -> dict[str, Any]:
+async def _walkthrough(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]:
     from kivy.clock import Clock
 
     from hil_sim.runner import Simulation
@@ -129,7 +137,6 @@ async def _walkthrough(out: Path, db_path: Path) -> dict[str, Any]:
         seed_demo(store, spaces=[space_row], detectors=[detector_row])
         # Enrol before the first event: every event carries the server's device id.
         PermitDesk(AppContext(store=store, device_id="unenrolled"))  # makes the device key
-        rig = SyncRig(db_path.parent)
         try:
             enrollment = await rig.enroll(store, "ent-sugar")
             device_id = enrollment.device_id
@@ -368,7 +375,7 @@ async def _walkthrough(out: Path, db_path: Path) -> dict[str, Any]:
                 pump.cancel()
 
         await run_async(context, script)
-        if rig.transport is not None:
+        if rig.enrolled:
             try:
                 outcomes["sync"], notes["sync"] = await rig.push(store)
             except Exception as exc:
@@ -415,10 +422,13 @@ class SyncRig:
 
     CREDIT_CODE = "91530102MA6K3XY09U"
 
+    url = "http://localhost"
+
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.app: Any = None
         self.transport: Any = None
+        self.enrolled = False
 
     async def start(self, enterprise_id: str) -> None:
         """The server, an operator, the enterprise and its admin account."""
@@ -487,15 +497,17 @@ class SyncRig:
 
         await self.start(enterprise_id)
         code = await self.enrollment_code()
-        async with SyncClient("http://localhost", transport=self.transport) as device:
-            return await enroll_device(store, device, code, "walkthrough tablet")
+        async with SyncClient(self.url, transport=self.transport) as device:
+            enrollment = await enroll_device(store, device, code, "walkthrough tablet")
+        self.enrolled = True
+        return enrollment
 
     async def push(self, store: Any) -> tuple[str, Any]:
         from tablet_app.sync_client import SyncClient
         from tablet_app.syncing import push_pending
 
         token = store.get_setting("device_token")
-        async with SyncClient("http://localhost", transport=self.transport, token=token) as c:
+        async with SyncClient(self.url, transport=self.transport, token=token) as c:
             result = await push_pending(store, c)
         ok = not result["rejected"] and store.count_unacked()["events"] == 0
         return ("synced" if ok else "rejected"), result
@@ -503,6 +515,139 @@ class SyncRig:
     def close(self) -> None:
         if self.app is not None:
             self.app.state.engine.dispose()
+
+
+class RemoteRig(SyncRig):
+    """A running server over HTTP (``scripts/run.sh``): the enterprise admin makes the
+    one-time code, and the walkthrough's permit lands on the server's web pages."""
+
+    def __init__(self, url: str, username: str, password: str) -> None:
+        super().__init__(Path("."))
+        self.url, self.username, self.password = url.rstrip("/"), username, password
+
+    async def start(self, enterprise_id: str) -> None:
+        """Nothing to start: the server and its enterprise exist already."""
+
+    async def enrollment_code(self) -> str:
+        from tablet_app.sync_client import SyncClient
+
+        async with SyncClient(self.url) as admin:
+            await admin.sign_in(self.username, self.password)
+            return await admin.create_enrollment_code("walkthrough tablet")
+
+
+# ------------------------------------------------------------ connect (run.sh)
+
+
+@app.command("connect")
+def connect(
+    server: Annotated[
+        str, typer.Option(help="the running sync server, e.g. http://127.0.0.1:8000")
+    ],
+    db: Annotated[Path, typer.Option(help="the tablet's local SQLite file")] = DEFAULT_DB,
+    admin: Annotated[
+        str, typer.Option(help="USER:PASSWORD of the enterprise admin who enrols the tablet")
+    ] = "a-admin:a-admin-demo",
+    sim_endpoints: Annotated[
+        Path | None,
+        typer.Option(help="the JSON lines `cspermit sim run` printed: its detectors"),
+    ] = None,
+    detector: Annotated[
+        str, typer.Option(help="which simulated detector the tablet reads")
+    ] = "gasl-serial",
+    demo_pins: Annotated[
+        bool, typer.Option(help="DEMO ONLY: give ledger people without a PIN the PINs 1111…")
+    ] = False,
+) -> None:
+    """Enrol the tablet with a running server, register the simulator's detectors in the
+    enterprise's ledger, and pull the ledger into the tablet (for ``scripts/run.sh``).
+
+    Prints one JSON line: device id, detector to read, people and their demo PINs."""
+    report = asyncio.run(_connect(server, db, admin, sim_endpoints, detector, demo_pins))
+    print(json.dumps(report, ensure_ascii=False))
+
+
+async def _connect(
+    server: str,
+    db: Path,
+    admin: str,
+    sim_endpoints: Path | None,
+    detector: str,
+    demo_pins: bool,
+) -> dict[str, Any]:
+    from datetime import UTC, date, datetime
+
+    from tablet_app.context import AppContext
+    from tablet_app.desk import PermitDesk
+    from tablet_app.pins import hash_pin
+    from tablet_app.store import Store
+    from tablet_app.sync_client import SyncClient
+    from tablet_app.syncing import enroll_device, sync_all
+
+    username, password = admin.split(":", 1)
+    report: dict[str, Any] = {"server": server}
+    with Store(db) as store:
+        PermitDesk(AppContext(store=store))  # makes the device key
+        store.set_setting("server_url", server)
+        async with SyncClient(server) as adm:
+            await adm.sign_in(username, password)
+            who = (await adm._request("GET", "/api/v1/auth/me")).json()
+            eid = str(who["enterprise_id"])
+            report["enterprise_id"] = eid
+            base = f"/api/v1/enterprises/{eid}"
+            endpoints = []
+            if sim_endpoints is not None:
+                for line in sim_endpoints.read_text("utf-8").splitlines():
+                    row = json.loads(line) if line.startswith("{") else {}
+                    if "serial" in row:
+                        endpoints.append(row)
+            for ep in endpoints:
+                # the simulated detectors join the ledger like real ones: calibrated, bumped
+                await adm._request(
+                    "PUT",
+                    f"{base}/detectors/{ep['serial']}",
+                    json={
+                        "serial": ep["serial"],
+                        "model": ep["detector"],
+                        "vendor": "hil_sim",
+                        "protocol": ep["protocol"],
+                        "channels": ["O2", "H2S", "LEL", "CO"],
+                        "calibration_due": date(date.today().year + 1, 1, 1).isoformat(),
+                        "bump_tests": [
+                            {
+                                "at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+                                "passed": True,
+                                "by": "run.sh",
+                            }
+                        ],
+                    },
+                )
+            chosen = next((e for e in endpoints if e["detector"] == detector), None)
+            if chosen is not None and chosen.get("port"):
+                store.set_setting(
+                    "detector", {"spec": chosen["port"], "protocol": chosen["protocol"]}
+                )
+                report["detector"] = {k: chosen[k] for k in ("serial", "port", "protocol")}
+            pins: dict[str, str] = {}
+            if demo_pins:
+                people = (await adm._request("GET", f"{base}/people")).json()
+                for i, item in enumerate(sorted(people, key=lambda p: p["item_id"])):
+                    data = dict(item["data"])
+                    pin = f"{i + 1}" * 4 if i < 9 else f"{i + 1:04d}"
+                    if not data.get("pin_hash"):
+                        data["pin_hash"] = hash_pin(pin)
+                        await adm._request("PUT", f"{base}/people/{item['item_id']}", json=data)
+                        pins[f"{data['name']} ({item['item_id']})"] = pin
+            report["demo_pins"] = pins
+            if not store.get_setting("device_token"):
+                code = await adm.create_enrollment_code("tablet (run.sh)")
+                async with SyncClient(server) as device:
+                    await enroll_device(store, device, code, "tablet (run.sh)")
+        report["device_id"] = store.get_setting("device_id")
+        async with SyncClient(server, token=store.get_setting("device_token")) as device:
+            result = await sync_all(store, device)
+        report["reference"] = result["reference"]
+    return report
 
 
 if __name__ == "__main__":  # pragma: no cover
