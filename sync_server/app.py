@@ -106,6 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
     for router in ALL_ROUTERS:
         app.include_router(router)
+    from sync_server.web import mount as mount_web
+
+    mount_web(app)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:

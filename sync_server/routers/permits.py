@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from sync_server import domain
@@ -27,6 +27,7 @@ from sync_server.schema import (
 from sync_server.security import Principal, Role
 from sync_server.services.reference import hazard_summary
 from sync_server.services.tenancy import scope_filter, visible_enterprises
+from sync_server.web.session import BearerOrSession
 
 router = APIRouter(prefix="/api/v1/permits", tags=["permits"])
 
@@ -257,15 +258,45 @@ def trace(permit_id: str, conn: Conn, who: CurrentPrincipal) -> dict[str, Any]:
 
 
 @router.get("/{permit_id}/export.json")
-def export(permit_id: str, conn: Conn, who: CurrentPrincipal) -> JSONResponse:
+def export(permit_id: str, conn: Conn, who: BearerOrSession) -> JSONResponse:
     """The verifiable chain: ``{"permit_id", "events", "devices": {device_id: public_key_b64}}``,
-    the format ``cspermit permit verify`` checks offline."""
+    the format ``cspermit permit verify`` checks offline. A bearer token or the web
+    pages' session cookie."""
     row = _permit(conn, who, permit_id)
     chain = _chain(conn, permit_id)
     keys = _keys(conn, row.enterprise_id, {e.device_id for e in chain})
     return JSONResponse(
         {"permit_id": permit_id, "events": [e.body for e in chain], "devices": keys},
         headers={"Content-Disposition": f'attachment; filename="{permit_id}.json"'},
+    )
+
+
+@router.get(
+    "/{permit_id}/export.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "the permit PDF"}},
+)
+def export_pdf(permit_id: str, conn: Conn, who: BearerOrSession) -> Response:
+    """The permit as a PDF in the 作业证 layout, in Chinese (有限空间, 监护人, 气体检测,
+    readings, alarms, the chain verification and every event with its hash). A bearer
+    token or the web pages' session cookie. 503 ``PDF_FONT_MISSING`` when the server has
+    no CJK font to embed."""
+    from sync_server.errors import SyncError
+    from sync_server.pdf import PdfFontMissing, render
+    from sync_server.web.i18n import gettext_for
+    from sync_server.web.trace import build
+
+    view = build(conn, who, permit_id, gettext_for("zh_CN"))
+    try:
+        data = render(view, generated_by=who.name)
+    except PdfFontMissing as exc:
+        error = SyncError(str(exc), code="PDF_FONT_MISSING")
+        error.status = 503
+        raise error from exc
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{permit_id}.pdf"'},
     )
 
 

@@ -1,0 +1,314 @@
+"""The permit as a PDF in the 作业证 layout (有限空间作业审批表), in Chinese.
+
+The text is real text in an embedded CJK TrueType font (WenQuanYi Micro Hei), so the
+record can be searched and copied and ``pdftotext`` reads it back; a missing font is a
+clear error naming the file and the package that provides it, never a PDF of empty
+boxes. The last page carries the chain's verification result and every event's hash, so
+the paper record can be checked against the signed chain (``export.json``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+FONT_NAME = "WQYMicroHei"
+FONT_PATH_ENV = "CSPERMIT_PDF_FONT"
+DEFAULT_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
+class PdfFontMissing(RuntimeError):
+    """The CJK font is not installed; the permit cannot be rendered legibly."""
+
+
+def font_path() -> Path:
+    return Path(os.environ.get(FONT_PATH_ENV) or DEFAULT_FONT)
+
+
+def _register_font() -> None:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if FONT_NAME in pdfmetrics.getRegisteredFontNames():
+        return
+    path = font_path()
+    if not path.is_file():
+        raise PdfFontMissing(
+            f"the permit PDF needs a CJK TrueType font at {path} "
+            f"(install the Debian package fonts-wqy-microhei, or set {FONT_PATH_ENV} "
+            "to a .ttf/.ttc with Chinese glyphs)"
+        )
+    kwargs: dict[str, Any] = {"subfontIndex": 0} if path.suffix.lower() == ".ttc" else {}
+    pdfmetrics.registerFont(TTFont(FONT_NAME, str(path), **kwargs))
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def render(view: dict[str, Any], generated_by: str, now: datetime | None = None) -> bytes:
+    """``view`` is ``sync_server.web.trace.build`` rendered with the zh_CN gettext."""
+    _register_font()
+    from xml.sax.saxutils import escape
+
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import (
+        KeepTogether,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+        TableStyle,
+    )
+
+    from sync_server.web.labels import local_time
+
+    now = now or datetime.now(UTC)
+    permit = view["permit"]
+    body = ParagraphStyle("body", fontName=FONT_NAME, fontSize=9, leading=12.5, wordWrap="CJK")
+    small = ParagraphStyle("small", parent=body, fontSize=7.5, leading=10)
+    head = ParagraphStyle("head", parent=body, fontSize=11, leading=15, spaceBefore=6, spaceAfter=3)
+    title = ParagraphStyle("title", parent=body, fontSize=16, leading=22, alignment=1)
+
+    def p(text: Any, style: ParagraphStyle = body) -> Paragraph:
+        return Paragraph(escape(_fmt(text)).replace("\n", "<br/>"), style)
+
+    grid = TableStyle(
+        [
+            ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("FONTNAME", (0, 0), (-1, -1), FONT_NAME),
+            ("LEFTPADDING", (0, 0), (-1, -1), 3),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ]
+    )
+    header_row = TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8"))])
+    label_col = TableStyle([("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f0f0f0"))])
+    width = A4[0] - 30 * mm
+
+    def table(rows: list[list[Any]], widths: list[float], header: bool = True) -> Table:
+        t = Table(
+            [[c if isinstance(c, Paragraph) else p(c) for c in r] for r in rows],
+            colWidths=[w * width for w in widths],
+            repeatRows=1 if header else 0,
+        )
+        t.setStyle(grid)
+        if header:
+            t.setStyle(header_row)
+        return t
+
+    def people_with(role: str) -> str:
+        return "、".join(
+            f"{x['name']}（{x['person_id']}）" for x in view["people"] if role in x["role_codes"]
+        )
+
+    def signed(kind: str) -> str:
+        for e in view["timeline"]:
+            if e["type"] == kind:
+                return f"{e['actor']}  {e['at']}"
+        return "—"
+
+    space = view["space"]
+    story: list[Any] = [
+        p("有限空间作业审批表（作业证）", title),
+        p(f"作业证编号：{permit['permit_id']}    状态：{view['status_label']}", body),
+        Spacer(1, 4 * mm),
+    ]
+    basics = [
+        ["作业单位", view["enterprise_name"]],
+        ["有限空间", f"{space.get('name', '')}（编号 {space.get('space_id', '')}）"],
+        ["作业内容", view["work"]],
+        ["主要危害因素", "；".join(view["hazards_identified"]) or "—"],
+        ["作业时间", f"{view['first_at']} 至 {view['last_at']}（北京时间）"],
+        ["作业负责人", people_with("work_leader") or "—"],
+        ["审批人", people_with("approver") or "—"],
+        ["监护人", people_with("guardian") or "—"],
+        ["作业人员", people_with("entrant") or "—"],
+        ["审批签字", signed("approved")],
+        ["监护人到岗签字", signed("guardian_on_duty")],
+        ["作业结束（关闭）", signed("closed")],
+    ]
+    t = table(basics, [0.22, 0.78], header=False)
+    t.setStyle(label_col)
+    story.append(t)
+
+    story.append(p("能量隔离（挂牌上锁）", head))
+    iso_rows: list[list[Any]] = [
+        ["隔离点", "方式", "锁/牌", "上锁人及时间", "确认人及时间", "解除人及时间"]
+    ]
+    for rec in view["isolations"]:
+        iso_rows.append(
+            [
+                rec.get("point_id"),
+                rec.get("method"),
+                f"{rec.get('lock_id', '')} / {rec.get('tag_id', '')}",
+                f"{rec.get('applied_by', '')} {rec.get('applied_at', '')}",
+                f"{rec.get('verified_by', '')} {rec.get('verified_at', '')}",
+                f"{rec.get('removed_by', '')} {rec.get('removed_at', '')}",
+            ]
+        )
+    if len(iso_rows) == 1:
+        iso_rows.append(["—", "", "", "", "", ""])
+    story.append(table(iso_rows, [0.1, 0.15, 0.19, 0.19, 0.19, 0.18]))
+
+    story.append(p("气体检测（作业前检测）", head))
+    gas_rows: list[list[Any]] = [["检测时间", "检测点", "检测仪", "检测人", "检测结果"]]
+    for test in view["tests"]:
+        gas_rows.append(
+            [
+                test["at"],
+                test["point"],
+                test["detector"],
+                test["by"],
+                "；".join(
+                    f"{r['channel']} {_fmt(r['value'])} {r['unit']}" for r in test["readings"]
+                ),
+            ]
+        )
+    if len(gas_rows) == 1:
+        gas_rows.append(["无气体检测记录", "", "", "", ""])
+    story.append(table(gas_rows, [0.2, 0.1, 0.15, 0.2, 0.35]))
+
+    story.append(p("连续监测读数", head))
+    rd = view["readings"]
+    mon_rows: list[list[Any]] = [["气体", "单位", "读数个数", "最小值", "最大值", "起止时间"]]
+    for s in view["readings_summary"]:
+        mon_rows.append(
+            [
+                s["channel"],
+                s["unit"],
+                s["n"],
+                _fmt(s["min"]),
+                _fmt(s["max"]),
+                f"{local_time(s['first'])} 至 {local_time(s['last'])}",
+            ]
+        )
+    if len(mon_rows) == 1:
+        mon_rows.append(["无连续监测读数", "", "", "", "", ""])
+    story.append(table(mon_rows, [0.1, 0.1, 0.12, 0.12, 0.12, 0.44]))
+    story.append(
+        p(
+            f"读数数据块：应有 {rd['chunks']}，已收到 {rd['held']}，缺失 {len(rd['missing'])}"
+            + (f"，无法读取 {len(rd['unreadable'])}" if rd["unreadable"] else ""),
+            small,
+        )
+    )
+
+    story.append(p("报警与撤离", head))
+    if view["alarms"]:
+        al_rows: list[list[Any]] = [
+            [
+                "报警时间",
+                "气体/检测点",
+                "读数（限值）",
+                "当时在有限空间内人员",
+                "监护人",
+                "撤离与解除",
+            ]
+        ]
+        for a in view["alarms"]:
+            al_rows.append(
+                [
+                    a["at"],
+                    f"{a['channel']} / {a['point']}",
+                    f"{_fmt(a['value'])} {a['unit']}（限值 {_fmt(a['limit'])}）",
+                    "、".join(a["inside"]) or "无人",
+                    a["guardian"] or "—",
+                    f"撤离指令 {a['evacuation_at'] or '—'}；"
+                    + "；".join(f"撤出 {x}" for x in a["exits"])
+                    + f"；解除 {a['cleared_at'] or '未解除'}",
+                ]
+            )
+        story.append(table(al_rows, [0.14, 0.12, 0.15, 0.22, 0.15, 0.22]))
+    else:
+        story.append(p("本作业无报警记录。"))
+
+    if view["findings"]:
+        story.append(p("服务器复核发现的违规（自动隐患）", head))
+        f_rows: list[list[Any]] = [["事件序号", "代码", "说明"]]
+        for f in view["findings"]:
+            f_rows.append([f["seq"], f["code"], (f.get("facts") or {}).get("message", "")])
+        story.append(table(f_rows, [0.12, 0.33, 0.55]))
+
+    ver = view["verification"]
+    story.append(p("电子记录完整性校验", head))
+    if ver.get("ok"):
+        verdict = (
+            f"校验通过：{ver['events']} 条事件的哈希链与设备签名（Ed25519）均有效，"
+            "记录自签名以来未被改动。"
+        )
+    else:
+        verdict = (
+            f"校验未通过：第一个不符的事件序号为 {ver.get('seq')}（{ver.get('code')}）："
+            f"{ver.get('message', '')}。该序号及以后的记录不可作为未经改动的证据。"
+        )
+    story.append(
+        KeepTogether(
+            [
+                p(verdict),
+                p(f"链末哈希（SHA-256）：{view['head_hash']}", small),
+                p(
+                    "签名设备："
+                    + "；".join(f"{label or '—'}（{dev}）" for dev, label in view["devices"]),
+                    small,
+                ),
+                p(
+                    f"可验证的签名链：GET /api/v1/permits/{permit['permit_id']}/export.json，"
+                    "用 cspermit permit verify 离线校验。",
+                    small,
+                ),
+            ]
+        )
+    )
+
+    story.append(p("事件记录（全部）", head))
+    ev_rows: list[list[Any]] = [["序号", "时间（北京）", "事件", "操作人", "内容", "哈希"]]
+    for e in view["timeline"]:
+        ev_rows.append(
+            [
+                e["seq"],
+                e["at"],
+                e["label"],
+                e["actor"],
+                e["summary"] + (f"（时钟：{e['clock_flag']}）" if e["clock_flag"] else ""),
+                p(e["hash"][:16] + "…", small),
+            ]
+        )
+    story.append(table(ev_rows, [0.06, 0.15, 0.15, 0.17, 0.33, 0.14]))
+
+    footer = (
+        f"作业证 {permit['permit_id']} · 导出人 {generated_by} · "
+        f"导出时间 {local_time(now)}（北京时间）"
+    )
+
+    def on_page(canvas: Any, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(FONT_NAME, 7.5)
+        canvas.drawString(15 * mm, 10 * mm, footer)
+        canvas.drawRightString(A4[0] - 15 * mm, 10 * mm, f"第 {doc.page} 页")
+        canvas.restoreState()
+
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=18 * mm,
+        title=f"有限空间作业证 {permit['permit_id']}",
+        author="cspermit",
+        subject="有限空间作业审批表",
+    )
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    return out.getvalue()

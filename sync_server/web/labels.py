@@ -1,0 +1,131 @@
+"""Names shown to people for the codes the system stores, and time formatting.
+
+Every label is an English msgid translated through the page's gettext, so the same table
+serves the zh_CN pages, the en pages and the (always Chinese) permit PDF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+
+Gettext = Callable[[str], str]
+
+# China keeps one offset all year (no daylight saving): the bureau reads Beijing time.
+BEIJING = timezone(timedelta(hours=8), "UTC+8")
+
+
+def N_(message: str) -> str:
+    """Mark a string for translation without translating it now."""
+    return message
+
+
+EVENT_TYPES: dict[str, str] = {
+    "drafted": N_("Permit drafted"),
+    "role_assigned": N_("Role assigned"),
+    "hazard_identified": N_("Hazard identified"),
+    "isolation_applied": N_("Isolation applied (lock and tag)"),
+    "isolation_verified": N_("Isolation verified"),
+    "personal_lock_applied": N_("Personal lock applied"),
+    "personal_lock_removed": N_("Personal lock removed"),
+    "ventilation_started": N_("Ventilation started"),
+    "ventilation_stopped": N_("Ventilation stopped"),
+    "equipment_confirmed": N_("Equipment confirmed"),
+    "atmosphere_test_recorded": N_("Gas test recorded"),
+    "monitoring_started": N_("Monitoring started"),
+    "monitoring_stopped": N_("Monitoring stopped"),
+    "readings_confirmed": N_("Readings confirmed by entrant"),
+    "briefing_signed": N_("Safety briefing signed"),
+    "approved": N_("Permit approved"),
+    "guardian_on_duty": N_("Guardian on duty"),
+    "guardian_handover": N_("Guardian handover"),
+    "guardian_left": N_("Guardian left"),
+    "entrant_entered": N_("Entrant entered"),
+    "entrant_exited": N_("Entrant exited"),
+    "readings_chunk_recorded": N_("Continuous readings recorded"),
+    "alarm_raised": N_("Alarm raised"),
+    "alarm_cleared": N_("Alarm cleared"),
+    "evacuation_ordered": N_("Evacuation ordered"),
+    "suspended": N_("Work suspended"),
+    "resumed": N_("Work resumed"),
+    "closing_started": N_("Closing started"),
+    "isolation_removed": N_("Isolation removed"),
+    "closed": N_("Permit closed"),
+    "cancelled": N_("Permit cancelled"),
+    "expired": N_("Permit expired"),
+    "device_handover": N_("Tablet handover"),
+}
+
+PERMIT_STATUSES: dict[str, str] = {
+    "draft": N_("draft"),
+    "approved": N_("approved"),
+    "active": N_("active (work under way)"),
+    "evacuating": N_("evacuating"),
+    "suspended": N_("suspended"),
+    "closing": N_("closing"),
+    "closed": N_("closed"),
+    "cancelled": N_("cancelled"),
+    "expired": N_("expired"),
+}
+
+ROLES: dict[str, str] = {
+    "work_leader": N_("work leader"),
+    "approver": N_("approver"),
+    "guardian": N_("guardian"),
+    "entrant": N_("entrant"),
+    "principal": N_("principal"),
+    "safety_manager": N_("safety manager"),
+    "rescuer": N_("rescuer"),
+}
+
+HAZARD_STATUSES: dict[str, str] = {
+    "reported": N_("reported"),
+    "planned": N_("rectification planned"),
+    "rectified": N_("rectified"),
+    "verified": N_("verified"),
+    "closed": N_("closed (销号)"),
+}
+
+HAZARD_SOURCES: dict[str, str] = {
+    "self_inspection": N_("self-inspection"),
+    "worker_report": N_("worker report"),
+    "bureau_inspection": N_("bureau inspection"),
+    "automatic": N_("automatic finding"),
+}
+
+HAZARD_ACTIONS: dict[str, str] = {
+    "hazard_reported": N_("reported"),
+    "hazard_planned": N_("rectification planned"),
+    "hazard_rectified": N_("rectified"),
+    "hazard_verified": N_("verified"),
+    "hazard_rejected": N_("verification failed, back to planned"),
+    "hazard_closed": N_("closed (销号)"),
+}
+
+CHANNEL_UNITS = {"O2": "%VOL", "LEL": "%LEL"}
+
+
+def label(table: dict[str, str], code: str | None, _: Gettext) -> str:
+    if code is None:
+        return ""
+    msgid = table.get(code)
+    return _(msgid) if msgid else code
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def local_time(value: str | datetime | None, seconds: bool = True) -> str:
+    """Beijing time, e.g. ``2026-11-28 06:51:30``; the empty string for no time."""
+    at = parse_time(value) if isinstance(value, str) or value is None else value
+    if at is None:
+        return ""
+    fmt = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    return at.astimezone(BEIJING).strftime(fmt)
