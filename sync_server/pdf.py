@@ -32,15 +32,17 @@ def _register_font() -> None:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
-    if FONT_NAME in pdfmetrics.getRegisteredFontNames():
-        return
     path = font_path()
+    # Checked on every export, not only the first: a font removed from a running server
+    # must be reported, not hidden behind the copy registered earlier.
     if not path.is_file():
         raise PdfFontMissing(
             f"the permit PDF needs a CJK TrueType font at {path} "
             f"(install the Debian package fonts-wqy-microhei, or set {FONT_PATH_ENV} "
             "to a .ttf/.ttc with Chinese glyphs)"
         )
+    if FONT_NAME in pdfmetrics.getRegisteredFontNames():
+        return
     kwargs: dict[str, Any] = {"subfontIndex": 0} if path.suffix.lower() == ".ttc" else {}
     pdfmetrics.registerFont(TTFont(FONT_NAME, str(path), **kwargs))
 

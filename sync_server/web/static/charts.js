@@ -50,7 +50,7 @@
           responsive: true, maintainAspectRatio: false, parsing: true,
           scales: {
             x: { type: "linear", ticks: { callback: function (v) { return hhmm(v); }, maxTicksLimit: 6 } },
-            y: { title: { display: true, text: ch.unit }, beginAtZero: ch.channel !== "O2" }
+            y: { title: { display: true, text: ch.unit }, beginAtZero: ch.channel !== "O2", grace: "10%" }
           },
           plugins: {
             legend: { position: "bottom" },

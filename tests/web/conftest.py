@@ -1,0 +1,150 @@
+"""One demo server for every web test: seeded once through the real ``seed-demo`` path
+(the tablet's sync client pushing signed chains), served by a real uvicorn process on a
+free port, driven by Debian's headless Chromium through Playwright (no downloaded
+browser build)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "build" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cspermit.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+@dataclass
+class DemoServer:
+    url: str
+    db_path: Path
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def demo_server() -> Iterator[DemoServer]:
+    tmp = Path(tempfile.mkdtemp(prefix="cspermit-web-"))
+    db = tmp / "demo.db"
+    url = f"sqlite:///{db}"
+    env = {**os.environ, "CSPERMIT_LANG": "zh_CN"}
+    seeded = _cli("server", "seed-demo", "--db", url, env=env)
+    assert seeded.returncode == 0, seeded.stderr
+    port = _free_port()
+    log = (tmp / "server.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cspermit.cli", "server", "run", "--db", url, "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with httpx.Client(timeout=2) as c:
+                    if c.get(base + "/healthz").status_code == 200:
+                        break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {(tmp / 'server.log').read_text()}")
+            time.sleep(0.2)
+        yield DemoServer(base, db)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
+        log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def sign_in(client: httpx.Client, username: str, password: str) -> str:
+    """Sign in through the form like a browser; return the CSRF token of the session."""
+    form = client.get("/web/sign-in")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token, form.text
+    r = client.post(
+        "/web/sign-in",
+        data={"username": username, "password": password, "csrf": token.group(1), "next": "/web/"},
+    )
+    assert r.status_code == 303, r.text
+    page = client.get("/web/")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf, page.text
+    return csrf.group(1)
+
+
+@pytest.fixture(scope="session")
+def browser_context() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/setup.sh (Debian package chromium)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    profile = tempfile.mkdtemp(prefix="cspermit-chromium-")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--headless", "--no-sandbox"],
+            accept_downloads=True,
+            # A 10-inch tablet in landscape.
+            viewport={"width": 1280, "height": 800},
+            locale="zh-CN",
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def page(browser_context: Any) -> Iterator[Any]:
+    page = browser_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    try:
+        yield page
+        assert not errors, f"browser errors: {errors}"
+    finally:
+        page.close()
+        browser_context.clear_cookies()

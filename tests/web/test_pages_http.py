@@ -1,0 +1,236 @@
+"""The pages over HTTP against the same real server: tenancy, CSRF, sign-in, the hazard
+loop with the bureau's closure check, exports, language, and a tampered chain."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sqlite3
+import subprocess
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.web.conftest import DemoServer, sign_in
+
+
+@pytest.fixture
+def bureau(demo_server: DemoServer):  # type: ignore[no-untyped-def]
+    with demo_server.client() as c:
+        c.headers["x-csrf"] = sign_in(c, "bureau", "bureau-demo")
+        yield c
+
+
+@pytest.fixture
+def admin_a(demo_server: DemoServer):  # type: ignore[no-untyped-def]
+    with demo_server.client() as c:
+        c.headers["x-csrf"] = sign_in(c, "a-admin", "a-admin-demo")
+        yield c
+
+
+@pytest.fixture
+def admin_b(demo_server: DemoServer):  # type: ignore[no-untyped-def]
+    with demo_server.client() as c:
+        c.headers["x-csrf"] = sign_in(c, "b-admin", "b-admin-demo")
+        yield c
+
+
+def csrf(c: httpx.Client) -> str:
+    return str(c.headers["x-csrf"])
+
+
+def test_pages_need_a_session_and_sign_in_refusals_say_why(demo_server: DemoServer) -> None:
+    with demo_server.client() as c:
+        r = c.get("/web/permits/A-2026-0003")
+        assert r.status_code == 303
+        assert r.headers["location"] == "/web/sign-in?next=/web/permits/A-2026-0003"
+        form = c.get("/web/sign-in")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+        bad = c.post(
+            "/web/sign-in",
+            data={"username": "nobody-here", "password": "wrong-pass", "csrf": token},
+        )
+        assert bad.status_code == 401 and "用户名或密码错误" in bad.text
+        forged = c.post(
+            "/web/sign-in",
+            data={"username": "bureau", "password": "bureau-demo", "csrf": "forged"},
+        )
+        assert forged.status_code == 403 and "CSRF_INVALID" in forged.text
+        # The next page must be one of ours (no open redirect through the sign-in).
+        ok = c.post(
+            "/web/sign-in",
+            data={
+                "username": "bureau",
+                "password": "bureau-demo",
+                "csrf": token,
+                "next": "https://evil.example/",
+            },
+        )
+        assert ok.status_code == 303 and ok.headers["location"] == "/web/"
+        page = c.get("/web/")
+        assert page.status_code == 200
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        session_csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        out = c.post("/web/sign-out", data={"csrf": session_csrf})
+        assert out.status_code == 303
+        # The token was revoked, not just forgotten by the browser.
+        assert c.get("/web/").status_code == 303
+
+
+def test_another_tenants_permit_is_a_404_page_and_pdf(
+    admin_a: httpx.Client, bureau: httpx.Client
+) -> None:
+    assert admin_a.get("/web/permits/A-2026-0003").status_code == 200
+    other = admin_a.get("/web/permits/B-2026-0003")
+    assert other.status_code == 404 and "未找到" in other.text
+    assert admin_a.get("/api/v1/permits/B-2026-0003/export.pdf").status_code == 404
+    assert admin_a.get("/api/v1/permits/B-2026-0003/export.json").status_code == 404
+    assert admin_a.get("/web/enterprises/ent-b").status_code == 404
+    listing = admin_a.get("/web/permits")
+    assert "A-2026-0001" in listing.text and "B-2026-0001" not in listing.text
+    assert bureau.get("/web/permits/B-2026-0003").status_code == 200
+
+
+def test_pdf_export_with_a_bearer_token(demo_server: DemoServer, tmp_path: Path) -> None:
+    with demo_server.client() as c:
+        assert c.get("/api/v1/permits/A-2026-0001/export.pdf").status_code == 401
+        token = c.post(
+            "/api/v1/auth/token", data={"username": "a-admin", "password": "a-admin-demo"}
+        ).json()["access_token"]
+        r = c.get(
+            "/api/v1/permits/A-2026-0001/export.pdf",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+        assert r.content.startswith(b"%PDF")
+        (tmp_path / "p.pdf").write_bytes(r.content)
+        fonts = subprocess.run(
+            ["pdffonts", str(tmp_path / "p.pdf")], capture_output=True, text=True, check=True
+        ).stdout
+        # The CJK font is embedded (a subset): the PDF reads the same on any machine.
+        wqy = [line for line in fonts.splitlines() if "WenQuanYi" in line]
+        assert wqy and all(" yes " in line for line in wqy), fonts
+
+
+def test_forms_refuse_a_missing_or_foreign_csrf_token(
+    admin_a: httpx.Client, bureau: httpx.Client
+) -> None:
+    body = {"enterprise_id": "ent-a", "title": "csrf probe"}
+    assert admin_a.post("/web/hazards", data=body).status_code == 403
+    r = admin_a.post("/web/hazards", data={**body, "csrf": csrf(bureau)})
+    assert r.status_code == 403 and "CSRF_INVALID" in r.text
+    listing = bureau.get("/web/hazards?enterprise_id=ent-a")
+    assert "csrf probe" not in listing.text
+
+
+def test_bureau_finding_through_the_loop_to_a_confirmed_closure(
+    bureau: httpx.Client, admin_b: httpx.Client, admin_a: httpx.Client
+) -> None:
+    r = bureau.post(
+        "/web/hazards",
+        data={
+            "csrf": csrf(bureau),
+            "enterprise_id": "ent-b",
+            "title": "熟料筒仓入口未上锁 silo hatch unlocked",
+            "category": "MEM10-13-2",
+            "space_id": "B-S1",
+            # A reviewer's finding is always a bureau inspection, whatever the form says.
+            "source": "self_inspection",
+        },
+    )
+    assert r.status_code == 303, r.text
+    url = r.headers["location"]
+    page = bureau.get(url)
+    assert "监管检查" in page.text and "已上报" in page.text
+    assert admin_a.get(url).status_code == 404  # another enterprise's hazard
+
+    deadline = (date.today() + timedelta(days=7)).isoformat()
+    steps = [
+        {"action": "plan", "measures": "加装联锁", "responsible": "孙海", "deadline": deadline},
+        {"action": "rectify", "person": "b-p-wu", "evidence": "photo of the new lock"},
+    ]
+    for step in steps:
+        r = admin_b.post(url + "/actions", data={**step, "csrf": csrf(admin_b)})
+        assert r.status_code == 303 and "error=" not in r.headers["location"], r.headers
+    # The rectifier may not verify their own work: the core's refusal is shown.
+    r = admin_b.post(
+        url + "/actions", data={"action": "verify", "person": "b-p-wu", "csrf": csrf(admin_b)}
+    )
+    assert "error=" in r.headers["location"]
+    assert "error" in admin_b.get(r.headers["location"]).text
+    # The bureau may not close the enterprise's hazard, only confirm a closure.
+    early = bureau.post(url + "/closure-check", data={"csrf": csrf(bureau), "text": "early"})
+    assert early.status_code == 422 and "HAZARD_NOT_CLOSED" in early.text
+    for step in ({"action": "verify", "person": "b-p-sun"}, {"action": "close"}):
+        r = admin_b.post(url + "/actions", data={**step, "csrf": csrf(admin_b)})
+        assert "error=" not in r.headers["location"], r.headers
+    assert "已销号" in admin_b.get(url).text
+    r = bureau.post(url + "/closure-check", data={"csrf": csrf(bureau), "text": "现场复核：已上锁"})
+    assert r.status_code == 303
+    page = bureau.get(url)
+    assert 'id="closure-checked"' in page.text and "bureau" in page.text
+
+
+def _csv(r: httpx.Response) -> list[list[str]]:
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.content.startswith("\ufeff".encode())
+    return list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+
+
+def test_csv_exports_match_the_search(bureau: httpx.Client) -> None:
+    rows = _csv(bureau.get("/web/permits.csv"))
+    assert rows[0][:3] == ["permit_id", "enterprise_id", "status"]
+    assert len(rows) - 1 == 10
+    alarmed = _csv(bureau.get("/web/permits.csv?anomaly=ALARM_RAISED"))
+    assert sorted(r[0] for r in alarmed[1:]) == ["A-2026-0003", "B-2026-0003"]
+    hazards = _csv(bureau.get("/web/hazards.csv?source=automatic"))
+    assert hazards[0][0] == "hazard_id"
+    codes = {r[9] for r in hazards[1:]}
+    assert {"ENTRY_WITHOUT_APPROVAL", "LEDGER_NO_WARNING_SIGN"} <= codes
+
+
+def test_english_on_request_and_remembered(bureau: httpx.Client) -> None:
+    r = bureau.get("/web/permits?lang=en")
+    assert "Permit search" in r.text and "作业证查询" not in r.text
+    assert "Permit search" in bureau.get("/web/permits").text  # the cookie keeps it
+    assert "作业证查询" in bureau.get("/web/permits?lang=zh_CN").text
+
+
+def test_bad_search_input_names_the_field(bureau: httpx.Client) -> None:
+    r = bureau.get("/web/permits?date_from=28/11/2026")
+    assert r.status_code == 422 and "date_from" in r.text and "YYYY-MM-DD" in r.text
+
+
+def test_ledger_has_qr_codes_and_printable_cards(admin_a: httpx.Client) -> None:
+    ledger = admin_a.get("/web/enterprises/ent-a/spaces")
+    assert ledger.text.count("<svg") == 2
+    assert "cspermit://space/ent-a/A-P1" in ledger.text
+    card = admin_a.get("/web/enterprises/ent-a/spaces/A-T1/card")
+    assert "未经许可 严禁入内" in card.text and "<svg" in card.text
+    ent = admin_a.get("/web/enterprises/ent-a")
+    # No drill or topic training on record in the demo: both are flagged overdue.
+    assert "没有应急演练记录" in ent.text and "没有专题培训记录" in ent.text
+
+
+def test_a_tampered_event_is_named_on_the_trace_and_in_the_pdf(
+    bureau: httpx.Client, demo_server: DemoServer
+) -> None:
+    with sqlite3.connect(demo_server.db_path) as db:
+        (body,) = db.execute(
+            "SELECT body FROM events WHERE permit_id = 'B-2026-0002' AND seq = 2"
+        ).fetchone()
+        event = json.loads(body)
+        event["payload"]["reason"] = "rewritten after the fact"
+        db.execute(
+            "UPDATE events SET body = ? WHERE permit_id = 'B-2026-0002' AND seq = 2",
+            (json.dumps(event),),
+        )
+    db.close()
+    page = bureau.get("/web/permits/B-2026-0002")
+    assert "校验未通过，第一个不符的事件为第 2 条" in page.text
+    pdf = bureau.get("/api/v1/permits/B-2026-0002/export.pdf")
+    assert pdf.status_code == 200
