@@ -19,8 +19,11 @@ CATALOGUES = {
 
 def test_every_message_has_a_chinese_translation() -> None:
     for po, sources in CATALOGUES.items():
-        with (ROOT / po).open("rb") as f:
-            translated = {m.id for m in read_po(f) if m.id and m.string}
+        # Every .po beside it is merged into the same domain (cspermit.i18n_build).
+        translated = set()
+        for sibling in (ROOT / po).parent.glob("*.po"):
+            with sibling.open("rb") as f:
+                translated |= {m.id for m in read_po(f) if m.id and m.string}
         used = {
             msg
             for path in sources
