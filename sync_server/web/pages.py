@@ -22,8 +22,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Connection
+from starlette.concurrency import run_in_threadpool
 
-from sync_server.deps import AppPasswords, AppSettings, Conn
+from sync_server.deps import AppEngine, AppPasswords, AppSettings
 from sync_server.errors import SyncError, TooManyRequests, Unprocessable
 from sync_server.routers import hazards as hazard_api
 from sync_server.routers import permits as permit_api
@@ -70,8 +71,37 @@ class SignInRequired(Exception):
     pass
 
 
+def page_conn(request: Request, engine: AppEngine) -> Connection:
+    """The page's transaction. Unlike the API's ``Conn`` (a dependency with ``yield``,
+    which FastAPI closes only after the response has been sent), it is committed by
+    ``PageRoute`` before the response leaves: the browser follows a redirect at once, and
+    the next page must see what the form just wrote (and the new session token)."""
+    conn = engine.connect()
+    conn.begin()
+    request.state.page_conn = conn
+    return conn
+
+
+PageConn = Annotated[Connection, Depends(page_conn)]
+
+
+def _finish(request: Request, commit: bool) -> None:
+    conn: Connection | None = getattr(request.state, "page_conn", None)
+    if conn is None:
+        return
+    request.state.page_conn = None
+    try:
+        if commit:
+            conn.commit()
+        else:
+            conn.rollback()
+    finally:
+        conn.close()
+
+
 class PageRoute(APIRoute):
-    """Errors on a page become a page (404, 403 …) in the reader's language, and a
+    """Commits the page's transaction before the response is sent (rolls it back on any
+    error); errors on a page become a page (404, 403 …) in the reader's language, and a
     missing session becomes a redirect to the sign-in form, not a JSON body."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -79,14 +109,24 @@ class PageRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             try:
-                return await original(request)
+                response = await original(request)
             except SignInRequired:
+                await run_in_threadpool(_finish, request, False)
                 target = request.url.path
                 if request.url.query:
                     target += "?" + request.url.query
                 return RedirectResponse(f"/web/sign-in?next={quote(target)}", status_code=303)
             except SyncError as exc:
+                await run_in_threadpool(_finish, request, False)
                 return error_page(request, exc)
+            except BaseException:
+                await run_in_threadpool(_finish, request, False)
+                raise
+            # A page that answers an error status (a refused form) keeps nothing it wrote,
+            # except a failed sign-in, which must be counted for throttling.
+            keep = response.status_code < 400 or getattr(request.state, "keep_on_error", False)
+            await run_in_threadpool(_finish, request, keep)
+            return response
 
         return handler
 
@@ -94,7 +134,7 @@ class PageRoute(APIRoute):
 router = APIRouter(prefix="/web", route_class=PageRoute, include_in_schema=False)
 
 
-def page_who(request: Request, conn: Conn) -> Principal:
+def page_who(request: Request, conn: PageConn) -> Principal:
     who = page_principal(conn, request)
     if who is None:
         raise SignInRequired()
@@ -172,7 +212,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/sign-in")
-def sign_in_form(request: Request, conn: Conn, next: str | None = None) -> HTMLResponse:
+def sign_in_form(request: Request, conn: PageConn, next: str | None = None) -> HTMLResponse:
     presession = request.cookies.get(PRESESSION_COOKIE) or new_presession()
     response = render(
         request,
@@ -190,7 +230,7 @@ def sign_in_form(request: Request, conn: Conn, next: str | None = None) -> HTMLR
 @router.post("/sign-in")
 def sign_in(
     request: Request,
-    conn: Conn,
+    conn: PageConn,
     settings: AppSettings,
     passwords: AppPasswords,
     username: Annotated[str, Form()] = "",
@@ -218,6 +258,7 @@ def sign_in(
         if result is None and error is None:
             error = _("wrong username or password")
     if result is None:
+        request.state.keep_on_error = True  # the failure count is what throttles guessing
         response = render(
             request,
             "sign_in.html",
@@ -244,7 +285,7 @@ def sign_in(
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, conn: Conn, csrf: Annotated[str, Form()] = "") -> Response:
+def sign_out(request: Request, conn: PageConn, csrf: Annotated[str, Form()] = "") -> Response:
     token = session_token(request)
     check_csrf(token, csrf)
     if token:
@@ -258,7 +299,7 @@ def sign_out(request: Request, conn: Conn, csrf: Annotated[str, Form()] = "") ->
 
 
 @router.get("/")
-def dashboard(request: Request, conn: Conn, who: Who) -> HTMLResponse:
+def dashboard(request: Request, conn: PageConn, who: Who) -> HTMLResponse:
     data = queries.dashboard(conn, who)
     names = queries.enterprise_names(conn, who)
     today = datetime.now(BEIJING).date().isoformat()
@@ -307,7 +348,7 @@ def _search(
 
 
 @router.get("/permits")
-def permit_search(request: Request, conn: Conn, who: Who, page: int = 1) -> HTMLResponse:
+def permit_search(request: Request, conn: PageConn, who: Who, page: int = 1) -> HTMLResponse:
     _ = gettext_for(request_language(request))
     filters = _permit_filters(request)
     page = max(1, page)
@@ -370,7 +411,7 @@ def _csv_response(rows: list[list[Any]], filename: str) -> Response:
 
 
 @router.get("/permits.csv")
-def permits_csv(request: Request, conn: Conn, who: Who) -> Response:
+def permits_csv(request: Request, conn: PageConn, who: Who) -> Response:
     _ = gettext_for(request_language(request))
     filters = _permit_filters(request)
     rows: list[list[Any]] = [
@@ -412,7 +453,7 @@ def permits_csv(request: Request, conn: Conn, who: Who) -> Response:
 
 
 @router.get("/permits/{permit_id}")
-def permit_trace(request: Request, permit_id: str, conn: Conn, who: Who) -> HTMLResponse:
+def permit_trace(request: Request, permit_id: str, conn: PageConn, who: Who) -> HTMLResponse:
     _ = gettext_for(request_language(request))
     view = trace_mod.build(conn, who, permit_id, _)
     return render(request, "trace.html", who, v=view)
@@ -422,7 +463,7 @@ def permit_trace(request: Request, permit_id: str, conn: Conn, who: Who) -> HTML
 def permit_note(
     request: Request,
     permit_id: str,
-    conn: Conn,
+    conn: PageConn,
     who: Who,
     text: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
@@ -441,7 +482,7 @@ def permit_note(
 
 
 @router.get("/enterprises")
-def enterprise_list(request: Request, conn: Conn, who: Who) -> Response:
+def enterprise_list(request: Request, conn: PageConn, who: Who) -> Response:
     names = queries.enterprise_names(conn, who)
     if who.role is Role.ENTERPRISE_ADMIN and who.enterprise_id:
         return RedirectResponse(f"/web/enterprises/{quote(who.enterprise_id)}", status_code=303)
@@ -484,7 +525,7 @@ def _drills(data: dict[str, Any], key: str, model: Any, today: date) -> dict[str
 
 
 @router.get("/enterprises/{enterprise_id}")
-def enterprise_page(request: Request, enterprise_id: str, conn: Conn, who: Who) -> HTMLResponse:
+def enterprise_page(request: Request, enterprise_id: str, conn: PageConn, who: Who) -> HTMLResponse:
     from permits.reference import EmergencyDrill, TopicTraining
 
     require_visible(conn, who, enterprise_id)
@@ -557,7 +598,7 @@ def _space_payload(enterprise_id: str, space_id: str) -> str:
 
 
 @router.get("/enterprises/{enterprise_id}/spaces")
-def ledger(request: Request, enterprise_id: str, conn: Conn, who: Who) -> HTMLResponse:
+def ledger(request: Request, enterprise_id: str, conn: PageConn, who: Who) -> HTMLResponse:
     require_visible(conn, who, enterprise_id)
     ent = enterprise_service.get(conn, enterprise_id)
     spaces = []
@@ -569,7 +610,7 @@ def ledger(request: Request, enterprise_id: str, conn: Conn, who: Who) -> HTMLRe
 
 @router.get("/enterprises/{enterprise_id}/spaces/{space_id}/card")
 def warning_card(
-    request: Request, enterprise_id: str, space_id: str, conn: Conn, who: Who
+    request: Request, enterprise_id: str, space_id: str, conn: PageConn, who: Who
 ) -> HTMLResponse:
     require_visible(conn, who, enterprise_id)
     ent = enterprise_service.get(conn, enterprise_id)
@@ -603,7 +644,7 @@ def _hazard_filters(request: Request) -> dict[str, Any]:
 
 
 @router.get("/hazards")
-def hazard_list(request: Request, conn: Conn, who: Who, page: int = 1) -> HTMLResponse:
+def hazard_list(request: Request, conn: PageConn, who: Who, page: int = 1) -> HTMLResponse:
     filters = _hazard_filters(request)
     page = max(1, page)
     result = hazard_api.list_hazards(
@@ -626,7 +667,7 @@ def hazard_list(request: Request, conn: Conn, who: Who, page: int = 1) -> HTMLRe
 
 
 @router.get("/hazards.csv")
-def hazards_csv(request: Request, conn: Conn, who: Who) -> Response:
+def hazards_csv(request: Request, conn: PageConn, who: Who) -> Response:
     filters = _hazard_filters(request)
     rows: list[list[Any]] = [
         [
@@ -675,7 +716,7 @@ def hazards_csv(request: Request, conn: Conn, who: Who) -> Response:
 @router.post("/hazards")
 def hazard_report(
     request: Request,
-    conn: Conn,
+    conn: PageConn,
     who: Who,
     enterprise_id: Annotated[str, Form()] = "",
     title: Annotated[str, Form()] = "",
@@ -711,26 +752,37 @@ def hazard_report(
     return RedirectResponse(f"/web/hazards/{quote(out['hazard_id'])}", status_code=303)
 
 
-@router.get("/hazards/{hazard_id}")
-def hazard_page(request: Request, hazard_id: str, conn: Conn, who: Who) -> HTMLResponse:
+def _hazard_response(
+    request: Request,
+    conn: Connection,
+    who: Principal,
+    hazard_id: str,
+    error: SyncError | None = None,
+) -> HTMLResponse:
     h = hazard_api.get_hazard(hazard_id, conn, who)
     checks = [n for n in h["notes"] if n["text"].startswith(CLOSURE_CHECK_PREFIX)]
     return render(
         request,
         "hazard.html",
         who,
+        status_code=error.status if error else 200,
         h=h,
         closure_checks=checks,
         names=queries.enterprise_names(conn, who),
-        error=request.query_params.get("error"),
+        error=error,
     )
+
+
+@router.get("/hazards/{hazard_id}")
+def hazard_page(request: Request, hazard_id: str, conn: PageConn, who: Who) -> HTMLResponse:
+    return _hazard_response(request, conn, who, hazard_id)
 
 
 @router.post("/hazards/{hazard_id}/actions")
 def hazard_action(
     request: Request,
     hazard_id: str,
-    conn: Conn,
+    conn: PageConn,
     who: Who,
     action: Annotated[str, Form()] = "",
     measures: Annotated[str, Form()] = "",
@@ -775,9 +827,8 @@ def hazard_action(
         # holds nothing of the refused step.
         hazard_api.act_on_hazard(hazard_id, body, conn, who)
     except Unprocessable as exc:
-        return RedirectResponse(
-            f"/web/hazards/{quote(hazard_id)}?error={quote(exc.message)}", status_code=303
-        )
+        # The core's reason, on the hazard page itself (422), with the form to try again.
+        return _hazard_response(request, conn, who, hazard_id, error=exc)
     return RedirectResponse(f"/web/hazards/{quote(hazard_id)}", status_code=303)
 
 
@@ -785,7 +836,7 @@ def hazard_action(
 def closure_check(
     request: Request,
     hazard_id: str,
-    conn: Conn,
+    conn: PageConn,
     who: Who,
     text: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
@@ -837,7 +888,7 @@ def closure_check(
 def hazard_note(
     request: Request,
     hazard_id: str,
-    conn: Conn,
+    conn: PageConn,
     who: Who,
     text: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
