@@ -18,6 +18,9 @@ from typing import Any
 FONT_NAME = "WQYMicroHei"
 FONT_PATH_ENV = "CSPERMIT_PDF_FONT"
 DEFAULT_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+# A long job at one reading a second is thousands of rows: the PDF lists the first ones
+# and points to the chunks for the rest (they are hashed into the chain).
+MAX_READING_ROWS = 600
 
 
 class PdfFontMissing(RuntimeError):
@@ -206,6 +209,32 @@ def render(view: dict[str, Any], generated_by: str, now: datetime | None = None)
         )
     )
 
+    if view["chart"]:
+        # Every continuous reading, one row per instant: the numbers behind the summary.
+        channels = [str(c["channel"]) for c in view["chart"]]
+        by_time: dict[int, dict[str, Any]] = {}
+        for c in view["chart"]:
+            for x, y in c["points"]:
+                by_time.setdefault(int(x), {})[str(c["channel"])] = y
+        times = sorted(by_time)
+        shown = times[:MAX_READING_ROWS]
+        story.append(p("连续监测读数明细（北京时间）", head))
+        units = {str(c["channel"]): c["unit"] for c in view["chart"]}
+        detail: list[list[Any]] = [["时间", *[f"{ch}（{units[ch]}）" for ch in channels]]]
+        for ms in shown:
+            at = datetime.fromtimestamp(ms / 1000, tz=UTC)
+            detail.append([local_time(at), *[_fmt(by_time[ms].get(ch)) for ch in channels]])
+        if len(detail) > 1:
+            story.append(table(detail, [0.28] + [0.72 / len(channels)] * len(channels)))
+        if len(times) > len(shown):
+            story.append(
+                p(
+                    f"共 {len(times)} 个时刻，此处列出前 {len(shown)} 个；"
+                    "全部读数见签名记录链所指的读数数据块。",
+                    small,
+                )
+            )
+
     story.append(p("报警与撤离", head))
     if view["alarms"]:
         al_rows: list[list[Any]] = [
@@ -241,6 +270,22 @@ def render(view: dict[str, Any], generated_by: str, now: datetime | None = None)
         for f in view["findings"]:
             f_rows.append([f["seq"], f["code"], (f.get("facts") or {}).get("message", "")])
         story.append(table(f_rows, [0.12, 0.33, 0.55]))
+
+    signed_rows: list[list[Any]] = [["签字事项", "签字人", "时间（北京）", "PIN 验证", "事件序号"]]
+    for e in view["timeline"]:
+        if e.get("signoff"):
+            signed_rows.append(
+                [
+                    e["label"],
+                    e["signoff"]["person"],
+                    e["at"],
+                    "已验证" if e["signoff"]["pin_verified"] else "未验证",
+                    e["seq"],
+                ]
+            )
+    if len(signed_rows) > 1:
+        story.append(p("签字记录（平板上凭个人 PIN 签字，并由设备私钥签名）", head))
+        story.append(table(signed_rows, [0.24, 0.3, 0.22, 0.12, 0.12]))
 
     ver = view["verification"]
     story.append(p("电子记录完整性校验", head))

@@ -288,6 +288,13 @@ def build(conn: Connection, who: Principal, permit_id: str, _: Gettext) -> dict[
                 "clock_flag": e["clock_flag"],
                 "findings": findings_by_seq.get(e["seq"], []),
                 "alarm": kind in ("alarm_raised", "evacuation_ordered"),
+                "signoff": {
+                    "person": _name(people, (p.get("signoff") or {}).get("person_id")),
+                    "meaning": (p.get("signoff") or {}).get("meaning", ""),
+                    "pin_verified": bool((p.get("signoff") or {}).get("pin_verified")),
+                }
+                if p.get("signoff")
+                else None,
             }
         )
 

@@ -109,6 +109,8 @@ def test_reviewer_traces_the_alarm_and_downloads_the_pdf(
         "当时在有限空间内人员",
         "校验通过",
         "能量隔离",
+        "连续监测读数明细",
+        "签字记录",
     ):
         assert field in text, f"{field!r} not in the PDF text"
     # The readings table: each gas with its values; H2S rose to 10 ppm before the alarm.

@@ -234,6 +234,10 @@ def test_a_tampered_event_is_named_on_the_trace_and_in_the_pdf(
     assert "校验未通过，第一个不符的事件为第 2 条" in page.text
     pdf = bureau.get("/api/v1/permits/B-2026-0002/export.pdf")
     assert pdf.status_code == 200
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True
+    ).stdout.decode()
+    assert "校验未通过：第一个不符的事件序号为 2" in text
 
 
 def test_drills_and_topic_training_kept_in_the_enterprise_record(
