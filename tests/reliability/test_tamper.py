@@ -1,0 +1,301 @@
+"""Tampering with stored evidence is found: events modified, deleted, reordered or
+inserted straight in the server database (someone with the database file, not the
+API), readings chunks deleted, and the same edits made to an exported chain that
+``cspermit permit verify`` checks offline.
+
+The trace (``GET /api/v1/permits/{id}``) must answer ``verification.ok = false`` naming
+the first bad event; the trace page shows that block (see docs/reliability.md)."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from permits.events import ReadingsChunkRecorded, parse_event
+from permits.integrity import event_hash, seal
+from sync_server.schema import blobs, events
+from tests.sync_server.chains import Tablet, enroll_tablet, filler, simple_permit
+from tests.sync_server.conftest import World
+
+PERMIT = "TAMPER-1"
+CHUNK = b'{"readings": [["O2", 20.9], ["H2S", 0.0]]}'
+
+
+def _push(world: World, tab: Tablet, evs: list[dict[str, Any]]) -> None:
+    r = world.client.post("/api/v1/sync/events", json={"events": evs}, headers=tab.headers)
+    assert r.status_code == 200 and r.json()["accepted"] == len(evs), r.text
+
+
+def _chunk_event(tab: Tablet) -> dict[str, Any]:
+    now = datetime.now(UTC) - timedelta(minutes=4)
+    return tab.event(
+        PERMIT,
+        ReadingsChunkRecorded(
+            sha256=hashlib.sha256(CHUNK).hexdigest(),
+            detector_serial="GASL-0A17",
+            start=now - timedelta(minutes=1),
+            end=now,
+            channels=("O2", "H2S"),
+            values=2,
+        ),
+    )
+
+
+@pytest.fixture
+def stored(world: World, app: Any) -> tuple[World, Tablet, Any]:
+    """A four-event permit with one readings chunk held by the server."""
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    evs = [*simple_permit(tab, PERMIT), tab.event(PERMIT, filler(1)), _chunk_event(tab)]
+    _push(world, tab, evs)
+    r = world.client.put(
+        f"/api/v1/sync/chunks/{hashlib.sha256(CHUNK).hexdigest()}",
+        content=CHUNK,
+        headers=tab.headers,
+    )
+    assert r.status_code == 201, r.text
+    engine = app.state.engine
+    return world, tab, engine
+
+
+def _trace(world: World) -> dict[str, Any]:
+    r = world.client.get(f"/api/v1/permits/{PERMIT}", headers=world.h("bureau"))
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def _body(engine: Any, seq: int) -> dict[str, Any]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(events.c.body).where(events.c.permit_id == PERMIT, events.c.seq == seq)
+        ).one()
+    return dict(row.body)
+
+
+def _set(engine: Any, seq: int, **values: Any) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            events.update()
+            .where(events.c.permit_id == PERMIT, events.c.seq == seq)
+            .values(**values)
+        )
+
+
+def _modify_payload(engine: Any, tab: Tablet) -> int:
+    body = _body(engine, 3)
+    body["payload"]["hazard"] = "nothing to see here"
+    _set(engine, 3, body=body)
+    return 3
+
+
+def _modify_and_rehash(engine: Any, tab: Tablet) -> int:
+    # A careful forger recomputes the hash; only the device's signature stops them.
+    body = _body(engine, 3)
+    body["payload"]["hazard"] = "nothing to see here"
+    ev = parse_event(body)
+    body["hash"] = event_hash(ev)
+    _set(engine, 3, body=body, hash=body["hash"])
+    return 3
+
+
+def _delete_middle(engine: Any, tab: Tablet) -> int:
+    with engine.begin() as conn:
+        conn.execute(events.delete().where(events.c.permit_id == PERMIT, events.c.seq == 2))
+    return 3  # the event now standing where seq 2 should be
+
+
+def _reorder(engine: Any, tab: Tablet) -> int:
+    b2, b3 = _body(engine, 2), _body(engine, 3)
+    with engine.begin() as conn:
+        # Move seq 2 aside first: (permit_id, seq) is unique.
+        conn.execute(
+            events.update().where(events.c.permit_id == PERMIT, events.c.seq == 2).values(seq=-2)
+        )
+        conn.execute(
+            events.update().where(events.c.permit_id == PERMIT, events.c.seq == 3).values(seq=2)
+        )
+        conn.execute(
+            events.update().where(events.c.permit_id == PERMIT, events.c.seq == -2).values(seq=3)
+        )
+    # The bodies keep their own seq fields: swap them too, as a forger would.
+    b2["seq"], b3["seq"] = 3, 2
+    _set(engine, 2, body=b3)
+    _set(engine, 3, body=b2)
+    return 2
+
+
+def _insert_forged(engine: Any, tab: Tablet) -> int:
+    # An extra event sealed with a key that is not the enrolled one, under the tablet's id.
+    forger = Tablet(device_id=tab.device_id, enterprise_id=tab.enterprise_id)
+    forger.heads = dict(tab.heads)
+    ev = forger.event(PERMIT, filler(99))
+    _insert(engine, ev, tab.enterprise_id)
+    return 5
+
+
+def _insert_from_other_tablet(engine: Any, tab: Tablet, other: Tablet) -> int:
+    # Signed by a real, enrolled tablet of the same enterprise, but not the permit's writer.
+    other.heads = dict(tab.heads)
+    ev = other.event(PERMIT, filler(98))
+    _insert(engine, ev, tab.enterprise_id)
+    return 5
+
+
+def _insert(engine: Any, ev: dict[str, Any], enterprise_id: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            events.insert().values(
+                event_id=ev["event_id"],
+                enterprise_id=enterprise_id,
+                permit_id=PERMIT,
+                seq=ev["seq"],
+                type=ev["type"],
+                occurred_at=datetime.fromisoformat(ev["occurred_at"]),
+                received_at=datetime.now(UTC),
+                device_id=ev["device_id"],
+                actor=ev["actor"],
+                hash=ev["hash"],
+                body=ev,
+            )
+        )
+
+
+def _resign_rewritten(engine: Any, tab: Tablet) -> int:
+    # Rewrite history from seq 2 on with a stolen *unenrolled* key: every link recomputes.
+    thief = Tablet(device_id=tab.device_id, enterprise_id=tab.enterprise_id)
+    from permits.integrity import DeviceKey
+
+    prev = _body(engine, 1)["hash"]
+    for seq in (2, 3, 4):
+        ev = parse_event(_body(engine, seq))
+        ev = ev.model_copy(update={"hash": None, "sig": None, "prev_hash": None})
+        sealed = seal(ev, prev, DeviceKey(tab.device_id, thief.key))
+        assert sealed.hash is not None
+        _set(engine, seq, body=sealed.to_json(), hash=sealed.hash)
+        prev = sealed.hash
+    return 2
+
+
+TAMPERS: dict[str, Callable[[Any, Tablet], int]] = {
+    "modified payload": _modify_payload,
+    "modified payload, hash recomputed": _modify_and_rehash,
+    "deleted middle event": _delete_middle,
+    "reordered events": _reorder,
+    "inserted forged event": _insert_forged,
+    "history rewritten with another key": _resign_rewritten,
+}
+
+
+@pytest.mark.parametrize("how", list(TAMPERS))
+def test_server_database_tamper_is_flagged_on_the_trace(
+    stored: tuple[World, Tablet, Any], how: str
+) -> None:
+    world, tab, engine = stored
+    assert _trace(world)["verification"] == {"ok": True, "events": 4}
+    bad_seq = TAMPERS[how](engine, tab)
+    verification = _trace(world)["verification"]
+    assert verification["ok"] is False, verification
+    assert verification["seq"] == bad_seq, verification
+    assert verification["code"] and verification["message"]
+    # The export carries the same tampered chain: the offline verifier flags it too.
+    export = world.client.get(f"/api/v1/permits/{PERMIT}/export.json", headers=world.h("bureau"))
+    assert export.status_code == 200
+    code, out = _cli_verify(export.json())
+    assert code == 1 and out["valid"] is False and out["seq"] == bad_seq, out
+
+
+def test_event_from_another_enrolled_tablet_is_flagged(stored: tuple[World, Tablet, Any]) -> None:
+    world, tab, engine = stored
+    other = enroll_tablet(world.client, world.h("a-admin"))
+    _insert_from_other_tablet(engine, tab, other)
+    verification = _trace(world)["verification"]
+    assert verification["ok"] is False and verification["seq"] == 5, verification
+
+
+def test_deleted_readings_chunk_is_listed_missing(stored: tuple[World, Tablet, Any]) -> None:
+    world, _tab, engine = stored
+    digest = hashlib.sha256(CHUNK).hexdigest()
+    assert _trace(world)["readings"] == {"chunks": 1, "held": 1, "missing": []}
+    with engine.begin() as conn:
+        conn.execute(blobs.delete().where(blobs.c.sha256 == digest))
+    assert _trace(world)["readings"] == {"chunks": 1, "held": 0, "missing": [digest]}
+
+
+# --- the export, offline ------------------------------------------------------------
+
+
+def _cli_verify(export: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """``cspermit permit verify FILE``, the Typer app in-process."""
+    import tempfile
+
+    from typer.testing import CliRunner
+
+    from cspermit.cli import app as cli
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "export.json"
+        path.write_text(json.dumps(export), "utf-8")
+        done = CliRunner().invoke(cli, ["permit", "verify", str(path)])
+    return done.exit_code, json.loads(done.stdout or "{}")
+
+
+GOLDEN = Path(__file__).resolve().parent.parent / "data" / "permits" / "demo-chain.json"
+
+
+def _export_tampers() -> dict[str, Callable[[dict[str, Any]], int]]:
+    def modify(d: dict[str, Any]) -> int:
+        d["events"][9]["payload"] = {**d["events"][9]["payload"], "note": "x"}
+        return 10
+
+    def modify_time(d: dict[str, Any]) -> int:
+        d["events"][4]["occurred_at"] = "2026-11-28T07:00:00+08:00"
+        return 5
+
+    def delete(d: dict[str, Any]) -> int:
+        del d["events"][20]
+        return 22  # seq 22 stands where 21 should be
+
+    def reorder(d: dict[str, Any]) -> int:
+        d["events"][6], d["events"][7] = d["events"][7], d["events"][6]
+        return 8
+
+    def insert(d: dict[str, Any]) -> int:
+        d["events"].insert(3, copy.deepcopy(d["events"][3]))
+        return 4  # a second seq 4 where 5 should be
+
+    def swap_key(d: dict[str, Any]) -> int:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        from permits.integrity import DeviceKey
+
+        dev = next(iter(d["devices"]))
+        d["devices"][dev] = DeviceKey(dev, Ed25519PrivateKey.generate()).public_b64()
+        return 1
+
+    return {
+        "modified payload": modify,
+        "modified device time": modify_time,
+        "deleted event": delete,
+        "reordered events": reorder,
+        "duplicated event inserted": insert,
+        "device key replaced": swap_key,
+    }
+
+
+@pytest.mark.parametrize("how", list(_export_tampers()))
+def test_export_tamper_is_flagged_offline(how: str) -> None:
+    golden = json.loads(GOLDEN.read_text("utf-8"))
+    code, out = _cli_verify(golden)
+    assert code == 0 and out["valid"], out
+    bad = copy.deepcopy(golden)
+    seq = _export_tampers()[how](bad)
+    code, out = _cli_verify(bad)
+    assert code == 1 and out["valid"] is False, out
+    assert out["seq"] == seq, out
