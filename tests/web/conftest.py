@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,45 +53,69 @@ class DemoServer:
         return httpx.Client(base_url=self.url, follow_redirects=False, timeout=30)
 
 
+@contextmanager
+def serve(url: str, workdir: Path) -> Iterator[str]:
+    """``cspermit server run`` on ``url`` and a free port until the block ends; yields the
+    base URL. The process is stopped by its own pid."""
+    port = _free_port()
+    env = {**os.environ, "CSPERMIT_LANG": "zh_CN"}
+    log_path = workdir / f"server-{port}.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cspermit.cli",
+                "server",
+                "run",
+                "--db",
+                url,
+                "--port",
+                str(port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with httpx.Client(timeout=2) as c:
+                        if c.get(base + "/healthz").status_code == 200:
+                            break
+                except httpx.TransportError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not start: {log_path.read_text()}")
+                time.sleep(0.2)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=20)
+
+
+def seed_demo(url: str) -> None:
+    seeded = _cli("server", "seed-demo", "--db", url, env={**os.environ, "CSPERMIT_LANG": "zh_CN"})
+    assert seeded.returncode == 0, seeded.stderr
+
+
 @pytest.fixture(scope="session")
 def demo_server() -> Iterator[DemoServer]:
     tmp = Path(tempfile.mkdtemp(prefix="cspermit-web-"))
     db = tmp / "demo.db"
     url = f"sqlite:///{db}"
-    env = {**os.environ, "CSPERMIT_LANG": "zh_CN"}
-    seeded = _cli("server", "seed-demo", "--db", url, env=env)
-    assert seeded.returncode == 0, seeded.stderr
-    port = _free_port()
-    log = (tmp / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cspermit.cli", "server", "run", "--db", url, "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-        cwd=ROOT,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with httpx.Client(timeout=2) as c:
-                    if c.get(base + "/healthz").status_code == 200:
-                        break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {(tmp / 'server.log').read_text()}")
-            time.sleep(0.2)
-        yield DemoServer(base, db)
+        seed_demo(url)
+        with serve(url, tmp) as base:
+            yield DemoServer(base, db)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
-        log.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
