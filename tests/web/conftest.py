@@ -135,7 +135,9 @@ def sign_in(client: httpx.Client, username: str, password: str) -> str:
     return csrf.group(1)
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in this thread while
+# the browser is open; it is closed before any later module runs its own loop.
+@pytest.fixture(scope="module")
 def browser_context() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
