@@ -19,6 +19,7 @@ Config.set("graphics", "width", "1280")
 Config.set("graphics", "height", "800")
 
 from kivy.app import App  # noqa: E402
+from kivy.clock import Clock  # noqa: E402
 from kivy.core.window import Window  # noqa: E402
 from kivy.properties import StringProperty  # noqa: E402
 from kivy.uix.screenmanager import NoTransition, ScreenManager  # noqa: E402
@@ -46,6 +47,9 @@ class PermitApp(App):  # type: ignore[misc]
         self.screens: dict[str, Any] = {}
         self.desk = PermitDesk(context)
         self.feed = LiveFeed(context.clock)
+        # False only for a scripted drive on a jumping scenario clock (the walkthrough),
+        # which judges at the moments it chooses.
+        self.judging = True
 
     def build(self) -> ScreenManager:
         self.font_path = register_cjk_font()
@@ -57,7 +61,21 @@ class PermitApp(App):  # type: ignore[misc]
             self.screens[name] = screen
             manager.add_widget(screen)
         manager.current = registry.FIRST_SCREEN
+        # The open permit is judged once a second whichever screen is showing: an alarm
+        # must not wait for the guardian to come back to the board.
+        Clock.schedule_interval(lambda _dt: self.judge(), 1.0)
         return manager
+
+    def judge(self) -> None:
+        if not self.judging or self.context.permit_id is None:
+            return
+        board = self.screens["board"]
+        if self.root is not None and self.root.current == "board":
+            board.tick()  # judge and redraw
+            return
+        raised = board.presenter.tick()
+        if raised and self.root is not None:
+            self.go("board")  # an alarm takes the guardian to the board
 
     def go(self, name: str) -> Any:
         """Show a screen (refreshed from its presenter) and return it."""

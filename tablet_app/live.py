@@ -30,6 +30,7 @@ class LiveFeed:
         self.device_serial: str | None = None
         self.last_received_at: datetime | None = None
         self.error: str | None = None
+        self._last_by_serial: dict[str, datetime] = {}
         self.received = 0  # readings added so far (tests and the walkthrough wait on it)
         self._listeners: list[Listener] = []
         self._arrived: asyncio.Event | None = None
@@ -81,6 +82,7 @@ class LiveFeed:
             q.popleft()
         self.device_serial = reading.device_serial
         self.last_received_at = reading.received_at
+        self._last_by_serial[reading.device_serial] = reading.received_at
         self.received += 1
         for listener in self._listeners:
             listener(reading)
@@ -89,6 +91,13 @@ class LiveFeed:
 
     def window(self) -> dict[Channel, list[Reading]]:
         return {ch: list(q) for ch, q in self._by_channel.items()}
+
+    def last_by_serial(self) -> dict[str, datetime]:
+        """When each detector last sent a reading (within the feed's horizon)."""
+        if self.last_received_at is None:
+            return {}
+        cutoff = self.last_received_at - self.horizon
+        return {k: v for k, v in self._last_by_serial.items() if v >= cutoff}
 
     def latest(self, channel: Channel) -> Reading | None:
         q = self._by_channel.get(channel)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from permits.events import (
     AlarmCleared,
@@ -80,6 +81,12 @@ class BoardView:
     refusal: tuple[tuple[str, str], ...]
 
 
+# How often a secondary detector's monitor is rebuilt, from the last STEL window and a
+# minute of the feed (so its history stays under 80 min and each reading is added
+# about 1.3 times, not once per rebuild of a long window).
+REBUILD_OTHERS = timedelta(minutes=60)
+
+
 def _minutes(delta: timedelta) -> int:
     return int(delta.total_seconds() // 60)
 
@@ -96,32 +103,95 @@ class BoardPresenter:
         self.assessment: LiveAssessment | None = None
         self.last: Outcome | None = None
         self.recorder = ChunkRecorder(desk, feed)
-        # One monitor per (permit, sample point): its 8-h history is numpy columns.
+        # The permit's monitoring detector is judged by one incremental LiveMonitor with
+        # its 8-h history (numpy columns): entry limits, STEL, 15-min TWA, 8-h projection,
+        # trend, stale stream. Other detectors streaming into the tablet are judged for
+        # gas by monitors rebuilt from the feed's last 20 min now and then, so four
+        # portables on a 12-h shift do not keep four 8-h histories.
         self._monitor: LiveMonitor | None = None
-        self._monitor_key: tuple[str, str | None] | None = None
+        self._monitor_key: tuple[str, str | None, str | None] | None = None
+        self._others: dict[str, tuple[LiveMonitor, datetime]] = {}
         feed.listen(self._on_reading)
 
     def _on_reading(self, reading: Reading) -> None:
-        if self._monitor is not None:
+        key = self._monitor_key
+        if self._monitor is not None and (key is None or key[2] in (None, reading.device_serial)):
             self._monitor.add(reading)
+        elif reading.device_serial in self._others:
+            self._others[reading.device_serial][0].add(reading)
+
+    def _new_monitor(
+        self,
+        state: PermitState,
+        point: str | None,
+        serial: str | None,
+        since: datetime | None = None,
+    ) -> LiveMonitor:
+        space = state.space
+        monitor = LiveMonitor(
+            state.profile,
+            required_channels=[Channel(c) for c in (space.required_channels if space else ())],
+            oxygen_enriched=space.oxygen_enriched if space else False,
+            point=point,
+        )
+        for readings in self.feed.window().values():
+            monitor.extend(
+                r
+                for r in readings
+                if (serial is None or r.device_serial == serial)
+                and (since is None or (r.received_at is not None and r.received_at >= since))
+            )
+        return monitor
 
     def monitor(self, state: PermitState) -> LiveMonitor:
-        """The live judgement for this permit, made once and then fed reading by reading;
-        a new permit or sample point starts from what the feed still holds."""
+        """The live judgement of the permit's monitoring detector (every detector's
+        readings before monitoring starts), made once and then fed reading by reading;
+        a new permit, point or detector starts from what the feed still holds."""
         point = self._monitor_point(state)
-        key = (state.permit_id, point)
+        key = (state.permit_id, point, state.monitoring_detector)
         if self._monitor is None or self._monitor_key != key:
-            space = state.space
-            monitor = LiveMonitor(
-                state.profile,
-                required_channels=[Channel(c) for c in (space.required_channels if space else ())],
-                oxygen_enriched=space.oxygen_enriched if space else False,
-                point=point,
-            )
-            for readings in self.feed.window().values():
-                monitor.extend(readings)
-            self._monitor, self._monitor_key = monitor, key
+            self._monitor = self._new_monitor(state, point, state.monitoring_detector)
+            self._monitor_key = key
+            self._others.clear()
         return self._monitor
+
+    def _other_alarms(self, state: PermitState, now: datetime) -> list[Any]:
+        """Gas alarms from the other detectors streaming in (not their silence: a
+        portable put away is not an evacuation; the monitoring detector's is)."""
+        primary = state.monitoring_detector
+        if primary is None:
+            return []
+        silent_after = self.feed.horizon
+        seen = {
+            serial: at
+            for serial, at in self.feed.last_by_serial().items()
+            if serial != primary and now - at <= silent_after
+        }
+        for serial in list(self._others):
+            if serial not in seen:
+                del self._others[serial]
+        alarms = []
+        rebuilt = False  # at most one rebuild per tick: no long frame
+
+        def age(serial: str) -> tuple[bool, datetime]:  # new ones first, then the oldest
+            return (
+                serial in self._others,
+                self._others[serial][1] if serial in self._others else now,
+            )
+
+        for serial in sorted(seen, key=age):
+            entry = self._others.get(serial)
+            if not rebuilt and (entry is None or now - entry[1] > REBUILD_OTHERS):
+                window = timedelta(minutes=state.profile.monitoring.stel_window_min + 1)
+                entry = (self._new_monitor(state, None, serial, since=now - window), now)
+                self._others[serial] = entry
+                rebuilt = True
+            if entry is None:
+                continue
+            for reason in entry[0].assess(now).alarms:
+                if reason.code not in ("STREAM_STALE",):
+                    alarms.append(reason)
+        return alarms
 
     @property
     def permit_id(self) -> str:
@@ -149,7 +219,16 @@ class BoardPresenter:
         state = self.state()
         row = self.context.store.reference("detectors", self.feed.device_serial or "")
         bump = detector_identity(row).last_bump_test if row else None
-        self.assessment = self.monitor(state).assess(self.context.now(), last_bump_test=bump)
+        now = self.context.now()
+        assessment = self.monitor(state).assess(now, last_bump_test=bump)
+        others = self._other_alarms(state, now)
+        if others:
+            assessment = LiveAssessment(
+                at=now,
+                alarms=tuple(dict.fromkeys((*assessment.alarms, *others))),
+                warnings=assessment.warnings,
+            )
+        self.assessment = assessment
         return self.assessment
 
     def monitoring_snapshot(self) -> MonitoringSnapshot | None:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.clock import Clock
 from kivy.properties import OptionProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
@@ -27,16 +26,6 @@ class BoardScreen(BaseScreen):
     def __init__(self, context: Any, desk: Any, feed: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.presenter = BoardPresenter(context, desk, feed)
-        self._ticker: Any = None
-
-    def on_enter(self, *args: Any) -> None:
-        # Judge the live window once a second while the board is on screen.
-        self._ticker = Clock.schedule_interval(lambda _dt: self.tick(), 1.0)
-
-    def on_leave(self, *args: Any) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            self._ticker = None
 
     def tick(self) -> None:
         if self.presenter.context.permit_id is None:

@@ -54,16 +54,43 @@ def test_migrations_run_once_in_order_and_resume(tmp_path: Path) -> None:
     Store(path).close()
     applied: list[str] = []
 
-    def _m2_add_notes(db):  # type: ignore[no-untyped-def]
-        applied.append("m2")
+    def _m_next_add_notes(db):  # type: ignore[no-untyped-def]
+        applied.append("next")
         db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
 
+    n = len(MIGRATIONS)
     with Store(path) as s:
-        assert migrate(s.db, (*MIGRATIONS, _m2_add_notes)) == 2
-        assert migrate(s.db, (*MIGRATIONS, _m2_add_notes)) == 2  # second run does nothing
+        assert migrate(s.db, (*MIGRATIONS, _m_next_add_notes)) == n + 1
+        assert migrate(s.db, (*MIGRATIONS, _m_next_add_notes)) == n + 1  # second run: nothing
         versions = s.db.execute("SELECT version, name FROM schema_version ORDER BY version")
-        assert [tuple(r) for r in versions] == [(1, "_m1_initial"), (2, "_m2_add_notes")]
-    assert applied == ["m2"]
+        assert [tuple(r) for r in versions] == [
+            *((i + 1, m.__name__) for i, m in enumerate(MIGRATIONS)),
+            (n + 1, "_m_next_add_notes"),
+        ]
+    assert applied == ["next"]
+
+
+def test_a_version_1_store_migrates_to_the_latest_keeping_its_events(tmp_path: Path) -> None:
+    """A tablet that ran the first schema gains the attachments and hazards tables."""
+    path = tmp_path / "old.db"
+    with Store(path) as s:
+        pass
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    for table in ("attachments", "hazards", "hazard_reports"):
+        conn.execute(f"DROP TABLE {table}")
+    conn.execute("DELETE FROM schema_version WHERE version > 1")
+    conn.execute(
+        "INSERT INTO events (event_id, permit_id, seq, type, occurred_at, body, stored_at)"
+        " VALUES ('e1', 'P1', 1, 'drafted', 'now', '{}', 'now')"
+    )
+    conn.commit()
+    conn.close()
+    with Store(path) as s:
+        assert s.schema_version == len(MIGRATIONS)
+        assert {"attachments", "hazards", "hazard_reports"} <= set(s.db.table_names())
+        assert s.count_unacked()["events"] == 1
 
 
 def test_a_failing_migration_leaves_no_half_schema(tmp_path: Path) -> None:
@@ -75,7 +102,8 @@ def test_a_failing_migration_leaves_no_half_schema(tmp_path: Path) -> None:
         with pytest.raises(Exception, match="syntax"):
             migrate(s.db, (*MIGRATIONS, _m2_broken))
         assert "half" not in s.db.table_names()
-        assert s.db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 1
+        version = s.db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        assert version == len(MIGRATIONS)
 
 
 def test_a_newer_database_is_refused(tmp_path: Path) -> None:
