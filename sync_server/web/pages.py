@@ -590,7 +590,9 @@ def enterprise_page(request: Request, enterprise_id: str, conn: PageConn, who: W
 
 def _qr_svg(payload: str) -> str:
     # segno's inline SVG: a vector QR that prints sharp on the warning-sign card.
-    return str(segno.make(payload, error="m").svg_inline(scale=4, border=2, title=payload))
+    return str(
+        segno.make(payload, error="m").svg_inline(scale=4, border=2, title=payload, omitsize=True)
+    )
 
 
 def _space_payload(enterprise_id: str, space_id: str) -> str:

@@ -154,6 +154,7 @@ def test_tablet_portrait_has_no_sideways_scrolling(page: Any, demo_server: DemoS
         ("05-ledger-tablet.png", "/web/enterprises/ent-a/spaces"),
         ("06-enterprise-tablet.png", "/web/enterprises/ent-a"),
         ("07-hazards-tablet.png", "/web/hazards"),
+        ("08-warning-card.png", "/web/enterprises/ent-a/spaces/A-P1/card"),
     ):
         page.goto(base + path)
         overflow = page.evaluate(
