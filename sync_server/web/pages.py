@@ -48,6 +48,7 @@ from sync_server.web.labels import (
     HAZARD_SOURCES,
     HAZARD_STATUSES,
     PERMIT_STATUSES,
+    ROLES,
     label,
     local_time,
 )
@@ -165,6 +166,7 @@ def _ctx(request: Request, who: Principal | None, **extra: Any) -> dict[str, Any
         "HAZARD_STATUSES": HAZARD_STATUSES,
         "HAZARD_SOURCES": HAZARD_SOURCES,
         "HAZARD_ACTIONS": HAZARD_ACTIONS,
+        "ROLES": ROLES,
         "is_bureau": who is not None and who.role is Role.BUREAU_REVIEWER,
         "is_admin": who is not None and who.role in (Role.ENTERPRISE_ADMIN, Role.OPERATOR),
         "other_lang": "en" if lang == "zh_CN" else "zh_CN",

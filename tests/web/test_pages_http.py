@@ -274,3 +274,38 @@ def test_drills_and_topic_training_kept_in_the_enterprise_record(
     topic = page.split('id="h-topic"')[1].split("</section>")[0]
     assert "筒仓内中毒窒息救援" in drills and "逾期" not in drills
     assert "逾期" in topic  # the latest topic training is more than a year old
+
+
+def test_expiring_and_expired_certificates_are_flagged(
+    demo_server: DemoServer, admin_b: httpx.Client
+) -> None:
+    today = date.today()
+    with demo_server.client() as api:
+        token = api.post(
+            "/api/v1/auth/token", data={"username": "b-admin", "password": "b-admin-demo"}
+        ).json()["access_token"]
+        h = {"Authorization": f"Bearer {token}"}
+        for cert_id, person, expires in (
+            ("b-wu-confined", "b-p-wu", today + timedelta(days=20)),
+            ("b-zheng-hot", "b-p-zheng", today - timedelta(days=3)),
+        ):
+            r = api.put(
+                f"/api/v1/enterprises/ent-b/certificates/{cert_id}",
+                json={
+                    "person_id": person,
+                    "type": "confined_space",
+                    "number": cert_id.upper(),
+                    "issued_on": (today - timedelta(days=700)).isoformat(),
+                    "expires_on": expires.isoformat(),
+                },
+                headers=h,
+            )
+            assert r.status_code in (200, 201), r.text
+    page = admin_b.get("/web/enterprises/ent-b").text
+    rows = page.split('id="people"')[1].split("</table>")[0].split("<tr")
+    wu = next(r for r in rows if "b-p-wu" in r)
+    zheng = next(r for r in rows if "b-p-zheng" in r)
+    sun = next(r for r in rows if "b-p-sun" in r)
+    assert "即将到期" in wu and 'class="anomaly"' in wu
+    assert "已过期" in zheng and 'class="anomaly"' in zheng
+    assert "anomaly" not in sun and "主要负责人" in sun  # roles in Chinese, nothing due
