@@ -102,6 +102,15 @@ HAZARD_ACTIONS: dict[str, str] = {
     "hazard_closed": N_("closed (销号)"),
 }
 
+ISOLATION_METHODS: dict[str, str] = {
+    "blind_flange": N_("blind flange"),
+    "pipe_section_removed": N_("pipe section removed"),
+    "closed_valve": N_("closed valve"),
+    "water_seal": N_("water seal"),
+    "electrical_lockout": N_("electrical lockout"),
+    "mechanical_block": N_("mechanical block"),
+}
+
 CHANNEL_UNITS = {"O2": "%VOL", "LEL": "%LEL"}
 
 

@@ -20,6 +20,7 @@ from sync_server.security import Principal
 from sync_server.web import readings as readings_mod
 from sync_server.web.labels import (
     EVENT_TYPES,
+    ISOLATION_METHODS,
     PERMIT_STATUSES,
     ROLES,
     Gettext,
@@ -90,7 +91,7 @@ def _summary(
         return f"{p.get('hazard', '')}; {_('controls')}: {', '.join(p.get('controls') or [])}"
     if kind in ("isolation_applied", "isolation_verified", "isolation_removed"):
         by = p.get("applied_by") or p.get("verified_by") or p.get("removed_by")
-        method = p.get("method", "")
+        method = label(ISOLATION_METHODS, p.get("method"), _)
         return (
             f"{p.get('point_id', '')} {method} {_('lock')} {p.get('lock_id', '')} "
             f"— {_name(people, by)}"
@@ -198,7 +199,7 @@ def build(conn: Connection, who: Principal, permit_id: str, _: Gettext) -> dict[
             )
             if kind == "isolation_applied":
                 rec.update(
-                    method=p.get("method"),
+                    method=label(ISOLATION_METHODS, p.get("method"), _),
                     tag_id=p.get("tag_id"),
                     applied_by=_name(people, p.get("applied_by")),
                     applied_at=local_time(at),
