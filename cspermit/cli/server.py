@@ -168,46 +168,56 @@ def create_account(
 
 @app.command("backup")
 def backup(
-    out: str = typer.Option(..., "--out", help="archive to write (.jsonl.gz)"),
+    out: str = typer.Option(..., "--out", help="file to write"),
     db: str = typer.Option(None, "--db", help=DB_HELP + " (default: $CSPERMIT_DB_URL)"),
+    fmt: str = typer.Option(
+        "archive",
+        "--format",
+        help="archive: engine-neutral .jsonl.gz (SQLite <-> PostgreSQL); "
+        "sqlite: SQLite online backup API (a .db file); pg_dump: pg_dump --format=custom",
+    ),
 ) -> None:
-    """Write every table to an engine-neutral archive (SQLite and PostgreSQL alike)."""
+    """Back up a live server: an engine-neutral archive, or the engine's own online copy."""
     from pathlib import Path
 
-    from sync_server.backup import backup as do_backup
+    from sync_server.backup import backup_file
+    from sync_server.errors import SyncError
     from sync_server.settings import Settings
     from sync_server.storage import make_engine
 
     settings = Settings(db_url=db) if db else Settings()
     engine = make_engine(settings.db_url)
     try:
-        counts = do_backup(engine, Path(out))
-    finally:
-        engine.dispose()
-    typer.echo(f"wrote {out}: {sum(counts.values())} rows in {len(counts)} tables")
-
-
-@app.command("restore")
-def restore(
-    src: str = typer.Option(..., "--from", help="archive written by cspermit server backup"),
-    db: str = typer.Option(None, "--db", help=DB_HELP + " (default: $CSPERMIT_DB_URL)"),
-) -> None:
-    """Load an archive into an empty database (migrated first)."""
-    from pathlib import Path
-
-    from sync_server.backup import restore as do_restore
-    from sync_server.errors import SyncError
-    from sync_server.settings import Settings
-    from sync_server.storage import make_engine, migrate
-
-    settings = Settings(db_url=db) if db else Settings()
-    engine = make_engine(settings.db_url)
-    try:
-        migrate(engine)
-        counts = do_restore(engine, Path(src))
+        counts = backup_file(engine, Path(out), fmt)
     except SyncError as exc:
         typer.echo(f"{exc.message} ({exc.code})", err=True)
         raise typer.Exit(2) from None
     finally:
         engine.dispose()
-    typer.echo(f"restored {sum(counts.values())} rows")
+    typer.echo(f"wrote {out} ({fmt}): {sum(counts.values())} rows in {len(counts)} tables")
+
+
+@app.command("restore")
+def restore(
+    src: str = typer.Option(..., "--from", help="a file written by cspermit server backup"),
+    db: str = typer.Option(None, "--db", help=DB_HELP + " (default: $CSPERMIT_DB_URL)"),
+) -> None:
+    """Load a backup (any format, recognised by its first bytes) into an empty database,
+    then migrate it to the latest schema."""
+    from pathlib import Path
+
+    from sync_server.backup import restore_file
+    from sync_server.errors import SyncError
+    from sync_server.settings import Settings
+    from sync_server.storage import make_engine
+
+    settings = Settings(db_url=db) if db else Settings()
+    engine = make_engine(settings.db_url)
+    try:
+        fmt, counts = restore_file(engine, Path(src))
+    except SyncError as exc:
+        typer.echo(f"{exc.message} ({exc.code})", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"restored {sum(counts.values())} rows ({fmt})")
