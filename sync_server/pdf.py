@@ -209,17 +209,18 @@ def render(view: dict[str, Any], generated_by: str, now: datetime | None = None)
         )
     )
 
-    if view["chart"]:
+    raw = {ch: series for ch, series in view["raw_points"].items() if series["points"]}
+    if raw:
         # Every continuous reading, one row per instant: the numbers behind the summary.
-        channels = [str(c["channel"]) for c in view["chart"]]
+        channels = list(raw)
         by_time: dict[int, dict[str, Any]] = {}
-        for c in view["chart"]:
-            for x, y in c["points"]:
-                by_time.setdefault(int(x), {})[str(c["channel"])] = y
+        for ch, series in raw.items():
+            for x, y in series["points"]:
+                by_time.setdefault(int(x), {})[ch] = y
         times = sorted(by_time)
         shown = times[:MAX_READING_ROWS]
         story.append(p("连续监测读数明细（北京时间）", head))
-        units = {str(c["channel"]): c["unit"] for c in view["chart"]}
+        units = {ch: series["unit"] for ch, series in raw.items()}
         detail: list[list[Any]] = [["时间", *[f"{ch}（{units[ch]}）" for ch in channels]]]
         for ms in shown:
             at = datetime.fromtimestamp(ms / 1000, tz=UTC)

@@ -62,6 +62,29 @@ def _limits(channel: str, unit: str, profile_name: str) -> list[dict[str, Any]]:
     ]
 
 
+# A chart line needs no more points than the screen has pixels; an eight-hour job at one
+# reading a second has ~29,000 per gas.
+MAX_CHART_POINTS = 2000
+
+
+def decimate(points: list[list[Any]], limit: int = MAX_CHART_POINTS) -> list[list[Any]]:
+    """At most ``limit`` points, keeping each bucket's lowest and highest reading in time
+    order, so a short peak (or an oxygen dip) is never smoothed away."""
+    if len(points) <= limit:
+        return points
+    buckets = limit // 2
+    size = len(points) / buckets
+    out: list[list[Any]] = []
+    for b in range(buckets):
+        chunk = points[int(b * size) : int((b + 1) * size)]
+        if not chunk:
+            continue
+        low = min(chunk, key=lambda p: p[1])
+        high = max(chunk, key=lambda p: p[1])
+        out.extend(sorted({id(low): low, id(high): high}.values(), key=lambda p: p[0]))
+    return out
+
+
 def _name(people: dict[str, dict[str, Any]], person_id: str | None) -> str:
     if not person_id:
         return ""
@@ -327,8 +350,12 @@ def build(conn: Connection, who: Principal, permit_id: str, _: Gettext) -> dict[
     for channel, markers in alarm_markers.items():
         if channel in channels:
             channels[channel]["alarms"].extend(markers)
+    raw_points: dict[str, dict[str, Any]] = {}
     for ch in channels.values():
         ch["limits"] = _limits(str(ch["channel"]), str(ch["unit"]), profile_name)
+        raw_points[str(ch["channel"])] = {"unit": ch["unit"], "points": ch["points"]}
+        ch["n"] = len(ch["points"])
+        ch["points"] = decimate(ch["points"])
     order = {"O2": 0, "LEL": 1, "H2S": 2, "CO": 3}
     chart = sorted(channels.values(), key=lambda c: (order.get(str(c["channel"]), 9), c["channel"]))
 
@@ -354,6 +381,9 @@ def build(conn: Connection, who: Principal, permit_id: str, _: Gettext) -> dict[
         "tests": tests,
         "chart": chart,
         "readings_summary": readings_mod.summarise(points),
+        # Every continuous reading by gas (the chart's lines are decimated; the PDF's
+        # table is not).
+        "raw_points": {c: raw_points[c] for c in [str(ch["channel"]) for ch in chart]},
         "readings": {**t["readings"], "unreadable": unreadable, "points": len(points)},
         "verification": t["verification"],
         "findings": t["findings"],

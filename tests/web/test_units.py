@@ -72,3 +72,17 @@ def test_chart_library_is_vendored_with_licence_and_version() -> None:
     assert "MIT License" in (vendor / "LICENSE").read_text()
     source = (vendor / "SOURCE.md").read_text()
     assert "`chart.js`" in source and "4.6.1" in source
+
+
+def test_chart_decimation_keeps_peaks_and_dips() -> None:
+    from sync_server.web.trace import decimate
+
+    points = [[i * 1000, 20.9] for i in range(29_000)]
+    points[12_345][1] = 35.0  # one second of H2S-like spike
+    points[20_001][1] = 17.2  # one second of oxygen dip
+    out = decimate(points, 2000)
+    assert len(out) <= 2000
+    values = [p[1] for p in out]
+    assert 35.0 in values and 17.2 in values
+    assert [p[0] for p in out] == sorted(p[0] for p in out)
+    assert decimate(points[:50], 2000) == points[:50]
