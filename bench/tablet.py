@@ -48,6 +48,7 @@ def active_permit(db: Path, clock: Any) -> Any:
     from tablet_app.presenters.home import HomePresenter
     from tablet_app.presenters.setup import SetupPresenter
     from tablet_app.seed import DEMO_PINS, seed_demo
+    from tablet_app.signature import demo_signature
     from tablet_app.store import Store
 
     store = Store(db)
@@ -100,7 +101,10 @@ def active_permit(db: Path, clock: Any) -> Any:
         ok(atmo.take_sample(point), f"sample {point}")
     ok(atmo.record(), "test")
     context.user = demo.LEADER
-    ok(setup.sign_briefing(demo.ENTRANT_A, DEMO_PINS[demo.ENTRANT_A]), "briefing")
+    ok(
+        setup.sign_briefing(demo.ENTRANT_A, DEMO_PINS[demo.ENTRANT_A], demo_signature()),
+        "briefing",
+    )
     ok(atmo.confirm_readings(demo.ENTRANT_A, DEMO_PINS[demo.ENTRANT_A]), "confirm")
     context.user = demo.PRINCIPAL
     ok(setup.approve(), "approve")

@@ -123,9 +123,28 @@ class PermitDesk:
         self._sessions[permit_id] = trial
         return event
 
-    def signoff(self, permit_id: str, person_id: str, meaning: SignOffMeaning) -> SignOff:
-        """A sign-off over the chain head the person sees (PIN checked at sign-in)."""
-        return self.session(permit_id).signoff(person_id, meaning, self.context.now())
+    def signoff(
+        self,
+        permit_id: str,
+        person_id: str,
+        meaning: SignOffMeaning,
+        *,
+        signature_image_sha256: str | None = None,
+    ) -> SignOff:
+        """A sign-off over the chain head the person sees (PIN checked at sign-in, or
+        just before by :meth:`check_pin`), naming a drawn signature when there is one."""
+        return self.session(permit_id).signoff(
+            person_id, meaning, self.context.now(), signature_image_sha256=signature_image_sha256
+        )
+
+    def store_signature(self, drawing: Any) -> str:
+        """Keep a drawn signature as a PNG attachment (content-addressed, synced before
+        the events that name it); refuse a pad with no real mark on it."""
+        if drawing is None or not drawing.is_signature():
+            raise ValueError(_("Sign on the pad with a finger first, then press sign."))
+        return self.store.put_attachment(
+            drawing.to_png(), content_type="image/png", purpose="signature"
+        )
 
     def check_pin(self, person_id: str, pin: str) -> None:
         """A person signing on the tablet (not the one signed in) enters their PIN."""

@@ -90,6 +90,9 @@ EXPECTED = {
     "resume_without_retest": "refused",
     "resume_after_retest": "resumed",
     "closeout": "closed",
+    "guardian_handover": "signed by both",
+    "hazard_report": "reported with photo",
+    "briefing": "signed with PIN and drawing",
     "sync": "synced",
 }
 
@@ -179,6 +182,31 @@ async def _walkthrough(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]
                     if not await feed.wait_until(lambda at=at: feed.caught_up(at), 60.0):
                         notes.setdefault("frames_missed_at_s", []).append(round(sim.elapsed()))
 
+            async def draw_signature(pad: Any) -> None:
+                # real touches on the pad widget: two strokes, like a short name
+                from kivy.core.window import Window
+                from kivy.tests.common import UnitTestTouch
+
+                x0, y0 = pad.to_window(pad.x, pad.y)
+                w, h = pad.width, pad.height
+                ww, wh = Window.width, Window.height
+                for stroke in (
+                    [(0.1 + 0.02 * i, 0.5 + (0.3 if i % 4 < 2 else -0.3)) for i in range(30)],
+                    [(0.75, 0.3), (0.8, 0.5), (0.85, 0.7), (0.9, 0.4)],
+                ):
+                    (sx, sy), *rest = stroke
+                    touch = UnitTestTouch(x0 + sx * w, y0 + sy * h)
+                    touch.scale_for_screen(ww, wh)
+                    touch.apply_transform_2d(pad.to_widget)
+                    pad.on_touch_down(touch)
+                    for x, y in rest:
+                        touch.move({"x": (x0 + x * w) / (ww - 1.0), "y": (y0 + y * h) / (wh - 1.0)})
+                        touch.scale_for_screen(ww, wh)
+                        touch.apply_transform_2d(pad.to_widget)
+                        pad.on_touch_move(touch)
+                    pad.on_touch_up(touch)
+                await frames()
+
             async def shot(name: str, screen: str) -> Any:
                 scr = app.go(screen)
                 await frames()
@@ -228,12 +256,16 @@ async def _walkthrough(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]
                     sp.identify_hazard("硫化氢积聚 H2S at the bottom", ("盲板隔离",)), "hazard"
                 )
                 sign_in(demo.ELECTRICIAN)
-                _expect_ok(
-                    sp.apply_isolation(
-                        "IP-AGITATOR", IsolationMethod.ELECTRICAL_LOCKOUT, "L-101", "T-101"
-                    ),
-                    "lock 1",
+                # the agitator's lock goes on with its key in group lockbox LB-1 (screen)
+                setup = app.go("setup")
+                setup.ids.lock.text, setup.ids.tag.text = "L-101", "T-101"
+                setup.ids.lockbox.text = "LB-1"
+                agitator = next(
+                    t for t in sp.state().space.isolation_points if t.point_id == "IP-AGITATOR"
                 )
+                setup.apply(agitator)
+                _expect_ok(sp.last, "lock 1 (lockbox LB-1)")
+                setup.ids.lockbox.text = ""
                 _expect_ok(
                     sp.apply_isolation("IP-INLET", IsolationMethod.BLIND_FLANGE, "L-102", "T-102"),
                     "lock 2",
@@ -244,6 +276,37 @@ async def _walkthrough(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]
                 sign_in(demo.GUARDIAN)
                 _expect_ok(sp.guardian_on_duty(), "guardian")
                 _expect_ok(sp.confirm_equipment(("SCBA", "harness", "tripod_winch")), "equipment")
+                # the entrant's personal lock on the lockbox, with his PIN (screen)
+                setup.refresh()
+                setup.ids.personal_lock.text = "P-201"
+                setup.ids.personal_pin.text = DEMO_PINS[demo.ENTRANT_A]
+                setup.personal_lock(demo.ENTRANT_A, "LB-1")
+                _expect_ok(sp.last, "personal lock")
+                # guardian handover to the electrician (a second guardian on the roster),
+                # both sign: a wrong PIN first, then the right one, and back
+                sign_in(demo.LEADER)
+                setup.ids.role_guardian.state, setup.ids.role_entrant.state = "down", "normal"
+                setup.assign(demo.ELECTRICIAN)
+                _expect_ok(sp.last, "relief guardian on the roster")
+                setup.ids.role_guardian.state, setup.ids.role_entrant.state = "normal", "down"
+                sign_in(demo.GUARDIAN)
+                setup.ids.handover_pin.text = "0000"
+                setup.hand_over(demo.ELECTRICIAN)
+                wrong = sp.last
+                setup.ids.handover_pin.text = DEMO_PINS[demo.ELECTRICIAN]
+                setup.hand_over(demo.ELECTRICIAN)
+                _expect_ok(sp.last, "handover to the relief guardian")
+                sign_in(demo.ELECTRICIAN)
+                setup.ids.handover_pin.text = DEMO_PINS[demo.GUARDIAN]
+                setup.hand_over(demo.GUARDIAN)
+                _expect_ok(sp.last, "handover back")
+                sign_in(demo.GUARDIAN)
+                outcomes["guardian_handover"] = (
+                    "signed by both"
+                    if wrong is not None and not wrong.ok and sp.state().guardian == demo.GUARDIAN
+                    else "not signed"
+                )
+                notes["handover_wrong_pin"] = wrong.lines() if wrong is not None else []
                 await shot("setup", "setup")
 
                 # 1. first test, tank closed for days: the bottom fails on H2S
@@ -288,7 +351,33 @@ async def _walkthrough(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]
                 if latest and not latest.acceptable:
                     notes["retest_reasons"] = [dict(r) for r in latest.reasons]
                 sign_in(demo.LEADER)
-                _expect_ok(sp.sign_briefing(demo.ENTRANT_A, DEMO_PINS[demo.ENTRANT_A]), "briefing")
+                # the briefing: the entrant draws his signature on the pad and enters his
+                # PIN (screen); pressing without a signature is refused first
+                setup = app.go("setup")
+                await frames()
+                setup.ids.pin.text = DEMO_PINS[demo.ENTRANT_A]
+                setup.brief(demo.ENTRANT_A)
+                unsigned = sp.last
+                await draw_signature(setup.ids.signature)
+                setup.ids.pin.text = DEMO_PINS[demo.ENTRANT_A]
+                await shot("setup-briefing-signed", "setup")
+                setup.brief(demo.ENTRANT_A)
+                _expect_ok(sp.last, "briefing")
+                brief = next(
+                    e.payload.signoff
+                    for e in reversed(app.desk.session(context.permit_id).events)
+                    if e.type == "briefing_signed"
+                )
+                digest = brief.signature_image_sha256
+                outcomes["briefing"] = (
+                    "signed with PIN and drawing"
+                    if unsigned is not None
+                    and not unsigned.ok
+                    and digest
+                    and (store.attachment(digest) or b"")[:4] == b"\x89PNG"
+                    else "not signed"
+                )
+                notes["briefing_unsigned_refusal"] = unsigned.lines() if unsigned else []
                 atmo.ids.pin.text = DEMO_PINS[demo.ENTRANT_A]
                 atmo.confirm(demo.ENTRANT_A)
                 _expect_ok(atmo.presenter.last, "readings confirmed")
@@ -307,6 +396,28 @@ async def _walkthrough(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]
                     notes["entry_refusal"] = board.presenter.last.lines()
                 board.tick()
                 await shot("board-working", "board")
+                # the relief entrant reports a hazard with a photo picked in the file chooser
+                sign_in(demo.ENTRANT_B)
+                hazard = app.go("hazard")
+                hazard.ids.chooser.path = str(out)
+                await frames()
+                hazard.choose([str(out / Path(shots[0]).name)])
+                hazard.ids.hazard_title.text = "人孔盖板开裂 manhole cover cracked"
+                hazard.ids.description.text = "东侧人孔 east manhole"
+                hazard.send()
+                await shot("hazard-report", "hazard")
+                rep = hazard.presenter.last
+                reports = store.hazard_reports()
+                outcomes["hazard_report"] = (
+                    "reported with photo"
+                    if rep is not None
+                    and rep.ok
+                    and reports
+                    and reports[-1]["photos"]
+                    and store.attachment(reports[-1]["photos"][0]) is not None
+                    else "not reported"
+                )
+                sign_in(demo.GUARDIAN)
                 app.go("home")  # no once-a-second judging while scenario time jumps
 
                 # 3. the entrant stirs the residue at 2400 s: H2S alarm, evacuation
@@ -361,6 +472,13 @@ async def _walkthrough(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]
                 close.act("start_closing")
                 await shot("closeout-locks-on", "closeout")
                 sign_in(demo.ELECTRICIAN)
+                close.remove("L-101")  # refused: the entrant's lock is still on its lockbox
+                notes["lockbox_refusal_codes"] = (
+                    close.presenter.last.codes if close.presenter.last else []
+                )
+                sign_in(demo.ENTRANT_A)
+                close.remove("P-201")
+                sign_in(demo.ELECTRICIAN)
                 close.remove("L-101")
                 close.remove("L-102")
                 sign_in(demo.LEADER)
@@ -374,6 +492,8 @@ async def _walkthrough(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]
                 await shot("settings-en", "settings")
                 app.switch_language("zh_CN")
                 del settings
+            except Exception as exc:  # the JSON line says which step, exit 1
+                notes["error"] = f"{type(exc).__name__}: {exc}"
             finally:
                 await session.close()
                 pump.cancel()
@@ -388,6 +508,11 @@ async def _walkthrough(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]
             outcomes["sync"] = "not enrolled"
         rig.close()
         notes["unacked_after_sync"] = store.count_unacked()
+        notes["hazard_reports_after_sync"] = [
+            {k: r.get(k) for k in ("id", "server_id", "last_error", "photos")}
+            for r in store.hazard_reports()
+        ]
+        notes["attachments_unacked_after_sync"] = len(store.unacked_attachments())
         store.close()
 
     ok = all(outcomes.get(k) == v for k, v in EXPECTED.items())
@@ -508,11 +633,11 @@ class SyncRig:
 
     async def push(self, store: Any) -> tuple[str, Any]:
         from tablet_app.sync_client import SyncClient
-        from tablet_app.syncing import push_pending
+        from tablet_app.syncing import sync_all
 
         token = store.get_setting("device_token")
         async with SyncClient(self.url, transport=self.transport, token=token) as c:
-            result = await push_pending(store, c)
+            result = await sync_all(store, c)
         ok = not result["rejected"] and store.count_unacked()["events"] == 0
         return ("synced" if ok else "rejected"), result
 

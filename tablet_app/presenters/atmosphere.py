@@ -310,6 +310,41 @@ class AtmospherePresenter:
         self.last = attempt(do)
         return self.last
 
+    def confirmation(self) -> tuple[tuple[str, Level], ...]:
+        """What an entrant confirms: the latest passing test's values at each sample
+        point and its verdict, as recorded in the chain (not the live readings)."""
+        state = self.state()
+        passing = state.latest_passing_test
+        if passing is None:
+            return ((_("No passing test: nobody may enter"), Level.ALARM),)
+        recorded = None
+        for event in self.desk.session(self.permit_id).events:
+            if isinstance(event.payload, AtmosphereTestRecorded) and event.seq == passing.seq:
+                recorded = event.payload
+        rows: list[tuple[str, Level]] = [
+            (
+                _("Test #{seq} PASSED at {time}, by {who}").format(
+                    seq=passing.seq,
+                    time=f"{passing.recorded_at:%H:%M}",
+                    who=self.desk.person_name(passing.tested_by),
+                ),
+                Level.SAFE,
+            )
+        ]
+        for sample in recorded.test.get("samples", ()) if recorded else ():
+            values = ", ".join(
+                f"{r['channel']} {float(r['value']):g} {r['unit']}" for r in sample["readings"]
+            )
+            rows.append(
+                (
+                    _("{point}: {values} · within the limits").format(
+                        point=sample["point"], values=values
+                    ),
+                    Level.SAFE,
+                )
+            )
+        return tuple(rows)
+
     def confirm_readings(self, entrant_id: str, pin: str) -> Outcome:
         """The entrant has seen the latest passing test's values and verdict, and signs."""
 

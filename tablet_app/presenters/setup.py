@@ -14,11 +14,13 @@ from permits.events import (
     Approved,
     BriefingSigned,
     EquipmentConfirmed,
+    GuardianHandover,
     GuardianOnDuty,
     HazardIdentified,
     IsolationApplied,
     IsolationMethod,
     IsolationVerified,
+    PersonalLockApplied,
     Role,
     RoleAssigned,
     SignOffMeaning,
@@ -30,6 +32,7 @@ from tablet_app.context import AppContext
 from tablet_app.desk import PermitDesk, person_snapshot
 from tablet_app.i18n import N_, _
 from tablet_app.presenters.common import Outcome, attempt
+from tablet_app.signature import SignatureDrawing
 from tablet_app.theme import Level
 
 ROLE_TEXT = {
@@ -205,6 +208,55 @@ class SetupPresenter:
             refusal=tuple(self.last.lines()) if self.last and not self.last.ok else (),
         )
 
+    def candidates(self, role: Role) -> tuple[PersonCheck, ...]:
+        """The ledger's people not yet on the roster, each checked for ``role``: lapsed
+        training or a missing or expired certificate shows red and blocks."""
+        state = self.state()
+        on_roster = {pid for ids in state.roles.values() for pid in ids}
+        needs = state.required_certificates if role is Role.ENTRANT else ()
+        day = self.context.now().date()
+        out = []
+        for row in self.desk.people():
+            if row["id"] in on_roster:
+                continue
+            problems = check_person(row, needs, day)
+            out.append(
+                PersonCheck(
+                    str(row["id"]),
+                    str(row.get("name", row["id"])),
+                    _(ROLE_TEXT[role]),
+                    Level.ALARM if problems else Level.SAFE,
+                    problems,
+                )
+            )
+        return tuple(out)
+
+    def lockout_lines(self) -> tuple[tuple[str, Level], ...]:
+        """Group lockout: each lockbox and whose personal locks are on it."""
+        state = self.state()
+        lines: list[tuple[str, Level]] = []
+        for box in sorted(state.lockboxes):
+            owners = [
+                self.desk.person_name(pl.person_id)
+                for pl in state.personal_locks.values()
+                if pl.lockbox_id == box
+            ]
+            missing = [
+                self.desk.person_name(pid)
+                for pid in sorted(state.entrants)
+                if not any(
+                    pl.person_id == pid and pl.lockbox_id == box
+                    for pl in state.personal_locks.values()
+                )
+            ]
+            text = _("Lockbox {box}: personal locks of {who}").format(
+                box=box, who=", ".join(owners) or "-"
+            )
+            if missing:
+                text += " · " + _("missing: {who}").format(who=", ".join(missing))
+            lines.append((text, Level.WARN if missing else Level.SAFE))
+        return tuple(lines)
+
     # ---- actions
 
     def assign(self, person_id: str, role: Role) -> Outcome:
@@ -319,17 +371,68 @@ class SetupPresenter:
 
         return self._do(do)
 
-    def sign_briefing(self, entrant_id: str, pin: str) -> Outcome:
-        """The entrant signs (with their PIN) the briefing given by the signed-in leader."""
+    def sign_briefing(
+        self, entrant_id: str, pin: str, signature: SignatureDrawing | None
+    ) -> Outcome:
+        """The entrant signs the briefing given by the signed-in leader: their PIN and
+        their signature drawn on the pad (kept as a PNG, its hash in the sign-off)."""
 
         def do() -> object:
             leader = self._actor()
             self.desk.check_pin(entrant_id, pin)
-            signoff = self.desk.signoff(self.permit_id, entrant_id, SignOffMeaning.BRIEF)
+            digest = self.desk.store_signature(signature)
+            signoff = self.desk.signoff(
+                self.permit_id, entrant_id, SignOffMeaning.BRIEF, signature_image_sha256=digest
+            )
             return self.desk.record(
                 self.permit_id,
                 BriefingSigned(briefed_by=leader, signoff=signoff),
                 actor=entrant_id,
+            )
+
+        outcome = self._do(do)
+        if outcome.ok and signature is not None:
+            signature.clear()
+        return outcome
+
+    def hand_over_guardian(self, incoming_id: str, pin: str) -> Outcome:
+        """The guardian on duty (signed in) hands over to another person, who signs with
+        their PIN: both signatures in one event; the domain checks the incoming one."""
+
+        def do() -> object:
+            outgoing = self._actor()
+            if self.state().guardian != outgoing:
+                raise ValueError(
+                    _("Only the guardian on duty ({who}) can hand over: sign in as them.").format(
+                        who=self.desk.person_name(self.state().guardian or "-")
+                    )
+                )
+            self.desk.check_pin(incoming_id, pin)
+            out = self.desk.signoff(self.permit_id, outgoing, SignOffMeaning.HANDOVER_OUT)
+            inc = self.desk.signoff(self.permit_id, incoming_id, SignOffMeaning.HANDOVER_IN)
+            return self.desk.record(
+                self.permit_id, GuardianHandover(outgoing=out, incoming=inc), actor=outgoing
+            )
+
+        return self._do(do)
+
+    def apply_personal_lock(
+        self, person_id: str, pin: str, lockbox_id: str, lock_id: str
+    ) -> Outcome:
+        """Group lockout: an entrant puts their own lock on the lockbox holding the
+        isolation keys, and confirms with their PIN."""
+
+        def do() -> object:
+            self._actor()
+            if not lockbox_id.strip() or not lock_id.strip():
+                raise ValueError(_("lockbox id and lock id: expected both, e.g. LB-1 and P-201"))
+            self.desk.check_pin(person_id, pin)
+            return self.desk.record(
+                self.permit_id,
+                PersonalLockApplied(
+                    lockbox_id=lockbox_id.strip(), lock_id=lock_id.strip(), person_id=person_id
+                ),
+                actor=person_id,
             )
 
         return self._do(do)

@@ -42,6 +42,7 @@ class AtmosphereScreen(BaseScreen):
         self.ids.manual.text = view.manual_flag
         self.ids.manual.opacity = 1 if view.manual_flag else 0
         passing = state.latest_passing_test
+        fill_levels(self.ids.confirmation, self.presenter.confirmation())
         fill_buttons(
             self.ids.confirm,
             [

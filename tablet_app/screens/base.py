@@ -13,6 +13,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
+from kivy.uix.widget import Widget
 
 from tablet_app import theme
 from tablet_app.theme import Level
@@ -26,6 +27,69 @@ def load_kv(name: str) -> None:
     if name not in _loaded:
         Builder.load_file(str(KV_DIR / f"{name}.kv"))
         _loaded.add(name)
+
+
+class SignaturePad(Widget):
+    """A white pad a person signs on with a finger; the strokes go to a Kivy-free
+    :class:`~tablet_app.signature.SignatureDrawing` (the presenter stores the PNG)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        from tablet_app.signature import SignatureDrawing
+
+        super().__init__(**kwargs)
+        self.drawing = SignatureDrawing()
+        self._stroke: Any = None  # the uid of the touch drawing now
+        self.bind(pos=self._redraw, size=self._redraw)
+
+    def _local(self, touch: Any) -> tuple[float, float]:
+        return (
+            (touch.x - self.x) / max(self.width, 1),
+            (touch.y - self.y) / max(self.height, 1),
+        )
+
+    def on_touch_down(self, touch: Any) -> bool:
+        if not self.collide_point(*touch.pos):
+            return False
+        touch.grab(self)
+        self._stroke = touch.uid
+        self.drawing.begin(*self._local(touch))
+        self._redraw()
+        return True
+
+    def on_touch_move(self, touch: Any) -> bool:
+        if touch.uid != self._stroke:
+            return False
+        self.drawing.extend(*self._local(touch))
+        self._redraw()
+        return True
+
+    def on_touch_up(self, touch: Any) -> bool:
+        if touch.uid == self._stroke:
+            touch.ungrab(self)
+            self._stroke = None
+            return True
+        return False
+
+    def clear(self) -> None:
+        self.drawing.clear()
+        self._redraw()
+
+    def _redraw(self, *_args: Any) -> None:
+        from kivy.graphics import Color, Line, Rectangle
+
+        self.canvas.clear()
+        with self.canvas:
+            Color(1, 1, 1, 1)
+            Rectangle(pos=self.pos, size=self.size)
+            Color(0, 0, 0, 1)
+            for stroke in self.drawing.strokes:
+                points = [
+                    c
+                    for x, y in stroke
+                    for c in (self.x + x * self.width, self.y + y * self.height)
+                ]
+                if len(points) >= 4:
+                    Line(points=points, width=dp(1.5))
 
 
 class LevelBox(Label):
@@ -66,11 +130,17 @@ def fill_buttons(
     items: Sequence[tuple[str, Callable[[], None]]],
     *,
     height: float = theme.TOUCH_MIN_DP,
+    levels: Sequence[Level | None] = (),
 ) -> list[Button]:
+    """Buttons for actions; with ``levels``, a red (alarm) one shows a blocked choice."""
     box.clear_widgets()
     buttons = []
-    for text, action in items:
+    for i, (text, action) in enumerate(items):
         button = Button(text=text, size_hint_y=None, height=dp(height))
+        level = levels[i] if i < len(levels) else None
+        if level is not None and level is not Level.SAFE:
+            button.background_color = theme.LEVEL_COLOURS[level]
+            button.color = theme.LEVEL_TEXT_COLOURS[level]
         button.bind(on_release=lambda _b, act=action: act())
         box.add_widget(button)
         buttons.append(button)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tablet_app.screens.atmosphere import AtmosphereScreen
 from tablet_app.screens.board import BoardScreen
 from tablet_app.screens.closeout import CloseoutScreen
+from tablet_app.screens.hazard import HazardScreen
 from tablet_app.screens.home import HomeScreen
 from tablet_app.screens.settings import SettingsScreen
 from tablet_app.screens.setup import SetupScreen
@@ -17,6 +18,7 @@ SCREENS = (
     ("atmosphere", AtmosphereScreen),
     ("board", BoardScreen),
     ("closeout", CloseoutScreen),
+    ("hazard", HazardScreen),
     ("settings", SettingsScreen),
 )
 FIRST_SCREEN = "signin"

@@ -38,14 +38,17 @@ class SetupScreen(BaseScreen):
                 for r in view.roster
             ],
         )
-        on_roster = {r.person_id for r in view.roster}
+        candidates = self.presenter.candidates(self._role())
         fill_buttons(
             self.ids.people,
             [
-                (str(p["name"]), lambda pid=p["id"]: self.assign(pid))
-                for p in self.desk.people()
-                if p["id"] not in on_roster
+                (
+                    c.name + (" · " + "; ".join(c.problems) if c.problems else ""),
+                    lambda pid=c.person_id: self.assign(pid),
+                )
+                for c in candidates
             ],
+            levels=[c.level for c in candidates],
         )
         fill_levels(
             self.ids.isolations, [(f"{r.description}: {r.text}", r.level) for r in view.isolations]
@@ -79,6 +82,37 @@ class SetupScreen(BaseScreen):
             view.equipment_level.value,
         )
         self.ids.guardian.text = view.guardian
+        fill_buttons(
+            self.ids.handover,
+            [
+                (
+                    _("Hand over to {name}").format(name=p["name"]),
+                    lambda pid=p["id"]: self.hand_over(pid),
+                )
+                for p in self.desk.people()
+                if state.guardian and p["id"] != state.guardian
+            ]
+            if state.guardian
+            else [],
+        )
+        fill_levels(self.ids.lockout, self.presenter.lockout_lines())
+        fill_buttons(
+            self.ids.personal_actions,
+            [
+                (
+                    _("{name}: personal lock on {box}").format(
+                        name=self.desk.person_name(pid), box=box
+                    ),
+                    lambda pid=pid, box=box: self.personal_lock(pid, box),
+                )
+                for box in sorted(state.lockboxes)
+                for pid in sorted(state.entrants)
+                if not any(
+                    pl.person_id == pid and pl.lockbox_id == box
+                    for pl in state.personal_locks.values()
+                )
+            ],
+        )
         self.ids.approval.text, self.ids.approval.level = view.approval, view.approval_level.value
         fill_buttons(
             self.ids.briefing,
@@ -107,7 +141,11 @@ class SetupScreen(BaseScreen):
     def apply(self, template: Any) -> None:
         method = DEFAULT_METHOD.get(template.kind, IsolationMethod.MECHANICAL_BLOCK)
         self.presenter.apply_isolation(
-            template.point_id, method, self.ids.lock.text, self.ids.tag.text
+            template.point_id,
+            method,
+            self.ids.lock.text,
+            self.ids.tag.text,
+            lockbox_id=self.ids.lockbox.text.strip() or None,
         )
         self.refresh()
 
@@ -126,8 +164,22 @@ class SetupScreen(BaseScreen):
         self.refresh()
 
     def brief(self, entrant_id: str) -> None:
-        self.presenter.sign_briefing(entrant_id, self.ids.pin.text)
+        pad = self.ids.signature
+        if self.presenter.sign_briefing(entrant_id, self.ids.pin.text, pad.drawing).ok:
+            pad.clear()
         self.ids.pin.text = ""
+        self.refresh()
+
+    def hand_over(self, incoming_id: str) -> None:
+        self.presenter.hand_over_guardian(incoming_id, self.ids.handover_pin.text)
+        self.ids.handover_pin.text = ""
+        self.refresh()
+
+    def personal_lock(self, person_id: str, lockbox_id: str) -> None:
+        self.presenter.apply_personal_lock(
+            person_id, self.ids.personal_pin.text, lockbox_id, self.ids.personal_lock.text
+        )
+        self.ids.personal_pin.text = ""
         self.refresh()
 
     def act(self, name: str) -> None:

@@ -20,6 +20,7 @@ from tablet_app.presenters.settings import SettingsPresenter
 from tablet_app.presenters.setup import SetupPresenter
 from tablet_app.presenters.signin import SignInPresenter
 from tablet_app.seed import EXPIRED_TRAINING_PERSON
+from tablet_app.signature import demo_signature
 from tablet_app.theme import Level
 
 from .world import PINS, World, make_world
@@ -199,7 +200,9 @@ def ready(world: World) -> tuple[AtmospherePresenter, BoardPresenter, SetupPrese
     assert atmo.record().ok
     assert world.desk.state(world.context.permit_id).latest_test.acceptable
     world.sign_in(demo.LEADER)
-    assert setup.sign_briefing(demo.ENTRANT_A, PINS[demo.ENTRANT_A]).ok, setup.last.lines()
+    assert setup.sign_briefing(demo.ENTRANT_A, PINS[demo.ENTRANT_A], demo_signature()).ok, (
+        setup.last.lines()
+    )
     world.sign_in(demo.PRINCIPAL)
     assert setup.approve().ok, setup.last.lines()
     world.sign_in(demo.GUARDIAN)

@@ -55,6 +55,22 @@ def test_every_step_of_the_molasses_permit_ends_as_expected(walk: dict) -> None:
     }
 
 
+def test_the_set_up_flows_on_the_screens(walk: dict) -> None:
+    """Signature pad, guardian handover, group lockbox, hazard report with a photo."""
+    notes = walk["notes"]
+    assert walk["outcomes"]["briefing"] == "signed with PIN and drawing"
+    assert notes["briefing_unsigned_refusal"]  # pressing with an empty pad is refused
+    assert walk["outcomes"]["guardian_handover"] == "signed by both"
+    assert notes["handover_wrong_pin"]
+    assert notes["lockbox_refusal_codes"] == ["LOCKBOX_HAS_PERSONAL_LOCKS"]
+    assert walk["outcomes"]["hazard_report"] == "reported with photo"
+    # the signature and the photo reached the server; the report is sent or kept with
+    # the server's answer, never lost
+    assert notes["attachments_unacked_after_sync"] == 0
+    (report,) = notes["hazard_reports_after_sync"]
+    assert report["photos"] and (report["server_id"] or report["last_error"])
+
+
 def test_a_png_per_screen(walk: dict) -> None:
     names = {Path(p).name.split("-", 1)[1].removesuffix(".png") for p in walk["screenshots"]}
     for screen in (
@@ -64,6 +80,8 @@ def test_a_png_per_screen(walk: dict) -> None:
         "atmosphere-failed",
         "board-alarm",
         "closeout-closed",
+        "setup-briefing-signed",
+        "hazard-report",
     ):
         assert screen in names
     for path in walk["screenshots"]:
