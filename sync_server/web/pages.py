@@ -349,19 +349,29 @@ def _search(
     return permit_api.list_permits(conn, who, **_api_dates(filters, _), limit=limit, offset=offset)
 
 
+def _page_size(request: Request) -> int:
+    """Rows per page: ``size`` from 5 to 100 (a reviewer printing a list wants more)."""
+    try:
+        size = int(request.query_params.get("size", PAGE_SIZE))
+    except ValueError:
+        return PAGE_SIZE
+    return min(100, max(5, size))
+
+
 @router.get("/permits")
 def permit_search(request: Request, conn: PageConn, who: Who, page: int = 1) -> HTMLResponse:
     _ = gettext_for(request_language(request))
     filters = _permit_filters(request)
     page = max(1, page)
+    size = _page_size(request)
     error = None
     result = None
     try:
-        result = _search(conn, who, filters, PAGE_SIZE, (page - 1) * PAGE_SIZE, _)
+        result = _search(conn, who, filters, size, (page - 1) * size, _)
     except Unprocessable as exc:
         error = exc
     total = result.total if result else 0
-    pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+    pages = max(1, (total + size - 1) // size)
     return render(
         request,
         "permits.html",
@@ -373,7 +383,7 @@ def permit_search(request: Request, conn: PageConn, who: Who, page: int = 1) -> 
         page=page,
         pages=pages,
         names=queries.enterprise_names(conn, who),
-        query=urlencode(filters),
+        query=urlencode({**filters, **({"size": size} if size != PAGE_SIZE else {})}),
         anomaly_codes=_anomaly_codes(conn, who),
     )
 
@@ -651,10 +661,9 @@ def _hazard_filters(request: Request) -> dict[str, Any]:
 def hazard_list(request: Request, conn: PageConn, who: Who, page: int = 1) -> HTMLResponse:
     filters = _hazard_filters(request)
     page = max(1, page)
-    result = hazard_api.list_hazards(
-        conn, who, **filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-    )
-    pages = max(1, (result["total"] + PAGE_SIZE - 1) // PAGE_SIZE)
+    size = _page_size(request)
+    result = hazard_api.list_hazards(conn, who, **filters, limit=size, offset=(page - 1) * size)
+    pages = max(1, (result["total"] + size - 1) // size)
     return render(
         request,
         "hazards.html",
@@ -664,7 +673,12 @@ def hazard_list(request: Request, conn: PageConn, who: Who, page: int = 1) -> HT
         page=page,
         pages=pages,
         names=queries.enterprise_names(conn, who),
-        query=urlencode({k: ("1" if v is True else v) for k, v in filters.items()}),
+        query=urlencode(
+            {
+                **{k: ("1" if v is True else v) for k, v in filters.items()},
+                **({"size": size} if size != PAGE_SIZE else {}),
+            }
+        ),
         form=request.query_params,
         error=None,
     )

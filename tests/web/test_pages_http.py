@@ -309,3 +309,20 @@ def test_expiring_and_expired_certificates_are_flagged(
     assert "即将到期" in wu and 'class="anomaly"' in wu
     assert "已过期" in zheng and 'class="anomaly"' in zheng
     assert "anomaly" not in sun and "主要负责人" in sun  # roles in Chinese, nothing due
+
+
+def test_pagination_walks_every_permit_once(bureau: httpx.Client) -> None:
+    seen: list[str] = []
+    url = "/web/permits?size=3"  # below the minimum: 5 a page
+    for page in (1, 2):
+        r = bureau.get(url)
+        assert f"第 {page} 页，共 2 页" in r.text
+        table = r.text.split('id="permit-results"')[1].split("</table>")[0]
+        seen += re.findall(r'href="/web/permits/([A-Z]-2026-\d{4})"', table)
+        nxt = re.search(r'href="\?([^"]+)" rel="next"', r.text)
+        if page < 2:
+            assert nxt, r.text
+            url = "/web/permits?" + nxt.group(1).replace("&amp;", "&")
+        else:
+            assert nxt is None
+    assert len(seen) == 10 and len(set(seen)) == 10
