@@ -63,19 +63,19 @@ class PermitApp(App):  # type: ignore[misc]
         manager.current = registry.FIRST_SCREEN
         # The open permit is judged once a second whichever screen is showing: an alarm
         # must not wait for the guardian to come back to the board.
-        Clock.schedule_interval(lambda _dt: self.judge(), 1.0)
+        Clock.schedule_interval(lambda _dt: self.judging and self.judge(), 1.0)
         return manager
 
-    def judge(self) -> None:
-        if not self.judging or self.context.permit_id is None:
-            return
+    def judge(self) -> list[str]:
+        """Judge the open permit now; returns the alarms raised. The Clock calls it once
+        a second while ``judging``; a scripted drive calls it when it chooses."""
+        if self.context.permit_id is None:
+            return []
         board = self.screens["board"]
-        if self.root is not None and self.root.current == "board":
-            board.tick()  # judge and redraw
-            return
-        raised = board.presenter.tick()
-        if raised and self.root is not None:
-            self.go("board")  # an alarm takes the guardian to the board
+        raised: list[str] = board.presenter.tick()
+        if self.root is not None and (raised or self.root.current == "board"):
+            self.go("board")  # redraw; an alarm takes the guardian to the board
+        return raised
 
     def go(self, name: str) -> Any:
         """Show a screen (refreshed from its presenter) and return it."""

@@ -58,6 +58,7 @@ def test_every_step_of_the_molasses_permit_ends_as_expected(walk: dict) -> None:
 def test_the_set_up_flows_on_the_screens(walk: dict) -> None:
     """Signature pad, guardian handover, group lockbox, hazard report with a photo."""
     notes = walk["notes"]
+    assert notes["alarm_brought_the_board"] is True  # judged from the home screen
     assert walk["outcomes"]["briefing"] == "signed with PIN and drawing"
     assert notes["briefing_unsigned_refusal"]  # pressing with an empty pad is refused
     assert walk["outcomes"]["guardian_handover"] == "signed by both"
