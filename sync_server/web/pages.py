@@ -273,8 +273,8 @@ def sign_in(
         )
         return response
     token, ttl = result
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
+    redirect = RedirectResponse(_safe_next(next), status_code=303)
+    redirect.set_cookie(
         SESSION_COOKIE,
         token,
         max_age=ttl,
@@ -282,8 +282,8 @@ def sign_in(
         samesite="lax",
         secure=request.url.scheme == "https",
     )
-    response.delete_cookie(PRESESSION_COOKIE)
-    return response
+    redirect.delete_cookie(PRESESSION_COOKIE)
+    return redirect
 
 
 @router.post("/sign-out")
@@ -398,8 +398,9 @@ def _anomaly_codes(conn: Connection, who: Principal) -> list[str]:
             permits.c.has_anomaly.is_(True),
         )
     )
-    for (anomalies,) in rows:
-        codes.update(anomalies or [])
+    for row in rows:
+        anomalies: list[Any] = list(row.anomalies or [])
+        codes.update(str(a) for a in anomalies)
     return sorted(codes)
 
 
@@ -759,7 +760,7 @@ def hazard_report(
             enterprise_id=enterprise_id,
             title=title.strip(),
             category=category.strip() or "MEM10-13-1",
-            source=source,  # type: ignore[arg-type]
+            source=source,
             space_id=_blank(space_id),
             permit_id=_blank(permit_id),
             details={"description": description.strip()} if description.strip() else {},
@@ -832,7 +833,7 @@ def hazard_action(
             .isoformat()
         )
     body = hazard_api.HazardAction(
-        action=action,  # type: ignore[arg-type]
+        action=action,
         person=_blank(person),
         measures=_blank(measures),
         responsible=_blank(responsible),

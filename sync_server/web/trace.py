@@ -93,8 +93,8 @@ def _name(people: dict[str, dict[str, Any]], person_id: str | None) -> str:
 
 
 def _signer(payload: dict[str, Any]) -> str | None:
-    signoff = payload.get("signoff") or {}
-    return signoff.get("person_id")
+    person = (payload.get("signoff") or {}).get("person_id")
+    return str(person) if person else None
 
 
 def _summary(
