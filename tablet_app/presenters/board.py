@@ -109,7 +109,7 @@ class BoardPresenter:
         # gas by monitors rebuilt from the feed's last 20 min now and then, so four
         # portables on a 12-h shift do not keep four 8-h histories.
         self._monitor: LiveMonitor | None = None
-        self._monitor_key: tuple[str, str | None, str | None] | None = None
+        self._monitor_key: tuple[str | None, str | None, str | None] | None = None
         self._others: dict[str, tuple[LiveMonitor, datetime]] = {}
         feed.listen(self._on_reading)
 
