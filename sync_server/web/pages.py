@@ -920,3 +920,12 @@ def hazard_note(
         hazard_api.NoteIn(object_kind="hazard", object_id=hazard_id, text=text.strip()), conn, who
     )
     return RedirectResponse(f"/web/hazards/{quote(hazard_id)}", status_code=303)
+
+
+# Registered last: any other path under /web is a 404 page, not the API's JSON body.
+@router.get("/{rest:path}")
+def not_found(request: Request, rest: str) -> HTMLResponse:
+    from sync_server.errors import NotFound
+
+    _ = gettext_for(request_language(request))
+    return error_page(request, NotFound(_("there is no such page"), code="NOT_FOUND"))

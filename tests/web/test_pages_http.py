@@ -90,6 +90,8 @@ def test_another_tenants_permit_is_a_404_page_and_pdf(
     assert admin_a.get("/api/v1/permits/B-2026-0003/export.pdf").status_code == 404
     assert admin_a.get("/api/v1/permits/B-2026-0003/export.json").status_code == 404
     assert admin_a.get("/web/enterprises/ent-b").status_code == 404
+    missing = admin_a.get("/web/no/such/page")
+    assert missing.status_code == 404 and "没有这个页面" in missing.text
     listing = admin_a.get("/web/permits")
     assert "A-2026-0001" in listing.text and "B-2026-0001" not in listing.text
     assert bureau.get("/web/permits/B-2026-0003").status_code == 200
