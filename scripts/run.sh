@@ -70,6 +70,8 @@ echo "run.sh: server $URL (demo logins: a-admin / a-admin-demo, bureau / bureau-
 echo "run.sh: simulator molasses-tank: $(grep -c '"serial"' var/sim.jsonl) detectors (var/sim.jsonl)"
 echo "run.sh: tablet enrolled, reading the serial detector; demo PINs: $(python3 -c 'import json,sys; print(", ".join(f"{k} {v}" for k, v in json.load(open(sys.argv[1]))["demo_pins"].items()) or "as before")' var/connect.json)"
 
+# the settings screen lists the simulator's detectors next to the serial ports
+export CSPERMIT_SIM_ENDPOINTS="$PWD/var/sim.jsonl"
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   cspermit tablet run --db "$TABLET_DB" --server "$URL" >var/tablet.log 2>&1 &
   PIDS+=("$!")

@@ -5,8 +5,9 @@ from typing import Any
 
 from tablet_app.context import AppContext
 from tablet_app.i18n import _
+from tablet_app.presenters.detectors import DetectorFinder
 from tablet_app.presenters.settings import SettingsPresenter
-from tablet_app.screens.base import BaseScreen, load_kv
+from tablet_app.screens.base import BaseScreen, fill_buttons, load_kv
 
 load_kv("settings")
 
@@ -17,6 +18,7 @@ class SettingsScreen(BaseScreen):
         kwargs.pop("feed", None)
         super().__init__(**kwargs)
         self.presenter = SettingsPresenter(context)
+        self.finder = DetectorFinder()
 
     def refresh(self) -> None:
         view = self.presenter.view()
@@ -41,6 +43,33 @@ class SettingsScreen(BaseScreen):
         except ValueError as exc:
             self.message = str(exc)
         self.refresh()
+
+    def _show_found(self) -> None:
+        self.ids.finder_message.text = self.finder.message
+        fill_buttons(
+            self.ids.found,
+            [(f.label, lambda f=f: self.pick(f)) for f in self.finder.found],
+        )
+
+    def list_detectors(self) -> None:
+        self.finder.list_wired()
+        self._show_found()
+
+    def scan_ble(self) -> None:
+        self.ids.finder_message.text = _("Scanning for Bluetooth detectors…")
+        task = asyncio.ensure_future(self.finder.scan_ble())
+        task.add_done_callback(lambda _t: self._show_found())
+
+    def pick(self, found: Any) -> None:
+        """Use a listed detector: fill the fields and connect."""
+        self.ids.detector.text = found.spec
+        for proto, button in (
+            ("gasl", self.ids.proto_gasl),
+            ("winsen-uart", self.ids.proto_winsen),
+            ("modbus-gt4", self.ids.proto_modbus),
+        ):
+            button.state = "down" if proto == found.protocol else "normal"
+        self.connect_detector()
 
     def connect_detector(self) -> None:
         protocol = (
