@@ -11,10 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
+from permits.events import IsolationMethod, Role
 from tablet_app.context import AppContext
 from tablet_app.desk import PermitDesk, person_snapshot, space_snapshot
 from tablet_app.presenters.home import HomePresenter
 from tablet_app.presenters.settings import SettingsPresenter
+from tablet_app.presenters.setup import SetupPresenter
 from tablet_app.store import Store
 from tablet_app.sync_client import SyncClient
 
@@ -89,5 +91,17 @@ def test_enrol_sync_pulls_the_ledger_and_hazards_and_shows_progress(
         (report,) = store.hazard_reports()
         assert report["acked_at"] or report["last_error"], report
         assert asyncio.run(settings.sync_now())  # a second round: nothing new, no error
+        # a permit on the pulled ledger, staffed with pulled people, reaches the server
+        context.user = "a-p-zhao"
+        assert HomePresenter(context, desk).new_permit("A-T1", "清罐").ok
+        setup = SetupPresenter(context, desk)
+        assert setup.assign("a-p-li", Role.ENTRANT).ok, setup.last.lines()
+        assert setup.assign("a-p-sun", Role.GUARDIAN).ok, setup.last.lines()
+        context.user = "a-p-sun"
+        assert setup.apply_isolation("V-101", IsolationMethod.BLIND_FLANGE, "L-1", "T-1").ok, (
+            setup.last.lines()
+        )
+        assert asyncio.run(settings.sync_now()), settings.sync_result
+        assert store.count_unacked() == {"events": 0, "chunks": 0}
     finally:
         store.close()
