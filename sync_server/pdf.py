@@ -209,33 +209,6 @@ def render(view: dict[str, Any], generated_by: str, now: datetime | None = None)
         )
     )
 
-    raw = {ch: series for ch, series in view["raw_points"].items() if series["points"]}
-    if raw:
-        # Every continuous reading, one row per instant: the numbers behind the summary.
-        channels = list(raw)
-        by_time: dict[int, dict[str, Any]] = {}
-        for ch, series in raw.items():
-            for x, y in series["points"]:
-                by_time.setdefault(int(x), {})[ch] = y
-        times = sorted(by_time)
-        shown = times[:MAX_READING_ROWS]
-        story.append(p("连续监测读数明细（北京时间）", head))
-        units = {ch: series["unit"] for ch, series in raw.items()}
-        detail: list[list[Any]] = [["时间", *[f"{ch}（{units[ch]}）" for ch in channels]]]
-        for ms in shown:
-            at = datetime.fromtimestamp(ms / 1000, tz=UTC)
-            detail.append([local_time(at), *[_fmt(by_time[ms].get(ch)) for ch in channels]])
-        if len(detail) > 1:
-            story.append(table(detail, [0.28] + [0.72 / len(channels)] * len(channels)))
-        if len(times) > len(shown):
-            story.append(
-                p(
-                    f"共 {len(times)} 个时刻，此处列出前 {len(shown)} 个；"
-                    "全部读数见签名记录链所指的读数数据块。",
-                    small,
-                )
-            )
-
     story.append(p("报警与撤离", head))
     if view["alarms"]:
         al_rows: list[list[Any]] = [
@@ -315,9 +288,41 @@ def render(view: dict[str, Any], generated_by: str, now: datetime | None = None)
                     "用 cspermit permit verify 离线校验。",
                     small,
                 ),
+                p(
+                    "本文件由服务器根据上述签名记录链生成；如与电子记录不一致，"
+                    "以经校验的电子记录为准。",
+                    small,
+                ),
             ]
         )
     )
+
+    raw = {ch: series for ch, series in view["raw_points"].items() if series["points"]}
+    if raw:
+        # Every continuous reading, one row per instant: the numbers behind the summary.
+        channels = list(raw)
+        by_time: dict[int, dict[str, Any]] = {}
+        for ch, series in raw.items():
+            for x, y in series["points"]:
+                by_time.setdefault(int(x), {})[ch] = y
+        times = sorted(by_time)
+        shown = times[:MAX_READING_ROWS]
+        story.append(p("连续监测读数明细（北京时间）", head))
+        units = {ch: series["unit"] for ch, series in raw.items()}
+        detail: list[list[Any]] = [["时间", *[f"{ch}（{units[ch]}）" for ch in channels]]]
+        for ms in shown:
+            at = datetime.fromtimestamp(ms / 1000, tz=UTC)
+            detail.append([local_time(at), *[_fmt(by_time[ms].get(ch)) for ch in channels]])
+        if len(detail) > 1:
+            story.append(table(detail, [0.28] + [0.72 / len(channels)] * len(channels)))
+        if len(times) > len(shown):
+            story.append(
+                p(
+                    f"共 {len(times)} 个时刻，此处列出前 {len(shown)} 个；"
+                    "全部读数见签名记录链所指的读数数据块。",
+                    small,
+                )
+            )
 
     story.append(p("事件记录（全部）", head))
     ev_rows: list[list[Any]] = [["序号", "时间（北京）", "事件", "操作人", "内容", "哈希"]]
