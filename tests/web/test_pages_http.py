@@ -214,6 +214,8 @@ def test_ledger_has_qr_codes_and_printable_cards(admin_a: httpx.Client) -> None:
     card = admin_a.get("/web/enterprises/ent-a/spaces/A-T1/card")
     assert "未经许可 严禁入内" in card.text and "<svg" in card.text
     ent = admin_a.get("/web/enterprises/ent-a")
+    ledger_rows = ent.text.split('id="ent-ledger"')[1].split("</table>")[0]
+    assert "A-T1" in ledger_rows and "A-P1" in ledger_rows and "未设置" in ledger_rows
     # No drill or topic training on record in the demo: both are flagged overdue.
     assert "没有应急演练记录" in ent.text and "没有专题培训记录" in ent.text
 
