@@ -74,7 +74,11 @@ class DetectorSession:
         self._errors: Counter[str] = Counter()
         self._started_at = clock()
         self._battery: int | None = None
-        self._queue: asyncio.Queue[SourceEvent | _End | None] = asyncio.Queue()
+        # Each event carries the monotonic and wall time it arrived, so a backlog is
+        # judged by when the device spoke, not by when the reader got round to it.
+        self._queue: asyncio.Queue[tuple[SourceEvent | _End | None, float, datetime]] = (
+            asyncio.Queue()
+        )
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self._ended: DriverError | None = None
@@ -213,16 +217,25 @@ class DetectorSession:
             self._started_at = self._clock()
             self._task = asyncio.create_task(self._pump(), name="detector-session")
 
+    def _put(self, item: SourceEvent | _End | None) -> None:
+        self._queue.put_nowait((item, self._clock(), self._wall()))
+
     async def _pump(self) -> None:
         try:
             async for event in self.source.events():
-                await self._queue.put(event)
+                self._put(event)
+                # A source that yields without ever suspending (garbage in a tight
+                # loop) would otherwise hold the loop, and the stale check with it.
+                await asyncio.sleep(0)
         except DriverError as err:
-            await self._queue.put(_End(err))
+            self._put(_End(err))
         except Exception as err:  # a bug in a backend must still reach the reader as "lost"
-            await self._queue.put(_End(LinkError(DriverErrorCode.DETECTOR_LOST, repr(err))))
+            self._put(_End(LinkError(DriverErrorCode.DETECTOR_LOST, repr(err))))
         else:
-            await self._queue.put(None)
+            if self._closed:
+                self._put(None)
+            else:  # a link that just ends is a lost detector, never a quiet end of data
+                self._put(_End(LinkError(DriverErrorCode.DETECTOR_LOST, "the link ended")))
 
     async def close(self) -> None:
         self._closed = True
@@ -247,11 +260,11 @@ class DetectorSession:
         self.start()
         while True:
             try:
-                item = await asyncio.wait_for(self._queue.get(), timeout=self._tick)
+                item, at, received = await asyncio.wait_for(self._queue.get(), self._tick)
             except TimeoutError:
-                item = _TICK
+                item, at, received = _TICK, self._clock(), self._wall()
             now = self._clock()
-            for out in self._handle(item, now):
+            for out in self._handle(item, at, received):
                 yield out
             if item is None:
                 return
@@ -266,7 +279,7 @@ class DetectorSession:
             for issue in self._record(self.quality.tick(now, self._started_at)):
                 yield issue
 
-    def _handle(self, item: Any, now: float) -> list[SessionEvent]:
+    def _handle(self, item: Any, now: float, received: datetime) -> list[SessionEvent]:
         if item is _TICK:
             return []
         if item is None or isinstance(item, _End):
@@ -279,14 +292,17 @@ class DetectorSession:
             return []
         if isinstance(item, DeviceInfo):
             self.info = item
-            return self._record(self.quality.device_info(item, self._wall())) + self._flush_held()
-        assert isinstance(item, Frame)
+            return self._record(self.quality.device_info(item, received)) + self._flush_held()
+        if not isinstance(item, Frame):
+            # Garbage from a backend is counted, never trusted; the stale check goes on.
+            self._errors[DriverErrorCode.BAD_RESPONSE.value] += 1
+            return []
         if self._waiting_for_info(now):
             # Hold the first frames briefly so every reading of this session carries
             # the serial number from the INFO reply, not a placeholder.
-            self._held.append((item, now, self._wall()))
+            self._held.append((item, now, received))
             return []
-        return self._flush_held() + self._frame(item, now)
+        return self._flush_held() + self._frame(item, now, received)
 
     def _waiting_for_info(self, now: float) -> bool:
         return (

@@ -116,9 +116,8 @@ async def test_checksum_errors_on_gasl_are_counted_and_the_stream_goes_stale() -
     async with Simulation(scenario, speed=0) as sim:
         async with Recorder(session_for(sim, "gasl-serial")) as rec:
             await rec.wait_for(lambda: rec.readings(), sim)
-            # settle_s > the session's tick: the session checks staleness only when no
-            # item arrived for a tick, so back-to-back bad lines 20 ms apart would starve
-            # the check (reported to the drivers' owner); real lines come 1 s apart.
+            # The session checks staleness on every pass, so bad lines back to back
+            # cannot starve it (tests/sensor_drivers/test_session_stale.py).
             await rec.wait_for(lambda: rec.issues("STALE_STREAM"), sim, max_s=30, settle_s=0.1)
             assert rec.session.health.stale
             assert rec.session.health.corrupt_frames >= 4
