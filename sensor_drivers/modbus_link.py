@@ -66,7 +66,7 @@ class ModbusLink:
         raise last
 
     def close(self) -> None:
-        try:
-            self.instrument.serial.close()
-        except Exception:  # already closed or failed: nothing more to release
-            pass
+        from sensor_drivers.serial_link import close_port
+
+        if self.instrument.serial is not None:
+            close_port(self.instrument.serial)

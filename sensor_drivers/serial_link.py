@@ -91,11 +91,29 @@ class SerialPump:
 
     async def close(self) -> None:
         await self.stop()
+        # pyserial's close() sleeps 0.3 s for socket://: keep that off the event loop.
+        await asyncio.to_thread(close_port, self.port)
+
+
+def close_port(port: Any) -> None:
+    """Close a pyserial(-like) port and everything it holds, deterministically.
+
+    pyserial 3.5's ``socket://`` close() calls ``shutdown()`` and ``close()`` in one
+    ``try``: when the peer has already gone, ``shutdown()`` raises ENOTCONN, the
+    socket is never closed and the garbage collector later warns
+    ``ResourceWarning: unclosed socket``. So the socket is taken first and closed here
+    whatever close() did. spy:// opens its ``?file=`` log and never closes it.
+    """
+    sock = getattr(port, "_socket", None)
+    log = getattr(getattr(port, "formatter", None), "output", None)
+    try:
+        port.close()
+    except Exception:  # closing a port that already failed is not an error worth raising
+        pass
+    if sock is not None and hasattr(sock, "close"):
         try:
-            self.port.close()
-        except Exception:  # closing a port that already failed is not an error worth raising
+            sock.close()  # idempotent: a no-op if pyserial managed it
+        except OSError:
             pass
-        # pyserial's spy:// opens its ?file= log and never closes it.
-        log = getattr(getattr(self.port, "formatter", None), "output", None)
-        if log is not None and log not in (sys.stdout, sys.stderr):
-            log.close()
+    if log is not None and log not in (sys.stdout, sys.stderr):
+        log.close()

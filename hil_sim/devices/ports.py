@@ -97,19 +97,26 @@ class TcpPort(Port):
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._host, self._port = host, port
         self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
+        self._writers: set[asyncio.StreamWriter] = set()  # connected clients we send to
+        # Every connection ever accepted and its handler, refused ones included, so
+        # close() can wait until each socket is really closed (Python 3.11's
+        # Server.wait_closed() does not wait for connections).
+        self._all: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
         self._accepting = True
+        self._closing = False
         self.url = ""
 
     async def open(self, on_data: DataHandler) -> None:
         async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            if not self._accepting:
-                writer.close()
-                with contextlib.suppress(Exception):
-                    await writer.wait_closed()
-                return
-            self._writers.add(writer)
+            self._all.add(writer)
+            task = asyncio.current_task()
+            if task is not None:
+                self._handlers.add(task)
             try:
+                if not self._accepting or self._closing:
+                    return
+                self._writers.add(writer)
                 while True:
                     data = await reader.read(4096)
                     if not data:
@@ -122,6 +129,8 @@ class TcpPort(Port):
                 writer.close()
                 with contextlib.suppress(Exception):
                     await writer.wait_closed()
+                if task is not None:
+                    self._handlers.discard(task)
 
         try:
             self._server = await asyncio.start_server(client, self._host, self._port)
@@ -146,17 +155,28 @@ class TcpPort(Port):
         self._accepting = value
 
     async def close(self) -> None:
-        writers = list(self._writers)
-        self.drop_link()
-        # Wait until each socket is really closed: a transport closed just before the
-        # loop ends would leave its socket to the garbage collector.
-        for writer in writers:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
+        self._closing = True
         if self._server is not None:
-            self._server.close()
+            self._server.close()  # no new connections from here on
+        # A connection accepted just before the listener closed gets its handler on a
+        # later loop pass: let those run so they see _closing and close themselves.
+        for _ in range(3):
+            await asyncio.sleep(0)
+        self.drop_link()
+        for writer in list(self._all):
+            writer.close()
+        handlers = list(self._handlers)
+        if handlers:
+            await asyncio.wait(handlers, timeout=5.0)
+        # A socket is closed only once its transport's connection_lost has run: wait
+        # for that, or a transport closed just before the loop ends is left to the GC.
+        for writer in list(self._all):
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+                await asyncio.wait_for(writer.wait_closed(), 5.0)
+        self._all.clear()
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 5.0)
 
 
 def make_port(transport: str, host: str = "127.0.0.1") -> Port:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Coroutine
 from datetime import UTC, date, datetime, timedelta
@@ -383,4 +384,12 @@ def test_spy_url_records_the_traffic_while_decoding(tmp_path: Any) -> None:
                 assert [e.value for e in events if not isinstance(e, QualityIssue)] == [20.9]
 
     run(main())
-    assert "FF05030100D1012CF9" in log.read_text().upper().replace(" ", "")
+    # The pty hands the bytes over in as many reads as the kernel's timing gives (one
+    # chunk, or "FF" then the rest under load), and spy:// logs each read on its own
+    # line: join the received bytes of every RX line, then look for the whole frame.
+    received = b"".join(bytes.fromhex(m) for m in SPY_RX.findall(log.read_text()))
+    assert bytes.fromhex("FF05030100D1012CF9") in received
+
+
+# pyserial's spy:// hex dump: "<time> RX   <offset>  <16 hex bytes, 49 columns> <ascii>"
+SPY_RX = re.compile(r"^\S+ RX +[0-9A-F]{4}  (.{49})", re.MULTILINE)
