@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
+import socket
+import struct
 import threading
+import warnings
 from collections.abc import Coroutine
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -160,6 +164,44 @@ def test_gasl_over_a_tcp_socket_and_the_device_hanging_up_is_detector_lost() -> 
 
     try:
         run(main())
+    finally:
+        thread.join(5)
+        dev.close()
+
+
+def test_a_socket_reset_by_the_device_is_closed_when_the_session_closes() -> None:
+    # pyserial 3.5's socket:// close() skips socket.close() when shutdown() fails, and
+    # shutdown() fails with ENOTCONN after a reset: the socket was left to the garbage
+    # collector ("ResourceWarning: unclosed socket", an error under this suite's filters).
+    dev = SocketDevice()
+    accepted = threading.Event()
+
+    def device() -> None:
+        conn = dev.accept()
+        conn.recv(64)  # the INFO command: the driver is up
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()  # linger 0: the peer sees a reset, not an orderly close
+        accepted.set()
+
+    thread = threading.Thread(target=device, daemon=True)
+    thread.start()
+
+    async def main() -> None:
+        session = DetectorSession.serial(dev.url, "gasl", info_wait_s=0.1, tick_s=0.05)
+        async with session:
+            await asyncio.to_thread(accepted.wait, GUARD_S)
+            with pytest.raises(LinkError) as caught:
+                async for _reading in session:
+                    pass
+            assert caught.value.code is DriverErrorCode.DETECTOR_LOST
+
+    try:
+        with warnings.catch_warnings(record=True) as caught_warnings:
+            warnings.simplefilter("always", ResourceWarning)
+            run(main())
+            gc.collect()
+        leaks = [w for w in caught_warnings if issubclass(w.category, ResourceWarning)]
+        assert leaks == [], [str(w.message) for w in leaks]
     finally:
         thread.join(5)
         dev.close()
