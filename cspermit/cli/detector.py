@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from sensor_drivers.i18n import gettext as _
+
+def _(message: str) -> str:
+    # Importing sensor_drivers.i18n loads the whole sensor_drivers package (protocols,
+    # session, quality): only when a message is needed, so other commands start fast.
+    from sensor_drivers.i18n import gettext
+
+    return gettext(message)
+
 
 if TYPE_CHECKING:
     from permits.readings import Reading

@@ -19,14 +19,18 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from permits.errors import InvalidInput
-from permits.events import Event, parse_event
 from permits.i18n import gettext as _
-from permits.integrity import DeviceKey, export_chain, read_export, verify_chain
+
+if TYPE_CHECKING:
+    from permits.events import Event
+
+# permits.events and permits.integrity pull in pydantic and cryptography (~0.4 s):
+# they are imported inside the commands, so `cspermit --help` and the other groups
+# do not pay for them.
 
 app = typer.Typer(
     help="Permit event chains: verify, replay, example / 作业票事件链：校验、回放、示例",
@@ -89,6 +93,9 @@ def _keys(export_devices: dict[str, str], keys_file: Path | None) -> dict[str, s
 
 
 def _load(path: Path, keys_file: Path | None) -> tuple[str | None, list[Any], dict[str, str]]:
+    from permits.errors import InvalidInput
+    from permits.integrity import read_export
+
     try:
         export = read_export(_read_json(path))
     except InvalidInput as exc:
@@ -108,6 +115,8 @@ def verify(
     keys: KeysOption = None,
 ) -> None:
     """Check hashes, links, sequence and signatures; name the first bad event."""
+    from permits.integrity import verify_chain
+
     permit_id, events, public_keys = _load(file, keys)
     result = verify_chain(events, public_keys, permit_id=permit_id)
     out = result.as_dict()
@@ -139,6 +148,9 @@ def replay(
     ] = None,
 ) -> None:
     """Fold the chain and re-check every rule: state, violations, hazard findings."""
+    from permits.errors import InvalidInput
+    from permits.events import parse_event
+    from permits.integrity import verify_chain
     from permits.replay import replay as run_replay
 
     at = _parse_now(now)
@@ -167,6 +179,7 @@ def demo_export(
 ) -> None:
     """Write a signed example: a molasses tank job with an H2S alarm, re-test and close."""
     from permits.commands.demo import DEVICE_ID, demo_session
+    from permits.integrity import DeviceKey, export_chain
 
     key = DeviceKey.generate(DEVICE_ID)
     session = demo_session(key)

@@ -14,7 +14,14 @@ from typing import Annotated
 
 import typer
 
-from hil_sim.i18n import gettext as _
+
+def _(message: str) -> str:
+    # Importing hil_sim.i18n loads the hil_sim package (the simulator and numpy):
+    # only when a message is needed, so `cspermit --help` and other groups start fast.
+    from hil_sim.i18n import gettext
+
+    return gettext(message)
+
 
 app = typer.Typer(
     help="Hardware-in-the-loop simulator: simulated gas detectors / 硬件在环模拟器",
