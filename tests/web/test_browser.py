@@ -202,10 +202,12 @@ def test_bureau_files_an_inspection_finding_from_the_form(
     form.get_by_label("企业").select_option("ent-b")
     page.get_by_label("发现的问题").fill("筒仓入口警示标志褪色 faded warning sign")
     page.get_by_label("有限空间编号（可选）").fill("B-S1")
+    page.get_by_label("说明").fill("入口东侧警示牌字迹不清")
     page.get_by_role("button", name="登记", exact=True).click()
     page.wait_for_url(re.compile(r".*/web/hazards/[0-9a-f-]{36}$"))
     assert "监管检查" in page.locator("p.lead").inner_text()
     assert page.locator("#hazard-status").inner_text() == "已上报"
+    assert page.locator("#hazard-description").inner_text() == "入口东侧警示牌字迹不清"
     # A reviewer does not move the enterprise's loop; only notes and closure checks.
     assert page.locator("form[action$='/actions']").count() == 0
     page.screenshot(path=str(SCREENSHOTS / "09-hazard-finding.png"), full_page=True)
