@@ -151,6 +151,21 @@ class Simulation:
             raise SimError(SimErrorCode.UNKNOWN_DEVICE, f"{detector_id} is not started")
         return self.endpoints[detector_id]
 
+    def device_port(self, detector_id: str) -> Port:
+        """The byte port a streaming or Modbus detector listens on (tests wait on it,
+        e.g. until a socket client is connected, instead of sleeping)."""
+        self.endpoint(detector_id)
+        device = self._devices[detector_id]
+        if isinstance(device, StreamDevice | ModbusDevice):
+            return device.port
+        raise SimError(SimErrorCode.UNKNOWN_DEVICE, f"{detector_id} has no byte port (BLE)")
+
+    def frames_sent(self, detector_id: str) -> int:
+        """Frames a streaming detector has put on its link with a valid checksum."""
+        self.endpoint(detector_id)
+        device = self._devices[detector_id]
+        return device.good_frames_sent if isinstance(device, StreamDevice) else 0
+
     # --- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> dict[str, Endpoint]:
@@ -344,7 +359,7 @@ class SimulationThread:
             self._call(self.sim.stop())
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(5)
+            self._thread.join(30)  # generous: a busy machine must not leave the loop open
         if not self._loop.is_running():
             self._loop.close()
 

@@ -87,7 +87,8 @@ class SerialPump:
     async def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            await asyncio.to_thread(self._thread.join, 2.0)
+            # The thread ends within one port timeout; the bound is for a busy machine.
+            await asyncio.to_thread(self._thread.join, 10.0)
 
     async def close(self) -> None:
         await self.stop()

@@ -178,7 +178,8 @@ class ModbusDevice:
             self._loop.remove_reader(self._inner_master)
         if self._server is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.shutdown(), 2.0)
+                # generous: a shutdown cut short leaves pymodbus's transport open
+                await asyncio.wait_for(self._server.shutdown(), 30.0)
         await self.port.close()
         for fd in (self._inner_master, self._inner_slave):
             with contextlib.suppress(OSError):

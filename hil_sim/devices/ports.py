@@ -154,6 +154,11 @@ class TcpPort(Port):
     def accepting(self, value: bool) -> None:
         self._accepting = value
 
+    @property
+    def clients(self) -> int:
+        """Connected clients that receive what the device sends."""
+        return len(self._writers)
+
     async def close(self) -> None:
         self._closing = True
         if self._server is not None:
@@ -167,16 +172,16 @@ class TcpPort(Port):
             writer.close()
         handlers = list(self._handlers)
         if handlers:
-            await asyncio.wait(handlers, timeout=5.0)
+            await asyncio.wait(handlers, timeout=30.0)
         # A socket is closed only once its transport's connection_lost has run: wait
         # for that, or a transport closed just before the loop ends is left to the GC.
         for writer in list(self._all):
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 5.0)
+                await asyncio.wait_for(writer.wait_closed(), 30.0)
         self._all.clear()
         if self._server is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 5.0)
+                await asyncio.wait_for(self._server.wait_closed(), 30.0)
 
 
 def make_port(transport: str, host: str = "127.0.0.1") -> Port:

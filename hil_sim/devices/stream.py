@@ -55,6 +55,7 @@ class StreamDevice:
         self.protocol = model.spec.protocol
         self._rx = bytearray()
         self._link_up = True
+        self.good_frames_sent = 0  # frames written with a valid checksum
 
     async def start(self) -> None:
         await self.port.open(self._on_request)
@@ -68,6 +69,8 @@ class StreamDevice:
             return
         data = gasl_line(out) if self.protocol == "gasl" else winsen_frame(out)
         self.port.write(data)
+        if not out.corrupt:
+            self.good_frames_sent += 1
 
     def _link(self, online: bool) -> None:
         if online == self._link_up:

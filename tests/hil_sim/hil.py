@@ -100,6 +100,15 @@ class Recorder:
         out = [e for e in self.events if isinstance(e, QualityIssue)]
         return [i for i in out if code is None or i.code.value == code]
 
+    async def until(self, predicate: Any, guard_s: float = 30.0) -> None:
+        """Let the loop run (scenario time does not move) until ``predicate()`` holds:
+        for bytes already sent to reach the recorder. A guard, not a speed assertion."""
+        deadline = asyncio.get_running_loop().time() + guard_s
+        while not predicate():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"not reached within {guard_s} wall seconds")
+            await asyncio.sleep(0.005)
+
     async def wait_for(
         self,
         predicate: Any,

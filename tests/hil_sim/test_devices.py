@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
+from collections.abc import Callable
 
 import minimalmodbus
 import pytest
@@ -15,6 +17,7 @@ from bleak.backends.scanner import BaseBleakScanner
 
 from hil_sim.devices.ble import SimBleakClient, SimBleakScanner
 from hil_sim.devices.modbus import crc16, split_requests
+from hil_sim.devices.ports import TcpPort
 from hil_sim.runner import Simulation
 from sensor_drivers.protocols import Frame, gasl, modbus_gt4, winsen
 
@@ -29,6 +32,33 @@ async def _read(port: serial.Serial, size: int = 4096) -> bytes:
     return await asyncio.to_thread(port.read, size)
 
 
+READ_GUARD_S = 20.0  # a delivery guard on a loaded machine, not a speed assertion
+
+
+async def _read_until(port: serial.Serial, enough: Callable[[bytes], bool]) -> bytes:
+    """Read until ``enough(data)`` holds: the simulator has already sent the bytes, so
+    this waits only for their delivery, however long a busy machine takes."""
+    data = b""
+    deadline = time.monotonic() + READ_GUARD_S
+    while not enough(data) and time.monotonic() < deadline:
+        data += await _read(port)
+    return data
+
+
+async def _until(predicate: Callable[[], bool]) -> None:
+    """Let the loop run until ``predicate()`` holds (a guard, not a speed assertion)."""
+    deadline = time.monotonic() + READ_GUARD_S
+    while not predicate():
+        assert time.monotonic() < deadline, "not reached on a loaded machine either"
+        await asyncio.sleep(0.005)
+
+
+def _has_frames(
+    decoder: type[gasl.LineDecoder] | type[winsen.FrameDecoder], n: int
+) -> Callable[[bytes], bool]:
+    return lambda data: len(_frames(decoder(), data)) >= n
+
+
 async def test_gasl_on_a_pty_reads_with_plain_pyserial() -> None:
     async with Simulation("molasses-tank", speed=0) as sim:
         ep = sim.endpoint("gasl-serial")
@@ -36,7 +66,14 @@ async def test_gasl_on_a_pty_reads_with_plain_pyserial() -> None:
         with serial.Serial(ep.port, 9600, timeout=0.3) as port:
             port.write(gasl.encode_command("INFO"))
             await sim.advance(3)
-            data = await _read(port)
+
+            def info_and_three_frames(data: bytes) -> bool:
+                messages = gasl.LineDecoder().feed(data)
+                return any(isinstance(m, gasl.DeviceInfo) for m in messages) and (
+                    sum(isinstance(m, Frame) for m in messages) >= 3
+                )
+
+            data = await _read_until(port, info_and_three_frames)
         messages = gasl.LineDecoder().feed(data)
         info = [m for m in messages if isinstance(m, gasl.DeviceInfo)]
         frames = [m for m in messages if isinstance(m, Frame)]
@@ -50,10 +87,14 @@ async def test_moving_the_probe_changes_the_reading() -> None:
     async with Simulation("molasses-tank", speed=0) as sim:
         with serial.Serial(sim.endpoint("gasl-serial").port, 9600, timeout=0.3) as port:
             await sim.advance(1)
-            top = _frames(gasl.LineDecoder(), await _read(port))[-1]
+            top = _frames(
+                gasl.LineDecoder(), await _read_until(port, _has_frames(gasl.LineDecoder, 1))
+            )[-1]
             sim.move("gasl-serial", "bottom")
             await sim.advance(1)
-            bottom = _frames(gasl.LineDecoder(), await _read(port))[-1]
+            bottom = _frames(
+                gasl.LineDecoder(), await _read_until(port, _has_frames(gasl.LineDecoder, 1))
+            )[-1]
         value = {cv.channel.value: cv.value for cv in top.values}
         value_b = {cv.channel.value: cv.value for cv in bottom.values}
         assert value["H2S"] < 1.0 < 20.0 < value_b["H2S"]
@@ -65,9 +106,14 @@ async def test_gasl_on_a_socket_reads_through_serial_for_url() -> None:
         assert ep.port is not None and ep.port.startswith("socket://127.0.0.1:")
         port = serial.serial_for_url(ep.port, timeout=0.3)
         try:
-            await asyncio.sleep(0.05)  # let the server accept
+            # Frames go to connected clients only: wait until the listener has this one.
+            listener = sim.device_port("gasl-pit")
+            assert isinstance(listener, TcpPort)
+            await _until(lambda: listener.clients >= 1)
             await sim.advance(2)
-            frames = _frames(gasl.LineDecoder(), await _read(port))
+            frames = _frames(
+                gasl.LineDecoder(), await _read_until(port, _has_frames(gasl.LineDecoder, 2))
+            )
         finally:
             port.close()
         assert frames
@@ -80,7 +126,7 @@ async def test_winsen_active_upload_on_a_pty() -> None:
     async with Simulation("molasses-tank", speed=0) as sim:
         with serial.Serial(sim.endpoint("winsen-h2s").port, 9600, timeout=0.3) as port:
             await sim.advance(2)
-            data = await _read(port)
+            data = await _read_until(port, _has_frames(winsen.FrameDecoder, 2))
             frames = _frames(winsen.FrameDecoder(), data)
             assert len(frames) == 2
             assert frames[0].values[0].channel.value == "H2S"
@@ -89,16 +135,16 @@ async def test_winsen_active_upload_on_a_pty() -> None:
             )
             # question-and-answer mode
             port.write(winsen.QUERY)
-            await asyncio.sleep(0.1)
-            answer = await _read(port, 64)
+            answer = await _read_until(port, lambda data: len(data.partition(b"\xff\x86")[2]) >= 7)
         reply = answer[answer.index(b"\xff\x86") :][:9]
         assert winsen.decode_answer(reply).concentration_raw == round(
             frames[-1].values[0].value * 10
         )
 
 
-def _modbus_read(url: str, slave: int, address: int, count: int) -> list[int]:
-    port = serial.serial_for_url(url, baudrate=9600, timeout=0.5)
+def _modbus_read(url: str, slave: int, address: int, count: int, timeout: float = 5.0) -> list[int]:
+    # A present slave answers in milliseconds: the long timeout only covers a busy machine.
+    port = serial.serial_for_url(url, baudrate=9600, timeout=timeout)
     try:
         return minimalmodbus.Instrument(port, slave).read_registers(address, count)
     finally:
@@ -135,7 +181,7 @@ async def test_absent_slave_id_stays_silent() -> None:
         url = sim.endpoint("gt4-bottom").port
         assert url is not None
         with pytest.raises(minimalmodbus.NoResponseError):
-            await asyncio.to_thread(_modbus_read, url, 9, 0, 4)
+            await asyncio.to_thread(_modbus_read, url, 9, 0, 4, 0.5)  # silence: short wait
         # and the real slave still answers afterwards
         regs = await asyncio.to_thread(_modbus_read, url, 1, 0, 4)
         assert regs[0] == modbus_gt4.DEVICE_TYPE
@@ -205,7 +251,14 @@ async def test_ble_scan_connect_notify_through_real_bleak() -> None:
             await client.start_notify(gasl.NUS_TX, lambda _c, d: chunks.append(bytes(d)))
             await client.write_gatt_char(gasl.NUS_RX, gasl.encode_command("INFO"), response=False)
             await sim.advance(2)
-            await asyncio.sleep(0.1)  # notification latency
+
+            def info_and_two_frames() -> bool:
+                messages = gasl.LineDecoder().feed(b"".join(chunks))
+                return any(isinstance(m, gasl.DeviceInfo) for m in messages) and (
+                    sum(isinstance(m, Frame) for m in messages) >= 2
+                )
+
+            await _until(info_and_two_frames)  # notifications arrive on the loop
         assert chunks and max(len(c) for c in chunks) <= 20
         messages = gasl.LineDecoder().feed(b"".join(chunks))
         assert any(isinstance(m, gasl.DeviceInfo) and m.serial == "GASL-3C5E" for m in messages)
@@ -262,7 +315,11 @@ def test_simulation_thread_serves_synchronous_callers() -> None:
         after = _modbus_read(url, 1, 0, 0x30)
         with serial.Serial(sim.endpoints["gasl-serial"].port, 9600, timeout=0.3) as port:
             sim.advance(2)
-            frames = _frames(gasl.LineDecoder(), port.read(2048))
+            data = b""
+            deadline = time.monotonic() + READ_GUARD_S
+            while len(_frames(gasl.LineDecoder(), data)) < 2 and time.monotonic() < deadline:
+                data += port.read(2048)
+            frames = _frames(gasl.LineDecoder(), data)
     h2s = {cv.channel.value: cv.value for cv in modbus_gt4.decode_image(before)[1].values}["H2S"]
     h2s_after = {cv.channel.value: cv.value for cv in modbus_gt4.decode_image(after)[1].values}[
         "H2S"

@@ -129,7 +129,8 @@ async def test_checksum_errors_on_winsen_are_skipped_and_the_stream_goes_stale()
     async with Simulation(scenario, speed=0) as sim:
         async with Recorder(session_for(sim, "winsen-h2s")) as rec:
             await rec.wait_for(lambda: sim.elapsed() >= 10, sim)
-            await asyncio.sleep(0.05)
+            # every good frame sent so far has become a reading (one channel each)
+            await rec.until(lambda: len(rec.readings()) >= sim.frames_sent("winsen-h2s"))
             seen = len(rec.readings())
             assert seen >= 8
             await rec.wait_for(lambda: rec.issues("STALE_STREAM"), sim, max_s=30)
