@@ -170,6 +170,12 @@ def _ctx(request: Request, who: Principal | None, **extra: Any) -> dict[str, Any
         "is_bureau": who is not None and who.role is Role.BUREAU_REVIEWER,
         "is_admin": who is not None and who.role in (Role.ENTERPRISE_ADMIN, Role.OPERATOR),
         "other_lang": "en" if lang == "zh_CN" else "zh_CN",
+        # The same page in the other language, filters and page kept.
+        "lang_url": "?"
+        + urlencode(
+            [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+            + [("lang", "en" if lang == "zh_CN" else "zh_CN")]
+        ),
         **extra,
     }
 
