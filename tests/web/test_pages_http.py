@@ -332,3 +332,17 @@ def test_pagination_walks_every_permit_once(bureau: httpx.Client) -> None:
         else:
             assert nxt is None
     assert len(seen) == 10 and len(set(seen)) == 10
+
+
+def test_the_aggregator_account_has_no_pages(demo_server: DemoServer) -> None:
+    with demo_server.client() as c:
+        form = c.get("/web/sign-in")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+        r = c.post(
+            "/web/sign-in",
+            data={"username": "feed", "password": "feed-demo-aggregator", "csrf": token},
+        )
+        assert r.status_code == 303
+        page = c.get("/web/")
+        assert page.status_code == 403 and "该账号角色没有网页功能" in page.text
+        assert c.get("/api/v1/permits/A-2026-0003/export.pdf").status_code == 403
