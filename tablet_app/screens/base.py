@@ -119,10 +119,25 @@ class BaseScreen(Screen):
         return App.get_running_app()
 
 
+def _trim(box: BoxLayout, keep: int) -> None:
+    for child in list(box.children)[: max(0, len(box.children) - keep)]:
+        box.remove_widget(child)
+
+
 def fill_levels(box: BoxLayout, rows: Iterable[tuple[str, Level | str]]) -> None:
-    box.clear_widgets()
-    for text, level in rows:
-        box.add_widget(LevelBox(text=text, level=Level(level).value))
+    """Show coloured lines, updating the widgets already there: the board redraws
+    every second, and new widgets each time churn textures and memory."""
+    existing = list(reversed(box.children))
+    n = 0
+    for n, (text, level) in enumerate(rows, start=1):
+        value = Level(level).value
+        if n <= len(existing) and isinstance(existing[n - 1], LevelBox):
+            existing[n - 1].text, existing[n - 1].level = text, value
+        else:
+            _trim(box, n - 1)
+            existing = existing[: n - 1]
+            box.add_widget(LevelBox(text=text, level=value))
+    _trim(box, n)
 
 
 def fill_buttons(
@@ -133,17 +148,28 @@ def fill_buttons(
     levels: Sequence[Level | None] = (),
 ) -> list[Button]:
     """Buttons for actions; with ``levels``, a red (alarm) one shows a blocked choice."""
-    box.clear_widgets()
-    buttons = []
+    existing = list(reversed(box.children))
+    buttons: list[Button] = []
     for i, (text, action) in enumerate(items):
-        button = Button(text=text, size_hint_y=None, height=dp(height))
         level = levels[i] if i < len(levels) else None
+        old = existing[i] if i < len(existing) else None
+        if old is not None and getattr(old, "_level", "?") == level and old.height == dp(height):
+            # same look: reuse the button, change its text and what it does
+            old.text, old._action = text, action
+            buttons.append(old)
+            continue
+        _trim(box, i)
+        existing = existing[:i]
+        button = Button(text=text, size_hint_y=None, height=dp(height))
+        button._level, button._action = level, action
         if level is not None and level is not Level.SAFE:
             button.background_color = theme.LEVEL_COLOURS[level]
             button.color = theme.LEVEL_TEXT_COLOURS[level]
-        button.bind(on_release=lambda _b, act=action: act())
+        button.bind(on_release=lambda b: b._action())
         box.add_widget(button)
+        existing.append(button)
         buttons.append(button)
+    _trim(box, len(buttons))
     return buttons
 
 

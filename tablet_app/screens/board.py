@@ -43,17 +43,18 @@ class BoardScreen(BaseScreen):
         if view.stale:
             banner.insert(0, _("NO LIVE DATA: the detector stream is stale"))
         fill_levels(self.ids.banner, [(text, Level.ALARM) for text in banner])
-        self.ids.tiles.clear_widgets()
-        for tile in view.tiles:
-            self.ids.tiles.add_widget(
-                GasTileBox(
-                    channel=tile.channel,
-                    value=tile.value,
-                    unit=tile.unit,
-                    note=tile.note,
-                    level=tile.level.value,
-                )
-            )
+        # update the tiles in place (one redraw a second must not churn widgets)
+        tiles = list(reversed(self.ids.tiles.children))
+        if len(tiles) != len(view.tiles):
+            self.ids.tiles.clear_widgets()
+            tiles = []
+            for _tile in view.tiles:
+                box = GasTileBox()
+                self.ids.tiles.add_widget(box)
+                tiles.append(box)
+        for box, tile in zip(tiles, view.tiles, strict=True):
+            box.channel, box.value, box.unit = tile.channel, tile.value, tile.unit
+            box.note, box.level = tile.note, tile.level.value
         self.ids.test_age.text, self.ids.test_age.level = view.test_age, view.test_level.value
         self.ids.expiry.text, self.ids.expiry.level = view.expiry, view.expiry_level.value
         fill_levels(self.ids.warnings, [(w, Level.WARN) for w in view.warnings])
