@@ -360,9 +360,9 @@ async def _walkthrough(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]
                 unsigned = sp.last
                 await draw_signature(setup.ids.signature)
                 setup.ids.pin.text = DEMO_PINS[demo.ENTRANT_A]
-                await shot("setup-briefing-signed", "setup")
                 setup.brief(demo.ENTRANT_A)
                 _expect_ok(sp.last, "briefing")
+                await shot("setup-briefing-signed", "setup")
                 brief = next(
                     e.payload.signoff
                     for e in reversed(app.desk.session(context.permit_id).events)
