@@ -314,7 +314,8 @@ def test_lines_before_the_info_reply_still_carry_the_device_serial() -> None:
             async with DetectorSession.serial(dev.path, "gasl") as session:
                 await asyncio.to_thread(dev.read_available, 1.0)  # the INFO command
                 dev.write(gasl_line(1) + gasl_line(2))
-                await asyncio.sleep(0.05)  # the lines are in before the reply
+                while session.source.stats.frames < 2:  # the lines are in before the reply
+                    await asyncio.sleep(0.005)
                 dev.write(gasl.encode_info(INFO))
                 events = await take(session, 4)
                 readings = [e for e in events if not isinstance(e, QualityIssue)]
