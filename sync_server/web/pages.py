@@ -308,10 +308,28 @@ def sign_out(request: Request, conn: PageConn, csrf: Annotated[str, Form()] = ""
 
 @router.get("/")
 def dashboard(request: Request, conn: PageConn, who: Who) -> HTMLResponse:
+    from permits.reference import EmergencyDrill, TopicTraining
+
     data = queries.dashboard(conn, who)
     names = queries.enterprise_names(conn, who)
-    today = datetime.now(BEIJING).date().isoformat()
-    return render(request, "dashboard.html", who, d=data, names=names, today_date=today)
+    today = datetime.now(BEIJING).date()
+    # Enterprises whose yearly emergency drill or topic training is overdue (MEM13).
+    training_due = []
+    for eid in names:
+        details = dict(enterprise_service.get(conn, eid).data or {})
+        drill = _drills(details, "drills", EmergencyDrill, today)["overdue"]
+        topic = _drills(details, "topic_trainings", TopicTraining, today)["overdue"]
+        if drill or topic:
+            training_due.append({"enterprise_id": eid, "drill": drill, "topic": topic})
+    return render(
+        request,
+        "dashboard.html",
+        who,
+        d=data,
+        names=names,
+        today_date=today.isoformat(),
+        training_due=training_due,
+    )
 
 
 # ----------------------------------------------------------------- permits

@@ -247,7 +247,7 @@ def test_a_tampered_event_is_named_on_the_trace_and_in_the_pdf(
 
 
 def test_drills_and_topic_training_kept_in_the_enterprise_record(
-    demo_server: DemoServer, admin_b: httpx.Client
+    demo_server: DemoServer, admin_b: httpx.Client, bureau: httpx.Client
 ) -> None:
     today = date.today()
     with demo_server.client() as api:
@@ -280,6 +280,13 @@ def test_drills_and_topic_training_kept_in_the_enterprise_record(
     topic = page.split('id="h-topic"')[1].split("</section>")[0]
     assert "筒仓内中毒窒息救援" in drills and "逾期" not in drills
     assert "逾期" in topic  # the latest topic training is more than a year old
+    # The bureau's dashboard lists what each enterprise is overdue on.
+    dash = bureau.get("/web/").text
+    due = dash.split('id="h-drills-due"')[1].split("</ul>")[0]
+    b_item = next(li for li in due.split("<li") if "/web/enterprises/ent-b" in li)
+    a_item = next(li for li in due.split("<li") if "/web/enterprises/ent-a" in li)
+    assert "专题培训" in b_item and "应急演练" not in b_item
+    assert "专题培训" in a_item and "应急演练" in a_item  # nothing on record for ent-a
 
 
 def test_expiring_and_expired_certificates_are_flagged(
