@@ -90,7 +90,7 @@ else
   SDL_VIDEODRIVER=offscreen cspermit tablet run --db "$TABLET_DB" --server "$URL" >var/tablet.log 2>&1 &
   PIDS+=("$!")
   echo "run.sh: 2) the tablet app runs under SDL offscreen, enrolled and reading the simulator"
-  echo "run.sh:    (log: var/tablet.log)."
+  echo "run.sh:    (log: var/tablet.log; it reports the detector's readings after 10 s)."
 fi
 echo "run.sh: web pages at $URL/ . Ctrl-C stops the server, the simulator and the tablet."
 wait "$SERVER"

@@ -21,6 +21,7 @@ Config.set("graphics", "height", "800")
 from kivy.app import App  # noqa: E402
 from kivy.clock import Clock  # noqa: E402
 from kivy.core.window import Window  # noqa: E402
+from kivy.logger import Logger  # noqa: E402
 from kivy.properties import StringProperty  # noqa: E402
 from kivy.uix.screenmanager import NoTransition, ScreenManager  # noqa: E402
 
@@ -97,6 +98,20 @@ class PermitApp(App):  # type: ignore[misc]
         self.disconnect_detector()
         self._detector = (session, asyncio.ensure_future(self.feed.consume(session)))
         self.context.store.set_setting("detector", {"spec": spec, "protocol": protocol})
+        Logger.info("cspermit: detector %s (%s) opened", spec, protocol)
+
+        def report(_dt: float) -> None:  # in the log, for a headless run
+            if self.feed.error:
+                Logger.error("cspermit: detector %s: %s", spec, self.feed.error)
+            else:
+                Logger.info(
+                    "cspermit: detector %s: %d readings, last from %s",
+                    spec,
+                    self.feed.received,
+                    self.feed.device_serial,
+                )
+
+        Clock.schedule_once(report, 10.0)
 
     def disconnect_detector(self) -> None:
         current = getattr(self, "_detector", None)
