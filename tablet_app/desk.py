@@ -149,7 +149,13 @@ class PermitDesk:
     def check_pin(self, person_id: str, pin: str) -> None:
         """A person signing on the tablet (not the one signed in) enters their PIN."""
         row = self.person(person_id)
-        if row is None or not row.get("pin_hash") or not verify_pin(pin, str(row["pin_hash"])):
+        if row is not None and not row.get("pin_hash"):
+            raise ValueError(
+                _("No PIN is set for {name}: ask the safety manager.").format(
+                    name=self.person_name(person_id)
+                )
+            )
+        if row is None or not verify_pin(pin, str(row["pin_hash"])):
             raise ValueError(_("Wrong PIN for {name}.").format(name=self.person_name(person_id)))
 
     # ---- reference data
