@@ -1,0 +1,37 @@
+"""FOUND (a gap for the owners of sensor_drivers / permits and the simulator; left failing):
+on ``winsen-uart`` a sensor fault, a warm-up after a power cycle, a stuck sensor and an
+under-reading drift reach the tablet as ordinary, trusted numbers.
+
+* The Winsen active-upload frame has no status byte, so a module in fault or warming up
+  cannot say so; the simulator therefore sends plain values (hil_sim models it that
+  way) and the driver (``sensor_drivers.protocols.winsen``) has nothing to flag.
+* ``STUCK_VALUE`` needs another channel of the same detector to move; a single-gas
+  module has none.
+* The binary protocol cannot carry a negative number: an under-reading clamps at 0 and
+  is never ``IMPLAUSIBLE_VALUE``.
+
+Needed (a decision for the lead): either the permit rules refuse a pre-entry test and
+continuous monitoring that rely on a Winsen-only channel unless the module passed a
+bump test within the profile's limit *during this job*, or the Winsen session marks its
+readings ``calibration_due``-like "unverified" until a bump test, or the quality layer
+gets a single-channel stuck check (unchanged raw value for ``stuck_after_s`` with noise
+expected). When fixed, drop the cases from ``KNOWN_GAPS`` in hil_matrix.py."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from tests.reliability.hil_matrix import CASES, run_case
+
+GAPS = ["sensor_fault", "warmup", "stuck", "drift_down"]
+
+
+@pytest.mark.parametrize("fault", GAPS)
+async def test_winsen_fault_reaches_the_safe_state(fault: str) -> None:
+    case = next(c for c in CASES if c.name == fault)
+    if fault == "stuck":  # STUCK_VALUE needs 300 s unchanged; look once past that
+        case = dataclasses.replace(case, max_s=330, step_s=15)
+    outcome = await run_case("winsen-uart/pty", case)
+    assert outcome.safe, f"{fault}: codes {outcome.codes} {outcome.detail}"
