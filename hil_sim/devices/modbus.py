@@ -199,11 +199,14 @@ class ModbusDevice:
     def _kinds(self) -> set[FaultKind]:
         return {f.kind for f in self.model.active_faults(self._now())}
 
+    def _answers(self) -> bool:
+        """The transmitter answers at all: no link drop, no silence, battery not flat."""
+        return self.model.link_up(self._now())
+
     def _on_request(self, data: bytes) -> None:
         self._rx += data
         for frame in split_requests(self._rx):
-            kinds = self._kinds()
-            if frame[0] != self.slave_id or kinds & {FaultKind.LINK_DROP, FaultKind.SILENCE}:
+            if frame[0] != self.slave_id or not self._answers():
                 self.requests_dropped += 1
                 continue
             with contextlib.suppress(OSError):
@@ -214,9 +217,9 @@ class ModbusDevice:
             data = os.read(self._inner_master, 4096)
         except OSError:
             return
-        kinds = self._kinds()
-        if kinds & {FaultKind.LINK_DROP, FaultKind.SILENCE}:
+        if not self._answers():  # a flat battery silences it like a SILENCE fault
             return
+        kinds = self._kinds()
         if FaultKind.CRC_ERROR in kinds and len(data) > 2:
             data = data[:-1] + bytes([data[-1] ^ 0xFF])
         if FaultKind.GARBAGE in kinds:
