@@ -26,6 +26,7 @@ __all__ = [
     "ReplayFlag",
     "ReplayResult",
     "ReplayViolation",
+    "Replayer",
     "replay",
 ]
 
@@ -93,50 +94,87 @@ class ReplayResult:
 
 def replay(events: Iterable[Event], now: datetime) -> ReplayResult:
     """Fold ``events``; check each against the state before it at its own time."""
-    state = PermitState()
-    violations: list[ReplayViolation] = []
-    findings: list[HazardFinding] = []
-    flags: list[ReplayFlag] = []
-    flagged: set[tuple[str, object]] = set()
-    for event in events:
-        unmet = check(state, event, event.occurred_at)
-        if unmet:
-            violations.append(
-                ReplayViolation(event.seq, event.type.value, str(event.event_id), tuple(unmet))
-            )
-        findings.extend(entry_findings(state, event))
-        try:
-            owed = duties(state, event.occurred_at)
-        except ProfileError:
-            owed = []
-        for duty in owed:
-            key = (duty.code, duty.facts.get("test_seq"))
-            if key not in flagged:  # once per overdue test, not at every event
-                flagged.add(key)
-                flags.append(ReplayFlag(event.seq, f"{duty.code}_OVERDUE", dict(duty.facts)))
-        p = event.payload
-        after = apply(state, event)
-        if isinstance(p, AtmosphereTestRecorded):
-            recorded = p.verdict.get("acceptable")
-            latest = after.latest_test
-            if isinstance(recorded, bool) and latest is not None and recorded != latest.acceptable:
+    replayer = Replayer()
+    replayer.feed(events)
+    return replayer.result(now)
+
+
+class Replayer:
+    """The fold of :func:`replay`, kept between calls so a chain that grows can be
+    replayed from where it stopped: ``feed`` the new events only, and every rule is
+    checked against the state before each of them, exactly as a replay from seq 1
+    would (the server keeps one per permit it has just seen, so a push into a long
+    chain costs O(new events), not O(chain))."""
+
+    def __init__(self) -> None:
+        self.state = PermitState()
+        self.violations: list[ReplayViolation] = []
+        self.findings: list[HazardFinding] = []
+        self.flags: list[ReplayFlag] = []
+        self._flagged: set[tuple[str, object]] = set()
+
+    def copy(self) -> Replayer:
+        """An independent copy (the state is immutable; the lists are not)."""
+        other = Replayer()
+        other.state = self.state
+        other.violations = list(self.violations)
+        other.findings = list(self.findings)
+        other.flags = list(self.flags)
+        other._flagged = set(self._flagged)
+        return other
+
+    def result(self, now: datetime) -> ReplayResult:
+        return ReplayResult(
+            self.state, tuple(self.violations), tuple(self.findings), tuple(self.flags), now
+        )
+
+    def feed(self, events: Iterable[Event]) -> None:
+        state = self.state
+        violations, findings, flags = self.violations, self.findings, self.flags
+        flagged = self._flagged
+        for event in events:
+            unmet = check(state, event, event.occurred_at)
+            if unmet:
+                violations.append(
+                    ReplayViolation(event.seq, event.type.value, str(event.event_id), tuple(unmet))
+                )
+            findings.extend(entry_findings(state, event))
+            try:
+                owed = duties(state, event.occurred_at)
+            except ProfileError:
+                owed = []
+            for duty in owed:
+                key = (duty.code, duty.facts.get("test_seq"))
+                if key not in flagged:  # once per overdue test, not at every event
+                    flagged.add(key)
+                    flags.append(ReplayFlag(event.seq, f"{duty.code}_OVERDUE", dict(duty.facts)))
+            p = event.payload
+            after = apply(state, event)
+            if isinstance(p, AtmosphereTestRecorded):
+                recorded = p.verdict.get("acceptable")
+                latest = after.latest_test
+                if (
+                    isinstance(recorded, bool)
+                    and latest is not None
+                    and recorded != latest.acceptable
+                ):
+                    flags.append(
+                        ReplayFlag(
+                            event.seq,
+                            RECORDED_VERDICT_DIFFERS,
+                            {"recorded": recorded, "recomputed": latest.acceptable},
+                        )
+                    )
+            if isinstance(p, AtmosphereTestRecorded) and p.source == "manual":
                 flags.append(
                     ReplayFlag(
                         event.seq,
-                        RECORDED_VERDICT_DIFFERS,
-                        {"recorded": recorded, "recomputed": latest.acceptable},
+                        MANUAL_ATMOSPHERE_ENTRY,
+                        {
+                            "tested_by": p.tested_by,
+                            "countersigned_by": p.countersign.person_id if p.countersign else None,
+                        },
                     )
                 )
-        if isinstance(p, AtmosphereTestRecorded) and p.source == "manual":
-            flags.append(
-                ReplayFlag(
-                    event.seq,
-                    MANUAL_ATMOSPHERE_ENTRY,
-                    {
-                        "tested_by": p.tested_by,
-                        "countersigned_by": p.countersign.person_id if p.countersign else None,
-                    },
-                )
-            )
-        state = after
-    return ReplayResult(state, tuple(violations), tuple(findings), tuple(flags), now)
+            state = after
+            self.state = state

@@ -228,25 +228,38 @@ def event_enterprise(ev: ParsedEvent) -> str | None:
     return payload.enterprise_id if isinstance(payload, Drafted) else None
 
 
-def verify_chain(chain: list[ParsedEvent], public_keys: dict[str, str]) -> None:
-    """Hashes, links, writer and signatures of a whole chain from seq 1, by the core's
+def verify_chain(
+    chain: list[ParsedEvent], public_keys: dict[str, str], after: ParsedEvent | None = None
+) -> None:
+    """Hashes, links, writer and signatures of a whole chain from seq 1, or of new events
+    continuing a verified chain whose last event is ``after``, by the core's
     ``permits.integrity.verify_chain``; ChainInvalid names the first bad event."""
+    from permits.integrity import chain_head
     from permits.integrity import verify_chain as core_verify
 
-    result = core_verify([ev.obj for ev in chain], public_keys)
+    head = chain_head(after.obj) if after is not None else None
+    result = core_verify([ev.obj for ev in chain], public_keys, after=head)
     if not result.valid:
         raise ChainInvalid(result.seq, result.code or "BAD_SCHEMA", result.reason)
 
 
-def replay_chain(chain: list[ParsedEvent], now: datetime) -> ReplaySummary:
+def replay_chain(
+    chain: list[ParsedEvent], now: datetime, resume: Any = None
+) -> tuple[ReplaySummary, Any]:
     """Replay with the core's rules (``permits.replay``). Entries that MEM10 Art. 13 (二)
     makes major hazards, and events that broke a rule, come back as ``violations`` (each
     files an automatic hazard); every unmet condition and every flag (a manual test) comes
-    back as a ``finding`` (stored as evidence). Nothing is dropped."""
-    from permits.errors import Unmet
-    from permits.replay import replay
+    back as a ``finding`` (stored as evidence). Nothing is dropped.
 
-    result = replay([ev.obj for ev in chain], now)
+    With ``resume`` (the replayer a previous call returned, for the chain up to the event
+    before ``chain[0]``), only ``chain`` is folded, on a copy: the same checks as a
+    replay from seq 1. Returns the summary and the replayer to resume from next time."""
+    from permits.errors import Unmet
+    from permits.replay import Replayer
+
+    replayer = resume.copy() if resume is not None else Replayer()
+    replayer.feed(ev.obj for ev in chain)
+    result = replayer.result(now)
     violations: list[Violation] = []
     entry_seqs = set()
     for f in result.findings:
@@ -278,8 +291,9 @@ def replay_chain(chain: list[ParsedEvent], now: datetime) -> ReplaySummary:
     for flag in result.flags:
         findings.append(Violation(flag.seq, flag.code, dict(flag.facts)))
     summary = _summary(result.state, now, violations, findings)
-    return ReplaySummary(
-        **{**summary.__dict__, "anomalies": sorted({f.code for f in result.flags})}
+    return (
+        ReplaySummary(**{**summary.__dict__, "anomalies": sorted({f.code for f in result.flags})}),
+        replayer,
     )
 
 
