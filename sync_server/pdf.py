@@ -204,7 +204,8 @@ def render(view: dict[str, Any], generated_by: str, now: datetime | None = None)
     story.append(
         p(
             f"读数数据块：应有 {rd['chunks']}，已收到 {rd['held']}，缺失 {len(rd['missing'])}"
-            + (f"，无法读取 {len(rd['unreadable'])}" if rd["unreadable"] else ""),
+            + (f"，无法读取 {len(rd['unreadable'])}" if rd["unreadable"] else "")
+            + (f"，存储后被改动 {len(rd['corrupt'])}（其读数未列入）" if rd.get("corrupt") else ""),
             small,
         )
     )

@@ -3,6 +3,7 @@ verifiable export that ``cspermit permit verify`` accepts."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -185,17 +186,36 @@ def trace(permit_id: str, conn: Conn, who: CurrentPrincipal) -> dict[str, Any]:
         verification: dict[str, Any] = {"ok": True, "events": len(chain)}
     except domain.ChainInvalid as exc:
         verification = {"ok": False, "seq": exc.seq, "code": exc.code, "message": exc.message}
+    if verification["ok"] and (
+        not chain or chain[-1].seq != row.last_seq or chain[-1].hash != row.last_hash
+    ):
+        # A chain cut short still verifies link by link: compare its head with the head
+        # the server recorded when the events arrived.
+        held_to = chain[-1].seq if chain else 0
+        verification = {
+            "ok": False,
+            "seq": held_to + 1,
+            "code": "CHAIN_TRUNCATED",
+            "message": _(
+                "the stored chain ends at event {held}, but the server received events "
+                "up to {last} (head {head}): events are missing"
+            ).format(held=held_to, last=row.last_seq, head=row.last_hash[:16]),
+        }
     chunk_refs = domain.chunk_digests([e.body for e in chain])
-    held = {
-        r[0]
-        for r in conn.execute(
-            sa.select(blobs.c.sha256).where(
-                blobs.c.enterprise_id == row.enterprise_id,
-                blobs.c.kind == "chunk",
-                blobs.c.sha256.in_(chunk_refs),
-            )
+    held: set[str] = set()
+    corrupt: list[str] = []
+    for r in conn.execute(
+        sa.select(blobs.c.sha256, blobs.c.data).where(
+            blobs.c.enterprise_id == row.enterprise_id,
+            blobs.c.kind == "chunk",
+            blobs.c.sha256.in_(chunk_refs),
         )
-    }
+    ):
+        # Content-addressed: bytes that no longer hash to their name were changed.
+        if hashlib.sha256(bytes(r.data)).hexdigest() == r.sha256:
+            held.add(r.sha256)
+        else:
+            corrupt.append(r.sha256)
     return {
         "permit": item_of(row).model_dump(),
         "verification": verification,
@@ -218,7 +238,9 @@ def trace(permit_id: str, conn: Conn, who: CurrentPrincipal) -> dict[str, Any]:
         "readings": {
             "chunks": len(chunk_refs),
             "held": len(held),
-            "missing": sorted(set(chunk_refs) - held),
+            "missing": sorted(set(chunk_refs) - held - set(corrupt)),
+            # Present only when some stored chunk no longer hashes to its name.
+            **({"corrupt": sorted(corrupt)} if corrupt else {}),
         },
         "findings": [
             {"seq": f.seq, "code": f.code, "facts": f.facts, "hazard_id": f.hazard_id}

@@ -10,6 +10,7 @@ neither layout is reported as unreadable, never guessed at.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 import zlib
@@ -114,8 +115,12 @@ def load_points(
     points: list[Point] = []
     bad: list[str] = []
     for row in rows:
+        data = bytes(row.data)
+        if hashlib.sha256(data).hexdigest() != row.sha256:
+            # Changed after it was stored (the trace lists it as corrupt): never plotted.
+            continue
         try:
-            points.extend(decode(bytes(row.data)))
+            points.extend(decode(data))
         except ChunkUnreadable:
             bad.append(row.sha256)
     points.sort(key=lambda p: (p.at, p.channel))

@@ -353,3 +353,26 @@ def test_the_aggregator_account_has_no_pages(demo_server: DemoServer) -> None:
         page = c.get("/web/")
         assert page.status_code == 403 and "该账号角色没有网页功能" in page.text
         assert c.get("/api/v1/permits/A-2026-0003/export.pdf").status_code == 403
+
+
+def test_a_cut_chain_and_changed_chunk_bytes_are_named(
+    bureau: httpx.Client, demo_server: DemoServer
+) -> None:
+    with sqlite3.connect(demo_server.db_path) as db:
+        (last,) = db.execute(
+            "SELECT MAX(seq) FROM events WHERE permit_id = 'B-2026-0004'"
+        ).fetchone()
+        db.execute("DELETE FROM events WHERE permit_id = 'B-2026-0004' AND seq = ?", (last,))
+        (body,) = db.execute(
+            "SELECT body FROM events WHERE permit_id = 'B-2026-0001' "
+            "AND type = 'readings_chunk_recorded' ORDER BY seq LIMIT 1"
+        ).fetchone()
+        digest = json.loads(body)["payload"]["sha256"]
+        (data,) = db.execute("SELECT data FROM blobs WHERE sha256 = ?", (digest,)).fetchone()
+        db.execute("UPDATE blobs SET data = ? WHERE sha256 = ?", (bytes(data) + b"\0", digest))
+    db.close()
+    cut = bureau.get("/web/permits/B-2026-0004")
+    assert f"第一个不符的事件为第 {last} 条（CHAIN_TRUNCATED）" in cut.text
+    changed = bureau.get("/web/permits/B-2026-0001")
+    assert 'id="chunks-corrupt"' in changed.text and "校验通过" in changed.text
+    assert "读数数据块：应有 3，已收到 2，缺失 0" in changed.text
