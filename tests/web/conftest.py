@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,12 +24,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -55,39 +48,33 @@ class DemoServer:
 
 @contextmanager
 def serve(url: str, workdir: Path) -> Iterator[str]:
-    """``cspermit server run`` on ``url`` and a free port until the block ends; yields the
-    base URL. The process is stopped by its own pid."""
-    port = _free_port()
+    """``cspermit server run`` on ``url`` until the block ends; yields the base URL.
+
+    The server binds port 0 and the port is read from its own log: picking a free port
+    first and passing it on races with other processes on a shared machine (a server
+    that lost the race would leave the tests talking to someone else's). Stopped by its
+    own pid."""
     env = {**os.environ, "CSPERMIT_LANG": "zh_CN"}
-    log_path = workdir / f"server-{port}.log"
+    log_path = workdir / f"server-{time.monotonic_ns()}.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cspermit.cli",
-                "server",
-                "run",
-                "--db",
-                url,
-                "--port",
-                str(port),
-            ],
+            [sys.executable, "-m", "cspermit.cli", "server", "run", "--db", url, "--port", "0"],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
             cwd=ROOT,
         )
-        base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
             while True:
-                try:
-                    with httpx.Client(timeout=2) as c:
+                found = re.search(
+                    r"Uvicorn running on (http://127\.0\.0\.1:\d+)", log_path.read_text()
+                )
+                if found:
+                    base = found.group(1)
+                    with httpx.Client(timeout=5) as c:
                         if c.get(base + "/healthz").status_code == 200:
                             break
-                except httpx.TransportError:
-                    pass
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"server did not start: {log_path.read_text()}")
                 time.sleep(0.2)
