@@ -201,6 +201,15 @@ def test_english_on_request_and_remembered(bureau: httpx.Client) -> None:
     # The switch back keeps the page's filters.
     assert 'href="?status=closed&amp;lang=zh_CN"' in r.text
     assert "Permit search" in bureau.get("/web/permits").text  # the cookie keeps it
+    for path, text in (
+        ("/web/", "Open major hazards"),
+        ("/web/permits/A-2026-0003", "Inside the space at that moment"),
+        ("/web/enterprises/ent-a", "Emergency drills"),
+        ("/web/enterprises/ent-a/spaces", "Printable warning sign"),
+        ("/web/hazards", "File an inspection finding"),
+    ):
+        r = bureau.get(path)
+        assert r.status_code == 200 and text in r.text, path
     assert "作业证查询" in bureau.get("/web/permits?lang=zh_CN").text
 
 
