@@ -33,6 +33,9 @@ BAUD = 9600
 SPIKE_PPM = 20.0  # H2S far over the entry limit; one spike among clean frames
 
 
+_T0 = time.monotonic()
+
+
 def _frame(seq: int, h2s: float) -> bytes:
     from permits.readings import Channel, Unit
     from sensor_drivers.protocols import ChannelValue, gasl
@@ -43,7 +46,8 @@ def _frame(seq: int, h2s: float) -> bytes:
         ChannelValue(Channel.H2S, h2s, Unit.PPM, decimals=1),
         ChannelValue(Channel.CO, 0, Unit.PPM, decimals=0),
     ]
-    return gasl.encode_line(seq, seq * 50, values, 90, 0)
+    uptime_ms = int((time.monotonic() - _T0) * 1000)  # the device's clock keeps real time
+    return gasl.encode_line(seq, uptime_ms, values, 90, 0)
 
 
 def _h2s_alarm(assessment: Any) -> bool:
@@ -105,12 +109,16 @@ class Rig:
         return time.perf_counter(), len(frame)  # the last byte is in the pty now
 
     async def clean(self, seconds: float) -> None:
+        before, frames = self.feed.received, 0
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             self.write(0.0)
+            frames += 1
             await asyncio.sleep(0.05)
-        received = self.feed.received
-        await self.feed.wait_until(lambda: self.feed.received > received, 5.0)
+        # every clean frame read (four readings each): the spike is no longer the latest
+        want = before + 4 * frames
+        if not await self.feed.wait_until(lambda: self.feed.received >= want, 10.0):
+            raise RuntimeError(f"clean frames not read: {self.feed.error or 'timeout'}")
 
     async def spike(self) -> tuple[float, int]:
         self.spike_seen = asyncio.Event()
