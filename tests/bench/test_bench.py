@@ -1,0 +1,58 @@
+"""``python -m bench``: the JSON shape, and an area that fails is reported, not fatal."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+import bench.__main__ as orchestrator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_quick_json_prints_one_object_with_figures_and_machine() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--json", "--only", "drivers,search"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    assert set(out) == {"figures", "machine"}
+    assert out["machine"]["cores"] and out["machine"]["mode"] == "quick"
+    for fig in out["figures"]:
+        assert {"name", "value", "unit", "target", "ok"} <= set(fig)
+        if fig["target"] is not None:
+            assert isinstance(fig["ok"], bool)
+    names = {f["name"]: f for f in out["figures"]}
+    assert names["drivers.pty_latency_p99"]["value"] > 0
+    # quick mode does not measure the 1M-permit figures: reported, never ok
+    skipped = names["search.sqlite_1m_search_p95"]
+    assert skipped["value"] is None and skipped["ok"] is False and "quick" in skipped["note"]
+
+
+def test_a_failing_area_is_reported_as_not_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = types.ModuleType("bench.broken")
+
+    def run(quick: bool) -> list[object]:
+        raise OSError("no pty here")
+
+    broken.run = run  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "bench.broken", broken)
+    monkeypatch.setitem(orchestrator.AREAS, "broken", [("broken.latency_p99", "ms", "< 50")])
+    (fig,) = orchestrator.run_area("broken", quick=True)
+    assert fig.value is None and fig.ok is False
+    assert fig.note is not None and "no pty here" in fig.note
+
+
+def test_a_missing_area_is_reported_as_not_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(orchestrator.AREAS, "absent", [("absent.figure", "s", "< 3")])
+    (fig,) = orchestrator.run_area("absent", quick=True)
+    assert fig.ok is False and fig.note is not None and "could not be imported" in fig.note
