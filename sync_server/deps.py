@@ -35,6 +35,9 @@ def get_passwords(request: Request) -> Passwords:
 
 def get_conn(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Connection]:
     # One transaction per request: an error anywhere in the handler rolls every write back.
+    # It is bound to the handler (scope="function"), so the commit happens before the
+    # response is sent: a client never reads back stale data right after a 2xx, and a
+    # commit that fails answers 500 instead of an acknowledged write that was lost.
     with engine.begin() as conn:
         yield conn
 
@@ -42,7 +45,7 @@ def get_conn(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Connect
 AppSettings = Annotated[Settings, Depends(get_settings)]
 AppEngine = Annotated[Engine, Depends(get_engine)]
 AppPasswords = Annotated[Passwords, Depends(get_passwords)]
-Conn = Annotated[Connection, Depends(get_conn)]
+Conn = Annotated[Connection, Depends(get_conn, scope="function")]
 
 
 def get_token(token: Annotated[str | None, Depends(oauth2_scheme)]) -> str:
