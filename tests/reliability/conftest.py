@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-# Async tests (the HIL matrix) run on a fresh event loop with a guard, as in tests/hil_sim.
-from tests.hil_sim.conftest import pytest_pyfunc_call  # noqa: F401  (hook)
 from tests.sync_server.conftest import (  # noqa: F401  (fixtures)
     app,
     client,

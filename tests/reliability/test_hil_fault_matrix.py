@@ -4,36 +4,21 @@ control run without a fault gives no message, so the judge can fail. gasl over B
 same protocol on another transport) runs the transport faults here and every fault in
 ``scripts/reliability.sh``; the stuck-sensor case (300 scenario seconds, the same
 quality-layer check on every protocol) runs here on gasl only. The cases in
-``KNOWN_GAPS`` do not reach the safe state; each has its own failing test."""
+``KNOWN_GAPS`` do not reach the safe state; each has its own failing test. Each lane
+runs in its own interpreter (see ``run_in_process``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.reliability.hil_matrix import CASES, KNOWN_GAPS, Outcome, run_case
+from tests.reliability.hil_matrix import CASES, KNOWN_GAPS, ci_cases, run_in_process
 
-BLE_IN_CI = {"control", "link_drop", "crc_error", "garbage", "sensor_fault"}
 LANES = ("gasl/pty", "modbus-gt4/pty", "winsen-uart/pty", "gasl/ble")
 
 
-def _ci_cases(label: str) -> list[str]:
-    out = []
-    for case in CASES:
-        if (label, case.name) in KNOWN_GAPS:
-            continue
-        if case.name == "stuck" and label != "gasl/pty":
-            continue
-        if label == "gasl/ble" and case.name not in BLE_IN_CI:
-            continue
-        out.append(case.name)
-    return out
-
-
 @pytest.mark.parametrize("label", LANES)
-async def test_every_fault_ends_safe(label: str) -> None:
-    outcomes: list[Outcome] = []
-    for name in _ci_cases(label):
-        outcomes.append(await run_case(label, next(c for c in CASES if c.name == name)))
+def test_every_fault_ends_safe(label: str) -> None:
+    outcomes = run_in_process(label, ci_cases(label))
     unsafe = [f"{o.fault}: codes {o.codes} {o.detail}" for o in outcomes if not o.safe]
     assert unsafe == []
     assert all(o.codes == [] for o in outcomes if o.fault == "control")
