@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from sync_server.deps import Conn, CurrentPrincipal
@@ -25,6 +26,10 @@ from sync_server.services.tenancy import (
 from sync_server.storage import now_iso
 
 router = APIRouter(prefix="/api/v1", tags=["hazards"])
+
+# A tablet's report keeps its own id; the server's hazard id is derived from it, so a report
+# resent after a lost answer (the tablet is offline for days) files one hazard, not two.
+_TABLET_REPORTS = uuid.UUID("6f1d8a52-2b7e-4c1a-9a43-5d0c2f8e7b10")
 
 
 class HazardIn(BaseModel):
@@ -72,12 +77,34 @@ def _hazard_out(row: Any) -> dict[str, Any]:
 
 
 @router.post("/hazards", status_code=201)
-def report_hazard(body: HazardIn, conn: Conn, who: CurrentPrincipal) -> dict[str, Any]:
+def report_hazard(
+    body: HazardIn, conn: Conn, who: CurrentPrincipal, response: Response
+) -> dict[str, Any]:
     """Enterprise admins report self-inspection and worker-report hazards; bureau reviewers
-    file inspection findings (their source is always ``bureau_inspection``)."""
+    file inspection findings (their source is always ``bureau_inspection``); an enrolled
+    tablet files worker reports for its own enterprise, idempotent by the report id it sends
+    in ``details.tablet_report_id`` (a resend answers 200 with the hazard filed first)."""
     require_visible(conn, who, body.enterprise_id)
-    require_role(who, Role.ENTERPRISE_ADMIN, Role.BUREAU_REVIEWER, Role.OPERATOR)
+    require_role(who, Role.ENTERPRISE_ADMIN, Role.BUREAU_REVIEWER, Role.OPERATOR, Role.DEVICE)
     source = body.source
+    hazard_id: str | None = None
+    if who.role is Role.DEVICE:
+        if source != "worker_report":
+            raise Forbidden(
+                _("a tablet files worker reports only"), code="ROLE_FORBIDDEN", field="source"
+            )
+        report_id = body.details.get("tablet_report_id")
+        if not isinstance(report_id, str) or not 1 <= len(report_id) <= 64:
+            raise Unprocessable(
+                _("a tablet's report needs its own id (1 to 64 characters)"),
+                code="INVALID_INPUT",
+                field="details.tablet_report_id",
+            )
+        hazard_id = str(uuid.uuid5(_TABLET_REPORTS, f"{body.enterprise_id}/{report_id}"))
+        existing = conn.execute(sa.select(hazards).where(hazards.c.hazard_id == hazard_id)).first()
+        if existing is not None:
+            response.status_code = 200
+            return _hazard_out(existing)
     if who.role is Role.BUREAU_REVIEWER:
         source = "bureau_inspection"
     elif source == "bureau_inspection":
@@ -102,6 +129,7 @@ def report_hazard(body: HazardIn, conn: Conn, who: CurrentPrincipal) -> dict[str
         space_id=body.space_id,
         permit_id=body.permit_id,
         details=body.details,
+        hazard_id=hazard_id,
     )
     row = hazard_service.get(conn, hazard_id)
     out = _hazard_out(row)

@@ -62,8 +62,9 @@ def create(
     description: str = "",
     permit_seq: int | None = None,
     details: dict[str, Any] | None = None,
+    hazard_id: str | None = None,
 ) -> str:
-    hazard_id = str(uuid.uuid4())
+    hazard_id = hazard_id or str(uuid.uuid4())
     now = datetime.now(UTC)
     try:
         event = domain.hazard_report(

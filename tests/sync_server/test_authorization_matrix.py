@@ -83,6 +83,19 @@ def _matrix(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any], dict[st
             {"a": 201, "b": 404, "bureau": 201, "agg": 403, "dev_a": 403, "dev_b": 404},
         ),
         (
+            "POST",
+            "/api/v1/hazards",
+            {
+                "json": {
+                    "enterprise_id": "ent-a",
+                    "title": "t",
+                    "source": "worker_report",
+                    "details": {"tablet_report_id": "r-1"},
+                }
+            },
+            {"a": 201, "b": 404, "bureau": 201, "agg": 403, "dev_a": 201, "dev_b": 404},
+        ),
+        (
             "GET",
             "/api/v1/hazards",
             {},

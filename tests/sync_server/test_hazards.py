@@ -151,3 +151,36 @@ def test_every_write_is_audited_with_before_and_after(world: World) -> None:
     # B's admin sees none of A's audit rows.
     other = world.client.get("/api/v1/audit", headers=world.h("b-admin")).json()["items"]
     assert all(x["enterprise_id"] == "ent-b" for x in other)
+
+
+def test_a_tablet_files_worker_reports_once_for_its_own_enterprise(world: World) -> None:
+    from tests.sync_server.chains import enroll_tablet
+
+    tablet = enroll_tablet(world.client, world.h("a-admin"))
+    dev = {"Authorization": f"Bearer {tablet.token}"}
+    body = {
+        "enterprise_id": "ent-a",
+        "title": "井盖破损 manhole cover cracked",
+        "source": "worker_report",
+        "details": {"tablet_report_id": "HR-7", "photos": []},
+    }
+    first = world.client.post("/api/v1/hazards", json=body, headers=dev)
+    assert first.status_code == 201, first.text
+    assert first.json()["source"] == "worker_report"
+    # The answer was lost and the tablet sends again: the same hazard, not a second one.
+    again = world.client.post("/api/v1/hazards", json=body, headers=dev)
+    assert again.status_code == 200, again.text
+    assert again.json()["hazard_id"] == first.json()["hazard_id"]
+    listed = world.client.get("/api/v1/hazards", headers=world.h("a-admin")).json()
+    items = listed["items"] if isinstance(listed, dict) else listed
+    assert [h["hazard_id"] for h in items].count(first.json()["hazard_id"]) == 1
+    # Only worker reports, only with the tablet's own id, only its own enterprise.
+    r = world.client.post(
+        "/api/v1/hazards", json={**body, "source": "self_inspection"}, headers=dev
+    )
+    assert r.status_code == 403 and r.json()["error"]["field"] == "source"
+    r = world.client.post("/api/v1/hazards", json={**body, "details": {}}, headers=dev)
+    assert r.status_code == 422
+    assert r.json()["error"]["field"] == "details.tablet_report_id"
+    r = world.client.post("/api/v1/hazards", json={**body, "enterprise_id": "ent-b"}, headers=dev)
+    assert r.status_code == 404

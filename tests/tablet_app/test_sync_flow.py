@@ -87,9 +87,10 @@ def test_enrol_sync_pulls_the_ledger_and_hazards_and_shows_progress(
         # the photo is on the server; progress was shown while it ran, and is cleared
         assert store.unacked_attachments() == []
         assert any("/" in s or ":" in s for s in seen) and settings.progress == ""
-        # a hazard report is never lost: sent, or kept with the server's answer
+        # the worker's hazard report reached the server (never lost: were it refused, it
+        # would stay here with the server's answer)
         (report,) = store.hazard_reports()
-        assert report["acked_at"] or report["last_error"], report
+        assert report["acked_at"] and report["server_id"] and not report["last_error"], report
         assert asyncio.run(settings.sync_now())  # a second round: nothing new, no error
         # a permit on the pulled ledger, staffed with pulled people, reaches the server
         context.user = "a-p-zhao"
