@@ -515,7 +515,10 @@ class LiveMonitor:
     def add(self, reading: Reading) -> None:
         if not _placed(reading):
             return
-        track = self._tracks.setdefault(reading.channel, _Track())
+        # Not setdefault: that builds (and throws away) a new track for every reading.
+        track = self._tracks.get(reading.channel)
+        if track is None:
+            track = self._tracks[reading.channel] = _Track()
         track.add(reading.channel, reading, self.horizon_s)
 
     def extend(self, readings: Iterable[Reading]) -> None:
