@@ -109,6 +109,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from sync_server.web import mount as mount_web
 
     mount_web(app)
+    from sync_server.body_limit import BodyLimit
+
+    # Outermost but for Starlette's error handler: no body is read before this check.
+    app.add_middleware(
+        BodyLimit, default_limit=settings.max_batch_bytes, blob_limit=settings.max_blob_bytes
+    )
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:

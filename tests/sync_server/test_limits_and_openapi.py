@@ -70,3 +70,32 @@ def test_openapi_and_docs_are_served(client: Any) -> None:
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     assert client.get("/nowhere").json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_a_chunked_body_without_a_length_is_counted_and_refused(db_url: str) -> None:
+    """No Content-Length to trust: the cap counts the bytes as they stream in."""
+    app = _small_app(db_url)
+    client = ASGIClient(app)
+
+    async def stream() -> Any:
+        for _ in range(100):
+            yield b" " * 100
+
+    try:
+        r = client.post(
+            "/api/v1/auth/token",
+            content=stream(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert r.status_code == 413, r.text
+        assert r.json()["error"] == {
+            "code": "BODY_TOO_LARGE",
+            "message": r.json()["error"]["message"],
+            "limit": 1000,
+        }
+        # A small body on the same endpoint is still read and answered normally.
+        ok = client.post("/api/v1/auth/token", data={"username": "x", "password": "y"})
+        assert ok.status_code == 401, ok.text
+    finally:
+        client.close()
+        app.state.engine.dispose()
