@@ -133,6 +133,7 @@ def render(
         "",
     ]
     s, t = chaos["server"], chaos["tablet"]
+    conformance_failed = "FAILED (see pytest tests/reliability/test_schemathesis.py)"
     lines += [
         "**Sync chaos** (real uvicorn + SQLite, SIGKILL mid-batch):",
         "",
@@ -155,7 +156,7 @@ def render(
         "",
         f"**schemathesis**: {schema.get('operations', 0)} operations, "
         f"{schema.get('requests', 0):,} requests, **{schema.get('server_errors', 0)} 5xx**, "
-        f"schema conformance {'passed' if schema.get('passed') else 'FAILED'}.",
+        f"schema conformance {'passed' if schema.get('passed') else conformance_failed}.",
         "",
         "**HIL fault matrix** (safe state reached / cases):",
         "",
