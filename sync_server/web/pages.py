@@ -791,6 +791,7 @@ def hazard_report(
         ),
         conn,
         who,
+        Response(),  # the API's status code is not this page's answer
     )
     return RedirectResponse(f"/web/hazards/{quote(out['hazard_id'])}", status_code=303)
 
