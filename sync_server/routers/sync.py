@@ -115,7 +115,8 @@ async def push_events(
     raw = await _read_limited(request, settings.max_batch_bytes)
     try:
         body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    # RecursionError: a deeply nested body (json has no depth limit of its own).
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise BadRequest(
             _("the request body is not valid JSON"), code="MALFORMED_JSON", field="body"
         ) from exc

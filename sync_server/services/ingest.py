@@ -14,6 +14,7 @@ and the accepted events before it in the same batch are kept.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 from collections import OrderedDict, defaultdict
@@ -236,8 +237,17 @@ def _push_permit(
             )
         )
     }
+    # A byte-identical copy of an event earlier in this batch (a client that retries by
+    # appending, a replaying proxy) gets the first copy's outcome: "duplicate" when that
+    # one is stored, its rejection otherwise; EVENT_ID_REUSED is for a different event.
+    first_copy: dict[str, tuple[int, str, str]] = {}
+    echoes: list[tuple[int, domain.ParsedEvent, int]] = []
     for index, ev in sorted(group, key=lambda item: item[1].seq):
         dup = known.get(ev.event_id)
+        first = first_copy.get(ev.event_id)
+        if dup is None and first is not None and first[1:] == (ev.hash, ev.permit_id):
+            echoes.append((index, ev, first[0]))
+            continue
         if dup is not None or ev.event_id in seen_ids:
             if dup is not None and dup.hash == ev.hash and dup.permit_id == ev.permit_id:
                 out.append(Result(index, ev.event_id, ev.permit_id, ev.seq, "duplicate"))
@@ -255,6 +265,7 @@ def _push_permit(
                 )
             continue
         seen_ids.add(ev.event_id)
+        first_copy[ev.event_id] = (index, ev.hash, ev.permit_id)
         if ev.seq in stored:
             # Same permit, same seq, different event: a fork. Kept for review, not dropped.
             conflict_id = _store_conflict(conn, enterprise_id, ev, stored[ev.seq].hash, received)
@@ -287,6 +298,37 @@ def _push_permit(
             continue
         candidates.append((index, ev))
         expected += 1
+    out, replayer = _group_outcome(
+        conn, settings, device, permit_id, permit, candidates, out, received
+    )
+    return _with_echoes(out, echoes), replayer
+
+
+def _with_echoes(
+    out: list[Result], echoes: list[tuple[int, domain.ParsedEvent, int]]
+) -> list[Result]:
+    by_index = {r.index: r for r in out}
+    for index, ev, first_index in echoes:
+        first = by_index[first_index]
+        if first.status in ("accepted", "duplicate"):
+            out.append(Result(index, ev.event_id, ev.permit_id, ev.seq, "duplicate"))
+        else:
+            out.append(dataclasses.replace(first, index=index))
+    return out
+
+
+def _group_outcome(
+    conn: Connection,
+    settings: Settings,
+    device: Any,
+    permit_id: str,
+    permit: Any,
+    candidates: list[tuple[int, domain.ParsedEvent]],
+    out: list[Result],
+    received: datetime,
+) -> tuple[list[Result], Any]:
+    """Verify, replay and store the candidates that continue the chain."""
+    enterprise_id = device.enterprise_id or ""
     if not candidates:
         return out, None
 
