@@ -89,6 +89,7 @@ UNKNOWN_DEVICE = "UNKNOWN_DEVICE"
 BAD_DEVICE = "BAD_DEVICE"
 BAD_SIGNATURE = "BAD_SIGNATURE"
 EMPTY_CHAIN = "EMPTY_CHAIN"
+CHAIN_TRUNCATED = "CHAIN_TRUNCATED"
 
 
 def event_hash(event: Event) -> str:
@@ -380,6 +381,9 @@ class PermitExport:
     permit_id: str | None
     events: list[Any]
     devices: dict[str, str]
+    # The head the exporter held (seq, hash): a chain with its tail cut off still links,
+    # so only the recorded head shows the loss. Absent in bare lists and older exports.
+    head: tuple[int, str] | None = None
 
 
 def read_export(data: Any) -> PermitExport:
@@ -399,12 +403,52 @@ def read_export(data: Any) -> PermitExport:
     permit_id = data.get("permit_id")
     if permit_id is not None and not isinstance(permit_id, str):
         raise InvalidInput("permit_id", "a string", permit_id)
+    head = data.get("head")
+    if head is not None:
+        if not (
+            isinstance(head, Mapping)
+            and isinstance(head.get("seq"), int)
+            and not isinstance(head.get("seq"), bool)
+            and isinstance(head.get("hash"), str)
+        ):
+            raise InvalidInput("head", 'an object {"seq": int, "hash": hex string}')
+        return PermitExport(
+            permit_id, list(events), dict(devices), (int(head["seq"]), str(head["hash"]))
+        )
     return PermitExport(permit_id, list(events), dict(devices))
 
 
+def check_head(
+    result: VerificationResult, events: Sequence[Any], head: tuple[int, str] | None
+) -> VerificationResult:
+    """A chain that verified must also end where the exporter's head says it ends."""
+    if not result.valid or head is None:
+        return result
+    seq, digest = head
+    if len(events) == seq and result.head_hash == digest:
+        return result
+    return VerificationResult(
+        False,
+        len(events),
+        seq,
+        None,
+        CHAIN_TRUNCATED,
+        _(
+            "the chain ends at event {got} but its recorded head is event {seq}: "
+            "events are missing from the end"
+        ).format(got=len(events), seq=seq)
+        if len(events) < seq
+        else _("the chain does not end at its recorded head (event {seq})").format(seq=seq),
+        {"head_seq": seq, "head_hash": digest, "last_hash": result.head_hash},
+    )
+
+
 def export_chain(events: Sequence[Event], devices: Mapping[str, str]) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "permit_id": events[0].permit_id if events else None,
         "events": [e.to_json() for e in events],
         "devices": dict(devices),
     }
+    if events and events[-1].hash is not None:
+        out["head"] = {"seq": events[-1].seq, "hash": events[-1].hash}
+    return out

@@ -93,14 +93,18 @@ def _keys(export_devices: dict[str, str], keys_file: Path | None) -> dict[str, s
 
 
 def _load(path: Path, keys_file: Path | None) -> tuple[str | None, list[Any], dict[str, str]]:
+    export = _read_export(path)
+    return export.permit_id, export.events, _keys(export.devices, keys_file)
+
+
+def _read_export(path: Path) -> Any:
     from permits.errors import InvalidInput
     from permits.integrity import read_export
 
     try:
-        export = read_export(_read_json(path))
+        return read_export(_read_json(path))
     except InvalidInput as exc:
         _fail(f"{path}: {exc}")
-    return export.permit_id, export.events, _keys(export.devices, keys_file)
 
 
 KeysOption = Annotated[
@@ -115,10 +119,12 @@ def verify(
     keys: KeysOption = None,
 ) -> None:
     """Check hashes, links, sequence and signatures; name the first bad event."""
-    from permits.integrity import verify_chain
+    from permits.integrity import check_head, verify_chain
 
-    permit_id, events, public_keys = _load(file, keys)
-    result = verify_chain(events, public_keys, permit_id=permit_id)
+    export = _read_export(file)
+    permit_id, events = export.permit_id, export.events
+    public_keys = _keys(export.devices, keys)
+    result = check_head(verify_chain(events, public_keys, permit_id=permit_id), events, export.head)
     out = result.as_dict()
     out["permit_id"] = permit_id or (
         events[0].get("permit_id") if events and isinstance(events[0], dict) else None

@@ -281,14 +281,22 @@ def trace(permit_id: str, conn: Conn, who: CurrentPrincipal) -> dict[str, Any]:
 
 @router.get("/{permit_id}/export.json")
 def export(permit_id: str, conn: Conn, who: BearerOrSession) -> JSONResponse:
-    """The verifiable chain: ``{"permit_id", "events", "devices": {device_id: public_key_b64}}``,
+    """The verifiable chain: ``{"permit_id", "events", "devices": {device_id: public_key_b64},
+    "head": {"seq", "hash"}}``,
     the format ``cspermit permit verify`` checks offline. A bearer token or the web
     pages' session cookie."""
     row = _permit(conn, who, permit_id)
     chain = _chain(conn, permit_id)
     keys = _keys(conn, row.enterprise_id, {e.device_id for e in chain})
     return JSONResponse(
-        {"permit_id": permit_id, "events": [e.body for e in chain], "devices": keys},
+        {
+            "permit_id": permit_id,
+            "events": [e.body for e in chain],
+            "devices": keys,
+            # The head this server recorded: an export with its tail cut off no longer
+            # verifies offline (the events still link; only the head shows the loss).
+            "head": {"seq": row.last_seq, "hash": row.last_hash},
+        },
         headers={"Content-Disposition": f'attachment; filename="{permit_id}.json"'},
     )
 

@@ -15,9 +15,11 @@ from permits.events import GENESIS_HASH
 from permits.integrity import (
     BAD_DEVICE,
     BAD_SCHEMA,
+    CHAIN_TRUNCATED,
     EMPTY_CHAIN,
     UNKNOWN_DEVICE,
     DeviceKey,
+    check_head,
     event_hash,
     export_chain,
     public_key_from,
@@ -104,7 +106,30 @@ def test_export_reads_back(ready: PermitSession, key: DeviceKey) -> None:
     assert back.permit_id == ready.state.permit_id
     assert verify_chain(back.events, back.devices, permit_id=back.permit_id).valid
     bare = read_export(exported["events"])
-    assert bare.devices == {} and bare.permit_id is None
+    assert bare.devices == {} and bare.permit_id is None and bare.head is None
+
+
+def test_an_export_cut_short_fails_against_its_recorded_head(
+    ready: PermitSession, key: DeviceKey
+) -> None:
+    exported = export_chain(ready.events, {DEVICE_ID: key.public_b64()})
+    whole = read_export(exported)
+    assert whole.head == (ready.events[-1].seq, ready.events[-1].hash)
+    result = verify_chain(whole.events, whole.devices)
+    assert check_head(result, whole.events, whole.head) is result
+    # The tail removed: what is left still links and verifies on its own ...
+    cut = read_export({**exported, "events": exported["events"][:-2]})
+    alone = verify_chain(cut.events, cut.devices)
+    assert alone.valid
+    # ... but not against the head the exporter recorded.
+    checked = check_head(alone, cut.events, cut.head)
+    assert not checked.valid and checked.code == CHAIN_TRUNCATED
+    assert checked.seq == ready.events[-1].seq and str(len(cut.events)) in checked.reason
+    # A head that names another last event is refused too; an invalid chain stays invalid.
+    other = check_head(result, whole.events, (whole.head[0], "0" * 64))  # type: ignore[index]
+    assert other.code == CHAIN_TRUNCATED
+    broken = verify_chain(whole.events[1:], whole.devices)
+    assert check_head(broken, whole.events[1:], whole.head) is broken
 
 
 @pytest.mark.parametrize(
@@ -113,6 +138,8 @@ def test_export_reads_back(ready: PermitSession, key: DeviceKey) -> None:
         ({"events": "x"}, "events"),
         ({"events": [], "devices": ["k"]}, "devices"),
         ({"events": [], "permit_id": 3}, "permit_id"),
+        ({"events": [], "head": {"seq": "3", "hash": "ab"}}, "head"),
+        ({"events": [], "head": {"seq": True, "hash": "ab"}}, "head"),
         ("text", "(file)"),
     ],
 )
