@@ -13,6 +13,7 @@ APT_PACKAGES=(
   poppler-utils                        # pdftotext / pdftoppm to check exported PDFs
   socat                                # handy for bridging ptys to real serial devices
   gettext                              # msgfmt for translators (Babel compiles in-tree)
+  curl util-linux                      # run.sh: health checks (curl) and its lock (flock)
 )
 # PostgreSQL server binaries for the PostgreSQL test run, where the image lacks them.
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
