@@ -22,6 +22,7 @@ Targets (issue 9): presenter p99 < 50 ms; server p99 < 2 s.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -170,6 +171,7 @@ async def _presenter(samples: int) -> tuple[list[float], list[float], int]:
             await asyncio.gather(judge, return_exceptions=True)
     finally:
         await rig.close()
+        shutil.rmtree(work, ignore_errors=True)
     return on_arrival, cadence, size
 
 
@@ -248,6 +250,7 @@ async def _server(samples: int) -> list[float]:
                     await syncing.push_pending(store, client)
             finally:
                 await rig.close()
+    shutil.rmtree(work, ignore_errors=True)
     return out
 
 

@@ -17,6 +17,7 @@ chain.
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import sqlite3
 import tempfile
@@ -193,6 +194,7 @@ def run(quick: bool) -> list[Figure]:
         growth = sum(per_push[-quarter:]) / sum(per_push[:quarter])
     raw_rate = raw_sqlite(tmp / "raw.db", batches)
     raw_live = raw_sqlite(tmp / "raw-live.db", live_batches)
+    shutil.rmtree(tmp, ignore_errors=True)
     ratio = http_rate / raw_rate
     live_ratio = live_rate / raw_live
     return [

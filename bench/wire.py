@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -126,6 +127,7 @@ def run(quick: bool) -> list[Figure]:
         _key, device, _admin = enroll(http, base)
         token = device["Authorization"].split()[1]
         elapsed, sent, received = asyncio.run(_upload(base, token, chunks))
+    shutil.rmtree(tmp, ignore_errors=True)
     wire = (sent + received + event) / values
     return [
         Figure(
