@@ -184,9 +184,11 @@ def test_export_verifies_offline_with_the_core(world: World) -> None:
     tab = enroll_tablet(world.client, world.h("a-admin"))
     push(world, tab, simple_permit(tab, "P-8"))
     data = world.client.get("/api/v1/permits/P-8/export.json", headers=world.h("bureau")).json()
-    assert set(data) == {"permit_id", "events", "devices"}
+    assert set(data) == {"permit_id", "events", "devices", "head"}
     export = read_export(data)
-    assert verify_chain(export.events, export.devices).valid
+    verified = verify_chain(export.events, export.devices)
+    assert verified.valid
+    assert export.head == (len(export.events), verified.head_hash)
     data["events"][0]["payload"]["work_description"] = "edited afterwards"
     tampered = verify_chain(data["events"], data["devices"])
     assert not tampered.valid and tampered.code == "BAD_HASH" and tampered.seq == 1
