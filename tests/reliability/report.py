@@ -61,8 +61,13 @@ def pytest_json(args: list[str], env: dict[str, str] | None = None) -> dict[str,
         check=False,
         env={**os.environ, **(env or {})},
     )
-    tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
-    counts = {k: int(v) for v, k in re.findall(r"(\d+) (passed|failed|skipped|error)", tail)}
+    # The summary is the last line that counts outcomes (warnings or logs may follow it).
+    counts: dict[str, int] = {}
+    for line in proc.stdout.splitlines():
+        found = re.findall(r"(\d+) (passed|failed|skipped|error)", line)
+        if found and " in " in line:
+            counts = {k: int(v) for v, k in found}
+    counts["returncode"] = proc.returncode
     return counts
 
 
@@ -72,10 +77,11 @@ def schemathesis_figures(examples: int) -> dict[str, Any]:
     out = Path(tempfile.mkstemp(suffix=".json")[1])
     probe.write_text(
         "import json\n"
+        "from pathlib import Path\n"
         "from tests.reliability.test_schemathesis import run_schemathesis\n"
         "def test_probe(world, app):\n"
-        f"    json.dump(run_schemathesis(world, app, examples={examples}),"
-        f" open({str(out)!r}, 'w'))\n",
+        f"    figures = run_schemathesis(world, app, examples={examples})\n"
+        f"    Path({str(out)!r}).write_text(json.dumps(figures))\n",
         "utf-8",
     )
     try:
@@ -84,7 +90,8 @@ def schemathesis_figures(examples: int) -> dict[str, Any]:
         probe.unlink(missing_ok=True)
     figures: dict[str, Any] = json.loads(out.read_text() or "{}") if out.stat().st_size else {}
     out.unlink(missing_ok=True)
-    figures["passed"] = counts.get("passed", 0) == 1
+    figures["passed"] = counts.get("returncode") == 0 and counts.get("passed", 0) == 1
+    figures["pytest"] = counts
     return figures
 
 
