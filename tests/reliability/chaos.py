@@ -242,8 +242,8 @@ def server_run(
     max_batches: int = 400,
     same_batch_copies: bool = False,
 ) -> Figures:
-    """One chaos run. ``same_batch_copies`` also puts one event twice in a batch: off by
-    default while the server rejects the second copy (test_found_batch_duplicate.py)."""
+    """One chaos run. ``same_batch_copies`` also puts one event twice in a batch (the
+    server rejected the second copy until dc0b65d; test_found_batch_duplicate.py)."""
     rng = random.Random(seed)
     fig = Figures(runs=1)
     db_path = workdir / f"server-{seed}.db"
