@@ -12,7 +12,7 @@ import io
 from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
 import segno
@@ -505,14 +505,27 @@ def permit_note(
     text: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
+    _add_note(request, conn, who, "permit", permit_id, text, csrf)
+    return RedirectResponse(f"/web/permits/{quote(permit_id)}#notes", status_code=303)
+
+
+def _add_note(
+    request: Request,
+    conn: Connection,
+    who: Any,
+    kind: Literal["permit", "hazard"],
+    object_id: str,
+    text: str,
+    csrf: str,
+) -> None:
+    """A note on a permit or a hazard from a page form (CSRF-checked, never empty)."""
     check_csrf(session_token(request), csrf)
     _ = gettext_for(request_language(request))
     if not text.strip():
         raise Unprocessable(_("write the note first"), code="VALIDATION_ERROR", field="text")
     hazard_api.add_note(
-        hazard_api.NoteIn(object_kind="permit", object_id=permit_id, text=text.strip()), conn, who
+        hazard_api.NoteIn(object_kind=kind, object_id=object_id, text=text.strip()), conn, who
     )
-    return RedirectResponse(f"/web/permits/{quote(permit_id)}#notes", status_code=303)
 
 
 # ----------------------------------------------------------------- enterprises
@@ -937,13 +950,7 @@ def hazard_note(
     text: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    check_csrf(session_token(request), csrf)
-    _ = gettext_for(request_language(request))
-    if not text.strip():
-        raise Unprocessable(_("write the note first"), code="VALIDATION_ERROR", field="text")
-    hazard_api.add_note(
-        hazard_api.NoteIn(object_kind="hazard", object_id=hazard_id, text=text.strip()), conn, who
-    )
+    _add_note(request, conn, who, "hazard", hazard_id, text, csrf)
     return RedirectResponse(f"/web/hazards/{quote(hazard_id)}", status_code=303)
 
 
