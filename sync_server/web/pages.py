@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 
@@ -776,7 +777,7 @@ def hazard_report(
     who: Who,
     enterprise_id: Annotated[str, Form()] = "",
     title: Annotated[str, Form()] = "",
-    category: Annotated[str, Form()] = "MEM10-13-1",
+    category: Annotated[str, Form()] = "",
     source: Annotated[str, Form()] = "self_inspection",
     space_id: Annotated[str, Form()] = "",
     permit_id: Annotated[str, Form()] = "",
@@ -788,20 +789,32 @@ def hazard_report(
     _ = gettext_for(request_language(request))
     if not title.strip():
         raise Unprocessable(_("give the hazard a title"), code="VALIDATION_ERROR", field="title")
+    # An unknown source is refused, not quietly replaced; the API itself makes a
+    # reviewer's report a bureau finding and refuses that source to anyone else.
     if source not in ("self_inspection", "worker_report", "bureau_inspection"):
-        source = "self_inspection"
-    if who.role is Role.BUREAU_REVIEWER:
-        source = "bureau_inspection"
+        raise Unprocessable(_("unknown hazard source"), code="VALIDATION_ERROR", field="source")
+    fields: dict[str, Any] = {
+        "enterprise_id": enterprise_id,
+        "title": title.strip(),
+        "source": source,
+        "space_id": _blank(space_id),
+        "permit_id": _blank(permit_id),
+        "details": {"description": description.strip()} if description.strip() else {},
+    }
+    if category.strip():  # else the API's default clause
+        fields["category"] = category.strip()
+    try:
+        body = hazard_api.HazardIn(**fields)
+    except ValidationError as exc:  # e.g. a title over the API's length: a 422, not a 500
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ()))
+        raise Unprocessable(
+            _("invalid input at {field}: {problem}").format(field=field, problem=first["msg"]),
+            code="VALIDATION_ERROR",
+            field=field,
+        ) from exc
     out = hazard_api.report_hazard(
-        hazard_api.HazardIn(
-            enterprise_id=enterprise_id,
-            title=title.strip(),
-            category=category.strip() or "MEM10-13-1",
-            source=source,
-            space_id=_blank(space_id),
-            permit_id=_blank(permit_id),
-            details={"description": description.strip()} if description.strip() else {},
-        ),
+        body,
         conn,
         who,
         Response(),  # the API's status code is not this page's answer

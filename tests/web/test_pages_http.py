@@ -385,3 +385,16 @@ def test_a_cut_chain_and_changed_chunk_bytes_are_named(
     changed = bureau.get("/web/permits/B-2026-0001")
     assert 'id="chunks-corrupt"' in changed.text and "校验通过" in changed.text
     assert "读数数据块：应有 3，已收到 2，缺失 0" in changed.text
+
+
+def test_the_hazard_form_names_a_bad_field_and_files_nothing(admin_a: httpx.Client) -> None:
+    before = admin_a.get("/web/hazards.csv").text.count("\n")
+    base = {"csrf": csrf(admin_a), "enterprise_id": "ent-a", "title": "井盖破损"}
+    r = admin_a.post("/web/hazards", data={**base, "source": "rumour"})
+    assert r.status_code == 422 and "来源" in r.text, r.text[:300]
+    # An admin may not file a bureau finding: the API's refusal, shown as a page.
+    r = admin_a.post("/web/hazards", data={**base, "source": "bureau_inspection"})
+    assert r.status_code == 403, r.text[:300]
+    r = admin_a.post("/web/hazards", data={**base, "title": "长" * 301})
+    assert r.status_code == 422, r.text[:300]
+    assert admin_a.get("/web/hazards.csv").text.count("\n") == before
