@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from sync_server.schema import events, hazards, notes
 from tests.sync_server.chains import enroll_tablet, simple_permit
-from tests.sync_server.conftest import LEDGER_SPACE, ASGIClient, World, make_settings, sign_in
+from tests.sync_server.conftest import LEDGER_SPACE, World, operator_app
 
 
 def _b_objects(world: World) -> dict[str, str]:
@@ -169,22 +169,7 @@ def test_revoked_device_is_refused_everywhere_and_stores_nothing(world: World, a
 
 
 def test_expired_people_tokens_cannot_write(db_url: str) -> None:
-    from sync_server.app import create_app
-    from sync_server.security import Role
-    from sync_server.services import accounts as account_service
-
-    app = create_app(make_settings(db_url, token_ttl_s=0))
-    client = ASGIClient(app)
-    try:
-        with app.state.engine.begin() as conn:
-            account_service.create_account(
-                conn,
-                app.state.passwords,
-                username="op",
-                password="op-password",
-                role=Role.OPERATOR,
-            )
-        h = {"Authorization": f"Bearer {sign_in(client, 'op', 'op-password')}"}
+    with operator_app(db_url, token_ttl_s=0) as (client, h):
         writes: list[tuple[str, str, dict[str, Any]]] = [
             (
                 "POST",
@@ -206,30 +191,12 @@ def test_expired_people_tokens_cannot_write(db_url: str) -> None:
                 url,
                 r.text,
             )
-    finally:
-        client.close()
-        app.state.engine.dispose()
 
 
 def test_expired_enrollment_code_is_refused(db_url: str) -> None:
-    from sync_server.app import create_app
     from tests.sync_server.chains import Tablet
 
-    app = create_app(make_settings(db_url, enrollment_code_ttl_s=0))
-    client = ASGIClient(app)
-    try:
-        from sync_server.security import Role
-        from sync_server.services import accounts as account_service
-
-        with app.state.engine.begin() as conn:
-            account_service.create_account(
-                conn,
-                app.state.passwords,
-                username="op",
-                password="op-password",
-                role=Role.OPERATOR,
-            )
-        h = {"Authorization": f"Bearer {sign_in(client, 'op', 'op-password')}"}
+    with operator_app(db_url, enrollment_code_ttl_s=0) as (client, h):
         r = client.post(
             "/api/v1/enterprises",
             headers=h,
@@ -249,9 +216,6 @@ def test_expired_enrollment_code_is_refused(db_url: str) -> None:
         )
         assert r.status_code in (401, 409, 410, 422), r.text
         assert "EXPIRED" in r.json()["error"]["code"], r.text
-    finally:
-        client.close()
-        app.state.engine.dispose()
 
 
 def test_one_enrollment_code_raced_enrolls_exactly_one_device(world: World, app: Any) -> None:

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -316,3 +317,24 @@ def sign_in(client: Any, username: str, password: str) -> str:
     assert r.status_code == 200, r.text
     token: str = r.json()["access_token"]
     return token
+
+
+@contextmanager
+def operator_app(db_url: str, **overrides: Any) -> Iterator[tuple[ASGIClient, dict[str, str]]]:
+    """An app on ``db_url`` with settings ``overrides`` and a signed-in operator: the client
+    and the operator's auth header. Closed and disposed on exit."""
+    from sync_server.app import create_app
+    from sync_server.security import Role
+    from sync_server.services import accounts as account_service
+
+    app = create_app(make_settings(db_url, **overrides))
+    client = ASGIClient(app)
+    try:
+        with app.state.engine.begin() as conn:
+            account_service.create_account(
+                conn, app.state.passwords, username="op", password="op-password", role=Role.OPERATOR
+            )
+        yield client, {"Authorization": f"Bearer {sign_in(client, 'op', 'op-password')}"}
+    finally:
+        client.close()
+        app.state.engine.dispose()
