@@ -151,6 +151,29 @@ def raw_sqlite(path: Path, batches: list[list[dict[str, Any]]]) -> float:
     return sum(len(b) for b in batches) / elapsed
 
 
+def checks_only(chains: list[list[dict[str, Any]]], key: Any) -> tuple[float, float]:
+    """Events/s of the two checks every pushed event must pass, alone, on one core: the
+    Ed25519 signature, and the SHA-256 of the canonical form plus the signature. No
+    parsing, rules, database or HTTP. Their ratio to the raw insert bounds the ingest
+    ratio from above: the server cannot accept events faster than it can check them."""
+    from permits.events import parse_event
+    from permits.integrity import _signed_by, event_hash, public_key_from
+
+    parsed = [parse_event(e) for c in chains for e in c]
+    public = public_key_from(key.public_b64())
+    t0 = time.perf_counter()
+    for ev in parsed:
+        if not _signed_by(public, ev.hash, ev.sig):
+            raise RuntimeError("a bench event failed its signature check")
+    verify = len(parsed) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    for ev in parsed:
+        if event_hash(ev) != ev.hash or not _signed_by(public, ev.hash, ev.sig):
+            raise RuntimeError("a bench event failed its hash check")
+    both = len(parsed) / (time.perf_counter() - t0)
+    return verify, both
+
+
 def push_all(http: Any, base: str, headers: dict[str, str], batches: list[list[Any]]) -> float:
     """Events/s through ``POST /sync/events``; every event must be accepted."""
     total = 0
@@ -193,6 +216,7 @@ def run(quick: bool) -> list[Figure]:
         quarter = max(1, len(per_push) // 4)
         growth = sum(per_push[-quarter:]) / sum(per_push[:quarter])
     raw_rate = raw_sqlite(tmp / "raw.db", batches)
+    verify_rate, checks_rate = checks_only(chains, key)
     raw_live = raw_sqlite(tmp / "raw-live.db", live_batches)
     shutil.rmtree(tmp, ignore_errors=True)
     ratio = http_rate / raw_rate
@@ -213,6 +237,22 @@ def run(quick: bool) -> list[Figure]:
             target=">= 0.25",
             ok=ratio >= 0.25,
             baseline=1.0,
+        ),
+        Figure(
+            "server.signature_checks_only",
+            round(verify_rate),
+            "events/s",
+            baseline=round(raw_rate),
+            note="Ed25519 verification alone, one core, same events (no parse, rules, "
+            "database or HTTP)",
+        ),
+        Figure(
+            "server.hash_and_signature_checks_only_vs_raw_sqlite",
+            round(checks_rate / raw_rate, 3),
+            "ratio",
+            baseline=1.0,
+            note=f"{round(checks_rate)} events/s for the canonical SHA-256 and the Ed25519 "
+            "check alone: an upper bound on the ingest ratio on this machine",
         ),
         Figure(
             "server.ingest_live_http",
