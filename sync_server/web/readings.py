@@ -1,11 +1,14 @@
 """Readings chunks decoded for the trace chart and the PDF's readings table.
 
-Two chunk layouts reach the server: the tablet's columnar ``CSRC1`` chunk (DESIGN.md
-"Readings": a JSON header, then zlib-compressed columns of int32 time deltas in ms,
-uint8 channel index, float32 value, uint8 status) and the demo history's compact JSON
-chunk (zlib JSON with ``start``, ``step_s``, ``channels`` and ``rows``). The server may
-not import the tablet app, so the reader is written here from the format; a chunk in
-neither layout is reported as unreadable, never guessed at.
+Three chunk layouts reach the server: the tablet's columnar ``CSRC2`` chunk (written
+now: a time step a frame, values as delta-coded integers at the channel's resolution or
+float64; docs/tablet.md "Readings chunks"), the first tablets' ``CSRC1`` chunk (a JSON
+header, then zlib-compressed columns of int32 time deltas in ms, uint8 channel index,
+float32 value, uint8 status; stored chunks never change, so it is read for good) and
+the demo history's compact JSON chunk (zlib JSON with ``start``, ``step_s``,
+``channels`` and ``rows``). The server may not import the tablet app, so the reader is
+written here from the format (tests/web/test_units.py checks it against the tablet's
+encoder); a chunk in none of these layouts is reported as unreadable, never guessed at.
 """
 
 from __future__ import annotations
@@ -26,6 +29,12 @@ from sync_server.schema import blobs
 from sync_server.web.labels import CHANNEL_UNITS, parse_time
 
 CSRC1 = b"CSRC1"
+CSRC2 = b"CSRC2"
+# A chunk inflates to at most this (the tablet's limit too): a zlib bomb stops here.
+MAX_RAW_BYTES = 64 * 1024 * 1024
+_SIGNED = ("<i1", "<i2", "<i4", "<i8")
+MAX_DECIMALS = 6
+MAX_KEYS = 64
 
 
 @dataclass(frozen=True)
@@ -46,11 +55,11 @@ def _csrc1(data: bytes) -> list[Point]:
         (hlen,) = struct.unpack_from("<I", data, len(CSRC1))
         start = len(CSRC1) + 4
         header = json.loads(data[start : start + hlen])
-        raw = zlib.decompress(data[start + hlen :])
+        raw = _inflate(data[start + hlen :])
         n = int(header["n"])
         t0 = datetime.fromisoformat(header["t0"])
         keys = header["channels"]
-    except (struct.error, ValueError, KeyError, TypeError, zlib.error) as exc:
+    except (struct.error, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ChunkUnreadable(f"corrupt CSRC1 chunk: {exc}") from exc
     if len(raw) != n * 10:
         raise ChunkUnreadable(f"corrupt CSRC1 chunk: {len(raw)} column bytes for {n} readings")
@@ -58,6 +67,8 @@ def _csrc1(data: bytes) -> list[Point]:
     chan = np.frombuffer(raw[4 * n : 5 * n], dtype="u1")
     values = np.frombuffer(raw[5 * n : 9 * n], dtype="<f4")
     out = []
+    if n and int(chan.max()) >= len(keys):
+        raise ChunkUnreadable("corrupt CSRC1 chunk: a channel index past the header's list")
     for i in range(n):
         channel, unit = keys[int(chan[i])][:2]
         out.append(
@@ -70,6 +81,91 @@ def _csrc1(data: bytes) -> list[Point]:
             )
         )
     return out
+
+
+def _inflate(data: bytes) -> bytes:
+    inflater = zlib.decompressobj()
+    try:
+        raw = inflater.decompress(data, MAX_RAW_BYTES)
+    except zlib.error as exc:
+        raise ChunkUnreadable(f"corrupt readings chunk: {exc}") from exc
+    if inflater.unconsumed_tail:
+        raise ChunkUnreadable(f"corrupt readings chunk: inflates past {MAX_RAW_BYTES} bytes")
+    if not inflater.eof or inflater.unused_data:
+        raise ChunkUnreadable("corrupt readings chunk: truncated or trailing bytes")
+    return raw
+
+
+def _csrc2(data: bytes) -> list[Point]:
+    """``b"CSRC2" + zlib(uint32 header length + JSON header + columns)``; the columns: a
+    time step a frame (minus the header's ``step``), then per channel key its values
+    (delta-coded integers at ``10**-decimals`` after the header's first value, or
+    float64), then a status byte a value when the header says so. Which keys each frame
+    holds is the header's run-length list of [frames, bit mask]."""
+    raw = _inflate(data[len(CSRC2) :])
+    try:
+        (hlen,) = struct.unpack_from("<I", raw, 0)
+        h = json.loads(raw[4 : 4 + hlen])
+        serial = str(h["serial"])
+        t0 = datetime.fromisoformat(h["t0"])
+        step = int(h["step"])
+        time_dtype = _dtype(h["time"], _SIGNED)
+        runs = [(int(count), int(mask)) for count, mask in h["frames"]]
+        keys: list[tuple[str, str]] = []
+        coding: list[tuple[int | None, int, str]] = []
+        for k in h["keys"]:
+            channel, unit, _gas, _lel_vol, d, first, dtype = k
+            keys.append((str(channel), str(unit)))
+            if d == "f8":
+                coding.append((None, 0, _dtype(dtype, ("<f8",))))
+            elif isinstance(d, int) and 0 <= d <= MAX_DECIMALS and isinstance(first, int):
+                coding.append((d, first, _dtype(dtype, _SIGNED)))
+            else:
+                raise ValueError(f"bad decimals {d!r} or first value {first!r}")
+    except (struct.error, ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise ChunkUnreadable(f"corrupt CSRC2 chunk header: {exc}") from exc
+    n_keys = len(keys)
+    if not runs or not 0 < n_keys <= MAX_KEYS:
+        raise ChunkUnreadable("corrupt CSRC2 chunk: no frames or no channels")
+    if any(count < 1 or not 0 < mask < 1 << n_keys for count, mask in runs):
+        raise ChunkUnreadable("corrupt CSRC2 chunk: a frame names no or unknown channels")
+    pos = 4 + hlen
+
+    def take(dtype: str, count: int) -> np.ndarray:
+        nonlocal pos
+        size = np.dtype(dtype).itemsize * count
+        if count < 0 or pos + size > len(raw):
+            raise ChunkUnreadable("corrupt CSRC2 chunk: a column is cut short")
+        col = np.frombuffer(raw, dtype=dtype, count=count, offset=pos)
+        pos += size
+        return col
+
+    n_frames = sum(count for count, _mask in runs)
+    steps = take(time_dtype, n_frames - 1).astype(np.int64) + step
+    frame_ms = np.concatenate(([0], np.cumsum(steps)))
+    bits = np.array([[(mask >> i) & 1 for i in range(n_keys)] for _c, mask in runs], dtype=bool)
+    frame_of, key_of = np.nonzero(np.repeat(bits, [count for count, _mask in runs], axis=0))
+    values = np.empty(len(frame_of), dtype=np.float64)
+    for i, (d, first, dtype) in enumerate(coding):
+        where = key_of == i
+        if d is None:
+            values[where] = take(dtype, int(where.sum()))
+        else:
+            diffs = take(dtype, int(where.sum()) - 1).astype(np.int64)
+            values[where] = np.concatenate(([first], first + np.cumsum(diffs))) / 10.0**d
+    if pos != len(raw) - (len(frame_of) if h.get("status") else 0):
+        raise ChunkUnreadable("corrupt CSRC2 chunk: the columns do not fill the chunk")
+    times = (t0 + timedelta(milliseconds=ms) for ms in frame_ms[frame_of].tolist())
+    return [
+        Point(at=at, channel=keys[k][0], value=v, unit=keys[k][1], serial=serial)
+        for at, k, v in zip(times, key_of.tolist(), values.tolist(), strict=True)
+    ]
+
+
+def _dtype(name: Any, allowed: tuple[str, ...]) -> str:
+    if name not in allowed:
+        raise ValueError(f"bad column type {name!r}")
+    return str(name)
 
 
 def _demo_json(data: bytes) -> list[Point]:
@@ -93,6 +189,8 @@ def _demo_json(data: bytes) -> list[Point]:
 
 
 def decode(data: bytes) -> list[Point]:
+    if data.startswith(CSRC2):
+        return _csrc2(data)
     if data.startswith(CSRC1):
         return _csrc1(data)
     return _demo_json(data)

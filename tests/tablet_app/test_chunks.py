@@ -1,4 +1,5 @@
-"""Readings chunks: lossless within float32, small on the wire, hashed into the chain."""
+"""Readings chunks: lossless, small on the wire, hashed into the chain (the CSRC2
+layout's own properties are in test_chunk_layout.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from permits.commands import demo
 from permits.readings import Channel, Reading, StatusFlag, Unit
-from tablet_app.chunks import ChunkError, chunk_hash, decode_chunk, encode_chunk
+from tablet_app.chunks import CHUNK_SPAN, ChunkError, chunk_hash, decode_chunk, encode_chunk
 from tablet_app.presenters.board import BoardPresenter
 
 from .test_presenters import ready
@@ -95,13 +96,16 @@ def world(tmp_path: Path) -> Iterator[World]:
     w.store.close()
 
 
-def test_the_board_seals_each_minute_into_the_chain(world: World) -> None:
+def test_the_board_seals_each_span_into_the_chain(world: World) -> None:
     atmo, board, _setup = ready(world)
     assert atmo.confirm_readings(demo.ENTRANT_A, PINS[demo.ENTRANT_A]).ok
     world.air(2)
     assert board.enter(demo.ENTRANT_A).ok
     board.tick()
-    world.air(70)
+    world.air(int(CHUNK_SPAN.total_seconds()) - 10)
+    board.tick()  # not due yet: nothing sealed
+    assert len(world.desk.state(world.context.permit_id).chunks) == 1
+    world.air(20)
     board.tick()
     state = world.desk.state(world.context.permit_id)
     assert len(state.chunks) == 2
