@@ -4,8 +4,9 @@ only; quick mode reports them as not measured).
 The data: a county bureau's history of 200 enterprises × 5,000 permits over three
 years (ten spaces and forty people an enterprise, one to four people and a detector a
 permit; most closed, some cancelled, a few active; one in twenty with anomalies). The
-summary rows are bulk-loaded (``executemany`` on SQLite, ``COPY`` on PostgreSQL), not
-pushed over HTTP; so are the event rows of 5,000 of them (copies of a real signed job
+summary rows and their member rows (people, detectors, anomaly codes, as the server's
+ingest writes them) are bulk-loaded (``executemany`` on SQLite, ``COPY`` on PostgreSQL),
+not pushed over HTTP; so are the event rows of 5,000 of them (copies of a real signed job
 with their own ids). The permits traced are real signed chains pushed through
 ``POST /sync/events`` first: a one-hour job and an eight-hour job (480 readings chunks).
 
@@ -83,6 +84,25 @@ def permit_rows(n: int, seed: int = 1) -> Iterator[tuple[Any, ...]]:
         )
 
 
+MEMBER_TABLES = (
+    ("permit_people", "person_id", 9),
+    ("permit_detectors", "detector_id", 10),
+    ("permit_anomalies", "code", 11),
+)
+
+
+def member_rows(batch: list[tuple[Any, ...]]) -> dict[str, list[tuple[str, str, str, str]]]:
+    """The member-table rows of a batch of permit rows (the server writes them with the
+    permit row): (permit_id, value, enterprise_id, first_at) per person, detector and
+    anomaly code."""
+    out: dict[str, list[tuple[str, str, str, str]]] = {}
+    for table, _column, field in MEMBER_TABLES:
+        out[table] = [
+            (row[0], value, row[1], row[7]) for row in batch for value in json.loads(row[field])
+        ]
+    return out
+
+
 PERMIT_COLUMNS = (
     "permit_id, enterprise_id, space_id, status, last_seq, last_hash, writer_device_id,"
     " first_at, last_at, people, detectors, anomalies, has_anomaly, rev, updated_at"
@@ -137,7 +157,8 @@ def _chunks(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[A
 
 
 def load(engine: Any, template: list[dict[str, Any]]) -> float:
-    """Bulk-load the enterprises, 1M permit rows and the filler events; seconds."""
+    """Bulk-load the enterprises, 1M permit rows with their member rows and the filler
+    events; seconds."""
     t0 = time.perf_counter()
     raw = engine.raw_connection()
     try:
@@ -150,9 +171,17 @@ def load(engine: Any, template: list[dict[str, Any]]) -> float:
             ) as copy:
                 for row in ents:
                     copy.write_row(row)
-            with cur.copy(f"COPY permits ({PERMIT_COLUMNS}) FROM STDIN") as copy:
-                for row in permit_rows(PERMITS):
-                    copy.write_row(row)
+            for batch in _chunks(permit_rows(PERMITS), 50_000):
+                with cur.copy(f"COPY permits ({PERMIT_COLUMNS}) FROM STDIN") as copy:
+                    for row in batch:
+                        copy.write_row(row)
+                members = member_rows(batch)
+                for table, column, _field in MEMBER_TABLES:
+                    with cur.copy(
+                        f"COPY {table} (permit_id, {column}, enterprise_id, first_at) FROM STDIN"
+                    ) as copy:
+                        for member in members[table]:
+                            copy.write_row(member)
             with cur.copy(f"COPY events ({EVENT_COLUMNS}) FROM STDIN") as copy:
                 for row in filler_events(template, min(FILLER_CHAINS, PERMITS)):
                     copy.write_row(row)
@@ -165,6 +194,13 @@ def load(engine: Any, template: list[dict[str, Any]]) -> float:
                     f"INSERT INTO permits ({PERMIT_COLUMNS}) VALUES ({','.join('?' * 15)})",
                     batch,
                 )
+                members = member_rows(batch)
+                for table, column, _field in MEMBER_TABLES:
+                    cur.executemany(
+                        f"INSERT INTO {table} (permit_id, {column}, enterprise_id, first_at)"
+                        " VALUES (?, ?, ?, ?)",
+                        members[table],
+                    )
             for batch in _chunks(filler_events(template, min(FILLER_CHAINS, PERMITS)), 50_000):
                 cur.executemany(
                     f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({','.join('?' * 13)})", batch

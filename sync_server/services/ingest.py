@@ -31,6 +31,7 @@ from sync_server.i18n import gettext as _
 from sync_server.schema import devices, events, findings, permits, version_conflicts
 from sync_server.security import Principal
 from sync_server.services import hazards as hazard_service
+from sync_server.services import permit_members
 from sync_server.settings import Settings
 from sync_server.storage import next_rev, now_iso, parse_iso
 
@@ -450,17 +451,24 @@ def _store_conflict(
         )
     )
     row = conn.execute(
-        sa.select(permits.c.anomalies).where(permits.c.permit_id == ev.permit_id)
+        sa.select(permits.c.anomalies, permits.c.enterprise_id, permits.c.first_at).where(
+            permits.c.permit_id == ev.permit_id
+        )
     ).first()
     if row is not None:
+        anomalies = sorted({*row.anomalies, "VERSION_CONFLICT"})
         conn.execute(
             permits.update()
             .where(permits.c.permit_id == ev.permit_id)
-            .values(
-                anomalies=sorted({*row.anomalies, "VERSION_CONFLICT"}),
-                has_anomaly=True,
-                rev=next_rev(conn),
-            )
+            .values(anomalies=anomalies, has_anomaly=True, rev=next_rev(conn))
+        )
+        permit_members.write(
+            conn,
+            ev.permit_id,
+            row.enterprise_id,
+            row.first_at,
+            {"anomalies": anomalies},
+            before={"anomalies": row.anomalies},
         )
     return conflict_id
 
@@ -515,6 +523,15 @@ def _save_permit(
         conn.execute(permits.insert().values(permit_id=last.permit_id, **values))
     else:
         conn.execute(permits.update().where(permits.c.permit_id == last.permit_id).values(**values))
+    lists = ("people", "detectors", "anomalies")
+    permit_members.write(
+        conn,
+        last.permit_id,
+        enterprise_id,
+        values["first_at"],
+        {k: values[k] for k in lists},
+        before=None if existing is None else {k: getattr(existing, k) for k in lists},
+    )
 
 
 def _save_findings(

@@ -391,12 +391,20 @@ def permit_search(request: Request, conn: PageConn, who: Who, page: int = 1) -> 
     size = _page_size(request)
     error = None
     result = None
+    has_next = False
     try:
-        result = _search(conn, who, filters, size, (page - 1) * size, _)
+        # One row more than the page shows: whether a next page exists, which ``total``
+        # cannot tell once the API stops counting (10,000).
+        result = _search(conn, who, filters, size + 1, (page - 1) * size, _)
+        has_next = len(result.items) > size
+        result.items = result.items[:size]
     except Unprocessable as exc:
         error = exc
     total = result.total if result else 0
     pages = max(1, (total + size - 1) // size)
+    pages_more = result is not None and not result.total_exact
+    if pages_more:
+        pages = page + 1 if has_next else page
     return render(
         request,
         "permits.html",
@@ -407,6 +415,7 @@ def permit_search(request: Request, conn: PageConn, who: Who, page: int = 1) -> 
         error=error,
         page=page,
         pages=pages,
+        pages_more=pages_more,
         names=queries.enterprise_names(conn, who),
         query=urlencode({**filters, **({"size": size} if size != PAGE_SIZE else {})}),
         anomaly_codes=_anomaly_codes(conn, who),
@@ -485,7 +494,8 @@ def permits_csv(request: Request, conn: PageConn, who: Who) -> Response:
                 ]
             )
         offset += 200
-        if offset >= result.total:
+        # A short page is the last: ``total`` stops counting at the API's cap.
+        if len(result.items) < 200:
             break
     return _csv_response(rows, "permits.csv")
 

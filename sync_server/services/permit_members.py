@@ -1,0 +1,67 @@
+"""The people, detectors and anomaly codes of each permit as indexed rows
+(``permit_people``, ``permit_detectors``, ``permit_anomalies``), kept in step with the
+``permits`` summary row so search can use an index instead of matching JSON text.
+
+Every write of a permit row's lists goes through :func:`write`. Backups carry these
+tables like any other; migration 0002 derived them from the ``permits`` lists, so an
+older engine-native backup gets them when it is upgraded on restore."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from sync_server.schema import permit_anomalies, permit_detectors, permit_people
+
+# permits column -> (member table, its value column)
+MEMBERS: dict[str, tuple[sa.Table, sa.Column[Any]]] = {
+    "people": (permit_people, permit_people.c.person_id),
+    "detectors": (permit_detectors, permit_detectors.c.detector_id),
+    "anomalies": (permit_anomalies, permit_anomalies.c.code),
+}
+
+
+def write(
+    conn: Connection,
+    permit_id: str,
+    enterprise_id: str,
+    first_at: str,
+    lists: Mapping[str, Iterable[str]],
+    before: Mapping[str, Iterable[str]] | None = None,
+) -> None:
+    """Make the member rows of ``permit_id`` match ``lists`` (any of ``people``,
+    ``detectors``, ``anomalies``). ``before`` is what the permits row held as the caller
+    read it: a list equal to it is skipped, so the many pushes that change no list
+    (readings chunks, retests) write nothing here. A list that changed is compared with
+    the rows stored, not with ``before``: the caller's copy may be older than this
+    transaction (a conflict stored earlier in the same push adds VERSION_CONFLICT)."""
+    for column, values in lists.items():
+        table, value_col = MEMBERS[column]
+        new = set(values)
+        if before is not None and column in before and set(before[column]) == new:
+            continue
+        old = set(
+            conn.execute(sa.select(value_col).where(table.c.permit_id == permit_id)).scalars()
+        )
+        gone = old - new
+        if gone:
+            conn.execute(
+                table.delete().where(table.c.permit_id == permit_id, value_col.in_(sorted(gone)))
+            )
+        added = new - old
+        if added:
+            conn.execute(
+                table.insert(),
+                [
+                    {
+                        "permit_id": permit_id,
+                        value_col.name: value,
+                        "enterprise_id": enterprise_id,
+                        "first_at": first_at,
+                    }
+                    for value in sorted(added)
+                ],
+            )
