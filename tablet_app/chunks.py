@@ -89,11 +89,12 @@ def _decimals(values: np.ndarray) -> int | None:
     (then the channel is stored as float64)."""
     if not np.isfinite(values).all() or (np.signbit(values) & (values == 0)).any():
         return None
-    for d in range(MAX_DECIMALS + 1):
-        scale = 10.0**d
-        ints = np.rint(values * scale)
-        if (np.abs(ints) <= 2**53).all() and ((ints / scale) == values).all():
-            return d
+    with np.errstate(over="ignore", invalid="ignore"):  # 1e300 * 10**d is just not a fit
+        for d in range(MAX_DECIMALS + 1):
+            scale = 10.0**d
+            ints = np.rint(values * scale)
+            if (np.abs(ints) <= 2**53).all() and ((ints / scale) == values).all():
+                return d
     return None
 
 
@@ -114,18 +115,29 @@ def encode_chunk(readings: Sequence[Reading]) -> bytes:
     assert t0 is not None
     one_ms = timedelta(milliseconds=1)
 
-    # Frames: readings with the same receive time (ms); a channel seen twice at one time
-    # opens a new frame with no time step, so nothing is merged away.
+    # Frames: readings with the same receive time (ms). A channel seen twice at one time
+    # goes to a second frame at that time (no time step), so nothing is merged away; the
+    # n-th reading of each channel at a time is in the n-th frame, which makes the layout
+    # canonical (decode, encode again: the same bytes, the same hash).
     frame_ms: list[int] = []
     frames: list[dict[int, Reading]] = []
+    same_time: dict[int, list[Reading]] = {}
+
+    def close(at: int) -> None:
+        for n in range(max(len(rs) for rs in same_time.values())):
+            frame_ms.append(at)
+            frames.append({i: rs[n] for i, rs in same_time.items() if len(rs) > n})
+        same_time.clear()
+
+    at = 0
     for r in ordered:
         assert r.received_at is not None
-        at = round((r.received_at - t0) / one_ms)
-        i = index[_key(r)]
-        if not frames or frame_ms[-1] != at or i in frames[-1]:
-            frame_ms.append(at)
-            frames.append({})
-        frames[-1][i] = r
+        r_at = round((r.received_at - t0) / one_ms)
+        if same_time and r_at != at:
+            close(at)
+        at = r_at
+        same_time.setdefault(index[_key(r)], []).append(r)
+    close(at)
     ms = np.array(frame_ms, dtype=np.int64)
     deltas = np.diff(ms)
     step = int(np.median(deltas)) if len(deltas) else 0
