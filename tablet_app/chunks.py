@@ -388,20 +388,31 @@ def chunk_hash(data: bytes) -> str:
 
 
 class ChunkRecorder:
-    """Seals the live window into chunks while monitoring runs: store, then chain."""
+    """Seals the live window into chunks while monitoring runs: store, then chain.
+
+    A chunk is due each ``span``, and at once when the permit has an alarm it did not
+    have at the last seal: the readings that led to an alarm are then in the store, the
+    chain and the next sync round, not waiting out the span in the feed's memory."""
 
     def __init__(self, desk: PermitDesk, feed: LiveFeed, span: timedelta = CHUNK_SPAN) -> None:
         self.desk = desk
         self.feed = feed
         self.span = span
         self.last_end: datetime | None = None
+        self.permit_id: str | None = None
+        self._alarms_at_seal: frozenset[str] = frozenset()
 
     def due(self, now: datetime) -> bool:
-        return self.last_end is None or now - self.last_end >= self.span
+        if self.last_end is None or now - self.last_end >= self.span:
+            return True
+        if self.permit_id is None:
+            return False
+        return not set(self.desk.state(self.permit_id).alarms) <= self._alarms_at_seal
 
     def flush(self, permit_id: str, actor: str, now: datetime) -> list[str]:
         """Chunk every reading received since the last chunk, one chunk per detector;
         store each, then record it in the chain. Returns the hashes."""
+        self.permit_id = permit_id
         since = self.last_end
         by_serial: dict[str, list[Reading]] = {}
         for rs in self.feed.window().values():
@@ -443,4 +454,5 @@ class ChunkRecorder:
             ends.append(end)
         if ends:
             self.last_end = max(ends)
+        self._alarms_at_seal = frozenset(self.desk.state(permit_id).alarms)
         return hashes

@@ -115,3 +115,22 @@ def test_the_board_seals_each_span_into_the_chain(world: World) -> None:
         assert {r.device_serial for r in decode_chunk(data)} == {demo.DETECTOR.serial}
     assert world.store.unacked_chunks() == list(state.chunks)
     assert isinstance(board, BoardPresenter)
+
+
+def test_an_alarm_seals_the_readings_that_led_to_it_at_once(world: World) -> None:
+    atmo, board, _setup = ready(world)
+    assert atmo.confirm_readings(demo.ENTRANT_A, PINS[demo.ENTRANT_A]).ok
+    world.air(2)
+    assert board.enter(demo.ENTRANT_A).ok
+    board.tick()  # the first seal
+    world.air(30)
+    world.air(5, h2s=9.0)
+    assert board.tick()  # the alarm is raised, and the chunk sealed with it
+    state = world.desk.state(world.context.permit_id)
+    assert len(state.chunks) == 2
+    data = world.store.chunk(state.chunks[-1])
+    assert data is not None
+    assert max(r.value for r in decode_chunk(data) if r.channel is Channel.H2S) == 9.0
+    world.air(5, h2s=9.0)
+    assert board.tick() == []  # the same alarm: no new seal before the span is out
+    assert len(world.desk.state(world.context.permit_id).chunks) == 2
