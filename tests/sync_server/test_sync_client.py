@@ -62,7 +62,7 @@ def test_enroll_push_upload_pull_round_trip(world: World, app: Any) -> None:
             chunks = [b"chunk-%d" % i for i in range(3)]
             digests = await client.upload_chunks(chunks)
             assert digests == [hashlib.sha256(c).hexdigest() for c in chunks]
-            await client.upload_chunks(chunks)  # nothing left to send
+            await client.upload_chunks(chunks)  # held already: each PUT answers 200 (idempotent)
             ref = await client.pull_reference()
             assert [i["item_id"] for i in ref.items] == ["T-1"]
             assert (await client.pull_reference(ref.cursor)).items == []
