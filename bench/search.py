@@ -268,11 +268,13 @@ def measure(db_url: str, label: str) -> list[Figure]:
         ).json()["access_token"]
         h = {"Authorization": f"Bearer {token}"}
         search: list[float] = []
+        slowest: tuple[float, dict[str, str]] = (0.0, {})
         for params in queries():
             t = time.perf_counter()
             r = http.get(f"{base}/permits", params=params, headers=h)
             search.append((time.perf_counter() - t) * 1000)
             r.raise_for_status()
+            slowest = max(slowest, (search[-1], params), key=lambda s: s[0])
         traces: dict[str, list[float]] = {}
         for pid in ("ent-a-TRACE-1H", "ent-a-TRACE-8H"):
             for _ in range(5):
@@ -293,7 +295,8 @@ def measure(db_url: str, label: str) -> list[Figure]:
             "ms",
             "< 100",
             p95 < 100,
-            note=f"{len(search)} searches over {n} (bulk load {loaded:.0f} s)",
+            note=f"{len(search)} searches over {n} (bulk load {loaded:.0f} s); slowest "
+            f"{slowest[0]:.0f} ms: {json.dumps(slowest[1])}",
         ),
         Figure(f"search.{label}_1m_search_p50", round(percentile(search, 50), 1), "ms"),
         Figure(

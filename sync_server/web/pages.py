@@ -29,7 +29,7 @@ from sync_server.deps import AppEngine, AppPasswords, AppSettings
 from sync_server.errors import SyncError, TooManyRequests, Unprocessable
 from sync_server.routers import hazards as hazard_api
 from sync_server.routers import permits as permit_api
-from sync_server.schema import notes, permits
+from sync_server.schema import notes, permit_anomalies
 from sync_server.security import Principal, Role
 from sync_server.services import accounts as account_service
 from sync_server.services import audit
@@ -425,17 +425,14 @@ def permit_search(request: Request, conn: PageConn, who: Who, page: int = 1) -> 
 def _anomaly_codes(conn: Connection, who: Principal) -> list[str]:
     from sync_server.services.tenancy import scope_filter, visible_enterprises
 
-    codes: set[str] = set()
+    # The codes in use, from the indexed member rows (not the JSON of every anomalous
+    # permit: 50,000 of them in a county of 1M).
     rows = conn.execute(
-        sa.select(permits.c.anomalies).where(
-            scope_filter(permits.c.enterprise_id, visible_enterprises(conn, who)),
-            permits.c.has_anomaly.is_(True),
-        )
+        sa.select(permit_anomalies.c.code)
+        .where(scope_filter(permit_anomalies.c.enterprise_id, visible_enterprises(conn, who)))
+        .distinct()
     )
-    for row in rows:
-        anomalies: list[Any] = list(row.anomalies or [])
-        codes.update(str(a) for a in anomalies)
-    return sorted(codes)
+    return sorted(str(r.code) for r in rows)
 
 
 def _csv_response(rows: list[list[Any]], filename: str) -> Response:

@@ -310,3 +310,21 @@ def migrate_down(engine: sa.engine.Engine, revision: str) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)
+
+
+def test_a_restored_archive_carries_the_member_rows(world: World, app: Any, tmp_path: Path) -> None:
+    from sync_server.backup import backup, restore
+
+    _push_history(world, "ent-a", "a-admin", "GASL-4-0001")
+    before = _members(app.state.engine)
+    assert all(before.values())
+    archive = tmp_path / "b.jsonl.gz"
+    counts = backup(app.state.engine, archive)
+    assert counts["permit_anomalies"] == len(before["permit_anomalies"])
+    target = make_engine(f"sqlite:///{tmp_path / 'restored.db'}")
+    try:
+        migrate(target)
+        restore(target, archive)
+        assert _members(target) == before == _expected_members(_permit_rows(target))
+    finally:
+        target.dispose()
