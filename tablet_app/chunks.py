@@ -49,9 +49,12 @@ MAGIC = b"CSRC2"
 CSRC1 = b"CSRC1"
 MAX_DECIMALS = 6
 MAX_KEYS = 64  # a frame's channel mask is at most 64 bits
-# A chunk inflates to at most this (an 8-h chunk of 64 channels at 1 Hz is ~20 MB); a
-# zlib bomb stops here instead of filling memory.
-MAX_RAW_BYTES = 64 * 1024 * 1024
+# Bounds on what one chunk may hold, so a damaged or hostile chunk (a zlib bomb, a
+# header claiming a billion frames) is refused before it fills memory. A five-minute
+# chunk of four channels is 1,200 readings and inflates to ~3 KB; an 8-h chunk of 16
+# channels at 1 Hz would be 460,800 readings.
+MAX_READINGS = 1_000_000
+MAX_RAW_BYTES = 32 * 1024 * 1024
 # Sealing span (DESIGN.md "Readings": "about one minute"; see docs/tablet.md for why it
 # is five). Each chunk costs a signed chain event (~700 bytes) and an upload round trip
 # (~600 bytes) whatever it holds: at one minute that alone is over 5 bytes a value
@@ -110,6 +113,8 @@ def encode_chunk(readings: Sequence[Reading]) -> bytes:
     keys = list(dict.fromkeys(_key(r) for r in ordered))
     if len(keys) > MAX_KEYS:
         raise ChunkError(f"a chunk holds at most {MAX_KEYS} channels, got {len(keys)}")
+    if len(ordered) > MAX_READINGS:
+        raise ChunkError(f"a chunk holds at most {MAX_READINGS} readings, got {len(ordered)}")
     index = {k: i for i, k in enumerate(keys)}
     t0 = ordered[0].received_at
     assert t0 is not None
@@ -244,6 +249,9 @@ class _Columns:
         if any(count < 1 or not 0 < mask < 1 << n_keys for count, mask in runs):
             raise ChunkError("corrupt readings chunk: a frame names no or unknown channels")
         n_frames = sum(count for count, _mask in runs)
+        n_readings = sum(count * mask.bit_count() for count, mask in runs)
+        if n_readings > MAX_READINGS:
+            raise ChunkError(f"corrupt readings chunk: over {MAX_READINGS} readings")
         pos = 4 + hlen
 
         def take(dtype: str, count: int) -> np.ndarray:
@@ -257,11 +265,7 @@ class _Columns:
 
         steps = take(time_dtype, n_frames - 1).astype(np.int64) + step
         frame_ms = np.concatenate(([0], np.cumsum(steps)))
-        bits = np.array(
-            [[(mask >> i) & 1 for i in range(n_keys)] for _count, mask in runs], dtype=bool
-        )
-        present = np.repeat(bits, [count for count, _mask in runs], axis=0)
-        frame_of, self.key_of = np.nonzero(present)
+        frame_of, self.key_of = _layout(runs, n_keys)
         self.ms = frame_ms[frame_of]
         self.values = np.empty(len(frame_of), dtype=np.float64)
         for i, (d, first, dtype) in enumerate(coding):
@@ -276,6 +280,18 @@ class _Columns:
         self.status = take("u1", n) if has_status else np.zeros(n, dtype="u1")
         if pos != len(raw):
             raise ChunkError(f"corrupt readings chunk: {len(raw) - pos} bytes left over")
+
+
+def _layout(runs: list[tuple[int, int]], n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Frame and key index of every reading, from the run-length list of key masks."""
+    frames, keys = [], []
+    start = 0
+    for count, mask in runs:
+        present = np.array([i for i in range(n_keys) if mask >> i & 1], dtype=np.int64)
+        frames.append(np.repeat(np.arange(start, start + count), len(present)))
+        keys.append(np.tile(present, count))
+        start += count
+    return np.concatenate(frames), np.concatenate(keys)
 
 
 def _dtype(name: Any, allowed: tuple[str, ...]) -> str:
@@ -354,7 +370,7 @@ def _decode_csrc1(data: bytes) -> list[Reading]:
         keys = header["channels"]
     except (struct.error, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ChunkError(f"corrupt readings chunk: {exc}") from exc
-    if len(raw) != n * 10:
+    if len(raw) != n * 10 or n > MAX_READINGS:
         raise ChunkError(f"corrupt readings chunk: {len(raw)} column bytes for {n} readings")
     deltas = np.frombuffer(raw[: 4 * n], dtype="<i4")
     chan = np.frombuffer(raw[4 * n : 5 * n], dtype="u1")

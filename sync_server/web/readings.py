@@ -30,8 +30,10 @@ from sync_server.web.labels import CHANNEL_UNITS, parse_time
 
 CSRC1 = b"CSRC1"
 CSRC2 = b"CSRC2"
-# A chunk inflates to at most this (the tablet's limit too): a zlib bomb stops here.
-MAX_RAW_BYTES = 64 * 1024 * 1024
+# What one chunk may hold (the tablet's limits too): a zlib bomb or a header claiming a
+# billion frames is refused before it fills memory.
+MAX_RAW_BYTES = 32 * 1024 * 1024
+MAX_READINGS = 1_000_000
 _SIGNED = ("<i1", "<i2", "<i4", "<i8")
 MAX_DECIMALS = 6
 MAX_KEYS = 64
@@ -61,7 +63,7 @@ def _csrc1(data: bytes) -> list[Point]:
         keys = header["channels"]
     except (struct.error, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ChunkUnreadable(f"corrupt CSRC1 chunk: {exc}") from exc
-    if len(raw) != n * 10:
+    if len(raw) != n * 10 or n > MAX_READINGS:
         raise ChunkUnreadable(f"corrupt CSRC1 chunk: {len(raw)} column bytes for {n} readings")
     times = np.cumsum(np.frombuffer(raw[: 4 * n], dtype="<i4").astype(np.int64))
     chan = np.frombuffer(raw[4 * n : 5 * n], dtype="u1")
@@ -129,6 +131,8 @@ def _csrc2(data: bytes) -> list[Point]:
         raise ChunkUnreadable("corrupt CSRC2 chunk: no frames or no channels")
     if any(count < 1 or not 0 < mask < 1 << n_keys for count, mask in runs):
         raise ChunkUnreadable("corrupt CSRC2 chunk: a frame names no or unknown channels")
+    if sum(count * mask.bit_count() for count, mask in runs) > MAX_READINGS:
+        raise ChunkUnreadable(f"corrupt CSRC2 chunk: over {MAX_READINGS} readings")
     pos = 4 + hlen
 
     def take(dtype: str, count: int) -> np.ndarray:
@@ -143,8 +147,7 @@ def _csrc2(data: bytes) -> list[Point]:
     n_frames = sum(count for count, _mask in runs)
     steps = take(time_dtype, n_frames - 1).astype(np.int64) + step
     frame_ms = np.concatenate(([0], np.cumsum(steps)))
-    bits = np.array([[(mask >> i) & 1 for i in range(n_keys)] for _c, mask in runs], dtype=bool)
-    frame_of, key_of = np.nonzero(np.repeat(bits, [count for count, _mask in runs], axis=0))
+    frame_of, key_of = _layout(runs, n_keys)
     values = np.empty(len(frame_of), dtype=np.float64)
     for i, (d, first, dtype) in enumerate(coding):
         where = key_of == i
@@ -160,6 +163,18 @@ def _csrc2(data: bytes) -> list[Point]:
         Point(at=at, channel=keys[k][0], value=v, unit=keys[k][1], serial=serial)
         for at, k, v in zip(times, key_of.tolist(), values.tolist(), strict=True)
     ]
+
+
+def _layout(runs: list[tuple[int, int]], n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Frame and key index of every reading, from the run-length list of key masks."""
+    frames, keys = [], []
+    start = 0
+    for count, mask in runs:
+        present = np.array([i for i in range(n_keys) if mask >> i & 1], dtype=np.int64)
+        frames.append(np.repeat(np.arange(start, start + count), len(present)))
+        keys.append(np.tile(present, count))
+        start += count
+    return np.concatenate(frames), np.concatenate(keys)
 
 
 def _dtype(name: Any, allowed: tuple[str, ...]) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import struct
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -72,10 +73,21 @@ def test_damaged_chunks_are_unreadable() -> None:
         data[:-2],
         data + b"\x00",
         b"CSRC2" + zlib.compress(struct.pack("<I", 2) + b"{}"),
+        _claiming(data, 10**9),
         b"CSRC2" + zlib.compress(b"\x00" * (server_reader.MAX_RAW_BYTES + 1), 9),
     ):
         with pytest.raises(server_reader.ChunkUnreadable):
             server_reader.decode(bad)
+
+
+def _claiming(data: bytes, frames: int) -> bytes:
+    """The chunk with a header that claims ``frames`` frames of every channel."""
+    raw = zlib.decompress(data[5:])
+    (hlen,) = struct.unpack_from("<I", raw)
+    header = json.loads(raw[4 : 4 + hlen])
+    header["frames"] = [[frames, 0b1111]]
+    text = json.dumps(header).encode()
+    return b"CSRC2" + zlib.compress(struct.pack("<I", len(text)) + text + raw[4 + hlen :])
 
 
 @settings(max_examples=200, deadline=None)

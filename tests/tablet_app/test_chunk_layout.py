@@ -195,6 +195,7 @@ def test_damaged_chunks_are_refused_by_name() -> None:
         "columns long": rebuilt(header, raw[4 + hlen :] + b"\x00"),
         "unknown key": rebuilt({**header, "frames": [[60, 0b10000]]}),
         "empty frame": rebuilt({**header, "frames": [[60, 0]]}),
+        "a billion frames": rebuilt({**header, "frames": [[10**9, 0b1111]]}),
         "bad dtype": rebuilt({**header, "time": "<f2"}),
         "not json": _with_payload(struct.pack("<I", 3) + b"{x]"),
         "nested": _with_payload(struct.pack("<I", 100_000) + b"[" * 100_000),
