@@ -101,6 +101,16 @@ def _json_has(column: Any, value: str) -> Any:
     return sa.cast(column, sa.Text).contains(json.dumps(value))
 
 
+def _in_scope(conn: Any, column: Any, scope: list[str] | None) -> Any:
+    """``scope_filter``, with a county's hundreds of enterprise ids bound on PostgreSQL as
+    one array (``= ANY``) rather than one parameter each (~2 ms a statement less)."""
+    if scope is None or conn.dialect.name != "postgresql":
+        return scope_filter(column, scope)
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return column == sa.any_(sa.bindparam(None, scope, type_=ARRAY(sa.String)))
+
+
 def _iso_bound(value: str, field: str) -> str:
     from sync_server.errors import Unprocessable
     from sync_server.storage import now_iso, parse_iso
@@ -149,7 +159,7 @@ def list_permits(
         if value is not None
     ]
     lead: sa.Table = members[0][0] if members else permits
-    conds: list[Any] = [scope_filter(lead.c.enterprise_id, scope)]
+    conds: list[Any] = [_in_scope(conn, lead.c.enterprise_id, scope)]
     if enterprise_id is not None:
         conds.append(lead.c.enterprise_id == enterprise_id)
     if date_from is not None:
@@ -174,10 +184,12 @@ def list_permits(
     joined = lead.join(permits, permits.c.permit_id == lead.c.permit_id)
     source = joined if lead is not permits and permit_conds else lead
     where = sa.and_(*conds, *permit_conds)
-    # A LIMITed subquery: at most COUNT_CAP + 1 rows are read to tell "more than".
+    # A LIMITed subquery: at most COUNT_CAP + 1 rows are read to tell "more than". It
+    # selects a constant, so SQLite too can answer from a covering index (permit_id is
+    # not in the indexes).
     counted = conn.execute(
         sa.select(sa.func.count()).select_from(
-            sa.select(lead.c.permit_id)
+            sa.select(sa.literal_column("1"))
             .select_from(source)
             .where(where)
             .limit(COUNT_CAP + 1)

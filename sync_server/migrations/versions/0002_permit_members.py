@@ -8,9 +8,10 @@ Create Date: 2026-11-29 06:00:00
 Permit search matched these with ``LIKE`` on the JSON text of ``permits`` (a scan of
 every permit) and sorted every match to show the newest 50. The member tables carry the
 permit's ``first_at`` so one person's, detector's or code's newest permits are an index
-range; the permits indexes on (filter, first_at) do the same for enterprise, status,
-space and has_anomaly (they replace the single-column ones). The member rows are derived
-here from the existing ``permits`` lists with the engine's own JSON functions.
+range; the permits indexes on (filter, first_at[, enterprise_id]) do the same for
+enterprise, date, status, space and has_anomaly (they replace the single-column ones).
+The member rows are derived here from the existing ``permits`` lists with the engine's
+own JSON functions.
 """
 
 from collections.abc import Sequence
@@ -29,8 +30,16 @@ MEMBERS = (
     ("permit_detectors", "detector_id", sa.String(length=200), "detectors"),
     ("permit_anomalies", "code", sa.String(length=64), "anomalies"),
 )
-# (old single-column index, column) -> replaced by (column, first_at)
-PERMIT_INDEXES = ("enterprise_id", "status", "space_id", "has_anomaly")
+# Single-column permits indexes -> their replacements, first_at next, then what a count
+# of up to 10,001 matches checks (the scope; one enterprise's status and has_anomaly),
+# so it reads the index alone.
+PERMIT_INDEXES = {
+    "enterprise_id": ["enterprise_id", "first_at", "status", "has_anomaly"],
+    "first_at": ["first_at", "enterprise_id"],
+    "status": ["status", "first_at", "enterprise_id"],
+    "space_id": ["space_id", "first_at"],
+    "has_anomaly": ["has_anomaly", "first_at", "enterprise_id"],
+}
 
 
 def _backfill(dialect: str, table: str, value_column: str, list_column: str) -> str:
@@ -60,20 +69,24 @@ def upgrade() -> None:
         # Filled before the indexes are built: one sort per index instead of a b-tree
         # insert per row.
         op.execute(_backfill(dialect, table, column, source))
-        op.create_index(op.f(f"ix_{table}_{column}_first_at"), table, [column, "first_at"])
+        op.create_index(
+            op.f(f"ix_{table}_{column}_first_at_enterprise_id"),
+            table,
+            [column, "first_at", "enterprise_id"],
+        )
         op.create_index(
             op.f(f"ix_{table}_enterprise_id_{column}_first_at"),
             table,
             ["enterprise_id", column, "first_at"],
         )
-    for column in PERMIT_INDEXES:
+    for column, columns in PERMIT_INDEXES.items():
         op.drop_index(op.f(f"ix_permits_{column}"), table_name="permits")
-        op.create_index(op.f(f"ix_permits_{column}_first_at"), "permits", [column, "first_at"])
+        op.create_index(op.f(f"ix_permits_{'_'.join(columns)}"), "permits", columns)
 
 
 def downgrade() -> None:
-    for column in PERMIT_INDEXES:
-        op.drop_index(op.f(f"ix_permits_{column}_first_at"), table_name="permits")
+    for column, columns in PERMIT_INDEXES.items():
+        op.drop_index(op.f(f"ix_permits_{'_'.join(columns)}"), table_name="permits")
         op.create_index(op.f(f"ix_permits_{column}"), "permits", [column])
     for table, _column, _type, _source in MEMBERS:
         op.drop_table(table)
