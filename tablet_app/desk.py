@@ -7,20 +7,26 @@ in-memory session moves on, so what the screen shows is always what is stored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace as dc_replace
 from datetime import date
 from typing import Any
 
 from permits.commands import PermitSession
 from permits.events import (
+    Cancelled,
     Certificate,
+    Closed,
+    ClosingStarted,
     DetectorIdentity,
     Event,
+    MonitoringStopped,
     Payload,
     PersonSnapshot,
     SignOff,
     SignOffMeaning,
     SpaceSnapshot,
+    Suspended,
     parse_event,
 )
 from permits.integrity import DeviceKey
@@ -59,12 +65,17 @@ def training_valid_on(row: dict[str, Any], day: date) -> bool:
     return until is not None and date.fromisoformat(str(until)) >= day
 
 
+_ENDS_A_SPAN = (ClosingStarted, Closed, Cancelled, Suspended, MonitoringStopped)
+
+
 class PermitDesk:
     def __init__(self, context: AppContext) -> None:
         self.context = context
         self.store = context.store
         self._key = self._device_key()
         self._sessions: dict[str, PermitSession] = {}
+        # Per permit: seals the readings not yet in a chunk (the board's recorder).
+        self._sealers: dict[str, Callable[[str], object]] = {}
 
     @property
     def key(self) -> DeviceKey:
@@ -114,6 +125,12 @@ class PermitDesk:
         if new:
             base = PermitSession(self.key)
         else:
+            sealer = self._sealers.get(permit_id)
+            if sealer is not None and isinstance(payload, _ENDS_A_SPAN):
+                # Chunks are sealed every few minutes; the readings since the last seal
+                # go into the chain before the event that ends monitoring, whichever
+                # screen records it, or they would never be sealed.
+                sealer(actor)
             base = self.session(permit_id)
         trial = dc_replace(base, events=list(base.events))
         event = trial.record(
@@ -122,6 +139,11 @@ class PermitDesk:
         self.store.append_event(event.to_json())
         self._sessions[permit_id] = trial
         return event
+
+    def seal_readings_with(self, permit_id: str, sealer: Callable[[str], object]) -> None:
+        """``sealer(actor)`` runs before any event that closes, cancels, suspends or
+        stops the monitoring of ``permit_id``."""
+        self._sealers[permit_id] = sealer
 
     def signoff(
         self,

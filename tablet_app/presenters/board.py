@@ -249,6 +249,10 @@ class BoardPresenter:
             return []
         if state.monitoring_detector is None:
             return []
+        permit_id = self.permit_id
+        self.desk.seal_readings_with(
+            permit_id, lambda actor: self.recorder.flush(permit_id, actor, self.context.now())
+        )
         assessment = self.assess()
         active = {(a.kind, a.channel) for a in state.alarms.values()}
         raised = []

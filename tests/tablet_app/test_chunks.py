@@ -16,6 +16,7 @@ from permits.commands import demo
 from permits.readings import Channel, Reading, StatusFlag, Unit
 from tablet_app.chunks import CHUNK_SPAN, ChunkError, chunk_hash, decode_chunk, encode_chunk
 from tablet_app.presenters.board import BoardPresenter
+from tablet_app.presenters.closeout import CloseoutPresenter
 
 from .test_presenters import ready
 from .world import PINS, World, make_world
@@ -134,3 +135,27 @@ def test_an_alarm_seals_the_readings_that_led_to_it_at_once(world: World) -> Non
     world.air(5, h2s=9.0)
     assert board.tick() == []  # the same alarm: no new seal before the span is out
     assert len(world.desk.state(world.context.permit_id).chunks) == 2
+
+
+def test_closing_seals_the_readings_since_the_last_chunk(world: World) -> None:
+    # Chunks are sealed every few minutes; the readings after the last seal must reach
+    # the chain before the permit closes, whichever screen records the close.
+    atmo, board, _setup = ready(world)
+    assert atmo.confirm_readings(demo.ENTRANT_A, PINS[demo.ENTRANT_A]).ok
+    world.air(2)
+    assert board.enter(demo.ENTRANT_A).ok
+    board.tick()  # the first seal
+    world.air(90)  # well inside the span: nothing due
+    board.tick()
+    assert len(world.desk.state(world.context.permit_id).chunks) == 1
+    assert board.exit(demo.ENTRANT_A).ok
+    close = CloseoutPresenter(world.context, world.desk)
+    assert close.start_closing().ok, close.last.lines()
+    state = world.desk.state(world.context.permit_id)
+    assert len(state.chunks) == 2
+    data = world.store.chunk(state.chunks[-1])
+    assert data is not None
+    sealed = [r.received_at for r in decode_chunk(data)]
+    assert len(sealed) >= 80 * 4  # the 90 s of four channels after the first seal
+    types = [e.type.value for e in world.desk.session(world.context.permit_id).events]
+    assert types[-2:] == ["readings_chunk_recorded", "closing_started"]
