@@ -157,10 +157,10 @@ def checks_only(chains: list[list[dict[str, Any]]], key: Any) -> tuple[float, fl
     parsing, rules, database or HTTP. Their ratio to the raw insert bounds the ingest
     ratio from above: the server cannot accept events faster than it can check them."""
     from permits.events import parse_event
-    from permits.integrity import _signed_by, event_hash, public_key_from
+    from permits.integrity import _signed_by, event_hash, verify_key_from
 
     parsed = [parse_event(e) for c in chains for e in c]
-    public = public_key_from(key.public_b64())
+    public = verify_key_from(key.public_b64())
     t0 = time.perf_counter()
     for ev in parsed:
         if not _signed_by(public, ev.hash, ev.sig):

@@ -118,3 +118,12 @@ def canonical_json(value: Any) -> str:
 
 def canonical_bytes(value: Any) -> bytes:
     return canonical_json(value).encode("utf-8")
+
+
+def plain_json_bytes(value: Any) -> bytes:
+    """JSON values (as ``json.loads`` returns them) written by the canonical encoder
+    without the type walk. Equal to :func:`canonical_bytes` when ``value`` is already
+    canonical plain JSON (no integral floats); different otherwise, never wrong: callers
+    compare its digest with a signed hash and fall back to the full form on a mismatch.
+    Raises ValueError or TypeError for values that are not JSON (NaN, objects)."""
+    return _ENCODER.encode(value).encode("utf-8")

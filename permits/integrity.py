@@ -36,7 +36,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -47,8 +46,10 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     PublicFormat,
 )
+from nacl.exceptions import CryptoError
+from nacl.signing import VerifyKey
 
-from permits.canonical import canonical_bytes
+from permits.canonical import canonical_bytes, plain_json_bytes
 from permits.errors import IntegrityError, InvalidInput, VersionConflict
 from permits.events import GENESIS_HASH, DeviceHandover, Event, parse_event
 from permits.i18n import gettext as _
@@ -76,7 +77,9 @@ __all__ = [
     "read_export",
     "seal",
     "signature_valid",
+    "stored_hash",
     "verify_chain",
+    "verify_key_from",
 ]
 
 
@@ -96,6 +99,24 @@ def event_hash(event: Event) -> str:
     return hashlib.sha256(canonical_bytes(event.hashed_fields())).hexdigest()
 
 
+def stored_hash(raw: Mapping[str, Any]) -> str | None:
+    """SHA-256 of a stored event body's fields other than ``hash`` and ``sig``, written
+    as they are, or None when they are not JSON values.
+
+    When this equals the event's ``hash``, the body holds exactly the canonical bytes
+    that were hashed and signed (SHA-256 is collision resistant), so the hash check is
+    passed without building the canonical form from the parsed event: profiled on an
+    eight-hour trace, that was 36 ms of 115 ms of verification. Bodies that are not in
+    canonical form (another client's encoder, integral floats) do not match and are
+    checked the long way; a mismatch here is never a verdict.
+    """
+    try:
+        body = {k: v for k, v in raw.items() if k != "hash" and k != "sig"}
+        return hashlib.sha256(plain_json_bytes(body)).hexdigest()
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
 def _b64decode(text: str, what: str) -> bytes:
     try:
         return base64.b64decode(text.encode("ascii"), validate=True)
@@ -109,6 +130,18 @@ def public_key_from(value: bytes | str) -> Ed25519PublicKey:
     if len(raw) != 32:
         raise InvalidInput("public_key", "32 raw bytes (base64)", f"{len(raw)} bytes")
     return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def verify_key_from(value: bytes | str) -> VerifyKey:
+    """The verifier for a key :func:`public_key_from` accepts (same checks, same errors).
+
+    Signatures are made with ``cryptography`` (OpenSSL) and checked with libsodium
+    (PyNaCl): measured here, a check costs 80-98 us against 130-139 us, and every
+    pushed event and every event of a trace is checked. libsodium is the stricter of
+    the two (it refuses small-order keys and non-canonical signatures): stricter fails
+    closed."""
+    key = public_key_from(value)
+    return VerifyKey(key.public_bytes(Encoding.Raw, PublicFormat.Raw))
 
 
 @dataclass(frozen=True)
@@ -145,17 +178,17 @@ class DeviceKey:
 
 def signature_valid(hash_hex: str, sig_b64: str, public_key: bytes | str) -> bool:
     try:
-        key = public_key_from(public_key)
-    except (InvalidInput, ValueError):
+        key = verify_key_from(public_key)
+    except (InvalidInput, ValueError, CryptoError):
         return False
     return _signed_by(key, hash_hex, sig_b64)
 
 
-def _signed_by(key: Ed25519PublicKey, hash_hex: str, sig_b64: str) -> bool:
+def _signed_by(key: VerifyKey, hash_hex: str, sig_b64: str) -> bool:
     try:
         sig = _b64decode(sig_b64, "sig")
-        key.verify(sig, bytes.fromhex(hash_hex))
-    except (InvalidSignature, InvalidInput, ValueError):
+        key.verify(bytes.fromhex(hash_hex), sig)
+    except (CryptoError, InvalidInput, ValueError, TypeError):
         return False
     return True
 
@@ -231,15 +264,22 @@ def verify_chain(
     *,
     permit_id: str | None = None,
     after: ChainHead | None = None,
+    raw_bodies: Sequence[Mapping[str, Any]] | None = None,
 ) -> VerificationResult:
     """Check a whole permit chain from seq 1; stop at the first bad event.
 
     With ``after``, ``events`` continue a chain verified earlier (the server's stored
     chain): the same checks run on each new event (seq, link to the head's hash, hash,
     writer, signature), starting from that head instead of the genesis, so a push of n
-    events costs O(n) and not O(chain)."""
+    events costs O(n) and not O(chain).
+
+    ``raw_bodies`` (parallel to parsed ``events``), or ``events`` given as the JSON
+    bodies, let the hash check use :func:`stored_hash` when the body is in canonical
+    form; the verdict is the same either way."""
     if not events:
         return VerificationResult(False, 0, None, None, EMPTY_CHAIN, _("the chain has no events"))
+    if raw_bodies is not None and len(raw_bodies) != len(events):
+        raise ValueError("raw_bodies must be parallel to events")
     expected_permit = permit_id
     prev = GENESIS_HASH
     holder: str | None = None
@@ -252,7 +292,7 @@ def verify_chain(
             after.seq + 1,
         )
     # One parsed key per device, not one per event.
-    parsed_keys: dict[str, Ed25519PublicKey | None] = {}
+    parsed_keys: dict[str, VerifyKey | None] = {}
 
     def bad(
         index: int, seq: int | None, code: str, reason: str, **facts: Any
@@ -261,6 +301,7 @@ def verify_chain(
 
     for index, item in enumerate(events):
         expected_seq = index + first_seq
+        raw = raw_bodies[index] if raw_bodies is not None else item
         try:
             event = item if isinstance(item, Event) else parse_event(item)
         except InvalidInput as exc:
@@ -302,7 +343,9 @@ def verify_chain(
                 _("prev_hash does not match the hash of the event before"),
                 expected_prev_hash=prev,
             )
-        digest = event_hash(event)
+        digest = event.hash if isinstance(raw, Mapping) and stored_hash(raw) == event.hash else None
+        if digest is None:
+            digest = event_hash(event)
         if digest != event.hash:
             return bad(
                 index,
@@ -334,8 +377,8 @@ def verify_chain(
         assert event.hash is not None and event.sig is not None
         if event.device_id not in parsed_keys:
             try:
-                parsed_keys[event.device_id] = public_key_from(key)
-            except (InvalidInput, ValueError):
+                parsed_keys[event.device_id] = verify_key_from(key)
+            except (InvalidInput, ValueError, CryptoError):
                 parsed_keys[event.device_id] = None
         parsed = parsed_keys[event.device_id]
         if parsed is None or not _signed_by(parsed, event.hash, event.sig):

@@ -238,7 +238,19 @@ def verify_chain(
     from permits.integrity import verify_chain as core_verify
 
     head = chain_head(after.obj) if after is not None else None
-    result = core_verify([ev.obj for ev in chain], public_keys, after=head)
+    result = core_verify(
+        [ev.obj for ev in chain], public_keys, after=head, raw_bodies=[ev.raw for ev in chain]
+    )
+    if not result.valid:
+        raise ChainInvalid(result.seq, result.code or "BAD_SCHEMA", result.reason)
+
+
+def verify_stored(bodies: list[dict[str, Any]], public_keys: dict[str, str]) -> None:
+    """A stored chain's bodies from seq 1, checked by the core (a body that no longer
+    parses is its ``BAD_SCHEMA``); ChainInvalid names the first bad event."""
+    from permits.integrity import verify_chain as core_verify
+
+    result = core_verify(bodies, public_keys)
     if not result.valid:
         raise ChainInvalid(result.seq, result.code or "BAD_SCHEMA", result.reason)
 

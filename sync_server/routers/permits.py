@@ -239,15 +239,24 @@ def _keys(conn: Any, enterprise_id: str, device_ids: set[str]) -> dict[str, str]
     return {r.device_id: r.public_key_b64 for r in rows}
 
 
-@router.get("/{permit_id}")
-def trace(permit_id: str, conn: Conn, who: CurrentPrincipal) -> dict[str, Any]:
+@router.get("/{permit_id}", response_class=JSONResponse)
+def trace(permit_id: str, conn: Conn, who: CurrentPrincipal) -> JSONResponse:
     """One permit end to end (一键追溯): every event, readings chunks held or missing, the
     chain verification, anomalies, findings, version conflicts, hazards and notes."""
+    # Built of JSON values already (the stored bodies, strings, numbers): written as they
+    # are. Profiled on an eight-hour job (~500 events): FastAPI's jsonable_encoder walk
+    # of the same dict took 28-75 ms of a 150-230 ms trace.
+    return JSONResponse(trace_data(conn, who, permit_id))
+
+
+def trace_data(conn: Any, who: Principal, permit_id: str) -> dict[str, Any]:
+    """The trace as a dict (the API's body; the web trace page and the PDF build on it).
+    Another tenant's or an unknown permit raises NotFound."""
     row = _permit(conn, who, permit_id)
     chain = _chain(conn, permit_id)
     keys = _keys(conn, row.enterprise_id, {e.device_id for e in chain})
     try:
-        domain.verify_chain([domain.parse_event(e.body) for e in chain], keys)
+        domain.verify_stored([e.body for e in chain], keys)
         verification: dict[str, Any] = {"ok": True, "events": len(chain)}
     except domain.ChainInvalid as exc:
         verification = {"ok": False, "seq": exc.seq, "code": exc.code, "message": exc.message}

@@ -165,7 +165,7 @@ def _device_labels(conn: Connection, enterprise_id: str) -> dict[str, str]:
 
 def build(conn: Connection, who: Principal, permit_id: str, _: Gettext) -> dict[str, Any]:
     """The trace view model; another tenant's or an unknown permit raises NotFound."""
-    t = permit_api.trace(permit_id, conn, who)
+    t = permit_api.trace_data(conn, who, permit_id)
     permit = t["permit"]
     events: list[dict[str, Any]] = t["events"]
     ent = conn.execute(

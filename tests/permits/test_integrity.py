@@ -14,7 +14,9 @@ from permits.errors import IntegrityError, InvalidInput
 from permits.events import GENESIS_HASH
 from permits.integrity import (
     BAD_DEVICE,
+    BAD_HASH,
     BAD_SCHEMA,
+    BAD_SIGNATURE,
     CHAIN_TRUNCATED,
     EMPTY_CHAIN,
     UNKNOWN_DEVICE,
@@ -26,6 +28,7 @@ from permits.integrity import (
     read_export,
     seal,
     signature_valid,
+    stored_hash,
     verify_chain,
 )
 
@@ -199,3 +202,43 @@ def test_the_golden_chain_still_verifies() -> None:
     result = verify_chain(export.events, export.devices, permit_id=export.permit_id)
     assert result.valid, result.as_dict()
     assert result.count == 44
+
+
+def test_a_canonical_body_is_hash_checked_as_stored(key: DeviceKey, keys: dict[str, str]) -> None:
+    # The fast path (stored_hash) must give the verdicts of the full canonical form:
+    # a stored body as the tablet writes it matches its hash as it is; an edit is caught.
+    bodies = [e.to_json() for e in demo_session(key).events]
+    assert all(stored_hash(b) == b["hash"] for b in bodies)
+    assert verify_chain(bodies, keys).valid
+    edited = [dict(b) for b in bodies]
+    edited[4]["actor"] = "someone-else"
+    result = verify_chain(edited, keys)
+    assert not result.valid and result.code == BAD_HASH and result.seq == 5
+
+
+def test_a_non_canonical_body_still_verifies_the_long_way(
+    key: DeviceKey, keys: dict[str, str]
+) -> None:
+    # Another client's encoder: an integral float where canonical JSON has an int, and
+    # a "Z" time. The bytes differ from what was hashed, the content does not.
+    bodies = [e.to_json() for e in demo_session(key).events]
+    odd = dict(bodies[0], seq=1.0, occurred_at=bodies[0]["occurred_at"].replace("+00:00", "Z"))
+    assert stored_hash(odd) != odd["hash"]
+    assert verify_chain([odd, *bodies[1:]], keys).valid
+    assert stored_hash({"seq": float("nan")}) is None  # not JSON: the long way, no crash
+
+
+def test_raw_bodies_must_be_parallel_to_the_events(key: DeviceKey, keys: dict[str, str]) -> None:
+    events = demo_session(key).events
+    with pytest.raises(ValueError, match="parallel"):
+        verify_chain(events, keys, raw_bodies=[e.to_json() for e in events[:-1]])
+
+
+@pytest.mark.parametrize("sig", ["", "AAAA", base64.b64encode(b"\0" * 64).decode(), "not b64!"])
+def test_a_malformed_or_wrong_signature_is_bad_signature(
+    ready: PermitSession, keys: dict[str, str], sig: str
+) -> None:
+    bodies = [e.to_json() for e in ready.events]
+    bodies[2]["sig"] = sig
+    result = verify_chain(bodies, keys)
+    assert not result.valid and result.code in (BAD_SIGNATURE, BAD_SCHEMA) and result.seq == 3

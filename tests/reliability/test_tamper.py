@@ -183,6 +183,14 @@ def _resign_rewritten(engine: Any, tab: Tablet) -> int:
     return 2
 
 
+def _unparseable(engine: Any, tab: Tablet) -> int:
+    # A body that is no longer an event at all: the trace names it, it does not fail.
+    body = _body(engine, 3)
+    body["type"] = "no_such_event"
+    _set(engine, 3, body=body)
+    return 3
+
+
 TAMPERS: dict[str, Callable[[Any, Tablet], int]] = {
     "modified payload": _modify_payload,
     "modified payload, hash recomputed": _modify_and_rehash,
@@ -190,6 +198,7 @@ TAMPERS: dict[str, Callable[[Any, Tablet], int]] = {
     "reordered events": _reorder,
     "inserted forged event": _insert_forged,
     "history rewritten with another key": _resign_rewritten,
+    "body no longer an event": _unparseable,
 }
 
 
