@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,23 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+@contextmanager
+def begin_write(engine: Engine) -> Iterator[Connection]:
+    """A transaction whose reads all see one state, for read-check-write work (a push).
+
+    pysqlite runs SELECTs outside a transaction until the first write, so each read saw
+    the latest commit: a push racing another for the same permit read the permit row
+    before the other committed and the chain after, and rejected its event as BAD_SEQ
+    instead of storing the fork as a VERSION_CONFLICT (seen under load in
+    test_concurrency). On SQLite, BEGIN IMMEDIATE takes the write lock first (writers
+    are serialised by SQLite anyway; the busy timeout waits); on PostgreSQL the caller
+    locks the permit row (SELECT ... FOR UPDATE)."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield conn
 
 
 def alembic_config(url: str) -> Any:

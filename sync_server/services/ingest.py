@@ -33,7 +33,7 @@ from sync_server.security import Principal
 from sync_server.services import hazards as hazard_service
 from sync_server.services import permit_members
 from sync_server.settings import Settings
-from sync_server.storage import next_rev, now_iso, parse_iso
+from sync_server.storage import begin_write, next_rev, now_iso, parse_iso
 
 # The replay of each permit pushed lately, to continue from on its next push: permit id ->
 # the core's Replayer, whose state names the head (seq, hash) it was made for. Bounded;
@@ -151,7 +151,7 @@ def push(
     for permit_id, group in groups.items():
         for attempt in range(3):
             try:
-                with engine.begin() as conn:
+                with begin_write(engine) as conn:
                     out, replayer = _push_permit(conn, settings, device, permit_id, group)
                 if replayer is not None:  # committed: the next push continues from it
                     _keep_replay(permit_id, replayer)
@@ -203,7 +203,11 @@ def _push_permit(
     enterprise_id = device.enterprise_id or ""
     received = datetime.now(UTC)
     out: list[Result] = []
-    permit = conn.execute(sa.select(permits).where(permits.c.permit_id == permit_id)).first()
+    # FOR UPDATE: concurrent pushes for one permit take turns (PostgreSQL; SQLite's
+    # BEGIN IMMEDIATE in begin_write); a new permit's race ends at the unique index.
+    permit = conn.execute(
+        sa.select(permits).where(permits.c.permit_id == permit_id).with_for_update()
+    ).first()
     if permit is not None and permit.enterprise_id != enterprise_id:
         # Another tenant's permit id: answer as if unknown, and store nothing.
         return [
