@@ -93,14 +93,6 @@ def _readers(who: Principal) -> None:
         raise Forbidden(_("this account's role may not do this"), code="ROLE_FORBIDDEN")
 
 
-def _json_has(column: Any, value: str) -> Any:
-    # JSON arrays of ids, matched as text: portable across SQLite and PostgreSQL. The
-    # permit search uses the member tables instead (an index, not a scan of every row).
-    import json
-
-    return sa.cast(column, sa.Text).contains(json.dumps(value))
-
-
 def _in_scope(conn: Any, column: Any, scope: list[str] | None) -> Any:
     """``scope_filter``, with a county's hundreds of enterprise ids bound on PostgreSQL as
     one array (``= ANY``) rather than one parameter each (~2 ms a statement less)."""

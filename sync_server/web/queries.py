@@ -10,7 +10,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from sync_server.schema import enterprises, findings, hazard_actions, hazards, permits
+from sync_server.schema import (
+    enterprises,
+    findings,
+    hazard_actions,
+    hazards,
+    permit_anomalies,
+    permits,
+)
 from sync_server.security import Principal
 from sync_server.services import hazards as hazard_service
 from sync_server.services.tenancy import scope_filter, visible_enterprises
@@ -36,12 +43,6 @@ def today_start_utc(now: datetime | None = None) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
-def _json_has(column: Any, value: str) -> Any:
-    import json
-
-    return sa.cast(column, sa.Text).contains(json.dumps(value))
-
-
 def dashboard(conn: Connection, who: Principal, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     scope = visible_enterprises(conn, who)
@@ -51,7 +52,14 @@ def dashboard(conn: Connection, who: Principal, now: datetime | None = None) -> 
         q = sa.select(sa.func.count()).select_from(permits).where(in_scope, *conds)
         return int(conn.execute(q).scalar_one())
 
-    alarm_cond = sa.or_(*[_json_has(permits.c.anomalies, c) for c in ALARM_CODES])
+    # From the indexed member rows, not a LIKE over every permit's anomalies JSON (a
+    # scan of the county's permits on each dashboard load).
+    alarm_cond = permits.c.permit_id.in_(
+        sa.select(permit_anomalies.c.permit_id).where(
+            scope_filter(permit_anomalies.c.enterprise_id, scope),
+            permit_anomalies.c.code.in_(ALARM_CODES),
+        )
+    )
     alarmed = list(
         conn.execute(
             sa.select(permits)

@@ -398,3 +398,14 @@ def test_the_hazard_form_names_a_bad_field_and_files_nothing(admin_a: httpx.Clie
     r = admin_a.post("/web/hazards", data={**base, "title": "长" * 301})
     assert r.status_code == 422, r.text[:300]
     assert admin_a.get("/web/hazards.csv").text.count("\n") == before
+
+
+def test_the_dashboard_counts_alarms_within_the_readers_scope(
+    bureau: httpx.Client, admin_a: httpx.Client
+) -> None:
+    # The alarm tile reads the indexed anomaly rows, filtered by the reader's tenancy:
+    # the county sees both enterprises' alarmed permits, an enterprise only its own.
+    assert 'id="tile-alarms">2<' in bureau.get("/web/").text
+    page = admin_a.get("/web/").text
+    assert 'id="tile-alarms">1<' in page
+    assert "A-2026-0003" in page and "B-2026-0003" not in page
