@@ -117,7 +117,14 @@ def canonical_json(value: Any) -> str:
 
 
 def canonical_bytes(value: Any) -> bytes:
-    return canonical_json(value).encode("utf-8")
+    try:
+        return canonical_json(value).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # JSON may spell a lone UTF-16 surrogate ("\udddd"); it is not text and has no
+        # UTF-8 form, so there are no canonical bytes to hash (found by fuzzing exports).
+        raise InvalidInput(
+            "text", "Unicode text without lone surrogates", exc.object[exc.start : exc.end]
+        ) from exc
 
 
 def plain_json_bytes(value: Any) -> bytes:

@@ -345,7 +345,10 @@ def verify_chain(
             )
         digest = event.hash if isinstance(raw, Mapping) and stored_hash(raw) == event.hash else None
         if digest is None:
-            digest = event_hash(event)
+            try:
+                digest = event_hash(event)
+            except InvalidInput as exc:
+                return bad(index, event.seq, BAD_SCHEMA, str(exc), field=exc.field)
         if digest != event.hash:
             return bad(
                 index,

@@ -242,3 +242,16 @@ def test_a_malformed_or_wrong_signature_is_bad_signature(
     bodies[2]["sig"] = sig
     result = verify_chain(bodies, keys)
     assert not result.valid and result.code in (BAD_SIGNATURE, BAD_SCHEMA) and result.seq == 3
+
+
+def test_a_lone_surrogate_is_a_schema_error_not_a_crash(
+    key: DeviceKey, keys: dict[str, str]
+) -> None:
+    # Found by fuzzing exports: JSON can spell "\udddd", which has no UTF-8 form, so the
+    # event has no canonical bytes to hash. It is refused by name, with its seq.
+    bodies = [e.to_json() for e in demo_session(key).events]
+    bodies[1] = dict(bodies[1], actor="P-\udddd")
+    result = verify_chain(bodies, keys)
+    assert not result.valid and result.code == BAD_SCHEMA and result.seq == 2
+    with pytest.raises(InvalidInput, match="surrogate"):
+        canonical_bytes({"name": "\udddd"})
