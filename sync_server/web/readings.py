@@ -6,37 +6,26 @@ float64; docs/tablet.md "Readings chunks"), the first tablets' ``CSRC1`` chunk (
 header, then zlib-compressed columns of int32 time deltas in ms, uint8 channel index,
 float32 value, uint8 status; stored chunks never change, so it is read for good) and
 the demo history's compact JSON chunk (zlib JSON with ``start``, ``step_s``,
-``channels`` and ``rows``). The server may not import the tablet app, so the reader is
-written here from the format (tests/web/test_units.py checks it against the tablet's
-encoder); a chunk in none of these layouts is reported as unreadable, never guessed at.
+``channels`` and ``rows``). The two tablet layouts are read by the same codec the
+tablet writes with (``permits.chunks``); a chunk in none of these layouts is reported
+as unreadable, never guessed at.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import struct
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from permits.chunks import CSRC1, MAGIC, ChunkError, decode_columns
 from sync_server.schema import blobs
 from sync_server.web.labels import CHANNEL_UNITS, parse_time
-
-CSRC1 = b"CSRC1"
-CSRC2 = b"CSRC2"
-# What one chunk may hold (the tablet's limits too): a zlib bomb or a header claiming a
-# billion frames is refused before it fills memory.
-MAX_RAW_BYTES = 32 * 1024 * 1024
-MAX_READINGS = 1_000_000
-_SIGNED = ("<i1", "<i2", "<i4", "<i8")
-MAX_DECIMALS = 6
-MAX_KEYS = 64
 
 
 @dataclass(frozen=True)
@@ -52,135 +41,16 @@ class ChunkUnreadable(ValueError):
     pass
 
 
-def _csrc1(data: bytes) -> list[Point]:
+def _chunk(data: bytes) -> list[Point]:
     try:
-        (hlen,) = struct.unpack_from("<I", data, len(CSRC1))
-        start = len(CSRC1) + 4
-        header = json.loads(data[start : start + hlen])
-        raw = _inflate(data[start + hlen :])
-        n = int(header["n"])
-        t0 = datetime.fromisoformat(header["t0"])
-        keys = header["channels"]
-    except (struct.error, ValueError, KeyError, TypeError, RecursionError) as exc:
-        raise ChunkUnreadable(f"corrupt CSRC1 chunk: {exc}") from exc
-    if len(raw) != n * 10 or n > MAX_READINGS:
-        raise ChunkUnreadable(f"corrupt CSRC1 chunk: {len(raw)} column bytes for {n} readings")
-    times = np.cumsum(np.frombuffer(raw[: 4 * n], dtype="<i4").astype(np.int64))
-    chan = np.frombuffer(raw[4 * n : 5 * n], dtype="u1")
-    values = np.frombuffer(raw[5 * n : 9 * n], dtype="<f4")
-    out = []
-    if n and int(chan.max()) >= len(keys):
-        raise ChunkUnreadable("corrupt CSRC1 chunk: a channel index past the header's list")
-    for i in range(n):
-        channel, unit = keys[int(chan[i])][:2]
-        out.append(
-            Point(
-                at=t0 + timedelta(milliseconds=int(times[i])),
-                channel=str(channel),
-                value=float(str(values[i])),
-                unit=str(unit),
-                serial=str(header.get("serial", "")),
-            )
-        )
-    return out
-
-
-def _inflate(data: bytes) -> bytes:
-    inflater = zlib.decompressobj()
-    try:
-        raw = inflater.decompress(data, MAX_RAW_BYTES)
-    except zlib.error as exc:
-        raise ChunkUnreadable(f"corrupt readings chunk: {exc}") from exc
-    if inflater.unconsumed_tail:
-        raise ChunkUnreadable(f"corrupt readings chunk: inflates past {MAX_RAW_BYTES} bytes")
-    if not inflater.eof or inflater.unused_data:
-        raise ChunkUnreadable("corrupt readings chunk: truncated or trailing bytes")
-    return raw
-
-
-def _csrc2(data: bytes) -> list[Point]:
-    """``b"CSRC2" + zlib(uint32 header length + JSON header + columns)``; the columns: a
-    time step a frame (minus the header's ``step``), then per channel key its values
-    (delta-coded integers at ``10**-decimals`` after the header's first value, or
-    float64), then a status byte a value when the header says so. Which keys each frame
-    holds is the header's run-length list of [frames, bit mask]."""
-    raw = _inflate(data[len(CSRC2) :])
-    try:
-        (hlen,) = struct.unpack_from("<I", raw, 0)
-        h = json.loads(raw[4 : 4 + hlen])
-        serial = str(h["serial"])
-        t0 = datetime.fromisoformat(h["t0"])
-        step = int(h["step"])
-        time_dtype = _dtype(h["time"], _SIGNED)
-        runs = [(int(count), int(mask)) for count, mask in h["frames"]]
-        keys: list[tuple[str, str]] = []
-        coding: list[tuple[int | None, int, str]] = []
-        for k in h["keys"]:
-            channel, unit, _gas, _lel_vol, d, first, dtype = k
-            keys.append((str(channel), str(unit)))
-            if d == "f8":
-                coding.append((None, 0, _dtype(dtype, ("<f8",))))
-            elif isinstance(d, int) and 0 <= d <= MAX_DECIMALS and isinstance(first, int):
-                coding.append((d, first, _dtype(dtype, _SIGNED)))
-            else:
-                raise ValueError(f"bad decimals {d!r} or first value {first!r}")
-    except (struct.error, ValueError, KeyError, TypeError, RecursionError) as exc:
-        raise ChunkUnreadable(f"corrupt CSRC2 chunk header: {exc}") from exc
-    n_keys = len(keys)
-    if not runs or not 0 < n_keys <= MAX_KEYS:
-        raise ChunkUnreadable("corrupt CSRC2 chunk: no frames or no channels")
-    if any(count < 1 or not 0 < mask < 1 << n_keys for count, mask in runs):
-        raise ChunkUnreadable("corrupt CSRC2 chunk: a frame names no or unknown channels")
-    if sum(count * mask.bit_count() for count, mask in runs) > MAX_READINGS:
-        raise ChunkUnreadable(f"corrupt CSRC2 chunk: over {MAX_READINGS} readings")
-    pos = 4 + hlen
-
-    def take(dtype: str, count: int) -> np.ndarray:
-        nonlocal pos
-        size = np.dtype(dtype).itemsize * count
-        if count < 0 or pos + size > len(raw):
-            raise ChunkUnreadable("corrupt CSRC2 chunk: a column is cut short")
-        col = np.frombuffer(raw, dtype=dtype, count=count, offset=pos)
-        pos += size
-        return col
-
-    n_frames = sum(count for count, _mask in runs)
-    steps = take(time_dtype, n_frames - 1).astype(np.int64) + step
-    frame_ms = np.concatenate(([0], np.cumsum(steps)))
-    frame_of, key_of = _layout(runs, n_keys)
-    values = np.empty(len(frame_of), dtype=np.float64)
-    for i, (d, first, dtype) in enumerate(coding):
-        where = key_of == i
-        if d is None:
-            values[where] = take(dtype, int(where.sum()))
-        else:
-            diffs = take(dtype, int(where.sum()) - 1).astype(np.int64)
-            values[where] = np.concatenate(([first], first + np.cumsum(diffs))) / 10.0**d
-    if pos != len(raw) - (len(frame_of) if h.get("status") else 0):
-        raise ChunkUnreadable("corrupt CSRC2 chunk: the columns do not fill the chunk")
-    times = (t0 + timedelta(milliseconds=ms) for ms in frame_ms[frame_of].tolist())
+        c = decode_columns(data)
+    except ChunkError as exc:
+        raise ChunkUnreadable(str(exc)) from exc
+    times = (c.t0 + timedelta(milliseconds=ms) for ms in c.ms.tolist())
     return [
-        Point(at=at, channel=keys[k][0], value=v, unit=keys[k][1], serial=serial)
-        for at, k, v in zip(times, key_of.tolist(), values.tolist(), strict=True)
+        Point(at=at, channel=c.keys[k][0], value=v, unit=c.keys[k][1], serial=c.serial)
+        for at, k, v in zip(times, c.key_of.tolist(), c.values.tolist(), strict=True)
     ]
-
-
-def _layout(runs: list[tuple[int, int]], n_keys: int) -> tuple[np.ndarray, np.ndarray]:
-    """Frame and key index of every reading, from the run-length list of key masks."""
-    frames, keys = [], []
-    start = 0
-    for count, mask in runs:
-        present = np.array([i for i in range(n_keys) if mask >> i & 1], dtype=np.int64)
-        frames.append(np.repeat(np.arange(start, start + count), len(present)))
-        keys.append(np.tile(present, count))
-        start += count
-    return np.concatenate(frames), np.concatenate(keys)
-
-
-def _dtype(name: Any, allowed: tuple[str, ...]) -> str:
-    if name not in allowed:
-        raise ValueError(f"bad column type {name!r}")
-    return str(name)
 
 
 def _demo_json(data: bytes) -> list[Point]:
@@ -204,10 +74,8 @@ def _demo_json(data: bytes) -> list[Point]:
 
 
 def decode(data: bytes) -> list[Point]:
-    if data.startswith(CSRC2):
-        return _csrc2(data)
-    if data.startswith(CSRC1):
-        return _csrc1(data)
+    if data.startswith((MAGIC, CSRC1)):
+        return _chunk(data)
     return _demo_json(data)
 
 

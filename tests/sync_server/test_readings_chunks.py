@@ -1,6 +1,6 @@
-"""Readings chunks on the server: the trace's reader (written from the format, since the
-server may not import the tablet app) reads both tablet layouts exactly as the tablet
-does; damaged chunks are unreadable, never guessed at; and the tablet uploads a fresh
+"""Readings chunks on the server: the trace's reader (the shared codec in
+``permits.chunks``, turned into chart points) reads both tablet layouts exactly as the
+tablet does; damaged chunks are unreadable, never guessed at; and the tablet uploads a fresh
 chunk with one PUT, asking which chunks the server holds only for a backlog."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from permits.chunks import MAX_RAW_BYTES
 from permits.readings import Channel, Reading, StatusFlag, Unit
 from sync_server.web import readings as server_reader
 from tablet_app.chunks import decode_chunk, encode_chunk, encode_csrc1
@@ -74,7 +75,7 @@ def test_damaged_chunks_are_unreadable() -> None:
         data + b"\x00",
         b"CSRC2" + zlib.compress(struct.pack("<I", 2) + b"{}"),
         _claiming(data, 10**9),
-        b"CSRC2" + zlib.compress(b"\x00" * (server_reader.MAX_RAW_BYTES + 1), 9),
+        b"CSRC2" + zlib.compress(b"\x00" * (MAX_RAW_BYTES + 1), 9),
     ):
         with pytest.raises(server_reader.ChunkUnreadable):
             server_reader.decode(bad)
