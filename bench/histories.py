@@ -24,15 +24,17 @@ def job(
     enterprise_id: str = ENTERPRISE,
 ) -> list[dict[str, Any]]:
     """One permit's signed chain (JSON events) for a job of ``minutes_inside``."""
-    from permits.events import (
-        AlarmCleared,
-        AlarmKind,
-        AlarmRaised,
-        EntrantExited,
-        EvacuationOrdered,
-    )
+    from permits.events import AlarmCleared, EntrantExited, EvacuationOrdered
     from sync_server.demo import DEMO_PEOPLE, DEMO_SPACES
-    from sync_server.demo_permits import Writer, _enter, _finish, _prepare, _record_chunk, _space
+    from sync_server.demo_permits import (
+        Writer,
+        _enter,
+        _finish,
+        _prepare,
+        _record_chunk,
+        _space,
+        h2s_alarm,
+    )
 
     people = DEMO_PEOPLE[ENTERPRISE]
     names = {pid: (name, authority) for pid, name, authority in people}
@@ -58,19 +60,7 @@ def job(
         peak = 12.0 if alarm and minute == minutes_inside - 1 else 0.0
         _record_chunk(w, "GASL-4-0001", space.required_channels, 1, h2s_peak=peak)
     if alarm:
-        w.step(
-            AlarmRaised(
-                alarm_id="AL-1",
-                kind=AlarmKind.GAS,
-                channel="H2S",
-                point="bottom",
-                value=12.0,
-                limit=6.6,
-                unit="ppm",
-            ),
-            actor="a-p-sun",
-            minutes=0.1,
-        )
+        h2s_alarm(w, "a-p-sun", 12.0, minutes=0.1)
         w.step(EvacuationOrdered(reason="H2S over the limit"), actor="a-p-sun", minutes=0.1)
     for e in ("a-p-li", "a-p-zhou"):
         w.step(EntrantExited(entrant_id=e), actor="a-p-sun", minutes=0.5)

@@ -339,6 +339,33 @@ def _enter(
     return test_seq
 
 
+def h2s_alarm(w: Writer, guardian: str, value: float, *, minutes: float) -> None:
+    """``AL-1``: H2S over its limit at the bottom sample point, recorded by the guardian.
+    The limit is the one the default profile applies (not a copy of the number)."""
+    from permits.atmosphere import entry_limits
+    from permits.profiles import load_profile
+    from permits.readings import Channel, Unit
+
+    (limit,) = (
+        x.limit
+        for x in entry_limits(Channel.H2S, Unit.PPM, load_profile())
+        if x.code == "TOXIC_HIGH"
+    )
+    w.step(
+        AlarmRaised(
+            alarm_id="AL-1",
+            kind=AlarmKind.GAS,
+            channel="H2S",
+            point="bottom",
+            value=value,
+            limit=round(limit, 2),
+            unit="ppm",
+        ),
+        actor=guardian,
+        minutes=minutes,
+    )
+
+
 def _finish(w: Writer, leader: str) -> None:
     w.step(ClosingStarted(), actor=leader, minutes=2)
     for rec in sorted(w.state.isolations.values(), key=lambda r: r.lock_id):
@@ -430,19 +457,7 @@ def build_history(
     )
     _enter(w, space0, detector_at(w.at), entrants, principal)
     _record_chunk(w, detector_serial, space0.required_channels, 1, h2s_peak=12.0)
-    w.step(
-        AlarmRaised(
-            alarm_id="AL-1",
-            kind=AlarmKind.GAS,
-            channel="H2S",
-            point="bottom",
-            value=12.0,
-            limit=6.6,
-            unit="ppm",
-        ),
-        actor=guardian,
-        minutes=0.5,
-    )
+    h2s_alarm(w, guardian, 12.0, minutes=0.5)
     w.step(
         EvacuationOrdered(reason="H2S over the limit at the bottom"), actor=guardian, minutes=0.2
     )
