@@ -18,13 +18,10 @@ Measured over HTTP on loopback against a real uvicorn server, as a bureau review
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import random
 import shutil
-import socket
-import subprocess
 import tempfile
 import time
 import uuid
@@ -39,7 +36,6 @@ from bench import Figure, missing, percentile
 PERMITS = int(os.environ.get("CSPERMIT_BENCH_PERMITS", "1000000"))
 ENTERPRISES = 200
 FILLER_CHAINS = 5000
-PG_USER = "cspermit-pg"
 STATUSES = ["closed"] * 85 + ["cancelled"] * 8 + ["active"] * 2 + ["suspended"] * 2 + ["draft"] * 3
 ANOMALIES = [
     ["ALARM_RAISED", "EVACUATION_ORDERED"],
@@ -323,50 +319,26 @@ def measure(db_url: str, label: str) -> list[Figure]:
     ]
 
 
-def _pg_bin() -> Path | None:
-    found = shutil.which("initdb")
-    if found and shutil.which("pg_ctl"):
-        return Path(found).parent
-    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if Path(candidate, "initdb").exists():
-            return Path(candidate)
-    return None
-
-
 @contextmanager
 def pg_cluster() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster (initdb/pg_ctl, as ``cspermit-pg`` when root);
-    yields the URL of an empty, migrated database."""
+    """A throwaway PostgreSQL cluster (``sync_server.throwaway_pg``, syncing like a real
+    one); yields the URL of an empty, migrated database."""
     from sync_server.storage import make_engine, migrate
+    from sync_server.throwaway_pg import PgCluster, find_bin_dir
 
-    bin_dir = _pg_bin()
+    bin_dir = find_bin_dir()
     if bin_dir is None:
         raise RuntimeError("no PostgreSQL server binaries (initdb, pg_ctl)")
-    work = Path(tempfile.mkdtemp(prefix="cspermit-bench-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(work, user=PG_USER)
-        as_user = ["runuser", "-u", PG_USER, "--"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-
-    def run(*args: str) -> None:
-        subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=300)
-
-    data = str(work / "data")
-    run(str(bin_dir / "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8")
-    opts = f"-p {port} -k {work} -c listen_addresses=127.0.0.1"
-    run(str(bin_dir / "pg_ctl"), "-D", data, "-o", opts, "-l", str(work / "log"), "-w", "start")
+    cluster = PgCluster(bin_dir, prefix="cspermit-bench-pg-")
+    cluster.start(durable=True)
     try:
-        url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        url = cluster.url("postgres")
         engine = make_engine(url)
         migrate(engine)
         engine.dispose()
         yield url
     finally:
-        run(str(bin_dir / "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop")
-        shutil.rmtree(work, ignore_errors=True)
+        cluster.stop()
 
 
 NAMES = [

@@ -7,13 +7,8 @@ migrated template database, and a fresh copy of it per test.
 
 from __future__ import annotations
 
-import glob
-import itertools
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,12 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from sync_server.settings import Settings
 from sync_server.storage import make_engine, migrate
-
-PG_USER = "cspermit-pg"
+from sync_server.throwaway_pg import PgCluster, find_bin_dir
 
 # A ledger entry in the permit core's shape (permits.reference.ConfinedSpace).
 LEDGER_SPACE: dict[str, Any] = {
@@ -50,97 +43,14 @@ def person(name: str, enterprise_id: str) -> dict[str, Any]:
     return {"name": name, "employer": {"kind": "enterprise", "id": enterprise_id}}
 
 
-def _pg_bin_dir() -> Path | None:
-    found = shutil.which("initdb")
-    if found and shutil.which("pg_ctl"):
-        return Path(found).parent
-    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if Path(candidate, "initdb").exists():
-            return Path(candidate)
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class PgCluster:
-    def __init__(self, bin_dir: Path) -> None:
-        self.bin_dir = bin_dir
-        self.dir = Path(tempfile.mkdtemp(prefix="cspermit-pg-"))
-        self.port = _free_port()
-        self.as_user: list[str] = []
-        if os.geteuid() == 0:
-            shutil.chown(self.dir, user=PG_USER)
-            self.as_user = ["runuser", "-u", PG_USER, "--"]
-        self.counter = itertools.count()
-
-    def _run(self, *args: str) -> None:
-        subprocess.run([*self.as_user, *args], check=True, capture_output=True, timeout=120)
-
-    def start(self) -> None:
-        data = str(self.dir / "data")
-        self._run(
-            str(self.bin_dir / "initdb"),
-            "-D",
-            data,
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        )
-        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(
-            str(self.bin_dir / "pg_ctl"),
-            "-D",
-            data,
-            "-o",
-            opts,
-            "-l",
-            str(self.dir / "log"),
-            "-w",
-            "start",
-        )
-
-    def stop(self) -> None:
-        try:
-            self._run(
-                str(self.bin_dir / "pg_ctl"),
-                "-D",
-                str(self.dir / "data"),
-                "-m",
-                "fast",
-                "-w",
-                "stop",
-            )
-        finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    def url(self, database: str) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
-
-    def admin(self, sql: str) -> None:
-        engine = sa.create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.text(sql))
-        finally:
-            engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PgCluster | None]:
-    bin_dir = _pg_bin_dir()
+    bin_dir = find_bin_dir()
     if bin_dir is None:
         yield None
         return
     cluster = PgCluster(bin_dir)
-    cluster.start()
+    cluster.start(durable=False)
     cluster.admin("CREATE DATABASE cspermit_template")
     engine = make_engine(cluster.url("cspermit_template"))
     migrate(engine)
