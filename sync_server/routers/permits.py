@@ -93,16 +93,6 @@ def _readers(who: Principal) -> None:
         raise Forbidden(_("this account's role may not do this"), code="ROLE_FORBIDDEN")
 
 
-def _in_scope(conn: Any, column: Any, scope: list[str] | None) -> Any:
-    """``scope_filter``, with a county's hundreds of enterprise ids bound on PostgreSQL as
-    one array (``= ANY``) rather than one parameter each (~2 ms a statement less)."""
-    if scope is None or conn.dialect.name != "postgresql":
-        return scope_filter(column, scope)
-    from sqlalchemy.dialects.postgresql import ARRAY
-
-    return column == sa.any_(sa.bindparam(None, scope, type_=ARRAY(sa.String)))
-
-
 def _iso_bound(value: str, field: str) -> str:
     from sync_server.errors import Unprocessable
     from sync_server.storage import now_iso, parse_iso
@@ -151,7 +141,7 @@ def list_permits(
         if value is not None
     ]
     lead: sa.Table = members[0][0] if members else permits
-    conds: list[Any] = [_in_scope(conn, lead.c.enterprise_id, scope)]
+    conds: list[Any] = [scope_filter(lead.c.enterprise_id, scope)]
     if enterprise_id is not None:
         conds.append(lead.c.enterprise_id == enterprise_id)
     if date_from is not None:
