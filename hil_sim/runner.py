@@ -301,7 +301,8 @@ class Simulation:
         while self.elapsed() < end and not self._stopped.is_set():
             wall = self.clock.wall_seconds(end - self.elapsed())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopped.wait(), min(0.2, wall))
+                async with asyncio.timeout(min(0.2, wall)):  # keeps a cancel, unlike wait_for
+                    await self._stopped.wait()
 
 
 class SimulationThread:

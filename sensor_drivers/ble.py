@@ -186,7 +186,8 @@ class BleSource(Source):
         await self._connect()
         while True:
             try:
-                item = await asyncio.wait_for(self._queue.get(), self.ess_poll_s)
+                async with asyncio.timeout(self.ess_poll_s):  # keeps a cancel (see session.py)
+                    item = await self._queue.get()
             except TimeoutError:
                 await self._poll_ess()
                 continue

@@ -260,7 +260,11 @@ class DetectorSession:
         self.start()
         while True:
             try:
-                item, at, received = await asyncio.wait_for(self._queue.get(), self._tick)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for returns an item that
+                # arrives in the same loop turn as a cancel and drops the cancel, so a
+                # stopped reader would run on (tests/sensor_drivers/test_session_cancel.py).
+                async with asyncio.timeout(self._tick):
+                    item, at, received = await self._queue.get()
             except TimeoutError:
                 item, at, received = _TICK, self._clock(), self._wall()
             now = self._clock()

@@ -8,6 +8,7 @@ client (httpx) share it with the UI; nothing blocks the loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -157,10 +158,11 @@ class PermitApp(App):  # type: ignore[misc]
                 await presenter.sync_now()
                 self._show_sync_progress()
             # The period, or at once when an alarm is recorded.
-            try:
-                await asyncio.wait_for(self._sync_now.wait(), every_s)
-            except TimeoutError:
-                pass
+            # asyncio.timeout keeps a cancel (app stop) that lands as an alarm wakes the
+            # loop; 3.11's wait_for would drop it and the sync loop would outlive the app.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(every_s):
+                    await self._sync_now.wait()
 
     def _show_sync_progress(self) -> None:
         if self.root is not None and self.root.current in ("home", "settings"):

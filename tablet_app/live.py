@@ -55,7 +55,10 @@ class LiveFeed:
             self._arrived = self._arrived or asyncio.Event()
             self._arrived.clear()
             try:
-                await asyncio.wait_for(self._arrived.wait(), min(left, 0.5))
+                # asyncio.timeout keeps a cancel that lands as a reading arrives;
+                # 3.11's wait_for would drop it and this loop would run on.
+                async with asyncio.timeout(min(left, 0.5)):
+                    await self._arrived.wait()
             except TimeoutError:
                 continue
         return True

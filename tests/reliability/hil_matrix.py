@@ -300,7 +300,12 @@ def run_in_process(
     )
     outcomes = [Outcome(**json.loads(ln)) for ln in done.stdout.splitlines() if ln.startswith("{")]
     if done.returncode != 0 or len(outcomes) != len(cases):
-        raise RuntimeError(f"{label}: exit {done.returncode}\n{done.stderr[-3000:]}")
+        finished = [o.fault for o in outcomes]
+        hung = cases[len(outcomes)] if len(outcomes) < len(cases) else None
+        raise RuntimeError(
+            f"{label}: exit {done.returncode}; finished {finished}; stopped in {hung}\n"
+            f"{done.stderr[-3000:]}"
+        )
     return outcomes
 
 

@@ -217,3 +217,45 @@ def test_read_only_ess_characteristics_are_polled() -> None:
             assert values[0] == 800 and values[-1] == 900
 
     run(main())
+
+
+def test_a_cancel_in_the_same_turn_as_a_notification_ends_the_reader() -> None:
+    """Stopping a reader that a notification has just woken still stops it (3.11's
+    ``asyncio.wait_for`` returned the frame and dropped the cancel; see
+    test_session_cancel.py for the session's own queue)."""
+    dev = FakePeripheral("AA:09", "GASL-0099", info=INFO)
+
+    async def main() -> None:
+        source = BleSource("AA:09", backend=FakeBleakClient, ess_poll_s=0.5)
+
+        async def reader() -> None:
+            async for _ in source.events():
+                pass
+
+        async def reading() -> asyncio.Task[None]:
+            # A reader that is connected, subscribed and waiting for its next frame.
+            task = asyncio.create_task(reader())
+            connects = dev.connects
+            while dev.connects == connects or not source.connected:
+                await asyncio.sleep(0.005)
+            frames = source.stats.frames
+            await dev.send_line(line(0))
+            while source.stats.frames == frames:
+                await asyncio.sleep(0.005)
+            await asyncio.sleep(0.01)
+            return task
+
+        task = await reading()
+        try:
+            for seq in range(1, 21):
+                await dev.send_line(line(seq))  # the notification runs its callback now
+                task.cancel()
+                done, _ = await asyncio.wait({task}, timeout=5)
+                assert done, "the cancelled reader is still running"
+                assert task.cancelled()
+                task = await reading()
+        finally:
+            task.cancel()
+            await source.close()
+
+    run(main())
