@@ -304,9 +304,28 @@ def run_in_process(
         hung = cases[len(outcomes)] if len(outcomes) < len(cases) else None
         raise RuntimeError(
             f"{label}: exit {done.returncode}; finished {finished}; stopped in {hung}\n"
-            f"{done.stderr[-3000:]}"
+            f"{done.stderr[-6000:]}"
         )
     return outcomes
+
+
+HANG_S = 190.0  # a lane takes 10-30 s; the parent waits 240
+
+
+async def _dump_tasks_after(seconds: float) -> None:
+    import io
+    import os
+    import sys
+
+    await asyncio.sleep(seconds)
+    out = io.StringIO()
+    print(f"lane hung: asyncio tasks after {seconds:.0f} s", file=out)
+    for task in asyncio.all_tasks():
+        if task is not asyncio.current_task():
+            task.print_stack(limit=6, file=out)
+    sys.stderr.write(out.getvalue())
+    sys.stderr.flush()
+    os._exit(1)
 
 
 def main(argv: list[str]) -> None:
@@ -314,8 +333,10 @@ def main(argv: list[str]) -> None:
     import faulthandler
     import json
 
-    # A hang shows where it is stuck (in the parent's error message) before the timeout.
-    faulthandler.dump_traceback_later(200, exit=True)
+    # A hang shows where it is stuck (in the parent's error message) before the timeout:
+    # the asyncio tasks' stacks at HANG_S (a thread dump alone shows only an idle loop),
+    # and faulthandler's thread dump a little later if the loop itself is blocked.
+    faulthandler.dump_traceback_later(HANG_S + 10, exit=True)
 
     overrides: dict[str, Any] = {}
     if "--overrides" in argv:
@@ -325,12 +346,14 @@ def main(argv: list[str]) -> None:
     label, names = argv[0], argv[1:] or [c.name for c in CASES]
 
     async def lane() -> None:
+        watchdog = asyncio.create_task(_dump_tasks_after(HANG_S))
         for name in names:
             case = next(c for c in CASES if c.name == name)
             if overrides:
                 case = dataclasses.replace(case, **overrides)
             outcome = await run_case(label, case)
             print(json.dumps(dataclasses.asdict(outcome)), flush=True)
+        watchdog.cancel()
 
     asyncio.run(lane())
 
