@@ -1,0 +1,60 @@
+"""The app's background sync loop stops when the app stops, even when the stop lands in
+the same loop turn as an alarm waking the loop (3.11's ``asyncio.wait_for`` dropped that
+cancel; the loop then outlived the app and ``asyncio.run`` never returned).
+
+The real app runs headless in a subprocess: Kivy keeps one window per process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCRIPT = r"""
+import asyncio, json, sys, tempfile
+from pathlib import Path
+from tablet_app.env import prepare_environment
+
+prepare_environment(headless=True, kivy_home=tempfile.mkdtemp(prefix="cspermit-kivy-"))
+from tablet_app.app import run_async
+from tablet_app.context import AppContext
+from tablet_app.store import Store
+
+store = Store(Path(tempfile.mkdtemp(prefix="cspermit-stop-")) / "tablet.db")
+stopped = []
+
+async def script(app):
+    for _ in range(20):
+        loop_task = asyncio.ensure_future(app.sync_forever(every_s=30))
+        while app._sync_now is None or app._sync_now.is_set():
+            await asyncio.sleep(0.01)  # the loop now sleeps until the period or an alarm
+        await asyncio.sleep(0.01)
+        app._sync_now.set()  # an alarm wakes it (what record_alarm does) ...
+        loop_task.cancel()  # ... and the app stops in the same turn
+        done, _ = await asyncio.wait({loop_task}, timeout=5)
+        stopped.append(bool(done) and loop_task.cancelled())
+        if not done:
+            break
+        app._sync_now = None
+
+asyncio.run(run_async(AppContext(store=store), script))
+store.close()
+print(json.dumps({"stopped": stopped}))
+"""
+
+
+def test_the_sync_loop_stops_when_an_alarm_and_the_stop_come_together(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=180,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "CSPERMIT_LANG": "zh_CN"},
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    assert lines, proc.stdout[-2000:] + proc.stderr[-4000:]
+    assert json.loads(lines[-1])["stopped"] == [True] * 20
