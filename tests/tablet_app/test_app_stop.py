@@ -6,12 +6,9 @@ The real app runs headless in a subprocess: Kivy keeps one window per process.""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.tablet_app.world import run_app_process
 
 SCRIPT = r"""
 import asyncio, json, sys, tempfile
@@ -47,14 +44,5 @@ print(json.dumps({"stopped": stopped}))
 
 
 def test_the_sync_loop_stops_when_an_alarm_and_the_stop_come_together(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=180,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "CSPERMIT_LANG": "zh_CN"},
-    )
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    assert lines, proc.stdout[-2000:] + proc.stderr[-4000:]
-    assert json.loads(lines[-1])["stopped"] == [True] * 20
+    report, _ = run_app_process(["-c", SCRIPT], tmp_path, 180)
+    assert report["stopped"] == [True] * 20

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+
+from tests.tablet_app.world import run_app_process
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "tablet_app" / "locale" / "zh_CN" / "LC_MESSAGES" / "tablet.po"
@@ -24,18 +24,10 @@ CATALOGUE = ROOT / "tablet_app" / "locale" / "zh_CN" / "LC_MESSAGES" / "tablet.p
 @pytest.fixture(scope="module")
 def walk(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("walk")
-    proc = subprocess.run(
-        [sys.executable, "-m", "cspermit.cli", "tablet", "walkthrough", "--screenshots", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=240,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(out), "CSPERMIT_LANG": "zh_CN"},
+    report, returncode = run_app_process(
+        ["-m", "cspermit.cli", "tablet", "walkthrough", "--screenshots", str(out)], out, 240
     )
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert lines, proc.stdout[-2000:] + proc.stderr[-4000:]
-    report = json.loads(lines[-1])
-    report["returncode"] = proc.returncode
+    report["returncode"] = returncode
     report["texts"] = json.loads((out / "texts.json").read_text("utf-8"))
     return report
 

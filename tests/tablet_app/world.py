@@ -77,3 +77,23 @@ def make_world(tmp_path: Path, device_id: str = "TAB-TEST") -> World:
 
 
 PINS = DEMO_PINS
+
+
+def run_app_process(args: list[str], home: Path, timeout: float) -> tuple[dict, int]:
+    """Run the app headless in a fresh interpreter (Kivy keeps one window per process),
+    in Chinese, with ``home`` as HOME; return its last JSON line and its exit code."""
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=timeout,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(home), "CSPERMIT_LANG": "zh_CN"},
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert lines, proc.stdout[-2000:] + proc.stderr[-4000:]
+    return json.loads(lines[-1]), proc.returncode
