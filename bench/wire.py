@@ -3,7 +3,7 @@
 A job's continuous-monitoring record as the tablet makes it: one detector, four
 channels at 1 Hz with the small steps real sensors show at their display resolution,
 sealed a span at a time (``tablet_app.chunks.CHUNK_SPAN``, the ``ChunkRecorder``'s) by
-``tablet_app.chunks.encode_chunk``, uploaded by the tablet's ``SyncClient.upload_chunks``
+``permits.chunks.encode_chunk``, uploaded by the tablet's ``SyncClient.upload_chunks``
 to a real uvicorn server on loopback, one sync round per sealed chunk as an online
 tablet does. Every byte both ways is counted at the transport (request line, headers
 and body; status line, headers and body), and each chunk's ``readings_chunk_recorded``
@@ -120,7 +120,8 @@ async def _upload(base: str, token: str, chunks: list[bytes]) -> tuple[float, in
 
 def run(quick: bool) -> list[Figure]:
     from bench.server import enroll, serve
-    from tablet_app.chunks import CHUNK_SPAN, encode_chunk
+    from permits.chunks import encode_chunk
+    from tablet_app.chunks import CHUNK_SPAN
 
     minutes = 30 if quick else 480
     span = int(CHUNK_SPAN.total_seconds() // 60)

@@ -370,36 +370,5 @@ def decode_chunk(data: bytes) -> list[Reading]:
     ]
 
 
-def encode_csrc1(readings: Sequence[Reading]) -> bytes:
-    """The first layout (float32 values, a time delta a value): kept so tests can make the
-    chunks older tablets stored. New chunks are ``encode_chunk`` (CSRC2)."""
-    ordered = sorted(readings, key=lambda r: r.received_at or datetime.min)
-    keys = list(dict.fromkeys(_key(r) for r in ordered))
-    t0 = ordered[0].received_at
-    assert t0 is not None
-    ms = np.array(
-        [round((r.received_at - t0).total_seconds() * 1000) for r in ordered],  # type: ignore[operator]
-        dtype=np.int64,
-    )
-    header = json.dumps(
-        {
-            "serial": ordered[0].device_serial,
-            "t0": t0.isoformat(),
-            "channels": [list(k) for k in keys],
-            "n": len(ordered),
-        },
-        separators=(",", ":"),
-    ).encode()
-    columns = b"".join(
-        (
-            np.diff(ms, prepend=0).astype("<i4").tobytes(),
-            np.array([keys.index(_key(r)) for r in ordered], dtype="u1").tobytes(),
-            np.array([r.value for r in ordered], dtype="<f4").tobytes(),
-            np.array([flags_to_byte(r.status) for r in ordered], dtype="u1").tobytes(),
-        )
-    )
-    return CSRC1 + struct.pack("<I", len(header)) + header + zlib.compress(columns, 9)
-
-
 def chunk_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()

@@ -5,35 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from permits.chunks import (
-    CSRC1,
-    MAGIC,
-    MAX_RAW_BYTES,
-    MAX_READINGS,
-    ChunkError,
-    chunk_hash,
-    decode_chunk,
-    encode_chunk,
-    encode_csrc1,
-)
+from permits.chunks import chunk_hash, encode_chunk
 from permits.events import ReadingsChunkRecorded
 from permits.readings import Reading
 from tablet_app.desk import PermitDesk
 from tablet_app.live import LiveFeed
-
-__all__ = [
-    "CHUNK_SPAN",
-    "CSRC1",
-    "MAGIC",
-    "MAX_RAW_BYTES",
-    "MAX_READINGS",
-    "ChunkError",
-    "ChunkRecorder",
-    "chunk_hash",
-    "decode_chunk",
-    "encode_chunk",
-    "encode_csrc1",
-]
 
 # Sealing span (DESIGN.md "Readings": "about one minute"; see docs/tablet.md for why it
 # is five). Each chunk costs a signed chain event (~700 bytes) and an upload round trip

@@ -18,13 +18,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from permits.chunks import MAX_RAW_BYTES
+from permits.chunks import MAX_RAW_BYTES, decode_chunk, encode_chunk
 from permits.readings import Channel, Reading, StatusFlag, Unit
 from sync_server.web import readings as server_reader
-from tablet_app.chunks import decode_chunk, encode_chunk, encode_csrc1
 from tablet_app.sync_client import HAVE_CHECK_ABOVE_BYTES, SyncClient
 from tests.sync_server.chains import enroll_tablet
 from tests.sync_server.conftest import World
+from tests.tablet_app.csrc1 import encode_csrc1
 
 T0 = datetime(2026, 11, 28, 6, 0, 0, 250000, tzinfo=UTC)
 

@@ -15,15 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from permits.chunks import MAGIC, MAX_RAW_BYTES, ChunkError, decode_chunk, encode_chunk
 from permits.readings import Channel, Reading, StatusFlag, Unit
-from tablet_app.chunks import (
-    MAGIC,
-    MAX_RAW_BYTES,
-    ChunkError,
-    decode_chunk,
-    encode_chunk,
-    encode_csrc1,
-)
+from tests.tablet_app.csrc1 import encode_csrc1
 
 T0 = datetime(2026, 3, 2, 8, 0, 0, 123456, tzinfo=UTC)
 

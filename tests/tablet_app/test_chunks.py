@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from permits.chunks import ChunkError, chunk_hash, decode_chunk, encode_chunk
 from permits.commands import demo
 from permits.readings import Channel, Reading, StatusFlag, Unit
-from tablet_app.chunks import CHUNK_SPAN, ChunkError, chunk_hash, decode_chunk, encode_chunk
+from tablet_app.chunks import CHUNK_SPAN
 from tablet_app.presenters.board import BoardPresenter
 from tablet_app.presenters.closeout import CloseoutPresenter
 
@@ -97,12 +98,18 @@ def world(tmp_path: Path) -> Iterator[World]:
     w.store.close()
 
 
-def test_the_board_seals_each_span_into_the_chain(world: World) -> None:
+def inside(world: World) -> BoardPresenter:
+    """Readings confirmed, an entrant inside, the board's first tick (the first seal)."""
     atmo, board, _setup = ready(world)
     assert atmo.confirm_readings(demo.ENTRANT_A, PINS[demo.ENTRANT_A]).ok
     world.air(2)
     assert board.enter(demo.ENTRANT_A).ok
     board.tick()
+    return board
+
+
+def test_the_board_seals_each_span_into_the_chain(world: World) -> None:
+    board = inside(world)  # and the first seal made
     world.air(int(CHUNK_SPAN.total_seconds()) - 10)
     board.tick()  # not due yet: nothing sealed
     assert len(world.desk.state(world.context.permit_id).chunks) == 1
@@ -119,11 +126,7 @@ def test_the_board_seals_each_span_into_the_chain(world: World) -> None:
 
 
 def test_an_alarm_seals_the_readings_that_led_to_it_at_once(world: World) -> None:
-    atmo, board, _setup = ready(world)
-    assert atmo.confirm_readings(demo.ENTRANT_A, PINS[demo.ENTRANT_A]).ok
-    world.air(2)
-    assert board.enter(demo.ENTRANT_A).ok
-    board.tick()  # the first seal
+    board = inside(world)  # and the first seal made
     world.air(30)
     world.air(5, h2s=9.0)
     assert board.tick()  # the alarm is raised, and the chunk sealed with it
@@ -140,11 +143,7 @@ def test_an_alarm_seals_the_readings_that_led_to_it_at_once(world: World) -> Non
 def test_closing_seals_the_readings_since_the_last_chunk(world: World) -> None:
     # Chunks are sealed every few minutes; the readings after the last seal must reach
     # the chain before the permit closes, whichever screen records the close.
-    atmo, board, _setup = ready(world)
-    assert atmo.confirm_readings(demo.ENTRANT_A, PINS[demo.ENTRANT_A]).ok
-    world.air(2)
-    assert board.enter(demo.ENTRANT_A).ok
-    board.tick()  # the first seal
+    board = inside(world)  # and the first seal made
     world.air(90)  # well inside the span: nothing due
     board.tick()
     assert len(world.desk.state(world.context.permit_id).chunks) == 1

@@ -1,7 +1,8 @@
 """A permit pushed the way the tablet app pushes it — its own columnar readings chunks
-(``tablet_app.chunks``), over the real sync API from an enrolled device — reaches the
-trace chart and the PDF. The enterprise is in another county, so the demo's counts and
-the bureau's view are untouched (and the county-530102 reviewer gets a 404)."""
+(``permits.chunks``, as its recorder writes them), over the real sync API from an
+enrolled device — reaches the trace chart and the PDF. The enterprise is in another
+county, so the demo's counts and the bureau's view are untouched (and the county-530102
+reviewer gets a 404)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from permits.chunks import chunk_hash, encode_chunk
 from permits.events import (
     AlarmKind,
     AlarmRaised,
@@ -25,7 +27,6 @@ from permits.readings import Channel, Reading, Unit
 from permits.reference.uscc import uscc_check_char
 from sync_server.demo import DEMO_DETECTORS, DEMO_PEOPLE, DEMO_SPACES
 from sync_server.demo_permits import Writer, _enter, _prepare, _space
-from tablet_app.chunks import chunk_hash, encode_chunk
 from tests.web.conftest import DemoServer, sign_in
 
 PERMIT = "T-2026-0001"

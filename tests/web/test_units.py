@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_reads_the_tablets_columnar_chunks() -> None:
-    from tablet_app.chunks import encode_chunk
+    from permits.chunks import encode_chunk
 
     t0 = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
     sent = [
