@@ -15,8 +15,6 @@ import httpx
 
 from permits.chunks import chunk_hash, encode_chunk
 from permits.events import (
-    AlarmKind,
-    AlarmRaised,
     DetectorIdentity,
     EntrantExited,
     EvacuationOrdered,
@@ -26,7 +24,7 @@ from permits.integrity import DeviceKey
 from permits.readings import Channel, Reading, Unit
 from permits.reference.uscc import uscc_check_char
 from sync_server.demo import DEMO_DETECTORS, DEMO_PEOPLE, DEMO_SPACES
-from sync_server.demo_permits import Writer, _enter, _prepare, _space
+from sync_server.demo_permits import Writer, _enter, _prepare, _space, h2s_alarm
 from tests.web.conftest import DemoServer, sign_in
 
 PERMIT = "T-2026-0001"
@@ -118,19 +116,7 @@ def test_tablet_chunks_reach_the_trace_chart_and_the_pdf(demo_server: DemoServer
             actor="a-p-sun",
             minutes=1,
         )
-        w.step(
-            AlarmRaised(
-                alarm_id="AL-9",
-                kind=AlarmKind.GAS,
-                channel="H2S",
-                point="bottom",
-                value=8.85,
-                limit=6.6,
-                unit="ppm",
-            ),
-            actor="a-p-sun",
-            minutes=0.1,
-        )
+        h2s_alarm(w, "a-p-sun", 8.85, minutes=0.1)  # the limit from the default profile
         w.step(EvacuationOrdered(reason="H2S"), actor="a-p-sun", minutes=0.1)
         w.step(EntrantExited(entrant_id="a-p-li"), actor="a-p-sun", minutes=0.5)
 
