@@ -9,11 +9,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sync_server.body_limit import BodyLimit
 from sync_server.errors import SyncError, TooManyRequests, Unauthorized
 from sync_server.i18n import gettext as _
+from sync_server.routers import ALL_ROUTERS
 from sync_server.security import Passwords
 from sync_server.settings import Settings
 from sync_server.storage import make_engine, migrate
+from sync_server.web import mount as mount_web
 
 API_DESCRIPTION = """\
 The bureau's sync server for confined-space permits (有限空间作业).
@@ -85,8 +88,6 @@ def _http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from sync_server.routers import ALL_ROUTERS
-
     settings = settings or Settings()
     engine = make_engine(settings.db_url)
     if settings.run_migrations:
@@ -106,11 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
     for router in ALL_ROUTERS:
         app.include_router(router)
-    from sync_server.web import mount as mount_web
-
     mount_web(app)
-    from sync_server.body_limit import BodyLimit
-
     # Outermost but for Starlette's error handler: no body is read before this check.
     app.add_middleware(
         BodyLimit, default_limit=settings.max_batch_bytes, blob_limit=settings.max_blob_bytes

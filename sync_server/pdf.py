@@ -76,7 +76,7 @@ def render(view: dict[str, Any], generated_by: str, now: datetime | None = None)
         TableStyle,
     )
 
-    from sync_server.web.labels import local_time
+    from sync_server.labels import local_time
 
     now = now or datetime.now(UTC)
     permit = view["permit"]

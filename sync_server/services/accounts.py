@@ -332,3 +332,26 @@ def device_row(conn: Connection, device_id: str) -> sa.Row[object]:
     if row is None:
         raise NotFound(_("not found"), code="NOT_FOUND")
     return row
+
+
+def devices_of(conn: Connection, enterprise_id: str | None) -> list[sa.Row[object]]:
+    """An enterprise's tablets, in the order they enrolled."""
+    return list(
+        conn.execute(
+            sa.select(devices)
+            .where(devices.c.enterprise_id == enterprise_id)
+            .order_by(devices.c.enrolled_at)
+        )
+    )
+
+
+def account_row(conn: Connection, account_id: str) -> sa.Row[object]:
+    return conn.execute(sa.select(accounts).where(accounts.c.account_id == account_id)).one()
+
+
+def accounts_for(conn: Connection, who: Principal) -> list[sa.Row[object]]:
+    """The accounts an operator (all) or an enterprise admin (its own) may list."""
+    query = sa.select(accounts).order_by(accounts.c.username)
+    if who.role is Role.ENTERPRISE_ADMIN:
+        query = query.where(accounts.c.enterprise_id == who.enterprise_id)
+    return list(conn.execute(query))

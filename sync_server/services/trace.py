@@ -1,6 +1,6 @@
 """One permit end to end (一键追溯), arranged for people: the trace page and the PDF.
 
-Built on the API's trace (``routers.permits.trace``: tenancy, chain verification,
+Built on the API's trace (``services.permits.trace_data``: tenancy, chain verification,
 findings, hazards) plus the readings chunks and device labels, folded here into what a
 reviewer asks: who was there, in which role; what was isolated; what the gas did and
 what the limits were; who was inside when an alarm went off; is the record intact.
@@ -14,11 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from sync_server.routers import permits as permit_api
-from sync_server.schema import devices, enterprises
-from sync_server.security import Principal
-from sync_server.web import readings as readings_mod
-from sync_server.web.labels import (
+from sync_server.labels import (
     EVENT_TYPES,
     ISOLATION_METHODS,
     PERMIT_STATUSES,
@@ -28,6 +24,10 @@ from sync_server.web.labels import (
     local_time,
     parse_time,
 )
+from sync_server.schema import devices, enterprises
+from sync_server.security import Principal
+from sync_server.services import readings as readings_mod
+from sync_server.services.permits import trace_data
 
 # Limits drawn on each channel's chart: the ones a reviewer compares the trend with.
 _CHART_LIMIT_CODES = {"O2_LOW", "O2_HIGH", "FLAMMABLE_HIGH", "TOXIC_HIGH"}
@@ -165,7 +165,7 @@ def _device_labels(conn: Connection, enterprise_id: str) -> dict[str, str]:
 
 def build(conn: Connection, who: Principal, permit_id: str, _: Gettext) -> dict[str, Any]:
     """The trace view model; another tenant's or an unknown permit raises NotFound."""
-    t = permit_api.trace_data(conn, who, permit_id)
+    t = trace_data(conn, who, permit_id)
     permit = t["permit"]
     events: list[dict[str, Any]] = t["events"]
     ent = conn.execute(

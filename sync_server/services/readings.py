@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from permits.chunks import CSRC1, MAGIC, ChunkError, decode_columns
+from sync_server.labels import CHANNEL_UNITS, parse_time
 from sync_server.schema import blobs
-from sync_server.web.labels import CHANNEL_UNITS, parse_time
 
 
 @dataclass(frozen=True)
