@@ -285,12 +285,20 @@ def _readings(conn: Connection, enterprise_id: str, chain: list[Any]) -> dict[st
 
 
 def trace_data(conn: Connection, who: Principal, permit_id: str) -> dict[str, Any]:
-    """The trace as a dict of JSON values (the API's body; the trace page and the PDF
-    build on it). Another tenant's or an unknown permit raises NotFound."""
+    """The trace as a dict of JSON values (the API's body). Another tenant's or an
+    unknown permit raises NotFound."""
+    return trace_and_chain(conn, who, permit_id)[0]
+
+
+def trace_and_chain(
+    conn: Connection, who: Principal, permit_id: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The trace and the stored event bodies it was read from, in chain order (the
+    trace page and the PDF fold them with the core)."""
     row = visible_permit(conn, who, permit_id)
     chain = _chain(conn, permit_id)
     keys = _keys(conn, row.enterprise_id, {e.device_id for e in chain})
-    return {
+    trace = {
         "permit": item_of(row).model_dump(),
         "verification": _verification(row, chain, keys),
         "events": [
@@ -338,6 +346,7 @@ def trace_data(conn: Connection, who: Principal, permit_id: str) -> dict[str, An
         ],
         "notes": notes.of(conn, "permit", permit_id),
     }
+    return trace, [e.body for e in chain]
 
 
 def export(conn: Connection, who: Principal, permit_id: str) -> dict[str, Any]:
