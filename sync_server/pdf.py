@@ -14,6 +14,9 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
+
+from sync_server.labels import local_time
 
 FONT_NAME = "WQYMicroHei"
 FONT_PATH_ENV = "CSPERMIT_PDF_FONT"
@@ -31,6 +34,8 @@ def font_path() -> Path:
     return Path(os.environ.get(FONT_PATH_ENV) or DEFAULT_FONT)
 
 
+# ReportLab is imported by the functions that draw: it is the heaviest import of the
+# server, and the app starts (and the tests build apps) without it until a PDF is asked for.
 def _register_font() -> None:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
@@ -59,10 +64,8 @@ def _fmt(value: Any) -> str:
 
 
 def render(view: dict[str, Any], generated_by: str, now: datetime | None = None) -> bytes:
-    """``view`` is ``sync_server.web.trace.build`` rendered with the zh_CN gettext."""
+    """``view`` is ``sync_server.services.trace.build`` rendered with the zh_CN gettext."""
     _register_font()
-    from xml.sax.saxutils import escape
-
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -75,8 +78,6 @@ def render(view: dict[str, Any], generated_by: str, now: datetime | None = None)
         Table,
         TableStyle,
     )
-
-    from sync_server.labels import local_time
 
     now = now or datetime.now(UTC)
     permit = view["permit"]

@@ -3,8 +3,10 @@ overrides) and the tablets' pull: ``GET /api/v1/sync/reference?cursor=``."""
 
 from __future__ import annotations
 
+import io
 from typing import Annotated, Any
 
+import segno
 from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, Field
 
@@ -13,6 +15,7 @@ from sync_server.errors import Forbidden, Unprocessable
 from sync_server.i18n import gettext as _
 from sync_server.security import Role
 from sync_server.services import audit
+from sync_server.services import hazards as hazard_service
 from sync_server.services import reference as ref
 from sync_server.services.reference import Kind
 from sync_server.services.tenancy import require_admin_of, require_role, require_visible
@@ -109,8 +112,6 @@ def put_reference(
         after=after,
     )
     if kind is Kind.SPACE:
-        from sync_server.services import hazards as hazard_service
-
         hazard_service.file_ledger_gaps(conn, enterprise_id, item_id, after)
     if before is None:
         response.status_code = 201
@@ -138,10 +139,6 @@ def delete_reference(
 @router.get("/enterprises/{enterprise_id}/spaces/{space_id}/qr", response_model=QrOut)
 def space_qr(enterprise_id: str, space_id: str, conn: Conn, who: CurrentPrincipal) -> QrOut:
     """The space's QR code: the tablet opens the space, a browser its public safety card."""
-    import io
-
-    import segno
-
     require_visible(conn, who, enterprise_id)
     _readers(who)
     ref.get(conn, enterprise_id, Kind.SPACE, space_id)

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Connection
 
 from sync_server.errors import Conflict, NotFound, TooManyRequests, Unauthorized, Unprocessable
@@ -223,8 +224,6 @@ def create_enrollment_code(
 
 
 def decode_public_key(public_key_b64: str) -> bytes:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
     try:
         raw = base64.b64decode(public_key_b64, validate=True)
         Ed25519PublicKey.from_public_bytes(raw)

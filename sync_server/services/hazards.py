@@ -121,33 +121,34 @@ def file_automatic(
     enterprise_id: str,
     permit_id: str,
     space_id: str | None,
-    violation: domain.Violation,
+    finding: domain.ReplayFinding,
 ) -> str:
-    """A violation found by the server's replay becomes a hazard, once per permit and code
-    (MEM10 Art. 13 (二) for entry without approval, test, ventilation or guardian)."""
+    """A hazard finding of the server's replay (``domain.ReplaySummary.hazard_findings``)
+    becomes a hazard, once per permit and code (MEM10 Art. 13 (二) for entry without
+    approval, test, ventilation or guardian)."""
     existing = conn.execute(
         sa.select(hazards.c.hazard_id).where(
             hazards.c.permit_id == permit_id,
-            hazards.c.rule_code == violation.code,
+            hazards.c.rule_code == finding.code,
             hazards.c.source == "automatic",
         )
     ).first()
     if existing is not None:
         return str(existing.hazard_id)
-    message = str(violation.facts.get("message") or violation.code)
+    message = str(finding.facts.get("message") or finding.code)
     return create(
         conn,
         enterprise_id=enterprise_id,
         source="automatic",
-        category=violation.category or "RULE_VIOLATION",
+        category=finding.category or "RULE_VIOLATION",
         title=message[:300],
         description=message,
         actor="server-replay",
         space_id=space_id,
         permit_id=permit_id,
-        permit_seq=violation.seq,
-        rule_code=violation.code,
-        details={"facts": violation.facts, "seq": violation.seq},
+        permit_seq=finding.seq,
+        rule_code=finding.code,
+        details={"facts": finding.facts, "seq": finding.seq},
     )
 
 

@@ -22,7 +22,7 @@ from permits.events import (
 from permits.state import PermitState, apply
 from sync_server.i18n import gettext_for
 from sync_server.labels import ISOLATION_METHODS, label, local_time
-from sync_server.schema import events, permits
+from sync_server.schema import events
 from sync_server.security import Principal, Role
 from sync_server.services import trace as trace_service
 from sync_server.storage import make_engine
@@ -102,12 +102,27 @@ def _expected(bodies: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _bureau_token(c: httpx.Client) -> str:
+    r = c.post("/api/v1/auth/token", data={"username": "bureau", "password": "bureau-demo"})
+    assert r.status_code == 200, r.text
+    return str(r.json()["access_token"])
+
+
 @pytest.fixture(scope="module")
 def demo_chains(demo_server: DemoServer) -> dict[str, list[dict[str, Any]]]:
+    """The stored chain of every permit the seeded demo shows the bureau (other tests
+    add permits of their own to the shared server)."""
+    with httpx.Client(base_url=demo_server.url, timeout=30) as c:
+        r = c.get(
+            "/api/v1/permits?limit=200",
+            headers={"Authorization": f"Bearer {_bureau_token(c)}"},
+        )
+        assert r.status_code == 200, r.text
+        ids = sorted(p["permit_id"] for p in r.json()["items"])
+    assert len(ids) >= 10  # both demo enterprises' histories
     engine = make_engine(f"sqlite:///{demo_server.db_path}")
     try:
         with engine.connect() as conn:
-            ids = [r.permit_id for r in conn.execute(sa.select(permits.c.permit_id))]
             return {
                 pid: [
                     r.body
@@ -181,9 +196,7 @@ def test_the_api_trace_holds_the_events_the_view_folds(
     demo_server: DemoServer, demo_chains: dict[str, list[dict[str, Any]]]
 ) -> None:
     with httpx.Client(base_url=demo_server.url, timeout=30) as c:
-        token = c.post(
-            "/api/v1/auth/token", data={"username": "bureau", "password": "bureau-demo"}
-        ).json()["access_token"]
+        token = _bureau_token(c)
         for pid, bodies in demo_chains.items():
             trace = c.get(f"/api/v1/permits/{pid}", headers={"Authorization": f"Bearer {token}"})
             assert trace.status_code == 200, pid
