@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from sync_server.deps import Conn, CurrentPrincipal
 from sync_server.services import hazards as hazard_service
 from sync_server.services import notes as note_service
-from sync_server.services.hazards import HazardAction, HazardIn
+from sync_server.services.hazards import HazardAction, HazardIn, HazardQuery
 from sync_server.services.notes import NoteIn
 
 router = APIRouter(prefix="/api/v1", tags=["hazards"])
@@ -31,28 +31,10 @@ def report_hazard(
 
 @router.get("/hazards")
 def list_hazards(
-    conn: Conn,
-    who: CurrentPrincipal,
-    enterprise_id: str | None = None,
-    status: str | None = None,
-    source: str | None = None,
-    open_only: bool = False,
-    overdue: bool = False,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    conn: Conn, who: CurrentPrincipal, query: Annotated[HazardQuery, Query()]
 ) -> dict[str, Any]:
     """Hazards in scope. ``open_only``: not yet closed (动态清零 counts these to zero)."""
-    return hazard_service.search(
-        conn,
-        who,
-        enterprise_id=enterprise_id,
-        status=status,
-        source=source,
-        open_only=open_only,
-        overdue=overdue,
-        limit=limit,
-        offset=offset,
-    )
+    return hazard_service.search(conn, who, query)
 
 
 @router.get("/hazards/{hazard_id}")

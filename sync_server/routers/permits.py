@@ -16,45 +16,19 @@ from sync_server.i18n import gettext_for
 from sync_server.pdf import PdfFontMissing, render
 from sync_server.services import permits as permit_service
 from sync_server.services import trace as trace_service
-from sync_server.services.permits import PermitPage
+from sync_server.services.permits import PermitPage, PermitQuery
 
 router = APIRouter(prefix="/api/v1/permits", tags=["permits"])
 
 
 @router.get("", response_model=PermitPage)
 def list_permits(
-    conn: Conn,
-    who: CurrentPrincipal,
-    enterprise_id: str | None = None,
-    space_id: str | None = None,
-    status: str | None = None,
-    date_from: Annotated[str | None, Query(description="first event at or after (ISO)")] = None,
-    date_to: Annotated[str | None, Query(description="first event before (ISO)")] = None,
-    person: str | None = None,
-    detector: str | None = None,
-    anomaly: Annotated[
-        str | None, Query(description="'true', 'false', or one anomaly code")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    conn: Conn, who: CurrentPrincipal, query: Annotated[PermitQuery, Query()]
 ) -> PermitPage:
     """Permits the caller may read, newest first (by the time of the first event), with
     every filter given. ``total`` counts the matches up to 10,000: past that it is
     10,000 and ``total_exact`` is false ("more than 10,000")."""
-    return permit_service.search(
-        conn,
-        who,
-        enterprise_id=enterprise_id,
-        space_id=space_id,
-        status=status,
-        date_from=date_from,
-        date_to=date_to,
-        person=person,
-        detector=detector,
-        anomaly=anomaly,
-        limit=limit,
-        offset=offset,
-    )
+    return permit_service.search(conn, who, query)
 
 
 @router.get("/{permit_id}", response_class=JSONResponse)

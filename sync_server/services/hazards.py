@@ -374,21 +374,24 @@ def report(conn: Connection, who: Principal, body: HazardIn) -> tuple[dict[str, 
     return shown, True
 
 
-def search(
-    conn: Connection,
-    who: Principal,
-    *,
-    enterprise_id: str | None = None,
-    status: str | None = None,
-    source: str | None = None,
-    open_only: bool = False,
-    overdue: bool = False,
-    limit: int = 50,
-    offset: int = 0,
-) -> dict[str, Any]:
+class HazardQuery(BaseModel):
+    """The hazard list's filters (the API's query parameters)."""
+
+    enterprise_id: str | None = None
+    status: str | None = None
+    source: str | None = None
+    open_only: bool = False
+    overdue: bool = False
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0)
+
+
+def search(conn: Connection, who: Principal, query: HazardQuery) -> dict[str, Any]:
     """Hazards in scope, newest first. ``open_only``: not yet closed (动态清零 counts
     these to zero); ``overdue``: planned and past the deadline."""
     _require_reader(who)
+    enterprise_id, status, source = query.enterprise_id, query.status, query.source
+    open_only, overdue, limit, offset = query.open_only, query.overdue, query.limit, query.offset
     conds: list[Any] = [scope_filter(hazards.c.enterprise_id, visible_enterprises(conn, who))]
     if enterprise_id:
         conds.append(hazards.c.enterprise_id == enterprise_id)

@@ -109,24 +109,28 @@ def _iso_bound(value: str, field: str) -> str:
         ) from exc
 
 
-def search(
-    conn: Connection,
-    who: Principal,
-    *,
-    enterprise_id: str | None = None,
-    space_id: str | None = None,
-    status: str | None = None,
-    date_from: str | None = None,
-    date_to: str | None = None,
-    person: str | None = None,
-    detector: str | None = None,
-    anomaly: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> PermitPage:
+class PermitQuery(BaseModel):
+    """The search's filters (the API's query parameters): every one given must match."""
+
+    enterprise_id: str | None = None
+    space_id: str | None = None
+    status: str | None = None
+    date_from: str | None = Field(default=None, description="first event at or after (ISO)")
+    date_to: str | None = Field(default=None, description="first event before (ISO)")
+    person: str | None = None
+    detector: str | None = None
+    anomaly: str | None = Field(default=None, description="'true', 'false', or one anomaly code")
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0)
+
+
+def search(conn: Connection, who: Principal, query: PermitQuery) -> PermitPage:
     """Permits the caller may read, newest first (by the time of the first event), with
-    every filter given; ``anomaly`` is 'true', 'false' or one anomaly code."""
+    every filter given."""
     require_reader(who)
+    enterprise_id, date_from, date_to = query.enterprise_id, query.date_from, query.date_to
+    person, detector, anomaly = query.person, query.detector, query.anomaly
+    space_id, status, limit, offset = query.space_id, query.status, query.limit, query.offset
     scope = visible_enterprises(conn, who)
     code = anomaly if anomaly not in (None, "", "true", "false") else None
     # A person, detector or code filter starts from its member table, whose index on
@@ -451,6 +455,7 @@ __all__ = [
     "COUNT_CAP",
     "PermitItem",
     "PermitPage",
+    "PermitQuery",
     "anomaly_codes",
     "conflicts",
     "export",

@@ -18,6 +18,8 @@ from sync_server.services import hazards as hazard_service
 from sync_server.services import ledger
 from sync_server.services import permits as permit_service
 from sync_server.services import reference as ref
+from sync_server.services.hazards import HazardQuery
+from sync_server.services.permits import PermitQuery
 from sync_server.services.reference import Kind
 from sync_server.services.tenancy import require_visible
 from sync_server.web.pages._base import PageConn, Who, page_router, render, see_other
@@ -42,9 +44,9 @@ def enterprise_page(request: Request, enterprise_id: str, conn: PageConn, who: W
         "enterprise.html",
         who,
         **ledger.overview(conn, enterprise_id, today),
-        recent=permit_service.search(conn, who, enterprise_id=enterprise_id, limit=10),
+        recent=permit_service.search(conn, who, PermitQuery(enterprise_id=enterprise_id, limit=10)),
         open_hazards=hazard_service.search(
-            conn, who, enterprise_id=enterprise_id, open_only=True, limit=50
+            conn, who, HazardQuery(enterprise_id=enterprise_id, open_only=True, limit=50)
         ),
     )
 

@@ -16,7 +16,12 @@ from sync_server.labels import BEIJING
 from sync_server.security import Principal
 from sync_server.services import dashboard as dashboard_service
 from sync_server.services import hazards as hazard_service
-from sync_server.services.hazards import CLOSURE_CHECK_PREFIX, HazardAction, HazardIn
+from sync_server.services.hazards import (
+    CLOSURE_CHECK_PREFIX,
+    HazardAction,
+    HazardIn,
+    HazardQuery,
+)
 from sync_server.web.pages._base import (
     PAGE_SIZE,
     FormPost,
@@ -51,7 +56,9 @@ def hazard_list(request: Request, conn: PageConn, who: Who, page: int = 1) -> HT
     filters = _hazard_filters(request)
     page = max(1, page)
     size = page_size(request)
-    result = hazard_service.search(conn, who, **filters, limit=size, offset=(page - 1) * size)
+    result = hazard_service.search(
+        conn, who, HazardQuery(**filters, limit=size, offset=(page - 1) * size)
+    )
     pages = max(1, (result["total"] + size - 1) // size)
     return render(
         request,
@@ -96,7 +103,7 @@ def hazards_csv(request: Request, conn: PageConn, who: Who) -> Response:
     rows: list[list[Any]] = [list(_CSV_COLUMNS)]
     offset = 0
     while True:
-        result = hazard_service.search(conn, who, **filters, limit=200, offset=offset)
+        result = hazard_service.search(conn, who, HazardQuery(**filters, limit=200, offset=offset))
         for h in result["items"]:
             rows.append(
                 [

@@ -16,7 +16,7 @@ from sync_server.security import Principal
 from sync_server.services import dashboard as dashboard_service
 from sync_server.services import permits as permit_service
 from sync_server.services import trace as trace_service
-from sync_server.services.permits import PermitPage
+from sync_server.services.permits import PermitPage, PermitQuery
 from sync_server.web.i18n import request_gettext
 from sync_server.web.pages._base import (
     PAGE_SIZE,
@@ -69,7 +69,8 @@ def _api_dates(filters: dict[str, Any], _: Gettext) -> dict[str, Any]:
 def _search(
     conn: Any, who: Principal, filters: dict[str, Any], limit: int, offset: int, _: Gettext
 ) -> PermitPage:
-    return permit_service.search(conn, who, **_api_dates(filters, _), limit=limit, offset=offset)
+    query = PermitQuery(**_api_dates(filters, _), limit=limit, offset=offset)
+    return permit_service.search(conn, who, query)
 
 
 @router.get("/permits")
