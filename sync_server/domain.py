@@ -12,21 +12,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from permits import hazards as core_hazards
 from permits.errors import InvalidInput, ProfileError, RuleViolation, Unmet
 from permits.events import Drafted
 from permits.events import parse_event as core_parse
-from permits.hazards import (
-    HazardClosed,
-    HazardEvent,
-    HazardRectified,
-    HazardReported,
-    HazardSource,
-    HazardState,
-    RectificationPlanned,
-    RectificationVerified,
-    fold_hazard,
-    hazard_decide,
-)
 from permits.integrity import chain_head
 from permits.integrity import verify_chain as core_verify
 from permits.profiles import apply_override, list_profiles, load_profile
@@ -350,11 +339,11 @@ class HazardRefused(ValueError):
 
 
 def _hazard_event_from(data: dict[str, Any]) -> Any:
-    return HazardEvent.model_validate(data)
+    return core_hazards.HazardEvent.model_validate(data)
 
 
 def hazard_state(events: list[dict[str, Any]]) -> Any:
-    return fold_hazard(_hazard_event_from(e) for e in events)
+    return core_hazards.fold_hazard(_hazard_event_from(e) for e in events)
 
 
 def hazard_view(state: Any, now: datetime) -> dict[str, Any]:
@@ -400,9 +389,9 @@ def hazard_report(
 ) -> dict[str, Any]:
     """The first event of a hazard, as JSON."""
     try:
-        payload = HazardReported(
+        payload = core_hazards.HazardReported(
             enterprise_id=enterprise_id,
-            source=HazardSource(source),
+            source=core_hazards.HazardSource(source),
             title=title,
             clause=clause,
             description=description,
@@ -410,7 +399,9 @@ def hazard_report(
             permit_id=permit_id,
             permit_seq=permit_seq,
         )
-        event = hazard_decide(HazardState(), payload, now, actor=actor, hazard_id=hazard_id)
+        event = core_hazards.hazard_decide(
+            core_hazards.HazardState(), payload, now, actor=actor, hazard_id=hazard_id
+        )
     except (ValidationError, RuleViolation, ValueError) as exc:
         raise _refusal(exc, "title") from exc
     data: dict[str, Any] = event.model_dump(mode="json")
@@ -431,7 +422,7 @@ def hazard_step(
     try:
         if action == "plan":
             measures = data.get("measures")
-            payload: Any = RectificationPlanned(
+            payload: Any = core_hazards.RectificationPlanned(
                 measures=tuple(measures)
                 if isinstance(measures, list)
                 else (measures,)
@@ -442,7 +433,7 @@ def hazard_step(
             )
         elif action == "rectify":
             evidence = data.get("evidence")
-            payload = HazardRectified(
+            payload = core_hazards.HazardRectified(
                 rectified_by=person,
                 evidence=tuple(evidence)
                 if isinstance(evidence, list)
@@ -451,14 +442,14 @@ def hazard_step(
                 else (),
             )
         elif action in ("verify", "reject"):
-            payload = RectificationVerified(
+            payload = core_hazards.RectificationVerified(
                 verified_by=person, accepted=action == "verify", note=data.get("note") or ""
             )
         elif action == "close":
-            payload = HazardClosed(closed_by=person)
+            payload = core_hazards.HazardClosed(closed_by=person)
         else:
             raise HazardRefused("HAZARD_ACTION_UNKNOWN", _("unknown hazard action"), "action")
-        event = hazard_decide(state, payload, now, actor=actor)
+        event = core_hazards.hazard_decide(state, payload, now, actor=actor)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"]) or "action"

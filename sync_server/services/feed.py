@@ -19,22 +19,18 @@ def changes(conn: Connection, who: Principal, cursor: int, limit: int) -> dict[s
     the returned ``cursor`` until ``more`` is false."""
     require_role(who, Role.AGGREGATOR, Role.BUREAU_REVIEWER, Role.OPERATOR)
     scope = visible_enterprises(conn, who)
-    p_rows = list(
-        conn.execute(
-            sa.select(permits)
-            .where(scope_filter(permits.c.enterprise_id, scope), permits.c.rev > cursor)
-            .order_by(permits.c.rev)
-            .limit(limit + 1)
+
+    def changed(table: sa.Table) -> list[Any]:
+        return list(
+            conn.execute(
+                sa.select(table)
+                .where(scope_filter(table.c.enterprise_id, scope), table.c.rev > cursor)
+                .order_by(table.c.rev)
+                .limit(limit + 1)
+            )
         )
-    )
-    h_rows = list(
-        conn.execute(
-            sa.select(hazards)
-            .where(scope_filter(hazards.c.enterprise_id, scope), hazards.c.rev > cursor)
-            .order_by(hazards.c.rev)
-            .limit(limit + 1)
-        )
-    )
+
+    p_rows, h_rows = changed(permits), changed(hazards)
     merged: list[tuple[int, str, Any]] = sorted(
         [(r.rev, "permit", r) for r in p_rows] + [(r.rev, "hazard", r) for r in h_rows],
         key=lambda t: t[0],

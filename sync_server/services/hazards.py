@@ -349,18 +349,8 @@ def report(conn: Connection, who: Principal, body: HazardIn) -> tuple[dict[str, 
         ).first()
         if p is None or p.enterprise_id != body.enterprise_id:
             raise Unprocessable(_("unknown permit"), code="UNKNOWN_PERMIT", field="permit_id")
-    hazard_id = create(
-        conn,
-        enterprise_id=body.enterprise_id,
-        source=source,
-        category=body.category,
-        title=body.title,
-        actor=who.name,
-        space_id=body.space_id,
-        permit_id=body.permit_id,
-        details=body.details,
-        hazard_id=hazard_id,
-    )
+    fields = body.model_dump(exclude={"source"})
+    hazard_id = create(conn, **fields, source=source, actor=who.name, hazard_id=hazard_id)
     shown = out(get(conn, hazard_id))
     audit.record(
         conn,

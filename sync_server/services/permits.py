@@ -78,20 +78,8 @@ class PermitPage(BaseModel):
 
 
 def item_of(row: Any) -> PermitItem:
-    return PermitItem(
-        permit_id=row.permit_id,
-        enterprise_id=row.enterprise_id,
-        status=row.status,
-        space_id=row.space_id,
-        first_at=row.first_at,
-        last_at=row.last_at,
-        last_seq=row.last_seq,
-        people=row.people,
-        detectors=row.detectors,
-        anomalies=row.anomalies,
-        has_anomaly=bool(row.has_anomaly),
-        updated_at=row.updated_at,
-    )
+    """A ``permits`` row as the API lists it (the row's columns of the same names)."""
+    return PermitItem.model_validate({name: getattr(row, name) for name in PermitItem.model_fields})
 
 
 def require_reader(who: Principal) -> None:
@@ -331,15 +319,7 @@ def trace_and_chain(
             )
         ],
         "conflicts": [
-            {
-                "conflict_id": c.conflict_id,
-                "seq": c.seq,
-                "existing_hash": c.existing_hash,
-                "incoming_hash": c.incoming_hash,
-                "device_id": c.device_id,
-                "received_at": c.received_at,
-                "status": c.status,
-            }
+            {k: v for k, v in _conflict_out(c).items() if k not in _CONFLICT_LIST_ONLY}
             for c in conn.execute(
                 sa.select(version_conflicts).where(version_conflicts.c.permit_id == permit_id)
             )
@@ -384,19 +364,25 @@ def chain_for_device(conn: Connection, device: Principal, permit_id: str) -> lis
 # ----------------------------------------------------------------- conflicts
 
 
+# The conflicts list names the permit and carries the forked event; the trace does not.
+_CONFLICT_LIST_ONLY = frozenset({"enterprise_id", "permit_id", "event"})
+
+
+_CONFLICT_FIELDS = (
+    "conflict_id",
+    "enterprise_id",
+    "permit_id",
+    "seq",
+    "existing_hash",
+    "incoming_hash",
+    "device_id",
+    "received_at",
+    "status",
+)
+
+
 def _conflict_out(c: Any) -> dict[str, Any]:
-    return {
-        "conflict_id": c.conflict_id,
-        "enterprise_id": c.enterprise_id,
-        "permit_id": c.permit_id,
-        "seq": c.seq,
-        "existing_hash": c.existing_hash,
-        "incoming_hash": c.incoming_hash,
-        "device_id": c.device_id,
-        "received_at": c.received_at,
-        "status": c.status,
-        "event": c.body,
-    }
+    return {**{name: getattr(c, name) for name in _CONFLICT_FIELDS}, "event": c.body}
 
 
 def conflicts(conn: Connection, who: Principal, status: str | None) -> list[dict[str, Any]]:

@@ -32,8 +32,6 @@ from sync_server.labels import (
     local_time,
 )
 from sync_server.security import Principal, Role
-from sync_server.services import notes as note_service
-from sync_server.services.notes import NoteIn, ObjectKind
 from sync_server.web.i18n import LANG_COOKIE, request_gettext, request_language
 from sync_server.web.session import PRESESSION_COOKIE, check_csrf, csrf_for, page_principal
 
@@ -195,6 +193,22 @@ def page_size(request: Request) -> int:
     return min(100, max(5, size))
 
 
+def list_page(filters: dict[str, Any], size: int, page: int, pages: int) -> dict[str, Any]:
+    """What a list page's template needs to page on: its filters, this page, how many
+    pages, and the query its page links carry."""
+    return {"filters": filters, "page": page, "pages": pages, "query": list_query(filters, size)}
+
+
+def list_query(filters: dict[str, Any], size: int) -> str:
+    """A list page's filters (and a size other than the default) as its links' query."""
+    return urlencode(
+        {
+            **{k: ("1" if v is True else v) for k, v in filters.items()},
+            **({"size": size} if size != PAGE_SIZE else {}),
+        }
+    )
+
+
 def csv_response(rows: list[list[Any]], filename: str) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -259,15 +273,6 @@ class FormPost:
                 ),
                 field,
             ) from exc
-
-    def note(
-        self, conn: Connection, who: Principal, kind: ObjectKind, object_id: str, text: str
-    ) -> None:
-        """A note on a permit or a hazard from its page (never empty)."""
-        text = self.required(text, self.gettext("write the note first"), "text")
-        note_service.add(
-            conn, who, self.model(NoteIn, object_kind=kind, object_id=object_id, text=text)
-        )
 
     def attempt(
         self,

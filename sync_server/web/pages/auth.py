@@ -6,14 +6,23 @@ from typing import Annotated
 
 from fastapi import Form, Request, Response
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
 
 from sync_server.deps import SESSION_COOKIE, AppPasswords, AppSettings, session_token
 from sync_server.errors import TooManyRequests
 from sync_server.services import accounts as account_service
-from sync_server.web.pages._base import FormPost, PageConn, page_router, render, see_other
+from sync_server.web.pages import _base as base
+from sync_server.web.pages._base import FormPost, PageConn
 from sync_server.web.session import PRESESSION_COOKIE, csrf_for, new_presession
 
-router = page_router()
+router = base.page_router()
+
+
+class SignInForm(BaseModel):
+    username: str = ""
+    password: str = ""
+    csrf: str = ""
+    next: str = "/web/"
 
 
 def _safe_next(target: str | None) -> str:
@@ -26,7 +35,7 @@ def _safe_next(target: str | None) -> str:
 @router.get("/sign-in")
 def sign_in_form(request: Request, conn: PageConn, next: str | None = None) -> HTMLResponse:
     presession = request.cookies.get(PRESESSION_COOKIE) or new_presession()
-    response = render(
+    response = base.render(
         request,
         "sign_in.html",
         None,
@@ -45,12 +54,10 @@ def sign_in(
     conn: PageConn,
     settings: AppSettings,
     passwords: AppPasswords,
-    username: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/web/",
+    posted: Annotated[SignInForm, Form()],
 ) -> Response:
-    form = FormPost(request, csrf, before_sign_in=True)
+    username, password, next = posted.username, posted.password, posted.next
+    form = FormPost(request, posted.csrf, before_sign_in=True)
     _ = form.gettext
     error: str | None = None
     status = 401
@@ -70,7 +77,7 @@ def sign_in(
             error = _("wrong username or password")
     if result is None:
         request.state.keep_on_error = True  # the failure count is what throttles guessing
-        return render(
+        return base.render(
             request,
             "sign_in.html",
             None,
@@ -81,7 +88,7 @@ def sign_in(
             username=username,
         )
     token, ttl = result
-    redirect = see_other(_safe_next(next))
+    redirect = base.see_other(_safe_next(next))
     redirect.set_cookie(
         SESSION_COOKIE,
         token,
@@ -100,6 +107,6 @@ def sign_out(request: Request, conn: PageConn, csrf: Annotated[str, Form()] = ""
     token = session_token(request)
     if token:
         account_service.revoke_token(conn, token)
-    response = see_other("/web/sign-in")
+    response = base.see_other("/web/sign-in")
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -10,9 +10,10 @@ from fastapi.responses import HTMLResponse
 from sync_server.labels import BEIJING
 from sync_server.services import dashboard as dashboard_service
 from sync_server.services import ledger
-from sync_server.web.pages._base import PageConn, Who, page_router, render
+from sync_server.web.pages import _base as base
+from sync_server.web.pages._base import PageConn, Who
 
-router = page_router()
+router = base.page_router()
 
 
 @router.get("/")
@@ -20,7 +21,7 @@ def dashboard(request: Request, conn: PageConn, who: Who) -> HTMLResponse:
     data = dashboard_service.dashboard(conn, who)
     names = dashboard_service.enterprise_names(conn, who)
     today = datetime.now(BEIJING).date()
-    return render(
+    return base.render(
         request,
         "dashboard.html",
         who,

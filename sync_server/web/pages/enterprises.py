@@ -22,24 +22,25 @@ from sync_server.services.hazards import HazardQuery
 from sync_server.services.permits import PermitQuery
 from sync_server.services.reference import Kind
 from sync_server.services.tenancy import require_visible
-from sync_server.web.pages._base import PageConn, Who, page_router, render, see_other
+from sync_server.web.pages import _base as base
+from sync_server.web.pages._base import PageConn, Who
 
-router = page_router()
+router = base.page_router()
 
 
 @router.get("/enterprises")
 def enterprise_list(request: Request, conn: PageConn, who: Who) -> Response:
     names = dashboard_service.enterprise_names(conn, who)
     if who.role is Role.ENTERPRISE_ADMIN and who.enterprise_id:
-        return see_other(f"/web/enterprises/{quote(who.enterprise_id)}")
-    return render(request, "enterprises.html", who, names=names)
+        return base.see_other(f"/web/enterprises/{quote(who.enterprise_id)}")
+    return base.render(request, "enterprises.html", who, names=names)
 
 
 @router.get("/enterprises/{enterprise_id}")
 def enterprise_page(request: Request, enterprise_id: str, conn: PageConn, who: Who) -> HTMLResponse:
     require_visible(conn, who, enterprise_id)
     today = datetime.now(BEIJING).date()
-    return render(
+    return base.render(
         request,
         "enterprise.html",
         who,
@@ -70,7 +71,7 @@ def ledger_page(request: Request, enterprise_id: str, conn: PageConn, who: Who) 
     for row in ref.list_items(conn, enterprise_id, Kind.SPACE):
         payload = _space_payload(enterprise_id, row.item_id)
         spaces.append({**row.data, "qr": _qr_svg(payload), "payload": payload})
-    return render(request, "ledger.html", who, ent=ent, spaces=spaces)
+    return base.render(request, "ledger.html", who, ent=ent, spaces=spaces)
 
 
 @router.get("/enterprises/{enterprise_id}/spaces/{space_id}/card")
@@ -81,7 +82,7 @@ def warning_card(
     ent = enterprise_service.get(conn, enterprise_id)
     row = ref.get(conn, enterprise_id, Kind.SPACE, space_id)
     payload = _space_payload(enterprise_id, space_id)
-    return render(
+    return base.render(
         request,
         "card.html",
         who,

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import Form, Request, Response
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
 from sync_server.errors import SyncError
@@ -22,27 +23,17 @@ from sync_server.services.hazards import (
     HazardIn,
     HazardQuery,
 )
-from sync_server.web.pages._base import (
-    PAGE_SIZE,
-    FormPost,
-    PageConn,
-    Who,
-    blank,
-    csv_response,
-    page_router,
-    page_size,
-    render,
-    see_other,
-)
+from sync_server.web.pages import _base as base
+from sync_server.web.pages._base import FormPost, PageConn, Who
 
-router = page_router()
+router = base.page_router()
 
 
 def _hazard_filters(request: Request) -> dict[str, Any]:
     q = request.query_params
     out: dict[str, Any] = {}
     for key in ("enterprise_id", "status", "source"):
-        value = blank(q.get(key))
+        value = base.blank(q.get(key))
         if value:
             out[key] = value
     for key in ("open_only", "overdue"):
@@ -55,28 +46,20 @@ def _hazard_filters(request: Request) -> dict[str, Any]:
 def hazard_list(request: Request, conn: PageConn, who: Who, page: int = 1) -> HTMLResponse:
     filters = _hazard_filters(request)
     page = max(1, page)
-    size = page_size(request)
+    size = base.page_size(request)
     result = hazard_service.search(
         conn, who, HazardQuery(**filters, limit=size, offset=(page - 1) * size)
     )
     pages = max(1, (result["total"] + size - 1) // size)
-    return render(
+    return base.render(
         request,
         "hazards.html",
         who,
-        filters=filters,
         result=result,
-        page=page,
-        pages=pages,
         names=dashboard_service.enterprise_names(conn, who),
-        query=urlencode(
-            {
-                **{k: ("1" if v is True else v) for k, v in filters.items()},
-                **({"size": size} if size != PAGE_SIZE else {}),
-            }
-        ),
         form=request.query_params,
         error=None,
+        **base.list_page(filters, size, page, pages),
     )
 
 
@@ -114,7 +97,7 @@ def hazards_csv(request: Request, conn: PageConn, who: Who) -> Response:
         offset += 200
         if offset >= result["total"]:
             break
-    return csv_response(rows, "hazards.csv")
+    return base.csv_response(rows, "hazards.csv")
 
 
 @router.post("/hazards")
@@ -147,14 +130,14 @@ def hazard_report(
         "enterprise_id": enterprise_id,
         "title": title,
         "source": source,
-        "space_id": blank(space_id),
-        "permit_id": blank(permit_id),
+        "space_id": base.blank(space_id),
+        "permit_id": base.blank(permit_id),
         "details": {"description": description.strip()} if description.strip() else {},
     }
     if category.strip():  # else the service's default clause
         fields["category"] = category.strip()
     out, _created = hazard_service.report(conn, who, form.model(HazardIn, **fields))
-    return see_other(f"/web/hazards/{quote(out['hazard_id'])}")
+    return base.see_other(f"/web/hazards/{quote(out['hazard_id'])}")
 
 
 def _hazard_response(
@@ -166,7 +149,7 @@ def _hazard_response(
 ) -> HTMLResponse:
     h = hazard_service.detail(conn, who, hazard_id)
     checks = [n for n in h["notes"] if n["text"].startswith(CLOSURE_CHECK_PREFIX)]
-    return render(
+    return base.render(
         request,
         "hazard.html",
         who,
@@ -201,45 +184,48 @@ def _end_of_day(form: FormPost, deadline: str) -> str | None:
     )
 
 
+class HazardStepForm(BaseModel):
+    """The hazard page's step form, as posted (every field may be left empty)."""
+
+    action: str = ""
+    measures: str = ""
+    responsible: str = ""
+    deadline: str = ""
+    evidence: str = ""
+    person: str = ""
+    note: str = ""
+    csrf: str = ""
+
+
 @router.post("/hazards/{hazard_id}/actions")
 def hazard_action(
     request: Request,
     hazard_id: str,
     conn: PageConn,
     who: Who,
-    action: Annotated[str, Form()] = "",
-    measures: Annotated[str, Form()] = "",
-    responsible: Annotated[str, Form()] = "",
-    deadline: Annotated[str, Form()] = "",
-    evidence: Annotated[str, Form()] = "",
-    person: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
+    step: Annotated[HazardStepForm, Form()],
 ) -> Response:
     """The enterprise moves its hazard through the loop (plan → rectify → verify →
     close); a refusal shows the core's reason on the hazard page."""
-    form = FormPost(request, csrf)
+    form = FormPost(request, step.csrf)
     form.one_of(
-        action,
+        step.action,
         ("plan", "rectify", "verify", "reject", "close"),
         form.gettext("unknown hazard action"),
         "action",
     )
+    texts = ("person", "measures", "responsible", "evidence", "note")
     body = form.model(
         HazardAction,
-        action=action,
-        person=blank(person),
-        measures=blank(measures),
-        responsible=blank(responsible),
-        deadline=_end_of_day(form, deadline),
-        evidence=blank(evidence),
-        note=blank(note),
+        action=step.action,
+        deadline=_end_of_day(form, step.deadline),
+        **{name: base.blank(getattr(step, name)) for name in texts},
     )
     # The core refuses before anything is written; its reason shows on the hazard page
     # itself (422), with the form to try again.
     return form.attempt(
         lambda: hazard_service.act_on(conn, who, hazard_id, body),
-        done=lambda: see_other(f"/web/hazards/{quote(hazard_id)}"),
+        done=lambda: base.see_other(f"/web/hazards/{quote(hazard_id)}"),
         refused=lambda exc: _hazard_response(request, conn, who, hazard_id, error=exc),
     )
 
@@ -256,17 +242,4 @@ def closure_check(
     """The bureau confirms a closed hazard on site (复核销号)."""
     form = FormPost(request, csrf)
     hazard_service.confirm_closure(conn, who, hazard_id, text, form.gettext)
-    return see_other(f"/web/hazards/{quote(hazard_id)}")
-
-
-@router.post("/hazards/{hazard_id}/notes")
-def hazard_note(
-    request: Request,
-    hazard_id: str,
-    conn: PageConn,
-    who: Who,
-    text: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
-    FormPost(request, csrf).note(conn, who, "hazard", hazard_id, text)
-    return see_other(f"/web/hazards/{quote(hazard_id)}")
+    return base.see_other(f"/web/hazards/{quote(hazard_id)}")

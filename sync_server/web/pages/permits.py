@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from typing import Any
 
-from fastapi import Form, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 
 from sync_server.errors import Unprocessable
@@ -18,31 +17,21 @@ from sync_server.services import permits as permit_service
 from sync_server.services import trace as trace_service
 from sync_server.services.permits import PermitPage, PermitQuery
 from sync_server.web.i18n import request_gettext
-from sync_server.web.pages._base import (
-    PAGE_SIZE,
-    FormPost,
-    PageConn,
-    Who,
-    blank,
-    csv_response,
-    page_router,
-    page_size,
-    render,
-    see_other,
-)
+from sync_server.web.pages import _base as base
+from sync_server.web.pages._base import PageConn, Who
 
-router = page_router()
+router = base.page_router()
 
 
 def _permit_filters(request: Request) -> dict[str, Any]:
     q = request.query_params
     out: dict[str, Any] = {}
     for key in ("enterprise_id", "space_id", "status", "person", "detector", "anomaly"):
-        value = blank(q.get(key))
+        value = base.blank(q.get(key))
         if value:
             out[key] = value
     for key in ("date_from", "date_to"):
-        value = blank(q.get(key))
+        value = base.blank(q.get(key))
         if value:
             out[key] = value
     return out
@@ -78,7 +67,7 @@ def permit_search(request: Request, conn: PageConn, who: Who, page: int = 1) -> 
     _ = request_gettext(request)
     filters = _permit_filters(request)
     page = max(1, page)
-    size = page_size(request)
+    size = base.page_size(request)
     error = None
     result = None
     has_next = False
@@ -95,20 +84,17 @@ def permit_search(request: Request, conn: PageConn, who: Who, page: int = 1) -> 
     pages_more = result is not None and not result.total_exact
     if pages_more:
         pages = page + 1 if has_next else page
-    return render(
+    return base.render(
         request,
         "permits.html",
         who,
         status_code=422 if error else 200,
-        filters=filters,
         result=result,
         error=error,
-        page=page,
-        pages=pages,
         pages_more=pages_more,
         names=dashboard_service.enterprise_names(conn, who),
-        query=urlencode({**filters, **({"size": size} if size != PAGE_SIZE else {})}),
         anomaly_codes=permit_service.anomaly_codes(conn, who),
+        **base.list_page(filters, size, page, pages),
     )
 
 
@@ -152,23 +138,10 @@ def permits_csv(request: Request, conn: PageConn, who: Who) -> Response:
         # A short page is the last: ``total`` stops counting at the search's cap.
         if len(result.items) < 200:
             break
-    return csv_response(rows, "permits.csv")
+    return base.csv_response(rows, "permits.csv")
 
 
 @router.get("/permits/{permit_id}")
 def permit_trace(request: Request, permit_id: str, conn: PageConn, who: Who) -> HTMLResponse:
     view = trace_service.build(conn, who, permit_id, request_gettext(request))
-    return render(request, "trace.html", who, v=view)
-
-
-@router.post("/permits/{permit_id}/notes")
-def permit_note(
-    request: Request,
-    permit_id: str,
-    conn: PageConn,
-    who: Who,
-    text: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
-    FormPost(request, csrf).note(conn, who, "permit", permit_id, text)
-    return see_other(f"/web/permits/{quote(permit_id)}#notes")
+    return base.render(request, "trace.html", who, v=view)
