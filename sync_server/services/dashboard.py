@@ -1,6 +1,5 @@
-"""Read-only queries behind the dashboard and the enterprise page, always within the
-reader's tenancy scope (``services.tenancy``). Written here rather than in the shared
-services so the pages can grow without touching the ingest path."""
+"""Read-only queries behind the dashboard and the enterprise list, always within the
+reader's tenancy scope (``services.tenancy``)."""
 
 from __future__ import annotations
 

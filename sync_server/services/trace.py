@@ -1,9 +1,11 @@
 """One permit end to end (一键追溯), arranged for people: the trace page and the PDF.
 
-Built on the API's trace (``services.permits.trace_data``: tenancy, chain verification,
-findings, hazards) plus the readings chunks and device labels, folded here into what a
-reviewer asks: who was there, in which role; what was isolated; what the gas did and
-what the limits were; who was inside when an alarm went off; is the record intact.
+Built on the API's trace (``services.permits``: tenancy, chain verification, findings,
+hazards) plus the readings chunks and device labels, arranged here into what a reviewer
+asks: who was there, in which role; what was isolated; what the gas did and what the
+limits were; who was inside when an alarm went off; is the record intact. The story is
+the core's fold of the stored chain (``permits.timeline``), never a second fold of the
+payloads (docs/architecture.md).
 """
 
 from __future__ import annotations
