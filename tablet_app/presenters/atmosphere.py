@@ -27,7 +27,7 @@ from tablet_app.theme import Level
 
 # Stability: at least STABLE_MIN readings of each channel in the last
 # STABLE_WINDOW, spread within the unit's band. Practice for pumped detectors
-# (sampling-hose transit, T90 of electrochemical cells), not a RULES.md figure.
+# (sampling-hose transit, T90 of electrochemical cells), not a figure of docs/rules.md.
 STABLE_WINDOW = timedelta(seconds=20)
 STABLE_MIN = 5
 STABLE_BAND = {Unit.VOL: 0.2, Unit.LEL: 1.0, Unit.PPM: 1.0, Unit.MG_M3: 1.5}

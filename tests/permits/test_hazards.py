@@ -1,4 +1,4 @@
-"""The major-hazard closed loop (RULES.md §6): report, plan, rectify, verify, close."""
+"""The major-hazard closed loop (docs/rules.md): report, plan, rectify, verify, close."""
 
 from __future__ import annotations
 

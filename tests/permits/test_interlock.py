@@ -1,4 +1,4 @@
-"""The entry interlock (RULES.md §5): each condition refused on its own, named,
+"""The entry interlock (docs/rules.md): each condition refused on its own, named,
 and all of them named at once."""
 
 from __future__ import annotations
