@@ -44,8 +44,8 @@ def seed_demo(
     Demo passwords only (bureau / bureau-demo, a-admin / a-admin-demo, b-admin /
     b-admin-demo): never on a real server.
     """
+    from cspermit.demo.seed import seed_reference
     from sync_server.app import create_app
-    from sync_server.demo import seed_reference
     from sync_server.settings import Settings
 
     settings = Settings(db_url=db) if db else Settings()
@@ -73,9 +73,9 @@ async def _push_demo_history(application: object) -> list[str]:
 
     import httpx
 
+    from cspermit.demo.permit_history import build_history
+    from cspermit.demo.seed import DEMO_ADMIN_PASSWORDS, DEMO_DETECTORS, DEMO_PEOPLE, DEMO_SPACES
     from permits.integrity import DeviceKey
-    from sync_server.demo import DEMO_ADMIN_PASSWORDS, DEMO_DETECTORS, DEMO_PEOPLE, DEMO_SPACES
-    from sync_server.demo_permits import build_history
     from tablet_app.sync_client import SyncClient
 
     lines = []

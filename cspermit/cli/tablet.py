@@ -37,7 +37,7 @@ def run(
 
     prepare_environment()
     if demo:
-        from tablet_app.seed import seed_demo
+        from cspermit.demo.tablet import seed_demo
         from tablet_app.store import Store
 
         with Store(db) as store:
@@ -100,14 +100,14 @@ EXPECTED = {
 async def _walkthrough(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]:
     from kivy.clock import Clock
 
+    from cspermit.demo import molasses_tank as demo
+    from cspermit.demo.tablet import DEMO_PINS, seed_demo
     from hil_sim.runner import Simulation
-    from permits.commands import demo
     from permits.events import IsolationMethod, Role
     from sensor_drivers import DetectorSession
     from tablet_app.app import run_async
     from tablet_app.context import AppContext
     from tablet_app.desk import PermitDesk
-    from tablet_app.seed import DEMO_PINS, seed_demo
     from tablet_app.store import Store
 
     outcomes: dict[str, str] = {}
