@@ -232,8 +232,8 @@ def first_frame(t0: float) -> dict[str, Any]:
     from tablet_app.env import prepare_environment
 
     prepare_environment(headless=True, kivy_home=tempfile.mkdtemp(prefix="cspermit-kivy-"))
+    from cspermit.demo.drive import run_scripted
     from cspermit.demo.tablet import seed_demo
-    from tablet_app.app import run_async
     from tablet_app.context import AppContext
     from tablet_app.store import Store
 
@@ -245,7 +245,7 @@ def first_frame(t0: float) -> dict[str, Any]:
         result["first_frame_s"] = time.time() - t0
         result["rss_mb"] = _rss_mb()
 
-    asyncio.run(run_async(AppContext(store=store), script))
+    asyncio.run(run_scripted(AppContext(store=store), script))
     store.close()
     return result
 
@@ -260,7 +260,7 @@ def frames(seconds: float) -> dict[str, Any]:
     prepare_environment(headless=True, kivy_home=tempfile.mkdtemp(prefix="cspermit-kivy-"))
     from kivy.clock import Clock
 
-    from tablet_app.app import run_async
+    from cspermit.demo.drive import run_scripted
 
     work = Path(tempfile.mkdtemp(prefix="cspermit-bench-"))
     clock = WallClock()
@@ -295,7 +295,7 @@ def frames(seconds: float) -> dict[str, Any]:
         result["rss_growth_mb"] = result["rss_mb"] - (settled or result["rss_mb"])
         result["view_tiles"] = len(app.screens["board"].ids.tiles.children)
 
-    asyncio.run(run_async(context, script))
+    asyncio.run(run_scripted(context, script))
     context.store.close()
     intervals.sort()
     result.update(

@@ -319,7 +319,7 @@ def test_presenters_import_no_kivy() -> None:
 def test_settings_enrols_and_syncs_against_the_real_server(world: World, tmp_path: Path) -> None:
     import asyncio
 
-    from cspermit.cli.tablet import SyncRig
+    from cspermit.demo.rigs import SyncRig
 
     rig = SyncRig(tmp_path)
 
