@@ -64,6 +64,8 @@ EXPECTED = {
 
 
 async def walk(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]:
+    """The walk itself, on a prepared environment: screenshots into ``out``, the tablet's
+    store at ``db_path``, synced through ``rig``."""
     from kivy.clock import Clock
 
     from cspermit.demo.drive import run_scripted
