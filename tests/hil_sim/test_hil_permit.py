@@ -12,8 +12,9 @@ from datetime import timedelta
 
 import pytest
 
+from cspermit.demo import molasses_tank as demo
 from hil_sim.runner import Simulation
-from permits.commands import PermitSession, demo
+from permits.commands import PermitSession
 from permits.errors import RuleViolation
 from permits.events import (
     AlarmKind,
