@@ -26,7 +26,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from permits.commands.demo import (
+from cspermit.demo.molasses_tank import (
     DETECTOR,
     ELECTRICIAN,
     ENTRANT_A,

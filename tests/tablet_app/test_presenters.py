@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from permits.commands import demo
+from cspermit.demo import molasses_tank as demo
+from cspermit.demo.tablet import EXPIRED_TRAINING_PERSON, demo_signature
 from permits.events import IsolationMethod, Role
 from permits.i18n import get_language, set_language
 from permits.readings import StatusFlag
@@ -20,8 +21,6 @@ from tablet_app.presenters.home import HomePresenter
 from tablet_app.presenters.settings import SettingsPresenter
 from tablet_app.presenters.setup import SetupPresenter
 from tablet_app.presenters.signin import SignInPresenter
-from tablet_app.seed import EXPIRED_TRAINING_PERSON
-from tablet_app.signature import demo_signature
 from tablet_app.theme import Level
 
 from .world import PINS, World, make_world
@@ -328,7 +327,7 @@ def test_presenters_import_no_kivy() -> None:
 def test_settings_enrols_and_syncs_against_the_real_server(world: World, tmp_path: Path) -> None:
     import asyncio
 
-    from cspermit.cli.tablet import SyncRig
+    from cspermit.demo.rigs import SyncRig
 
     rig = SyncRig(tmp_path)
 
