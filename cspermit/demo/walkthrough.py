@@ -71,6 +71,7 @@ async def walk(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]:
     from cspermit.demo.drive import run_scripted
     from hil_sim.runner import Simulation
     from permits.events import IsolationMethod, Role
+    from permits.space_code import space_code
     from sensor_drivers import DetectorSession
     from tablet_app.context import AppContext
     from tablet_app.desk import PermitDesk
@@ -206,7 +207,8 @@ async def walk(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]:
                 await shot("signin", "signin")
                 sign_in(demo.LEADER)
                 home = await shot("home", "home")
-                home.ids.qr.text = f"cspermit:space:{scen.space.id}"
+                # typed as the warning card prints it (permits.space_code)
+                home.ids.qr.text = space_code(store.get_setting("enterprise_id", ""), scen.space.id)
                 home.new_from_qr()
                 setup = app.screens["setup"]
                 sp = setup.presenter
