@@ -28,8 +28,9 @@ A second permit type registers its own table from its own module (see
 
 from __future__ import annotations
 
-# Importing the type registers its table: check() can dispatch to it.
 from permits.commands.codes import Code
+
+# Importing a permit type registers its table, so check() can dispatch to it.
 from permits.commands.confined_space import CONFINED_SPACE
 from permits.commands.decision import check, decide, draft, enter, exit_, raise_alarm
 from permits.commands.permit_type import (

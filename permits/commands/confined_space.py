@@ -82,7 +82,7 @@ CONFINED_SPACE = register_permit_type(
     PermitType(
         name="confined_space",
         statuses=frozenset(Status),
-        none=Status.NONE,
+        initial=Status.NONE,
         opening=EventType.DRAFTED,
         table=_TABLE,
     )

@@ -29,9 +29,9 @@ def check(state: FoldedPermit, event: Event, now: datetime | None = None) -> lis
     at = now or event.occurred_at
     permit_type = permit_type_of(event.type)
     opening = event.type is permit_type.opening
-    if not opening and state.status is permit_type.none:
+    if not opening and state.status is permit_type.initial:
         return [Unmet(Code.NO_PERMIT)]
-    if opening and state.status is not permit_type.none:
+    if opening and state.status is not permit_type.initial:
         return [Unmet(Code.PERMIT_ALREADY_DRAFTED, {"permit": state.permit_id})]
     unmet: list[Unmet] = []
     if state.permit_id is not None and event.permit_id != state.permit_id:

@@ -16,6 +16,12 @@ types and payloads are added to :mod:`permits.events` and its fold next to
 :mod:`permits.state`. Nothing in the confined-space rules changes: an event type
 belongs to exactly one permit type, and registering a type that claims an event
 type already owned is refused.
+
+A rule sees only its own permit's state, so a link to another permit (hot work
+needs an active confined-space permit) is judged on a snapshot the command
+carries, the way payloads already carry people and spaces: a chain still replays
+with no outside lookup, and the server can compare the snapshot with the linked
+chain.
 """
 
 from __future__ import annotations
@@ -71,11 +77,11 @@ class Step:
     status_at_instant: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per type: compared and hashed by identity
 class PermitType:
     name: str
     statuses: frozenset[StrEnum]
-    none: StrEnum  # the status before the permit's first event
+    initial: StrEnum  # the status before the permit's first event
     opening: EventType  # the event that creates a permit of this type
     table: Mapping[EventType, Step]
 
@@ -85,7 +91,7 @@ class PermitType:
         for event_type, step in self.table.items():
             if not step.allowed <= self.statuses:
                 raise ValueError(f"{self.name}: {event_type} allowed in unknown statuses")
-        if self.table[self.opening].allowed != frozenset({self.none}):
+        if self.table[self.opening].allowed != frozenset({self.initial}):
             raise ValueError(f"{self.name}: the opening event is allowed only before any event")
 
     def step(self, event_type: EventType) -> Step:

@@ -53,8 +53,7 @@ def atmosphere_test(state: PermitState, event: Event, now: datetime) -> list[Unm
         unmet.append(
             Unmet(Code.ATMOSPHERE_TEST_INVALID, {"field": exc.field, "expected": exc.expected})
         )
-    detector = p.test.get("detector")
-    serial = detector.get("serial") if isinstance(detector, dict) else None
+    serial = p.test.detector.serial
     if serial != p.detector.serial:
         unmet.append(Unmet(Code.DETECTOR_MISMATCH, {"got": serial, "expected": p.detector.serial}))
     return unmet
