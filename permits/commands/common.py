@@ -6,7 +6,7 @@ from datetime import datetime
 
 from permits.commands.codes import Code
 from permits.errors import Unmet
-from permits.events import Event, SignOff, SignOffMeaning
+from permits.events import Payload, SignOff, SignOffMeaning
 from permits.state import PermitState
 
 __all__ = ["inside_unmet", "no_rule", "signoff_unmet"]
@@ -39,5 +39,5 @@ def inside_unmet(state: PermitState) -> list[Unmet]:
     return []
 
 
-def no_rule(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
+def no_rule(state: PermitState, payload: Payload, now: datetime) -> list[Unmet]:
     return []

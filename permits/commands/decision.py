@@ -55,7 +55,7 @@ def check(state: FoldedPermit, event: Event, now: datetime | None = None) -> lis
         )
         return unmet
     try:
-        unmet.extend(step.rule(state, event, at))
+        unmet.extend(step.rule(state, event.payload, at))
     except ProfileError as exc:
         # The permit's profile cannot be loaded: nothing that depends on it may pass.
         space = getattr(state, "space", None)

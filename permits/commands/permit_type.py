@@ -33,7 +33,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from permits.errors import Unmet
-from permits.events import Event, EventType
+from permits.events import EventType
 
 __all__ = [
     "FoldedPermit",
@@ -61,9 +61,10 @@ class FoldedPermit(Protocol):
     def status_at(self, at: datetime) -> StrEnum: ...
 
 
-# A rule gets the state just before the event, the event and the instant it is judged
-# at, and returns every condition the event does not meet (empty: allowed).
-Rule = Callable[[Any, Event, datetime], list[Unmet]]
+# A rule gets the state just before the event, the event's payload (of the class its
+# event type names: permits.events.Event checks that) and the instant it is judged at,
+# and returns every condition the event does not meet (empty: allowed).
+Rule = Callable[[Any, Any, datetime], list[Unmet]]
 
 
 @dataclass(frozen=True)

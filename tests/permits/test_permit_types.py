@@ -20,7 +20,7 @@ from permits.commands import (
 )
 from permits.commands import permit_type as seam
 from permits.errors import Unmet
-from permits.events import Event, EventType, HazardIdentified, new_event
+from permits.events import EventType, HazardIdentified, new_event
 from permits.state import Status
 
 AT = datetime(2026, 11, 28, 9, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -41,8 +41,18 @@ class ToyState:
         return self.status
 
 
-def _refuse_all(state: ToyState, event: Event, now: datetime) -> list[Unmet]:
-    return [Unmet("TOY_REFUSES", {"seq": event.seq})]
+def _refuse_all(state: ToyState, payload: HazardIdentified, now: datetime) -> list[Unmet]:
+    return [Unmet("TOY_REFUSES", {"hazard": payload.hazard})]
+
+
+def _toy(opening_allowed: ToyStatus = ToyStatus.NONE) -> PermitType:
+    return PermitType(
+        name="toy",
+        statuses=frozenset(ToyStatus),
+        initial=ToyStatus.NONE,
+        opening=EventType.HAZARD_IDENTIFIED,
+        table={EventType.HAZARD_IDENTIFIED: Step(frozenset({opening_allowed}), _refuse_all)},
+    )
 
 
 def test_confined_space_owns_every_event_type() -> None:
@@ -67,13 +77,7 @@ def test_an_event_type_has_one_owner() -> None:
 
 def test_a_table_must_open_the_permit_before_any_event() -> None:
     with pytest.raises(ValueError, match="opening event"):
-        PermitType(
-            name="bad",
-            statuses=frozenset(ToyStatus),
-            initial=ToyStatus.NONE,
-            opening=EventType.HAZARD_IDENTIFIED,
-            table={EventType.HAZARD_IDENTIFIED: Step(frozenset({ToyStatus.OPEN}), _refuse_all)},
-        )
+        _toy(opening_allowed=ToyStatus.OPEN)
 
 
 def test_check_dispatches_to_a_second_type_with_its_own_state_and_rules(
@@ -84,15 +88,7 @@ def test_check_dispatches_to_a_second_type_with_its_own_state_and_rules(
     owners = {t: p for t, p in seam._BY_EVENT.items() if t is not EventType.HAZARD_IDENTIFIED}
     monkeypatch.setattr(seam, "_BY_EVENT", owners)
     monkeypatch.setattr(seam, "_TYPES", dict(seam._TYPES))
-    toy = register_permit_type(
-        PermitType(
-            name="toy",
-            statuses=frozenset(ToyStatus),
-            initial=ToyStatus.NONE,
-            opening=EventType.HAZARD_IDENTIFIED,
-            table={EventType.HAZARD_IDENTIFIED: Step(frozenset({ToyStatus.NONE}), _refuse_all)},
-        )
-    )
+    toy = register_permit_type(_toy())
     assert permit_type_of(EventType.HAZARD_IDENTIFIED) is toy
     event = new_event(
         HazardIdentified(hazard="sparks"),

@@ -12,8 +12,8 @@ from permits.commands.common import signoff_unmet
 from permits.errors import InvalidInput, Unmet
 from permits.events import (
     AtmosphereTestRecorded,
-    Event,
     MonitoringStopped,
+    Payload,
     ReadingsConfirmed,
     SignOffMeaning,
 )
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 
-def ventilation_stopped(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
+def ventilation_stopped(state: PermitState, payload: Payload, now: datetime) -> list[Unmet]:
     if state.inside:
         return [
             Unmet(Code.VENTILATION_STOP_WHILE_INSIDE, {"people": ", ".join(sorted(state.inside))})
@@ -36,9 +36,7 @@ def ventilation_stopped(state: PermitState, event: Event, now: datetime) -> list
     return []
 
 
-def atmosphere_test(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, AtmosphereTestRecorded)
+def atmosphere_test(state: PermitState, p: AtmosphereTestRecorded, now: datetime) -> list[Unmet]:
     unmet: list[Unmet] = []
     if p.source == "manual":
         if p.countersign is None:
@@ -59,15 +57,13 @@ def atmosphere_test(state: PermitState, event: Event, now: datetime) -> list[Unm
     return unmet
 
 
-def monitoring_started(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
+def monitoring_started(state: PermitState, payload: Payload, now: datetime) -> list[Unmet]:
     if state.monitoring_detector is not None:
         return [Unmet(Code.MONITORING_ALREADY_LIVE, {"detector": state.monitoring_detector})]
     return []
 
 
-def monitoring_stopped(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, MonitoringStopped)
+def monitoring_stopped(state: PermitState, p: MonitoringStopped, now: datetime) -> list[Unmet]:
     if state.monitoring_detector != p.detector_serial:
         return [Unmet(Code.MONITORING_NOT_LIVE, {"detector": p.detector_serial})]
     if state.inside:
@@ -77,9 +73,7 @@ def monitoring_stopped(state: PermitState, event: Event, now: datetime) -> list[
     return []
 
 
-def readings_confirmed(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, ReadingsConfirmed)
+def readings_confirmed(state: PermitState, p: ReadingsConfirmed, now: datetime) -> list[Unmet]:
     person = p.signoff.person_id
     unmet: list[Unmet] = []
     if person not in state.entrants:

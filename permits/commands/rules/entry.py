@@ -15,7 +15,6 @@ from permits.events import (
     EntrantEntered,
     EntrantExited,
     EquipmentConfirmed,
-    Event,
     GuardianHandover,
     GuardianLeft,
     GuardianOnDuty,
@@ -35,9 +34,7 @@ __all__ = [
 ]
 
 
-def equipment_confirmed(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, EquipmentConfirmed)
+def equipment_confirmed(state: PermitState, p: EquipmentConfirmed, now: datetime) -> list[Unmet]:
     assert state.space is not None
     unmet: list[Unmet] = []
     if p.confirmed_by != state.guardian:
@@ -61,9 +58,7 @@ def _guardian_fit(state: PermitState, person_id: str, now: datetime) -> list[Unm
     return unmet
 
 
-def guardian_on_duty(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, GuardianOnDuty)
+def guardian_on_duty(state: PermitState, p: GuardianOnDuty, now: datetime) -> list[Unmet]:
     unmet: list[Unmet] = []
     if state.guardian is not None:
         unmet.append(Unmet(Code.GUARDIAN_ALREADY_ON_DUTY, {"person": state.guardian}))
@@ -72,9 +67,7 @@ def guardian_on_duty(state: PermitState, event: Event, now: datetime) -> list[Un
     return unmet
 
 
-def guardian_handover(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, GuardianHandover)
+def guardian_handover(state: PermitState, p: GuardianHandover, now: datetime) -> list[Unmet]:
     unmet: list[Unmet] = []
     if p.outgoing.person_id != state.guardian:
         unmet.append(Unmet(Code.GUARDIAN_NOT_CURRENT, {"person": p.outgoing.person_id}))
@@ -86,23 +79,17 @@ def guardian_handover(state: PermitState, event: Event, now: datetime) -> list[U
     return unmet
 
 
-def guardian_left(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, GuardianLeft)
+def guardian_left(state: PermitState, p: GuardianLeft, now: datetime) -> list[Unmet]:
     if p.guardian_id != state.guardian:
         return [Unmet(Code.GUARDIAN_NOT_CURRENT, {"person": p.guardian_id})]
     return []
 
 
-def entrant_entered(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, EntrantEntered)
+def entrant_entered(state: PermitState, p: EntrantEntered, now: datetime) -> list[Unmet]:
     return entry_unmet(state, p.entrant_id, now, p.monitoring)
 
 
-def entrant_exited(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, EntrantExited)
+def entrant_exited(state: PermitState, p: EntrantExited, now: datetime) -> list[Unmet]:
     if p.entrant_id not in state.inside:
         return [Unmet(Code.ENTRANT_NOT_INSIDE, {"person": p.entrant_id})]
     return []

@@ -11,7 +11,6 @@ from datetime import datetime
 from permits.commands.common import inside_unmet
 from permits.errors import Unmet
 from permits.events import (
-    Event,
     IsolationApplied,
     IsolationRemoved,
     IsolationVerified,
@@ -42,9 +41,14 @@ __all__ = [
 ]
 
 
-def isolation_applied(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, IsolationApplied)
+def _lock_free(state: PermitState, lock_id: str) -> list[Unmet]:
+    # A lock id is on one point or one lockbox at a time.
+    if lock_id in state.isolations or lock_id in state.personal_locks:
+        return [Unmet(LOCK_ALREADY_ON, {"lock": lock_id})]
+    return []
+
+
+def isolation_applied(state: PermitState, p: IsolationApplied, now: datetime) -> list[Unmet]:
     assert state.space is not None
     unmet: list[Unmet] = []
     templates = {t.point_id: t for t in state.space.isolation_points}
@@ -68,14 +72,11 @@ def isolation_applied(state: PermitState, event: Event, now: datetime) -> list[U
                 },
             )
         )
-    if p.lock_id in state.isolations or p.lock_id in state.personal_locks:
-        unmet.append(Unmet(LOCK_ALREADY_ON, {"lock": p.lock_id}))
+    unmet.extend(_lock_free(state, p.lock_id))
     return unmet
 
 
-def isolation_verified(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, IsolationVerified)
+def isolation_verified(state: PermitState, p: IsolationVerified, now: datetime) -> list[Unmet]:
     record = state.isolations.get(p.lock_id)
     if record is None or record.point_id != p.point_id:
         return [Unmet(LOCK_NOT_ON, {"lock": p.lock_id, "point": p.point_id})]
@@ -86,20 +87,15 @@ def isolation_verified(state: PermitState, event: Event, now: datetime) -> list[
     return []
 
 
-def personal_lock_applied(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, PersonalLockApplied)
+def personal_lock_applied(state: PermitState, p: PersonalLockApplied, now: datetime) -> list[Unmet]:
     unmet: list[Unmet] = []
     if p.lockbox_id not in state.lockboxes:
         unmet.append(Unmet(LOCKBOX_UNKNOWN, {"lockbox": p.lockbox_id}))
-    if p.lock_id in state.isolations or p.lock_id in state.personal_locks:
-        unmet.append(Unmet(LOCK_ALREADY_ON, {"lock": p.lock_id}))
+    unmet.extend(_lock_free(state, p.lock_id))
     return unmet
 
 
-def personal_lock_removed(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, PersonalLockRemoved)
+def personal_lock_removed(state: PermitState, p: PersonalLockRemoved, now: datetime) -> list[Unmet]:
     lock = state.personal_locks.get(p.lock_id)
     if lock is None or lock.lockbox_id != p.lockbox_id:
         return [Unmet(LOCK_NOT_ON, {"lock": p.lock_id, "point": p.lockbox_id})]
@@ -109,9 +105,7 @@ def personal_lock_removed(state: PermitState, event: Event, now: datetime) -> li
     return unmet
 
 
-def isolation_removed(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, IsolationRemoved)
+def isolation_removed(state: PermitState, p: IsolationRemoved, now: datetime) -> list[Unmet]:
     record = state.isolations.get(p.lock_id)
     if record is None or record.point_id != p.point_id:
         return [Unmet(LOCK_NOT_ON, {"lock": p.lock_id, "point": p.point_id})]

@@ -15,7 +15,8 @@ from permits.events import (
     Closed,
     DeviceHandover,
     Drafted,
-    Event,
+    EventType,
+    Payload,
     Resumed,
     Role,
     SignOffMeaning,
@@ -35,9 +36,7 @@ __all__ = [
 ]
 
 
-def drafted(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, Drafted)
+def drafted(state: PermitState, p: Drafted, now: datetime) -> list[Unmet]:
     unmet: list[Unmet] = []
     try:
         profile = load_profile(p.space.profile)
@@ -55,29 +54,23 @@ def drafted(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
     return unmet
 
 
-def alarm_raised(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, AlarmRaised)
+def alarm_raised(state: PermitState, p: AlarmRaised, now: datetime) -> list[Unmet]:
     if p.alarm_id in state.alarms:
         return [Unmet(Code.ALARM_ALREADY_ACTIVE, {"alarm": p.alarm_id})]
     return []
 
 
-def alarm_cleared(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, AlarmCleared)
+def alarm_cleared(state: PermitState, p: AlarmCleared, now: datetime) -> list[Unmet]:
     if p.alarm_id not in state.alarms:
         return [Unmet(Code.ALARM_NOT_ACTIVE, {"alarm": p.alarm_id})]
     return []
 
 
-def suspended(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
+def suspended(state: PermitState, payload: Payload, now: datetime) -> list[Unmet]:
     return inside_unmet(state)
 
 
-def resumed(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, Resumed)
+def resumed(state: PermitState, p: Resumed, now: datetime) -> list[Unmet]:
     unmet: list[Unmet] = []
     test = state.test_by_seq(p.test_seq)
     latest = state.latest_test
@@ -100,9 +93,7 @@ def resumed(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
     return unmet
 
 
-def closed(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, Closed)
+def closed(state: PermitState, p: Closed, now: datetime) -> list[Unmet]:
     unmet = inside_unmet(state)
     if state.locks_on:
         unmet.append(Unmet(Code.LOCKS_STILL_ON, {"locks": ", ".join(state.locks_on)}))
@@ -113,13 +104,17 @@ def closed(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
     return unmet
 
 
-def expired(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
+def expired(state: PermitState, payload: Payload, now: datetime) -> list[Unmet]:
     expires = state.expires_at
     if state.status in TERMINAL or state.status in (Status.NONE, Status.DRAFT):
         return [
             Unmet(
                 Code.NOT_ALLOWED_IN_STATUS,
-                {"action": event.type.value, "status": state.status.value, "allowed": "approved"},
+                {
+                    "action": EventType.EXPIRED.value,
+                    "status": state.status.value,
+                    "allowed": "approved",
+                },
             )
         ]
     if expires is None or now < expires:
@@ -129,9 +124,7 @@ def expired(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
     return []
 
 
-def device_handover(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, DeviceHandover)
+def device_handover(state: PermitState, p: DeviceHandover, now: datetime) -> list[Unmet]:
     if p.to_device_id == state.holder_device:
         return [Unmet(Code.SAME_DEVICE, {"device": p.to_device_id})]
     return []

@@ -15,7 +15,6 @@ from permits.events import (
     ApprovalAuthority,
     Approved,
     BriefingSigned,
-    Event,
     Role,
     RoleAssigned,
     SignOffMeaning,
@@ -26,9 +25,7 @@ from permits.state import PermitState
 __all__ = ["approved", "briefing_signed", "role_assigned"]
 
 
-def role_assigned(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, RoleAssigned)
+def role_assigned(state: PermitState, p: RoleAssigned, now: datetime) -> list[Unmet]:
     person = p.person
     facts = {"person": person.person_id}
     unmet: list[Unmet] = []
@@ -50,9 +47,7 @@ def role_assigned(state: PermitState, event: Event, now: datetime) -> list[Unmet
     return unmet
 
 
-def approved(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, Approved)
+def approved(state: PermitState, p: Approved, now: datetime) -> list[Unmet]:
     assert state.space is not None
     person_id = p.signoff.person_id
     facts = {"person": person_id}
@@ -78,9 +73,7 @@ def approved(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
     return unmet
 
 
-def briefing_signed(state: PermitState, event: Event, now: datetime) -> list[Unmet]:
-    p = event.payload
-    assert isinstance(p, BriefingSigned)
+def briefing_signed(state: PermitState, p: BriefingSigned, now: datetime) -> list[Unmet]:
     unmet: list[Unmet] = []
     if p.signoff.person_id not in state.entrants:
         unmet.append(Unmet(Code.NOT_AN_ENTRANT, {"person": p.signoff.person_id}))
