@@ -9,7 +9,7 @@ condition; otherwise it returns the event unsealed (``prev_hash``, ``hash`` and
 The checks are kept apart from the building (:func:`check`), so
 :mod:`permits.replay` runs exactly the same rules over a received chain.
 
-This module is the facade; the parts are private modules:
+This module is the facade (import from here); the parts are:
 
 * ``codes``: :class:`Code`, the reason codes with their message and remedy;
 * ``permit_type``: the permit-type seam (:class:`PermitType`, one table
@@ -18,7 +18,7 @@ This module is the facade; the parts are private modules:
 * ``confined_space``: the confined-space permit's table, registered as
   :data:`CONFINED_SPACE`;
 * ``rules/``: the confined-space rules by area (``roster``, ``isolation``,
-  ``atmosphere``, ``entry``, ``lifecycle``) and ``common`` (shared checks);
+  ``atmosphere``, ``entry``, ``lifecycle``); ``common``: checks they share;
 * ``decision``: :func:`check`, :func:`decide` and the named commands;
 * ``session``: :class:`PermitSession`.
 
@@ -34,6 +34,7 @@ from permits.commands.codes import Code
 from permits.commands.confined_space import CONFINED_SPACE
 from permits.commands.decision import check, decide, draft, enter, exit_, raise_alarm
 from permits.commands.permit_type import (
+    FoldedPermit,
     PermitType,
     Rule,
     Step,
@@ -46,6 +47,7 @@ from permits.commands.session import PermitSession
 __all__ = [
     "CONFINED_SPACE",
     "Code",
+    "FoldedPermit",
     "PermitSession",
     "PermitType",
     "Rule",
