@@ -15,7 +15,12 @@ from datetime import timedelta
 from typing import Any
 
 from permits.errors import Unmet
-from permits.events import AtmosphereTestRecorded, ReadingsConfirmed, SignOffMeaning
+from permits.events import (
+    AtmosphereRecord,
+    AtmosphereTestRecorded,
+    ReadingsConfirmed,
+    SignOffMeaning,
+)
 from permits.readings import Channel, Reading, Unit, sorted_flags
 from permits.state import PermitState
 from tablet_app.context import AppContext
@@ -266,25 +271,12 @@ class AtmospherePresenter:
             detector = detector_identity(row)
             space = state.space
             assert space is not None
-            test = {
-                "entry_at": self.context.now().isoformat(),
-                "space": {
-                    "id": space.space_id,
-                    "required_channels": list(space.required_channels),
-                    "sample_points": list(space.sample_points),
-                    "oxygen_enriched": space.oxygen_enriched,
-                },
-                "detector": {
-                    "serial": detector.serial,
-                    "calibration_due": detector.calibration_due.isoformat()
-                    if detector.calibration_due
-                    else None,
-                    "last_bump_test": detector.last_bump_test.isoformat()
-                    if detector.last_bump_test
-                    else None,
-                },
-                "samples": list(self.samples.values()),
-            }
+            test = AtmosphereRecord.of(
+                entry_at=self.context.now(),
+                space=space,
+                detector=detector,
+                samples=self.samples.values(),
+            )
             countersign = None
             if self.manual:
                 if not countersigner or countersigner == actor:
@@ -331,14 +323,12 @@ class AtmospherePresenter:
                 Level.SAFE,
             )
         ]
-        for sample in recorded.test.get("samples", ()) if recorded else ():
-            values = ", ".join(
-                f"{r['channel']} {float(r['value']):g} {r['unit']}" for r in sample["readings"]
-            )
+        for sample in recorded.test.samples if recorded else ():
+            values = ", ".join(f"{r.channel} {float(r.value):g} {r.unit}" for r in sample.readings)
             rows.append(
                 (
                     _("{point}: {values} · within the limits").format(
-                        point=sample["point"], values=values
+                        point=sample.point, values=values
                     ),
                     Level.SAFE,
                 )
