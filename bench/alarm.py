@@ -79,8 +79,8 @@ class Rig:
             self.spike_seen.set()
 
     async def open(self) -> None:
+        from cspermit.demo import molasses_tank as demo
         from hil_sim.devices.ports import PtyPort
-        from permits.commands import demo
         from tablet_app.detector_link import open_session
 
         self.port = PtyPort()
@@ -109,6 +109,8 @@ class Rig:
         return time.perf_counter(), len(frame)  # the last byte is in the pty now
 
     async def clean(self, seconds: float) -> None:
+        from cspermit.demo.feed_waits import wait_received
+
         before, frames = self.feed.received, 0
         end = time.monotonic() + seconds
         while time.monotonic() < end:
@@ -117,7 +119,7 @@ class Rig:
             await asyncio.sleep(0.05)
         # every clean frame read (four readings each): the spike is no longer the latest
         want = before + 4 * frames
-        if not await self.feed.wait_until(lambda: self.feed.received >= want, 10.0):
+        if not await wait_received(self.feed, want, 10.0):
             raise RuntimeError(f"clean frames not read: {self.feed.error or 'timeout'}")
 
     async def spike(self) -> tuple[float, int]:

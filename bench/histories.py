@@ -24,9 +24,7 @@ def job(
     enterprise_id: str = ENTERPRISE,
 ) -> list[dict[str, Any]]:
     """One permit's signed chain (JSON events) for a job of ``minutes_inside``."""
-    from permits.events import AlarmCleared, EntrantExited, EvacuationOrdered
-    from sync_server.demo import DEMO_PEOPLE, DEMO_SPACES
-    from sync_server.demo_permits import (
+    from cspermit.demo.permit_history import (
         Writer,
         _enter,
         _finish,
@@ -35,6 +33,8 @@ def job(
         _space,
         h2s_alarm,
     )
+    from cspermit.demo.seed import DEMO_PEOPLE, DEMO_SPACES
+    from permits.events import AlarmCleared, EntrantExited, EvacuationOrdered
 
     people = DEMO_PEOPLE[ENTERPRISE]
     names = {pid: (name, authority) for pid, name, authority in people}

@@ -321,10 +321,10 @@ def measure(db_url: str, label: str) -> list[Figure]:
 
 @contextmanager
 def pg_cluster() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster (``sync_server.throwaway_pg``, syncing like a real
+    """A throwaway PostgreSQL cluster (``bench.support.throwaway_pg``, syncing like a real
     one); yields the URL of an empty, migrated database."""
+    from bench.support.throwaway_pg import PgCluster, find_bin_dir
     from sync_server.storage import make_engine, migrate
-    from sync_server.throwaway_pg import PgCluster, find_bin_dir
 
     bin_dir = find_bin_dir()
     if bin_dir is None:

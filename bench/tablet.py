@@ -38,7 +38,8 @@ def _rss_mb() -> float:
 def active_permit(db: Path, clock: Any) -> Any:
     """A tablet with the demo ledger and the molasses permit monitoring and one entrant
     inside, driven through the real presenters. Returns (context, desk, feed, board)."""
-    from permits.commands import demo
+    from cspermit.demo import molasses_tank as demo
+    from cspermit.demo.tablet import DEMO_PINS, demo_signature, seed_demo
     from permits.events import IsolationMethod, Role
     from tablet_app.context import AppContext
     from tablet_app.desk import PermitDesk
@@ -47,8 +48,6 @@ def active_permit(db: Path, clock: Any) -> Any:
     from tablet_app.presenters.board import BoardPresenter
     from tablet_app.presenters.home import HomePresenter
     from tablet_app.presenters.setup import SetupPresenter
-    from tablet_app.seed import DEMO_PINS, seed_demo
-    from tablet_app.signature import demo_signature
     from tablet_app.store import Store
 
     store = Store(db)
@@ -156,7 +155,7 @@ class SimClock:
     def __init__(self) -> None:
         from datetime import timedelta
 
-        from permits.commands import demo
+        from cspermit.demo import molasses_tank as demo
 
         self.now, self._td = demo.START, timedelta
 
@@ -173,7 +172,7 @@ class WallClock:
     def __init__(self) -> None:
         from datetime import timedelta
 
-        from permits.commands import demo
+        from cspermit.demo import molasses_tank as demo
 
         self.start, self.t0, self._td = demo.START, time.monotonic(), timedelta
 
@@ -233,9 +232,9 @@ def first_frame(t0: float) -> dict[str, Any]:
     from tablet_app.env import prepare_environment
 
     prepare_environment(headless=True, kivy_home=tempfile.mkdtemp(prefix="cspermit-kivy-"))
-    from tablet_app.app import run_async
+    from cspermit.demo.drive import run_scripted
+    from cspermit.demo.tablet import seed_demo
     from tablet_app.context import AppContext
-    from tablet_app.seed import seed_demo
     from tablet_app.store import Store
 
     store = Store(Path(tempfile.mkdtemp(prefix="cspermit-bench-")) / "tablet.db")
@@ -246,7 +245,7 @@ def first_frame(t0: float) -> dict[str, Any]:
         result["first_frame_s"] = time.time() - t0
         result["rss_mb"] = _rss_mb()
 
-    asyncio.run(run_async(AppContext(store=store), script))
+    asyncio.run(run_scripted(AppContext(store=store), script))
     store.close()
     return result
 
@@ -261,7 +260,7 @@ def frames(seconds: float) -> dict[str, Any]:
     prepare_environment(headless=True, kivy_home=tempfile.mkdtemp(prefix="cspermit-kivy-"))
     from kivy.clock import Clock
 
-    from tablet_app.app import run_async
+    from cspermit.demo.drive import run_scripted
 
     work = Path(tempfile.mkdtemp(prefix="cspermit-bench-"))
     clock = WallClock()
@@ -296,7 +295,7 @@ def frames(seconds: float) -> dict[str, Any]:
         result["rss_growth_mb"] = result["rss_mb"] - (settled or result["rss_mb"])
         result["view_tiles"] = len(app.screens["board"].ids.tiles.children)
 
-    asyncio.run(run_async(context, script))
+    asyncio.run(run_scripted(context, script))
     context.store.close()
     intervals.sort()
     result.update(

@@ -1,4 +1,4 @@
-"""The pre-entry atmosphere check (RULES.md sections 3 and 4).
+"""The pre-entry atmosphere check (docs/rules.md, Trusting the detector and The pre-entry test).
 
 ``parse_test`` turns JSON-like input into an :class:`AtmosphereTest` or raises
 :class:`~permits.errors.InvalidInput` naming the JSON path of the bad field.
@@ -42,7 +42,7 @@ __all__ = [
     "parse_test",
 ]
 
-# Reason codes (RULES.md section 4).
+# Reason codes (docs/rules.md, The pre-entry test).
 O2_LOW = "O2_LOW"
 O2_HIGH = "O2_HIGH"
 FLAMMABLE_HIGH = "FLAMMABLE_HIGH"
@@ -54,7 +54,7 @@ CALIBRATION_EXPIRED = "CALIBRATION_EXPIRED"
 BUMP_TEST_OVERDUE = "BUMP_TEST_OVERDUE"
 TEST_TOO_OLD = "TEST_TOO_OLD"
 TEST_AFTER_ENTRY = "TEST_AFTER_ENTRY"
-# Warning only (RULES.md section 3): never makes a test unacceptable.
+# Warning only (docs/rules.md, Trusting the detector): never makes a test unacceptable.
 LOW_BATTERY = "LOW_BATTERY"
 
 REASON_CODES = (
@@ -522,7 +522,10 @@ def entry_limits(
 
 
 def evaluate(test: AtmosphereTest, profile: Profile) -> Verdict:
-    """Every failing fact of ``test`` under ``profile`` (RULES.md sections 3 and 4)."""
+    """Every failing fact of ``test`` under ``profile``.
+
+    docs/rules.md, "Trusting the detector" and "The pre-entry test".
+    """
     # A test built in code rather than by parse_test gets the same checks.
     _check_semantics(test)
     reasons: list[Reason] = []

@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from permits.atmosphere_record import AtmosphereRecord
 from permits.canonical import canonical_json
 from permits.errors import InvalidInput
 
@@ -41,6 +42,7 @@ __all__ = [
     "AlarmRaised",
     "ApprovalAuthority",
     "Approved",
+    "AtmosphereRecord",
     "AtmosphereTestRecorded",
     "BriefingSigned",
     "Cancelled",
@@ -357,12 +359,13 @@ class AtmosphereTestRecorded(Payload):
     """A pre-entry (or re-) test: the full sample data as the atmosphere check reads it.
 
     ``test`` is the JSON object of ``cspermit atmosphere check`` (entry_at,
-    space, detector, samples). ``verdict`` is what the device computed; replay
-    recomputes it and never trusts this copy.
+    space, detector, samples), typed as recorded (:mod:`permits.atmosphere_record`;
+    a dict of that shape is accepted and hashes as before). ``verdict`` is what the
+    device computed; replay recomputes it and never trusts this copy.
     """
 
     event_type = EventType.ATMOSPHERE_TEST_RECORDED
-    test: dict[str, Any]
+    test: AtmosphereRecord
     detector: DetectorIdentity
     source: Literal["driver", "manual"]
     tested_by: Id

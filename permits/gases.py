@@ -52,7 +52,7 @@ class Gas(BaseModel):
 
     @property
     def gbz_entry_limit_mg_m3(self) -> float | None:
-        """MAC where the gas has one, otherwise PC-TWA (RULES.md section 2)."""
+        """MAC where the gas has one, otherwise PC-TWA (docs/rules.md, Gases and units)."""
         return self.mac_mg_m3 if self.mac_mg_m3 is not None else self.pc_twa_mg_m3
 
 

@@ -1,4 +1,4 @@
-"""Major accident hazards (重大事故隐患): the closed loop of RULES.md §6, and the
+"""Major accident hazards (重大事故隐患): the closed loop of docs/rules.md, and the
 automatic finder that replays permit chains for MEM10 Art. 13 (二).
 
 Loop: reported → rectification planned (measures, person, deadline) →

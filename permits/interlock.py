@@ -1,4 +1,4 @@
-"""The entry interlock (RULES.md §5): the seven conditions, checked at one instant.
+"""The entry interlock (docs/rules.md): the seven conditions, checked at one instant.
 
 :func:`entry_unmet` returns every unmet condition (empty means the entrant may
 enter at ``now``); each condition also has its own function so that the hazard
@@ -306,7 +306,8 @@ def condition_4_atmosphere(
     age = now - sampled_at
     # A passing test that preceded the first entry of this working period (an entry
     # already followed it), plus live acceptable monitoring, carries the job past the
-    # test age (RULES.md §5.4). After a resumption the new test starts a new period.
+    # test age (docs/rules.md, the entry interlock, item 4). After a resumption the new
+    # test starts a new period.
     carried = live and state.last_entry_seq is not None and latest.seq < state.last_entry_seq
     if age > profile.test_max_age and not carried:
         unmet.append(

@@ -3,12 +3,18 @@
 Codes are stable and machine-readable; the sentences are translated at display
 time. A code with no entry here still renders (its code and facts), so a new
 code can never hide a refusal.
+
+Codes are declared as a :class:`ReasonCode` enum whose members carry their
+message and remedy (``permits.commands.codes``); older modules still call
+:func:`register`. Both land in the one lookup :func:`render` reads, keyed by the
+code's string, so a code read back from a stored verdict renders too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from enum import StrEnum
+from typing import Any, Self
 
 from permits.i18n import gettext as _
 
@@ -17,8 +23,32 @@ from permits.i18n import gettext as _
 _MESSAGES: dict[str, tuple[str, str]] = {}
 
 
+def N_(message: str) -> str:
+    """Mark a message for translation; it is translated when rendered."""
+    return message
+
+
 def register(code: str, message: str, remedy: str) -> None:
     _MESSAGES[code] = (message, remedy)
+
+
+class ReasonCode(StrEnum):
+    """A machine-readable code with its message and remedy (``N_`` templates).
+
+    A member is its code string (``Code.NO_PERMIT == "NO_PERMIT"``), so stored codes
+    and comparisons with strings keep working. Declaring a member registers its text.
+    """
+
+    message: str
+    remedy: str
+
+    def __new__(cls, code: str, message: str, remedy: str) -> Self:
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.message = message
+        member.remedy = remedy
+        register(code, message, remedy)
+        return member
 
 
 def _format(template: str, facts: Mapping[str, Any]) -> str:

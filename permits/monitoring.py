@@ -1,4 +1,4 @@
-"""Live monitoring during work (RULES.md section 2, "During work", and section 3).
+"""Live monitoring during work (docs/rules.md, "During work" and "Trusting the detector").
 
 The tablet's presenter calls :func:`assess_live` about once a second with the
 recent readings of each channel, or keeps a :class:`LiveMonitor` fed with each

@@ -1,6 +1,6 @@
 """Atmosphere profiles: the acceptance rules of one standard, loaded from data.
 
-Each profile is a TOML file in ``permits/data/profiles/`` (RULES.md section 2);
+Each profile is a TOML file in ``permits/data/profiles/`` (docs/rules.md, Profiles);
 every rule carries its source. An enterprise may tighten a profile with an
 override (:func:`apply_override`); a looser override is refused with a
 :class:`~permits.errors.ProfileError` naming the field and both values.
@@ -159,7 +159,7 @@ class _ProfileFile(BaseModel):
 
 
 class Profile(BaseModel):
-    """One atmosphere profile (RULES.md section 2).
+    """One atmosphere profile (docs/rules.md, Profiles).
 
     ``retest_interval`` None means continuous monitoring is required;
     ``retest_after_interruption`` zero means any interruption needs a re-test.

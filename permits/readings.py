@@ -41,7 +41,7 @@ class StatusFlag(StrEnum):
     CALIBRATION_DUE = "calibration_due"
 
 
-# One status byte, the same bits in every protocol that has flags (PROTOCOLS.md).
+# One status byte, the same bits in every protocol that has flags (docs/protocols.md).
 STATUS_BITS: dict[StatusFlag, int] = {
     StatusFlag.FAULT: 0x01,
     StatusFlag.WARMUP: 0x02,
@@ -52,7 +52,7 @@ STATUS_BITS: dict[StatusFlag, int] = {
     StatusFlag.CALIBRATION_DUE: 0x40,
 }
 
-# Flags under which a value gives no verdict for its channel (RULES.md §3).
+# Flags under which a value gives no verdict for its channel (docs/rules.md, Trusting the detector).
 UNTRUSTED_FLAGS = frozenset({StatusFlag.FAULT, StatusFlag.WARMUP, StatusFlag.OVERRANGE})
 
 

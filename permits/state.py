@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from permits.atmosphere_record import SpaceRecord
 from permits.errors import PermitError, ProfileError
 from permits.events import (
     GENESIS_HASH,
@@ -281,15 +282,12 @@ def test_input(
     channels, sample points, oxygen-enriched flag) and the entry instant is the
     recording time, so a device cannot drop a sample point or a channel.
     """
-    data = dict(payload.test)
+    test = payload.test
     if space is not None:
-        data["space"] = {
-            "id": space.space_id,
-            "required_channels": list(space.required_channels),
-            "sample_points": list(space.sample_points),
-            "oxygen_enriched": space.oxygen_enriched,
-        }
-    data["entry_at"] = recorded_at.isoformat()
+        test = test.model_copy(update={"space": SpaceRecord.of(space)})
+    data: dict[str, Any] = test.model_copy(update={"entry_at": recorded_at.isoformat()}).model_dump(
+        mode="json"
+    )
     return data
 
 

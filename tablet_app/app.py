@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +48,6 @@ class PermitApp(App):  # type: ignore[misc]
         self.screens: dict[str, Any] = {}
         self.desk = PermitDesk(context)
         self.feed = LiveFeed(context.clock)
-        # False only for a scripted drive on a jumping scenario clock (the walkthrough),
-        # which judges at the moments it chooses.
-        self.judging = True
         self._judge_pending = False
         # Set when an alarm is recorded: the background sync pushes at once instead of
         # waiting out its period, so the bureau sees it within seconds.
@@ -69,7 +65,7 @@ class PermitApp(App):  # type: ignore[misc]
         manager.current = registry.FIRST_SCREEN
         # The open permit is judged once a second whichever screen is showing: an alarm
         # must not wait for the guardian to come back to the board.
-        Clock.schedule_interval(lambda _dt: self.judging and self.judge(), 1.0)
+        Clock.schedule_interval(lambda _dt: self.judge(), 1.0)
         # ... and as soon as a reading arrives: the once-a-second loop alone would add up
         # to a second between the gas reaching the sensor and the alarm (bench/alarm.py).
         self.feed.listen(self._reading_arrived)
@@ -77,18 +73,17 @@ class PermitApp(App):  # type: ignore[misc]
 
     def _reading_arrived(self, _reading: Any) -> None:
         # Coalesced: a frame brings several channels at once; judge once for all of them.
-        if self.judging and not self._judge_pending:
+        if not self._judge_pending:
             self._judge_pending = True
             Clock.schedule_once(self._judge_after_reading, 0)
 
     def _judge_after_reading(self, _dt: float) -> None:
         self._judge_pending = False
-        if self.judging:
-            self.judge()
+        self.judge()
 
     def judge(self) -> list[str]:
         """Judge the open permit now; returns the alarms raised. The Clock calls it once
-        a second while ``judging``; a scripted drive calls it when it chooses."""
+        a second, and each arriving reading on the next frame."""
         if self.context.permit_id is None:
             return []
         board = self.screens["board"]
@@ -174,37 +169,6 @@ class PermitApp(App):  # type: ignore[misc]
         self.context.store.set_setting("language", language)
         for screen in self.screens.values():
             screen.refresh()
-
-
-async def run_async(
-    context: AppContext,
-    script: Callable[[PermitApp], Awaitable[Any]] | None = None,
-) -> Any:
-    """Run the app on the current asyncio loop; with ``script``, drive it and stop.
-
-    The script gets the running app (after its first frame) and its result is
-    returned; the app stops when the script ends or raises.
-    """
-    app = PermitApp(context)
-    if script is None:
-        await app.async_run(async_lib="asyncio")
-        return None
-
-    result: dict[str, Any] = {}
-
-    async def drive() -> None:
-        from kivy.clock import Clock
-
-        # after the first frame is on screen, however long a loaded machine takes
-        while app.root is None or Clock.frames_displayed < 1:
-            await asyncio.sleep(0.02)
-        try:
-            result["value"] = await script(app)
-        finally:
-            app.stop()
-
-    await asyncio.gather(app.async_run(async_lib="asyncio"), drive())
-    return result.get("value")
 
 
 def run(

@@ -11,12 +11,12 @@ from permits.readings import Reading
 from tablet_app.desk import PermitDesk
 from tablet_app.live import LiveFeed
 
-# Sealing span (DESIGN.md "Readings": "about one minute"; see docs/tablet.md for why it
-# is five). Each chunk costs a signed chain event (~700 bytes) and an upload round trip
-# (~600 bytes) whatever it holds: at one minute that alone is over 5 bytes a value
-# against the 2-byte target. Readings not yet sealed live in the LiveFeed (20 minutes
-# kept), so the span must stay well under its horizon. Alarms, entries and evacuations
-# are chain events of their own and are never held back by the span.
+# Sealing span: five minutes (docs/tablet.md says why). Each chunk costs a signed chain
+# event (~700 bytes) and an upload round trip (~600 bytes) whatever it holds: at one
+# minute that alone is over 5 bytes a value against the 2-byte target. Readings not yet
+# sealed live in the LiveFeed (20 minutes kept), so the span must stay well under its
+# horizon. Alarms, entries and evacuations are chain events of their own and are never
+# held back by the span.
 CHUNK_SPAN = timedelta(minutes=5)
 
 

@@ -6,7 +6,6 @@ job. ``consume`` runs on the app's asyncio loop next to Kivy.
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
@@ -31,9 +30,8 @@ class LiveFeed:
         self.last_received_at: datetime | None = None
         self.error: str | None = None
         self._last_by_serial: dict[str, datetime] = {}
-        self.received = 0  # readings added so far (tests and the walkthrough wait on it)
+        self.received = 0  # readings added so far (the app logs it for a headless run)
         self._listeners: list[Listener] = []
-        self._arrived: asyncio.Event | None = None
 
     def listen(self, listener: Listener) -> None:
         """Call ``listener`` with every reading as it arrives (the board's monitor)."""
@@ -42,37 +40,6 @@ class LiveFeed:
     def unlisten(self, listener: Listener) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)
-
-    async def wait_until(self, ready: Callable[[], bool], timeout_s: float = 30.0) -> bool:
-        """Wait, woken by each arriving reading, until ``ready()``; False on timeout.
-        Event-driven: nothing to tune for a slow or loaded machine but the timeout."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while not ready():
-            left = deadline - loop.time()
-            if left <= 0:
-                return False
-            self._arrived = self._arrived or asyncio.Event()
-            self._arrived.clear()
-            try:
-                # asyncio.timeout keeps a cancel that lands as a reading arrives;
-                # 3.11's wait_for would drop it and this loop would run on.
-                async with asyncio.timeout(min(left, 0.5)):
-                    await self._arrived.wait()
-            except TimeoutError:
-                continue
-        return True
-
-    async def wait_received(self, count: int, timeout_s: float = 30.0) -> bool:
-        """Wait until ``count`` readings have arrived in total."""
-        return await self.wait_until(lambda: self.received >= count, timeout_s)
-
-    def caught_up(self, at: datetime) -> bool:
-        """Every channel seen so far has a reading received at or after ``at``."""
-        return bool(self._by_channel) and all(
-            q and q[-1].received_at is not None and q[-1].received_at >= at
-            for q in self._by_channel.values()
-        )
 
     def add(self, reading: Reading) -> None:
         if reading.received_at is None:
@@ -89,8 +56,6 @@ class LiveFeed:
         self.received += 1
         for listener in self._listeners:
             listener(reading)
-        if self._arrived is not None:
-            self._arrived.set()
 
     def window(self) -> dict[Channel, list[Reading]]:
         return {ch: list(q) for ch, q in self._by_channel.items()}

@@ -72,20 +72,6 @@ class SignatureDrawing:
         return png_grey(width, height, bytes(ink))
 
 
-def demo_signature() -> SignatureDrawing:
-    """A signature-like scribble (two strokes), for scripts and benchmarks."""
-    import math
-
-    drawing = SignatureDrawing()
-    drawing.begin(0.1, 0.5)
-    for i in range(1, 40):
-        t = i / 40
-        drawing.extend(0.1 + 0.6 * t, 0.5 + 0.3 * math.sin(t * 9))
-    drawing.begin(0.75, 0.3)
-    drawing.extend(0.9, 0.7)
-    return drawing
-
-
 def png_grey(width: int, height: int, pixels: bytes) -> bytes:
     raw = b"".join(b"\x00" + pixels[row * width : (row + 1) * width] for row in range(height))
 

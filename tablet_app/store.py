@@ -31,7 +31,7 @@ _M1_REFERENCE_KINDS = ("spaces", "people", "detectors", "profiles")
 # ``hazards``: the enterprise's hazard list as the server last sent it (home screen).
 REFERENCE_KINDS = (*_M1_REFERENCE_KINDS, "hazards")
 
-# Event types the server must see at once when online (DESIGN.md, Sync): the
+# Event types the server must see at once when online (docs/architecture.md, sync): the
 # bureau's dashboard shows live jobs. The rest syncs in the background.
 URGENT_EVENT_TYPES = frozenset(
     {

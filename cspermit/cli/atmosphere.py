@@ -72,7 +72,7 @@ def _read_json(path: Path) -> Any:
 @app.command()
 def check(
     case: Annotated[
-        Path, typer.Argument(help="pre-entry test as JSON (RULES.md section 4); - reads stdin")
+        Path, typer.Argument(help="pre-entry test as JSON (docs/rules.md); - reads stdin")
     ],
     profile: Annotated[
         str, typer.Option("--profile", "-p", help="atmosphere profile name")

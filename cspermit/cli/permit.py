@@ -184,7 +184,7 @@ def demo_export(
     out: Annotated[Path, typer.Argument(help="where to write the example chain (JSON)")],
 ) -> None:
     """Write a signed example: a molasses tank job with an H2S alarm, re-test and close."""
-    from permits.commands.demo import DEVICE_ID, demo_session
+    from cspermit.demo.molasses_tank import DEVICE_ID, demo_session
     from permits.integrity import DeviceKey, export_chain
 
     key = DeviceKey.generate(DEVICE_ID)

@@ -44,8 +44,8 @@ def seed_demo(
     Demo passwords only (bureau / bureau-demo, a-admin / a-admin-demo, b-admin /
     b-admin-demo): never on a real server.
     """
+    from cspermit.demo.seed import push_history, seed_reference
     from sync_server.app import create_app
-    from sync_server.demo import seed_reference
     from sync_server.settings import Settings
 
     settings = Settings(db_url=db) if db else Settings()
@@ -59,54 +59,11 @@ def seed_demo(
         typer.echo(f"demo enterprises: {', '.join(result.enterprises)}")
         import asyncio
 
-        summary = asyncio.run(_push_demo_history(application))
+        summary = asyncio.run(push_history(application))
         for line in summary:
             typer.echo(line)
     finally:
         application.state.engine.dispose()
-
-
-async def _push_demo_history(application: object) -> list[str]:
-    """Enroll one demo tablet per enterprise and push its permit history through the real
-    sync path (the tablet's sync client, in-process over ASGI)."""
-    from datetime import UTC, datetime
-
-    import httpx
-
-    from permits.integrity import DeviceKey
-    from sync_server.demo import DEMO_ADMIN_PASSWORDS, DEMO_DETECTORS, DEMO_PEOPLE, DEMO_SPACES
-    from sync_server.demo_permits import build_history
-    from tablet_app.sync_client import SyncClient
-
-    lines = []
-    now = datetime.now(UTC)
-    transport = httpx.ASGITransport(app=application)  # type: ignore[arg-type]
-    for enterprise_id, (admin, password) in DEMO_ADMIN_PASSWORDS.items():
-        async with SyncClient("http://localhost", transport=transport) as client:
-            await client.sign_in(admin, password)
-            code = await client.create_enrollment_code("demo tablet")
-            key = DeviceKey.generate("pending")
-            enrollment = await client.enroll(code, key.public_b64(), label="demo tablet")
-            key = DeviceKey(enrollment.device_id, key.private_key)
-            history = build_history(
-                enterprise_id,
-                DEMO_SPACES[enterprise_id],
-                DEMO_PEOPLE[enterprise_id],
-                DEMO_DETECTORS[enterprise_id][0]["serial"],
-                key,
-                now,
-            )
-            for permit in history:
-                await client.upload_chunks(permit.chunks)
-                outcome = await client.push_events(permit.events)
-                refused = outcome.by_status("rejected")
-                if refused:
-                    raise RuntimeError(f"demo permit {permit.permit_id} refused: {refused}")
-                lines.append(
-                    f"{enterprise_id}: pushed {permit.permit_id} "
-                    f"({len(permit.events)} events, {len(permit.chunks)} chunks)"
-                )
-    return lines
 
 
 @app.command("create-account")

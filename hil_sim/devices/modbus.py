@@ -158,7 +158,7 @@ class ModbusDevice:
             simdata=[SimData(address=0, values=[0] * self._size, datatype=DataType.REGISTERS)],
             action=self._action,
         )
-        # Parity N: this kernel refuses even parity on ptys (PLATFORM-NOTES).
+        # Parity N: this kernel refuses even parity on ptys (docs/protocols.md, vendor maps).
         self._server = ModbusSerialServer(
             device,
             framer=FramerType.RTU,

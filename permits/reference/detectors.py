@@ -29,7 +29,7 @@ class Detector(BaseModel):
     serial: _Id
     model: _Id
     vendor: str = ""
-    protocol: _Id  # e.g. "gasl", "winsen-uart", "ess", "modbus-gt4" (PROTOCOLS.md)
+    protocol: _Id  # e.g. "gasl", "winsen-uart", "ess", "modbus-gt4" (docs/protocols.md)
     channels: Annotated[tuple[Channel, ...], Field(min_length=1)]
     calibration_due: date
     bump_tests: tuple[BumpTest, ...] = ()
@@ -50,7 +50,7 @@ class Detector(BaseModel):
         return max(times, default=None)
 
     def for_atmosphere_test(self, entry_at: datetime) -> dict[str, Any]:
-        """The ``detector`` object of an atmosphere test input (RULES.md section 4)."""
+        """The ``detector`` object of an atmosphere test input (docs/rules.md)."""
         bump = self.last_passed_bump_test(before=entry_at)
         return {
             "serial": self.serial,

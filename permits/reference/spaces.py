@@ -1,4 +1,4 @@
-"""The confined-space ledger (有限空间台账): one entry per space (DESIGN.md)."""
+"""The confined-space ledger (有限空间台账): one entry per space (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class IsolationPoint(BaseModel):
     description: _Id
     kind: IsolationKind
     energy: Literal["pipe", "electrical", "mechanical", "other"]
-    # A pipe to a hazardous source must be isolated positively (RULES.md section 5).
+    # A pipe to a hazardous source must be isolated positively (docs/rules.md, isolation).
     hazardous_source: bool = False
 
 

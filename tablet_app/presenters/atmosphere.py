@@ -15,7 +15,12 @@ from datetime import timedelta
 from typing import Any
 
 from permits.errors import Unmet
-from permits.events import AtmosphereTestRecorded, ReadingsConfirmed, SignOffMeaning
+from permits.events import (
+    AtmosphereRecord,
+    AtmosphereTestRecorded,
+    ReadingsConfirmed,
+    SignOffMeaning,
+)
 from permits.readings import Channel, Reading, Unit, sorted_flags
 from permits.state import PermitState
 from tablet_app.context import AppContext
@@ -27,7 +32,7 @@ from tablet_app.theme import Level
 
 # Stability: at least STABLE_MIN readings of each channel in the last
 # STABLE_WINDOW, spread within the unit's band. Practice for pumped detectors
-# (sampling-hose transit, T90 of electrochemical cells), not a RULES.md figure.
+# (sampling-hose transit, T90 of electrochemical cells), not a figure of docs/rules.md.
 STABLE_WINDOW = timedelta(seconds=20)
 STABLE_MIN = 5
 STABLE_BAND = {Unit.VOL: 0.2, Unit.LEL: 1.0, Unit.PPM: 1.0, Unit.MG_M3: 1.5}
@@ -266,25 +271,12 @@ class AtmospherePresenter:
             detector = detector_identity(row)
             space = state.space
             assert space is not None
-            test = {
-                "entry_at": self.context.now().isoformat(),
-                "space": {
-                    "id": space.space_id,
-                    "required_channels": list(space.required_channels),
-                    "sample_points": list(space.sample_points),
-                    "oxygen_enriched": space.oxygen_enriched,
-                },
-                "detector": {
-                    "serial": detector.serial,
-                    "calibration_due": detector.calibration_due.isoformat()
-                    if detector.calibration_due
-                    else None,
-                    "last_bump_test": detector.last_bump_test.isoformat()
-                    if detector.last_bump_test
-                    else None,
-                },
-                "samples": list(self.samples.values()),
-            }
+            test = AtmosphereRecord.of(
+                entry_at=self.context.now(),
+                space=space,
+                detector=detector,
+                samples=self.samples.values(),
+            )
             countersign = None
             if self.manual:
                 if not countersigner or countersigner == actor:
@@ -331,14 +323,12 @@ class AtmospherePresenter:
                 Level.SAFE,
             )
         ]
-        for sample in recorded.test.get("samples", ()) if recorded else ():
-            values = ", ".join(
-                f"{r['channel']} {float(r['value']):g} {r['unit']}" for r in sample["readings"]
-            )
+        for sample in recorded.test.samples if recorded else ():
+            values = ", ".join(f"{r.channel} {float(r.value):g} {r.unit}" for r in sample.readings)
             rows.append(
                 (
                     _("{point}: {values} · within the limits").format(
-                        point=sample["point"], values=values
+                        point=sample.point, values=values
                     ),
                     Level.SAFE,
                 )

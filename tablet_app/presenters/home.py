@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from permits.errors import InvalidInput
 from permits.events import Drafted, Role, RoleAssigned
+from permits.space_code import parse_space_code
 from permits.state import TERMINAL, Status
 from tablet_app.context import AppContext
 from tablet_app.desk import PermitDesk, person_snapshot, space_snapshot
@@ -33,30 +35,9 @@ STATUS_LEVEL = {
     Status.ACTIVE: Level.UNKNOWN,
 }
 
-# QR codes on the ledger's warning signs (安全风险码上查) carry the space id either
-# as "cspermit:space:<id>" or as a server URL ending in /spaces/<id>.
-QR_PREFIX = "cspermit:space:"
-
 
 def status_text(status: Status) -> str:
     return _(STATUS_TEXT[status])
-
-
-def space_id_from_qr(payload: str) -> str:
-    text = payload.strip()
-    if text.startswith(QR_PREFIX):
-        space_id = text[len(QR_PREFIX) :]
-    elif "/spaces/" in text:
-        space_id = text.rsplit("/spaces/", 1)[1].split("?")[0].strip("/")
-    else:
-        raise ValueError(
-            _("QR code: expected {prefix}<id> or a …/spaces/<id> address, got {got!r}").format(
-                prefix=QR_PREFIX, got=text[:60]
-            )
-        )
-    if not space_id:
-        raise ValueError(_("QR code: the space id is empty"))
-    return space_id
 
 
 @dataclass(frozen=True)
@@ -193,11 +174,34 @@ class HomePresenter:
     def new_permit_from_qr(
         self, payload: str, work_description: str, required_certificates: tuple[str, ...] = ()
     ) -> Outcome:
+        """Draft a permit for the space whose warning-sign code was scanned or typed.
+
+        The code is the one the server prints on the card (permits.space_code); a code of
+        another enterprise's space is refused rather than matched by space id alone.
+        """
         try:
-            space_id = space_id_from_qr(payload)
-        except ValueError as exc:
-            self.last = Outcome(False, error=str(exc))
+            code = parse_space_code(payload)
+        except InvalidInput:
+            self.last = Outcome(
+                False,
+                error=_(
+                    "This is not the code of a confined space's warning sign. "
+                    "Scan the QR code on the sign at the entrance, or choose the space "
+                    "from the list."
+                ),
+            )
+            return self.last
+        own = self.context.store.get_setting("enterprise_id", "")
+        if code.enterprise_id is not None and own and code.enterprise_id != own:
+            self.last = Outcome(
+                False,
+                error=_(
+                    "This warning sign belongs to another enterprise's space; this tablet "
+                    "keeps only its own enterprise's ledger. Check that you are at the "
+                    "right entrance."
+                ),
+            )
             return self.last
         return self.new_permit(
-            space_id, work_description, required_certificates=required_certificates
+            code.space_id, work_description, required_certificates=required_certificates
         )

@@ -1,7 +1,7 @@
 """The molasses tank through the whole permit chain: simulated detectors, production
 drivers, the atmosphere rules, live monitoring and the entry interlock.
 
-The permit is the example permit of ``permits.commands.demo`` (sugar mill, two
+The permit is the example permit of ``cspermit.demo.molasses_tank`` (sugar mill, two
 entrants), prepared up to the atmosphere test; the tests, monitoring and alarms
 come from the simulator through the drivers, on scenario time.
 """
@@ -12,8 +12,9 @@ from datetime import timedelta
 
 import pytest
 
+from cspermit.demo import molasses_tank as demo
 from hil_sim.runner import Simulation
-from permits.commands import PermitSession, demo
+from permits.commands import PermitSession
 from permits.errors import RuleViolation
 from permits.events import (
     AlarmKind,

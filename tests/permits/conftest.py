@@ -1,5 +1,5 @@
 """Fixtures for the permit chain tests: device keys and the example permit
-(a molasses tank, ``permits.commands.demo``) stopped right before entry."""
+(a molasses tank, ``cspermit.demo.molasses_tank``) stopped right before entry."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from cspermit.demo.molasses_tank import DEVICE_ID, START, ready_to_enter
 from permits.commands import PermitSession
-from permits.commands.demo import DEVICE_ID, START, ready_to_enter
 from permits.i18n import get_language, set_language
 from permits.integrity import DeviceKey
 

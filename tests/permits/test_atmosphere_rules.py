@@ -1,6 +1,6 @@
 """The atmosphere rules beyond the shipped cases: boundaries, units, trust, timing.
 
-Expected figures are worked out by hand in the comments (RULES.md section 2).
+Expected figures are worked out by hand in the comments (docs/rules.md, Profiles).
 """
 
 from __future__ import annotations

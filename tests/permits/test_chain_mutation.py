@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from permits.commands.demo import demo_session
+from cspermit.demo.molasses_tank import demo_session
 from permits.events import Event
 from permits.integrity import (
     BAD_DEVICE,

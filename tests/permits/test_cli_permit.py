@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cspermit.cli import app
-from permits.commands.demo import ready_to_enter
+from cspermit.demo.molasses_tank import ready_to_enter
 from permits.integrity import DeviceKey, export_chain
 
 from .test_replay import _enter

@@ -6,8 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from permits.commands import PermitSession, decide
-from permits.commands.demo import (
+from cspermit.demo.molasses_tank import (
     DETECTOR,
     ELECTRICIAN,
     ENTRANT_A,
@@ -23,6 +22,7 @@ from permits.commands.demo import (
     record_test,
     space,
 )
+from permits.commands import PermitSession, decide
 from permits.errors import RuleViolation
 from permits.events import (
     AlarmCleared,

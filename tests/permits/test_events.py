@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cspermit.demo.molasses_tank import demo_session
 from permits.canonical import canonical_json
-from permits.commands.demo import demo_session
 from permits.errors import InvalidInput
 from permits.events import (
     PAYLOAD_TYPES,

@@ -1,4 +1,4 @@
-"""The major-hazard closed loop (RULES.md §6): report, plan, rectify, verify, close."""
+"""The major-hazard closed loop (docs/rules.md): report, plan, rectify, verify, close."""
 
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ def test_hazard_events_round_trip_through_json() -> None:
 
 
 def test_a_replay_finding_files_an_automatic_hazard(key) -> None:  # type: ignore[no-untyped-def]
-    from permits.commands.demo import ENTRANT_A, ready_to_enter
+    from cspermit.demo.molasses_tank import ENTRANT_A, ready_to_enter
     from permits.hazards import find_hazards
 
     from .test_replay import _enter

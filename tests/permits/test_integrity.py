@@ -7,9 +7,9 @@ import hashlib
 
 import pytest
 
+from cspermit.demo.molasses_tank import DEVICE_ID, demo_session
 from permits.canonical import canonical_bytes
 from permits.commands import PermitSession
-from permits.commands.demo import DEVICE_ID, demo_session
 from permits.errors import IntegrityError, InvalidInput
 from permits.events import GENESIS_HASH
 from permits.integrity import (

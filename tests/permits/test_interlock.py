@@ -1,4 +1,4 @@
-"""The entry interlock (RULES.md §5): each condition refused on its own, named,
+"""The entry interlock (docs/rules.md): each condition refused on its own, named,
 and all of them named at once."""
 
 from __future__ import annotations
@@ -7,8 +7,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from permits.commands import PermitSession, enter
-from permits.commands.demo import (
+from cspermit.demo.molasses_tank import (
     CST,
     ELECTRICIAN,
     ENTRANT_A,
@@ -25,6 +24,7 @@ from permits.commands.demo import (
     ready_to_enter,
     record_test,
 )
+from permits.commands import PermitSession, enter
 from permits.errors import RuleViolation
 from permits.events import MonitoringSnapshot
 from permits.integrity import DeviceKey
@@ -242,7 +242,7 @@ def test_duties_while_inside_come_from_the_profile(key: DeviceKey) -> None:
 
 
 def test_a_profile_requiring_continuous_monitoring_refuses_entry_without_it(key: DeviceKey) -> None:
-    from permits.commands.demo import space
+    from cspermit.demo.molasses_tank import space
 
     s = ready_to_enter(key, skip=["monitoring"], space_snapshot=space(profile="us-osha-1910.146"))
     assert _codes(s, monitoring=None) == ["MONITORING_REQUIRED"]
@@ -259,7 +259,7 @@ def test_after_resumption_the_new_test_must_be_young_for_the_first_reentry(
     ready.record(Suspended(reason="lunch"), at, actor=GUARDIAN)
     retest = ENTRY_AT + timedelta(minutes=60)
     seq = record_test(ready, retest)
-    from permits.commands.demo import confirm_readings
+    from cspermit.demo.molasses_tank import confirm_readings
 
     confirm_readings(ready, retest, (ENTRANT_A, ENTRANT_B))
     ready.record(Resumed(test_seq=seq), retest, actor=GUARDIAN)

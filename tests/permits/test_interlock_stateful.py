@@ -1,6 +1,6 @@
 """Hypothesis drives random permit lifecycles through the real commands.
 
-Every accepted entry is checked against an independent model of RULES.md §5
+Every accepted entry is checked against an independent model of docs/rules.md, The entry interlock
 written here from the raw events (not from ``permits.state``). Invariants: no
 entry unless every condition holds; no close with anyone inside or a lock on;
 an alarm always evacuates an approved permit; exit is always accepted.
@@ -26,7 +26,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from permits.commands.demo import (
+from cspermit.demo.molasses_tank import (
     DETECTOR,
     ELECTRICIAN,
     ENTRANT_A,
@@ -87,7 +87,7 @@ METHODS = (
     IsolationMethod.CLOSED_VALVE,
     IsolationMethod.WATER_SEAL,
 )
-TEST_MAX_AGE = timedelta(minutes=30)  # cn-gongmao, RULES.md §2
+TEST_MAX_AGE = timedelta(minutes=30)  # cn-gongmao, docs/rules.md, Profiles
 VALIDITY = timedelta(hours=24)
 STALE_AFTER = timedelta(seconds=15)
 BUMP_AT = DETECTOR.last_bump_test
@@ -108,7 +108,7 @@ SKIPPABLE = (
 
 
 class Model:
-    """RULES.md §5 from the raw event list, independent of permits.state."""
+    """docs/rules.md, The entry interlock, from the raw event list, independent of permits.state."""
 
     def __init__(self, events: list[Event], passing: dict[int, bool]) -> None:
         self.events = events

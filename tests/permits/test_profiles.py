@@ -1,4 +1,4 @@
-"""Profiles: the figures of RULES.md section 2, sources, and stricter-only overrides."""
+"""Profiles: the figures of docs/rules.md, Profiles, sources, and stricter-only overrides."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def test_every_rule_has_a_source(name: str) -> None:
         "monitoring",
     }
     assert all(len(s) > 5 for s in p.rule_sources.values())
-    # every "(secondary)" marking in RULES.md survives into the data
+    # every "(secondary)" marking in docs/rules.md survives into the data
     assert any("secondary" in s for s in p.rule_sources.values()) or name.startswith("us-")
 
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from permits.commands import PermitSession
-from permits.commands.demo import (
+from cspermit.demo.molasses_tank import (
     DETECTOR,
     ENTRANT_A,
     GUARDIAN,
@@ -19,6 +18,7 @@ from permits.commands.demo import (
     monitoring,
     ready_to_enter,
 )
+from permits.commands import PermitSession
 from permits.events import (
     AtmosphereTestRecorded,
     ClosingStarted,
@@ -162,7 +162,7 @@ def test_replay_result_is_json_with_messages(key: DeviceKey, english: None) -> N
 
 
 def test_a_chain_with_an_unknown_profile_replays_and_fails_closed() -> None:
-    from permits.commands.demo import START, space
+    from cspermit.demo.molasses_tank import START, space
     from permits.events import Drafted
 
     key = DeviceKey.generate("TAB-SUGAR-01")

@@ -7,8 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from permits.commands import PermitSession
-from permits.commands.demo import (
+from cspermit.demo.molasses_tank import (
     ENTRANT_A,
     ENTRANT_B,
     GUARDIAN,
@@ -16,6 +15,7 @@ from permits.commands.demo import (
     demo_session,
     monitoring,
 )
+from permits.commands import PermitSession
 from permits.events import AlarmKind, AlarmRaised, EntrantEntered, EntrantExited, EvacuationOrdered
 from permits.integrity import DeviceKey
 from permits.state import PermitState, Status, _evolve, apply, fold

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from bench.support.throwaway_pg import PgCluster, find_bin_dir
 from sync_server.settings import Settings
 from sync_server.storage import make_engine, migrate
-from sync_server.throwaway_pg import PgCluster, find_bin_dir
 
 # A ledger entry in the permit core's shape (permits.reference.ConfinedSpace).
 LEDGER_SPACE: dict[str, Any] = {

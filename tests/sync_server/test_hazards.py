@@ -1,4 +1,4 @@
-"""The hazard closed loop (RULES.md §6), bureau findings and notes."""
+"""The hazard closed loop (docs/rules.md, Major accident hazards), bureau findings and notes."""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ import hashlib
 
 import pytest
 
-from sync_server.demo import DEMO_PEOPLE, DEMO_SPACES
-from sync_server.demo_permits import build_history
+from cspermit.demo.permit_history import build_history
+from cspermit.demo.seed import DEMO_PEOPLE, DEMO_SPACES
 from tests.sync_server.chains import enroll_tablet
 from tests.sync_server.conftest import LEDGER_SPACE, World
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from sync_server.demo import DEMO_PEOPLE, DEMO_SPACES
-from sync_server.demo_permits import build_history
+from cspermit.demo.permit_history import build_history
+from cspermit.demo.seed import DEMO_PEOPLE, DEMO_SPACES
 from sync_server.schema import metadata
 from sync_server.services import permits as permit_service
 from sync_server.storage import make_engine, migrate

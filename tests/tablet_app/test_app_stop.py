@@ -16,7 +16,7 @@ from pathlib import Path
 from tablet_app.env import prepare_environment
 
 prepare_environment(headless=True, kivy_home=tempfile.mkdtemp(prefix="cspermit-kivy-"))
-from tablet_app.app import run_async
+from cspermit.demo.drive import run_scripted
 from tablet_app.context import AppContext
 from tablet_app.store import Store
 
@@ -37,7 +37,7 @@ async def script(app):
             break
         app._sync_now = None
 
-asyncio.run(run_async(AppContext(store=store), script))
+asyncio.run(run_scripted(AppContext(store=store), script))
 store.close()
 print(json.dumps({"stopped": stopped}))
 """

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cspermit.demo import molasses_tank as demo
 from permits.chunks import ChunkError, chunk_hash, decode_chunk, encode_chunk
-from permits.commands import demo
 from permits.readings import Channel, Reading, StatusFlag, Unit
 from tablet_app.chunks import CHUNK_SPAN
 from tablet_app.presenters.board import BoardPresenter

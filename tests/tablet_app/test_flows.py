@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from permits.commands import demo
+from cspermit.demo import molasses_tank as demo
+from cspermit.demo.tablet import EXPIRED_TRAINING_PERSON, demo_signature
 from permits.events import IsolationMethod, Role
 from permits.i18n import get_language, set_language
 from permits.readings import Channel, Reading, Unit
@@ -22,8 +23,7 @@ from tablet_app.presenters.closeout import CloseoutPresenter
 from tablet_app.presenters.hazard_report import HazardReportPresenter
 from tablet_app.presenters.home import HomePresenter
 from tablet_app.presenters.setup import SetupPresenter
-from tablet_app.seed import EXPIRED_TRAINING_PERSON
-from tablet_app.signature import SignatureDrawing, demo_signature
+from tablet_app.signature import SignatureDrawing
 from tablet_app.theme import Level
 
 from .world import PINS, World, make_world

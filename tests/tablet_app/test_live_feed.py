@@ -1,12 +1,14 @@
-"""The live feed's wait is woken by each reading and still ends when it is cancelled in
-the same loop turn as a reading arrives (3.11's ``asyncio.wait_for`` dropped that
-cancel; see tests/sensor_drivers/test_session_cancel.py)."""
+"""A scripted drive's wait on the live feed (``cspermit.demo.feed_waits``) is woken by
+each reading and still ends when it is cancelled in the same loop turn as a reading
+arrives (3.11's ``asyncio.wait_for`` dropped that cancel; see
+tests/sensor_drivers/test_session_cancel.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
 
+from cspermit.demo.feed_waits import wait_received
 from permits.readings import Channel, Reading, Unit
 from tablet_app.live import LiveFeed
 
@@ -18,11 +20,11 @@ def reading(value: float) -> Reading:
 def test_wait_until_is_woken_by_a_reading() -> None:
     async def main() -> None:
         feed = LiveFeed(lambda: datetime.now(UTC))
-        waiting = asyncio.create_task(feed.wait_received(1, timeout_s=5))
+        waiting = asyncio.create_task(wait_received(feed, 1, timeout_s=5))
         await asyncio.sleep(0.01)
         feed.add(reading(20.9))
         assert await waiting is True
-        assert await feed.wait_received(2, timeout_s=0.05) is False  # times out: False
+        assert await wait_received(feed, 2, timeout_s=0.05) is False  # times out: False
 
     asyncio.run(main())
 
@@ -31,7 +33,7 @@ def test_a_cancel_in_the_same_turn_as_a_reading_ends_the_wait() -> None:
     async def main() -> None:
         feed = LiveFeed(lambda: datetime.now(UTC))
         for n in range(1, 21):
-            task = asyncio.create_task(feed.wait_received(10_000, timeout_s=30))
+            task = asyncio.create_task(wait_received(feed, 10_000, timeout_s=30))
             await asyncio.sleep(0.01)  # the wait now sleeps on the arrival event
             feed.add(reading(20.9))
             task.cancel()

@@ -7,20 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from permits.commands import demo
+from cspermit.demo import molasses_tank as demo
+from cspermit.demo.tablet import EXPIRED_TRAINING_PERSON, demo_signature
 from permits.events import IsolationMethod, Role
 from permits.i18n import get_language, set_language
 from permits.readings import StatusFlag
+from permits.space_code import space_code
 from permits.state import Status
 from tablet_app.presenters.atmosphere import AtmospherePresenter
 from tablet_app.presenters.board import BoardPresenter
 from tablet_app.presenters.closeout import CloseoutPresenter
-from tablet_app.presenters.home import HomePresenter, space_id_from_qr
+from tablet_app.presenters.home import HomePresenter
 from tablet_app.presenters.settings import SettingsPresenter
 from tablet_app.presenters.setup import SetupPresenter
 from tablet_app.presenters.signin import SignInPresenter
-from tablet_app.seed import EXPIRED_TRAINING_PERSON
-from tablet_app.signature import demo_signature
 from tablet_app.theme import Level
 
 from .world import PINS, World, make_world
@@ -47,7 +47,9 @@ def drafted(w: World) -> str:
     w.sign_in(demo.LEADER)
     home = HomePresenter(w.context, w.desk)
     outcome = home.new_permit_from_qr(
-        f"cspermit:space:{SPACE}", "清理糖蜜储罐底部结垢", required_certificates=("hot_work",)
+        space_code(w.context.store.get_setting("enterprise_id"), SPACE),
+        "清理糖蜜储罐底部结垢",
+        required_certificates=("hot_work",),
     )
     assert outcome.ok, outcome.lines()
     return outcome.value
@@ -92,11 +94,16 @@ def test_sign_in_checks_the_argon2_pin(world: World) -> None:
     assert p.submit() is True and world.context.user == demo.GUARDIAN
 
 
-def test_qr_payloads_name_the_space_or_say_what_was_expected(world: World, english: None) -> None:
-    assert space_id_from_qr("cspermit:space:SP-1") == "SP-1"
-    assert space_id_from_qr("https://bureau.example/spaces/SP-2?x=1") == "SP-2"
-    with pytest.raises(ValueError, match="expected cspermit:space:"):
-        space_id_from_qr("hello")
+def test_a_qr_code_of_another_enterprise_or_no_space_is_refused_with_what_to_do(
+    world: World, english: None
+) -> None:
+    home = HomePresenter(world.context, world.desk)
+    world.context.store.set_setting("enterprise_id", "ENT-SUGAR")
+    foreign = home.new_permit_from_qr(space_code("ENT-OTHER", SPACE), "cleaning")
+    assert not foreign.ok and "another enterprise" in (foreign.error or "")
+    junk = home.new_permit_from_qr("hello", "cleaning")
+    assert not junk.ok and "warning sign" in (junk.error or "")
+    assert world.desk.permit_ids() == []
 
 
 def test_a_new_permit_from_a_qr_code_shows_on_home_as_draft(world: World, english: None) -> None:
@@ -320,7 +327,7 @@ def test_presenters_import_no_kivy() -> None:
 def test_settings_enrols_and_syncs_against_the_real_server(world: World, tmp_path: Path) -> None:
     import asyncio
 
-    from cspermit.cli.tablet import SyncRig
+    from cspermit.demo.rigs import SyncRig
 
     rig = SyncRig(tmp_path)
 

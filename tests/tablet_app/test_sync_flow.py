@@ -23,8 +23,8 @@ from tablet_app.sync_client import SyncClient
 
 @pytest.fixture
 def server(tmp_path: Path) -> Any:
+    from cspermit.demo.seed import seed_reference
     from sync_server.app import create_app
-    from sync_server.demo import seed_reference
     from sync_server.settings import Settings
     from sync_server.storage import make_engine, migrate
 

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from permits.commands import demo
+from cspermit.demo import molasses_tank as demo
+from cspermit.demo.tablet import DEMO_PINS, seed_demo
 from permits.readings import Channel, Reading, StatusFlag, Unit
 from tablet_app.context import AppContext
 from tablet_app.desk import PermitDesk
 from tablet_app.live import LiveFeed
-from tablet_app.seed import DEMO_PINS, seed_demo
 from tablet_app.store import Store
 
 

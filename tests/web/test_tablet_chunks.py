@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from cspermit.demo.permit_history import Writer, _enter, _prepare, _space, h2s_alarm
+from cspermit.demo.seed import DEMO_DETECTORS, DEMO_PEOPLE, DEMO_SPACES
 from permits.chunks import chunk_hash, encode_chunk
 from permits.events import (
     DetectorIdentity,
@@ -23,8 +25,6 @@ from permits.events import (
 from permits.integrity import DeviceKey
 from permits.readings import Channel, Reading, Unit
 from permits.reference.uscc import uscc_check_char
-from sync_server.demo import DEMO_DETECTORS, DEMO_PEOPLE, DEMO_SPACES
-from sync_server.demo_permits import Writer, _enter, _prepare, _space, h2s_alarm
 from tests.web.conftest import DemoServer, sign_in
 
 PERMIT = "T-2026-0001"

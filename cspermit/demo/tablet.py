@@ -1,16 +1,19 @@
 """Demo reference data for a fresh tablet: the sugar mill's molasses tank, its
-people (with PINs) and detector, from ``permits.commands.demo``.
+people (with PINs) and detector, from ``cspermit.demo.molasses_tank``; and a drawn
+signature for scripts.
 
-For the walkthrough, the tests and a first look; a real tablet pulls its ledger
-from the server. Demo PINs are ``1111`` … ``6666`` in roster order (below).
+For ``cspermit tablet run --demo``, the walkthrough, the benchmarks and the tests; a
+real tablet pulls its ledger from the server. Demo PINs are ``1111`` … ``6666`` in
+roster order (below).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from permits.commands import demo
+from cspermit.demo import molasses_tank as demo
 from tablet_app.pins import hash_pin
+from tablet_app.signature import SignatureDrawing
 from tablet_app.store import Store
 
 DEMO_PINS = {
@@ -72,3 +75,17 @@ def seed_demo(
         detectors or [{"id": demo.DETECTOR.serial, **demo.DETECTOR.model_dump(mode="json")}],
     )
     store.set_setting("enterprise_id", "ENT-SUGAR")
+
+
+def demo_signature() -> SignatureDrawing:
+    """A signature-like scribble (two strokes), for scripts and benchmarks."""
+    import math
+
+    drawing = SignatureDrawing()
+    drawing.begin(0.1, 0.5)
+    for i in range(1, 40):
+        t = i / 40
+        drawing.extend(0.1 + 0.6 * t, 0.5 + 0.3 * math.sin(t * 9))
+    drawing.begin(0.75, 0.3)
+    drawing.extend(0.9, 0.7)
+    return drawing

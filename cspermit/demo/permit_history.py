@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from hashlib import sha256
 from typing import Any
 
+from permits.atmosphere_record import AtmosphereRecord
 from permits.commands import decide
 from permits.errors import RuleViolation
 from permits.events import (
@@ -187,25 +188,9 @@ def _test(
         samples.append(
             {"point": point, "taken_at": taken.isoformat(), "status": [], "readings": readings}
         )
-    test = {
-        "entry_at": (w.at + timedelta(minutes=10)).isoformat(),
-        "space": {
-            "id": space.space_id,
-            "required_channels": list(space.required_channels),
-            "sample_points": list(space.sample_points),
-            "oxygen_enriched": False,
-        },
-        "detector": {
-            "serial": detector.serial,
-            "calibration_due": detector.calibration_due.isoformat()
-            if detector.calibration_due
-            else None,
-            "last_bump_test": detector.last_bump_test.isoformat()
-            if detector.last_bump_test
-            else None,
-        },
-        "samples": samples,
-    }
+    test = AtmosphereRecord.of(
+        entry_at=w.at + timedelta(minutes=10), space=space, detector=detector, samples=samples
+    )
     return AtmosphereTestRecorded(
         test=test, detector=detector, source="driver", tested_by=w.state.guardian or "unknown"
     )

@@ -1,8 +1,9 @@
 """Demo data: a bureau, two enterprises and their ledgers. DEMO PASSWORDS ONLY.
 
 The reference data is written through the same services the admin API uses; the permit
-history is built with the permit core's commands and pushed through the real sync path by
-``cspermit server seed-demo`` (which may use the tablet's sync client).
+history (:mod:`cspermit.demo.permit_history`, built with the permit core's commands) is
+pushed by :func:`push_history` through the real sync path, with the tablet's sync client.
+Both for ``cspermit server seed-demo``.
 """
 
 from __future__ import annotations
@@ -275,3 +276,45 @@ def _seed_ledger(conn: Any, today: date) -> None:
             "expires_on": (today + timedelta(days=700)).isoformat(),
         },
     )
+
+
+async def push_history(application: object) -> list[str]:
+    """Enroll one demo tablet per enterprise and push its permit history through the real
+    sync path (the tablet's sync client, in-process over ASGI)."""
+    from datetime import UTC, datetime
+
+    import httpx
+
+    from cspermit.demo.permit_history import build_history
+    from permits.integrity import DeviceKey
+    from tablet_app.sync_client import SyncClient
+
+    lines = []
+    now = datetime.now(UTC)
+    transport = httpx.ASGITransport(app=application)  # type: ignore[arg-type]
+    for enterprise_id, (admin, password) in DEMO_ADMIN_PASSWORDS.items():
+        async with SyncClient("http://localhost", transport=transport) as client:
+            await client.sign_in(admin, password)
+            code = await client.create_enrollment_code("demo tablet")
+            key = DeviceKey.generate("pending")
+            enrollment = await client.enroll(code, key.public_b64(), label="demo tablet")
+            key = DeviceKey(enrollment.device_id, key.private_key)
+            history = build_history(
+                enterprise_id,
+                DEMO_SPACES[enterprise_id],
+                DEMO_PEOPLE[enterprise_id],
+                DEMO_DETECTORS[enterprise_id][0]["serial"],
+                key,
+                now,
+            )
+            for permit in history:
+                await client.upload_chunks(permit.chunks)
+                outcome = await client.push_events(permit.events)
+                refused = outcome.by_status("rejected")
+                if refused:
+                    raise RuntimeError(f"demo permit {permit.permit_id} refused: {refused}")
+                lines.append(
+                    f"{enterprise_id}: pushed {permit.permit_id} "
+                    f"({len(permit.events)} events, {len(permit.chunks)} chunks)"
+                )
+    return lines

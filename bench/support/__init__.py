@@ -1,0 +1,2 @@
+"""What the benchmarks and the tests share and no product package ships: a throwaway
+PostgreSQL cluster (:mod:`bench.support.throwaway_pg`)."""

@@ -1,0 +1,43 @@
+"""Checks several areas' rules share: a sign-off, nobody inside, no rule at all."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from permits.commands.codes import Code
+from permits.errors import Unmet
+from permits.events import Payload, SignOff, SignOffMeaning
+from permits.state import PermitState
+
+__all__ = ["inside_unmet", "no_rule", "signoff_unmet"]
+
+
+def signoff_unmet(
+    state: PermitState, signoff: SignOff, meaning: SignOffMeaning, now: datetime
+) -> list[Unmet]:
+    facts = {"person": signoff.person_id}
+    unmet: list[Unmet] = []
+    if signoff.meaning is not meaning:
+        unmet.append(
+            Unmet(
+                Code.SIGNOFF_WRONG_MEANING,
+                {**facts, "got": signoff.meaning.value, "expected": meaning.value},
+            )
+        )
+    if not signoff.pin_verified:
+        unmet.append(Unmet(Code.SIGNOFF_PIN_NOT_VERIFIED, facts))
+    if signoff.state_hash != state.head_hash:
+        unmet.append(Unmet(Code.SIGNOFF_STALE_STATE, facts))
+    if signoff.signed_at > now:
+        unmet.append(Unmet(Code.SIGNOFF_IN_FUTURE, facts))
+    return unmet
+
+
+def inside_unmet(state: PermitState) -> list[Unmet]:
+    if state.inside:
+        return [Unmet(Code.ENTRANTS_INSIDE, {"people": ", ".join(sorted(state.inside))})]
+    return []
+
+
+def no_rule(state: PermitState, payload: Payload, now: datetime) -> list[Unmet]:
+    return []

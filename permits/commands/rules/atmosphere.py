@@ -1,0 +1,85 @@
+"""Atmosphere and monitoring: pre-entry tests, readings confirmation, live monitoring
+and ventilation. The test itself is judged by :mod:`permits.atmosphere`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from permits.atmosphere import parse_test
+from permits.commands.codes import Code
+from permits.commands.common import signoff_unmet
+from permits.errors import InvalidInput, Unmet
+from permits.events import (
+    AtmosphereTestRecorded,
+    MonitoringStopped,
+    Payload,
+    ReadingsConfirmed,
+    SignOffMeaning,
+)
+from permits.state import PermitState, test_input
+
+__all__ = [
+    "atmosphere_test",
+    "monitoring_started",
+    "monitoring_stopped",
+    "readings_confirmed",
+    "ventilation_stopped",
+]
+
+
+def ventilation_stopped(state: PermitState, payload: Payload, now: datetime) -> list[Unmet]:
+    if state.inside:
+        return [
+            Unmet(Code.VENTILATION_STOP_WHILE_INSIDE, {"people": ", ".join(sorted(state.inside))})
+        ]
+    return []
+
+
+def atmosphere_test(state: PermitState, p: AtmosphereTestRecorded, now: datetime) -> list[Unmet]:
+    unmet: list[Unmet] = []
+    if p.source == "manual":
+        if p.countersign is None:
+            unmet.append(Unmet(Code.MANUAL_TEST_NOT_COUNTERSIGNED))
+        else:
+            if p.countersign.person_id == p.tested_by:
+                unmet.append(Unmet(Code.COUNTERSIGN_SAME_PERSON, {"person": p.tested_by}))
+            unmet.extend(signoff_unmet(state, p.countersign, SignOffMeaning.COUNTERSIGN, now))
+    try:
+        parse_test(test_input(p, state.space, now))
+    except InvalidInput as exc:
+        unmet.append(
+            Unmet(Code.ATMOSPHERE_TEST_INVALID, {"field": exc.field, "expected": exc.expected})
+        )
+    serial = p.test.detector.serial
+    if serial != p.detector.serial:
+        unmet.append(Unmet(Code.DETECTOR_MISMATCH, {"got": serial, "expected": p.detector.serial}))
+    return unmet
+
+
+def monitoring_started(state: PermitState, payload: Payload, now: datetime) -> list[Unmet]:
+    if state.monitoring_detector is not None:
+        return [Unmet(Code.MONITORING_ALREADY_LIVE, {"detector": state.monitoring_detector})]
+    return []
+
+
+def monitoring_stopped(state: PermitState, p: MonitoringStopped, now: datetime) -> list[Unmet]:
+    if state.monitoring_detector != p.detector_serial:
+        return [Unmet(Code.MONITORING_NOT_LIVE, {"detector": p.detector_serial})]
+    if state.inside:
+        return [
+            Unmet(Code.MONITORING_STOP_WHILE_INSIDE, {"people": ", ".join(sorted(state.inside))})
+        ]
+    return []
+
+
+def readings_confirmed(state: PermitState, p: ReadingsConfirmed, now: datetime) -> list[Unmet]:
+    person = p.signoff.person_id
+    unmet: list[Unmet] = []
+    if person not in state.entrants:
+        unmet.append(Unmet(Code.NOT_AN_ENTRANT, {"person": person}))
+    passing = state.latest_passing_test
+    if passing is None or passing.seq != p.test_seq or state.latest_test is not passing:
+        unmet.append(Unmet(Code.READINGS_NOT_LATEST_PASSING, {"test_seq": p.test_seq}))
+    unmet.extend(signoff_unmet(state, p.signoff, SignOffMeaning.CONFIRM_READINGS, now))
+    return unmet
