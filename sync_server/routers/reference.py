@@ -10,6 +10,7 @@ import segno
 from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, Field
 
+from permits.space_code import space_code
 from sync_server.deps import Conn, CurrentPrincipal
 from sync_server.errors import Forbidden, Unprocessable
 from sync_server.i18n import gettext as _
@@ -142,14 +143,10 @@ def space_qr(enterprise_id: str, space_id: str, conn: Conn, who: CurrentPrincipa
     require_visible(conn, who, enterprise_id)
     _readers(who)
     ref.get(conn, enterprise_id, Kind.SPACE, space_id)
-    payload = qr_payload(enterprise_id, space_id)
+    payload = space_code(enterprise_id, space_id)
     out = io.BytesIO()
     segno.make(payload, error="m").save(out, kind="svg", scale=4)
     return QrOut(payload=payload, svg=out.getvalue().decode())
-
-
-def qr_payload(enterprise_id: str, space_id: str) -> str:
-    return f"cspermit://space/{enterprise_id}/{space_id}"
 
 
 @router.get("/sync/reference", response_model=ReferencePull, tags=["sync"])

@@ -10,6 +10,7 @@ import segno
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 
+from permits.space_code import space_code
 from sync_server.labels import BEIJING
 from sync_server.security import Role
 from sync_server.services import dashboard as dashboard_service
@@ -59,17 +60,13 @@ def _qr_svg(payload: str) -> str:
     )
 
 
-def _space_payload(enterprise_id: str, space_id: str) -> str:
-    return f"cspermit://space/{enterprise_id}/{space_id}"
-
-
 @router.get("/enterprises/{enterprise_id}/spaces")
 def ledger_page(request: Request, enterprise_id: str, conn: PageConn, who: Who) -> HTMLResponse:
     require_visible(conn, who, enterprise_id)
     ent = enterprise_service.get(conn, enterprise_id)
     spaces = []
     for row in ref.list_items(conn, enterprise_id, Kind.SPACE):
-        payload = _space_payload(enterprise_id, row.item_id)
+        payload = space_code(enterprise_id, row.item_id)
         spaces.append({**row.data, "qr": _qr_svg(payload), "payload": payload})
     return base.render(request, "ledger.html", who, ent=ent, spaces=spaces)
 
@@ -81,7 +78,7 @@ def warning_card(
     require_visible(conn, who, enterprise_id)
     ent = enterprise_service.get(conn, enterprise_id)
     row = ref.get(conn, enterprise_id, Kind.SPACE, space_id)
-    payload = _space_payload(enterprise_id, space_id)
+    payload = space_code(enterprise_id, space_id)
     return base.render(
         request,
         "card.html",
