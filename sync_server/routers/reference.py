@@ -101,7 +101,7 @@ def put_reference(
 ) -> ItemOut:
     """Create or replace one item. A profile override must be stricter (422 otherwise)."""
     require_admin_of(conn, who, enterprise_id)
-    before, after = ref.upsert(conn, enterprise_id, kind, item_id, data)
+    before, after = ref.upsert(conn, enterprise_id, kind, item_id, data, changed_by=who.name)
     audit.record(
         conn,
         who,
@@ -124,7 +124,7 @@ def delete_reference(
     enterprise_id: str, kind: Kind, item_id: str, conn: Conn, who: CurrentPrincipal
 ) -> None:
     require_admin_of(conn, who, enterprise_id)
-    before = ref.delete(conn, enterprise_id, kind, item_id)
+    before = ref.delete(conn, enterprise_id, kind, item_id, changed_by=who.name)
     audit.record(
         conn,
         who,

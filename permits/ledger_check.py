@@ -1,0 +1,333 @@
+"""What a tablet believed against what the ledger said: the server's cross-check.
+
+A tablet records snapshots of its ledger copy (a person at ``RoleAssigned``, the space at
+``Drafted``, the detector at ``AtmosphereTestRecorded`` and ``MonitoringStarted``) and may
+be offline for days. The server asks its own ledger what it said at each event's time and
+hands it here as the core's reference models; this module builds the snapshots the
+tablet would have recorded from them (:func:`person_snapshot`, :func:`space_snapshot`,
+:func:`detector_identity`), lists each disagreement (:func:`cross_check`), and replays
+the chain with the ledger's snapshots in place of the tablet's with the core's own rules
+(:class:`permits.replay.Replayer`), so every refusal it reports carries the rule's own
+reason code. No rule is restated here (docs/rules.md, "Major accident hazards").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from permits.atmosphere_record import DetectorRecord
+from permits.events import (
+    ApprovalAuthority,
+    AtmosphereTestRecorded,
+    Certificate,
+    DetectorIdentity,
+    Drafted,
+    Event,
+    IsolationKind,
+    IsolationPointTemplate,
+    MonitoringStarted,
+    PersonSnapshot,
+    RoleAssigned,
+    SpaceSnapshot,
+)
+from permits.reference import Certificate as LedgerCertificate
+from permits.reference import ConfinedSpace, Contractor, Detector, Person, TrainingRecord
+from permits.reference import Role as LedgerRole
+from permits.replay import Replayer
+
+__all__ = [
+    "MISMATCH_PREFIX",
+    "CrossCheck",
+    "LedgerFacts",
+    "Mismatch",
+    "Refusal",
+    "cross_check",
+    "detector_identity",
+    "person_snapshot",
+    "space_snapshot",
+]
+
+MISMATCH_PREFIX = "LEDGER_MISMATCH_"
+
+
+def person_snapshot(
+    person: Person,
+    contractors: Mapping[str, Contractor],
+    on: date,
+    *,
+    training: Iterable[TrainingRecord] = (),
+    certificates: Iterable[LedgerCertificate] = (),
+) -> PersonSnapshot:
+    """``person`` as a permit records them on ``on``, with the training records and
+    certificates kept as their own ledger items (the tablet's pull joins them too)."""
+    whole = person.model_copy(
+        update={
+            "training": (*person.training, *training),
+            "certificates": (*person.certificates, *certificates),
+        }
+    )
+    contractor = contractors.get(whole.contractor_id or "")
+    if LedgerRole.PRINCIPAL in whole.roles:
+        authority = ApprovalAuthority.PRINCIPAL
+    elif LedgerRole.APPROVER in whole.roles:
+        authority = ApprovalAuthority.APPROVER
+    else:
+        authority = ApprovalAuthority.NONE
+    return PersonSnapshot(
+        person_id=whole.id,
+        name=whole.name,
+        employer_id=whole.employer.id,
+        contractor_id=whole.contractor_id,
+        contractor_blacklisted=contractor is not None and contractor.blacklisted(on),
+        training_valid_until=whole.training_valid_until(),
+        certificates=tuple(
+            Certificate(kind=c.type, number=c.number, valid_until=c.expires_on)
+            for c in whole.certificates
+        ),
+        approval_authority=authority,
+    )
+
+
+def space_snapshot(space: ConfinedSpace, profile: str | None = None) -> SpaceSnapshot:
+    """The ledger's space as ``Drafted`` records it. ``key_supervision`` is the space's
+    derived need for the principal's approval (the flag, or a poisoning gas among its
+    hazards and channels: ``ConfinedSpace.requires_principal_approval``)."""
+    extra: dict[str, Any] = {} if profile is None else {"profile": profile}
+    return SpaceSnapshot(
+        space_id=space.id,
+        name=space.name,
+        required_channels=tuple(c.value for c in space.required_channels),
+        sample_points=space.sample_points,
+        isolation_points=tuple(
+            IsolationPointTemplate(
+                point_id=p.id,
+                description=p.description,
+                kind=IsolationKind(p.energy),
+                hazardous_source=p.hazardous_source,
+            )
+            for p in space.isolation_points
+        ),
+        required_ppe=space.required_ppe,
+        rescue_items=space.rescue_equipment,
+        key_supervision=space.requires_principal_approval,
+        **extra,
+    )
+
+
+def detector_identity(detector: Detector, at: datetime) -> DetectorIdentity:
+    """The register's detector as an event records it at ``at`` (its last passed bump
+    test at or before then)."""
+    return DetectorIdentity(
+        serial=detector.serial,
+        model=detector.model,
+        calibration_due=detector.calibration_due,
+        last_bump_test=detector.last_passed_bump_test(before=at),
+    )
+
+
+@dataclass(frozen=True)
+class LedgerFacts:
+    """The server's ledger as it stood at one instant, as the core's snapshots: each
+    lookup returns None when the ledger had no such item then."""
+
+    person: Callable[[str, datetime], PersonSnapshot | None]
+    space: Callable[[str, datetime], SpaceSnapshot | None]
+    detector: Callable[[str, datetime], DetectorIdentity | None]
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """Where the tablet's snapshot and the server's ledger disagree on one subject: each
+    of ``fields`` is (field, what the tablet recorded, what the ledger said), as JSON."""
+
+    seq: int
+    code: str
+    subject: str  # person, space or detector id
+    name: str
+    fields: tuple[tuple[str, Any, Any], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "code": self.code,
+            "subject": self.subject,
+            "name": self.name,
+            "fields": [
+                {"field": f, "recorded": mine, "ledger": theirs} for f, mine, theirs in self.fields
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A rule that would have refused the event had the tablet held the server's ledger:
+    the core's reason code and its facts, judged on the ledger's snapshots."""
+
+    seq: int
+    code: str
+    facts: dict[str, Any]
+    event_type: str
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    mismatches: tuple[Mismatch, ...] = ()
+    refusals: tuple[Refusal, ...] = field(default_factory=tuple)
+
+
+# Field of a snapshot -> the anomaly code of a disagreement on it.
+_PERSON_FIELDS = {
+    "employer_id": "EMPLOYER",
+    "contractor_id": "EMPLOYER",
+    "contractor_blacklisted": "CONTRACTOR",
+    "training_valid_until": "TRAINING",
+    "certificates": "CERTIFICATE",
+    "approval_authority": "APPROVAL_AUTHORITY",
+}
+_SPACE_FIELDS = {
+    "key_supervision": "APPROVAL_AUTHORITY",
+    "required_channels": "SPACE_HAZARDS",
+    "sample_points": "SPACE_SAMPLE_POINTS",
+    "isolation_points": "SPACE_ISOLATION",
+    "profile": "PROFILE",
+}
+_DETECTOR_FIELDS = {
+    "calibration_due": "DETECTOR_CALIBRATION",
+    "last_bump_test": "DETECTOR_BUMP",
+}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_json(v) for v in value]
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if hasattr(value, "value") and isinstance(getattr(value, "value", None), str):
+        return value.value
+    return value
+
+
+def _comparable(name: str, value: Any) -> Any:
+    # Order of a list is not a fact the ledger keeps.
+    if name in ("certificates", "isolation_points"):
+        return sorted(str(_json(v)) for v in value)
+    return _json(value)
+
+
+def _diff(
+    seq: int, subject: str, name: str, fields: Mapping[str, str], recorded: Any, ledger: Any
+) -> list[Mismatch]:
+    by_code: dict[str, list[tuple[str, Any, Any]]] = {}
+    for attr, code in fields.items():
+        if attr == "profile" and attr not in ledger.model_fields_set:
+            continue  # the ledger names no profile: the permit's choice stands
+        mine, theirs = getattr(recorded, attr), getattr(ledger, attr)
+        if _comparable(attr, mine) != _comparable(attr, theirs):
+            by_code.setdefault(code, []).append((attr, _json(mine), _json(theirs)))
+    return [
+        Mismatch(seq, MISMATCH_PREFIX + code, subject, name, tuple(found))
+        for code, found in by_code.items()
+    ]
+
+
+def _unknown(seq: int, kind: str, subject: str, name: str) -> Mismatch:
+    return Mismatch(seq, f"{MISMATCH_PREFIX}{kind}_UNKNOWN", subject, name, (("", subject, None),))
+
+
+def _with_detector(p: Any, detector: DetectorIdentity) -> Any:
+    update: dict[str, Any] = {"detector": detector}
+    if isinstance(p, AtmosphereTestRecorded):
+        update["test"] = p.test.model_copy(update={"detector": DetectorRecord.of(detector)})
+    return p.model_copy(update=update)
+
+
+def cross_check(events: Sequence[Event], ledger: LedgerFacts) -> CrossCheck:
+    """Compare every snapshot in ``events`` (a whole chain from seq 1) with the ledger at
+    the event's time; replay the chain on the ledger's snapshots with the core's rules
+    and report what they refuse that the tablet's own snapshots did not."""
+    mismatches: list[Mismatch] = []
+    swapped: list[Event] = []
+    changed: set[int] = set()
+    for event in events:
+        p, at = event.payload, event.occurred_at
+        new: Any = None
+        if isinstance(p, Drafted):
+            theirs = ledger.space(p.space.space_id, at)
+            if theirs is None:
+                mismatches.append(_unknown(event.seq, "SPACE", p.space.space_id, p.space.name))
+            else:
+                found = _diff(
+                    event.seq, p.space.space_id, p.space.name, _SPACE_FIELDS, p.space, theirs
+                )
+                mismatches.extend(found)
+                if found:
+                    if "profile" not in theirs.model_fields_set:
+                        theirs = theirs.model_copy(update={"profile": p.space.profile})
+                    new = p.model_copy(update={"space": theirs})
+        elif isinstance(p, RoleAssigned):
+            person = p.person
+            theirs_p = ledger.person(person.person_id, at)
+            if theirs_p is None:
+                mismatches.append(_unknown(event.seq, "PERSON", person.person_id, person.name))
+            else:
+                found = _diff(
+                    event.seq, person.person_id, person.name, _PERSON_FIELDS, person, theirs_p
+                )
+                mismatches.extend(found)
+                if found:
+                    # Keep what the ledger does not hold (a delegation's reference).
+                    keep = {"delegation_ref": person.delegation_ref}
+                    new = p.model_copy(update={"person": theirs_p.model_copy(update=keep)})
+        elif isinstance(p, AtmosphereTestRecorded | MonitoringStarted):
+            serial = p.detector.serial
+            theirs_d = ledger.detector(serial, at)
+            if theirs_d is None:
+                mismatches.append(_unknown(event.seq, "DETECTOR", serial, p.detector.model))
+            else:
+                found = _diff(
+                    event.seq, serial, p.detector.model, _DETECTOR_FIELDS, p.detector, theirs_d
+                )
+                mismatches.extend(found)
+                if found:
+                    new = _with_detector(p, theirs_d.model_copy(update={"model": p.detector.model}))
+        if new is not None:
+            changed.add(event.seq)
+            swapped.append(event.model_copy(update={"payload": new}))
+        else:
+            swapped.append(event)
+    if not changed:
+        return CrossCheck(tuple(mismatches))
+    return CrossCheck(tuple(mismatches), tuple(_refusals(events, swapped)))
+
+
+def _refusals(events: Sequence[Event], swapped: Sequence[Event]) -> list[Refusal]:
+    recorded, ledger = Replayer(), Replayer()
+    recorded.feed(events)
+    ledger.feed(swapped)
+    seen = {(v.seq, u.code) for v in recorded.violations for u in v.unmet}
+    out: list[Refusal] = []
+    for v in ledger.violations:
+        for u in v.unmet:
+            if (v.seq, u.code) not in seen:
+                out.append(Refusal(v.seq, str(u.code), {**dict(u.facts)}, v.event_type))
+    # A test the ledger's detector would have failed: the atmosphere check's own reasons.
+    mine = {t.seq: {r.get("code") for r in t.reasons} for t in recorded.state.tests}
+    for test in ledger.state.tests:
+        for reason in test.reasons:
+            code = reason.get("code")
+            if isinstance(code, str) and code not in mine.get(test.seq, set()):
+                out.append(
+                    Refusal(
+                        test.seq,
+                        code,
+                        {**dict(reason), "detector": test.detector_serial},
+                        "atmosphere_test_recorded",
+                    )
+                )
+    out.sort(key=lambda r: r.seq)
+    return out
