@@ -26,6 +26,7 @@ from permits.events import (
     DetectorIdentity,
     Drafted,
     Event,
+    EventType,
     IsolationKind,
     IsolationPointTemplate,
     MonitoringStarted,
@@ -40,6 +41,7 @@ from permits.replay import Replayer
 
 __all__ = [
     "MISMATCH_PREFIX",
+    "SNAPSHOT_EVENTS",
     "CrossCheck",
     "LedgerFacts",
     "Mismatch",
@@ -51,6 +53,16 @@ __all__ = [
 ]
 
 MISMATCH_PREFIX = "LEDGER_MISMATCH_"
+# The events that carry a snapshot of the tablet's ledger copy.
+SNAPSHOT_EVENTS = frozenset(
+    t.value
+    for t in (
+        EventType.DRAFTED,
+        EventType.ROLE_ASSIGNED,
+        EventType.ATMOSPHERE_TEST_RECORDED,
+        EventType.MONITORING_STARTED,
+    )
+)
 
 
 def person_snapshot(

@@ -31,7 +31,7 @@ from sync_server.i18n import gettext as _
 from sync_server.schema import devices, events, findings, permits, version_conflicts
 from sync_server.security import Principal
 from sync_server.services import hazards as hazard_service
-from sync_server.services import permit_members
+from sync_server.services import ledger_history, permit_members
 from sync_server.settings import Settings
 from sync_server.storage import begin_write, next_rev, now_iso, parse_iso
 
@@ -41,6 +41,7 @@ from sync_server.storage import begin_write, next_rev, now_iso, parse_iso
 _REPLAYS: OrderedDict[str, Any] = OrderedDict()
 _REPLAYS_MAX = 512
 _REPLAYS_LOCK = threading.Lock()
+LEDGER_MISMATCH_PREFIX = domain.LEDGER_MISMATCH_PREFIX
 
 
 def _cached_replay(permit: Any) -> Any:
@@ -377,6 +378,7 @@ def _group_outcome(
 
     new = [ev for _, ev in accepted]
     summary, replayer = domain.replay_chain([*chain, *new], received, resume=resume)
+    summary = _with_ledger_check(conn, enterprise_id, permit, chain, new, summary)
     previous_at = last.occurred_at if last is not None else None
     received_iso = now_iso(received)
     rows = []
@@ -408,6 +410,51 @@ def _group_outcome(
     _save_permit(conn, enterprise_id, permit, new, flags, summary, received_iso)
     _save_findings(conn, enterprise_id, permit_id, summary, received_iso)
     return out, replayer
+
+
+def _with_ledger_check(
+    conn: Connection,
+    enterprise_id: str,
+    permit: Any,
+    chain: list[domain.ParsedEvent],
+    new: list[domain.ParsedEvent],
+    summary: domain.ReplaySummary,
+) -> domain.ReplaySummary:
+    """The summary plus the ledger cross-check: each disagreement between a snapshot the
+    tablet recorded and the server's ledger at the event's time is evidence
+    (``LEDGER_MISMATCH_*``); each refusal the core's rules make on the ledger's facts is a
+    hazard finding. Run when a new event carries a snapshot, or when the permit has
+    disagreements already (a later event may be judged differently on the ledger's
+    facts); the chain is then checked from seq 1."""
+    earlier = permit is not None and any(
+        str(a).startswith(LEDGER_MISMATCH_PREFIX) for a in permit.anomalies
+    )
+    if not earlier and not any(domain.has_snapshot(ev) for ev in new):
+        return summary
+    if permit is not None and not chain:
+        chain = _load_chain(conn, permit.permit_id)
+    items: dict[tuple[str, str, datetime], dict[str, Any] | None] = {}
+    kinds: dict[tuple[str, datetime], dict[str, dict[str, Any]]] = {}
+
+    def lookup(kind: str, item_id: str, at: datetime) -> dict[str, Any] | None:
+        key = (kind, item_id, at)
+        if key not in items:
+            items[key] = ledger_history.as_of(conn, enterprise_id, kind, item_id, at)
+        return items[key]
+
+    def every(kind: str, at: datetime) -> dict[str, dict[str, Any]]:
+        if (kind, at) not in kinds:
+            kinds[(kind, at)] = ledger_history.all_as_of(conn, enterprise_id, kind, at)
+        return kinds[(kind, at)]
+
+    check = domain.cross_check_ledger([*chain, *new], lookup, every)
+    if not check.mismatches and not check.refusals:
+        return summary
+    return dataclasses.replace(
+        summary,
+        hazard_findings=[*summary.hazard_findings, *check.refusals],
+        evidence=[*summary.evidence, *check.mismatches],
+    )
 
 
 def _clock(

@@ -1,0 +1,218 @@
+"""The ledger's history, and the server's cross-check of what a tablet believed: each
+snapshot compared with the ledger as it stood at the event's time (docs/server.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from permits.events import (
+    DetectorIdentity,
+    MonitoringStarted,
+    PersonSnapshot,
+    Role,
+    RoleAssigned,
+)
+from tests.sync_server.chains import Tablet, drafted, enroll_tablet
+from tests.sync_server.conftest import LEDGER_SPACE, World
+
+TODAY = datetime.now(UTC).date()
+CONTRACTOR: dict[str, Any] = {
+    "name": "昆明清洁服务公司 cleaning contractor",
+    "uscc": "91530102MA6K3XY09U",
+    "contract_reference": "HT-2026-07",
+    "contract_valid_from": (TODAY - timedelta(days=100)).isoformat(),
+    "contract_valid_until": (TODAY + timedelta(days=100)).isoformat(),
+}
+WORKER: dict[str, Any] = {
+    "name": "李强",
+    "employer": {"kind": "contractor", "id": "c-clean"},
+    "roles": ["entrant"],
+    "training": [
+        {
+            "completed_on": (TODAY - timedelta(days=30)).isoformat(),
+            "valid_until": (TODAY + timedelta(days=300)).isoformat(),
+        }
+    ],
+}
+DETECTOR: dict[str, Any] = {
+    "model": "GasAlert Quattro",
+    "protocol": "gasl",
+    "channels": ["O2", "H2S", "LEL", "CO"],
+    "calibration_due": (TODAY + timedelta(days=60)).isoformat(),
+}
+
+
+def put(world: World, kind: str, item_id: str, data: dict[str, Any]) -> Any:
+    r = world.client.put(
+        f"/api/v1/enterprises/ent-a/{kind}/{item_id}", json=data, headers=world.h("a-admin")
+    )
+    assert r.status_code in (200, 201), r.text
+    return r.json()
+
+
+def push(world: World, tablet: Tablet, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    r = world.client.post("/api/v1/sync/events", json={"events": events}, headers=tablet.headers)
+    assert r.status_code == 200, r.text
+    results: list[dict[str, Any]] = r.json()["results"]
+    assert {x["status"] for x in results} == {"accepted"}, results
+    return results
+
+
+def worker_as_tablet_had_it() -> PersonSnapshot:
+    return PersonSnapshot(
+        person_id="p-worker",
+        name="李强",
+        employer_id="c-clean",
+        contractor_id="c-clean",
+        contractor_blacklisted=False,
+        training_valid_until=TODAY + timedelta(days=300),
+    )
+
+
+def test_history_keeps_every_version_with_who_and_when(world: World, app: Any) -> None:
+    from sync_server.services import ledger_history
+
+    put(world, "contractors", "c-clean", CONTRACTOR)
+    between = datetime.now(UTC)
+    put(world, "contractors", "c-clean", {**CONTRACTOR, "blacklisted_on": TODAY.isoformat()})
+    r = world.client.delete(
+        "/api/v1/enterprises/ent-a/contractors/c-clean", headers=world.h("a-admin")
+    )
+    assert r.status_code == 204
+    with app.state.engine.connect() as conn:
+        versions = ledger_history.history(conn, "ent-a", "contractors", "c-clean")
+        assert [v["version"] for v in versions] == [1, 2, 3]
+        assert {v["changed_by"] for v in versions} == {"a-admin"}
+        assert versions[2]["deleted"] and versions[2]["data"] is None
+        then = ledger_history.as_of(conn, "ent-a", "contractors", "c-clean", between)
+        assert then is not None and then.get("blacklisted_on") is None
+        assert (
+            ledger_history.as_of(conn, "ent-a", "contractors", "c-clean", datetime.now(UTC)) is None
+        )
+        assert (
+            ledger_history.as_of(
+                conn, "ent-a", "contractors", "c-clean", between - timedelta(hours=1)
+            )
+            is None
+        )
+
+
+def test_a_blacklisted_contractor_the_tablet_did_not_know_of_is_a_finding(
+    world: World,
+) -> None:
+    put(world, "spaces", "T-1", {**LEDGER_SPACE, "key_supervision": True})
+    put(world, "contractors", "c-clean", CONTRACTOR)
+    put(world, "people", "p-worker", WORKER)
+    # Blacklisted on the server while the tablet was offline with its old copy.
+    put(
+        world,
+        "contractors",
+        "c-clean",
+        {
+            **CONTRACTOR,
+            "blacklisted_on": TODAY.isoformat(),
+            "blacklist_reason": "安全事故 accident",
+        },
+    )
+    tablet = enroll_tablet(world.client, world.h("a-admin"))
+    now = datetime.now(UTC)
+    space_event = drafted(tablet.enterprise_id)
+    space_event = space_event.model_copy(
+        update={"space": space_event.space.model_copy(update={"key_supervision": True})}
+    )
+    events = [
+        tablet.event("P-LB", space_event, at=now),
+        tablet.event(
+            "P-LB",
+            RoleAssigned(role=Role.ENTRANT, person=worker_as_tablet_had_it()),
+            at=now + timedelta(seconds=1),
+        ),
+    ]
+    push(world, tablet, events)
+    trace = world.client.get("/api/v1/permits/P-LB", headers=world.h("a-admin")).json()
+    codes = {f["code"] for f in trace["findings"]}
+    assert "LEDGER_MISMATCH_CONTRACTOR" in codes
+    assert "PERSON_CONTRACTOR_BLACKLISTED" in codes
+    mismatch = next(f for f in trace["findings"] if f["code"] == "LEDGER_MISMATCH_CONTRACTOR")
+    assert mismatch["seq"] == 2
+    assert mismatch["facts"]["fields"] == [
+        {"field": "contractor_blacklisted", "recorded": False, "ledger": True}
+    ]
+    assert "LEDGER_MISMATCH_CONTRACTOR" in trace["permit"]["anomalies"]
+    hazard = next(h for h in trace["hazards"] if h["rule_code"] == "PERSON_CONTRACTOR_BLACKLISTED")
+    assert hazard["source"] == "automatic"
+    # Searchable like the other anomalies.
+    found = world.client.get(
+        "/api/v1/permits",
+        params={"anomaly": "LEDGER_MISMATCH_CONTRACTOR"},
+        headers=world.h("a-admin"),
+    ).json()
+    assert [p["permit_id"] for p in found["items"]] == ["P-LB"]
+
+
+def test_a_snapshot_that_matches_the_ledger_adds_nothing(world: World) -> None:
+    put(world, "spaces", "T-1", {**LEDGER_SPACE, "key_supervision": True})
+    put(world, "contractors", "c-clean", CONTRACTOR)
+    put(world, "people", "p-worker", WORKER)
+    tablet = enroll_tablet(world.client, world.h("a-admin"))
+    now = datetime.now(UTC)
+    space_event = drafted(tablet.enterprise_id)
+    space_event = space_event.model_copy(
+        update={"space": space_event.space.model_copy(update={"key_supervision": True})}
+    )
+    push(
+        world,
+        tablet,
+        [
+            tablet.event("P-OK", space_event, at=now),
+            tablet.event(
+                "P-OK",
+                RoleAssigned(role=Role.ENTRANT, person=worker_as_tablet_had_it()),
+                at=now + timedelta(seconds=1),
+            ),
+        ],
+    )
+    trace = world.client.get("/api/v1/permits/P-OK", headers=world.h("a-admin")).json()
+    assert not [f for f in trace["findings"] if f["code"].startswith("LEDGER_")]
+    assert trace["hazards"] == []
+
+
+def test_a_lapsed_calibration_and_an_unflagged_poisoning_space(world: World) -> None:
+    # The ledger's space has H2S: the principal must approve (derived, not the raw flag).
+    put(world, "spaces", "T-1", LEDGER_SPACE)
+    put(
+        world,
+        "detectors",
+        "D-1",
+        {**DETECTOR, "calibration_due": (TODAY - timedelta(days=1)).isoformat()},
+    )
+    tablet = enroll_tablet(world.client, world.h("a-admin"))
+    now = datetime.now(UTC)
+    push(
+        world,
+        tablet,
+        [
+            tablet.event("P-DET", drafted(tablet.enterprise_id), at=now),
+            tablet.event(
+                "P-DET",
+                MonitoringStarted(
+                    detector=DetectorIdentity(
+                        serial="D-1",
+                        model="GasAlert Quattro",
+                        calibration_due=TODAY + timedelta(days=30),
+                    ),
+                    channels=("O2", "H2S"),
+                ),
+                at=now + timedelta(seconds=1),
+            ),
+        ],
+    )
+    trace = world.client.get("/api/v1/permits/P-DET", headers=world.h("a-admin")).json()
+    by_code = {f["code"]: f for f in trace["findings"]}
+    assert by_code["LEDGER_MISMATCH_APPROVAL_AUTHORITY"]["facts"]["fields"] == [
+        {"field": "key_supervision", "recorded": False, "ledger": True}
+    ]
+    calibration = by_code["LEDGER_MISMATCH_DETECTOR_CALIBRATION"]["facts"]["fields"][0]
+    assert calibration["ledger"] == (TODAY - timedelta(days=1)).isoformat()
+    assert date.fromisoformat(calibration["recorded"]) > TODAY
