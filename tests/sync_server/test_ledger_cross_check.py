@@ -216,3 +216,32 @@ def test_a_lapsed_calibration_and_an_unflagged_poisoning_space(world: World) -> 
     calibration = by_code["LEDGER_MISMATCH_DETECTOR_CALIBRATION"]["facts"]["fields"][0]
     assert calibration["ledger"] == (TODAY - timedelta(days=1)).isoformat()
     assert date.fromisoformat(calibration["recorded"]) > TODAY
+
+
+def test_the_trace_page_and_pdf_show_both_views_in_chinese(world: World) -> None:
+    import re
+
+    test_a_blacklisted_contractor_the_tablet_did_not_know_of_is_a_finding(world)
+    c = world.client
+    form = c.get("/web/sign-in")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token
+    r = c.post(
+        "/web/sign-in",
+        data={"username": "a-admin", "password": "a-admin-pass", "csrf": token.group(1)},
+    )
+    assert r.status_code == 303, r.text
+    page = c.get("/web/permits/P-LB").text
+    assert "平板记录与服务器台账对照" in page
+    table = page[page.index('class="ledger-check"') :]
+    table = table[: table.index("</table>")]
+    # Names, not ids; the fact in Chinese; the tablet's view, then the server's.
+    assert "李强 (p-worker)" in table
+    assert "承包商已列入黑名单" in table
+    row = table[table.index("承包商已列入黑名单") :]
+    assert row.index("否") < row.index("是")
+    assert "PERSON_CONTRACTOR_BLACKLISTED" in page[page.index("按服务器台账") :]
+    pdf = c.get("/api/v1/permits/P-LB/export.pdf", headers=world.h("a-admin"))
+    assert pdf.status_code in (200, 503), pdf.text
+    if pdf.status_code == 200:
+        assert pdf.content.startswith(b"%PDF")
