@@ -113,7 +113,7 @@ def put_reference(
         after=after,
     )
     if kind is Kind.SPACE:
-        hazard_service.file_ledger_gaps(conn, enterprise_id, item_id, after)
+        hazard_service.follow_ledger(conn, who, enterprise_id, item_id, after)
     if before is None:
         response.status_code = 201
     return _item(ref.get(conn, enterprise_id, kind, item_id))

@@ -245,3 +245,39 @@ def test_the_trace_page_and_pdf_show_both_views_in_chinese(world: World) -> None
     assert pdf.status_code in (200, 503), pdf.text
     if pdf.status_code == 200:
         assert pdf.content.startswith(b"%PDF")
+
+
+def test_a_ledger_fix_moves_its_automatic_hazard_to_rectified(world: World) -> None:
+    c = world.client
+    put(world, "spaces", "T-9", {**LEDGER_SPACE, "warning_sign_present": False})
+    listed = c.get("/api/v1/hazards", params={"enterprise_id": "ent-a"}, headers=world.h("a-admin"))
+    (hazard,) = [h for h in listed.json()["items"] if h["space_id"] == "T-9"]
+    assert hazard["rule_code"] == "LEDGER_NO_WARNING_SIGN" and hazard["status"] == "reported"
+    # Another edit that leaves the cause in place changes nothing.
+    put(world, "spaces", "T-9", {**LEDGER_SPACE, "warning_sign_present": False, "location": "x"})
+    h = c.get(f"/api/v1/hazards/{hazard['hazard_id']}", headers=world.h("a-admin")).json()
+    assert h["status"] == "reported"
+    put(world, "spaces", "T-9", LEDGER_SPACE)
+    h = c.get(f"/api/v1/hazards/{hazard['hazard_id']}", headers=world.h("a-admin")).json()
+    assert h["status"] == "rectified"
+    assert h["state"]["rectified_by"] == "a-admin"
+    assert any("第 3 版" in e or "version 3" in e for e in h["state"]["evidence"]), h["state"]
+    log = c.get("/api/v1/audit?enterprise_id=ent-a", headers=world.h("a-admin")).json()
+    rows = log["items"] if isinstance(log, dict) else log
+    assert any(
+        r["action"] == "hazard.rectify" and r["object_id"] == hazard["hazard_id"] for r in rows
+    ), rows
+    # Verification still needs a person, and not the one who changed the ledger.
+    r = c.post(
+        f"/api/v1/hazards/{hazard['hazard_id']}/actions",
+        json={"action": "verify"},
+        headers=world.h("a-admin"),
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "HAZARD_VERIFIER_IS_RECTIFIER"
+    r = c.post(
+        f"/api/v1/hazards/{hazard['hazard_id']}/actions",
+        json={"action": "verify", "person": "王安全"},
+        headers=world.h("a-admin"),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "verified"
