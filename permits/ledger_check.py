@@ -247,10 +247,6 @@ def _diff(
     ]
 
 
-def _unknown(seq: int, kind: str, subject: str, name: str) -> Mismatch:
-    return Mismatch(seq, f"{MISMATCH_PREFIX}{kind}_UNKNOWN", subject, name, (("", subject, None),))
-
-
 def _with_detector(p: Any, detector: DetectorIdentity) -> Any:
     update: dict[str, Any] = {"detector": detector}
     if isinstance(p, AtmosphereTestRecorded):
@@ -260,8 +256,10 @@ def _with_detector(p: Any, detector: DetectorIdentity) -> Any:
 
 def cross_check(events: Sequence[Event], ledger: LedgerFacts) -> CrossCheck:
     """Compare every snapshot in ``events`` (a whole chain from seq 1) with the ledger at
-    the event's time; replay the chain on the ledger's snapshots with the core's rules
-    and report what they refuse that the tablet's own snapshots did not."""
+    the event's time (an item the ledger did not hold then cannot contradict the tablet:
+    it is left to the replay of the tablet's own facts); replay the chain on the ledger's
+    snapshots with the core's rules and report what they refuse that the tablet's own
+    snapshots did not."""
     mismatches: list[Mismatch] = []
     swapped: list[Event] = []
     changed: set[int] = set()
@@ -270,9 +268,7 @@ def cross_check(events: Sequence[Event], ledger: LedgerFacts) -> CrossCheck:
         new: Any = None
         if isinstance(p, Drafted):
             theirs = ledger.space(p.space.space_id, at)
-            if theirs is None:
-                mismatches.append(_unknown(event.seq, "SPACE", p.space.space_id, p.space.name))
-            else:
+            if theirs is not None:
                 found = _diff(
                     event.seq, p.space.space_id, p.space.name, _SPACE_FIELDS, p.space, theirs
                 )
@@ -284,9 +280,7 @@ def cross_check(events: Sequence[Event], ledger: LedgerFacts) -> CrossCheck:
         elif isinstance(p, RoleAssigned):
             person = p.person
             theirs_p = ledger.person(person.person_id, at)
-            if theirs_p is None:
-                mismatches.append(_unknown(event.seq, "PERSON", person.person_id, person.name))
-            else:
+            if theirs_p is not None:
                 found = _diff(
                     event.seq, person.person_id, person.name, _PERSON_FIELDS, person, theirs_p
                 )
@@ -298,9 +292,7 @@ def cross_check(events: Sequence[Event], ledger: LedgerFacts) -> CrossCheck:
         elif isinstance(p, AtmosphereTestRecorded | MonitoringStarted):
             serial = p.detector.serial
             theirs_d = ledger.detector(serial, at)
-            if theirs_d is None:
-                mismatches.append(_unknown(event.seq, "DETECTOR", serial, p.detector.model))
-            else:
+            if theirs_d is not None:
                 found = _diff(
                     event.seq, serial, p.detector.model, _DETECTOR_FIELDS, p.detector, theirs_d
                 )

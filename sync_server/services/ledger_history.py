@@ -72,7 +72,24 @@ def as_of(
         .order_by(versions.c.version.desc())
         .limit(1)
     ).first()
+    if row is None:
+        row = _unattributed_first(conn, enterprise_id, kind, item_id)
     return None if row is None or row.data is None else dict(row.data)
+
+
+def _unattributed_first(conn: Connection, enterprise_id: str, kind: str, item_id: str) -> Any:
+    # A first version by no known hand (written before the history was kept, by the
+    # migration, or by a seed) stands for the time before it too: what came earlier was
+    # never recorded, so it is not evidence the item was absent.
+    return conn.execute(
+        sa.select(versions).where(
+            versions.c.enterprise_id == enterprise_id,
+            versions.c.kind == kind,
+            versions.c.item_id == item_id,
+            versions.c.version == 1,
+            versions.c.changed_by == "",
+        )
+    ).first()
 
 
 def all_as_of(
@@ -80,6 +97,14 @@ def all_as_of(
 ) -> dict[str, dict[str, Any]]:
     """Every item of ``kind`` as it stood at ``at``, by item id (deleted ones left out)."""
     latest: dict[str, Any] = {}
+    first = sa.select(versions).where(
+        versions.c.enterprise_id == enterprise_id,
+        versions.c.kind == kind,
+        versions.c.version == 1,
+        versions.c.changed_by == "",
+    )
+    for row in conn.execute(first):
+        latest[row.item_id] = row
     for row in conn.execute(_as_of_query(enterprise_id, kind, at).order_by(versions.c.version)):
         latest[row.item_id] = row
     return {i: dict(r.data) for i, r in latest.items() if r.data is not None}
