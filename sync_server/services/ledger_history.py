@@ -62,10 +62,7 @@ def _as_of_query(enterprise_id: str, kind: str, at: datetime) -> Any:
     )
 
 
-def as_of(
-    conn: Connection, enterprise_id: str, kind: str, item_id: str, at: datetime
-) -> dict[str, Any] | None:
-    """The item as it stood at ``at``: its data, or None (not yet written, or deleted)."""
+def _row_at(conn: Connection, enterprise_id: str, kind: str, item_id: str, at: datetime) -> Any:
     row = conn.execute(
         _as_of_query(enterprise_id, kind, at)
         .where(versions.c.item_id == item_id)
@@ -74,7 +71,23 @@ def as_of(
     ).first()
     if row is None:
         row = _unattributed_first(conn, enterprise_id, kind, item_id)
+    return row
+
+
+def as_of(
+    conn: Connection, enterprise_id: str, kind: str, item_id: str, at: datetime
+) -> dict[str, Any] | None:
+    """The item as it stood at ``at``: its data, or None (not yet written, or deleted)."""
+    row = _row_at(conn, enterprise_id, kind, item_id, at)
     return None if row is None or row.data is None else dict(row.data)
+
+
+def version_at(
+    conn: Connection, enterprise_id: str, kind: str, item_id: str, at: datetime
+) -> int | None:
+    """The number of the version that stood at ``at`` (a deletion included), if any."""
+    row = _row_at(conn, enterprise_id, kind, item_id, at)
+    return None if row is None else int(row.version)
 
 
 def _unattributed_first(conn: Connection, enterprise_id: str, kind: str, item_id: str) -> Any:

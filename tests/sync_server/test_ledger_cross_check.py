@@ -4,8 +4,13 @@ snapshot compared with the ledger as it stood at the event's time (docs/server.m
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
+import sqlalchemy as sa
+
+from bench.support.throwaway_pg import PgCluster
 from permits.events import (
     DetectorIdentity,
     MonitoringStarted,
@@ -281,3 +286,157 @@ def test_a_ledger_fix_moves_its_automatic_hazard_to_rectified(world: World) -> N
     )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "verified"
+
+
+def test_the_history_api_answers_as_of_a_time(world: World) -> None:
+    put(world, "detectors", "D-1", DETECTOR)
+    between = datetime.now(UTC)
+    later = {**DETECTOR, "calibration_due": (TODAY - timedelta(days=1)).isoformat()}
+    put(world, "detectors", "D-1", later)
+    url = "/api/v1/enterprises/ent-a/detectors/D-1/history"
+    every = world.client.get(url, headers=world.h("bureau")).json()
+    assert [(v["version"], v["changed_by"]) for v in every] == [(1, "a-admin"), (2, "a-admin")]
+    (then,) = world.client.get(
+        url, params={"at": between.isoformat()}, headers=world.h("a-admin")
+    ).json()
+    assert then["version"] == 1 and then["data"]["calibration_due"] == DETECTOR["calibration_due"]
+    before = (between - timedelta(hours=1)).isoformat()
+    assert world.client.get(url, params={"at": before}, headers=world.h("a-admin")).json() == []
+    r = world.client.get(url, params={"at": "2026-01-01T00:00:00"}, headers=world.h("a-admin"))
+    assert r.status_code == 422 and r.json()["error"]["field"] == "at"
+    assert world.client.get(url, headers=world.h("b-admin")).status_code == 404
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.db'}"
+    cluster: PgCluster | None = request.getfixturevalue("pg_cluster")
+    if cluster is None:
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl)")
+    name = f"h{next(cluster.counter)}"
+    cluster.admin(f"CREATE DATABASE {name}")
+    return cluster.url(name)
+
+
+def test_migration_gives_every_existing_item_a_first_version(empty_db: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from sync_server.schema import metadata
+    from sync_server.services import ledger_history
+    from sync_server.storage import make_engine, migrate
+
+    engine = make_engine(empty_db)
+    try:
+        migrate(engine, "0002")
+        items = sa.Table("reference_items", sa.MetaData(), autoload_with=engine)
+        at = "2026-03-01T08:00:00.000000+00:00"
+        with engine.begin() as conn:
+            conn.execute(
+                items.insert(),
+                [
+                    {
+                        "enterprise_id": "ent-a",
+                        "kind": "detectors",
+                        "item_id": "D-1",
+                        "data": {"serial": "D-1"},
+                        "deleted": False,
+                        "rev": 7,
+                        "updated_at": at,
+                    },
+                    {
+                        "enterprise_id": "ent-a",
+                        "kind": "people",
+                        "item_id": "p-gone",
+                        "data": {"name": "x"},
+                        "deleted": True,
+                        "rev": 8,
+                        "updated_at": at,
+                    },
+                ],
+            )
+        migrate(engine)
+        with engine.connect() as conn:
+            (first,) = ledger_history.history(conn, "ent-a", "detectors", "D-1")
+            assert first == {
+                "version": 1,
+                "valid_from": at,
+                "changed_by": "",
+                "deleted": False,
+                "data": {"serial": "D-1"},
+                "rev": 7,
+            }
+            (gone,) = ledger_history.history(conn, "ent-a", "people", "p-gone")
+            assert gone["deleted"] and gone["data"] is None
+            # Unattributed: it stands for the time before it too (nothing earlier was kept).
+            early = datetime(2025, 1, 1, tzinfo=UTC)
+            assert ledger_history.as_of(conn, "ent-a", "detectors", "D-1", early) == {
+                "serial": "D-1"
+            }
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        from tests.sync_server.test_permit_search_index import migrate_down
+
+        migrate_down(engine, "0002")
+        assert "reference_item_versions" not in sa.inspect(engine).get_table_names()
+        migrate(engine)
+    finally:
+        engine.dispose()
+
+
+def test_an_ordinary_approver_on_a_poisoning_risk_space_is_a_finding(world: World) -> None:
+    from permits.events import (
+        ApprovalAuthority,
+        Approved,
+        HazardIdentified,
+        SignOff,
+        SignOffMeaning,
+    )
+
+    # The ledger's space has H2S: the principal (or a written delegate) must approve,
+    # whatever its key-supervision flag says; the tablet copied the flag (False).
+    put(world, "spaces", "T-1", LEDGER_SPACE)
+    approver = {
+        "name": "钱卫东",
+        "employer": {"kind": "enterprise", "id": "ent-a"},
+        "roles": ["approver"],
+    }
+    put(world, "people", "p-approver", approver)
+    tablet = enroll_tablet(world.client, world.h("a-admin"))
+    now = datetime.now(UTC)
+    snapshot = PersonSnapshot(
+        person_id="p-approver",
+        name="钱卫东",
+        employer_id="ent-a",
+        approval_authority=ApprovalAuthority.APPROVER,
+    )
+    events = [
+        tablet.event("P-APP", drafted(tablet.enterprise_id), at=now),
+        tablet.event(
+            "P-APP",
+            RoleAssigned(role=Role.APPROVER, person=snapshot),
+            at=now + timedelta(seconds=1),
+        ),
+        tablet.event("P-APP", HazardIdentified(hazard="硫化氢中毒"), at=now + timedelta(seconds=2)),
+    ]
+    signoff = SignOff(
+        person_id="p-approver",
+        meaning=SignOffMeaning.APPROVE,
+        signed_at=now + timedelta(seconds=3),
+        state_hash=tablet.head("P-APP"),
+        pin_verified=True,
+    )
+    events.append(
+        tablet.event(
+            "P-APP", Approved(signoff=signoff), actor="p-approver", at=now + timedelta(seconds=3)
+        )
+    )
+    push(world, tablet, events)
+    trace = world.client.get("/api/v1/permits/P-APP", headers=world.h("a-admin")).json()
+    by_code = {f["code"]: f for f in trace["findings"]}
+    assert by_code["LEDGER_MISMATCH_APPROVAL_AUTHORITY"]["seq"] == 1
+    refusal = by_code["APPROVER_LACKS_AUTHORITY"]
+    assert refusal["seq"] == 4 and refusal["facts"]["basis"] == "ledger"
+    assert refusal["hazard_id"] is not None
+    # On the tablet's own facts the approval was allowed: the status is the tablet's.
+    assert trace["permit"]["status"] == "approved"
