@@ -440,3 +440,27 @@ def test_an_ordinary_approver_on_a_poisoning_risk_space_is_a_finding(world: Worl
     assert refusal["hazard_id"] is not None
     # On the tablet's own facts the approval was allowed: the status is the tablet's.
     assert trace["permit"]["status"] == "approved"
+
+
+def test_a_backup_carries_the_ledger_history(world: World, app: Any, tmp_path: Path) -> None:
+    from sync_server.backup import backup, restore
+    from sync_server.services import ledger_history
+    from sync_server.storage import make_engine, migrate
+
+    put(world, "detectors", "D-1", DETECTOR)
+    put(world, "detectors", "D-1", {**DETECTOR, "model": "GasAlert Max"})
+    archive = tmp_path / "b.jsonl.gz"
+    counts = backup(app.state.engine, archive)
+    assert counts["reference_item_versions"] == 2
+    engine = make_engine(f"sqlite:///{tmp_path}/restored.db")
+    try:
+        migrate(engine)
+        restore(engine, archive)
+        with engine.connect() as conn:
+            versions = ledger_history.history(conn, "ent-a", "detectors", "D-1")
+        assert [(v["version"], v["data"]["model"]) for v in versions] == [
+            (1, "GasAlert Quattro"),
+            (2, "GasAlert Max"),
+        ]
+    finally:
+        engine.dispose()
