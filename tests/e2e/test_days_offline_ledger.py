@@ -17,19 +17,13 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from cspermit.demo.permit_history import Writer
-from permits.atmosphere_record import AtmosphereRecord
+from cspermit.demo.permit_history import METHOD_FOR_KIND, Writer, h2s_alarm
+from cspermit.demo.permit_history import _enter as enter  # the demo's test, brief, entry
+from cspermit.demo.permit_history import _finish as finish  # close-out, locks off, closed
 from permits.events import (
     AlarmCleared,
-    AlarmKind,
-    AlarmRaised,
     Approved,
-    AtmosphereTestRecorded,
-    BriefingSigned,
-    Closed,
-    ClosingStarted,
     Drafted,
-    EntrantEntered,
     EntrantExited,
     EquipmentConfirmed,
     EvacuationOrdered,
@@ -37,10 +31,7 @@ from permits.events import (
     GuardianOnDuty,
     HazardIdentified,
     IsolationApplied,
-    IsolationMethod,
-    IsolationRemoved,
     IsolationVerified,
-    ReadingsConfirmed,
     Role,
     RoleAssigned,
     SignOffMeaning,
@@ -51,13 +42,13 @@ from tablet_app.desk import PermitDesk, detector_identity, person_snapshot, spac
 from tablet_app.presenters.settings import SettingsPresenter
 from tablet_app.store import Store
 from tablet_app.sync_client import SyncClient
+from tests.tablet_app.server_rig import enrol_and_sync
 
 pytestmark = pytest.mark.slow
 
 START = (datetime.now(UTC) - timedelta(days=5, hours=6)).replace(microsecond=0)
 ENT = "ent-a"
 SERIAL = "GASL-4-0001"
-METHODS = {"pipe": IsolationMethod.BLIND_FLANGE, "electrical": IsolationMethod.ELECTRICAL_LOCKOUT}
 
 
 class Clock:
@@ -165,14 +156,7 @@ def test_five_days_offline_forty_permits_sync_in_order_with_the_ledger_checked(
     calls.append(("PUT", f"detectors/{SERIAL}", detector(0, START.date() + timedelta(days=90))))
     asyncio.run(admin(calls))
 
-    async def enrol_and_sync() -> None:
-        async with SyncClient("http://localhost", transport=transport) as c:
-            await c.sign_in("a-admin", "a-admin-demo")
-            code = await c.create_enrollment_code("offline tablet")
-        assert await settings.enroll(code), settings.sync_result
-        assert await settings.sync_now(), settings.sync_result
-
-    asyncio.run(enrol_and_sync())
+    asyncio.run(enrol_and_sync(settings, transport, label="offline tablet"))
     assert (
         store.reference("detectors", SERIAL)["calibration_due"]
         == (START.date() + timedelta(days=90)).isoformat()
@@ -289,40 +273,31 @@ def run_permit(
     alarm: bool,
     handover: bool,
 ) -> int:
-    """One permit from draft to close on the tablet's ledger copy, signed with the
-    enrolled key; each event is committed to the tablet's store."""
+    """One permit from draft to close on the tablet's ledger copy (its snapshots come
+    from the tablet's store rows, as the desk records them), decided by the core's rules
+    and signed with the enrolled key; each event is committed to the tablet's store."""
     w = Writer(permit_id, desk.key, clock.at)
     space = space_snapshot(store.reference("spaces", "A-T1") or {})
-    person = {
-        pid: person_snapshot(store.reference("people", pid) or {})
-        for pid in ("a-p-zhao", "a-p-sun", "a-p-qian", "a-p-li", "a-p-zhou")
-    }
-    bump = START + timedelta(days=day)
+    crew = ("a-p-zhao", "a-p-sun", "a-p-qian", "a-p-li", "a-p-zhou")
+    person = {pid: person_snapshot(store.reference("people", pid) or {}) for pid in crew}
+    # The day's bump test, recorded on the tablet and on the server alike.
     det = detector_identity(store.reference("detectors", SERIAL) or {}).model_copy(
-        update={"last_bump_test": bump}
+        update={"last_bump_test": START + timedelta(days=day)}
     )
-    leader, guardian, entrants = "a-p-zhao", "a-p-sun", ["a-p-li", "a-p-zhou"]
+    leader, guardian, relief, entrants = "a-p-zhao", "a-p-sun", "a-p-qian", ["a-p-li", "a-p-zhou"]
     w.step(Drafted(enterprise_id=ENT, space=space, work_description="清罐"), leader, minutes=0)
-    for role, pid in [
-        (Role.WORK_LEADER, leader),
-        (Role.APPROVER, leader),
-        (Role.GUARDIAN, guardian),
-        (Role.GUARDIAN, "a-p-qian"),
-    ] + [(Role.ENTRANT, e) for e in entrants]:
+    roles = [(Role.WORK_LEADER, leader), (Role.APPROVER, leader), (Role.GUARDIAN, guardian)]
+    roles += [(Role.GUARDIAN, relief)] + [(Role.ENTRANT, e) for e in entrants]
+    for role, pid in roles:
         w.step(RoleAssigned(role=role, person=person[pid]), leader, minutes=0.5)
     w.step(HazardIdentified(hazard="硫化氢中毒", controls=("ventilation",)), leader)
-    for i, point in enumerate(space.isolation_points):
-        lock = f"L-{permit_id}-{i}"
-        w.step(
-            IsolationApplied(
-                point_id=point.point_id,
-                method=METHODS[point.kind.value],
-                lock_id=lock,
-                tag_id=f"T-{lock}",
-                applied_by=leader,
-            ),
-            leader,
+    for point in space.isolation_points:
+        lock = f"L-{permit_id}-{point.point_id}"
+        method = METHOD_FOR_KIND[point.kind.value]
+        applied = IsolationApplied(
+            point_id=point.point_id, method=method, lock_id=lock, tag_id=lock, applied_by=leader
         )
+        w.step(applied, leader)
         w.step(
             IsolationVerified(point_id=point.point_id, lock_id=lock, verified_by=guardian), guardian
         )
@@ -331,88 +306,26 @@ def run_permit(
     items = tuple(dict.fromkeys((*space.required_ppe, *space.rescue_items)))
     w.step(EquipmentConfirmed(confirmed_by=guardian, items=items), guardian)
     w.step(lambda x: Approved(signoff=x.signoff(leader, SignOffMeaning.APPROVE)), leader)
-
-    def test(x: Writer) -> AtmosphereTestRecorded:
-        taken = x.at - timedelta(minutes=1)
-        values = {"O2": (20.9, "%VOL"), "LEL": (0, "%LEL")}
-        samples = [
-            {
-                "point": p,
-                "taken_at": taken.isoformat(),
-                "status": [],
-                "readings": [
-                    {
-                        "channel": ch,
-                        "value": values.get(ch, (0, "ppm"))[0],
-                        "unit": values.get(ch, (0, "ppm"))[1],
-                        **({"gas": "CH4"} if ch == "LEL" else {}),
-                    }
-                    for ch in space.required_channels
-                ],
-            }
-            for p in space.sample_points
-        ]
-        record = AtmosphereRecord.of(
-            entry_at=x.at + timedelta(minutes=5), space=space, detector=det, samples=samples
-        )
-        return AtmosphereTestRecorded(
-            test=record, detector=det, source="driver", tested_by=guardian
-        )
-
-    w.step(test, guardian)
-    test_seq = w.state.seq
-    for e in entrants:
-        w.step(
-            lambda x, e=e: BriefingSigned(
-                briefed_by=leader, signoff=x.signoff(e, SignOffMeaning.BRIEF)
-            ),
-            leader,
-        )
-        w.step(
-            lambda x, e=e: ReadingsConfirmed(
-                test_seq=test_seq, signoff=x.signoff(e, SignOffMeaning.CONFIRM_READINGS)
-            ),
-            e,
-        )
-    for e in entrants:
-        w.step(EntrantEntered(entrant_id=e), guardian, minutes=1)
+    enter(w, space, det, entrants, leader)
     on_duty = guardian
     if handover:
-        w.step(
-            lambda x: GuardianHandover(
-                outgoing=x.signoff(guardian, SignOffMeaning.HANDOVER_OUT),
-                incoming=x.signoff("a-p-qian", SignOffMeaning.HANDOVER_IN),
-            ),
-            guardian,
-            minutes=10,
-        )
-        on_duty = "a-p-qian"
+
+        def handed(x: Writer) -> GuardianHandover:
+            out = x.signoff(guardian, SignOffMeaning.HANDOVER_OUT)
+            return GuardianHandover(
+                outgoing=out, incoming=x.signoff(relief, SignOffMeaning.HANDOVER_IN)
+            )
+
+        w.step(handed, guardian, minutes=10)
+        on_duty = relief
     if alarm:
-        w.step(
-            AlarmRaised(
-                alarm_id="AL-1",
-                kind=AlarmKind.GAS,
-                channel="H2S",
-                point="bottom",
-                value=15.0,
-                limit=10.0,
-                unit="ppm",
-            ),
-            on_duty,
-            minutes=5,
-        )
+        h2s_alarm(w, on_duty, 15.0, minutes=5)
         w.step(EvacuationOrdered(reason="H2S"), on_duty, minutes=0.2)
     for e in entrants:
         w.step(EntrantExited(entrant_id=e), on_duty, minutes=1)
     if alarm:
         w.step(AlarmCleared(alarm_id="AL-1"), on_duty, minutes=10)
-    w.step(ClosingStarted(), leader, minutes=2)
-    for rec in sorted(w.state.isolations.values(), key=lambda r: r.lock_id):
-        w.step(
-            IsolationRemoved(point_id=rec.point_id, lock_id=rec.lock_id, removed_by=rec.applied_by),
-            rec.applied_by,
-        )
-    w.step(lambda x: Closed(signoff=x.signoff(leader, SignOffMeaning.CLOSE)), leader)
+    finish(w, leader)
     for event in w.out.events:
         store.append_event(event)
     clock.at = w.at

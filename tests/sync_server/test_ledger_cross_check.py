@@ -7,10 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
-from bench.support.throwaway_pg import PgCluster
 from permits.events import (
     DetectorIdentity,
     MonitoringStarted,
@@ -305,18 +303,6 @@ def test_the_history_api_answers_as_of_a_time(world: World) -> None:
     r = world.client.get(url, params={"at": "2026-01-01T00:00:00"}, headers=world.h("a-admin"))
     assert r.status_code == 422 and r.json()["error"]["field"] == "at"
     assert world.client.get(url, headers=world.h("b-admin")).status_code == 404
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'old.db'}"
-    cluster: PgCluster | None = request.getfixturevalue("pg_cluster")
-    if cluster is None:
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl)")
-    name = f"h{next(cluster.counter)}"
-    cluster.admin(f"CREATE DATABASE {name}")
-    return cluster.url(name)
 
 
 def test_migration_gives_every_existing_item_a_first_version(empty_db: str) -> None:
