@@ -44,6 +44,7 @@ __all__ = [
     "SNAPSHOT_EVENTS",
     "CrossCheck",
     "LedgerFacts",
+    "LedgerReplay",
     "Mismatch",
     "Refusal",
     "cross_check",
@@ -254,63 +255,93 @@ def _with_detector(p: Any, detector: DetectorIdentity) -> Any:
     return p.model_copy(update=update)
 
 
-def cross_check(events: Sequence[Event], ledger: LedgerFacts) -> CrossCheck:
-    """Compare every snapshot in ``events`` (a whole chain from seq 1) with the ledger at
-    the event's time (an item the ledger did not hold then cannot contradict the tablet:
-    it is left to the replay of the tablet's own facts); replay the chain on the ledger's
-    snapshots with the core's rules and report what they refuse that the tablet's own
-    snapshots did not."""
+def _swap(event: Event, ledger: LedgerFacts) -> tuple[list[Mismatch], Event | None]:
+    """The disagreements of one event's snapshot with the ledger, and the event with the
+    ledger's snapshot in its place (None when they agree or the ledger has no such item:
+    an item the ledger did not hold then cannot contradict the tablet)."""
+    p, at = event.payload, event.occurred_at
+    new: Any = None
+    found: list[Mismatch] = []
+    if isinstance(p, Drafted):
+        theirs = ledger.space(p.space.space_id, at)
+        if theirs is not None:
+            found = _diff(event.seq, p.space.space_id, p.space.name, _SPACE_FIELDS, p.space, theirs)
+            if found:
+                if "profile" not in theirs.model_fields_set:
+                    theirs = theirs.model_copy(update={"profile": p.space.profile})
+                new = p.model_copy(update={"space": theirs})
+    elif isinstance(p, RoleAssigned):
+        person = p.person
+        theirs_p = ledger.person(person.person_id, at)
+        if theirs_p is not None:
+            found = _diff(
+                event.seq, person.person_id, person.name, _PERSON_FIELDS, person, theirs_p
+            )
+            if found:
+                # Keep what the ledger does not hold (a delegation's reference).
+                keep = {"delegation_ref": person.delegation_ref}
+                new = p.model_copy(update={"person": theirs_p.model_copy(update=keep)})
+    elif isinstance(p, AtmosphereTestRecorded | MonitoringStarted):
+        serial = p.detector.serial
+        theirs_d = ledger.detector(serial, at)
+        if theirs_d is not None:
+            found = _diff(
+                event.seq, serial, p.detector.model, _DETECTOR_FIELDS, p.detector, theirs_d
+            )
+            if found:
+                new = _with_detector(p, theirs_d.model_copy(update={"model": p.detector.model}))
+    return found, None if new is None else event.model_copy(update={"payload": new})
+
+
+@dataclass
+class LedgerReplay:
+    """The chain replayed on the ledger's facts, and every disagreement found so far."""
+
+    replayer: Replayer
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+    def copy(self) -> LedgerReplay:
+        return LedgerReplay(self.replayer.copy(), list(self.mismatches))
+
+
+def cross_check(
+    events: Sequence[Event],
+    ledger: LedgerFacts,
+    *,
+    recorded_before: Replayer | None = None,
+    ledger_before: LedgerReplay | None = None,
+) -> tuple[CrossCheck, LedgerReplay | None]:
+    """Compare every snapshot in ``events`` with the ledger at the event's time, replay
+    them on the ledger's snapshots with the core's rules and report what those refuse
+    that the tablet's own snapshots did not.
+
+    ``events`` continue a chain (from seq 1 when ``recorded_before`` is None):
+    ``recorded_before`` is the replay of the chain before them, ``ledger_before`` what
+    an earlier call returned (None: the two views have not parted yet, so the ledger's
+    replay is ``recorded_before``). Returns the check of the whole chain so far (as
+    :class:`~permits.replay.Replayer` keeps every violation) and the ledger's replay to
+    continue from, or None while the views agree; so a push into a long chain costs
+    O(new events), as the server's replay does."""
     mismatches: list[Mismatch] = []
     swapped: list[Event] = []
-    changed: set[int] = set()
     for event in events:
-        p, at = event.payload, event.occurred_at
-        new: Any = None
-        if isinstance(p, Drafted):
-            theirs = ledger.space(p.space.space_id, at)
-            if theirs is not None:
-                found = _diff(
-                    event.seq, p.space.space_id, p.space.name, _SPACE_FIELDS, p.space, theirs
-                )
-                mismatches.extend(found)
-                if found:
-                    if "profile" not in theirs.model_fields_set:
-                        theirs = theirs.model_copy(update={"profile": p.space.profile})
-                    new = p.model_copy(update={"space": theirs})
-        elif isinstance(p, RoleAssigned):
-            person = p.person
-            theirs_p = ledger.person(person.person_id, at)
-            if theirs_p is not None:
-                found = _diff(
-                    event.seq, person.person_id, person.name, _PERSON_FIELDS, person, theirs_p
-                )
-                mismatches.extend(found)
-                if found:
-                    # Keep what the ledger does not hold (a delegation's reference).
-                    keep = {"delegation_ref": person.delegation_ref}
-                    new = p.model_copy(update={"person": theirs_p.model_copy(update=keep)})
-        elif isinstance(p, AtmosphereTestRecorded | MonitoringStarted):
-            serial = p.detector.serial
-            theirs_d = ledger.detector(serial, at)
-            if theirs_d is not None:
-                found = _diff(
-                    event.seq, serial, p.detector.model, _DETECTOR_FIELDS, p.detector, theirs_d
-                )
-                mismatches.extend(found)
-                if found:
-                    new = _with_detector(p, theirs_d.model_copy(update={"model": p.detector.model}))
-        if new is not None:
-            changed.add(event.seq)
-            swapped.append(event.model_copy(update={"payload": new}))
-        else:
-            swapped.append(event)
-    if not changed:
-        return CrossCheck(tuple(mismatches))
-    return CrossCheck(tuple(mismatches), tuple(_refusals(events, swapped)))
+        found, replaced = _swap(event, ledger)
+        mismatches.extend(found)
+        swapped.append(replaced or event)
+    if ledger_before is None and not mismatches:
+        return CrossCheck(), None
+    recorded = recorded_before.copy() if recorded_before is not None else Replayer()
+    theirs = ledger_before.copy() if ledger_before is not None else LedgerReplay(recorded.copy())
+    theirs.mismatches.extend(mismatches)
+    refusals = _refusals(recorded, theirs.replayer, events, swapped)
+    return CrossCheck(tuple(theirs.mismatches), tuple(refusals)), theirs
 
 
-def _refusals(events: Sequence[Event], swapped: Sequence[Event]) -> list[Refusal]:
-    recorded, ledger = Replayer(), Replayer()
+def _refusals(
+    recorded: Replayer, ledger: Replayer, events: Sequence[Event], swapped: Sequence[Event]
+) -> list[Refusal]:
+    """Feed ``events`` to ``recorded`` and ``swapped`` to ``ledger``; every refusal of
+    ``ledger`` so far that ``recorded`` does not make."""
     recorded.feed(events)
     ledger.feed(swapped)
     seen = {(v.seq, u.code) for v in recorded.violations for u in v.unmet}

@@ -556,12 +556,23 @@ class LedgerCrossCheck:
 
 
 def cross_check_ledger(
-    chain: list[ParsedEvent], lookup: LedgerLookup, every: LedgerEvery
-) -> LedgerCrossCheck:
-    """Every disagreement between the snapshots in ``chain`` (from seq 1) and the ledger
-    at each event's time, and what the core's rules would have refused on the ledger's
-    facts (``permits.ledger_check.cross_check``)."""
-    result = ledger_check.cross_check([ev.obj for ev in chain], _ledger_facts(lookup, every))
+    events: list[ParsedEvent],
+    lookup: LedgerLookup,
+    every: LedgerEvery,
+    *,
+    recorded_before: Any = None,
+    ledger_before: Any = None,
+) -> tuple[LedgerCrossCheck, Any]:
+    """Every disagreement between the snapshots in ``events`` and the ledger at each
+    event's time, and what the core's rules would have refused on the ledger's facts
+    (``permits.ledger_check.cross_check``: ``events`` continue the replays given, or
+    start the chain); returns the replay on the ledger's facts to continue from."""
+    result, ledger_replayer = ledger_check.cross_check(
+        [ev.obj for ev in events],
+        _ledger_facts(lookup, every),
+        recorded_before=recorded_before,
+        ledger_before=ledger_before,
+    )
     mismatches = [ReplayFinding(m.seq, m.code, m.as_dict()) for m in result.mismatches]
     refusals = [
         ReplayFinding(
@@ -577,7 +588,7 @@ def cross_check_ledger(
         )
         for r in result.refusals
     ]
-    return LedgerCrossCheck(mismatches, refusals)
+    return LedgerCrossCheck(mismatches, refusals), ledger_replayer
 
 
 def has_snapshot(ev: ParsedEvent) -> bool:

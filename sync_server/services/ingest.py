@@ -36,28 +36,29 @@ from sync_server.settings import Settings
 from sync_server.storage import begin_write, next_rev, now_iso, parse_iso
 
 # The replay of each permit pushed lately, to continue from on its next push: permit id ->
-# the core's Replayer, whose state names the head (seq, hash) it was made for. Bounded;
-# a miss only costs a replay from seq 1.
-_REPLAYS: OrderedDict[str, Any] = OrderedDict()
+# (the core's Replayer, the replay on the server's ledger facts or None while they agree
+# with the tablet's: the ledger cross-check's), whose state names the head (seq, hash)
+# it was made for. Bounded; a miss only costs a replay from seq 1.
+_REPLAYS: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
 _REPLAYS_MAX = 512
 _REPLAYS_LOCK = threading.Lock()
 LEDGER_MISMATCH_PREFIX = domain.LEDGER_MISMATCH_PREFIX
 
 
-def _cached_replay(permit: Any) -> Any:
+def _cached_replays(permit: Any) -> tuple[Any, Any]:
     if permit is None:
-        return None
+        return None, None
     with _REPLAYS_LOCK:
-        replayer = _REPLAYS.get(permit.permit_id)
+        replayer, ledger = _REPLAYS.get(permit.permit_id, (None, None))
     state = getattr(replayer, "state", None)
     if state is None or state.seq != permit.last_seq or state.head_hash != permit.last_hash:
-        return None
-    return replayer
+        return None, None
+    return replayer, ledger
 
 
-def _keep_replay(permit_id: str, replayer: Any) -> None:
+def _keep_replay(permit_id: str, replays: tuple[Any, Any]) -> None:
     with _REPLAYS_LOCK:
-        _REPLAYS[permit_id] = replayer
+        _REPLAYS[permit_id] = replays
         _REPLAYS.move_to_end(permit_id)
         while len(_REPLAYS) > _REPLAYS_MAX:
             _REPLAYS.popitem(last=False)
@@ -153,9 +154,9 @@ def push(
         for attempt in range(3):
             try:
                 with begin_write(engine) as conn:
-                    out, replayer = _push_permit(conn, settings, device, permit_id, group)
-                if replayer is not None:  # committed: the next push continues from it
-                    _keep_replay(permit_id, replayer)
+                    out, replays = _push_permit(conn, settings, device, permit_id, group)
+                if replays is not None:  # committed: the next push continues from it
+                    _keep_replay(permit_id, replays)
                 break
             except DbIntegrityError:
                 # Another push for this permit committed first: read again and redo.
@@ -304,10 +305,10 @@ def _push_permit(
             continue
         candidates.append((index, ev))
         expected += 1
-    out, replayer = _group_outcome(
+    out, replays = _group_outcome(
         conn, settings, device, permit_id, permit, candidates, out, received
     )
-    return _with_echoes(out, echoes), replayer
+    return _with_echoes(out, echoes), replays
 
 
 def _with_echoes(
@@ -338,7 +339,7 @@ def _group_outcome(
     if not candidates:
         return out, None
 
-    resume = _cached_replay(permit)
+    resume, ledger_resume = _cached_replays(permit)
     chain: list[domain.ParsedEvent] = []
     last: domain.ParsedEvent | None = None
     if permit is not None:
@@ -378,7 +379,9 @@ def _group_outcome(
 
     new = [ev for _, ev in accepted]
     summary, replayer = domain.replay_chain([*chain, *new], received, resume=resume)
-    summary = _with_ledger_check(conn, enterprise_id, permit, chain, new, summary)
+    summary, ledger_replayer = _with_ledger_check(
+        conn, enterprise_id, permit, chain, new, summary, resume, ledger_resume
+    )
     previous_at = last.occurred_at if last is not None else None
     received_iso = now_iso(received)
     rows = []
@@ -409,7 +412,7 @@ def _group_outcome(
         flags.add("VERSION_CONFLICT")
     _save_permit(conn, enterprise_id, permit, new, flags, summary, received_iso)
     _save_findings(conn, enterprise_id, permit_id, summary, received_iso)
-    return out, replayer
+    return out, (replayer, ledger_replayer)
 
 
 def _with_ledger_check(
@@ -419,22 +422,30 @@ def _with_ledger_check(
     chain: list[domain.ParsedEvent],
     new: list[domain.ParsedEvent],
     summary: domain.ReplaySummary,
-) -> domain.ReplaySummary:
-    """The summary plus the ledger cross-check: each disagreement between a snapshot the
-    tablet recorded and the server's ledger at the event's time is evidence
-    (``LEDGER_MISMATCH_*``); each refusal the core's rules make on the ledger's facts is a
-    hazard finding. Run when a new event carries a snapshot, or when the permit has
-    disagreements already (a later event may be judged differently on the ledger's
-    facts); the chain is then checked from seq 1."""
+    resume: Any,
+    ledger_resume: Any,
+) -> tuple[domain.ReplaySummary, Any]:
+    """The summary plus the ledger cross-check, and the replay on the ledger's facts to
+    continue from (None while they agree with the tablet's). Each disagreement between
+    a snapshot the tablet recorded and the server's ledger at the event's time is
+    evidence (``LEDGER_MISMATCH_*``); each refusal the core's rules make on the ledger's
+    facts is a hazard finding. Run when a new event carries a snapshot, or when the
+    permit has disagreements already (a later event may be judged differently on the
+    ledger's facts): on the new events, continuing the two replays; from seq 1 when
+    they are not in memory."""
     earlier = permit is not None and any(
         str(a).startswith(LEDGER_MISMATCH_PREFIX) for a in permit.anomalies
     )
     if not earlier and not any(domain.has_snapshot(ev) for ev in new):
-        return summary
-    if permit is not None and not chain:
-        chain = _load_chain(conn, permit.permit_id)
+        return summary, None
+    before, events = resume, new
+    if chain or (earlier and ledger_resume is None):
+        # From seq 1: the stored chain was replayed from seq 1 too, or the replay on the
+        # ledger's facts is not in memory (a restart, another worker).
+        before, ledger_resume = None, None
+        events = [*(chain or _load_chain(conn, permit.permit_id)), *new]
     items: dict[tuple[str, str, datetime], dict[str, Any] | None] = {}
-    kinds: dict[tuple[str, datetime], dict[str, dict[str, Any]]] = {}
+    kinds: dict[str, list[Any]] = {}
 
     def lookup(kind: str, item_id: str, at: datetime) -> dict[str, Any] | None:
         key = (kind, item_id, at)
@@ -443,18 +454,21 @@ def _with_ledger_check(
         return items[key]
 
     def every(kind: str, at: datetime) -> dict[str, dict[str, Any]]:
-        if (kind, at) not in kinds:
-            kinds[(kind, at)] = ledger_history.all_as_of(conn, enterprise_id, kind, at)
-        return kinds[(kind, at)]
+        # One query per kind and push; each event's instant picked from the versions.
+        if kind not in kinds:
+            kinds[kind] = ledger_history.versions_of(conn, enterprise_id, kind)
+        return ledger_history.standing_at(kinds[kind], at)
 
-    check = domain.cross_check_ledger([*chain, *new], lookup, every)
+    check, ledger_replayer = domain.cross_check_ledger(
+        events, lookup, every, recorded_before=before, ledger_before=ledger_resume
+    )
     if not check.mismatches and not check.refusals:
-        return summary
+        return summary, ledger_replayer
     return dataclasses.replace(
         summary,
         hazard_findings=[*summary.hazard_findings, *check.refusals],
         evidence=[*summary.evidence, *check.mismatches],
-    )
+    ), ledger_replayer
 
 
 def _clock(

@@ -105,22 +105,34 @@ def _unattributed_first(conn: Connection, enterprise_id: str, kind: str, item_id
     ).first()
 
 
+def versions_of(conn: Connection, enterprise_id: str, kind: str) -> list[Any]:
+    """Every version of every item of ``kind``, oldest first (for :func:`standing_at`)."""
+    return list(
+        conn.execute(
+            sa.select(versions)
+            .where(versions.c.enterprise_id == enterprise_id, versions.c.kind == kind)
+            .order_by(versions.c.valid_from, versions.c.version)
+        )
+    )
+
+
+def standing_at(rows: list[Any], at: datetime) -> dict[str, dict[str, Any]]:
+    """Of ``versions_of``'s rows, every item as it stood at ``at``, by item id (deleted
+    ones left out; an unattributed first version stands for the time before it)."""
+    when = now_iso(at)
+    latest: dict[str, Any] = {}
+    for row in rows:
+        if row.valid_from <= when or (row.version == 1 and row.changed_by == ""):
+            if row.item_id not in latest or latest[row.item_id].version < row.version:
+                latest[row.item_id] = row
+    return {i: dict(r.data) for i, r in latest.items() if r.data is not None}
+
+
 def all_as_of(
     conn: Connection, enterprise_id: str, kind: str, at: datetime
 ) -> dict[str, dict[str, Any]]:
     """Every item of ``kind`` as it stood at ``at``, by item id (deleted ones left out)."""
-    latest: dict[str, Any] = {}
-    first = sa.select(versions).where(
-        versions.c.enterprise_id == enterprise_id,
-        versions.c.kind == kind,
-        versions.c.version == 1,
-        versions.c.changed_by == "",
-    )
-    for row in conn.execute(first):
-        latest[row.item_id] = row
-    for row in conn.execute(_as_of_query(enterprise_id, kind, at).order_by(versions.c.version)):
-        latest[row.item_id] = row
-    return {i: dict(r.data) for i, r in latest.items() if r.data is not None}
+    return standing_at(versions_of(conn, enterprise_id, kind), at)
 
 
 def history(conn: Connection, enterprise_id: str, kind: str, item_id: str) -> list[dict[str, Any]]:

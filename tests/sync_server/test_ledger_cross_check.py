@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from permits.events import (
@@ -370,7 +371,10 @@ def test_migration_gives_every_existing_item_a_first_version(empty_db: str) -> N
         engine.dispose()
 
 
-def test_an_ordinary_approver_on_a_poisoning_risk_space_is_a_finding(world: World) -> None:
+@pytest.mark.parametrize("pushes", ["one push", "event by event", "after a restart"])
+def test_an_ordinary_approver_on_a_poisoning_risk_space_is_a_finding(
+    world: World, pushes: str
+) -> None:
     from permits.events import (
         ApprovalAuthority,
         Approved,
@@ -417,13 +421,22 @@ def test_an_ordinary_approver_on_a_poisoning_risk_space_is_a_finding(world: Worl
             "P-APP", Approved(signoff=signoff), actor="p-approver", at=now + timedelta(seconds=3)
         )
     )
-    push(world, tablet, events)
+    if pushes == "one push":
+        push(world, tablet, events)
+    else:
+        from sync_server.services import ingest
+
+        for event in events:
+            push(world, tablet, [event])
+            if pushes == "after a restart":
+                ingest._REPLAYS.clear()  # the replays in memory are gone
     trace = world.client.get("/api/v1/permits/P-APP", headers=world.h("a-admin")).json()
     by_code = {f["code"]: f for f in trace["findings"]}
     assert by_code["LEDGER_MISMATCH_APPROVAL_AUTHORITY"]["seq"] == 1
     refusal = by_code["APPROVER_LACKS_AUTHORITY"]
     assert refusal["seq"] == 4 and refusal["facts"]["basis"] == "ledger"
     assert refusal["hazard_id"] is not None
+    assert [f["code"] for f in trace["findings"]].count("APPROVER_LACKS_AUTHORITY") == 1
     # On the tablet's own facts the approval was allowed: the status is the tablet's.
     assert trace["permit"]["status"] == "approved"
 
