@@ -10,6 +10,10 @@ So a push of n events into a long chain costs O(n), not O(chain) (profiled: the 
 re-verification and re-replay made a job pushed as it happens cost O(chain²)).
 Everything for one permit is written in one transaction; a rejected event writes nothing,
 and the accepted events before it in the same batch are kept.
+
+Each snapshot a tablet recorded is also compared with the server's ledger as it stood at
+the event's time, and the chain replayed on the ledger's facts (``_with_ledger_check``,
+docs/server.md): that replay is kept in memory beside the permit's, so it costs O(n) too.
 """
 
 from __future__ import annotations
