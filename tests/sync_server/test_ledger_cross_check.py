@@ -316,7 +316,7 @@ def test_migration_gives_every_existing_item_a_first_version(empty_db: str) -> N
 
     engine = make_engine(empty_db)
     try:
-        migrate(engine, "0002")
+        migrate(engine, "0003")
         items = sa.Table("reference_items", sa.MetaData(), autoload_with=engine)
         at = "2026-03-01T08:00:00.000000+00:00"
         with engine.begin() as conn:
@@ -364,7 +364,7 @@ def test_migration_gives_every_existing_item_a_first_version(empty_db: str) -> N
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
         from tests.sync_server.test_permit_search_index import migrate_down
 
-        migrate_down(engine, "0002")
+        migrate_down(engine, "0003")
         assert "reference_item_versions" not in sa.inspect(engine).get_table_names()
         migrate(engine)
     finally:
