@@ -33,6 +33,7 @@ from pydantic import (
 from permits.atmosphere_record import AtmosphereRecord
 from permits.canonical import canonical_json
 from permits.errors import InvalidInput
+from permits.reference.rules import requires_principal_approval
 
 __all__ = [
     "GENESIS_HASH",
@@ -49,6 +50,8 @@ __all__ = [
     "Certificate",
     "Closed",
     "ClosingStarted",
+    "ContractorSnapshot",
+    "DelegationSnapshot",
     "DetectorIdentity",
     "DeviceHandover",
     "Drafted",
@@ -153,6 +156,7 @@ class SignOffMeaning(StrEnum):
     COUNTERSIGN = "countersign"
     HANDOVER_OUT = "handover_out"
     HANDOVER_IN = "handover_in"
+    OVERRIDE_STALE_LEDGER = "override_stale_ledger"
 
 
 class SignOff(_Model):
@@ -183,6 +187,34 @@ class ApprovalAuthority(StrEnum):
     DELEGATE = "delegate"  # written delegate of the principal (MEM13 Art. 7)
 
 
+class ContractorSnapshot(_Model):
+    """The person's employer contractor (承包商) as the tablet's ledger had it; the
+    roster rule judges it on the assignment's date (``permits.reference.people``)."""
+
+    contractor_id: Id
+    name: str
+    contract_reference: str = ""
+    contract_valid_from: date | None = None
+    contract_valid_until: date | None = None
+    blacklisted_on: date | None = None
+    blacklist_reason: str = ""
+    # False: the person's employer is a contractor the ledger does not know (only the
+    # id is recorded). A chain without any snapshot predates this and is not judged.
+    registered: bool = True
+
+
+class DelegationSnapshot(_Model):
+    """The principal's written delegation to this approver (MEM13 Art. 7), as the
+    tablet's ledger had it; the approval rule judges it (``permits.reference.delegation``)."""
+
+    delegation_id: Id
+    delegator: Id  # the principal's person id
+    space_ids: tuple[str, ...] = ()  # empty: every space
+    valid_from: date
+    valid_until: date
+    document_ref: str = ""
+
+
 class PersonSnapshot(_Model):
     """A person as the ledger knew them when the role was assigned."""
 
@@ -190,11 +222,14 @@ class PersonSnapshot(_Model):
     name: str
     employer_id: Id
     contractor_id: Id | None = None
+    # Kept for chains written before the contractor snapshot; new chains carry ``contractor``.
     contractor_blacklisted: bool = False
     training_valid_until: date | None = None
     certificates: tuple[Certificate, ...] = ()
     approval_authority: ApprovalAuthority = ApprovalAuthority.NONE
     delegation_ref: str | None = None  # the written delegation's reference
+    contractor: ContractorSnapshot | None = None
+    delegation: DelegationSnapshot | None = None
 
 
 class IsolationKind(StrEnum):
@@ -222,7 +257,19 @@ class SpaceSnapshot(_Model):
     rescue_items: tuple[str, ...] = ()
     key_supervision: bool = False  # on the MEM key-supervision list (H2S, CO, CO2)
     oxygen_enriched: bool = False
+    # The resolved profile: the space's, else the enterprise's default, else cn-gongmao.
     profile: Id = "cn-gongmao"
+    hazards: tuple[str, ...] = ()  # the ledger's hazards of the space (H2S, CO, ...)
+    # The enterprise's stricter override of ``profile`` (TOML shape, ``permits.profiles``);
+    # the rules and the replay judge with it applied.
+    profile_override: dict[str, Any] | None = None
+
+    @property
+    def requires_principal_approval(self) -> bool:
+        """MEM13 Art. 7, derived as the ledger derives it (flag, hazards or channels)."""
+        return requires_principal_approval(
+            self.key_supervision, self.hazards, self.required_channels
+        )
 
 
 class Role(StrEnum):
@@ -272,6 +319,11 @@ class Drafted(Payload):
     required_certificates: tuple[str, ...] = ()
     # Optional shorter validity than the profile's (an enterprise may shorten, never lengthen).
     validity_minutes: int | None = Field(default=None, gt=0)
+    # When the tablet's ledger copy was last pulled; a copy older than the limit needs a
+    # supervisor's signed reason (docs/rules.md, Every ledger fact reaches its rule).
+    ledger_as_of: AwareDatetime | None = None
+    stale_ledger_override: SignOff | None = None
+    stale_ledger_reason: str = ""
 
 
 class RoleAssigned(Payload):
