@@ -25,7 +25,7 @@ from permits.reference.delegation import delegation_unmet
 from permits.reference.people import contractor_unmet
 from permits.state import PermitState
 
-__all__ = ["approved", "briefing_signed", "role_assigned"]
+__all__ = ["approved", "briefing_signed", "employer_unmet", "role_assigned"]
 
 
 def role_assigned(state: PermitState, p: RoleAssigned, now: datetime) -> list[Unmet]:
@@ -34,7 +34,7 @@ def role_assigned(state: PermitState, p: RoleAssigned, now: datetime) -> list[Un
     unmet: list[Unmet] = []
     if p.role in (Role.GUARDIAN, Role.ENTRANT) and not training_valid(person, now):
         unmet.append(Unmet(Code.PERSON_TRAINING_INVALID, {**facts, "date": now.date().isoformat()}))
-    unmet.extend(_contractor_unmet(person, now))
+    unmet.extend(employer_unmet(person, now))
     conflicts = {Role.GUARDIAN: Role.ENTRANT, Role.ENTRANT: Role.GUARDIAN}
     other = conflicts.get(p.role)
     if other is not None and person.person_id in state.with_role(other):
@@ -44,9 +44,10 @@ def role_assigned(state: PermitState, p: RoleAssigned, now: datetime) -> list[Un
     return unmet
 
 
-def _contractor_unmet(person: PersonSnapshot, now: datetime) -> list[Unmet]:
+def employer_unmet(person: PersonSnapshot, now: datetime) -> list[Unmet]:
     """The ledger's contractor rules (docs/rules.md, People, contractors and spaces),
-    judged on the contractor as the tablet's ledger had it, on the assignment's date."""
+    judged on the contractor as the tablet's ledger had it, on the assignment's date
+    (the set-up screen shows these on a candidate's row before anyone is assigned)."""
     snapshot = person.contractor
     if snapshot is None:
         # A chain written before the contractor snapshot: only the flag was recorded.
