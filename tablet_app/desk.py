@@ -112,11 +112,14 @@ def choose_delegation(
     hold), else None."""
     mine = [r for r in rows if r.get("delegate") == person_id]
     for row in sorted(mine, key=lambda r: str(r.get("valid_until")), reverse=True):
-        covers = not row.get("space_ids") or space_id in row["space_ids"]
-        valid = str(row.get("valid_from")) <= day.isoformat() <= str(row.get("valid_until"))
-        if covers and valid:
+        if delegation_holds(row, space_id, day):
             return row
     return max(mine, key=lambda r: str(r.get("valid_until")), default=None)
+
+
+def delegation_holds(row: dict[str, Any], space_id: str | None, day: date) -> bool:
+    covers = not row.get("space_ids") or space_id in row["space_ids"]
+    return covers and str(row.get("valid_from")) <= day.isoformat() <= str(row.get("valid_until"))
 
 
 def detector_identity(row: dict[str, Any]) -> DetectorIdentity:
@@ -270,12 +273,18 @@ class PermitDesk:
         contractor = (
             self.store.reference("contractors", str(contractor_id)) if contractor_id else None
         )
+        day = self.context.now().date()
         delegation = choose_delegation(
-            self.store.references("delegations"),
-            str(row["id"]),
-            space_id,
-            self.context.now().date(),
+            self.store.references("delegations"), str(row["id"]), space_id, day
         )
+        if (
+            delegation is not None
+            and not delegation_holds(delegation, space_id, day)
+            and row.get("approval_authority", "none") != "none"
+        ):
+            # An approver approves on their own authority where the delegation does not
+            # hold; only someone with none is recorded as a delegate the core refuses.
+            delegation = None
         return person_snapshot(row, contractor=contractor, delegation=delegation)
 
     def space_snapshot(self, row: dict[str, Any]) -> SpaceSnapshot:
