@@ -1,4 +1,5 @@
-"""One server app and one enrolled, synced tablet per test (tests/e2e/harness.py)."""
+"""One server app (the tablet tests' fixture: temp SQLite, the demo's enterprises and
+accounts) and one tablet store per test (tests/e2e/harness.py)."""
 
 from __future__ import annotations
 
@@ -10,27 +11,11 @@ import pytest
 
 from tablet_app.store import Store
 from tests.e2e.harness import Site
+from tests.tablet_app.test_sync_flow import server  # noqa: F401  (the fixture)
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Any]:
-    from cspermit.demo.seed import seed_reference
-    from sync_server.app import create_app
-    from sync_server.settings import Settings
-    from sync_server.storage import make_engine, migrate
-
-    url = f"sqlite:///{tmp_path / 'server.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    engine.dispose()
-    app = create_app(Settings(db_url=url, argon2_time_cost=1, argon2_memory_cost_kib=64))
-    seed_reference(app.state.engine, app.state.passwords)
-    yield app
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def site(server: Any, tmp_path: Path) -> Iterator[Site]:
+def site(server: Any, tmp_path: Path) -> Iterator[Site]:  # noqa: F811
     store = Store(tmp_path / "tablet.db")
     yield Site(server, store)
     store.close()

@@ -265,15 +265,9 @@ def air_test(
                     "required_channels": ["O2", "LEL"],
                     "sample_points": points,
                 },
-                "detector": {
-                    "serial": detector.serial,
-                    "calibration_due": detector.calibration_due.isoformat()
-                    if detector.calibration_due
-                    else None,
-                    "last_bump_test": detector.last_bump_test.isoformat()
-                    if detector.last_bump_test
-                    else None,
-                },
+                "detector": detector.model_dump(
+                    mode="json", include={"serial", "calibration_due", "last_bump_test"}
+                ),
                 "samples": samples,
             },
             "detector": detector.model_dump(mode="json"),

@@ -35,10 +35,9 @@ def _push_approved_by(site: Site, permit_id: str, space_id: str, approver: str) 
         ),
     ]
     events = site.push_broken(permit_id, steps)
-    # ...continued: the approval, signed over the head the approver saw.
-    store_events = [*events]
-    signoff = site.signoff(store_events, approver, SignOffMeaning.APPROVE)
-    site.push_more(permit_id, store_events, [(Approved(signoff=signoff), approver)])
+    # Then the approval, signed over the head the approver saw.
+    signoff = site.signoff(events, approver, SignOffMeaning.APPROVE)
+    site.push_more(permit_id, events, [(Approved(signoff=signoff), approver)])
 
 
 @pytest.mark.ledger_rule("APPROVER_LACKS_AUTHORITY")

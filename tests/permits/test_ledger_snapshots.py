@@ -112,24 +112,27 @@ def test_the_ledger_and_the_snapshot_share_one_contractor_rule() -> None:
     assert codes == ["ROSTER_CONTRACTOR_BLACKLISTED"]
 
 
-def test_the_snapshot_derives_principal_approval_as_the_ledger_does() -> None:
+def _ledger_space(**changes: object) -> ConfinedSpace:
     base = {
         "id": "S",
         "enterprise_id": "E",
         "name": "pit",
         "location": "yard",
         "type": "underground",
+        "required_channels": ["O2"],
         "sample_points": ["top"],
     }
+    return ConfinedSpace.model_validate({**base, **changes})
+
+
+def test_the_snapshot_derives_principal_approval_as_the_ledger_does() -> None:
     for hazards, channels, flag in (
         ((), ("O2", "LEL"), False),
         (("H2S",), ("O2", "LEL"), False),
         ((), ("O2", "CO"), False),
         ((), ("O2", "LEL"), True),
     ):
-        ledger = ConfinedSpace.model_validate(
-            {**base, "hazards": hazards, "required_channels": channels, "key_supervision": flag}
-        )
+        ledger = _ledger_space(hazards=hazards, required_channels=channels, key_supervision=flag)
         snap = space(hazards=hazards, required_channels=channels, key_supervision=flag)
         assert snap.requires_principal_approval == ledger.requires_principal_approval
 
@@ -209,18 +212,9 @@ def test_a_permit_runs_its_profile_with_the_enterprises_override(key: DeviceKey)
 
 
 def test_a_space_names_only_a_known_profile() -> None:
-    base = {
-        "id": "S",
-        "enterprise_id": "E",
-        "name": "pit",
-        "location": "yard",
-        "type": "underground",
-        "required_channels": ["O2"],
-        "sample_points": ["top"],
-    }
-    assert ConfinedSpace.model_validate({**base, "profile": "us-osha-1910.146"}).profile
+    assert _ledger_space(profile="us-osha-1910.146").profile
     with pytest.raises(ValidationError, match="expected one of"):
-        ConfinedSpace.model_validate({**base, "profile": "acme-2030"})
+        _ledger_space(profile="acme-2030")
 
 
 @pytest.mark.parametrize(
