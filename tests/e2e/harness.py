@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from cspermit.demo.molasses_tank import atmosphere_test
 from permits.events import (
     AtmosphereTestRecorded,
     DetectorIdentity,
@@ -242,34 +243,15 @@ class Site:
 def air_test(
     at: datetime, detector: DetectorIdentity, *, o2: float, points: Iterable[str]
 ) -> AtmosphereTestRecorded:
-    """A driver test whose samples were taken at ``at`` (O2 and LEL at every point)."""
-    points = list(points)
-    samples = [
-        {
-            "point": p,
-            "taken_at": at.isoformat(),
-            "status": [],
-            "readings": [
-                {"channel": "O2", "value": o2, "unit": "%VOL"},
-                {"channel": "LEL", "value": 0.0, "unit": "%LEL", "gas": "CH4"},
-            ],
-        }
-        for p in points
-    ]
+    """A driver test whose samples were taken at ``at`` (the demo's clean air but for the
+    oxygen), by the ledger's ``detector``; the permit judges it against its own space."""
+    test = atmosphere_test(at, o2=o2, points=tuple(points))
+    test["detector"] = detector.model_dump(
+        mode="json", include={"serial", "calibration_due", "last_bump_test"}
+    )
     return AtmosphereTestRecorded.model_validate(
         {
-            "test": {
-                "entry_at": at.isoformat(),
-                "space": {
-                    "id": "-",
-                    "required_channels": ["O2", "LEL"],
-                    "sample_points": points,
-                },
-                "detector": detector.model_dump(
-                    mode="json", include={"serial", "calibration_due", "last_bump_test"}
-                ),
-                "samples": samples,
-            },
+            "test": test,
             "detector": detector.model_dump(mode="json"),
             "source": "driver",
             "tested_by": "-",
