@@ -14,6 +14,7 @@ from sync_server.errors import SyncError, TooManyRequests, Unauthorized
 from sync_server.i18n import gettext as _
 from sync_server.routers import ALL_ROUTERS
 from sync_server.security import Passwords
+from sync_server.services import server_identity
 from sync_server.settings import Settings
 from sync_server.storage import make_engine, migrate
 from sync_server.web import mount as mount_web
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    # The identity key that signs export attestations, made on the first start.
+    server_identity.ensure(engine)
     app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_cost_kib)
     app.add_exception_handler(SyncError, _sync_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)

@@ -15,6 +15,7 @@ from sync_server.errors import SyncError
 from sync_server.i18n import gettext_for
 from sync_server.pdf import PdfFontMissing, render
 from sync_server.services import permits as permit_service
+from sync_server.services import server_identity
 from sync_server.services import trace as trace_service
 from sync_server.services.permits import PermitPage, PermitQuery
 
@@ -66,7 +67,11 @@ def export_pdf(permit_id: str, conn: Conn, who: BearerOrSession) -> Response:
     # The record is kept in Chinese whatever the reader's page language.
     view = trace_service.build(conn, who, permit_id, gettext_for("zh_CN"))
     try:
-        data = render(view, generated_by=who.name)
+        data = render(
+            view,
+            generated_by=who.name,
+            server_fingerprint=server_identity.keys(conn)[0].fingerprint,
+        )
     except PdfFontMissing as exc:
         error = SyncError(str(exc), code="PDF_FONT_MISSING")
         error.status = 503

@@ -31,7 +31,7 @@ from sync_server.schema import (
     version_conflicts,
 )
 from sync_server.security import Principal, Role
-from sync_server.services import audit, notes
+from sync_server.services import audit, notes, server_identity
 from sync_server.services.reference import hazard_summary
 from sync_server.services.tenancy import (
     require_role,
@@ -335,17 +335,24 @@ def trace_and_chain(
 
 def export(conn: Connection, who: Principal, permit_id: str) -> dict[str, Any]:
     """The verifiable chain: ``{"permit_id", "events", "devices": {device_id:
-    public_key_b64}, "head": {"seq", "hash"}}``, the format ``cspermit permit verify``
-    checks offline."""
+    public_key_b64}, "head": {"seq", "hash"}, "attestation"}``, the format
+    ``cspermit permit verify`` checks offline against this server's key."""
     row = visible_permit(conn, who, permit_id)
     chain = _chain(conn, permit_id)
+    writers = {e.device_id for e in chain}
     return {
         "permit_id": permit_id,
         "events": [e.body for e in chain],
-        "devices": _keys(conn, row.enterprise_id, {e.device_id for e in chain}),
+        "devices": _keys(conn, row.enterprise_id, writers),
         # The head this server recorded: an export with its tail cut off no longer
         # verifies offline (the events still link; only the head shows the loss).
         "head": {"seq": row.last_seq, "hash": row.last_hash},
+        # What this server vouches for, signed with its identity key: the head and the
+        # device keys from its own registry. Offline verification trusts these, never
+        # the ``devices`` above (permits.attestation).
+        "attestation": server_identity.attest_export(
+            conn, permit_id=permit_id, head=(row.last_seq, row.last_hash), device_ids=writers
+        ),
     }
 
 

@@ -22,8 +22,8 @@ from tablet_app.desk import PermitDesk
 from tablet_app.presenters.home import HomePresenter
 from tablet_app.presenters.settings import SettingsPresenter
 from tablet_app.store import Store
-from tablet_app.sync_client import SyncClient
 
+from .server_rig import enrol_and_sync
 from .test_sync_flow import server  # noqa: F401  (the fixture)
 
 CARD_PAYLOAD = re.compile(r'<div class="card-qr">.*?<p class="mono small">([^<]+)</p>', re.S)
@@ -75,14 +75,7 @@ def synced(server: Any, tmp_path: Path) -> tuple[Any, AppContext, PermitDesk]:  
     transport = httpx.ASGITransport(app=server)
     settings = SettingsPresenter(context, transport=transport)
 
-    async def enrol_and_sync() -> None:
-        async with SyncClient("http://localhost", transport=transport) as admin:
-            await admin.sign_in("a-admin", "a-admin-demo")
-            code = await admin.create_enrollment_code("entrance tablet")
-        assert await settings.enroll(code), settings.sync_result
-        assert await settings.sync_now(), settings.sync_result
-
-    asyncio.run(enrol_and_sync())
+    asyncio.run(enrol_and_sync(settings, transport, label="entrance tablet"))
     yield server, context, desk
     store.close()
 
