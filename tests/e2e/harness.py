@@ -34,7 +34,7 @@ from tablet_app.context import AppContext
 from tablet_app.desk import PermitDesk
 from tablet_app.presenters.settings import SettingsPresenter
 from tablet_app.store import Store
-from tablet_app.sync_client import SyncClient
+from tests.tablet_app.server_rig import enrol_and_sync
 
 ENTERPRISE = "ent-a"
 ADMIN = ("a-admin", "a-admin-demo")
@@ -165,14 +165,7 @@ class Site:
     # ---- the tablet
 
     def enrol(self) -> None:
-        async def run() -> None:
-            async with SyncClient("http://localhost", transport=self.transport) as admin:
-                await admin.sign_in(*ADMIN)
-                code = await admin.create_enrollment_code("entrance tablet")
-            assert await self.settings.enroll(code), self.settings.sync_result
-
-        asyncio.run(run())
-        self.sync()
+        asyncio.run(enrol_and_sync(self.settings, self.transport, label="entrance tablet"))
 
     def sync(self) -> None:
         assert asyncio.run(self.settings.sync_now()), self.settings.sync_result
