@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID, uuid4
@@ -34,6 +34,21 @@ from permits.atmosphere_record import AtmosphereRecord
 from permits.canonical import canonical_json
 from permits.errors import InvalidInput
 
+# What the ledger knew, as a permit records it: defined in permits.snapshots, part of
+# the event schema (imported from here).
+from permits.snapshots import (
+    ApprovalAuthority,
+    Certificate,
+    ContractorSnapshot,
+    DelegationSnapshot,
+    DetectorIdentity,
+    Id,
+    IsolationKind,
+    IsolationPointTemplate,
+    PersonSnapshot,
+    SpaceSnapshot,
+)
+
 __all__ = [
     "GENESIS_HASH",
     "PAYLOAD_TYPES",
@@ -49,6 +64,8 @@ __all__ = [
     "Certificate",
     "Closed",
     "ClosingStarted",
+    "ContractorSnapshot",
+    "DelegationSnapshot",
     "DetectorIdentity",
     "DeviceHandover",
     "Drafted",
@@ -95,7 +112,6 @@ __all__ = [
 ]
 
 Hash64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 # prev_hash of a permit's first event.
 GENESIS_HASH = "0" * 64
@@ -153,6 +169,7 @@ class SignOffMeaning(StrEnum):
     COUNTERSIGN = "countersign"
     HANDOVER_OUT = "handover_out"
     HANDOVER_IN = "handover_in"
+    OVERRIDE_STALE_LEDGER = "override_stale_ledger"
 
 
 class SignOff(_Model):
@@ -168,61 +185,6 @@ class SignOff(_Model):
     state_hash: Hash64
     pin_verified: bool
     signature_image_sha256: Hash64 | None = None
-
-
-class Certificate(_Model):
-    kind: Id  # e.g. "hot_work" (焊接与热切割作业), "electrician"
-    number: str = ""
-    valid_until: date
-
-
-class ApprovalAuthority(StrEnum):
-    NONE = "none"
-    APPROVER = "approver"  # may approve ordinary spaces
-    PRINCIPAL = "principal"  # 主要负责人
-    DELEGATE = "delegate"  # written delegate of the principal (MEM13 Art. 7)
-
-
-class PersonSnapshot(_Model):
-    """A person as the ledger knew them when the role was assigned."""
-
-    person_id: Id
-    name: str
-    employer_id: Id
-    contractor_id: Id | None = None
-    contractor_blacklisted: bool = False
-    training_valid_until: date | None = None
-    certificates: tuple[Certificate, ...] = ()
-    approval_authority: ApprovalAuthority = ApprovalAuthority.NONE
-    delegation_ref: str | None = None  # the written delegation's reference
-
-
-class IsolationKind(StrEnum):
-    ELECTRICAL = "electrical"
-    PIPE = "pipe"
-    MECHANICAL = "mechanical"
-    OTHER = "other"
-
-
-class IsolationPointTemplate(_Model):
-    point_id: Id
-    description: str = ""
-    kind: IsolationKind
-    # A pipe that connects to a hazardous source needs a blind or a removed section.
-    hazardous_source: bool = False
-
-
-class SpaceSnapshot(_Model):
-    space_id: Id
-    name: str
-    required_channels: tuple[str, ...] = Field(min_length=1)
-    sample_points: tuple[str, ...] = Field(min_length=1)
-    isolation_points: tuple[IsolationPointTemplate, ...] = ()
-    required_ppe: tuple[str, ...] = ()
-    rescue_items: tuple[str, ...] = ()
-    key_supervision: bool = False  # on the MEM key-supervision list (H2S, CO, CO2)
-    oxygen_enriched: bool = False
-    profile: Id = "cn-gongmao"
 
 
 class Role(StrEnum):
@@ -272,6 +234,11 @@ class Drafted(Payload):
     required_certificates: tuple[str, ...] = ()
     # Optional shorter validity than the profile's (an enterprise may shorten, never lengthen).
     validity_minutes: int | None = Field(default=None, gt=0)
+    # When the tablet's ledger copy was last pulled; a copy older than the limit needs a
+    # supervisor's signed reason (docs/rules.md, Every ledger fact reaches its rule).
+    ledger_as_of: AwareDatetime | None = None
+    stale_ledger_override: SignOff | None = None
+    stale_ledger_reason: str = ""
 
 
 class RoleAssigned(Payload):
@@ -346,13 +313,6 @@ class EquipmentConfirmed(Payload):
     event_type = EventType.EQUIPMENT_CONFIRMED
     confirmed_by: Id
     items: tuple[str, ...] = Field(min_length=1)
-
-
-class DetectorIdentity(_Model):
-    serial: Id
-    model: str = ""
-    calibration_due: date | None = None
-    last_bump_test: AwareDatetime | None = None
 
 
 class AtmosphereTestRecorded(Payload):
