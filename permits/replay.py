@@ -28,6 +28,7 @@ __all__ = [
     "ReplayViolation",
     "Replayer",
     "replay",
+    "replay_permit",
 ]
 
 
@@ -97,6 +98,19 @@ def replay(events: Iterable[Event], now: datetime) -> ReplayResult:
     replayer = Replayer()
     replayer.feed(events)
     return replayer.result(now)
+
+
+def replay_permit(events: Iterable[Event], now: datetime) -> Any:
+    """:func:`replay`, or the hot-work replay when the chain opens a hot-work permit
+    (permits.hot_work.replay_hot_work); a confined-space chain replays as before."""
+    chain = list(events)
+    from permits.events import EventType
+
+    if chain and chain[0].type is EventType.HOT_WORK_DRAFTED:
+        from permits.hot_work.replay import replay_hot_work
+
+        return replay_hot_work(chain, now)
+    return replay(chain, now)
 
 
 class Replayer:
