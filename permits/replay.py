@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Generic, Protocol, TypeVar
 
 from permits.commands import check
 from permits.errors import ProfileError, Unmet
 from permits.events import AtmosphereTestRecorded, Event
 from permits.hazards import HazardFinding, entry_findings
 from permits.interlock import duties
-from permits.state import PermitState, Status, apply
+from permits.state import PermitState, apply
 
 __all__ = [
     "MANUAL_ATMOSPHERE_ENTRY",
@@ -68,16 +69,28 @@ class ReplayFlag:
         return {"seq": self.seq, "code": self.code, **self.facts}
 
 
+class _Replayed(Protocol):
+    def status_at(self, at: datetime) -> StrEnum: ...
+
+    def as_dict(self, now: datetime | None = None) -> dict[str, Any]: ...
+
+
+StateT = TypeVar("StateT", bound=_Replayed)
+
+
 @dataclass(frozen=True)
-class ReplayResult:
-    state: PermitState
+class ReplayResult(Generic[StateT]):
+    """What a replay found; ``state`` is the permit type's fold (a :class:`PermitState`
+    for confined space, a ``HotWorkState`` for hot work)."""
+
+    state: StateT
     violations: tuple[ReplayViolation, ...]
     findings: tuple[HazardFinding, ...]
     flags: tuple[ReplayFlag, ...]
     now: datetime
 
     @property
-    def status(self) -> Status:
+    def status(self) -> StrEnum:
         return self.state.status_at(self.now)
 
     @property
@@ -93,14 +106,22 @@ class ReplayResult:
         }
 
 
-def replay(events: Iterable[Event], now: datetime) -> ReplayResult:
+def violation_of(state: Any, event: Event) -> ReplayViolation | None:
+    """The rules ``event`` broke against the state before it, at its own time."""
+    unmet = check(state, event, event.occurred_at)
+    if not unmet:
+        return None
+    return ReplayViolation(event.seq, event.type.value, str(event.event_id), tuple(unmet))
+
+
+def replay(events: Iterable[Event], now: datetime) -> ReplayResult[PermitState]:
     """Fold ``events``; check each against the state before it at its own time."""
     replayer = Replayer()
     replayer.feed(events)
     return replayer.result(now)
 
 
-def replay_permit(events: Iterable[Event], now: datetime) -> Any:
+def replay_permit(events: Iterable[Event], now: datetime) -> ReplayResult[Any]:
     """:func:`replay`, or the hot-work replay when the chain opens a hot-work permit
     (permits.hot_work.replay_hot_work); a confined-space chain replays as before."""
     chain = list(events)
@@ -109,7 +130,8 @@ def replay_permit(events: Iterable[Event], now: datetime) -> Any:
     if chain and chain[0].type is EventType.HOT_WORK_DRAFTED:
         from permits.hot_work.replay import replay_hot_work
 
-        return replay_hot_work(chain, now)
+        hot: ReplayResult[Any] = replay_hot_work(chain, now)
+        return hot
     return replay(chain, now)
 
 
@@ -137,7 +159,7 @@ class Replayer:
         other._flagged = set(self._flagged)
         return other
 
-    def result(self, now: datetime) -> ReplayResult:
+    def result(self, now: datetime) -> ReplayResult[PermitState]:
         return ReplayResult(
             self.state, tuple(self.violations), tuple(self.findings), tuple(self.flags), now
         )
@@ -147,11 +169,9 @@ class Replayer:
         violations, findings, flags = self.violations, self.findings, self.flags
         flagged = self._flagged
         for event in events:
-            unmet = check(state, event, event.occurred_at)
-            if unmet:
-                violations.append(
-                    ReplayViolation(event.seq, event.type.value, str(event.event_id), tuple(unmet))
-                )
+            violation = violation_of(state, event)
+            if violation is not None:
+                violations.append(violation)
             findings.extend(entry_findings(state, event))
             try:
                 owed = duties(state, event.occurred_at)

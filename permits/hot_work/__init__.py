@@ -10,14 +10,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from permits.hot_work.data import effective_level, hot_work_rules, raise_reasons
-from permits.hot_work.replay import (
-    HotWorkFinding,
-    HotWorkReplayResult,
-    HotWorkSession,
-    hot_work_findings,
-    replay_hot_work,
-)
 from permits.hot_work.rules import HOT_WORK, HotWorkCode, hot_work_duties
 from permits.hot_work.state import (
     HotWorkState,
@@ -32,7 +27,6 @@ __all__ = [
     "HOT_WORK",
     "HotWorkCode",
     "HotWorkFinding",
-    "HotWorkReplayResult",
     "HotWorkSession",
     "HotWorkState",
     "HotWorkStatus",
@@ -47,6 +41,26 @@ __all__ = [
     "raise_reasons",
     "replay_hot_work",
 ]
+
+if TYPE_CHECKING:
+    from permits.hot_work.replay import (
+        HotWorkFinding,
+        HotWorkSession,
+        hot_work_findings,
+        replay_hot_work,
+    )
+
+# The replay half imports permits.replay, which imports permits.commands, which
+# registers this package's table: it is loaded on first use, not with the package.
+_LAZY = frozenset({"HotWorkFinding", "HotWorkSession", "hot_work_findings", "replay_hot_work"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from permits.hot_work import replay
+
+        return getattr(replay, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def alarm_concerns(

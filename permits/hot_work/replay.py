@@ -10,21 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from permits.commands.decision import check, decide
+from permits.commands.session import ChainSession
 from permits.errors import ProfileError, Unmet
-from permits.events import Event, HotWorkFireStarted, Payload, SignOff, SignOffMeaning
+from permits.events import Event, HotWorkFireStarted
 from permits.hazards import HazardFinding
-from permits.hot_work.rules import HotWorkCode, analysis_unmet
+from permits.hot_work.rules import HotWorkCode, analysis_unmet, hot_work_duties
 from permits.hot_work.state import HotWorkState, HotWorkStatus, apply_hot_work
-from permits.integrity import DeviceKey, seal
 from permits.messages import N_, ReasonCode
+from permits.replay import ReplayFlag, ReplayResult, ReplayViolation, violation_of
 
 __all__ = [
     "GB30871_5",
     "HotWorkFinding",
-    "HotWorkReplayResult",
     "HotWorkSession",
     "hot_work_findings",
     "replay_hot_work",
@@ -93,46 +91,18 @@ def hot_work_findings(state: HotWorkState, event: Event) -> list[HazardFinding]:
     return found
 
 
-@dataclass(frozen=True)
-class HotWorkReplayResult:
-    state: HotWorkState
-    violations: tuple[Any, ...]  # permits.replay.ReplayViolation
-    findings: tuple[HazardFinding, ...]
-    flags: tuple[Any, ...]  # permits.replay.ReplayFlag: duties missed while burning
-    now: datetime
-
-    @property
-    def status(self) -> HotWorkStatus:
-        return self.state.status_at(self.now)
-
-    @property
-    def clean(self) -> bool:
-        return not self.violations and not self.findings
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "state": self.state.as_dict(self.now),
-            "violations": [v.as_dict() for v in self.violations],
-            "findings": [f.as_dict() for f in self.findings],
-            "flags": [f.as_dict() for f in self.flags],
-        }
-
-
-def replay_hot_work(events: Iterable[Event], now: datetime) -> HotWorkReplayResult:
-    from permits.hot_work.rules import hot_work_duties
-    from permits.replay import ReplayFlag, ReplayViolation
-
+def replay_hot_work(events: Iterable[Event], now: datetime) -> ReplayResult[HotWorkState]:
+    """Fold a hot-work chain; check each event against the state before it, at its own
+    time; collect the findings and, once per fire point, the duties missed."""
     state = HotWorkState()
     violations: list[ReplayViolation] = []
     findings: list[HazardFinding] = []
     flags: list[ReplayFlag] = []
     flagged: set[tuple[str, object]] = set()
     for event in events:
-        unmet = check(state, event, event.occurred_at)
-        if unmet:
-            violations.append(
-                ReplayViolation(event.seq, event.type.value, str(event.event_id), tuple(unmet))
-            )
+        violation = violation_of(state, event)
+        if violation is not None:
+            violations.append(violation)
         findings.extend(hot_work_findings(state, event))
         try:
             owed = hot_work_duties(state, event.occurred_at)
@@ -144,39 +114,14 @@ def replay_hot_work(events: Iterable[Event], now: datetime) -> HotWorkReplayResu
                 flagged.add(key)
                 flags.append(ReplayFlag(event.seq, f"{duty.code}_OVERDUE", dict(duty.facts)))
         state = apply_hot_work(state, event)
-    return HotWorkReplayResult(state, tuple(violations), tuple(findings), tuple(flags), now)
+    return ReplayResult(state, tuple(violations), tuple(findings), tuple(flags), now)
 
 
 @dataclass
-class HotWorkSession:
-    """One device writing one hot-work permit: decide, seal, fold, keep the chain."""
+class HotWorkSession(ChainSession[HotWorkState]):
+    """A hot-work permit's session (decide, seal, fold, keep the chain)."""
 
-    device_key: DeviceKey
     state: HotWorkState = field(default_factory=HotWorkState)
-    events: list[Event] = field(default_factory=list)
 
-    def record(
-        self, payload: Payload, now: datetime, *, actor: str, permit_id: str | None = None
-    ) -> Event:
-        """Decide, seal and apply; a RuleViolation leaves the session unchanged."""
-        event = decide(
-            self.state,
-            payload,
-            now,
-            actor=actor,
-            device_id=self.device_key.device_id,
-            permit_id=permit_id,
-        )
-        sealed = seal(event, self.state.head_hash, self.device_key)
-        self.state = apply_hot_work(self.state, sealed)
-        self.events.append(sealed)
-        return sealed
-
-    def signoff(self, person_id: str, meaning: SignOffMeaning, now: datetime) -> SignOff:
-        return SignOff(
-            person_id=person_id,
-            meaning=meaning,
-            signed_at=now,
-            state_hash=self.state.head_hash,
-            pin_verified=True,
-        )
+    def fold_one(self, state: HotWorkState, event: Event) -> HotWorkState:
+        return apply_hot_work(state, event)
