@@ -94,35 +94,38 @@ def analysis(at: datetime, lel: float = 2.0, **changes: object) -> HotWorkGasAna
     return HotWorkGasAnalysed.model_validate(data)
 
 
-def approved_session(key: DeviceKey, **draft: object) -> HotWorkSession:
+def rostered_session(key: DeviceKey, **draft: object) -> HotWorkSession:
+    """Drafted at 07:10 with a work leader, a certified welder and a fire watcher."""
     s = HotWorkSession(key)
     s.record(drafted(**draft), T0 - timedelta(minutes=50), actor="P-LEAD", permit_id="HW-1")
-    at = T0 - timedelta(minutes=45)
-    s.record(
-        HotWorkRoleAssigned(role=HotWorkRole.WORK_LEADER, person=person("P-LEAD")),
-        at,
-        actor="P-LEAD",
+    for role, who in (
+        (HotWorkRole.WORK_LEADER, person("P-LEAD")),
+        (HotWorkRole.OPERATOR, person("P-WELD", certified=True)),
+        (HotWorkRole.FIRE_WATCHER, person("P-WATCH")),
+    ):
+        s.record(
+            HotWorkRoleAssigned(role=role, person=who), T0 - timedelta(minutes=45), actor="P-LEAD"
+        )
+    return s
+
+
+def approval(
+    s: HotWorkSession,
+    at: datetime,
+    who: str = "P-SAFE",
+    authority: HotWorkAuthority = HotWorkAuthority.SAFETY_DEPARTMENT,
+) -> HotWorkApproved:
+    return HotWorkApproved(
+        approver=person(who),
+        authority=authority,
+        signoff=s.signoff(who, SignOffMeaning.APPROVE, at),
     )
-    s.record(
-        HotWorkRoleAssigned(role=HotWorkRole.OPERATOR, person=person("P-WELD", certified=True)),
-        at,
-        actor="P-LEAD",
-    )
-    s.record(
-        HotWorkRoleAssigned(role=HotWorkRole.FIRE_WATCHER, person=person("P-WATCH")),
-        at,
-        actor="P-LEAD",
-    )
+
+
+def approved_session(key: DeviceKey, **draft: object) -> HotWorkSession:
+    s = rostered_session(key, **draft)
     at = T0 - timedelta(minutes=40)
-    s.record(
-        HotWorkApproved(
-            approver=person("P-SAFE"),
-            authority=HotWorkAuthority.SAFETY_DEPARTMENT,
-            signoff=s.signoff("P-SAFE", SignOffMeaning.APPROVE, at),
-        ),
-        at,
-        actor="P-SAFE",
-    )
+    s.record(approval(s, at), at, actor="P-SAFE")
     return s
 
 
@@ -235,30 +238,11 @@ def test_validity_follows_the_raised_level(key: DeviceKey) -> None:
 
 
 def test_a_special_level_job_needs_the_production_safety_lead(key: DeviceKey) -> None:
-    s = HotWorkSession(key)
-    s.record(
-        drafted(base_level=HotWorkLevel.SPECIAL),
-        T0 - timedelta(hours=1),
-        actor="P-LEAD",
-        permit_id="HW-1",
-    )
-    s.record(
-        HotWorkRoleAssigned(role=HotWorkRole.OPERATOR, person=person("P-WELD", certified=True)),
-        T0 - timedelta(minutes=59),
-        actor="P-LEAD",
-    )
-    s.record(
-        HotWorkRoleAssigned(role=HotWorkRole.FIRE_WATCHER, person=person("P-WATCH")),
-        T0 - timedelta(minutes=59),
-        actor="P-LEAD",
-    )
-    at = T0 - timedelta(minutes=50)
-    approval = HotWorkApproved(
-        approver=person("P-SAFE"),
-        authority=HotWorkAuthority.SAFETY_DEPARTMENT,
-        signoff=s.signoff("P-SAFE", SignOffMeaning.APPROVE, at),
-    )
-    assert refused(s, approval, at, "P-SAFE") == ["HOT_WORK_APPROVER_NOT_AUTHORISED"]
+    s = rostered_session(key, base_level=HotWorkLevel.SPECIAL)
+    at = T0 - timedelta(minutes=40)
+    assert refused(s, approval(s, at), at, "P-SAFE") == ["HOT_WORK_APPROVER_NOT_AUTHORISED"]
+    s.record(approval(s, at, "P-BOSS", HotWorkAuthority.PRODUCTION_SAFETY_LEAD), at, actor="P-BOSS")
+    assert s.state.status is HotWorkStatus.APPROVED
 
 
 def test_operators_need_the_certificate_and_the_watcher_is_not_an_operator(key: DeviceKey) -> None:
@@ -276,12 +260,7 @@ def test_operators_need_the_certificate_and_the_watcher_is_not_an_operator(key: 
         role=HotWorkRole.FIRE_WATCHER, person=person("P-WELD", certified=True)
     )
     assert refused(s, watcher, at) == ["HOT_WORK_WATCHER_IS_OPERATOR"]
-    approval = HotWorkApproved(
-        approver=person("P-SAFE"),
-        authority=HotWorkAuthority.SAFETY_DEPARTMENT,
-        signoff=s.signoff("P-SAFE", SignOffMeaning.APPROVE, at),
-    )
-    assert refused(s, approval, at, "P-SAFE") == ["HOT_WORK_NO_FIRE_WATCHER"]
+    assert refused(s, approval(s, at), at, "P-SAFE") == ["HOT_WORK_NO_FIRE_WATCHER"]
 
 
 @pytest.mark.parametrize(
@@ -348,35 +327,15 @@ def test_an_interruption_longer_than_the_level_allows_needs_a_new_analysis(
 
 
 def test_special_level_needs_continuous_monitoring(key: DeviceKey) -> None:
-    s = HotWorkSession(key)
-    s.record(
-        drafted(base_level=HotWorkLevel.SPECIAL),
-        T0 - timedelta(hours=1),
-        actor="P-LEAD",
-        permit_id="HW-1",
-    )
-    for role, who in (
-        (HotWorkRole.OPERATOR, person("P-WELD", certified=True)),
-        (HotWorkRole.FIRE_WATCHER, person("P-WATCH")),
-    ):
-        s.record(
-            HotWorkRoleAssigned(role=role, person=who), T0 - timedelta(minutes=59), actor="P-LEAD"
-        )
-    at = T0 - timedelta(minutes=50)
-    s.record(
-        HotWorkApproved(
-            approver=person("P-BOSS"),
-            authority=HotWorkAuthority.PRODUCTION_SAFETY_LEAD,
-            signoff=s.signoff("P-BOSS", SignOffMeaning.APPROVE, at),
-        ),
-        at,
-        actor="P-BOSS",
-    )
+    s = rostered_session(key, base_level=HotWorkLevel.SPECIAL)
+    at = T0 - timedelta(minutes=40)
+    s.record(approval(s, at, "P-BOSS", HotWorkAuthority.PRODUCTION_SAFETY_LEAD), at, actor="P-BOSS")
     s.record(analysis(T0 - timedelta(minutes=5)), T0 - timedelta(minutes=5), actor="P-GAS")
     fire = HotWorkFireStarted(watcher=s.signoff("P-WATCH", SignOffMeaning.GUARD, T0))
     assert refused(s, fire, T0, "P-WELD") == ["HOT_WORK_MONITORING_REQUIRED"]
     s.record(HotWorkMonitoringStarted(detector=DETECTOR, fire_point_id="FP-1"), T0, actor="P-GAS")
     start_fire(s, T0)
+    assert s.state.status is HotWorkStatus.ACTIVE
 
 
 def test_a_hot_job_in_a_confined_space_needs_that_permit_active(key: DeviceKey) -> None:
