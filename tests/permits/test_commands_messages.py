@@ -14,9 +14,9 @@ import permits.hazards
 import permits.interlock
 import permits.loto
 from permits.commands import Code
+from permits.errors import Unmet
 from permits.hot_work.replay import HotWorkFinding
 from permits.hot_work.rules import HotWorkCode
-from permits.errors import Unmet
 from permits.messages import _MESSAGES
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -94,18 +94,20 @@ def analysis(at: datetime, lel: float = 2.0, **changes: object) -> HotWorkGasAna
     return HotWorkGasAnalysed.model_validate(data)
 
 
-def rostered_session(key: DeviceKey, **draft: object) -> HotWorkSession:
-    """Drafted at 07:10 with a work leader, a certified welder and a fire watcher."""
+def rostered_session(key: DeviceKey, *, start: datetime = T0, **draft: object) -> HotWorkSession:
+    """Drafted 50 min before ``start`` (the planned start unless ``draft`` says otherwise),
+    with a work leader, a certified welder and a fire watcher."""
     s = HotWorkSession(key)
-    s.record(drafted(**draft), T0 - timedelta(minutes=50), actor="P-LEAD", permit_id="HW-1")
+    window = {"planned_start": start, "planned_end": start + timedelta(hours=4)}
+    payload = drafted(**{**window, **draft})
+    s.record(payload, start - timedelta(minutes=50), actor="P-LEAD", permit_id="HW-1")
     for role, who in (
         (HotWorkRole.WORK_LEADER, person("P-LEAD")),
         (HotWorkRole.OPERATOR, person("P-WELD", certified=True)),
         (HotWorkRole.FIRE_WATCHER, person("P-WATCH")),
     ):
-        s.record(
-            HotWorkRoleAssigned(role=role, person=who), T0 - timedelta(minutes=45), actor="P-LEAD"
-        )
+        at = start - timedelta(minutes=45)
+        s.record(HotWorkRoleAssigned(role=role, person=who), at, actor="P-LEAD")
     return s
 
 
