@@ -157,7 +157,7 @@ def replay(
     from permits.errors import InvalidInput
     from permits.events import parse_event
     from permits.integrity import verify_chain
-    from permits.replay import replay as run_replay
+    from permits.replay import replay_permit as run_replay
 
     at = _parse_now(now)
     permit_id, raw_events, public_keys = _load(file, keys)

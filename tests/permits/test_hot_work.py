@@ -3,12 +3,16 @@ confined-space permit, alarms, the fire watch, replay findings (docs/rules.md, H
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from cspermit.cli import app
 from permits.commands import permit_type_of
 from permits.errors import RuleViolation
 from permits.events import (
@@ -51,7 +55,7 @@ from permits.hot_work import (
     judge_analysis,
     raise_reasons,
 )
-from permits.integrity import DeviceKey, seal
+from permits.integrity import DeviceKey, export_chain, seal
 from permits.replay import replay_permit
 
 CST = timezone(timedelta(hours=8))
@@ -536,3 +540,76 @@ def test_random_sequences_keep_the_fire_watch_and_the_new_analysis_rules(
     # Every recorded chain replays to the same state and breaks no rule.
     result = replay_permit(s.events, at)
     assert result.state == s.state and not result.violations
+
+
+# ------------------------------------------------- SIMOPS
+
+
+def test_a_hot_work_permit_joins_the_simops_check_and_acknowledges_in_its_chain(
+    key: DeviceKey,
+) -> None:
+    from permits.events import HotWorkSimopsAcknowledged
+    from permits.hot_work.simops import hot_work_acknowledgements, hot_work_footprint
+    from permits.simops import (
+        Acknowledgement,
+        Activity,
+        Footprint,
+        Point,
+        Verdict,
+        WorkType,
+        conflicts,
+        pair_digest,
+        unresolved,
+    )
+
+    s = approved_session(key, linked_permit_id="CS-9", linked_space_id="TANK-3")
+    hot = hot_work_footprint(s.state)
+    assert hot.points == (Point(0, 0, 1),) and hot.approver == "P-SAFE"
+    entry = Footprint(
+        permit_id="CS-9",
+        type=WorkType.CONFINED_SPACE,
+        start=T0,
+        end=T0 + timedelta(hours=6),
+        activities=frozenset(),
+        points=(Point(40, 0, 0),),
+        space_id="TANK-3",
+        approver="P-WANG",
+    )
+    [conflict] = conflicts([hot, entry])
+    assert conflict.verdict is Verdict.CONDITIONAL
+    digest = pair_digest(hot, entry)
+    at = T0 - timedelta(minutes=30)
+    ack = HotWorkSimopsAcknowledged(
+        other_permit_id="CS-9",
+        coordinator_id="P-COORD",
+        digest=digest,
+        signoff=s.signoff("P-SAFE", SignOffMeaning.APPROVE, at),
+    )
+    s.record(ack, at, actor="P-SAFE")
+    theirs = Acknowledgement("CS-9", "HW-1", "P-WANG", "P-COORD", digest)
+    mine = hot_work_acknowledgements(s.state)
+    assert unresolved([hot, entry], mine) == [conflict]  # the other approver has not
+    assert unresolved([hot, entry], (*mine, theirs)) == []
+    painter = Footprint(
+        permit_id="PT-1",
+        type=WorkType.GENERAL,
+        start=T0,
+        end=T0 + timedelta(hours=1),
+        activities=frozenset({Activity.PAINTING}),
+        points=(Point(0, 10, 1),),
+    )
+    assert [c.verdict for c in conflicts([hot, painter])] == [Verdict.NEVER]
+
+
+def test_the_permit_cli_replays_a_hot_work_chain(tmp_path: Path, key: DeviceKey) -> None:
+    s = active_session(key)
+    export = export_chain(s.events, {key.device_id: key.public_b64()})
+    chain = tmp_path / "hot.json"
+    chain.write_text(json.dumps(export), encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["permit", "replay", str(chain), "--now", (T0 + timedelta(hours=1)).isoformat()]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["integrity"]["valid"] and out["state"]["permit_type"] == "hot_work"
+    assert out["state"]["status"] == "active" and out["findings"] == []
