@@ -631,11 +631,15 @@ class HotWorkApproved(Payload):
 
 
 class HotWorkGasReading(_Model):
-    channel: Id  # a channel of permits.readings.Channel (O2, LEL, CH4, ...)
+    # O2, LEL or a gas of the gas table (permits.readings.Channel).
+    channel: Literal[
+        "O2", "LEL", "CH4", "H2", "C3H8", "H2S", "CO", "CO2", "NH3", "Cl2", "SO2", "NO2"
+    ]
     value: float = Field(ge=0, allow_inf_nan=False)
     unit: Literal["%VOL", "%LEL", "ppm"]
     gas: Id | None = None  # the LEL channel's gas basis
     lel_vol: float | None = Field(default=None, gt=0, le=100)
+    status: tuple[str, ...] = ()  # the detector's flags (fault, warmup, overrange, ...)
 
 
 class HotWorkGasAnalysed(Payload):

@@ -2,7 +2,9 @@
 
 * ``data``: levels, gas limits, fire-watch time by profile, holiday calendars;
 * ``state``: :class:`HotWorkState`, :class:`HotWorkStatus`, the fold;
-* ``rules``: the reason codes, the rules and the table registered as :data:`HOT_WORK`;
+* ``codes``: :class:`HotWorkCode`, the reason codes with their messages and remedies;
+* ``rules``: the rules and the table registered as :data:`HOT_WORK`;
+* ``simops``: a hot-work permit's SIMOPS footprint and acknowledgements;
 * ``replay``: :class:`HotWorkSession`, :func:`replay_hot_work` and its findings;
 * :func:`alarm_concerns`: whether a gas alarm is near a fire point or in the linked
   space, which suspends the hot work at once.
@@ -12,8 +14,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from permits.hot_work.codes import HotWorkCode
 from permits.hot_work.data import effective_level, hot_work_rules, raise_reasons
-from permits.hot_work.rules import HOT_WORK, HotWorkCode, hot_work_duties
+from permits.hot_work.rules import HOT_WORK, hot_work_duties
 from permits.hot_work.state import (
     HotWorkState,
     HotWorkStatus,

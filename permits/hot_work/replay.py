@@ -15,7 +15,8 @@ from permits.commands.session import ChainSession
 from permits.errors import ProfileError, Unmet
 from permits.events import Event, HotWorkFireStarted
 from permits.hazards import HazardFinding
-from permits.hot_work.rules import HotWorkCode, analysis_unmet, hot_work_duties
+from permits.hot_work.codes import HotWorkCode
+from permits.hot_work.rules import analysis_unmet, hot_work_duties
 from permits.hot_work.state import HotWorkState, HotWorkStatus, apply_hot_work
 from permits.messages import N_, ReasonCode
 from permits.replay import ReplayFlag, ReplayResult, ReplayViolation, violation_of

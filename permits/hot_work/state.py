@@ -34,6 +34,7 @@ from permits.events import (
     HotWorkFireWatchEnded,
     HotWorkFireWatchStarted,
     HotWorkGasAnalysed,
+    HotWorkGasReading,
     HotWorkInterrupted,
     HotWorkLevel,
     HotWorkMonitoringStarted,
@@ -46,8 +47,10 @@ from permits.events import (
     HotWorkWatchConfirmed,
     PersonSnapshot,
 )
-from permits.gases import get_gas, lel_table
+from permits.gases import gases, lel_table
+from permits.hot_work.codes import HotWorkCode
 from permits.hot_work.data import effective_level, hot_work_rules, level_rule, raise_reasons
+from permits.readings import UNTRUSTED_FLAGS
 
 __all__ = [
     "HOT_WORK_TERMINAL",
@@ -92,7 +95,10 @@ SUSPENDABLE = frozenset(
     {HotWorkStatus.APPROVED, HotWorkStatus.GAS_OK, HotWorkStatus.ACTIVE, HotWorkStatus.INTERRUPTED}
 )
 
-_FLAMMABLE_CHANNELS = frozenset({"LEL", "CH4", "H2", "C3H8", "H2S", "CO", "NH3"})
+# Channels read against the flammable limit: the LEL sensor and every gas of the
+# gas table that is flammable (docs/rules.md, Gases and units).
+_FLAMMABLE_CHANNELS = frozenset({"LEL"}) | {name for name, gas in gases().items() if gas.flammable}
+_UNTRUSTED = frozenset(flag.value for flag in UNTRUSTED_FLAGS)
 
 
 @dataclass(frozen=True)
@@ -105,15 +111,15 @@ class Analysis:
     reasons: tuple[Mapping[str, Any], ...]
 
 
-def _flammable_unmet(reading: Any) -> list[dict[str, Any]]:
+def _flammable_unmet(reading: HotWorkGasReading) -> list[dict[str, Any]]:
     """§5.3.2 for one reading: %VOL against 0.5 or 0.2 by the gas's LEL; a %LEL value is
     converted with the gas's LEL (the reading's own ``lel_vol`` wins), and an LEL
     channel with no gas basis must pass for every gas of the LEL table (fail closed),
-    as the atmosphere check does."""
+    as the atmosphere check does. The worst failing case is reported."""
     rule = hot_work_rules().analysis.flammable
     gas = reading.gas if reading.channel == "LEL" else reading.channel
     known = units.lel_of(gas, reading.lel_vol)
-    out: list[dict[str, Any]] = []
+    worst: tuple[float, dict[str, Any]] | None = None
     for lel in [known] if known is not None else sorted(set(lel_table().values())):
         if reading.unit == "%LEL":
             vol = units.lel_to_vol(reading.value, lel)
@@ -122,49 +128,70 @@ def _flammable_unmet(reading: Any) -> list[dict[str, Any]]:
         else:
             vol = units.ppm_to_vol(reading.value)
         limit = rule.max_vol_for(lel)
-        if round(vol, 6) > limit:
-            out.append(
+        if round(vol, 6) > limit and (worst is None or vol / limit > worst[0]):
+            facts = {"channel": reading.channel, "value_vol": round(vol, 4), "limit_vol": limit}
+            worst = (vol / limit, {"code": HotWorkCode.HOT_WORK_FLAMMABLE_HIGH.value, **facts})
+    return [] if worst is None else [worst[1]]
+
+
+def _trust_unmet(payload: HotWorkGasAnalysed) -> list[dict[str, Any]]:
+    """Detector trust as for the atmosphere check (docs/rules.md, Trusting the
+    detector): calibration not due before the local date, untrusted flags give no
+    verdict."""
+    reasons: list[dict[str, Any]] = []
+    due = payload.detector.calibration_due
+    if due is not None and due < payload.sampled_at.date():
+        reasons.append(
+            {"code": HotWorkCode.HOT_WORK_CALIBRATION_EXPIRED.value, "due": due.isoformat()}
+        )
+    for reading in payload.readings:
+        bad = sorted(set(reading.status) & _UNTRUSTED)
+        if bad:
+            reasons.append(
                 {
-                    "code": "HOT_WORK_FLAMMABLE_HIGH",
+                    "code": HotWorkCode.HOT_WORK_SENSOR_FAULT.value,
                     "channel": reading.channel,
-                    "value_vol": round(vol, 4),
-                    "limit_vol": limit,
+                    "flags": ", ".join(bad),
                 }
             )
-    return out[:1]
+    return reasons
 
 
 def judge_analysis(payload: HotWorkGasAnalysed, recorded_at: datetime) -> list[dict[str, Any]]:
     """Every reason a gas analysis fails (empty: it passes). Missing data fails."""
     rules = hot_work_rules().analysis
-    reasons: list[dict[str, Any]] = []
+    reasons = _trust_unmet(payload)
     if payload.distance_m > rules.max_distance_m:
         reasons.append(
             {
-                "code": "HOT_WORK_ANALYSIS_TOO_FAR",
+                "code": HotWorkCode.HOT_WORK_ANALYSIS_TOO_FAR.value,
                 "distance_m": payload.distance_m,
                 "limit_m": rules.max_distance_m,
             }
         )
     if payload.sampled_at > recorded_at:
-        reasons.append({"code": "HOT_WORK_ANALYSIS_IN_FUTURE"})
-    flammable = [r for r in payload.readings if r.channel in _FLAMMABLE_CHANNELS]
+        reasons.append({"code": HotWorkCode.HOT_WORK_ANALYSIS_IN_FUTURE.value})
+    trusted = [r for r in payload.readings if not set(r.status) & _UNTRUSTED]
+    flammable = [r for r in trusted if r.channel in _FLAMMABLE_CHANNELS]
     if not flammable:
-        reasons.append({"code": "HOT_WORK_NO_FLAMMABLE_READING"})
+        reasons.append({"code": HotWorkCode.HOT_WORK_NO_FLAMMABLE_READING.value})
     for reading in flammable:
-        if reading.channel != "LEL" and get_gas(reading.channel) is None:
-            reasons.append({"code": "HOT_WORK_NO_FLAMMABLE_READING", "channel": reading.channel})
-            continue
         reasons.extend(_flammable_unmet(reading))
     if payload.inside_equipment:
-        oxygen = [r for r in payload.readings if r.channel == "O2"]
+        oxygen = [r for r in trusted if r.channel == "O2"]
         limit = rules.oxygen.max_vol_inside_equipment
         if not oxygen:
-            reasons.append({"code": "HOT_WORK_NO_OXYGEN_READING"})
+            reasons.append({"code": HotWorkCode.HOT_WORK_NO_OXYGEN_READING.value})
         for reading in oxygen:
             vol = reading.value if reading.unit == "%VOL" else units.ppm_to_vol(reading.value)
             if reading.unit == "%LEL" or vol > limit:
-                reasons.append({"code": "HOT_WORK_OXYGEN_HIGH", "value_vol": vol, "limit": limit})
+                reasons.append(
+                    {
+                        "code": HotWorkCode.HOT_WORK_OXYGEN_HIGH.value,
+                        "value_vol": vol,
+                        "limit": limit,
+                    }
+                )
     return reasons
 
 

@@ -108,7 +108,12 @@ async def test_a_flammable_release_suspends_the_hot_work_and_evacuates_the_space
                     sampled_at=sim.now(),
                     distance_m=3.0,
                     readings=tuple(
-                        HotWorkGasReading(channel=r["channel"], value=r["value"], unit=r["unit"])
+                        HotWorkGasReading(
+                            channel=r["channel"],
+                            value=r["value"],
+                            unit=r["unit"],
+                            status=tuple(r["status"]),
+                        )
                         for r in sample["readings"]
                         if r["unit"] != "mg/m3"
                     ),

@@ -15,8 +15,8 @@ import permits.interlock
 import permits.loto
 from permits.commands import Code
 from permits.errors import Unmet
+from permits.hot_work.codes import HotWorkCode
 from permits.hot_work.replay import HotWorkFinding
-from permits.hot_work.rules import HotWorkCode
 from permits.messages import _MESSAGES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ SOURCES = [
     "permits/hazards.py",
     "permits/replay.py",
     "cspermit/cli/permit.py",
-    "permits/hot_work/rules.py",
+    "permits/hot_work/codes.py",
     "permits/hot_work/replay.py",
     "permits/simops.py",
     "cspermit/cli/simops.py",

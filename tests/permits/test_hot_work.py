@@ -310,6 +310,18 @@ def test_an_analysis_too_far_or_without_oxygen_inside_equipment_fails() -> None:
     assert [r["code"] for r in judge_analysis(rich, T0)] == ["HOT_WORK_OXYGEN_HIGH"]
 
 
+def test_an_untrusted_reading_or_an_uncalibrated_detector_gives_no_pass() -> None:
+    faulted = HotWorkGasReading(channel="LEL", value=0, unit="%LEL", gas="CH4", status=("warmup",))
+    codes = [r["code"] for r in judge_analysis(analysis(T0, readings=(faulted,)), T0)]
+    # The faulted value is no reading at all: fail closed.
+    assert codes == ["HOT_WORK_SENSOR_FAULT", "HOT_WORK_NO_FLAMMABLE_READING"]
+    low_battery = faulted.model_copy(update={"status": ("low_battery",)})
+    assert judge_analysis(analysis(T0, readings=(low_battery,)), T0) == []
+    stale = DETECTOR.model_copy(update={"calibration_due": date(2026, 12, 1)})
+    codes = [r["code"] for r in judge_analysis(analysis(T0, detector=stale), T0)]
+    assert codes == ["HOT_WORK_CALIBRATION_EXPIRED"]
+
+
 def test_the_fire_starts_only_within_30_min_of_the_analysis(key: DeviceKey) -> None:
     s = approved_session(key)
     s.record(analysis(T0 - timedelta(minutes=31)), T0 - timedelta(minutes=31), actor="P-GAS")
