@@ -8,10 +8,11 @@ stored as evidence and filed as a hazard.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
 from permits.commands import check
@@ -114,6 +115,24 @@ def violation_of(state: Any, event: Event) -> ReplayViolation | None:
     return ReplayViolation(event.seq, event.type.value, str(event.event_id), tuple(unmet))
 
 
+def overdue_flags(
+    seq: int, owed: Callable[[], Iterable[Unmet]], flagged: set[tuple[str, object]], by: str
+) -> list[ReplayFlag]:
+    """A flag for each duty ``owed()`` that was missed, once per value of its ``by``
+    fact (``flagged`` keeps what is already flagged); no loadable profile, no duty."""
+    try:
+        duties_now = list(owed())
+    except ProfileError:
+        return []
+    out = []
+    for duty in duties_now:
+        key = (duty.code, duty.facts.get(by))
+        if key not in flagged:
+            flagged.add(key)
+            out.append(ReplayFlag(seq, f"{duty.code}_OVERDUE", dict(duty.facts)))
+    return out
+
+
 def replay(events: Iterable[Event], now: datetime) -> ReplayResult[PermitState]:
     """Fold ``events``; check each against the state before it at its own time."""
     replayer = Replayer()
@@ -173,15 +192,12 @@ class Replayer:
             if violation is not None:
                 violations.append(violation)
             findings.extend(entry_findings(state, event))
-            try:
-                owed = duties(state, event.occurred_at)
-            except ProfileError:
-                owed = []
-            for duty in owed:
-                key = (duty.code, duty.facts.get("test_seq"))
-                if key not in flagged:  # once per overdue test, not at every event
-                    flagged.add(key)
-                    flags.append(ReplayFlag(event.seq, f"{duty.code}_OVERDUE", dict(duty.facts)))
+            # Once per overdue test, not at every event.
+            flags.extend(
+                overdue_flags(
+                    event.seq, partial(duties, state, event.occurred_at), flagged, "test_seq"
+                )
+            )
             p = event.payload
             after = apply(state, event)
             if isinstance(p, AtmosphereTestRecorded):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from permits.commands.session import ChainSession
 from permits.errors import ProfileError, Unmet
@@ -19,7 +20,13 @@ from permits.hot_work.codes import HotWorkCode
 from permits.hot_work.rules import analysis_unmet, hot_work_duties
 from permits.hot_work.state import HotWorkState, HotWorkStatus, apply_hot_work
 from permits.messages import N_, ReasonCode
-from permits.replay import ReplayFlag, ReplayResult, ReplayViolation, violation_of
+from permits.replay import (
+    ReplayFlag,
+    ReplayResult,
+    ReplayViolation,
+    overdue_flags,
+    violation_of,
+)
 
 __all__ = [
     "GB30871_5",
@@ -105,15 +112,11 @@ def replay_hot_work(events: Iterable[Event], now: datetime) -> ReplayResult[HotW
         if violation is not None:
             violations.append(violation)
         findings.extend(hot_work_findings(state, event))
-        try:
-            owed = hot_work_duties(state, event.occurred_at)
-        except ProfileError:
-            owed = []
-        for duty in owed:
-            key = (duty.code, duty.facts.get("point"))
-            if key not in flagged:
-                flagged.add(key)
-                flags.append(ReplayFlag(event.seq, f"{duty.code}_OVERDUE", dict(duty.facts)))
+        flags.extend(
+            overdue_flags(
+                event.seq, partial(hot_work_duties, state, event.occurred_at), flagged, "point"
+            )
+        )
         state = apply_hot_work(state, event)
     return ReplayResult(state, tuple(violations), tuple(findings), tuple(flags), now)
 
