@@ -269,6 +269,17 @@ class HotWorkState:
     def fire_watch(self) -> timedelta:
         return hot_work_rules().profile(self.profile_name).fire_watch
 
+    @property
+    def fire_watch_ends_at(self) -> datetime | None:
+        """When the fire watcher may sign "no residual fire" (the tablet's timer); None
+        before the watch, or when the profile cannot be loaded (it never ends then)."""
+        if self.watch_started_at is None:
+            return None
+        try:
+            return self.watch_started_at + self.fire_watch
+        except ProfileError:
+            return None
+
     def status_at(self, at: datetime) -> HotWorkStatus:
         expires = self.expires_at
         if self.status in _EXPIRABLE and expires is not None and at >= expires:
@@ -325,6 +336,9 @@ class HotWorkState:
             if self.watch_started_at
             else None,
             "watch_ended_at": self.watch_ended_at.isoformat() if self.watch_ended_at else None,
+            "fire_watch_ends_at": self.fire_watch_ends_at.isoformat()
+            if self.fire_watch_ends_at
+            else None,
         }
 
 

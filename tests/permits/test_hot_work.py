@@ -179,6 +179,7 @@ def test_a_full_job_runs_through_every_state_and_replays_clean(key: DeviceKey) -
         actor="P-WATCH",
     )
     assert s.state.status is HotWorkStatus.FIRE_WATCH
+    assert s.state.fire_watch_ends_at == watch + timedelta(minutes=30)
     mid = watch + timedelta(minutes=15)
     s.record(
         HotWorkWatchConfirmed(watcher=s.signoff("P-WATCH", SignOffMeaning.GUARD, mid)),
