@@ -18,7 +18,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from permits.errors import ProfileError
-from permits.events import HotWorkAuthority, HotWorkLevel
+from permits.hot_work.events import (
+    HotWorkAuthority,
+    HotWorkLevel,
+)
 from permits.profiles import FlammableRule
 
 __all__ = [

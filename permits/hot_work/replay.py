@@ -14,9 +14,14 @@ from functools import partial
 
 from permits.commands.session import ChainSession
 from permits.errors import ProfileError, Unmet
-from permits.events import Event, HotWorkFireStarted
+from permits.events import (
+    Event,
+)
 from permits.hazards import HazardFinding
 from permits.hot_work.codes import HotWorkCode
+from permits.hot_work.events import (
+    HotWorkFireStarted,
+)
 from permits.hot_work.rules import analysis_unmet, hot_work_duties
 from permits.hot_work.state import HotWorkState, HotWorkStatus, apply_hot_work
 from permits.messages import N_, ReasonCode

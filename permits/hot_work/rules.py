@@ -17,6 +17,19 @@ from permits.commands.permit_type import PermitType, Step, register_permit_type
 from permits.errors import ProfileError, Unmet
 from permits.events import (
     EventType,
+    PersonSnapshot,
+    SignOff,
+    SignOffMeaning,
+)
+from permits.hot_work.codes import HotWorkCode
+from permits.hot_work.data import (
+    AUTHORITY_RANK,
+    calendar,
+    effective_level,
+    hot_work_rules,
+    level_rule,
+)
+from permits.hot_work.events import (
     HotWorkAlarmCleared,
     HotWorkAlarmRaised,
     HotWorkApproved,
@@ -33,17 +46,6 @@ from permits.events import (
     HotWorkRoleAssigned,
     HotWorkSimopsAcknowledged,
     HotWorkWatchConfirmed,
-    PersonSnapshot,
-    SignOff,
-    SignOffMeaning,
-)
-from permits.hot_work.codes import HotWorkCode
-from permits.hot_work.data import (
-    AUTHORITY_RANK,
-    calendar,
-    effective_level,
-    hot_work_rules,
-    level_rule,
 )
 from permits.hot_work.state import SUSPENDABLE, HotWorkState, HotWorkStatus
 

@@ -21,6 +21,12 @@ from permits.errors import ProfileError
 from permits.events import (
     GENESIS_HASH,
     Event,
+    PersonSnapshot,
+)
+from permits.gases import gases, lel_table
+from permits.hot_work.codes import HotWorkCode
+from permits.hot_work.data import effective_level, hot_work_rules, level_rule, raise_reasons
+from permits.hot_work.events import (
     FirePoint,
     HotWorkAlarmCleared,
     HotWorkAlarmRaised,
@@ -45,11 +51,7 @@ from permits.events import (
     HotWorkSimopsAcknowledged,
     HotWorkSuspended,
     HotWorkWatchConfirmed,
-    PersonSnapshot,
 )
-from permits.gases import gases, lel_table
-from permits.hot_work.codes import HotWorkCode
-from permits.hot_work.data import effective_level, hot_work_rules, level_rule, raise_reasons
 from permits.readings import UNTRUSTED_FLAGS
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "Analysis",
     "HotWorkState",
     "HotWorkStatus",
+    "alarm_concerns",
     "apply_hot_work",
     "fold_hot_work",
     "judge_analysis",
@@ -463,3 +466,20 @@ def distance_to_fire_points(state: HotWorkState, x: float, y: float, z: float) -
     if not state.fire_points:
         return None
     return min(math.dist((x, y, z), (f.x, f.y, f.z)) for f in state.fire_points.values())
+
+
+def alarm_concerns(
+    state: HotWorkState,
+    *,
+    position: tuple[float, float, float] | None = None,
+    space_id: str | None = None,
+) -> bool:
+    """A flammable alarm at ``position`` (site plan, metres) or in ``space_id``
+    concerns this hot work: within the data's distance of a fire point, or in the
+    linked confined space. The tablet then records ``hot_work_alarm_raised``."""
+    if space_id is not None and space_id == state.linked_space_id:
+        return True
+    if position is None:
+        return False
+    distance = distance_to_fire_points(state, *position)
+    return distance is not None and distance <= hot_work_rules().alarm.near_fire_point_m

@@ -21,6 +21,10 @@ from permits.events import (
     AtmosphereTestRecorded,
     DetectorIdentity,
     EntrantEntered,
+    SignOffMeaning,
+)
+from permits.hot_work import HotWorkStatus, alarm_concerns
+from permits.hot_work.events import (
     FirePoint,
     HotWorkAlarmRaised,
     HotWorkFireStarted,
@@ -28,9 +32,7 @@ from permits.events import (
     HotWorkGasReading,
     HotWorkResumed,
     LinkedPermitSnapshot,
-    SignOffMeaning,
 )
-from permits.hot_work import HotWorkStatus, alarm_concerns
 from permits.integrity import DeviceKey
 from permits.state import Status
 from tests.permits.test_hot_work import approval, rostered_session

@@ -16,9 +16,25 @@ from cspermit.cli import app
 from permits.commands import permit_type_of
 from permits.errors import RuleViolation
 from permits.events import (
+    PAYLOAD_TYPES,
     Certificate,
     DetectorIdentity,
     EventType,
+    PersonSnapshot,
+    SignOffMeaning,
+    new_event,
+    register_payloads,
+)
+from permits.hot_work import (
+    HOT_WORK,
+    HotWorkSession,
+    HotWorkStatus,
+    alarm_concerns,
+    effective_level,
+    judge_analysis,
+    raise_reasons,
+)
+from permits.hot_work.events import (
     FirePoint,
     HotWorkAlarmCleared,
     HotWorkAlarmRaised,
@@ -42,18 +58,6 @@ from permits.events import (
     HotWorkSuspended,
     HotWorkWatchConfirmed,
     LinkedPermitSnapshot,
-    PersonSnapshot,
-    SignOffMeaning,
-    new_event,
-)
-from permits.hot_work import (
-    HOT_WORK,
-    HotWorkSession,
-    HotWorkStatus,
-    alarm_concerns,
-    effective_level,
-    judge_analysis,
-    raise_reasons,
 )
 from permits.integrity import DeviceKey, export_chain, seal
 from permits.replay import replay_permit
@@ -162,6 +166,10 @@ def key() -> DeviceKey:
 def test_hot_work_is_a_registered_permit_type_that_owns_its_events() -> None:
     assert permit_type_of(EventType.HOT_WORK_DRAFTED) is HOT_WORK
     assert all(t.value.startswith("hot_work_") for t in HOT_WORK.table)
+    # Its payloads come from its own module, registered once each.
+    assert PAYLOAD_TYPES[EventType.HOT_WORK_DONE] is HotWorkDone
+    with pytest.raises(ValueError, match="already has a payload class"):
+        register_payloads(HotWorkDone)
 
 
 def test_a_full_job_runs_through_every_state_and_replays_clean(key: DeviceKey) -> None:
@@ -561,7 +569,9 @@ def test_random_sequences_keep_the_fire_watch_and_the_new_analysis_rules(
 def test_a_hot_work_permit_joins_the_simops_check_and_acknowledges_in_its_chain(
     key: DeviceKey,
 ) -> None:
-    from permits.events import HotWorkSimopsAcknowledged
+    from permits.hot_work.events import (
+        HotWorkSimopsAcknowledged,
+    )
     from permits.hot_work.simops import hot_work_acknowledgements, hot_work_footprint
     from permits.simops import (
         Acknowledgement,
