@@ -522,10 +522,7 @@ def entry_limits(
 
 
 def evaluate(test: AtmosphereTest, profile: Profile) -> Verdict:
-    """Every failing fact of ``test`` under ``profile``.
-
-    docs/rules.md, "Trusting the detector" and "The pre-entry test".
-    """
+    """Every failing fact of ``test`` under ``profile`` (docs/rules.md)."""
     # A test built in code rather than by parse_test gets the same checks.
     _check_semantics(test)
     reasons: list[Reason] = []

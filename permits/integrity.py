@@ -430,6 +430,9 @@ class PermitExport:
     # The head the exporter held (seq, hash): a chain with its tail cut off still links,
     # so only the recorded head shows the loss. Absent in bare lists and older exports.
     head: tuple[int, str] | None = None
+    # The server's signed statement about this export (permits.attestation); checked only
+    # against a server key the reader trusts.
+    attestation: Any = None
 
 
 def read_export(data: Any) -> PermitExport:
@@ -459,9 +462,13 @@ def read_export(data: Any) -> PermitExport:
         ):
             raise InvalidInput("head", 'an object {"seq": int, "hash": hex string}')
         return PermitExport(
-            permit_id, list(events), dict(devices), (int(head["seq"]), str(head["hash"]))
+            permit_id,
+            list(events),
+            dict(devices),
+            (int(head["seq"]), str(head["hash"])),
+            data.get("attestation"),
         )
-    return PermitExport(permit_id, list(events), dict(devices))
+    return PermitExport(permit_id, list(events), dict(devices), None, data.get("attestation"))
 
 
 def check_head(

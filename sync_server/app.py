@@ -9,11 +9,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sync_server.body_limit import BodyLimit
 from sync_server.errors import SyncError, TooManyRequests, Unauthorized
 from sync_server.i18n import gettext as _
+from sync_server.routers import ALL_ROUTERS
 from sync_server.security import Passwords
+from sync_server.services import server_identity
 from sync_server.settings import Settings
 from sync_server.storage import make_engine, migrate
+from sync_server.web import mount as mount_web
 
 API_DESCRIPTION = """\
 The bureau's sync server for confined-space permits (有限空间作业).
@@ -85,8 +89,6 @@ def _http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from sync_server.routers import ALL_ROUTERS
-
     settings = settings or Settings()
     engine = make_engine(settings.db_url)
     if settings.run_migrations:
@@ -100,17 +102,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    # The identity key that signs export attestations, made on the first start.
+    server_identity.ensure(engine)
     app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_cost_kib)
     app.add_exception_handler(SyncError, _sync_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
     for router in ALL_ROUTERS:
         app.include_router(router)
-    from sync_server.web import mount as mount_web
-
     mount_web(app)
-    from sync_server.body_limit import BodyLimit
-
     # Outermost but for Starlette's error handler: no body is read before this check.
     app.add_middleware(
         BodyLimit, default_limit=settings.max_batch_bytes, blob_limit=settings.max_blob_bytes

@@ -7,6 +7,9 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import shutil
+import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sync_server.errors import Conflict, Unprocessable
 from sync_server.i18n import gettext as _
 from sync_server.schema import accounts, metadata
-from sync_server.storage import current_revision
+from sync_server.storage import current_revision, migrate
 
 FORMAT = "cspermit-server-backup/1"
 
@@ -139,8 +142,6 @@ def _libpq_url(engine: Engine) -> str:
 
 
 def _tool(name: str) -> str:
-    import shutil
-
     found = shutil.which(name)
     if found is None:
         raise Unprocessable(
@@ -154,8 +155,6 @@ def _tool(name: str) -> str:
 def backup_sqlite(engine: Engine, path: Path) -> dict[str, int]:
     """A page-by-page copy through SQLite's online backup API: consistent even while the
     server writes (it restarts on a concurrent change), WAL content included."""
-    import sqlite3
-
     tmp = path.with_name(path.name + ".part")
     tmp.unlink(missing_ok=True)
     src = sqlite3.connect(_sqlite_path(engine), timeout=30)
@@ -196,8 +195,6 @@ def _row_counts(engine: Engine) -> dict[str, int]:
 
 def backup_pg_dump(engine: Engine, path: Path) -> dict[str, int]:
     """``pg_dump --format=custom``: one consistent snapshot of a live PostgreSQL database."""
-    import subprocess
-
     tmp = path.with_name(path.name + ".part")
     done = subprocess.run(
         [
@@ -237,8 +234,6 @@ def _not_empty() -> Conflict:
 
 def restore_sqlite(engine: Engine, path: Path) -> dict[str, int]:
     """Copy a SQLite backup into an empty SQLite database (again through the backup API)."""
-    import sqlite3
-
     target = _sqlite_path(engine)
     if _has_tables(engine) and _has_rows(engine):
         raise _not_empty()
@@ -271,8 +266,6 @@ def _has_rows(engine: Engine) -> bool:
 
 def restore_pg_dump(engine: Engine, path: Path) -> dict[str, int]:
     """``pg_restore`` into an empty PostgreSQL database (no tables yet)."""
-    import subprocess
-
     url = _libpq_url(engine)
     if _has_tables(engine):
         if _has_rows(engine):
@@ -328,8 +321,6 @@ def backup_file(engine: Engine, path: Path, fmt: str = "archive") -> dict[str, i
 def restore_file(engine: Engine, path: Path) -> tuple[str, dict[str, int]]:
     """Restore any of the three formats into an empty database, then bring the schema to
     the latest revision. Returns the format found and the rows per table."""
-    from sync_server.storage import migrate
-
     fmt = detect_format(path)
     if fmt == "archive":
         migrate(engine)

@@ -1,4 +1,8 @@
-"""Dependencies shared by the routers, as ``Annotated`` aliases."""
+"""Dependencies shared by the routers and the pages, as ``Annotated`` aliases.
+
+Both adapters (``routers``, ``web``) sit on this module; it reads the app's state and the
+request's credentials and hands them to the services.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,10 @@ from sync_server.i18n import gettext as _
 from sync_server.security import Passwords, Principal
 from sync_server.services import accounts as account_service
 from sync_server.settings import Settings
+
+# The web pages' session: an ordinary bearer token kept in an HttpOnly cookie
+# (``web.session``); the API's downloads linked from the pages accept it too.
+SESSION_COOKIE = "cspermit_session"
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -62,3 +70,21 @@ def get_principal(conn: Conn, token: BearerToken) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def session_token(request: Request) -> str | None:
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def principal_any(
+    request: Request, conn: Conn, bearer: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal:
+    """API downloads (PDF, chain JSON) linked from the pages: a bearer token, or the page
+    session cookie. Safe GETs only, so no CSRF token is needed."""
+    token = bearer or session_token(request)
+    if not token:
+        raise Unauthorized(_("sign in first: no bearer token"), code="TOKEN_MISSING")
+    return account_service.authenticate(conn, token)
+
+
+BearerOrSession = Annotated[Principal, Depends(principal_any)]

@@ -10,14 +10,30 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
+from permits import hazards as core_hazards
+from permits.errors import InvalidInput, ProfileError, RuleViolation, Unmet
+from permits.events import Drafted
+from permits.events import parse_event as core_parse
+from permits.integrity import chain_head
+from permits.integrity import verify_chain as core_verify
+from permits.profiles import apply_override, list_profiles, load_profile
+from permits.reference import (
+    Certificate,
+    ConfinedSpace,
+    Contractor,
+    Detector,
+    Person,
+    TrainingRecord,
+    validate_uscc,
+)
+from permits.replay import Replayer
 from sync_server.i18n import gettext as _
 
 
 def validate_credit_code(code: str) -> str:
     """统一社会信用代码 with its GB 32100-2015 check character (``permits.reference``)."""
-    from permits.errors import InvalidInput
-    from permits.reference import validate_uscc
-
     try:
         return validate_uscc(code, "credit_code")
     except InvalidInput as exc:
@@ -33,15 +49,10 @@ class ReferenceInvalid(ValueError):
 
 
 def profile_names() -> list[str]:
-    from permits.profiles import list_profiles
-
     return list_profiles()
 
 
 def _validate_profile_override(item_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    from permits.errors import ProfileError
-    from permits.profiles import apply_override, load_profile
-
     base = data.get("base")
     override = data.get("override")
     if not isinstance(base, str):
@@ -60,15 +71,6 @@ def _validate_profile_override(item_id: str, data: dict[str, Any]) -> dict[str, 
 
 def _model_for(kind: str) -> tuple[Any, dict[str, str]]:
     """The core's model for a reference kind, and which fields the path fills in."""
-    from permits.reference import (
-        Certificate,
-        ConfinedSpace,
-        Contractor,
-        Detector,
-        Person,
-        TrainingRecord,
-    )
-
     return {
         "spaces": (ConfinedSpace, {"id": "item", "enterprise_id": "enterprise"}),
         "people": (Person, {"id": "item", "enterprise_id": "enterprise"}),
@@ -83,10 +85,6 @@ def validate_reference(
     kind: str, item_id: str, data: dict[str, Any], enterprise_id: str
 ) -> dict[str, Any]:
     """Check one reference item with the core's model; return its normalised JSON."""
-    from pydantic import ValidationError
-
-    from permits.errors import InvalidInput
-
     if kind == "profile-overrides":
         return _validate_profile_override(item_id, data)
     model, filled = _model_for(kind)
@@ -125,8 +123,6 @@ def validate_reference(
 def ledger_gaps(data: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
     """(code, facts, message) of what a ledger entry lacks (no warning sign, a missing
     list of the four, weak pipe isolation), by the core's ``ConfinedSpace.ledger_gaps``."""
-    from permits.reference import ConfinedSpace
-
     space = ConfinedSpace.model_validate(data)
     return [(u.code, dict(u.facts), u.message()) for u in space.ledger_gaps()]
 
@@ -169,8 +165,20 @@ class ParsedEvent:
     obj: Any  # the core's event object
 
 
+# Names at the boundary, in one place. The core's replay (``permits.replay``) returns
+# ``findings`` (entries that MEM10 Art. 13 (二) makes major hazards) and ``violations``
+# (events that broke a rule, each with every unmet condition). The server stores both as
+# rows of its ``findings`` table, the trace API's ``findings`` field (names kept: the
+# tablet and API clients read them). On this side of the boundary:
+#   ReplayFinding        one row of the ``findings`` table (seq, code, facts)
+#   hazard_findings      the core's findings, plus the first unmet condition of each rule
+#                        violation that is not one already: each files an automatic hazard
+#   evidence             every unmet condition of every violation and every flag (a manual
+#                        test): stored, no hazard of its own
+
+
 @dataclass(frozen=True)
-class Violation:
+class ReplayFinding:
     seq: int | None
     code: str
     facts: dict[str, Any]
@@ -183,17 +191,14 @@ class ReplaySummary:
     space_id: str | None
     people: list[str]
     detectors: list[str]
-    violations: list[Violation]
-    findings: list[Violation]
+    hazard_findings: list[ReplayFinding]
+    evidence: list[ReplayFinding]
     state: Any = None
     anomalies: list[str] = field(default_factory=list)
 
 
 def parse_event(raw: dict[str, Any]) -> ParsedEvent:
     """Parse one pushed event with the core's event model (``permits.events``)."""
-    from permits.errors import InvalidInput
-    from permits.events import parse_event as core_parse
-
     try:
         event = core_parse(raw)
     except InvalidInput as exc:
@@ -222,8 +227,6 @@ def parse_event(raw: dict[str, Any]) -> ParsedEvent:
 
 def event_enterprise(ev: ParsedEvent) -> str | None:
     """The enterprise a ``drafted`` event names (other events inherit the permit's)."""
-    from permits.events import Drafted
-
     payload = ev.obj.payload
     return payload.enterprise_id if isinstance(payload, Drafted) else None
 
@@ -234,9 +237,6 @@ def verify_chain(
     """Hashes, links, writer and signatures of a whole chain from seq 1, or of new events
     continuing a verified chain whose last event is ``after``, by the core's
     ``permits.integrity.verify_chain``; ChainInvalid names the first bad event."""
-    from permits.integrity import chain_head
-    from permits.integrity import verify_chain as core_verify
-
     head = chain_head(after.obj) if after is not None else None
     result = core_verify(
         [ev.obj for ev in chain], public_keys, after=head, raw_bodies=[ev.raw for ev in chain]
@@ -248,8 +248,6 @@ def verify_chain(
 def verify_stored(bodies: list[dict[str, Any]], public_keys: dict[str, str]) -> None:
     """A stored chain's bodies from seq 1, checked by the core (a body that no longer
     parses is its ``BAD_SCHEMA``); ChainInvalid names the first bad event."""
-    from permits.integrity import verify_chain as core_verify
-
     result = core_verify(bodies, public_keys)
     if not result.valid:
         raise ChainInvalid(result.seq, result.code or "BAD_SCHEMA", result.reason)
@@ -259,37 +257,34 @@ def replay_chain(
     chain: list[ParsedEvent], now: datetime, resume: Any = None
 ) -> tuple[ReplaySummary, Any]:
     """Replay with the core's rules (``permits.replay``). Entries that MEM10 Art. 13 (二)
-    makes major hazards, and events that broke a rule, come back as ``violations`` (each
-    files an automatic hazard); every unmet condition and every flag (a manual test) comes
-    back as a ``finding`` (stored as evidence). Nothing is dropped.
+    makes major hazards, and events that broke a rule, come back as ``hazard_findings``
+    (each files an automatic hazard); every unmet condition and every flag (a manual test)
+    comes back as ``evidence``. Nothing is dropped (the names: see ``ReplayFinding``).
 
     With ``resume`` (the replayer a previous call returned, for the chain up to the event
     before ``chain[0]``), only ``chain`` is folded, on a copy: the same checks as a
     replay from seq 1. Returns the summary and the replayer to resume from next time."""
-    from permits.errors import Unmet
-    from permits.replay import Replayer
-
     replayer = resume.copy() if resume is not None else Replayer()
     replayer.feed(ev.obj for ev in chain)
     result = replayer.result(now)
-    violations: list[Violation] = []
+    hazard_findings: list[ReplayFinding] = []
     entry_seqs = set()
     for f in result.findings:
         entry_seqs.add(f.seq)
         facts = {**f.as_dict(), "message": f.to_unmet().message()}
-        violations.append(Violation(f.seq, f.code, facts, category=f.clause))
-    findings: list[Violation] = []
+        hazard_findings.append(ReplayFinding(f.seq, f.code, facts, category=f.clause))
+    evidence: list[ReplayFinding] = []
     for v in result.violations:
         for u in v.unmet:
-            findings.append(
-                Violation(
+            evidence.append(
+                ReplayFinding(
                     v.seq, u.code, {**dict(u.facts), "type": v.event_type, "message": u.message()}
                 )
             )
         if v.seq not in entry_seqs and v.unmet:
             first = v.unmet[0]
-            violations.append(
-                Violation(
+            hazard_findings.append(
+                ReplayFinding(
                     v.seq,
                     first.code,
                     {
@@ -301,8 +296,8 @@ def replay_chain(
                 )
             )
     for flag in result.flags:
-        findings.append(Violation(flag.seq, flag.code, dict(flag.facts)))
-    summary = _summary(result.state, now, violations, findings)
+        evidence.append(ReplayFinding(flag.seq, flag.code, dict(flag.facts)))
+    summary = _summary(result.state, now, hazard_findings, evidence)
     return (
         ReplaySummary(**{**summary.__dict__, "anomalies": sorted({f.code for f in result.flags})}),
         replayer,
@@ -310,7 +305,10 @@ def replay_chain(
 
 
 def _summary(
-    state: Any, now: datetime, violations: list[Violation], findings: list[Violation]
+    state: Any,
+    now: datetime,
+    hazard_findings: list[ReplayFinding],
+    evidence: list[ReplayFinding],
 ) -> ReplaySummary:
     detectors = {t.detector_serial for t in state.tests}
     if state.monitoring_detector:
@@ -320,8 +318,8 @@ def _summary(
         space_id=state.space.space_id if state.space is not None else None,
         people=sorted(state.people),
         detectors=sorted(detectors),
-        violations=violations,
-        findings=findings,
+        hazard_findings=hazard_findings,
+        evidence=evidence,
         state=state,
     )
 
@@ -341,15 +339,11 @@ class HazardRefused(ValueError):
 
 
 def _hazard_event_from(data: dict[str, Any]) -> Any:
-    from permits.hazards import HazardEvent
-
-    return HazardEvent.model_validate(data)
+    return core_hazards.HazardEvent.model_validate(data)
 
 
 def hazard_state(events: list[dict[str, Any]]) -> Any:
-    from permits.hazards import fold_hazard
-
-    return fold_hazard(_hazard_event_from(e) for e in events)
+    return core_hazards.fold_hazard(_hazard_event_from(e) for e in events)
 
 
 def hazard_view(state: Any, now: datetime) -> dict[str, Any]:
@@ -372,8 +366,6 @@ def hazard_view(state: Any, now: datetime) -> dict[str, Any]:
 
 
 def _refusal(exc: Exception, field_name: str) -> HazardRefused:
-    from permits.errors import InvalidInput, RuleViolation
-
     if isinstance(exc, RuleViolation):
         return HazardRefused(exc.codes[0], str(exc), field_name)
     if isinstance(exc, InvalidInput):
@@ -396,15 +388,10 @@ def hazard_report(
     now: datetime,
 ) -> dict[str, Any]:
     """The first event of a hazard, as JSON."""
-    from pydantic import ValidationError
-
-    from permits.errors import RuleViolation
-    from permits.hazards import HazardReported, HazardSource, HazardState, hazard_decide
-
     try:
-        payload = HazardReported(
+        payload = core_hazards.HazardReported(
             enterprise_id=enterprise_id,
-            source=HazardSource(source),
+            source=core_hazards.HazardSource(source),
             title=title,
             clause=clause,
             description=description,
@@ -412,7 +399,9 @@ def hazard_report(
             permit_id=permit_id,
             permit_seq=permit_seq,
         )
-        event = hazard_decide(HazardState(), payload, now, actor=actor, hazard_id=hazard_id)
+        event = core_hazards.hazard_decide(
+            core_hazards.HazardState(), payload, now, actor=actor, hazard_id=hazard_id
+        )
     except (ValidationError, RuleViolation, ValueError) as exc:
         raise _refusal(exc, "title") from exc
     data: dict[str, Any] = event.model_dump(mode="json")
@@ -428,23 +417,12 @@ def hazard_step(
 ) -> dict[str, Any]:
     """The next hazard event for ``action`` (plan, rectify, verify, reject, close), checked
     by the core's loop rules; HazardRefused names what is wrong."""
-    from pydantic import ValidationError
-
-    from permits.errors import RuleViolation
-    from permits.hazards import (
-        HazardClosed,
-        HazardRectified,
-        RectificationPlanned,
-        RectificationVerified,
-        hazard_decide,
-    )
-
     state = hazard_state(events)
     person = data.get("person") or actor
     try:
         if action == "plan":
             measures = data.get("measures")
-            payload: Any = RectificationPlanned(
+            payload: Any = core_hazards.RectificationPlanned(
                 measures=tuple(measures)
                 if isinstance(measures, list)
                 else (measures,)
@@ -455,7 +433,7 @@ def hazard_step(
             )
         elif action == "rectify":
             evidence = data.get("evidence")
-            payload = HazardRectified(
+            payload = core_hazards.HazardRectified(
                 rectified_by=person,
                 evidence=tuple(evidence)
                 if isinstance(evidence, list)
@@ -464,14 +442,14 @@ def hazard_step(
                 else (),
             )
         elif action in ("verify", "reject"):
-            payload = RectificationVerified(
+            payload = core_hazards.RectificationVerified(
                 verified_by=person, accepted=action == "verify", note=data.get("note") or ""
             )
         elif action == "close":
-            payload = HazardClosed(closed_by=person)
+            payload = core_hazards.HazardClosed(closed_by=person)
         else:
             raise HazardRefused("HAZARD_ACTION_UNKNOWN", _("unknown hazard action"), "action")
-        event = hazard_decide(state, payload, now, actor=actor)
+        event = core_hazards.hazard_decide(state, payload, now, actor=actor)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"]) or "action"

@@ -14,6 +14,9 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
+
+from sync_server.labels import local_time
 
 FONT_NAME = "WQYMicroHei"
 FONT_PATH_ENV = "CSPERMIT_PDF_FONT"
@@ -31,6 +34,8 @@ def font_path() -> Path:
     return Path(os.environ.get(FONT_PATH_ENV) or DEFAULT_FONT)
 
 
+# ReportLab is imported by the functions that draw: it is the heaviest import of the
+# server, and the app starts (and the tests build apps) without it until a PDF is asked for.
 def _register_font() -> None:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
@@ -58,11 +63,16 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def render(view: dict[str, Any], generated_by: str, now: datetime | None = None) -> bytes:
-    """``view`` is ``sync_server.web.trace.build`` rendered with the zh_CN gettext."""
+def render(
+    view: dict[str, Any],
+    generated_by: str,
+    now: datetime | None = None,
+    *,
+    server_fingerprint: str | None = None,
+) -> bytes:
+    """``view`` is ``sync_server.services.trace.build`` rendered with the zh_CN gettext;
+    ``server_fingerprint`` is the identity key that attests this permit's export."""
     _register_font()
-    from xml.sax.saxutils import escape
-
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -75,8 +85,6 @@ def render(view: dict[str, Any], generated_by: str, now: datetime | None = None)
         Table,
         TableStyle,
     )
-
-    from sync_server.web.labels import local_time
 
     now = now or datetime.now(UTC)
     permit = view["permit"]
@@ -266,8 +274,8 @@ def render(view: dict[str, Any], generated_by: str, now: datetime | None = None)
     story.append(p("电子记录完整性校验", head))
     if ver.get("ok"):
         verdict = (
-            f"校验通过：{ver['events']} 条事件的哈希链与设备签名（Ed25519）均有效，"
-            "记录自签名以来未被改动。"
+            f"校验通过：{ver['events']} 条事件的哈希链与设备签名（Ed25519，"
+            "按本服务器登记的设备公钥校验）均有效，记录自签名以来未被改动。"
         )
     else:
         verdict = (
@@ -286,8 +294,13 @@ def render(view: dict[str, Any], generated_by: str, now: datetime | None = None)
                 ),
                 p(
                     f"可验证的签名链：GET /api/v1/permits/{permit['permit_id']}/export.json，"
-                    "用 cspermit permit verify 离线校验。",
+                    "由本服务器身份密钥签署证明；用 cspermit permit verify --server-key 离线校验。",
                     small,
+                ),
+                *(
+                    [p(f"服务器身份密钥指纹（SHA-256）：{server_fingerprint}", small)]
+                    if server_fingerprint
+                    else []
                 ),
                 p(
                     "本文件由服务器根据上述签名记录链生成；如与电子记录不一致，"

@@ -106,6 +106,18 @@ devices = sa.Table(
     sa.Column("revoked_at", TS, nullable=True),
 )
 
+# The server's identity keys (Ed25519): the current one signs export attestations; retired
+# ones stay listed with their validity so older attestations can still be checked.
+server_keys = sa.Table(
+    "server_keys",
+    metadata,
+    sa.Column("key_id", sa.String(64), primary_key=True),  # SHA-256 hex of the raw public key
+    sa.Column("public_key_b64", sa.String(100), nullable=False, unique=True),
+    sa.Column("private_key_b64", sa.String(100), nullable=False),
+    sa.Column("valid_from", TS, nullable=False),
+    sa.Column("retired_at", TS, nullable=True),
+)
+
 # Ledger, people, training, certificates, detectors, profile overrides: one row per item,
 # validated by the permit core's models before it is written.
 reference_items = sa.Table(

@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from sync_server.schema import counters
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -60,6 +62,8 @@ def begin_write(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+# Alembic is imported where it is used: it loads only to migrate or read the revision,
+# not for every import of this module (the CLI's queries, the tablet-facing services).
 def alembic_config(url: str) -> Any:
     from alembic.config import Config
 
@@ -101,8 +105,6 @@ def parse_iso(value: str) -> datetime:
 def next_rev(conn: Connection) -> int:
     """A global change number for cursors. The UPDATE takes a row lock on PostgreSQL, so
     revisions are handed out in commit order and a reader's cursor never skips a change."""
-    from sync_server.schema import counters
-
     row = conn.execute(
         counters.update()
         .where(counters.c.name == "rev")

@@ -11,6 +11,11 @@ os.environ.setdefault("KIVY_NO_FILELOG", "1")
 os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
 os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="cspermit-kivy-"))
 os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+# Offline verification reads the user's trusted server keys; no test may see the real
+# ones (a key trusted on a developer's machine would anchor chains it should not).
+os.environ["CSPERMIT_TRUST_STORE"] = os.path.join(
+    tempfile.mkdtemp(prefix="cspermit-trust-"), "trusted-servers.json"
+)
 
 
 def pytest_addoption(parser):  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -99,3 +100,21 @@ def test_cheap_commands_do_not_import_heavy_packages(argv: list[str]) -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip().splitlines()[-1] == "[]", out
+
+
+PRODUCT_PACKAGES = ("permits", "sensor_drivers", "tablet_app", "sync_server", "hil_sim", "cspermit")
+# Small modules named from the domain (docs/architecture.md): a module past this size has
+# more than one job. Migrations are a record of the schema's history and are exempt.
+MAX_MODULE_LINES = 700
+
+
+def test_no_product_module_is_over_the_size_limit() -> None:
+    root = Path(__file__).resolve().parents[1]
+    too_long = {
+        str(path.relative_to(root)): n
+        for package in PRODUCT_PACKAGES
+        for path in (root / package).rglob("*.py")
+        if "migrations" not in path.parts
+        and (n := len(path.read_text("utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert not too_long

@@ -1,4 +1,4 @@
-"""`cspermit server ...`: run the sync server, seed the demo data."""
+"""`cspermit server ...`: run the sync server, seed the demo data, back up, show its key."""
 
 from __future__ import annotations
 
@@ -178,3 +178,32 @@ def restore(
     finally:
         engine.dispose()
     typer.echo(f"restored {sum(counts.values())} rows ({fmt})")
+
+
+@app.command("key")
+def key(
+    db: str = typer.Option(None, "--db", help=DB_HELP + " (default: $CSPERMIT_DB_URL)"),
+    rotate: bool = typer.Option(
+        False, "--rotate", help="make a new identity key; the old one stays listed as retired"
+    ),
+) -> None:
+    """The server's identity key (it signs export attestations): public key, fingerprint,
+    and the retired keys with their periods. Made on first use."""
+    import json
+
+    from sync_server.services import server_identity
+    from sync_server.settings import Settings
+    from sync_server.storage import make_engine, migrate
+
+    settings = Settings(db_url=db) if db else Settings()
+    engine = make_engine(settings.db_url)
+    try:
+        migrate(engine)
+        server_identity.ensure(engine)
+        if rotate:
+            server_identity.rotate(engine)
+        with engine.connect() as conn:
+            keys = [k.as_json() for k in server_identity.keys(conn)]
+    finally:
+        engine.dispose()
+    typer.echo(json.dumps({**keys[0], "keys": keys}, ensure_ascii=False, indent=2))

@@ -8,8 +8,6 @@ hazards. It is built with ``new_event`` because the commands would refuse it.
 
 from __future__ import annotations
 
-import json
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +15,7 @@ from hashlib import sha256
 from typing import Any
 
 from permits.atmosphere_record import AtmosphereRecord
+from permits.chunks import encode_chunk
 from permits.commands import decide
 from permits.errors import RuleViolation
 from permits.events import (
@@ -56,6 +55,7 @@ from permits.events import (
     new_event,
 )
 from permits.integrity import DeviceKey, seal
+from permits.readings import Channel, Reading, Unit
 from permits.state import PermitState, apply
 
 METHOD_FOR_KIND = {
@@ -196,27 +196,27 @@ def _test(
     )
 
 
+_UNITS = {"O2": Unit.VOL, "LEL": Unit.LEL}
+
+
 def _chunk(
     serial: str, start: datetime, minutes: int, channels: tuple[str, ...], h2s_peak: float = 0.0
 ) -> bytes:
-    # A compact stand-in for a tablet readings chunk (content-addressed like the real one).
-    rows = []
-    for s in range(0, minutes * 60, 10):
-        rows.append(
-            [s]
-            + [
-                20.9 if c == "O2" else (h2s_peak * s / (minutes * 60) if c == "H2S" else 0.0)
-                for c in channels
-            ]
+    """A real tablet readings chunk (CSRC2, the codec the tablet writes with): a reading
+    every 10 s per channel, H2S rising to ``h2s_peak`` over the span."""
+    readings = [
+        Reading(
+            device_serial=serial,
+            channel=Channel(c),
+            value=20.9 if c == "O2" else (h2s_peak * s / (minutes * 60) if c == "H2S" else 0.0),
+            unit=_UNITS.get(c, Unit.PPM),
+            received_at=start + timedelta(seconds=s),
+            gas="CH4" if c == "LEL" else None,
         )
-    blob = {
-        "serial": serial,
-        "start": start.isoformat(),
-        "step_s": 10,
-        "channels": list(channels),
-        "rows": rows,
-    }
-    return zlib.compress(json.dumps(blob, separators=(",", ":")).encode())
+        for s in range(0, minutes * 60, 10)
+        for c in channels
+    ]
+    return encode_chunk(readings)
 
 
 def _record_chunk(

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sync_server.routers import auth, devices, enterprises, feed, hazards, permits, reference, sync
+from sync_server.routers import (
+    auth,
+    devices,
+    enterprises,
+    feed,
+    hazards,
+    permits,
+    reference,
+    server_key,
+    sync,
+)
 
 ALL_ROUTERS: list[APIRouter] = [
     auth.router,
@@ -16,4 +26,5 @@ ALL_ROUTERS: list[APIRouter] = [
     permits.conflicts_router,
     hazards.router,
     feed.router,
+    server_key.router,
 ]

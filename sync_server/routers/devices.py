@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from sync_server.deps import AppSettings, Conn, CurrentPrincipal
 from sync_server.errors import Unprocessable
 from sync_server.i18n import gettext as _
-from sync_server.schema import devices
 from sync_server.security import Role
 from sync_server.services import accounts as account_service
 from sync_server.services import audit
@@ -111,10 +109,7 @@ def list_devices(
     require_role(who, Role.ENTERPRISE_ADMIN, Role.OPERATOR, Role.BUREAU_REVIEWER)
     eid = enterprise_id or who.enterprise_id
     require_visible(conn, who, eid)
-    rows = conn.execute(
-        sa.select(devices).where(devices.c.enterprise_id == eid).order_by(devices.c.enrolled_at)
-    )
-    return [_info(r) for r in rows]
+    return [_info(r) for r in account_service.devices_of(conn, eid)]
 
 
 @router.delete("/devices/{device_id}", status_code=204)

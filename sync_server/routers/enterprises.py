@@ -4,24 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from sync_server.deps import AppPasswords, Conn, CurrentPrincipal
 from sync_server.errors import Forbidden
 from sync_server.i18n import gettext as _
-from sync_server.schema import accounts, enterprises
 from sync_server.security import Role
 from sync_server.services import accounts as account_service
 from sync_server.services import audit
 from sync_server.services import enterprises as enterprise_service
-from sync_server.services.tenancy import (
-    require_role,
-    require_visible,
-    scope_filter,
-    visible_enterprises,
-)
+from sync_server.services.tenancy import require_role, require_visible
 
 router = APIRouter(prefix="/api/v1", tags=["enterprises"])
 
@@ -110,13 +103,7 @@ def create_enterprise(body: EnterpriseIn, conn: Conn, who: CurrentPrincipal) -> 
 def list_enterprises(conn: Conn, who: CurrentPrincipal) -> list[EnterpriseOut]:
     if who.is_device:
         raise Forbidden(_("this account's role may not do this"), code="ROLE_FORBIDDEN")
-    scope = visible_enterprises(conn, who)
-    rows = conn.execute(
-        sa.select(enterprises)
-        .where(scope_filter(enterprises.c.enterprise_id, scope))
-        .order_by(enterprises.c.enterprise_id)
-    )
-    return [_out(r) for r in rows]
+    return [_out(r) for r in enterprise_service.visible(conn, who)]
 
 
 @router.get("/enterprises/{enterprise_id}", response_model=EnterpriseOut)
@@ -182,7 +169,7 @@ def create_account(
         enterprise_id=body.enterprise_id,
         jurisdiction=body.jurisdiction,
     )
-    row = conn.execute(sa.select(accounts).where(accounts.c.account_id == account_id)).one()
+    row = account_service.account_row(conn, account_id)
     out = _account_out(row)
     audit.record(
         conn,
@@ -199,7 +186,4 @@ def create_account(
 @router.get("/accounts", response_model=list[AccountOut], tags=["accounts"])
 def list_accounts(conn: Conn, who: CurrentPrincipal) -> list[AccountOut]:
     require_role(who, Role.OPERATOR, Role.ENTERPRISE_ADMIN)
-    query = sa.select(accounts).order_by(accounts.c.username)
-    if who.role is Role.ENTERPRISE_ADMIN:
-        query = query.where(accounts.c.enterprise_id == who.enterprise_id)
-    return [_account_out(r) for r in conn.execute(query)]
+    return [_account_out(r) for r in account_service.accounts_for(conn, who)]

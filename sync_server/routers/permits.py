@@ -1,224 +1,35 @@
-"""Permit history for enterprises and the bureau: list with filters, full trace, and the
-verifiable export that ``cspermit permit verify`` accepts."""
+"""Permit history for enterprises and the bureau: list with filters, full trace, the
+verifiable export that ``cspermit permit verify`` accepts, the permit PDF, and forked
+chains kept for review."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from sync_server import domain
-from sync_server.deps import Conn, CurrentPrincipal
-from sync_server.errors import Forbidden, NotFound
-from sync_server.i18n import gettext as _
-from sync_server.schema import (
-    blobs,
-    devices,
-    events,
-    findings,
-    hazards,
-    notes,
-    permit_anomalies,
-    permit_detectors,
-    permit_people,
-    permits,
-    version_conflicts,
-)
-from sync_server.security import Principal, Role
-from sync_server.services.reference import hazard_summary
-from sync_server.services.tenancy import scope_filter, visible_enterprises
-from sync_server.web.session import BearerOrSession
+from sync_server.deps import BearerOrSession, Conn, CurrentPrincipal
+from sync_server.errors import SyncError
+from sync_server.i18n import gettext_for
+from sync_server.pdf import PdfFontMissing, render
+from sync_server.services import permits as permit_service
+from sync_server.services import server_identity
+from sync_server.services import trace as trace_service
+from sync_server.services.permits import PermitPage, PermitQuery
 
 router = APIRouter(prefix="/api/v1/permits", tags=["permits"])
 
 
-class PermitItem(BaseModel):
-    permit_id: str
-    enterprise_id: str
-    status: str
-    space_id: str | None
-    first_at: str = Field(description="time of the first event (device clock, UTC)")
-    last_at: str
-    last_seq: int
-    people: list[str]
-    detectors: list[str]
-    anomalies: list[str]
-    has_anomaly: bool
-    updated_at: str
-
-
-# Counting stops after this many matches: a county-wide search matched up to 1M permits,
-# and counting them all was most of its time. Tests lower it.
-COUNT_CAP = 10_000
-
-
-class PermitPage(BaseModel):
-    items: list[PermitItem]
-    total: int = Field(
-        description=f"permits matching; when total_exact is false, more than this many "
-        f"match (the count stops at {COUNT_CAP:,})"
-    )
-    total_exact: bool = Field(
-        description=f"false when more than {COUNT_CAP:,} permits match: total is then "
-        f"{COUNT_CAP:,}, meaning 'more than {COUNT_CAP:,}'; page on while a page comes "
-        "back full"
-    )
-    limit: int
-    offset: int
-
-
-def item_of(row: Any) -> PermitItem:
-    return PermitItem(
-        permit_id=row.permit_id,
-        enterprise_id=row.enterprise_id,
-        status=row.status,
-        space_id=row.space_id,
-        first_at=row.first_at,
-        last_at=row.last_at,
-        last_seq=row.last_seq,
-        people=row.people,
-        detectors=row.detectors,
-        anomalies=row.anomalies,
-        has_anomaly=bool(row.has_anomaly),
-        updated_at=row.updated_at,
-    )
-
-
-def _readers(who: Principal) -> None:
-    if who.role in (Role.DEVICE, Role.AGGREGATOR):
-        raise Forbidden(_("this account's role may not do this"), code="ROLE_FORBIDDEN")
-
-
-def _iso_bound(value: str, field: str) -> str:
-    from sync_server.errors import Unprocessable
-    from sync_server.storage import now_iso, parse_iso
-
-    try:
-        return now_iso(parse_iso(value))
-    except ValueError as exc:
-        raise Unprocessable(
-            _("expected an ISO 8601 time with an offset"), code="DATE_INVALID", field=field
-        ) from exc
-
-
 @router.get("", response_model=PermitPage)
 def list_permits(
-    conn: Conn,
-    who: CurrentPrincipal,
-    enterprise_id: str | None = None,
-    space_id: str | None = None,
-    status: str | None = None,
-    date_from: Annotated[str | None, Query(description="first event at or after (ISO)")] = None,
-    date_to: Annotated[str | None, Query(description="first event before (ISO)")] = None,
-    person: str | None = None,
-    detector: str | None = None,
-    anomaly: Annotated[
-        str | None, Query(description="'true', 'false', or one anomaly code")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    conn: Conn, who: CurrentPrincipal, query: Annotated[PermitQuery, Query()]
 ) -> PermitPage:
     """Permits the caller may read, newest first (by the time of the first event), with
     every filter given. ``total`` counts the matches up to 10,000: past that it is
     10,000 and ``total_exact`` is false ("more than 10,000")."""
-    _readers(who)
-    scope = visible_enterprises(conn, who)
-    code = anomaly if anomaly not in (None, "", "true", "false") else None
-    # A person, detector or code filter starts from its member table, whose index on
-    # (value, first_at) lists that value's permits newest first; the others then narrow
-    # the permits joined to it. Without one, the permits indexes on (filter, first_at) do.
-    members = [
-        (table, column, value)
-        for table, column, value in (
-            (permit_people, permit_people.c.person_id, person),
-            (permit_detectors, permit_detectors.c.detector_id, detector),
-            (permit_anomalies, permit_anomalies.c.code, code),
-        )
-        if value is not None
-    ]
-    lead: sa.Table = members[0][0] if members else permits
-    conds: list[Any] = [scope_filter(lead.c.enterprise_id, scope)]
-    if enterprise_id is not None:
-        conds.append(lead.c.enterprise_id == enterprise_id)
-    if date_from is not None:
-        conds.append(lead.c.first_at >= _iso_bound(date_from, "date_from"))
-    if date_to is not None:
-        conds.append(lead.c.first_at < _iso_bound(date_to, "date_to"))
-    for table, column, value in members:
-        conds.append(
-            column == value
-            if table is lead
-            else lead.c.permit_id.in_(sa.select(table.c.permit_id).where(column == value))
-        )
-    permit_conds: list[Any] = []
-    if space_id is not None:
-        permit_conds.append(permits.c.space_id == space_id)
-    if status is not None:
-        permit_conds.append(permits.c.status == status)
-    if anomaly == "true":
-        permit_conds.append(permits.c.has_anomaly.is_(True))
-    elif anomaly == "false":
-        permit_conds.append(permits.c.has_anomaly.is_(False))
-    joined = lead.join(permits, permits.c.permit_id == lead.c.permit_id)
-    source = joined if lead is not permits and permit_conds else lead
-    where = sa.and_(*conds, *permit_conds)
-    # A LIMITed subquery: at most COUNT_CAP + 1 rows are read to tell "more than". It
-    # selects a constant, so SQLite too can answer from a covering index (permit_id is
-    # not in the indexes).
-    counted = conn.execute(
-        sa.select(sa.func.count()).select_from(
-            sa.select(sa.literal_column("1"))
-            .select_from(source)
-            .where(where)
-            .limit(COUNT_CAP + 1)
-            .subquery()
-        )
-    ).scalar_one()
-    rows = conn.execute(
-        sa.select(permits)
-        .select_from(joined if lead is not permits else permits)
-        .where(where)
-        .order_by(lead.c.first_at.desc(), lead.c.permit_id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return PermitPage(
-        items=[item_of(r) for r in rows],
-        total=min(int(counted), COUNT_CAP),
-        total_exact=int(counted) <= COUNT_CAP,
-        limit=limit,
-        offset=offset,
-    )
-
-
-def _permit(conn: Any, who: Principal, permit_id: str) -> Any:
-    _readers(who)
-    row = conn.execute(sa.select(permits).where(permits.c.permit_id == permit_id)).first()
-    scope = visible_enterprises(conn, who)
-    if row is None or (scope is not None and row.enterprise_id not in scope):
-        raise NotFound(_("not found"), code="NOT_FOUND")
-    return row
-
-
-def _chain(conn: Any, permit_id: str) -> list[Any]:
-    return list(
-        conn.execute(
-            sa.select(events).where(events.c.permit_id == permit_id).order_by(events.c.seq)
-        )
-    )
-
-
-def _keys(conn: Any, enterprise_id: str, device_ids: set[str]) -> dict[str, str]:
-    rows = conn.execute(
-        sa.select(devices.c.device_id, devices.c.public_key_b64).where(
-            devices.c.enterprise_id == enterprise_id, devices.c.device_id.in_(device_ids)
-        )
-    )
-    return {r.device_id: r.public_key_b64 for r in rows}
+    return permit_service.search(conn, who, query)
 
 
 @router.get("/{permit_id}", response_class=JSONResponse)
@@ -228,111 +39,7 @@ def trace(permit_id: str, conn: Conn, who: CurrentPrincipal) -> JSONResponse:
     # Built of JSON values already (the stored bodies, strings, numbers): written as they
     # are. Profiled on an eight-hour job (~500 events): FastAPI's jsonable_encoder walk
     # of the same dict took 28-75 ms of a 150-230 ms trace.
-    return JSONResponse(trace_data(conn, who, permit_id))
-
-
-def trace_data(conn: Any, who: Principal, permit_id: str) -> dict[str, Any]:
-    """The trace as a dict (the API's body; the web trace page and the PDF build on it).
-    Another tenant's or an unknown permit raises NotFound."""
-    row = _permit(conn, who, permit_id)
-    chain = _chain(conn, permit_id)
-    keys = _keys(conn, row.enterprise_id, {e.device_id for e in chain})
-    try:
-        domain.verify_stored([e.body for e in chain], keys)
-        verification: dict[str, Any] = {"ok": True, "events": len(chain)}
-    except domain.ChainInvalid as exc:
-        verification = {"ok": False, "seq": exc.seq, "code": exc.code, "message": exc.message}
-    if verification["ok"] and (
-        not chain or chain[-1].seq != row.last_seq or chain[-1].hash != row.last_hash
-    ):
-        # A chain cut short still verifies link by link: compare its head with the head
-        # the server recorded when the events arrived.
-        held_to = chain[-1].seq if chain else 0
-        verification = {
-            "ok": False,
-            "seq": held_to + 1,
-            "code": "CHAIN_TRUNCATED",
-            "message": _(
-                "the stored chain ends at event {held}, but the server received events "
-                "up to {last} (head {head}): events are missing"
-            ).format(held=held_to, last=row.last_seq, head=row.last_hash[:16]),
-        }
-    chunk_refs = domain.chunk_digests([e.body for e in chain])
-    held: set[str] = set()
-    corrupt: list[str] = []
-    for r in conn.execute(
-        sa.select(blobs.c.sha256, blobs.c.data).where(
-            blobs.c.enterprise_id == row.enterprise_id,
-            blobs.c.kind == "chunk",
-            blobs.c.sha256.in_(chunk_refs),
-        )
-    ):
-        # Content-addressed: bytes that no longer hash to their name were changed.
-        if hashlib.sha256(bytes(r.data)).hexdigest() == r.sha256:
-            held.add(r.sha256)
-        else:
-            corrupt.append(r.sha256)
-    return {
-        "permit": item_of(row).model_dump(),
-        "verification": verification,
-        "events": [
-            {
-                "seq": e.seq,
-                "event_id": e.event_id,
-                "type": e.type,
-                "occurred_at": e.body.get("occurred_at"),
-                "received_at": e.received_at,
-                "actor": e.actor,
-                "device_id": e.device_id,
-                "hash": e.hash,
-                "payload": e.body.get("payload"),
-                "clock_flag": e.clock_flag,
-                "clock_skew_s": e.clock_skew_s,
-            }
-            for e in chain
-        ],
-        "readings": {
-            "chunks": len(chunk_refs),
-            "held": len(held),
-            "missing": sorted(set(chunk_refs) - held - set(corrupt)),
-            # Present only when some stored chunk no longer hashes to its name.
-            **({"corrupt": sorted(corrupt)} if corrupt else {}),
-        },
-        "findings": [
-            {"seq": f.seq, "code": f.code, "facts": f.facts, "hazard_id": f.hazard_id}
-            for f in conn.execute(
-                sa.select(findings)
-                .where(findings.c.permit_id == permit_id)
-                .order_by(findings.c.seq)
-            )
-        ],
-        "conflicts": [
-            {
-                "conflict_id": c.conflict_id,
-                "seq": c.seq,
-                "existing_hash": c.existing_hash,
-                "incoming_hash": c.incoming_hash,
-                "device_id": c.device_id,
-                "received_at": c.received_at,
-                "status": c.status,
-            }
-            for c in conn.execute(
-                sa.select(version_conflicts).where(version_conflicts.c.permit_id == permit_id)
-            )
-        ],
-        "hazards": [
-            hazard_summary(h)
-            for h in conn.execute(sa.select(hazards).where(hazards.c.permit_id == permit_id))
-        ],
-        "notes": [
-            {"note_id": n.note_id, "author": n.author, "text": n.text, "created_at": n.created_at}
-            for n in conn.execute(
-                sa.select(notes)
-                .where(notes.c.object_kind == "permit", notes.c.object_id == permit_id)
-                .order_by(notes.c.created_at)
-            )
-        ],
-    }
+    return JSONResponse(permit_service.trace_data(conn, who, permit_id))
 
 
 @router.get("/{permit_id}/export.json")
@@ -341,18 +48,8 @@ def export(permit_id: str, conn: Conn, who: BearerOrSession) -> JSONResponse:
     "head": {"seq", "hash"}}``,
     the format ``cspermit permit verify`` checks offline. A bearer token or the web
     pages' session cookie."""
-    row = _permit(conn, who, permit_id)
-    chain = _chain(conn, permit_id)
-    keys = _keys(conn, row.enterprise_id, {e.device_id for e in chain})
     return JSONResponse(
-        {
-            "permit_id": permit_id,
-            "events": [e.body for e in chain],
-            "devices": keys,
-            # The head this server recorded: an export with its tail cut off no longer
-            # verifies offline (the events still link; only the head shows the loss).
-            "head": {"seq": row.last_seq, "hash": row.last_hash},
-        },
+        permit_service.export(conn, who, permit_id),
         headers={"Content-Disposition": f'attachment; filename="{permit_id}.json"'},
     )
 
@@ -367,14 +64,14 @@ def export_pdf(permit_id: str, conn: Conn, who: BearerOrSession) -> Response:
     readings, alarms, the chain verification and every event with its hash). A bearer
     token or the web pages' session cookie. 503 ``PDF_FONT_MISSING`` when the server has
     no CJK font to embed."""
-    from sync_server.errors import SyncError
-    from sync_server.pdf import PdfFontMissing, render
-    from sync_server.web.i18n import gettext_for
-    from sync_server.web.trace import build
-
-    view = build(conn, who, permit_id, gettext_for("zh_CN"))
+    # The record is kept in Chinese whatever the reader's page language.
+    view = trace_service.build(conn, who, permit_id, gettext_for("zh_CN"))
     try:
-        data = render(view, generated_by=who.name)
+        data = render(
+            view,
+            generated_by=who.name,
+            server_fingerprint=server_identity.keys(conn)[0].fingerprint,
+        )
     except PdfFontMissing as exc:
         error = SyncError(str(exc), code="PDF_FONT_MISSING")
         error.status = 503
@@ -393,35 +90,12 @@ class ReviewIn(BaseModel):
     note: str = Field(min_length=1, max_length=5000)
 
 
-def _conflict_out(c: Any) -> dict[str, Any]:
-    return {
-        "conflict_id": c.conflict_id,
-        "enterprise_id": c.enterprise_id,
-        "permit_id": c.permit_id,
-        "seq": c.seq,
-        "existing_hash": c.existing_hash,
-        "incoming_hash": c.incoming_hash,
-        "device_id": c.device_id,
-        "received_at": c.received_at,
-        "status": c.status,
-        "event": c.body,
-    }
-
-
 @conflicts_router.get("")
 def list_conflicts(
     conn: Conn, who: CurrentPrincipal, status: str | None = "open"
 ) -> list[dict[str, Any]]:
     """Forked chains kept for review (same permit, same seq, another hash)."""
-    _readers(who)
-    scope = visible_enterprises(conn, who)
-    query = sa.select(version_conflicts).where(
-        scope_filter(version_conflicts.c.enterprise_id, scope)
-    )
-    if status:
-        query = query.where(version_conflicts.c.status == status)
-    rows = conn.execute(query.order_by(version_conflicts.c.received_at))
-    return [_conflict_out(c) for c in rows]
+    return permit_service.conflicts(conn, who, status)
 
 
 @conflicts_router.post("/{conflict_id}/review")
@@ -429,47 +103,4 @@ def review_conflict(
     conflict_id: str, body: ReviewIn, conn: Conn, who: CurrentPrincipal
 ) -> dict[str, Any]:
     """Mark a conflict reviewed, with a note; the forked event itself stays stored."""
-    import uuid
-
-    from sync_server.security import Role as _Role
-    from sync_server.services import audit
-    from sync_server.services.tenancy import require_role, require_visible
-    from sync_server.storage import now_iso
-
-    row = conn.execute(
-        sa.select(version_conflicts).where(version_conflicts.c.conflict_id == conflict_id)
-    ).first()
-    if row is None:
-        raise NotFound(_("not found"), code="NOT_FOUND")
-    require_visible(conn, who, row.enterprise_id)
-    require_role(who, _Role.ENTERPRISE_ADMIN, _Role.BUREAU_REVIEWER, _Role.OPERATOR)
-    conn.execute(
-        version_conflicts.update()
-        .where(version_conflicts.c.conflict_id == conflict_id)
-        .values(status="reviewed")
-    )
-    conn.execute(
-        notes.insert().values(
-            note_id=str(uuid.uuid4()),
-            enterprise_id=row.enterprise_id,
-            object_kind="permit",
-            object_id=row.permit_id,
-            author_account_id=who.subject_id,
-            author=who.name,
-            text=f"[conflict {conflict_id} seq {row.seq}] {body.note}",
-            created_at=now_iso(),
-        )
-    )
-    audit.record(
-        conn,
-        who,
-        "conflict.review",
-        "conflict",
-        conflict_id,
-        enterprise_id=row.enterprise_id,
-        before={"status": row.status},
-        after={"status": "reviewed", "note": body.note},
-    )
-    out = _conflict_out(row)
-    out["status"] = "reviewed"
-    return out
+    return permit_service.review_conflict(conn, who, conflict_id, body.note)

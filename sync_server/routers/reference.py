@@ -3,16 +3,20 @@ overrides) and the tablets' pull: ``GET /api/v1/sync/reference?cursor=``."""
 
 from __future__ import annotations
 
+import io
 from typing import Annotated, Any
 
+import segno
 from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, Field
 
+from permits.space_code import space_code
 from sync_server.deps import Conn, CurrentPrincipal
 from sync_server.errors import Forbidden, Unprocessable
 from sync_server.i18n import gettext as _
 from sync_server.security import Role
 from sync_server.services import audit
+from sync_server.services import hazards as hazard_service
 from sync_server.services import reference as ref
 from sync_server.services.reference import Kind
 from sync_server.services.tenancy import require_admin_of, require_role, require_visible
@@ -109,8 +113,6 @@ def put_reference(
         after=after,
     )
     if kind is Kind.SPACE:
-        from sync_server.services import hazards as hazard_service
-
         hazard_service.file_ledger_gaps(conn, enterprise_id, item_id, after)
     if before is None:
         response.status_code = 201
@@ -138,21 +140,13 @@ def delete_reference(
 @router.get("/enterprises/{enterprise_id}/spaces/{space_id}/qr", response_model=QrOut)
 def space_qr(enterprise_id: str, space_id: str, conn: Conn, who: CurrentPrincipal) -> QrOut:
     """The space's QR code: the tablet opens the space, a browser its public safety card."""
-    import io
-
-    import segno
-
     require_visible(conn, who, enterprise_id)
     _readers(who)
     ref.get(conn, enterprise_id, Kind.SPACE, space_id)
-    payload = qr_payload(enterprise_id, space_id)
+    payload = space_code(enterprise_id, space_id)
     out = io.BytesIO()
     segno.make(payload, error="m").save(out, kind="svg", scale=4)
     return QrOut(payload=payload, svg=out.getvalue().decode())
-
-
-def qr_payload(enterprise_id: str, space_id: str) -> str:
-    return f"cspermit://space/{enterprise_id}/{space_id}"
 
 
 @router.get("/sync/reference", response_model=ReferencePull, tags=["sync"])

@@ -6,17 +6,17 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Body, Path, Request, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from sync_server.deps import AppEngine, AppSettings, Conn, CurrentPrincipal
 from sync_server.errors import BadRequest, PayloadTooLarge
 from sync_server.i18n import gettext as _
-from sync_server.schema import events, permits
 from sync_server.security import Principal, Role
 from sync_server.services import blobs as blob_service
 from sync_server.services import ingest
+from sync_server.services import permits as permit_service
 from sync_server.services.tenancy import require_role, require_visible
 
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
@@ -134,8 +134,6 @@ async def push_events(
             field="events",
             extra={"limit": settings.max_batch_events},
         )
-    from starlette.concurrency import run_in_threadpool
-
     results = await run_in_threadpool(ingest.push, engine, settings, device, batch)
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
     for r in results:
@@ -168,8 +166,6 @@ async def _put_blob(
                 content_type,
                 device.subject_id,
             )
-
-    from starlette.concurrency import run_in_threadpool
 
     created = await run_in_threadpool(write)
     response.status_code = 201 if created else 200
@@ -241,15 +237,10 @@ def pull_chain(permit_id: str, conn: Conn, who: CurrentPrincipal) -> dict[str, A
     """The stored chain of one permit, so a second tablet can continue it after a signed
     handover (device of the same enterprise)."""
     device = _device(who)
-    row = conn.execute(sa.select(permits).where(permits.c.permit_id == permit_id)).first()
-    if row is None or row.enterprise_id != device.enterprise_id:
-        from sync_server.errors import NotFound
-
-        raise NotFound(_("not found"), code="NOT_FOUND")
-    bodies = conn.execute(
-        sa.select(events.c.body).where(events.c.permit_id == permit_id).order_by(events.c.seq)
-    )
-    return {"permit_id": permit_id, "events": [b[0] for b in bodies]}
+    return {
+        "permit_id": permit_id,
+        "events": permit_service.chain_for_device(conn, device, permit_id),
+    }
 
 
 __all__ = ["Body", "router"]

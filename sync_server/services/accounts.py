@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Connection
 
 from sync_server.errors import Conflict, NotFound, TooManyRequests, Unauthorized, Unprocessable
@@ -223,8 +224,6 @@ def create_enrollment_code(
 
 
 def decode_public_key(public_key_b64: str) -> bytes:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
     try:
         raw = base64.b64decode(public_key_b64, validate=True)
         Ed25519PublicKey.from_public_bytes(raw)
@@ -332,3 +331,26 @@ def device_row(conn: Connection, device_id: str) -> sa.Row[object]:
     if row is None:
         raise NotFound(_("not found"), code="NOT_FOUND")
     return row
+
+
+def devices_of(conn: Connection, enterprise_id: str | None) -> list[sa.Row[object]]:
+    """An enterprise's tablets, in the order they enrolled."""
+    return list(
+        conn.execute(
+            sa.select(devices)
+            .where(devices.c.enterprise_id == enterprise_id)
+            .order_by(devices.c.enrolled_at)
+        )
+    )
+
+
+def account_row(conn: Connection, account_id: str) -> sa.Row[object]:
+    return conn.execute(sa.select(accounts).where(accounts.c.account_id == account_id)).one()
+
+
+def accounts_for(conn: Connection, who: Principal) -> list[sa.Row[object]]:
+    """The accounts an operator (all) or an enterprise admin (its own) may list."""
+    query = sa.select(accounts).order_by(accounts.c.username)
+    if who.role is Role.ENTERPRISE_ADMIN:
+        query = query.where(accounts.c.enterprise_id == who.enterprise_id)
+    return list(conn.execute(query))

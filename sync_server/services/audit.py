@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from sync_server.schema import audit_log
-from sync_server.security import Principal
+from sync_server.security import Principal, Role
+from sync_server.services.tenancy import require_role, visible_enterprises
 from sync_server.storage import now_iso
 
 
@@ -36,3 +38,47 @@ def record(
             after=after,
         )
     )
+
+
+def entries(
+    conn: Connection,
+    who: Principal,
+    *,
+    enterprise_id: str | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> dict[str, Any]:
+    """Every admin and bureau write in the caller's scope: who, when, what, before,
+    after (newest first), paged back by ``before_id``."""
+    require_role(who, Role.OPERATOR, Role.ENTERPRISE_ADMIN, Role.BUREAU_REVIEWER)
+    scope = visible_enterprises(conn, who)
+    conds: list[Any] = []
+    if scope is not None:
+        conds.append(audit_log.c.enterprise_id.in_(scope))
+    if enterprise_id:
+        conds.append(audit_log.c.enterprise_id == enterprise_id)
+    if before_id:
+        conds.append(audit_log.c.audit_id < before_id)
+    rows = list(
+        conn.execute(
+            sa.select(audit_log).where(*conds).order_by(audit_log.c.audit_id.desc()).limit(limit)
+        )
+    )
+    return {
+        "items": [
+            {
+                "audit_id": r.audit_id,
+                "enterprise_id": r.enterprise_id,
+                "at": r.at,
+                "actor": r.actor,
+                "actor_role": r.actor_role,
+                "action": r.action,
+                "object_kind": r.object_kind,
+                "object_id": r.object_id,
+                "before": r.before,
+                "after": r.after,
+            }
+            for r in rows
+        ],
+        "next_before_id": rows[-1].audit_id if len(rows) == limit else None,
+    }

@@ -9,15 +9,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from sync_server import domain
 from sync_server.errors import Conflict, NotFound, Unprocessable
 from sync_server.i18n import gettext as _
 from sync_server.schema import enterprises
+from sync_server.security import Principal
+from sync_server.services.tenancy import scope_filter, visible_enterprises
 from sync_server.storage import next_rev, now_iso
 
 
 def check_credit_code(code: str) -> str:
-    from sync_server import domain
-
     try:
         return domain.validate_credit_code(code)
     except ValueError as exc:
@@ -89,4 +90,16 @@ def update(
         values["data"] = details
     conn.execute(
         enterprises.update().where(enterprises.c.enterprise_id == enterprise_id).values(**values)
+    )
+
+
+def visible(conn: Connection, who: Principal) -> list[Any]:
+    """The enterprises the caller may see, by id."""
+    scope = visible_enterprises(conn, who)
+    return list(
+        conn.execute(
+            sa.select(enterprises)
+            .where(scope_filter(enterprises.c.enterprise_id, scope))
+            .order_by(enterprises.c.enterprise_id)
+        )
     )

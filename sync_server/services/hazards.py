@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
+from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection
 
 from sync_server import domain
-from sync_server.errors import NotFound, Unprocessable
+from sync_server.errors import Forbidden, NotFound, Unprocessable
+from sync_server.i18n import Gettext
 from sync_server.i18n import gettext as _
-from sync_server.schema import hazard_actions, hazards
+from sync_server.schema import hazard_actions, hazards, permits
+from sync_server.security import Principal, Role
+from sync_server.services import audit, notes
+from sync_server.services.reference import hazard_summary
+from sync_server.services.tenancy import (
+    require_role,
+    require_visible,
+    scope_filter,
+    visible_enterprises,
+)
 from sync_server.storage import next_rev, now_iso, parse_iso
 
 SOURCES = ("self_inspection", "bureau_inspection", "worker_report", "automatic")
@@ -110,33 +121,34 @@ def file_automatic(
     enterprise_id: str,
     permit_id: str,
     space_id: str | None,
-    violation: domain.Violation,
+    finding: domain.ReplayFinding,
 ) -> str:
-    """A violation found by the server's replay becomes a hazard, once per permit and code
-    (MEM10 Art. 13 (二) for entry without approval, test, ventilation or guardian)."""
+    """A hazard finding of the server's replay (``domain.ReplaySummary.hazard_findings``)
+    becomes a hazard, once per permit and code (MEM10 Art. 13 (二) for entry without
+    approval, test, ventilation or guardian)."""
     existing = conn.execute(
         sa.select(hazards.c.hazard_id).where(
             hazards.c.permit_id == permit_id,
-            hazards.c.rule_code == violation.code,
+            hazards.c.rule_code == finding.code,
             hazards.c.source == "automatic",
         )
     ).first()
     if existing is not None:
         return str(existing.hazard_id)
-    message = str(violation.facts.get("message") or violation.code)
+    message = str(finding.facts.get("message") or finding.code)
     return create(
         conn,
         enterprise_id=enterprise_id,
         source="automatic",
-        category=violation.category or "RULE_VIOLATION",
+        category=finding.category or "RULE_VIOLATION",
         title=message[:300],
         description=message,
         actor="server-replay",
         space_id=space_id,
         permit_id=permit_id,
-        permit_seq=violation.seq,
-        rule_code=violation.code,
-        details={"facts": violation.facts, "seq": violation.seq},
+        permit_seq=finding.seq,
+        rule_code=finding.code,
+        details={"facts": finding.facts, "seq": finding.seq},
     )
 
 
@@ -238,3 +250,228 @@ def file_ledger_gaps(
             )
         )
     return filed
+
+
+# ----------------------------------------------------------------- the desk
+#
+# What the API and the pages do with hazards, within the caller's tenancy scope.
+
+# A tablet's report keeps its own id; the server's hazard id is derived from it, so a report
+# resent after a lost answer (the tablet is offline for days) files one hazard, not two.
+_TABLET_REPORTS = uuid.UUID("6f1d8a52-2b7e-4c1a-9a43-5d0c2f8e7b10")
+
+# The bureau's on-site confirmation of a closure (复核销号) is a note with this prefix.
+CLOSURE_CHECK_PREFIX = "[销号复核 closure checked]"
+
+
+class HazardIn(BaseModel):
+    enterprise_id: str
+    title: str = Field(min_length=1, max_length=300)
+    source: Literal["self_inspection", "worker_report", "bureau_inspection"] = "self_inspection"
+    category: str = Field(
+        default="MEM10-13-1",
+        max_length=64,
+        description="e.g. MEM10-13-1 (no ledger entry / no warning sign), MEM10-13-2",
+    )
+    space_id: str | None = None
+    permit_id: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class HazardAction(BaseModel):
+    action: Literal["plan", "rectify", "verify", "reject", "close"] = Field(
+        description="reject: the verification failed, back to planned"
+    )
+    person: str | None = Field(
+        default=None, description="who did it on site; defaults to the signed-in account"
+    )
+    measures: str | list[str] | None = None
+    responsible: str | None = None
+    deadline: str | None = Field(default=None, description="ISO 8601 with offset, in the future")
+    evidence: str | list[str] | None = Field(
+        default=None, description="notes, or sha256 of photos uploaded as attachments"
+    )
+    note: str | None = None
+
+
+def out(row: Any) -> dict[str, Any]:
+    """A hazard as the API shows it: the summary, overdue, and the folded state."""
+    shown = hazard_summary(row)
+    shown["overdue"] = is_overdue(row)
+    shown["state"] = row.data
+    shown["state"]["overdue"] = shown["overdue"]
+    return shown
+
+
+def _require_reader(who: Principal) -> None:
+    if who.role in (Role.DEVICE, Role.AGGREGATOR):
+        raise Forbidden(_("this account's role may not do this"), code="ROLE_FORBIDDEN")
+
+
+def report(conn: Connection, who: Principal, body: HazardIn) -> tuple[dict[str, Any], bool]:
+    """File a hazard; returns it and whether it is new (a tablet's resent report is not).
+
+    Enterprise admins report self-inspection and worker-report hazards; bureau reviewers
+    file inspection findings (their source is always ``bureau_inspection``); an enrolled
+    tablet files worker reports for its own enterprise, idempotent by the report id it
+    sends in ``details.tablet_report_id``."""
+    require_visible(conn, who, body.enterprise_id)
+    require_role(who, Role.ENTERPRISE_ADMIN, Role.BUREAU_REVIEWER, Role.OPERATOR, Role.DEVICE)
+    source = body.source
+    hazard_id: str | None = None
+    if who.role is Role.DEVICE:
+        if source != "worker_report":
+            raise Forbidden(
+                _("a tablet files worker reports only"), code="ROLE_FORBIDDEN", field="source"
+            )
+        report_id = body.details.get("tablet_report_id")
+        if not isinstance(report_id, str) or not 1 <= len(report_id) <= 64:
+            raise Unprocessable(
+                _("a tablet's report needs its own id (1 to 64 characters)"),
+                code="INVALID_INPUT",
+                field="details.tablet_report_id",
+            )
+        hazard_id = str(uuid.uuid5(_TABLET_REPORTS, f"{body.enterprise_id}/{report_id}"))
+        existing = conn.execute(sa.select(hazards).where(hazards.c.hazard_id == hazard_id)).first()
+        if existing is not None:
+            return out(existing), False
+    if who.role is Role.BUREAU_REVIEWER:
+        source = "bureau_inspection"
+    elif source == "bureau_inspection":
+        raise Forbidden(
+            _("only a bureau reviewer files bureau inspection findings"),
+            code="ROLE_FORBIDDEN",
+            field="source",
+        )
+    if body.permit_id is not None:
+        p = conn.execute(
+            sa.select(permits.c.enterprise_id).where(permits.c.permit_id == body.permit_id)
+        ).first()
+        if p is None or p.enterprise_id != body.enterprise_id:
+            raise Unprocessable(_("unknown permit"), code="UNKNOWN_PERMIT", field="permit_id")
+    fields = body.model_dump(exclude={"source"})
+    hazard_id = create(conn, **fields, source=source, actor=who.name, hazard_id=hazard_id)
+    shown = out(get(conn, hazard_id))
+    audit.record(
+        conn,
+        who,
+        "hazard.report",
+        "hazard",
+        hazard_id,
+        enterprise_id=body.enterprise_id,
+        after=shown,
+    )
+    return shown, True
+
+
+class HazardQuery(BaseModel):
+    """The hazard list's filters (the API's query parameters)."""
+
+    enterprise_id: str | None = None
+    status: str | None = None
+    source: str | None = None
+    open_only: bool = False
+    overdue: bool = False
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0)
+
+
+def search(conn: Connection, who: Principal, query: HazardQuery) -> dict[str, Any]:
+    """Hazards in scope, newest first. ``open_only``: not yet closed (动态清零 counts
+    these to zero); ``overdue``: planned and past the deadline."""
+    _require_reader(who)
+    enterprise_id, status, source = query.enterprise_id, query.status, query.source
+    open_only, overdue, limit, offset = query.open_only, query.overdue, query.limit, query.offset
+    conds: list[Any] = [scope_filter(hazards.c.enterprise_id, visible_enterprises(conn, who))]
+    if enterprise_id:
+        conds.append(hazards.c.enterprise_id == enterprise_id)
+    if status:
+        conds.append(hazards.c.status == status)
+    if source:
+        conds.append(hazards.c.source == source)
+    if open_only or overdue:
+        conds.append(hazards.c.status != "closed")
+    if overdue:
+        conds.append(hazards.c.deadline.is_not(None))
+        conds.append(hazards.c.deadline < now_iso())
+        conds.append(hazards.c.status == "planned")
+    where = sa.and_(*conds)
+    total = conn.execute(sa.select(sa.func.count()).select_from(hazards).where(where)).scalar_one()
+    rows = conn.execute(
+        sa.select(hazards)
+        .where(where)
+        .order_by(hazards.c.created_at.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return {
+        "items": [out(r) for r in rows],
+        "total": int(total),
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+def visible(conn: Connection, who: Principal, hazard_id: str) -> Any:
+    """The hazard's row for a reader who may see it; else NotFound."""
+    _require_reader(who)
+    row = get(conn, hazard_id)
+    require_visible(conn, who, row.enterprise_id)
+    return row
+
+
+def detail(conn: Connection, who: Principal, hazard_id: str) -> dict[str, Any]:
+    """One hazard with its loop steps and notes."""
+    shown = out(visible(conn, who, hazard_id))
+    shown["actions"] = actions(conn, hazard_id)
+    shown["notes"] = notes.of(conn, "hazard", hazard_id)
+    return shown
+
+
+def act_on(conn: Connection, who: Principal, hazard_id: str, body: HazardAction) -> dict[str, Any]:
+    """The enterprise moves its hazard along: plan (measures, responsible, deadline) →
+    rectify (evidence) → verify (by someone other than the rectifier) → close (销号)."""
+    row = visible(conn, who, hazard_id)
+    require_role(who, Role.ENTERPRISE_ADMIN, Role.OPERATOR)
+    data = body.model_dump(exclude_none=True, exclude={"action", "person"})
+    before, after = act(conn, hazard_id, body.action, body.person or who.name, data)
+    audit.record(
+        conn,
+        who,
+        f"hazard.{body.action}",
+        "hazard",
+        hazard_id,
+        enterprise_id=row.enterprise_id,
+        before=before,
+        after=after,
+    )
+    return detail(conn, who, hazard_id)
+
+
+def confirm_closure(
+    conn: Connection, who: Principal, hazard_id: str, text: str, _: Gettext = _
+) -> None:
+    """The bureau confirms a closed hazard on site (复核销号). Reviewers write only
+    findings and notes, so the confirmation is a note with a fixed prefix, audited.
+    Refusals are worded with ``_`` (the page's language)."""
+    h = get(conn, hazard_id)
+    require_visible(conn, who, h.enterprise_id)
+    if who.role not in (Role.BUREAU_REVIEWER, Role.OPERATOR):
+        raise Forbidden(_("only the bureau confirms a closure"), code="ROLE_FORBIDDEN")
+    if h.status != "closed":
+        raise Unprocessable(
+            _("the hazard is not closed yet: the enterprise closes it first"),
+            code="HAZARD_NOT_CLOSED",
+            field="status",
+        )
+    note_text = f"{CLOSURE_CHECK_PREFIX} {text.strip()}".strip()
+    notes.insert(conn, who, h.enterprise_id, "hazard", hazard_id, note_text)
+    audit.record(
+        conn,
+        who,
+        "hazard.closure_check",
+        "hazard",
+        hazard_id,
+        enterprise_id=h.enterprise_id,
+        after={"text": note_text},
+    )

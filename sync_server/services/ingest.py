@@ -500,8 +500,8 @@ def _save_permit(
     anomalies = sorted(
         {
             *summary.anomalies,
-            *(v.code for v in summary.violations),
-            *(f.code for f in summary.findings),
+            *(f.code for f in summary.hazard_findings),
+            *(f.code for f in summary.evidence),
             *kept,
             *flags,
             *({ev.type.upper() for ev in new} & _SHOWN_TYPES),
@@ -541,8 +541,9 @@ def _save_permit(
 def _save_findings(
     conn: Connection, enterprise_id: str, permit_id: str, summary: domain.ReplaySummary, now: str
 ) -> None:
-    """Violations become findings (kept forever) and automatic hazards (RULES.md §6)."""
-    if not summary.violations and not summary.findings:
+    """The replay's hazard findings and evidence become rows of ``findings`` (kept
+    forever); each hazard finding also files an automatic hazard (docs/rules.md)."""
+    if not summary.hazard_findings and not summary.evidence:
         return
     existing = {
         (r.seq, r.code)
@@ -550,12 +551,12 @@ def _save_findings(
             sa.select(findings.c.seq, findings.c.code).where(findings.c.permit_id == permit_id)
         )
     }
-    for item, is_violation in [(v, True) for v in summary.violations] + [
-        (f, False) for f in summary.findings
+    for item, files_hazard in [(f, True) for f in summary.hazard_findings] + [
+        (f, False) for f in summary.evidence
     ]:
         key = (item.seq, item.code)
         hazard_id = None
-        if is_violation:
+        if files_hazard:
             hazard_id = hazard_service.file_automatic(
                 conn, enterprise_id, permit_id, summary.space_id, item
             )

@@ -8,13 +8,13 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from sync_server.web.pages import router
+
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def mount(app: FastAPI) -> None:
     """Add the pages under ``/web`` and their static files under ``/static/web``."""
-    from sync_server.web.pages import router
-
     app.include_router(router)
     app.mount("/static/web", StaticFiles(directory=str(STATIC_DIR)), name="web-static")
 

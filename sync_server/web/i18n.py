@@ -8,14 +8,11 @@ readers of one server can read it in two languages at once. Strings live in the
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 from fastapi import Request
 
-from permits.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, translations
+from permits.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
+from sync_server.i18n import Gettext, gettext_for
 
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 LANG_COOKIE = "cspermit_lang"
 
 
@@ -24,11 +21,6 @@ def request_language(request: Request) -> str:
     return asked if asked in SUPPORTED_LANGUAGES else DEFAULT_LANGUAGE
 
 
-def gettext_for(language: str) -> Callable[[str], str]:
-    return translations("sync_server", LOCALE_DIR, language).gettext
-
-
-def zh(message: str) -> str:
-    """Chinese text for the permit PDF (the record is kept in Chinese whatever the reader's
-    page language)."""
-    return gettext_for("zh_CN")(message)
+def request_gettext(request: Request) -> Gettext:
+    """The page's translation: its reader's language."""
+    return gettext_for(request_language(request))

@@ -14,18 +14,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy.engine import Connection
 
-from sync_server.deps import Conn, oauth2_scheme
+from sync_server.deps import session_token
 from sync_server.errors import Forbidden, Unauthorized
 from sync_server.i18n import gettext as _
 from sync_server.security import Principal
 from sync_server.services import accounts as account_service
 
-SESSION_COOKIE = "cspermit_session"
 PRESESSION_COOKIE = "cspermit_presession"
 
 
@@ -47,10 +45,6 @@ def check_csrf(secret: str | None, submitted: str | None) -> None:
         )
 
 
-def session_token(request: Request) -> str | None:
-    return request.cookies.get(SESSION_COOKIE) or None
-
-
 def page_principal(conn: Connection, request: Request) -> Principal | None:
     """Who is signed in through the cookie, or None (expired, revoked, absent)."""
     token = session_token(request)
@@ -60,17 +54,3 @@ def page_principal(conn: Connection, request: Request) -> Principal | None:
         return account_service.authenticate(conn, token)
     except Unauthorized:
         return None
-
-
-def principal_any(
-    request: Request, conn: Conn, bearer: Annotated[str | None, Depends(oauth2_scheme)]
-) -> Principal:
-    """API downloads (PDF, chain JSON) linked from the pages: a bearer token, or the page
-    session cookie. Safe GETs only, so no CSRF token is needed."""
-    token = bearer or session_token(request)
-    if not token:
-        raise Unauthorized(_("sign in first: no bearer token"), code="TOKEN_MISSING")
-    return account_service.authenticate(conn, token)
-
-
-BearerOrSession = Annotated[Principal, Depends(principal_any)]

@@ -71,18 +71,44 @@ def _write(path: Path, data: Any) -> Path:
     return path
 
 
-def test_demo_export_verifies(demo: Path) -> None:
-    done = cli("verify", demo)
+def keys_of(demo: Path) -> Path:
+    return demo.with_name(demo.stem + ".keys.json")
+
+
+def test_demo_export_verifies_with_its_pinned_device_key(demo: Path) -> None:
+    done = cli("verify", demo, "--keys", keys_of(demo))
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["valid"] is True and out["count"] == 44 and out["permit_id"] == "PMT-2026-0001"
+    assert out["anchor"] == "pinned-keys"
+
+
+def test_without_a_trust_anchor_a_consistent_chain_is_not_called_valid(demo: Path) -> None:
+    done = cli("verify", demo)
+    assert done.returncode == 1, done.stderr
+    out = json.loads(done.stdout)
+    assert (out["valid"], out["code"], out["anchor"]) == (False, "NOT_ANCHORED", "none")
+    assert out["count"] == 44 and "signatures" in out["checked"] and out["keys_from"] == "file"
+    assert "--server-key" in out["reason"]
+
+
+def test_pinned_keys_replace_the_files_own(demo: Path, tmp_path: Path) -> None:
+    data = json.loads(demo.read_text(encoding="utf-8"))
+    stranger = DeviceKey.generate("TAB-SUGAR-01").public_b64()
+    pinned = _write(tmp_path / "pinned.json", {"TAB-SUGAR-01": stranger})
+    done = inproc("verify", demo, "--keys", pinned)
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["code"] == "BAD_SIGNATURE"
+    data["devices"] = {"TAB-SUGAR-01": stranger}  # the file's own key no longer counts
+    swapped = _write(tmp_path / "swapped.json", data)
+    assert inproc("verify", swapped, "--keys", keys_of(demo)).returncode == 0
 
 
 def test_tampered_chain_exits_1_naming_the_first_bad_seq(demo: Path, tmp_path: Path) -> None:
     data = json.loads(demo.read_text(encoding="utf-8"))
     data["events"][4]["actor"] = "P-FORGED"
     data["events"][20]["actor"] = "P-FORGED"
-    done = cli("verify", _write(tmp_path / "bad.json", data))
+    done = cli("verify", _write(tmp_path / "bad.json", data), "--keys", keys_of(demo))
     assert done.returncode == 1
     out = json.loads(done.stdout)
     assert (out["valid"], out["seq"], out["code"]) == (False, 5, "BAD_HASH")
@@ -136,7 +162,7 @@ def test_bad_keys_file_exits_2(demo: Path, tmp_path: Path) -> None:
 
 
 def test_replay_of_the_demo_is_clean(demo: Path) -> None:
-    done = cli("replay", demo, "--now", "2026-11-28T12:00:00+08:00")
+    done = cli("replay", demo, "--keys", keys_of(demo), "--now", "2026-11-28T12:00:00+08:00")
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["state"]["status"] == "closed"
@@ -148,8 +174,10 @@ def test_replay_reports_violations_and_findings(tmp_path: Path) -> None:
     key = DeviceKey.generate("TAB-SUGAR-01")
     s = ready_to_enter(key, skip=["approval"])
     _enter(s)
-    path = _write(tmp_path / "p.json", export_chain(s.events, {key.device_id: key.public_b64()}))
-    done = cli("replay", path, "--now", "2026-11-28T09:00:00+08:00")
+    devices = {key.device_id: key.public_b64()}
+    path = _write(tmp_path / "p.json", export_chain(s.events, devices))
+    keys = _write(tmp_path / "p.keys.json", devices)
+    done = cli("replay", path, "--keys", keys, "--now", "2026-11-28T09:00:00+08:00")
     assert done.returncode == 1
     out = json.loads(done.stdout)
     assert out["integrity"]["valid"] is True  # a validly signed chain can still break rules

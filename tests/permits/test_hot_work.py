@@ -629,8 +629,11 @@ def test_the_permit_cli_replays_a_hot_work_chain(tmp_path: Path, key: DeviceKey)
     export = export_chain(s.events, {key.device_id: key.public_b64()})
     chain = tmp_path / "hot.json"
     chain.write_text(json.dumps(export), encoding="utf-8")
+    pinned = tmp_path / "keys.json"  # the device's key, pinned: the trust anchor
+    pinned.write_text(json.dumps({key.device_id: key.public_b64()}), encoding="utf-8")
+    now = (T0 + timedelta(hours=1)).isoformat()
     result = CliRunner().invoke(
-        app, ["permit", "replay", str(chain), "--now", (T0 + timedelta(hours=1)).isoformat()]
+        app, ["permit", "replay", str(chain), "--keys", str(pinned), "--now", now]
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)

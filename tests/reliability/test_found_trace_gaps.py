@@ -23,7 +23,14 @@ import json
 from typing import Any
 
 from sync_server.schema import blobs, events
-from tests.reliability.test_tamper import CHUNK, PERMIT, _cli_verify, _trace, stored  # noqa: F401
+from tests.reliability.test_tamper import (  # noqa: F401
+    CHUNK,
+    PERMIT,
+    _cli_verify,
+    _trace,
+    server_key,
+    stored,
+)
 from tests.sync_server.chains import Tablet
 from tests.sync_server.conftest import World
 
@@ -56,8 +63,9 @@ def test_truncated_export_fails_offline_verification(
     export = world.client.get(
         f"/api/v1/permits/{PERMIT}/export.json", headers=world.h("bureau")
     ).json()
-    assert _cli_verify(export)[0] == 0
+    key = server_key(world)
+    assert _cli_verify(export, server_key=key)[0] == 0
     cut = json.loads(json.dumps(export))
     cut["events"] = cut["events"][:-1]
-    code, out = _cli_verify(cut)
+    code, out = _cli_verify(cut, server_key=key)
     assert code == 1 and out["valid"] is False, out

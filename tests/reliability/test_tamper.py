@@ -216,7 +216,7 @@ def test_server_database_tamper_is_flagged_on_the_trace(
     # The export carries the same tampered chain: the offline verifier flags it too.
     export = world.client.get(f"/api/v1/permits/{PERMIT}/export.json", headers=world.h("bureau"))
     assert export.status_code == 200
-    code, out = _cli_verify(export.json())
+    code, out = _cli_verify(export.json(), server_key=server_key(world))
     assert code == 1 and out["valid"] is False and out["seq"] == bad_seq, out
 
 
@@ -240,8 +240,11 @@ def test_deleted_readings_chunk_is_listed_missing(stored: tuple[World, Tablet, A
 # --- the export, offline ------------------------------------------------------------
 
 
-def _cli_verify(export: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """``cspermit permit verify FILE``, the Typer app in-process."""
+def _cli_verify(
+    export: Any, *, server_key: str | None = None, pinned: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
+    """``cspermit permit verify FILE [--server-key KEY] [--keys KEYS.json]``, the Typer app
+    in-process."""
     import tempfile
 
     from typer.testing import CliRunner
@@ -251,8 +254,22 @@ def _cli_verify(export: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "export.json"
         path.write_text(json.dumps(export), "utf-8")
-        done = CliRunner().invoke(cli, ["permit", "verify", str(path)])
+        args = ["permit", "verify", str(path)]
+        if server_key is not None:
+            args += ["--server-key", server_key]
+        if pinned is not None:
+            keys = Path(tmp) / "keys.json"
+            keys.write_text(json.dumps(pinned), "utf-8")
+            args += ["--keys", str(keys)]
+        done = CliRunner().invoke(cli, args)
     return done.exit_code, json.loads(done.stdout or "{}")
+
+
+def server_key(world: World) -> str:
+    """The server's public identity key, as anyone fetches it."""
+    r = world.client.get("/api/v1/server-key")
+    assert r.status_code == 200, r.text
+    return str(r.json()["public_key"])
 
 
 GOLDEN = Path(__file__).resolve().parent.parent / "data" / "permits" / "demo-chain.json"
@@ -288,6 +305,26 @@ def _export_tampers() -> dict[str, Callable[[dict[str, Any]], int]]:
         d["devices"][dev] = DeviceKey(dev, Ed25519PrivateKey.generate()).public_b64()
         return 1
 
+    def resign(d: dict[str, Any]) -> int:
+        # The attack the file's own keys cannot catch: lower the alarm's value, re-hash and
+        # re-sign every event with a new key, and put that key in ``devices``.
+        from permits.events import GENESIS_HASH, parse_event
+        from permits.integrity import DeviceKey, seal
+
+        dev = next(iter(d["devices"]))
+        key = DeviceKey.generate(dev)
+        prev, out = GENESIS_HASH, []
+        for raw in d["events"]:
+            if raw["type"] == "alarm_raised":
+                raw = {**raw, "payload": {**raw["payload"], "value": 1.0}}
+            event = seal(parse_event(raw), prev, key)
+            prev = event.hash or ""
+            out.append(event.to_json())
+        d["events"], d["devices"][dev] = out, key.public_b64()
+        if "head" in d:
+            d["head"] = {"seq": out[-1]["seq"], "hash": prev}
+        return 1
+
     return {
         "modified payload": modify,
         "modified device time": modify_time,
@@ -295,16 +332,36 @@ def _export_tampers() -> dict[str, Callable[[dict[str, Any]], int]]:
         "reordered events": reorder,
         "duplicated event inserted": insert,
         "device key replaced": swap_key,
+        "whole chain re-signed with another key": resign,
     }
 
 
 @pytest.mark.parametrize("how", list(_export_tampers()))
 def test_export_tamper_is_flagged_offline(how: str) -> None:
     golden = json.loads(GOLDEN.read_text("utf-8"))
-    code, out = _cli_verify(golden)
+    # The reviewer pins the device key from the registry, never the file's own.
+    pinned = dict(golden["devices"])
+    code, out = _cli_verify(golden, pinned=pinned)
     assert code == 0 and out["valid"], out
     bad = copy.deepcopy(golden)
     seq = _export_tampers()[how](bad)
-    code, out = _cli_verify(bad)
+    code, out = _cli_verify(bad, pinned=pinned)
+    if how == "device key replaced":
+        # The file's devices are ignored under pinned keys: swapping them changes nothing,
+        # and without an anchor the swapped file is never called valid either.
+        assert code == 0 and out["valid"], out
+        code, out = _cli_verify(bad)
+        assert code == 1 and out["code"] in ("BAD_SIGNATURE", "NOT_ANCHORED"), out
+        return
     assert code == 1 and out["valid"] is False, out
     assert out["seq"] == seq, out
+
+
+def test_a_chain_re_signed_under_a_new_key_verifies_only_under_its_own_keys() -> None:
+    golden = json.loads(GOLDEN.read_text("utf-8"))
+    forged = copy.deepcopy(golden)
+    _export_tampers()["whole chain re-signed with another key"](forged)
+    code, out = _cli_verify(forged)
+    assert code == 1 and out["code"] == "NOT_ANCHORED" and out["keys_from"] == "file", out
+    code, out = _cli_verify(forged, pinned=golden["devices"])
+    assert (code, out["code"], out["seq"]) == (1, "BAD_SIGNATURE", 1), out

@@ -134,10 +134,11 @@ def test_server_export_passes_cspermit_permit_verify(tmp_path: Path, world: Worl
         headers=tab.headers,
     )
     data = w.client.get("/api/v1/permits/PV-1/export.json", headers=w.h("bureau")).json()
+    key = w.client.get("/api/v1/server-key").json()["public_key"]
     path = tmp_path / "PV-1.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     ok = subprocess.run(
-        [sys.executable, "-m", "cspermit.cli", "permit", "verify", str(path)],
+        [sys.executable, "-m", "cspermit.cli", "permit", "verify", str(path), "--server-key", key],
         capture_output=True,
         text=True,
         timeout=60,
@@ -147,7 +148,7 @@ def test_server_export_passes_cspermit_permit_verify(tmp_path: Path, world: Worl
     data["events"][1]["sig"] = data["events"][0]["sig"]
     path.write_text(json.dumps(data), encoding="utf-8")
     bad = subprocess.run(
-        [sys.executable, "-m", "cspermit.cli", "permit", "verify", str(path)],
+        [sys.executable, "-m", "cspermit.cli", "permit", "verify", str(path), "--server-key", key],
         capture_output=True,
         text=True,
         timeout=60,

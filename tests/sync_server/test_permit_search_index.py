@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from cspermit.demo.permit_history import build_history
 from cspermit.demo.seed import DEMO_PEOPLE, DEMO_SPACES
-from sync_server.routers import permits as permit_api
 from sync_server.schema import metadata
+from sync_server.services import permits as permit_service
 from sync_server.storage import make_engine, migrate
 from tests.sync_server.chains import cancelled, enroll_tablet, filler, simple_permit
 from tests.sync_server.conftest import LEDGER_SPACE, PgCluster, World
@@ -179,7 +179,7 @@ def test_total_stops_counting_at_the_cap(
     two_histories: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     w = two_histories
-    monkeypatch.setattr(permit_api, "COUNT_CAP", 4)
+    monkeypatch.setattr(permit_service, "COUNT_CAP", 4)
     page = w.client.get("/api/v1/permits?limit=3", headers=w.h("bureau")).json()
     assert (page["total"], page["total_exact"], len(page["items"])) == (4, False, 3)
     # Paging past the cap still returns every permit, once.
@@ -194,10 +194,10 @@ def test_total_stops_counting_at_the_cap(
     # Exactly the cap, and below it, are exact; a member filter is capped the same way.
     ent_a = w.client.get("/api/v1/permits?enterprise_id=ent-a", headers=w.h("bureau")).json()
     assert (ent_a["total"], ent_a["total_exact"]) == (4, False)
-    monkeypatch.setattr(permit_api, "COUNT_CAP", 5)
+    monkeypatch.setattr(permit_service, "COUNT_CAP", 5)
     ent_a = w.client.get("/api/v1/permits?enterprise_id=ent-a", headers=w.h("bureau")).json()
     assert (ent_a["total"], ent_a["total_exact"], len(ent_a["items"])) == (5, True, 5)
-    monkeypatch.setattr(permit_api, "COUNT_CAP", 2)
+    monkeypatch.setattr(permit_service, "COUNT_CAP", 2)
     det = w.client.get("/api/v1/permits?detector=GASL-4-0001", headers=w.h("bureau")).json()
     assert (det["total"], det["total_exact"]) == (2, False) and len(det["items"]) > 2
     # The pages say "more than" and keep offering the next page while one comes back full.

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from permits.chunks import MAX_RAW_BYTES, decode_chunk, encode_chunk
 from permits.readings import Channel, Reading, StatusFlag, Unit
-from sync_server.web import readings as server_reader
+from sync_server.services import readings as server_reader
 from tablet_app.sync_client import HAVE_CHECK_ABOVE_BYTES, SyncClient
 from tests.sync_server.chains import enroll_tablet
 from tests.sync_server.conftest import World

@@ -18,7 +18,8 @@ from tablet_app.presenters.home import HomePresenter
 from tablet_app.presenters.settings import SettingsPresenter
 from tablet_app.presenters.setup import SetupPresenter
 from tablet_app.store import Store
-from tablet_app.sync_client import SyncClient
+
+from .server_rig import enrol_and_sync
 
 
 @pytest.fixture
@@ -59,15 +60,8 @@ def test_enrol_sync_pulls_the_ledger_and_hazards_and_shows_progress(
         }
     )
 
-    async def scenario() -> None:
-        async with SyncClient("http://localhost", transport=transport) as admin:
-            await admin.sign_in("a-admin", "a-admin-demo")
-            code = await admin.create_enrollment_code("test tablet")
-        assert await settings.enroll(code), settings.sync_result
-        assert await settings.sync_now(), settings.sync_result
-
     try:
-        asyncio.run(scenario())
+        asyncio.run(enrol_and_sync(settings, transport))
         # the ledger, mapped to what a permit records
         space = store.reference("spaces", "A-T1")
         assert space is not None

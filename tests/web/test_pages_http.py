@@ -253,6 +253,9 @@ def test_a_tampered_event_is_named_on_the_trace_and_in_the_pdf(
         ["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True
     ).stdout.decode()
     assert "校验未通过：第一个不符的事件序号为 2" in text
+    # The PDF names the key that attests the export, so a reader can check it offline.
+    fingerprint = bureau.get("/api/v1/server-key").json()["fingerprint"]
+    assert f"服务器身份密钥指纹（SHA-256）：{fingerprint[:19]}" in text
 
 
 def test_drills_and_topic_training_kept_in_the_enterprise_record(

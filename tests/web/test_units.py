@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 
 from permits.readings import Channel, Reading, Unit
 from sync_server.pdf import PdfFontMissing, render
-from sync_server.web import readings
+from sync_server.services import readings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,7 +75,7 @@ def test_chart_library_is_vendored_with_licence_and_version() -> None:
 
 
 def test_chart_decimation_keeps_peaks_and_dips() -> None:
-    from sync_server.web.trace import decimate
+    from sync_server.services.trace import decimate
 
     points = [[i * 1000, 20.9] for i in range(29_000)]
     points[12_345][1] = 35.0  # one second of H2S-like spike

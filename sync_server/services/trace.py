@@ -1,24 +1,35 @@
 """One permit end to end (一键追溯), arranged for people: the trace page and the PDF.
 
-Built on the API's trace (``routers.permits.trace``: tenancy, chain verification,
-findings, hazards) plus the readings chunks and device labels, folded here into what a
-reviewer asks: who was there, in which role; what was isolated; what the gas did and
-what the limits were; who was inside when an alarm went off; is the record intact.
+Built on the API's trace (``services.permits``: tenancy, chain verification, findings,
+hazards) plus the readings chunks and device labels, arranged here into what a reviewer
+asks: who was there, in which role; what was isolated; what the gas did and what the
+limits were; who was inside when an alarm went off; is the record intact. The story is
+the core's fold of the stored chain (``permits.timeline``), never a second fold of the
+payloads (docs/architecture.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from sync_server.routers import permits as permit_api
-from sync_server.schema import devices, enterprises
-from sync_server.security import Principal
-from sync_server.web import readings as readings_mod
-from sync_server.web.labels import (
+from permits.atmosphere import entry_limits
+from permits.events import (
+    AlarmRaised,
+    AtmosphereTestRecorded,
+    IsolationApplied,
+    IsolationRemoved,
+    IsolationVerified,
+)
+from permits.profiles import load_profile
+from permits.readings import Channel, Unit
+from permits.state import PermitState
+from permits.timeline import Step, steps_of_json
+from sync_server.labels import (
     EVENT_TYPES,
     ISOLATION_METHODS,
     PERMIT_STATUSES,
@@ -28,6 +39,10 @@ from sync_server.web.labels import (
     local_time,
     parse_time,
 )
+from sync_server.schema import devices, enterprises
+from sync_server.security import Principal
+from sync_server.services import readings as readings_mod
+from sync_server.services.permits import trace_and_chain
 
 # Limits drawn on each channel's chart: the ones a reviewer compares the trend with.
 _CHART_LIMIT_CODES = {"O2_LOW", "O2_HIGH", "FLAMMABLE_HIGH", "TOXIC_HIGH"}
@@ -38,10 +53,6 @@ def _ms(at: datetime | None) -> int | None:
 
 
 def _limits(channel: str, unit: str, profile_name: str) -> list[dict[str, Any]]:
-    from permits.atmosphere import entry_limits
-    from permits.profiles import load_profile
-    from permits.readings import Channel, Unit
-
     try:
         profile = load_profile(profile_name)
     except Exception:  # an unknown profile name in an old permit: fall back to the default
@@ -163,88 +174,93 @@ def _device_labels(conn: Connection, enterprise_id: str) -> dict[str, str]:
     return {r.device_id: r.label for r in rows}
 
 
+def _samples(payload: AtmosphereTestRecorded) -> list[dict[str, Any]]:
+    """The sample points of a recorded test, as the device recorded them."""
+    test = payload.test
+    document = test if isinstance(test, Mapping) else test.model_dump(mode="json")
+    return list(document.get("samples") or [])
+
+
+def _people(history: list[Step]) -> dict[str, dict[str, Any]]:
+    """Everyone given a role, in the order of their first role, with their roles in the
+    order they were assigned (the fold's roster)."""
+    people: dict[str, dict[str, Any]] = {}
+    for step in history:
+        for role, ids in step.after.roles.items():
+            for pid in sorted(ids - step.before.roles.get(role, frozenset())):
+                entry = people.setdefault(pid, {"name": step.after.people[pid].name, "roles": []})
+                entry["roles"].append(role.value)
+    return people
+
+
 def build(conn: Connection, who: Principal, permit_id: str, _: Gettext) -> dict[str, Any]:
-    """The trace view model; another tenant's or an unknown permit raises NotFound."""
-    t = permit_api.trace_data(conn, who, permit_id)
+    """The trace view model; another tenant's or an unknown permit raises NotFound.
+
+    Who was inside when, the guardian on duty, the isolations, the tests and the alarms
+    come from the core's fold (``permits.timeline``), event by event; the recorded
+    facts of an event (an alarm's reading, a test's samples) from the event itself."""
+    t, bodies = trace_and_chain(conn, who, permit_id)
     permit = t["permit"]
     events: list[dict[str, Any]] = t["events"]
     ent = conn.execute(
         sa.select(enterprises.c.name).where(enterprises.c.enterprise_id == permit["enterprise_id"])
     ).first()
     device_labels = _device_labels(conn, permit["enterprise_id"])
-
-    people: dict[str, dict[str, Any]] = {}
-    space: dict[str, Any] = {}
-    work = ""
-    hazards_identified: list[str] = []
-    for e in events:
-        p = e["payload"] or {}
-        if e["type"] == "drafted":
-            space = dict(p.get("space") or {})
-            work = str(p.get("work_description", ""))
-        elif e["type"] == "role_assigned":
-            person = p.get("person") or {}
-            pid = person.get("person_id")
-            if pid:
-                entry = people.setdefault(pid, {"name": person.get("name", pid), "roles": []})
-                entry["roles"].append(p.get("role"))
-        elif e["type"] == "hazard_identified":
-            hazards_identified.append(str(p.get("hazard", "")))
+    history = list(steps_of_json(bodies))
+    final = history[-1].after if history else PermitState()
+    people = _people(history)
+    space: dict[str, Any] = final.space.model_dump(mode="json") if final.space else {}
 
     findings_by_seq: dict[int, list[str]] = {}
     for f in t["findings"]:
         findings_by_seq.setdefault(f["seq"], []).append(f["code"])
 
-    inside: list[str] = []
-    guardian: str | None = None
+    inside: list[str] = []  # the fold's set, in the order they went in
     timeline = []
     alarms: list[dict[str, Any]] = []
     isolations: dict[str, dict[str, Any]] = {}
     tests = []
     alarm_markers: dict[str, list[dict[str, Any]]] = {}
     first_at = parse_time(events[0]["occurred_at"]) if events else None
-    for e in events:
-        p = e["payload"] or {}
+    for e, step in zip(events, history, strict=True):
+        raw = e["payload"] or {}
         kind = e["type"]
         at = parse_time(e["occurred_at"])
-        if kind == "entrant_entered" and p.get("entrant_id") not in inside:
-            inside.append(p["entrant_id"])
-        elif kind == "entrant_exited" and p.get("entrant_id") in inside:
-            inside.remove(p["entrant_id"])
-        elif kind in ("guardian_on_duty", "guardian_handover"):
-            guardian = _signer(p) or p.get("to_person") or guardian
-        elif kind == "guardian_left":
-            guardian = None
-        elif kind in ("isolation_applied", "isolation_verified", "isolation_removed"):
-            rec = isolations.setdefault(
-                p.get("lock_id", p.get("point_id", "")),
-                {"point_id": p.get("point_id"), "lock_id": p.get("lock_id")},
-            )
-            if kind == "isolation_applied":
-                rec.update(
-                    method=label(ISOLATION_METHODS, p.get("method"), _),
-                    tag_id=p.get("tag_id"),
-                    applied_by=_name(people, p.get("applied_by")),
-                    applied_at=local_time(at),
+        p = step.event.payload if step.event is not None else None
+        inside = [x for x in inside if x not in step.came_out] + sorted(step.went_in)
+        if isinstance(p, IsolationApplied | IsolationVerified | IsolationRemoved):
+            held = step.before.isolations.get(p.lock_id)
+            record = step.after.isolations.get(p.lock_id)
+            shown = record or held
+            if shown is not None:
+                row = isolations.setdefault(
+                    p.lock_id, {"point_id": shown.point_id, "lock_id": shown.lock_id}
                 )
-            elif kind == "isolation_verified":
-                rec.update(
-                    verified_by=_name(people, p.get("verified_by")), verified_at=local_time(at)
-                )
-            else:
-                rec.update(removed_by=_name(people, p.get("removed_by")), removed_at=local_time(at))
-        elif kind == "atmosphere_test_recorded":
-            test = p.get("test") or {}
-            det = p.get("detector") or {}
-            for sample in test.get("samples") or []:
+                if isinstance(p, IsolationApplied) and record is not None:
+                    row.update(
+                        method=label(ISOLATION_METHODS, record.method.value, _),
+                        tag_id=record.tag_id,
+                        applied_by=_name(people, record.applied_by),
+                        applied_at=local_time(record.applied_at),
+                    )
+                elif isinstance(p, IsolationVerified) and record and record.verified_at:
+                    row.update(
+                        verified_by=_name(people, record.verified_by),
+                        verified_at=local_time(record.verified_at),
+                    )
+                elif isinstance(p, IsolationRemoved) and held is not None and record is None:
+                    row.update(removed_by=_name(people, p.removed_by), removed_at=local_time(at))
+        elif isinstance(p, AtmosphereTestRecorded):
+            recorded = step.after.test_by_seq(e["seq"])
+            for sample in _samples(p) if recorded is not None else []:
                 tests.append(
                     {
                         "seq": e["seq"],
                         "at": local_time(sample.get("taken_at") or at),
                         "at_ms": _ms(parse_time(sample.get("taken_at")) or at),
                         "point": sample.get("point", ""),
-                        "detector": det.get("serial", ""),
-                        "by": _name(people, p.get("tested_by")),
+                        "detector": recorded.detector_serial,
+                        "by": _name(people, recorded.tested_by),
                         "readings": [
                             {
                                 "channel": r.get("channel"),
@@ -255,44 +271,45 @@ def build(conn: Connection, who: Principal, permit_id: str, _: Gettext) -> dict[
                         ],
                     }
                 )
-        elif kind == "alarm_raised":
+        elif isinstance(p, AlarmRaised) and (raised := step.after.alarms.get(p.alarm_id)):
+            # The reading as the device recorded it; who was there from the fold.
             alarm = {
-                "seq": e["seq"],
-                "alarm_id": p.get("alarm_id"),
-                "at": local_time(at),
-                "channel": p.get("channel"),
-                "value": p.get("value"),
-                "limit": p.get("limit"),
-                "unit": p.get("unit"),
-                "point": p.get("point"),
+                "seq": raised.seq,
+                "alarm_id": raised.alarm_id,
+                "at": local_time(raised.raised_at),
+                "channel": raw.get("channel"),
+                "value": raw.get("value"),
+                "limit": raw.get("limit"),
+                "unit": raw.get("unit"),
+                "point": raw.get("point"),
                 "inside": [_name(people, x) for x in inside],
-                "guardian": _name(people, guardian),
+                "guardian": _name(people, step.after.guardian),
                 "device": device_labels.get(e["device_id"], e["device_id"]),
                 "cleared_at": "",
                 "evacuation_at": "",
                 "exits": [],
             }
             alarms.append(alarm)
-            if p.get("channel"):
-                alarm_markers.setdefault(str(p["channel"]), []).append(
+            if raised.channel:
+                alarm_markers.setdefault(raised.channel, []).append(
                     {
-                        "x": _ms(at),
-                        "y": p.get("value"),
+                        "x": _ms(raised.raised_at),
+                        "y": raw.get("value"),
                         "label": f"{_('Alarm')} {alarm['alarm_id']}",
                     }
                 )
-        elif kind == "alarm_cleared":
-            for a in alarms:
-                if a["alarm_id"] == p.get("alarm_id") and not a["cleared_at"]:
-                    a["cleared_at"] = local_time(at)
+        cleared = step.before.alarms.keys() - step.after.alarms.keys()
+        for a in alarms:
+            if a["alarm_id"] in cleared and not a["cleared_at"]:
+                a["cleared_at"] = local_time(at)
         if kind == "evacuation_ordered":
             for a in alarms:
                 if not a["evacuation_at"]:
                     a["evacuation_at"] = local_time(at)
-        if kind == "entrant_exited":
+        for person in sorted(step.came_out):
             for a in alarms:
                 if not a["cleared_at"]:
-                    a["exits"].append(f"{_name(people, p.get('entrant_id'))} {local_time(at)}")
+                    a["exits"].append(f"{_name(people, person)} {local_time(at)}")
         timeline.append(
             {
                 "seq": e["seq"],
@@ -307,17 +324,17 @@ def build(conn: Connection, who: Principal, permit_id: str, _: Gettext) -> dict[
                 "actor": _name(people, e["actor"]),
                 "device": device_labels.get(e["device_id"], ""),
                 "device_id": e["device_id"],
-                "summary": _summary(kind, p, people, _),
+                "summary": _summary(kind, raw, people, _),
                 "hash": e["hash"],
                 "clock_flag": e["clock_flag"],
                 "findings": findings_by_seq.get(e["seq"], []),
                 "alarm": kind in ("alarm_raised", "evacuation_ordered"),
                 "signoff": {
-                    "person": _name(people, (p.get("signoff") or {}).get("person_id")),
-                    "meaning": (p.get("signoff") or {}).get("meaning", ""),
-                    "pin_verified": bool((p.get("signoff") or {}).get("pin_verified")),
+                    "person": _name(people, (raw.get("signoff") or {}).get("person_id")),
+                    "meaning": (raw.get("signoff") or {}).get("meaning", ""),
+                    "pin_verified": bool((raw.get("signoff") or {}).get("pin_verified")),
                 }
-                if p.get("signoff")
+                if raw.get("signoff")
                 else None,
             }
         )
@@ -364,8 +381,8 @@ def build(conn: Connection, who: Principal, permit_id: str, _: Gettext) -> dict[
         "status_label": label(PERMIT_STATUSES, permit["status"], _),
         "enterprise_name": ent.name if ent else permit["enterprise_id"],
         "space": space,
-        "work": work,
-        "hazards_identified": hazards_identified,
+        "work": final.work_description,
+        "hazards_identified": list(final.permit_hazards),
         "people": [
             {
                 "person_id": pid,

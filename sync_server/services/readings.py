@@ -1,21 +1,17 @@
 """Readings chunks decoded for the trace chart and the PDF's readings table.
 
-Three chunk layouts reach the server: the tablet's columnar ``CSRC2`` chunk (written
+Two chunk layouts reach the server: the tablet's columnar ``CSRC2`` chunk (written
 now: a time step a frame, values as delta-coded integers at the channel's resolution or
-float64; docs/tablet.md "Readings chunks"), the first tablets' ``CSRC1`` chunk (a JSON
+float64; docs/tablet.md "Readings chunks") and the first tablets' ``CSRC1`` chunk (a JSON
 header, then zlib-compressed columns of int32 time deltas in ms, uint8 channel index,
-float32 value, uint8 status; stored chunks never change, so it is read for good) and
-the demo history's compact JSON chunk (zlib JSON with ``start``, ``step_s``,
-``channels`` and ``rows``). The two tablet layouts are read by the same codec the
-tablet writes with (``permits.chunks``); a chunk in none of these layouts is reported
-as unreadable, never guessed at.
+float32 value, uint8 status; stored chunks never change, so it is read for good). Both
+are read by the same codec the tablet writes with (``permits.chunks``); a chunk in
+neither layout is reported as unreadable, never guessed at.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,9 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from permits.chunks import CSRC1, MAGIC, ChunkError, decode_columns
+from permits.chunks import ChunkError, decode_columns
 from sync_server.schema import blobs
-from sync_server.web.labels import CHANNEL_UNITS, parse_time
 
 
 @dataclass(frozen=True)
@@ -53,30 +48,8 @@ def _chunk(data: bytes) -> list[Point]:
     ]
 
 
-def _demo_json(data: bytes) -> list[Point]:
-    try:
-        blob = json.loads(zlib.decompress(data))
-        start = parse_time(blob["start"])
-        channels = [str(c) for c in blob["channels"]]
-        rows = blob["rows"]
-    except (ValueError, KeyError, TypeError, zlib.error) as exc:
-        raise ChunkUnreadable(f"not a readings chunk: {exc}") from exc
-    if start is None:
-        raise ChunkUnreadable("readings chunk without a start time")
-    out = []
-    for row in rows:
-        at = start + timedelta(seconds=float(row[0]))
-        for channel, value in zip(channels, row[1:], strict=False):
-            out.append(
-                Point(at, channel, float(value), CHANNEL_UNITS.get(channel, "ppm"), blob["serial"])
-            )
-    return out
-
-
 def decode(data: bytes) -> list[Point]:
-    if data.startswith((MAGIC, CSRC1)):
-        return _chunk(data)
-    return _demo_json(data)
+    return _chunk(data)
 
 
 def load_points(

@@ -6,10 +6,9 @@ serves the zh_CN pages, the en pages and the (always Chinese) permit PDF.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
-Gettext = Callable[[str], str]
+from sync_server.i18n import Gettext
 
 # China keeps one offset all year (no daylight saving): the bureau reads Beijing time.
 BEIJING = timezone(timedelta(hours=8), "UTC+8")

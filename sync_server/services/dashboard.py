@@ -1,6 +1,5 @@
-"""Read-only queries behind the dashboard and the enterprise page, always within the
-reader's tenancy scope (``services.tenancy``). Written here rather than in the shared
-services so the pages can grow without touching the ingest path."""
+"""Read-only queries behind the dashboard and the enterprise list, always within the
+reader's tenancy scope (``services.tenancy``)."""
 
 from __future__ import annotations
 
@@ -10,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from sync_server.labels import BEIJING
 from sync_server.schema import (
     enterprises,
     findings,
@@ -22,7 +22,6 @@ from sync_server.security import Principal
 from sync_server.services import hazards as hazard_service
 from sync_server.services.tenancy import scope_filter, visible_enterprises
 from sync_server.storage import now_iso
-from sync_server.web.labels import BEIJING
 
 ACTIVE = ("approved", "active", "evacuating", "suspended", "closing")
 ALARM_CODES = ("ALARM_RAISED", "EVACUATION_ORDERED")

@@ -1,0 +1,32 @@
+"""The start page: today's permits, alarms, open and overdue hazards, findings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from sync_server.labels import BEIJING
+from sync_server.services import dashboard as dashboard_service
+from sync_server.services import ledger
+from sync_server.web.pages import _base as base
+from sync_server.web.pages._base import PageConn, Who
+
+router = base.page_router()
+
+
+@router.get("/")
+def dashboard(request: Request, conn: PageConn, who: Who) -> HTMLResponse:
+    data = dashboard_service.dashboard(conn, who)
+    names = dashboard_service.enterprise_names(conn, who)
+    today = datetime.now(BEIJING).date()
+    return base.render(
+        request,
+        "dashboard.html",
+        who,
+        d=data,
+        names=names,
+        today_date=today.isoformat(),
+        training_due=ledger.training_due(conn, list(names), today),
+    )

@@ -1,0 +1,90 @@
+"""Enterprises: the list, one enterprise's ledger page, its spaces with their QR codes
+and the printable warning-sign card of one space."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import quote
+
+import segno
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse
+
+from permits.space_code import space_code
+from sync_server.labels import BEIJING
+from sync_server.security import Role
+from sync_server.services import dashboard as dashboard_service
+from sync_server.services import enterprises as enterprise_service
+from sync_server.services import hazards as hazard_service
+from sync_server.services import ledger
+from sync_server.services import permits as permit_service
+from sync_server.services import reference as ref
+from sync_server.services.hazards import HazardQuery
+from sync_server.services.permits import PermitQuery
+from sync_server.services.reference import Kind
+from sync_server.services.tenancy import require_visible
+from sync_server.web.pages import _base as base
+from sync_server.web.pages._base import PageConn, Who
+
+router = base.page_router()
+
+
+@router.get("/enterprises")
+def enterprise_list(request: Request, conn: PageConn, who: Who) -> Response:
+    names = dashboard_service.enterprise_names(conn, who)
+    if who.role is Role.ENTERPRISE_ADMIN and who.enterprise_id:
+        return base.see_other(f"/web/enterprises/{quote(who.enterprise_id)}")
+    return base.render(request, "enterprises.html", who, names=names)
+
+
+@router.get("/enterprises/{enterprise_id}")
+def enterprise_page(request: Request, enterprise_id: str, conn: PageConn, who: Who) -> HTMLResponse:
+    require_visible(conn, who, enterprise_id)
+    today = datetime.now(BEIJING).date()
+    return base.render(
+        request,
+        "enterprise.html",
+        who,
+        **ledger.overview(conn, enterprise_id, today),
+        recent=permit_service.search(conn, who, PermitQuery(enterprise_id=enterprise_id, limit=10)),
+        open_hazards=hazard_service.search(
+            conn, who, HazardQuery(enterprise_id=enterprise_id, open_only=True, limit=50)
+        ),
+    )
+
+
+def _qr_svg(payload: str) -> str:
+    # segno's inline SVG: a vector QR that prints sharp on the warning-sign card.
+    return str(
+        segno.make(payload, error="m").svg_inline(scale=4, border=2, title=payload, omitsize=True)
+    )
+
+
+@router.get("/enterprises/{enterprise_id}/spaces")
+def ledger_page(request: Request, enterprise_id: str, conn: PageConn, who: Who) -> HTMLResponse:
+    require_visible(conn, who, enterprise_id)
+    ent = enterprise_service.get(conn, enterprise_id)
+    spaces = []
+    for row in ref.list_items(conn, enterprise_id, Kind.SPACE):
+        payload = space_code(enterprise_id, row.item_id)
+        spaces.append({**row.data, "qr": _qr_svg(payload), "payload": payload})
+    return base.render(request, "ledger.html", who, ent=ent, spaces=spaces)
+
+
+@router.get("/enterprises/{enterprise_id}/spaces/{space_id}/card")
+def warning_card(
+    request: Request, enterprise_id: str, space_id: str, conn: PageConn, who: Who
+) -> HTMLResponse:
+    require_visible(conn, who, enterprise_id)
+    ent = enterprise_service.get(conn, enterprise_id)
+    row = ref.get(conn, enterprise_id, Kind.SPACE, space_id)
+    payload = space_code(enterprise_id, space_id)
+    return base.render(
+        request,
+        "card.html",
+        who,
+        ent=ent,
+        space=row.data,
+        qr=_qr_svg(payload),
+        payload=payload,
+    )
