@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID, uuid4
 
@@ -34,6 +35,21 @@ from permits.atmosphere_record import AtmosphereRecord
 from permits.canonical import canonical_json
 from permits.errors import InvalidInput
 
+# What the ledger knew, as a permit records it: defined in permits.snapshots, part of
+# the event schema (imported from here).
+from permits.snapshots import (
+    ApprovalAuthority,
+    Certificate,
+    ContractorSnapshot,
+    DelegationSnapshot,
+    DetectorIdentity,
+    Id,
+    IsolationKind,
+    IsolationPointTemplate,
+    PersonSnapshot,
+    SpaceSnapshot,
+)
+
 __all__ = [
     "GENESIS_HASH",
     "PAYLOAD_TYPES",
@@ -49,6 +65,8 @@ __all__ = [
     "Certificate",
     "Closed",
     "ClosingStarted",
+    "ContractorSnapshot",
+    "DelegationSnapshot",
     "DetectorIdentity",
     "DeviceHandover",
     "Drafted",
@@ -92,10 +110,10 @@ __all__ = [
     "VentilationStopped",
     "new_event",
     "parse_event",
+    "register_payloads",
 ]
 
 Hash64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 # prev_hash of a permit's first event.
 GENESIS_HASH = "0" * 64
@@ -135,6 +153,26 @@ class EventType(StrEnum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
     DEVICE_HANDOVER = "device_handover"
+    # Hot work (动火作业, permits/hot_work): a second permit type with its own events.
+    HOT_WORK_DRAFTED = "hot_work_drafted"
+    HOT_WORK_ROLE_ASSIGNED = "hot_work_role_assigned"
+    HOT_WORK_APPROVED = "hot_work_approved"
+    HOT_WORK_GAS_ANALYSED = "hot_work_gas_analysed"
+    HOT_WORK_MONITORING_STARTED = "hot_work_monitoring_started"
+    HOT_WORK_MONITORING_STOPPED = "hot_work_monitoring_stopped"
+    HOT_WORK_FIRE_STARTED = "hot_work_fire_started"
+    HOT_WORK_INTERRUPTED = "hot_work_interrupted"
+    HOT_WORK_DONE = "hot_work_done"
+    HOT_WORK_FIRE_WATCH_STARTED = "hot_work_fire_watch_started"
+    HOT_WORK_WATCH_CONFIRMED = "hot_work_watch_confirmed"
+    HOT_WORK_FIRE_WATCH_ENDED = "hot_work_fire_watch_ended"
+    HOT_WORK_CLOSED = "hot_work_closed"
+    HOT_WORK_ALARM_RAISED = "hot_work_alarm_raised"
+    HOT_WORK_ALARM_CLEARED = "hot_work_alarm_cleared"
+    HOT_WORK_SUSPENDED = "hot_work_suspended"
+    HOT_WORK_RESUMED = "hot_work_resumed"
+    HOT_WORK_CANCELLED = "hot_work_cancelled"
+    HOT_WORK_SIMOPS_ACKNOWLEDGED = "hot_work_simops_acknowledged"
 
 
 class _Model(BaseModel):
@@ -153,6 +191,7 @@ class SignOffMeaning(StrEnum):
     COUNTERSIGN = "countersign"
     HANDOVER_OUT = "handover_out"
     HANDOVER_IN = "handover_in"
+    OVERRIDE_STALE_LEDGER = "override_stale_ledger"
 
 
 class SignOff(_Model):
@@ -168,61 +207,6 @@ class SignOff(_Model):
     state_hash: Hash64
     pin_verified: bool
     signature_image_sha256: Hash64 | None = None
-
-
-class Certificate(_Model):
-    kind: Id  # e.g. "hot_work" (焊接与热切割作业), "electrician"
-    number: str = ""
-    valid_until: date
-
-
-class ApprovalAuthority(StrEnum):
-    NONE = "none"
-    APPROVER = "approver"  # may approve ordinary spaces
-    PRINCIPAL = "principal"  # 主要负责人
-    DELEGATE = "delegate"  # written delegate of the principal (MEM13 Art. 7)
-
-
-class PersonSnapshot(_Model):
-    """A person as the ledger knew them when the role was assigned."""
-
-    person_id: Id
-    name: str
-    employer_id: Id
-    contractor_id: Id | None = None
-    contractor_blacklisted: bool = False
-    training_valid_until: date | None = None
-    certificates: tuple[Certificate, ...] = ()
-    approval_authority: ApprovalAuthority = ApprovalAuthority.NONE
-    delegation_ref: str | None = None  # the written delegation's reference
-
-
-class IsolationKind(StrEnum):
-    ELECTRICAL = "electrical"
-    PIPE = "pipe"
-    MECHANICAL = "mechanical"
-    OTHER = "other"
-
-
-class IsolationPointTemplate(_Model):
-    point_id: Id
-    description: str = ""
-    kind: IsolationKind
-    # A pipe that connects to a hazardous source needs a blind or a removed section.
-    hazardous_source: bool = False
-
-
-class SpaceSnapshot(_Model):
-    space_id: Id
-    name: str
-    required_channels: tuple[str, ...] = Field(min_length=1)
-    sample_points: tuple[str, ...] = Field(min_length=1)
-    isolation_points: tuple[IsolationPointTemplate, ...] = ()
-    required_ppe: tuple[str, ...] = ()
-    rescue_items: tuple[str, ...] = ()
-    key_supervision: bool = False  # on the MEM key-supervision list (H2S, CO, CO2)
-    oxygen_enriched: bool = False
-    profile: Id = "cn-gongmao"
 
 
 class Role(StrEnum):
@@ -272,6 +256,11 @@ class Drafted(Payload):
     required_certificates: tuple[str, ...] = ()
     # Optional shorter validity than the profile's (an enterprise may shorten, never lengthen).
     validity_minutes: int | None = Field(default=None, gt=0)
+    # When the tablet's ledger copy was last pulled; a copy older than the limit needs a
+    # supervisor's signed reason (docs/rules.md, Every ledger fact reaches its rule).
+    ledger_as_of: AwareDatetime | None = None
+    stale_ledger_override: SignOff | None = None
+    stale_ledger_reason: str = ""
 
 
 class RoleAssigned(Payload):
@@ -346,13 +335,6 @@ class EquipmentConfirmed(Payload):
     event_type = EventType.EQUIPMENT_CONFIRMED
     confirmed_by: Id
     items: tuple[str, ...] = Field(min_length=1)
-
-
-class DetectorIdentity(_Model):
-    serial: Id
-    model: str = ""
-    calibration_due: date | None = None
-    last_bump_test: AwareDatetime | None = None
 
 
 class AtmosphereTestRecorded(Payload):
@@ -515,7 +497,7 @@ class DeviceHandover(Payload):
     to_public_key: str = Field(min_length=1)  # base64 raw Ed25519 key
 
 
-PAYLOAD_TYPES: Mapping[EventType, type[Payload]] = {
+_PAYLOAD_TYPES: dict[EventType, type[Payload]] = {
     cls.event_type: cls
     for cls in (
         Drafted,
@@ -553,7 +535,17 @@ PAYLOAD_TYPES: Mapping[EventType, type[Payload]] = {
         DeviceHandover,
     )
 }
-assert set(PAYLOAD_TYPES) == set(EventType), "every event type needs a payload class"
+# Read-only to everyone else; a second permit type adds its classes with register_payloads.
+PAYLOAD_TYPES: Mapping[EventType, type[Payload]] = MappingProxyType(_PAYLOAD_TYPES)
+
+
+def register_payloads(*classes: type[Payload]) -> None:
+    """Add another permit type's payload classes (their event types are members of
+    :class:`EventType`; each has exactly one class)."""
+    for cls in classes:
+        if cls.event_type in _PAYLOAD_TYPES:
+            raise ValueError(f"event type {cls.event_type.value} already has a payload class")
+        _PAYLOAD_TYPES[cls.event_type] = cls
 
 
 # ------------------------------------------------------------------ event
@@ -658,3 +650,7 @@ def parse_event(data: Any) -> Event:
     except ValidationError as exc:
         loc, msg = _where(exc)
         raise InvalidInput(loc, msg) from exc
+
+
+# Hot work's payloads register themselves; imported last, after every name they use.
+import permits.hot_work.events  # noqa: E402, F401

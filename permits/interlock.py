@@ -14,6 +14,7 @@ from permits.errors import Unmet
 from permits.events import ApprovalAuthority, MonitoringSnapshot, PersonSnapshot
 from permits.loto import isolation_unmet
 from permits.messages import register
+from permits.reference.people import contractor_blacklisted
 from permits.state import PermitState, Status
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "entry_unmet",
     "has_certificate",
     "monitoring_live",
+    "required_authority",
     "training_valid",
 ]
 
@@ -62,6 +64,7 @@ ENTRANT_ALREADY_INSIDE = "ENTRANT_ALREADY_INSIDE"
 ALARM_ACTIVE = "ALARM_ACTIVE"
 MONITORING_STALE = "MONITORING_STALE"
 MONITORING_NOT_ACCEPTABLE = "MONITORING_NOT_ACCEPTABLE"
+MONITORING_OTHER_DETECTOR = "MONITORING_OTHER_DETECTOR"
 
 # Which §5 condition each code belongs to (documentation, and the hazard finder).
 CONDITION_OF: dict[str, int] = {
@@ -89,6 +92,7 @@ CONDITION_OF: dict[str, int] = {
     ALARM_ACTIVE: 7,
     MONITORING_STALE: 7,
     MONITORING_NOT_ACCEPTABLE: 7,
+    MONITORING_OTHER_DETECTOR: 7,
 }
 
 _M = [
@@ -211,6 +215,11 @@ _M = [
         N_("restore the detector link before anyone enters"),
     ),
     (
+        MONITORING_OTHER_DETECTOR,
+        N_("the entry's monitoring view is from detector {got}, but {expected} is monitoring"),
+        N_("record the entry with the view of the detector that is monitoring"),
+    ),
+    (
         MONITORING_NOT_ACCEPTABLE,
         N_("the live monitor does not show acceptable air"),
         N_("nobody enters until the live readings are acceptable"),
@@ -232,9 +241,17 @@ def has_certificate(person: PersonSnapshot, kind: str, now: datetime) -> bool:
     return any(c.kind == kind and c.valid_until >= now.date() for c in person.certificates)
 
 
+def required_authority(state: PermitState) -> str:
+    """Who may approve the permit's space (the facts of an authority refusal)."""
+    if state.space is not None and state.space.requires_principal_approval:
+        return "principal/delegate"
+    return "approver"
+
+
 def approval_authorised(state: PermitState) -> bool:
     authority = state.approver_authority
-    if state.space is not None and state.space.key_supervision:
+    # Derived from the space's flag, hazards and channels (docs/rules.md, key supervision).
+    if state.space is not None and state.space.requires_principal_approval:
         # MEM13 Art. 7: H2S/CO/CO2 spaces need the principal or a written delegate.
         return authority in (ApprovalAuthority.PRINCIPAL, ApprovalAuthority.DELEGATE)
     return authority in (
@@ -249,11 +266,11 @@ def condition_1_permit(state: PermitState, now: datetime) -> list[Unmet]:
         return [Unmet(PERMIT_NOT_APPROVED)]
     unmet: list[Unmet] = []
     if not approval_authorised(state):
-        required = (
-            "principal/delegate" if state.space and state.space.key_supervision else "approver"
-        )
         unmet.append(
-            Unmet(APPROVER_NOT_AUTHORISED, {"person": state.approved_by, "required": required})
+            Unmet(
+                APPROVER_NOT_AUTHORISED,
+                {"person": state.approved_by, "required": required_authority(state)},
+            )
         )
     status = state.status_at(now)
     if status is Status.EXPIRED:
@@ -278,6 +295,8 @@ def condition_3_ventilation_equipment(state: PermitState) -> list[Unmet]:
 def monitoring_live(state: PermitState, snapshot: MonitoringSnapshot | None, now: datetime) -> bool:
     if state.monitoring_detector is None or snapshot is None:
         return False
+    if snapshot.detector_serial != state.monitoring_detector:
+        return False  # another detector's view says nothing about the one monitoring
     age = now - snapshot.last_reading_at
     return (
         snapshot.acceptable
@@ -352,7 +371,10 @@ def condition_6_entrant(state: PermitState, entrant_id: str, now: datetime) -> l
     for kind in state.required_certificates:
         if not has_certificate(person, kind, now):
             unmet.append(Unmet(ENTRANT_CERTIFICATE_MISSING, {**facts, "certificate": kind}))
-    if person.contractor_blacklisted:
+    contractor = person.contractor
+    if person.contractor_blacklisted or (
+        contractor is not None and contractor_blacklisted(contractor, now.date())
+    ):
         unmet.append(
             Unmet(
                 ENTRANT_CONTRACTOR_BLACKLISTED, {**facts, "contractor": person.contractor_id or "-"}
@@ -380,6 +402,13 @@ def condition_7_alarms(
             )
             unmet.append(
                 Unmet(MONITORING_STALE, {"age_s": age, "max_s": stale_after.total_seconds()})
+            )
+        elif monitoring.detector_serial != state.monitoring_detector:
+            unmet.append(
+                Unmet(
+                    MONITORING_OTHER_DETECTOR,
+                    {"got": monitoring.detector_serial, "expected": state.monitoring_detector},
+                )
             )
         elif not monitoring.acceptable:
             unmet.append(Unmet(MONITORING_NOT_ACCEPTABLE))

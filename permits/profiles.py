@@ -9,6 +9,7 @@ override (:func:`apply_override`); a looser override is refused with a
 from __future__ import annotations
 
 import copy
+import json
 import math
 import tomllib
 from collections.abc import Callable, Mapping
@@ -263,6 +264,23 @@ def load_profile(name: str = DEFAULT_PROFILE) -> Profile:
     if profile.name != name:
         raise ProfileError(f"profile file {path.name} names itself {profile.name!r}")
     return profile
+
+
+def profile_for(name: str, override: Mapping[str, Any] | None = None) -> Profile:
+    """Profile ``name`` with the enterprise's ``override`` applied (None: as shipped).
+
+    What a permit runs: its drafted snapshot carries both (``SpaceSnapshot.profile``
+    and ``profile_override``), so the tablet and the server's replay judge with the
+    same rules. A looser override raises :class:`ProfileError` (``OVERRIDE_LOOSER``).
+    """
+    if not override:
+        return load_profile(name)
+    return _with_override(name, json.dumps(override, sort_keys=True))
+
+
+@cache
+def _with_override(name: str, override_json: str) -> Profile:
+    return apply_override(load_profile(name), json.loads(override_json))
 
 
 # ---------------------------------------------------------------- overrides

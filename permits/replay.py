@@ -8,17 +8,19 @@ stored as evidence and filed as a hazard.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from functools import partial
+from typing import Any, Generic, Protocol, TypeVar
 
 from permits.commands import check
 from permits.errors import ProfileError, Unmet
 from permits.events import AtmosphereTestRecorded, Event
 from permits.hazards import HazardFinding, entry_findings
 from permits.interlock import duties
-from permits.state import PermitState, Status, apply
+from permits.state import PermitState, apply
 
 __all__ = [
     "MANUAL_ATMOSPHERE_ENTRY",
@@ -28,6 +30,7 @@ __all__ = [
     "ReplayViolation",
     "Replayer",
     "replay",
+    "replay_permit",
 ]
 
 
@@ -67,16 +70,28 @@ class ReplayFlag:
         return {"seq": self.seq, "code": self.code, **self.facts}
 
 
+class _Replayed(Protocol):
+    def status_at(self, at: datetime) -> StrEnum: ...
+
+    def as_dict(self, now: datetime | None = None) -> dict[str, Any]: ...
+
+
+StateT = TypeVar("StateT", bound=_Replayed)
+
+
 @dataclass(frozen=True)
-class ReplayResult:
-    state: PermitState
+class ReplayResult(Generic[StateT]):
+    """What a replay found; ``state`` is the permit type's fold (a :class:`PermitState`
+    for confined space, a ``HotWorkState`` for hot work)."""
+
+    state: StateT
     violations: tuple[ReplayViolation, ...]
     findings: tuple[HazardFinding, ...]
     flags: tuple[ReplayFlag, ...]
     now: datetime
 
     @property
-    def status(self) -> Status:
+    def status(self) -> StrEnum:
         return self.state.status_at(self.now)
 
     @property
@@ -92,11 +107,51 @@ class ReplayResult:
         }
 
 
-def replay(events: Iterable[Event], now: datetime) -> ReplayResult:
+def violation_of(state: Any, event: Event) -> ReplayViolation | None:
+    """The rules ``event`` broke against the state before it, at its own time."""
+    unmet = check(state, event, event.occurred_at)
+    if not unmet:
+        return None
+    return ReplayViolation(event.seq, event.type.value, str(event.event_id), tuple(unmet))
+
+
+def overdue_flags(
+    seq: int, owed: Callable[[], Iterable[Unmet]], flagged: set[tuple[str, object]], by: str
+) -> list[ReplayFlag]:
+    """A flag for each duty ``owed()`` that was missed, once per value of its ``by``
+    fact (``flagged`` keeps what is already flagged); no loadable profile, no duty."""
+    try:
+        duties_now = list(owed())
+    except ProfileError:
+        return []
+    out = []
+    for duty in duties_now:
+        key = (duty.code, duty.facts.get(by))
+        if key not in flagged:
+            flagged.add(key)
+            out.append(ReplayFlag(seq, f"{duty.code}_OVERDUE", dict(duty.facts)))
+    return out
+
+
+def replay(events: Iterable[Event], now: datetime) -> ReplayResult[PermitState]:
     """Fold ``events``; check each against the state before it at its own time."""
     replayer = Replayer()
     replayer.feed(events)
     return replayer.result(now)
+
+
+def replay_permit(events: Iterable[Event], now: datetime) -> ReplayResult[Any]:
+    """:func:`replay`, or the hot-work replay when the chain opens a hot-work permit
+    (permits.hot_work.replay_hot_work); a confined-space chain replays as before."""
+    chain = list(events)
+    from permits.events import EventType
+
+    if chain and chain[0].type is EventType.HOT_WORK_DRAFTED:
+        from permits.hot_work.replay import replay_hot_work
+
+        hot: ReplayResult[Any] = replay_hot_work(chain, now)
+        return hot
+    return replay(chain, now)
 
 
 class Replayer:
@@ -123,7 +178,7 @@ class Replayer:
         other._flagged = set(self._flagged)
         return other
 
-    def result(self, now: datetime) -> ReplayResult:
+    def result(self, now: datetime) -> ReplayResult[PermitState]:
         return ReplayResult(
             self.state, tuple(self.violations), tuple(self.findings), tuple(self.flags), now
         )
@@ -133,21 +188,16 @@ class Replayer:
         violations, findings, flags = self.violations, self.findings, self.flags
         flagged = self._flagged
         for event in events:
-            unmet = check(state, event, event.occurred_at)
-            if unmet:
-                violations.append(
-                    ReplayViolation(event.seq, event.type.value, str(event.event_id), tuple(unmet))
-                )
+            violation = violation_of(state, event)
+            if violation is not None:
+                violations.append(violation)
             findings.extend(entry_findings(state, event))
-            try:
-                owed = duties(state, event.occurred_at)
-            except ProfileError:
-                owed = []
-            for duty in owed:
-                key = (duty.code, duty.facts.get("test_seq"))
-                if key not in flagged:  # once per overdue test, not at every event
-                    flagged.add(key)
-                    flags.append(ReplayFlag(event.seq, f"{duty.code}_OVERDUE", dict(duty.facts)))
+            # Once per overdue test, not at every event.
+            flags.extend(
+                overdue_flags(
+                    event.seq, partial(duties, state, event.occurred_at), flagged, "test_seq"
+                )
+            )
             p = event.payload
             after = apply(state, event)
             if isinstance(p, AtmosphereTestRecorded):

@@ -50,7 +50,7 @@ from permits.events import (
     RoleAssigned,
     SpaceSnapshot,
 )
-from permits.profiles import Profile, load_profile
+from permits.profiles import Profile, load_profile, profile_for
 
 __all__ = [
     "TERMINAL",
@@ -180,7 +180,9 @@ class PermitState:
 
     @property
     def profile(self) -> Profile:
-        return load_profile(self.space.profile if self.space else "cn-gongmao")
+        if self.space is None:
+            return load_profile()
+        return profile_for(self.space.profile, self.space.profile_override)
 
     @property
     def validity(self) -> timedelta:
@@ -302,7 +304,10 @@ def evaluate_recorded_test(
 
     try:
         test = parse_test(test_input(payload, space, recorded_at))
-        verdict = evaluate(test, load_profile(space.profile if space else "cn-gongmao"))
+        profile = (
+            load_profile() if space is None else profile_for(space.profile, space.profile_override)
+        )
+        verdict = evaluate(test, profile)
     except PermitError as exc:
         return False, ({"code": "ATMOSPHERE_TEST_INVALID", "detail": str(exc)},), None
     return verdict.acceptable, tuple(r.as_dict() for r in verdict.reasons), test.oldest_taken_at

@@ -25,6 +25,7 @@ from permits.reference import (
     Certificate,
     ConfinedSpace,
     Contractor,
+    Delegation,
     Detector,
     Person,
     TrainingRecord,
@@ -71,12 +72,33 @@ def _validate_profile_override(item_id: str, data: dict[str, Any]) -> dict[str, 
     return {"base": base, "override": override, "name": profile.name}
 
 
+def _validate_default_profile(item_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    if item_id != "default":
+        raise ReferenceInvalid(
+            "ID_MISMATCH", _("the enterprise's default profile is the item named default"), "id"
+        )
+    name = data.get("profile")
+    extra = sorted(set(data) - {"profile"})
+    if extra:
+        raise ReferenceInvalid(
+            "VALIDATION_ERROR", _("{field} is not a field").format(field=extra[0]), extra[0]
+        )
+    if not isinstance(name, str) or name not in list_profiles():
+        raise ReferenceInvalid(
+            "PROFILE_UNKNOWN",
+            _("expected one of {known}").format(known=", ".join(list_profiles())),
+            "profile",
+        )
+    return {"profile": name}
+
+
 def _model_for(kind: str) -> tuple[Any, dict[str, str]]:
     """The core's model for a reference kind, and which fields the path fills in."""
     return {
         "spaces": (ConfinedSpace, {"id": "item", "enterprise_id": "enterprise"}),
         "people": (Person, {"id": "item", "enterprise_id": "enterprise"}),
         "contractors": (Contractor, {"id": "item"}),
+        "delegations": (Delegation, {"id": "item", "enterprise_id": "enterprise"}),
         "detectors": (Detector, {"serial": "item"}),
         "training": (TrainingRecord, {}),
         "certificates": (Certificate, {}),
@@ -89,6 +111,8 @@ def validate_reference(
     """Check one reference item with the core's model; return its normalised JSON."""
     if kind == "profile-overrides":
         return _validate_profile_override(item_id, data)
+    if kind == "default-profile":
+        return _validate_default_profile(item_id, data)
     model, filled = _model_for(kind)
     body = dict(data)
     for name, source in filled.items():

@@ -7,17 +7,20 @@ in-memory session moves on, so what the screen shows is always what is stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace as dc_replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from permits.commands import PermitSession
 from permits.events import (
+    ApprovalAuthority,
     Cancelled,
     Certificate,
     Closed,
     ClosingStarted,
+    ContractorSnapshot,
+    DelegationSnapshot,
     DetectorIdentity,
     Event,
     MonitoringStopped,
@@ -30,28 +33,93 @@ from permits.events import (
     parse_event,
 )
 from permits.integrity import DeviceKey
+from permits.profiles import DEFAULT_PROFILE
+from permits.reference.rules import reference_rules
 from permits.state import PermitState, fold
 from tablet_app.context import AppContext
 from tablet_app.i18n import _
 from tablet_app.pins import verify_pin
+from tablet_app.reference_sync import DEFAULT_PROFILE as DEFAULT_PROFILE_SETTING
+from tablet_app.reference_sync import ledger_pulled_at
 
 _PERSON_FIELDS = set(PersonSnapshot.model_fields)
 _SPACE_FIELDS = set(SpaceSnapshot.model_fields)
+_CONTRACTOR_FIELDS = set(ContractorSnapshot.model_fields)
+_DELEGATION_FIELDS = set(DelegationSnapshot.model_fields)
 _DETECTOR_FIELDS = set(DetectorIdentity.model_fields)
 
 
-def person_snapshot(row: dict[str, Any]) -> PersonSnapshot:
-    """A ledger person row (as pulled from the server) as the permit records it."""
+def person_snapshot(
+    row: dict[str, Any],
+    *,
+    contractor: dict[str, Any] | None = None,
+    delegation: dict[str, Any] | None = None,
+) -> PersonSnapshot:
+    """A ledger person row (as pulled from the server) as the permit records it, with
+    the employer contractor's row and the written delegation chosen for this permit
+    (:meth:`PermitDesk.person_snapshot` looks both up). The core judges them."""
     data = {k: v for k, v in row.items() if k in _PERSON_FIELDS}
     data.setdefault("person_id", row["id"])
     data["certificates"] = tuple(Certificate.model_validate(c) for c in row.get("certificates", ()))
+    contractor_id = row.get("contractor_id")
+    if contractor_id:
+        data["contractor"] = (
+            ContractorSnapshot.model_validate(
+                {k: v for k, v in contractor.items() if k in _CONTRACTOR_FIELDS}
+            )
+            if contractor is not None
+            # The ledger does not know the employer: recorded so the roster rule refuses.
+            else ContractorSnapshot(contractor_id=contractor_id, name="", registered=False)
+        )
+    if delegation is not None:
+        snap = DelegationSnapshot.model_validate(
+            {k: v for k, v in delegation.items() if k in _DELEGATION_FIELDS}
+        )
+        data["delegation"] = snap
+        data["delegation_ref"] = snap.document_ref or snap.delegation_id
+        if data.get("approval_authority") != ApprovalAuthority.PRINCIPAL.value:
+            data["approval_authority"] = ApprovalAuthority.DELEGATE.value
     return PersonSnapshot.model_validate(data)
 
 
-def space_snapshot(row: dict[str, Any]) -> SpaceSnapshot:
+def space_snapshot(
+    row: dict[str, Any],
+    *,
+    default_profile: str = DEFAULT_PROFILE,
+    overrides: Iterable[dict[str, Any]] = (),
+) -> SpaceSnapshot:
+    """A ledger space row as the permit records it, with its resolved profile (the
+    space's, else the enterprise's ``default_profile``) and the enterprise's override of
+    that profile (a ``profile-overrides`` item whose ``base`` it is), applied by the core."""
     data = {k: v for k, v in row.items() if k in _SPACE_FIELDS}
     data.setdefault("space_id", row["id"])
+    # A row pulled from the server names the space's own profile as ``ledger_profile``;
+    # a row seeded on the tablet may carry a snapshot's ``profile``.
+    profile = str(row.get("ledger_profile") or row.get("profile") or default_profile)
+    data["profile"] = profile
+    for item in sorted(overrides, key=lambda o: str(o["id"])):
+        if item.get("base") == profile and isinstance(item.get("override"), dict):
+            data["profile_override"] = {**item["override"], "name": str(item["id"])}
+            break  # the server keeps one override per base profile
     return SpaceSnapshot.model_validate(data)
+
+
+def choose_delegation(
+    rows: Iterable[dict[str, Any]], person_id: str, space_id: str | None, day: date
+) -> dict[str, Any] | None:
+    """The written delegation ``person_id`` approves under: one valid on ``day`` that
+    covers the space, else the latest one naming them (so the core says why it does not
+    hold), else None."""
+    mine = [r for r in rows if r.get("delegate") == person_id]
+    for row in sorted(mine, key=lambda r: str(r.get("valid_until")), reverse=True):
+        if delegation_holds(row, space_id, day):
+            return row
+    return max(mine, key=lambda r: str(r.get("valid_until")), default=None)
+
+
+def delegation_holds(row: dict[str, Any], space_id: str | None, day: date) -> bool:
+    covers = not row.get("space_ids") or space_id in row["space_ids"]
+    return covers and str(row.get("valid_from")) <= day.isoformat() <= str(row.get("valid_until"))
 
 
 def detector_identity(row: dict[str, Any]) -> DetectorIdentity:
@@ -197,3 +265,49 @@ class PermitDesk:
 
     def detectors(self) -> list[dict[str, Any]]:
         return self.store.references("detectors")
+
+    def person_snapshot(self, row: dict[str, Any], space_id: str | None = None) -> PersonSnapshot:
+        """``row`` as a permit on ``space_id`` records it today: with its contractor
+        and its written delegation from this tablet's ledger."""
+        contractor_id = row.get("contractor_id")
+        contractor = (
+            self.store.reference("contractors", str(contractor_id)) if contractor_id else None
+        )
+        day = self.context.now().date()
+        delegation = choose_delegation(
+            self.store.references("delegations"), str(row["id"]), space_id, day
+        )
+        if (
+            delegation is not None
+            and not delegation_holds(delegation, space_id, day)
+            and row.get("approval_authority", "none") != "none"
+        ):
+            # An approver approves on their own authority where the delegation does not
+            # hold; only someone with none is recorded as a delegate the core refuses.
+            delegation = None
+        return person_snapshot(row, contractor=contractor, delegation=delegation)
+
+    def space_snapshot(self, row: dict[str, Any]) -> SpaceSnapshot:
+        return space_snapshot(
+            row,
+            default_profile=self.store.get_setting(DEFAULT_PROFILE_SETTING) or DEFAULT_PROFILE,
+            overrides=self.store.references("profiles"),
+        )
+
+    # ---- the ledger's age
+
+    def ledger_as_of(self) -> datetime | None:
+        """When this tablet last pulled the ledger; None if it never did (seeded locally)."""
+        return ledger_pulled_at(self.store)
+
+    def ledger_age(self) -> timedelta | None:
+        pulled = self.ledger_as_of()
+        return None if pulled is None else self.context.now() - pulled
+
+    @staticmethod
+    def ledger_max_age() -> timedelta:
+        return timedelta(days=reference_rules().ledger.max_age_days)
+
+    def ledger_stale(self) -> bool:
+        age = self.ledger_age()
+        return age is not None and age > self.ledger_max_age()

@@ -3,7 +3,9 @@
 The server keeps the ledger in the core's reference models (``permits.reference``:
 ``ConfinedSpace``, ``Person``, ``Detector``, training records and certificates as
 their own items); the tablet keeps rows shaped like what a permit records
-(``SpaceSnapshot``, ``PersonSnapshot``, ``DetectorIdentity``). This module maps
+(``SpaceSnapshot``, ``PersonSnapshot``, ``DetectorIdentity``; contractors, written
+delegations and profile overrides as the rows those snapshots are built from, joined
+when a permit records them: ``tablet_app.desk``). This module maps
 one to the other, applies tombstones, and keeps the cursor, so a pull after days
 offline only fetches what changed. Kivy-free.
 """
@@ -11,13 +13,37 @@ offline only fetches what changed. Kivy-free.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from tablet_app.store import Store
 
 CURSOR = "reference"
+PULLED_AT = "ledger_pulled_at"  # setting: when the last pull completed
+DEFAULT_PROFILE = "default_profile"  # setting: the enterprise's default profile name
 _AUTHORITY = ("principal", "approver")  # strongest first
+# Server kinds the tablet keeps, and the store table of those kept as rows.
+_PULLED = frozenset(
+    {
+        "spaces",
+        "people",
+        "detectors",
+        "training",
+        "certificates",
+        "contractors",
+        "delegations",
+        "profile-overrides",
+        "default-profile",
+    }
+)
+_TABLE = {
+    "spaces": "spaces",
+    "people": "people",
+    "detectors": "detectors",
+    "contractors": "contractors",
+    "delegations": "delegations",
+    "profile-overrides": "profiles",
+}
 
 
 def space_row(item_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -47,6 +73,38 @@ def space_row(item_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
         "required_ppe": list(data.get("required_ppe", ())),
         "rescue_items": list(data.get("rescue_equipment", ())),
         "key_supervision": bool(data.get("key_supervision", False)),
+        "oxygen_enriched": bool(data.get("oxygen_enriched", False)),
+        # The space's own profile, or None for the enterprise's default: resolved when a
+        # permit is drafted (tablet_app.desk.PermitDesk.space_snapshot).
+        "ledger_profile": data.get("profile"),
+    }
+
+
+def contractor_row(item_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """A server ``Contractor`` as the ``ContractorSnapshot`` a person's assignment records."""
+    return {
+        "id": item_id,
+        "contractor_id": item_id,
+        "name": data.get("name", item_id),
+        "contract_reference": data.get("contract_reference", ""),
+        "contract_valid_from": data.get("contract_valid_from"),
+        "contract_valid_until": data.get("contract_valid_until"),
+        "blacklisted_on": data.get("blacklisted_on"),
+        "blacklist_reason": data.get("blacklist_reason", ""),
+    }
+
+
+def delegation_row(item_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """A server ``Delegation``: the ``DelegationSnapshot`` plus whom it names."""
+    return {
+        "id": item_id,
+        "delegation_id": item_id,
+        "delegator": data.get("delegator"),
+        "delegate": data.get("delegate"),
+        "space_ids": list(data.get("space_ids", ())),
+        "valid_from": data.get("valid_from"),
+        "valid_until": data.get("valid_until"),
+        "document_ref": data.get("document_ref", ""),
     }
 
 
@@ -128,18 +186,29 @@ def _attach(store: Store, data: Mapping[str, Any], kind: str) -> None:
     store.put_references("people", [row])
 
 
-def apply_update(store: Store, update: Any) -> dict[str, int]:
+def apply_update(store: Store, update: Any, now: datetime | None = None) -> dict[str, int]:
     """Write a :class:`~tablet_app.sync_client.ReferenceUpdate` into the store and keep
     its cursor. Returns how many rows of each kind changed."""
     counts: dict[str, int] = {}
     later: list[tuple[str, Mapping[str, Any]]] = []
     for item in update.items:
         kind, item_id = str(item["kind"]), str(item["item_id"])
-        if kind not in ("spaces", "people", "detectors", "training", "certificates"):
-            continue  # contractors, profile overrides: not used on the tablet yet
+        if kind not in _PULLED:
+            continue  # a kind this tablet does not know yet (a newer server)
+        table = _TABLE.get(kind)
         if item.get("deleted"):
-            if kind in ("spaces", "people", "detectors"):
-                store.delete_reference(kind, item_id)
+            if table is not None:
+                store.delete_reference(table, item_id)
+            elif kind == "default-profile":
+                store.set_setting(DEFAULT_PROFILE, None)
+        elif kind == "contractors":
+            store.put_references("contractors", [contractor_row(item_id, item["data"])])
+        elif kind == "delegations":
+            store.put_references("delegations", [delegation_row(item_id, item["data"])])
+        elif kind == "profile-overrides":
+            store.put_references("profiles", [{"id": item_id, **item["data"]}])
+        elif kind == "default-profile":
+            store.set_setting(DEFAULT_PROFILE, item["data"].get("profile"))
         elif kind == "spaces":
             store.put_references("spaces", [space_row(item_id, item["data"])])
         elif kind == "people":
@@ -159,11 +228,19 @@ def apply_update(store: Store, update: Any) -> dict[str, int]:
         store.set_setting("enterprise", update.enterprise)
         store.set_setting("enterprise_id", update.enterprise["enterprise_id"])
     store.set_cursor(CURSOR, str(update.cursor))
+    store.set_setting(PULLED_AT, (now or datetime.now(UTC)).isoformat())
     return counts
 
 
-async def pull_reference(store: Store, client: Any) -> dict[str, int]:
-    """Pull what changed since the stored cursor and apply it."""
+async def pull_reference(store: Store, client: Any, now: datetime | None = None) -> dict[str, int]:
+    """Pull what changed since the stored cursor and apply it; the ledger is then
+    current as of ``now`` (the permit records it: ``Drafted.ledger_as_of``)."""
     cursor = int(store.get_cursor(CURSOR) or 0)
     update = await client.pull_reference(cursor)
-    return apply_update(store, update)
+    return apply_update(store, update, now)
+
+
+def ledger_pulled_at(store: Store) -> datetime | None:
+    """When the ledger was last pulled from the server; None if it never was."""
+    value = store.get_setting(PULLED_AT)
+    return None if not value else datetime.fromisoformat(str(value))

@@ -28,8 +28,9 @@ from sqlite_utils import Database
 
 # The first schema's reference tables; later ones are added by migrations.
 _M1_REFERENCE_KINDS = ("spaces", "people", "detectors", "profiles")
-# ``hazards``: the enterprise's hazard list as the server last sent it (home screen).
-REFERENCE_KINDS = (*_M1_REFERENCE_KINDS, "hazards")
+# ``hazards``: the enterprise's hazard list as the server last sent it (home screen);
+# ``contractors`` and ``delegations``: what a person's snapshot carries (issue 14).
+REFERENCE_KINDS = (*_M1_REFERENCE_KINDS, "hazards", "contractors", "delegations")
 
 # Event types the server must see at once when online (docs/architecture.md, sync): the
 # bureau's dashboard shows live jobs. The rest syncs in the background.
@@ -176,7 +177,21 @@ def _m2_attachments_hazards(db: Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[Database], None], ...] = (_m1_initial, _m2_attachments_hazards)
+def _m3_contractors_delegations(db: Database) -> None:
+    """The ledger's contractors and written delegations: a permit records the person's
+    contractor and delegation as the tablet had them (docs/rules.md)."""
+    for kind in ("contractors", "delegations"):
+        db.execute(
+            f"CREATE TABLE {kind} (id TEXT PRIMARY KEY, body TEXT NOT NULL,"
+            " updated_at TEXT NOT NULL)"
+        )
+
+
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (
+    _m1_initial,
+    _m2_attachments_hazards,
+    _m3_contractors_delegations,
+)
 
 
 def migrate(db: Database, migrations: Iterable[Callable[[Database], None]] = MIGRATIONS) -> int:

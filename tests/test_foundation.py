@@ -54,7 +54,7 @@ def test_cli_lists_every_group() -> None:
         check=True,
         env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
     ).stdout
-    for group in ("atmosphere", "permit", "detector", "sim", "server", "tablet"):
+    for group in ("atmosphere", "permit", "simops", "detector", "sim", "server", "tablet"):
         assert group in out
 
 
@@ -82,8 +82,9 @@ HEAVY = (
         ["--help"],
         ["atmosphere", "check", "tests/data/atmosphere/01-clean-air.json"],
         ["permit", "verify", "tests/data/permits/does-not-exist.json"],
+        ["simops", "check", "tests/data/simops/plan-conflict.json"],
     ],
-    ids=["help", "atmosphere-check", "permit-verify"],
+    ids=["help", "atmosphere-check", "permit-verify", "simops-check"],
 )
 def test_cheap_commands_do_not_import_heavy_packages(argv: list[str]) -> None:
     # Run the real command, then list which heavy packages it loaded (measured in

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from cspermit.cli import atmosphere, detector, permit, server, sim, tablet
+from cspermit.cli import atmosphere, detector, permit, server, sim, simops, tablet
 
 app = typer.Typer(
     name="cspermit",
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(atmosphere.app, name="atmosphere")
 app.add_typer(permit.app, name="permit")
+app.add_typer(simops.app, name="simops")
 app.add_typer(detector.app, name="detector")
 app.add_typer(sim.app, name="sim")
 app.add_typer(server.app, name="server")

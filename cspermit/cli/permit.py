@@ -197,7 +197,7 @@ def replay(
     """Fold the chain and re-check every rule: state, violations, hazard findings."""
     from permits.errors import InvalidInput
     from permits.events import parse_event
-    from permits.replay import replay as run_replay
+    from permits.replay import replay_permit as run_replay
 
     at = _parse_now(now)
     export = _read_export(file)

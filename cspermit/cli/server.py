@@ -123,6 +123,23 @@ def create_account(
     typer.echo(f"created {role_value.value} {username}")
 
 
+def _passphrase(path: str | None) -> str | None:
+    import os
+    from pathlib import Path
+
+    if path is None:
+        return os.environ.get("CSPERMIT_BACKUP_PASSPHRASE") or None
+    try:
+        line = Path(path).read_text(encoding="utf-8").splitlines()[0].strip()
+    except (OSError, IndexError):
+        typer.echo(f"--passphrase-file: cannot read a passphrase from {path}", err=True)
+        raise typer.Exit(2) from None
+    if len(line) < 12:
+        typer.echo("--passphrase-file: the passphrase needs at least 12 characters", err=True)
+        raise typer.Exit(2)
+    return line
+
+
 @app.command("backup")
 def backup(
     out: str = typer.Option(..., "--out", help="file to write"),
@@ -133,8 +150,15 @@ def backup(
         help="archive: engine-neutral .jsonl.gz (SQLite <-> PostgreSQL); "
         "sqlite: SQLite online backup API (a .db file); pg_dump: pg_dump --format=custom",
     ),
+    passphrase_file: str = typer.Option(
+        None,
+        "--passphrase-file",
+        help="file whose first line seals the server's private key into the archive "
+        "(default: $CSPERMIT_BACKUP_PASSPHRASE; without one the key is left out)",
+    ),
 ) -> None:
-    """Back up a live server: an engine-neutral archive, or the engine's own online copy."""
+    """Back up a live server, signed with its key and written 0600: an engine-neutral
+    archive, or the engine's own online copy with its signature in FILE.sig."""
     from pathlib import Path
 
     from sync_server.backup import backup_file
@@ -145,7 +169,7 @@ def backup(
     settings = Settings(db_url=db) if db else Settings()
     engine = make_engine(settings.db_url)
     try:
-        counts = backup_file(engine, Path(out), fmt)
+        counts = backup_file(engine, Path(out), fmt, _passphrase(passphrase_file))
     except SyncError as exc:
         typer.echo(f"{exc.message} ({exc.code})", err=True)
         raise typer.Exit(2) from None
@@ -158,9 +182,22 @@ def backup(
 def restore(
     src: str = typer.Option(..., "--from", help="a file written by cspermit server backup"),
     db: str = typer.Option(None, "--db", help=DB_HELP + " (default: $CSPERMIT_DB_URL)"),
+    server_key: str = typer.Option(
+        None,
+        "--server-key",
+        help="the key of the server that wrote the backup: its public key or fingerprint "
+        "(as cspermit server key shows it), or a file with either or with GET /server-key",
+    ),
+    passphrase_file: str = typer.Option(
+        None,
+        "--passphrase-file",
+        help="file whose first line opens the sealed server key "
+        "(default: $CSPERMIT_BACKUP_PASSPHRASE)",
+    ),
 ) -> None:
     """Load a backup (any format, recognised by its first bytes) into an empty database,
-    then migrate it to the latest schema."""
+    then migrate it to the latest schema; refused, with nothing written, unless it was
+    signed by the key given and not changed since."""
     from pathlib import Path
 
     from sync_server.backup import restore_file
@@ -171,7 +208,7 @@ def restore(
     settings = Settings(db_url=db) if db else Settings()
     engine = make_engine(settings.db_url)
     try:
-        fmt, counts = restore_file(engine, Path(src))
+        fmt, counts = restore_file(engine, Path(src), server_key, _passphrase(passphrase_file))
     except SyncError as exc:
         typer.echo(f"{exc.message} ({exc.code})", err=True)
         raise typer.Exit(2) from None

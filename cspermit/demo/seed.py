@@ -256,6 +256,37 @@ def _seed_ledger(conn: Any, today: date) -> None:
                     ],
                 },
             )
+    # The sugar mill's maintenance contractor (under contract), and the principal's
+    # written delegation to the approver for the settling pit (MEM13 Art. 7): what the
+    # tablet's roster and approval rules read (docs/rules.md, People, contractors and
+    # spaces).
+    ref.upsert(
+        conn,
+        "ent-a",
+        Kind.CONTRACTOR,
+        "a-c-huaxin",
+        {
+            "name": "华鑫安装工程有限公司 (demo contractor)",
+            "uscc": "91530102MA6K7JK03A",
+            "contract_reference": "HX-MAINT-01",
+            "contract_valid_from": (today - timedelta(days=60)).isoformat(),
+            "contract_valid_until": (today + timedelta(days=300)).isoformat(),
+        },
+    )
+    ref.upsert(
+        conn,
+        "ent-a",
+        Kind.DELEGATION,
+        "a-dlg-pit",
+        {
+            "delegator": "a-p-zhao",
+            "delegate": "a-p-qian",
+            "space_ids": ["A-P1"],
+            "valid_from": (today - timedelta(days=30)).isoformat(),
+            "valid_until": (today + timedelta(days=335)).isoformat(),
+            "document_ref": "授权委托书 2026-01 (demo)",
+        },
+    )
     (li_hot,) = demo_certificates(today)["a-p-li"]
     ref.upsert(conn, "ent-a", Kind.CERTIFICATE, "a-p-li-hot", {"person_id": "a-p-li", **li_hot})
 

@@ -57,6 +57,18 @@ def demo_people() -> list[dict[str, object]]:
     return rows
 
 
+DEMO_CONTRACTOR: dict[str, object] = {
+    "id": "CON-HUAXIN",
+    "contractor_id": "CON-HUAXIN",
+    "name": "华鑫安装工程有限公司 (demo contractor)",
+    "contract_reference": "HX-2026-017",
+    "contract_valid_from": "2026-01-01",
+    "contract_valid_until": "2027-12-31",
+    "blacklisted_on": None,
+    "blacklist_reason": "",
+}
+
+
 def seed_demo(
     store: Store,
     *,
@@ -70,6 +82,8 @@ def seed_demo(
         "spaces", spaces or [{"id": space.space_id, **space.model_dump(mode="json")}]
     )
     store.put_references("people", demo_people())
+    # 陈刚's employer: registered, under contract, not blacklisted (the roster rule reads it).
+    store.put_references("contractors", [DEMO_CONTRACTOR])
     store.put_references(
         "detectors",
         detectors or [{"id": demo.DETECTOR.serial, **demo.DETECTOR.model_dump(mode="json")}],

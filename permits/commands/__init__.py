@@ -23,11 +23,15 @@ This module is the facade (import from here); the parts are:
 * ``session``: :class:`PermitSession`.
 
 A second permit type registers its own table from its own module (see
-:mod:`permits.commands.permit_type`) and is imported here.
+:mod:`permits.commands.permit_type`) and is imported here: hot work,
+:mod:`permits.hot_work.rules`.
 """
 
 from __future__ import annotations
 
+# The hot-work permit type registers its own table (permits/hot_work/rules.py). A
+# module import, not a name: permits.hot_work may be the one importing this package.
+import permits.hot_work.rules  # noqa: F401
 from permits.commands.codes import Code
 
 # Importing a permit type registers its table, so check() can dispatch to it.

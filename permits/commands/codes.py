@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from permits.messages import N_, ReasonCode
 
-__all__ = ["Code"]
+__all__ = ["LEDGER_RULE_CODES", "Code"]
 
 
 class Code(ReasonCode):
@@ -42,6 +42,21 @@ class Code(ReasonCode):
         "PERMIT_PROFILE_UNKNOWN",
         N_("the permit's atmosphere profile {profile} cannot be loaded"),
         N_("draft the permit with one of the installed profiles"),
+    )
+    PERMIT_PROFILE_OVERRIDE_INVALID = (
+        "PERMIT_PROFILE_OVERRIDE_INVALID",
+        N_("the enterprise's override of profile {profile} cannot be applied: {detail}"),
+        N_("correct the enterprise's profile override in the ledger (it may only tighten)"),
+    )
+    PERMIT_LEDGER_TOO_OLD = (
+        "PERMIT_LEDGER_TOO_OLD",
+        N_("the tablet's ledger was last synced {age_days} days ago; the limit is {max_days}"),
+        N_("sync the tablet, or a supervisor signs a reason to draft on this copy"),
+    )
+    PERMIT_LEDGER_OVERRIDE_NO_REASON = (
+        "PERMIT_LEDGER_OVERRIDE_NO_REASON",
+        N_("the override of the stale-ledger limit gives no reason"),
+        N_("the supervisor writes why the permit cannot wait for a sync"),
     )
     # Sign-offs (common.signoff_unmet).
     SIGNOFF_WRONG_MEANING = (
@@ -177,6 +192,16 @@ class Code(ReasonCode):
         N_("event {test_seq} is not the latest passing test"),
         N_("confirm the readings of the latest passing test"),
     )
+    MONITORING_DETECTOR_NOT_CALIBRATED = (
+        "MONITORING_DETECTOR_NOT_CALIBRATED",
+        N_("detector {detector}'s calibration was due {calibration_due}"),
+        N_("monitor with a calibrated detector"),
+    )
+    MONITORING_DETECTOR_NOT_BUMP_TESTED = (
+        "MONITORING_DETECTOR_NOT_BUMP_TESTED",
+        N_("detector {detector}'s last bump test ({last_bump_test}) is not within {max_hours} h"),
+        N_("bump-test the detector with test gas before monitoring"),
+    )
     MONITORING_ALREADY_LIVE = (
         "MONITORING_ALREADY_LIVE",
         N_("monitoring by {detector} is already live"),
@@ -243,3 +268,25 @@ class Code(ReasonCode):
         N_("the permit is already on device {device}"),
         N_("choose the new device"),
     )
+
+
+# Every reason code whose rule reads a fact that comes from the enterprise's ledger (the
+# server's reference data, pulled by the tablet and carried in the permit's snapshots),
+# with the ledger kind and fields it reads. Each has one end-to-end test (tests/e2e,
+# marked ``ledger_rule(CODE)``: the ledger entered through the server's API, a synced
+# tablet refusing, the server's replay finding a chain that broke it); a test fails when
+# one has none. The table in docs/rules.md (Every ledger fact reaches its rule) lists them.
+LEDGER_RULE_CODES: dict[str, str] = {
+    "ROSTER_CONTRACTOR_BLACKLISTED": "contractors: blacklisted_on",
+    "ROSTER_CONTRACT_NOT_VALID": "contractors: contract_valid_from, contract_valid_until",
+    "ROSTER_CONTRACTOR_UNKNOWN": "people: employer; contractors (none registered)",
+    Code.PERSON_TRAINING_INVALID: "training: valid_until",
+    Code.APPROVER_LACKS_AUTHORITY: "spaces: key_supervision, hazards, required_channels; "
+    "people: roles",
+    "DELEGATION_NOT_VALID": "delegations: valid_from, valid_until",
+    "DELEGATION_NOT_FOR_SPACE": "delegations: space_ids",
+    "O2_HIGH": "spaces: profile; default-profile; profile-overrides",
+    Code.MONITORING_DETECTOR_NOT_CALIBRATED: "detectors: calibration_due",
+    Code.MONITORING_DETECTOR_NOT_BUMP_TESTED: "detectors: bump_tests",
+    Code.PERMIT_LEDGER_TOO_OLD: "the tablet's last pull of the ledger",
+}

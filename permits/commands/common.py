@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from permits.commands.codes import Code
 from permits.errors import Unmet
@@ -12,8 +13,15 @@ from permits.state import PermitState
 __all__ = ["inside_unmet", "no_rule", "signoff_unmet"]
 
 
+class _Headed(Protocol):
+    """Any permit type's state: a sign-off is checked against its chain head."""
+
+    @property
+    def head_hash(self) -> str: ...
+
+
 def signoff_unmet(
-    state: PermitState, signoff: SignOff, meaning: SignOffMeaning, now: datetime
+    state: _Headed, signoff: SignOff, meaning: SignOffMeaning, now: datetime
 ) -> list[Unmet]:
     facts = {"person": signoff.person_id}
     unmet: list[Unmet] = []
@@ -39,5 +47,5 @@ def inside_unmet(state: PermitState) -> list[Unmet]:
     return []
 
 
-def no_rule(state: PermitState, payload: Payload, now: datetime) -> list[Unmet]:
+def no_rule(state: object, payload: Payload, now: datetime) -> list[Unmet]:
     return []

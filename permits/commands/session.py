@@ -1,29 +1,49 @@
-"""A session: one device writing one permit (decide, seal, fold, keep the chain)."""
+"""A session: one device writing one permit (decide, seal, fold, keep the chain).
+
+:class:`ChainSession` is the same for every permit type; a type's session names its
+state and its fold (:class:`PermitSession` for confined space,
+:class:`permits.hot_work.HotWorkSession` for hot work).
+"""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
 from permits.commands.decision import decide
+from permits.commands.permit_type import FoldedPermit
 from permits.events import DeviceHandover, Event, Payload, SignOff, SignOffMeaning
 from permits.integrity import DeviceKey, seal
 from permits.state import PermitState, apply
 
-__all__ = ["PermitSession"]
+__all__ = ["ChainSession", "PermitSession"]
+
+
+class _Chained(FoldedPermit, Protocol):
+    @property
+    def head_hash(self) -> str: ...
+
+
+StateT = TypeVar("StateT", bound=_Chained)
 
 
 @dataclass
-class PermitSession:
-    """One device writing one permit: decide, seal, fold, keep the chain.
+class ChainSession(Generic[StateT]):
+    """One device writing one permit of any type: decide, seal, fold, keep the chain.
 
     The tablet and the tests use it; the server only replays.
     """
 
     device_key: DeviceKey
-    state: PermitState = field(default_factory=PermitState)
+    state: StateT
     events: list[Event] = field(default_factory=list)
+
+    @abstractmethod
+    def fold_one(self, state: StateT, event: Event) -> StateT:
+        """The permit type's fold of one event."""
 
     def record(
         self,
@@ -45,7 +65,7 @@ class PermitSession:
             event_id=event_id,
         )
         sealed = seal(event, self.state.head_hash, self.device_key)
-        self.state = apply(self.state, sealed)
+        self.state = self.fold_one(self.state, sealed)
         self.events.append(sealed)
         if isinstance(payload, DeviceHandover):
             self.device_key = self._next_key or self.device_key
@@ -80,3 +100,13 @@ class PermitSession:
             pin_verified=pin_verified,
             signature_image_sha256=signature_image_sha256,
         )
+
+
+@dataclass
+class PermitSession(ChainSession[PermitState]):
+    """A confined-space permit's session."""
+
+    state: PermitState = field(default_factory=PermitState)
+
+    def fold_one(self, state: PermitState, event: Event) -> PermitState:
+        return apply(state, event)

@@ -5,6 +5,7 @@ Errors are the core's: :class:`~permits.errors.InvalidInput` for bad fields;
 eligibility checks return :class:`~permits.errors.Unmet` lists.
 """
 
+from permits.reference.delegation import Delegation
 from permits.reference.detectors import BumpTest, Detector
 from permits.reference.enterprise import Enterprise
 from permits.reference.parsing import parse_reference
@@ -35,6 +36,7 @@ __all__ = [
     "Certificate",
     "ConfinedSpace",
     "Contractor",
+    "Delegation",
     "Detector",
     "EmergencyDrill",
     "Employer",

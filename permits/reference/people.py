@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterable, Mapping
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
@@ -192,10 +192,38 @@ class Contractor(BaseModel):
             raise ValueError(exc.expected) from None
 
     def blacklisted(self, day: date) -> bool:
-        return self.blacklisted_on is not None and self.blacklisted_on <= day
+        return contractor_blacklisted(self, day)
 
     def contract_valid(self, day: date) -> bool:
-        return self.contract_valid_from <= day <= self.contract_valid_until
+        return contract_valid(self, day)
+
+
+class ContractorFacts(Protocol):
+    """What the roster rule reads of a contractor: the ledger's :class:`Contractor`, or
+    the permit's ``ContractorSnapshot`` of it (the same rule judges both)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def contract_reference(self) -> str: ...
+    @property
+    def contract_valid_from(self) -> date | None: ...
+    @property
+    def contract_valid_until(self) -> date | None: ...
+    @property
+    def blacklisted_on(self) -> date | None: ...
+    @property
+    def blacklist_reason(self) -> str: ...
+
+
+def contractor_blacklisted(contractor: ContractorFacts, day: date) -> bool:
+    return contractor.blacklisted_on is not None and contractor.blacklisted_on <= day
+
+
+def contract_valid(contractor: ContractorFacts, day: date) -> bool:
+    """Valid from its first to its last day; a contract without dates is not valid."""
+    start, end = contractor.contract_valid_from, contractor.contract_valid_until
+    return start is not None and end is not None and start <= day <= end
 
 
 ROSTER_TRAINING_INVALID = "ROSTER_TRAINING_INVALID"
@@ -224,26 +252,39 @@ def roster_eligibility(
         unmet.append(Unmet(ROSTER_TRAINING_INVALID, facts))
     contractor_id = person.contractor_id
     if contractor_id is not None:
-        contractor = by_id.get(contractor_id)
-        with_contractor = {**facts, "contractor": contractor_id}
-        if contractor is None:
-            unmet.append(Unmet(ROSTER_CONTRACTOR_UNKNOWN, with_contractor))
-        else:
-            with_contractor["contractor"] = contractor.name
-            if contractor.blacklisted(on_date):
-                unmet.append(
-                    Unmet(
-                        ROSTER_CONTRACTOR_BLACKLISTED,
-                        {**with_contractor, "reason": contractor.blacklist_reason or "-"},
-                    )
-                )
-            if not contractor.contract_valid(on_date):
-                unmet.append(
-                    Unmet(
-                        ROSTER_CONTRACT_NOT_VALID,
-                        {**with_contractor, "contract": contractor.contract_reference},
-                    )
-                )
+        unmet.extend(contractor_unmet(contractor_id, by_id.get(contractor_id), on_date, facts))
+    return unmet
+
+
+def contractor_unmet(
+    contractor_id: str,
+    contractor: ContractorFacts | None,
+    on_date: date,
+    facts: Mapping[str, str],
+) -> list[Unmet]:
+    """Why a person employed by ``contractor_id`` may not be rostered on ``on_date``:
+    the contractor unknown (None), blacklisted, or its contract not valid that day.
+    ``facts`` name the person (``name``) and the date; the roster rule of a permit
+    (:mod:`permits.commands.rules.roster`) calls this with the permit's snapshot."""
+    with_contractor = {**facts, "contractor": contractor_id}
+    if contractor is None:
+        return [Unmet(ROSTER_CONTRACTOR_UNKNOWN, with_contractor)]
+    unmet: list[Unmet] = []
+    with_contractor["contractor"] = contractor.name
+    if contractor_blacklisted(contractor, on_date):
+        unmet.append(
+            Unmet(
+                ROSTER_CONTRACTOR_BLACKLISTED,
+                {**with_contractor, "reason": contractor.blacklist_reason or "-"},
+            )
+        )
+    if not contract_valid(contractor, on_date):
+        unmet.append(
+            Unmet(
+                ROSTER_CONTRACT_NOT_VALID,
+                {**with_contractor, "contract": contractor.contract_reference or "-"},
+            )
+        )
     return unmet
 
 

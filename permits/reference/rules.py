@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -32,12 +33,17 @@ class Isolation(_Section):
     sole_pipe_isolation: frozenset[str]
 
 
+class LedgerAge(_Section):
+    max_age_days: float = Field(gt=0)
+
+
 class ReferenceRules(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     key_supervision: KeySupervision
     training: Interval
     drill: Interval
     isolation: Isolation
+    ledger: LedgerAge
 
 
 @cache
@@ -46,6 +52,24 @@ def reference_rules() -> ReferenceRules:
         return ReferenceRules.model_validate(tomllib.loads(RULES_FILE.read_text("utf-8")))
     except (OSError, tomllib.TOMLDecodeError, ValidationError) as exc:
         raise ProfileError(f"{RULES_FILE} is not valid: {exc}") from exc
+
+
+def poisoning_risk(hazards: Iterable[str], channels: Iterable[str]) -> bool:
+    """Whether a space's hazards or required channels name an H2S/CO/CO2 poisoning gas."""
+    gases = reference_rules().key_supervision.poisoning_gases
+    return bool((set(hazards) | {str(c) for c in channels}) & gases)
+
+
+def requires_principal_approval(
+    key_supervision: bool, hazards: Iterable[str], channels: Iterable[str]
+) -> bool:
+    """MEM13 Art. 7: approval by the principal or a written delegate.
+
+    True when the ledger flags the space, and also when its hazards or channels
+    show an H2S/CO/CO2 risk the flag forgot (fail safe). The ledger's space and the
+    permit's snapshot of it both answer with this one function.
+    """
+    return key_supervision or poisoning_risk(hazards, channels)
 
 
 def add_months(day: date, months: int) -> date:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from permits.errors import Unmet
 from permits.messages import register
+from permits.profiles import list_profiles
 from permits.readings import Channel
-from permits.reference.rules import reference_rules
+from permits.reference.rules import poisoning_risk, reference_rules, requires_principal_approval
 
 _Id = Annotated[str, Field(min_length=1)]
 
@@ -86,6 +87,18 @@ class ConfinedSpace(BaseModel):
     key_supervision: bool = False  # on the MEM key-supervision list
     warning_sign_present: bool = False
     four_lists: FourLists = FourLists()
+    # Oxygen may be added to the space's atmosphere (GB 30871 §6.4: a higher O2 bound).
+    oxygen_enriched: bool = False
+    # The atmosphere profile of this space's permits; None: the enterprise's default
+    # (docs/rules.md, Profiles: which profile a permit runs).
+    profile: str | None = None
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str | None) -> str | None:
+        if value is not None and value not in list_profiles():
+            raise ValueError(f"expected one of {', '.join(list_profiles())}")
+        return value
 
     @model_validator(mode="after")
     def _unique(self) -> ConfinedSpace:
@@ -98,18 +111,14 @@ class ConfinedSpace(BaseModel):
 
     @property
     def poisoning_risk(self) -> bool:
-        gases = reference_rules().key_supervision.poisoning_gases
-        named = set(self.hazards) | {c.value for c in self.required_channels}
-        return bool(named & gases)
+        return poisoning_risk(self.hazards, (c.value for c in self.required_channels))
 
     @property
     def requires_principal_approval(self) -> bool:
-        """MEM13 Art. 7: approval by the principal or a written delegate.
-
-        True when the ledger flags the space, and also when its hazards or
-        channels show an H2S/CO/CO2 risk the flag forgot (fail safe).
-        """
-        return self.key_supervision or self.poisoning_risk
+        """MEM13 Art. 7 (see :func:`permits.reference.rules.requires_principal_approval`)."""
+        return requires_principal_approval(
+            self.key_supervision, self.hazards, (c.value for c in self.required_channels)
+        )
 
     def ledger_gaps(self) -> list[Unmet]:
         """What the ledger entry lacks; a missing warning sign is MEM10 Art. 13 (一)

@@ -1,6 +1,6 @@
 """Reference data: the ledger (spaces), people, training, certificates, contractors,
-detectors and profile overrides. One row per item; deletions are tombstones so tablets
-pulling since a cursor learn of them."""
+detectors, written delegations, the default profile and profile overrides. One row per
+item; deletions are tombstones so tablets pulling since a cursor learn of them."""
 
 from __future__ import annotations
 
@@ -26,6 +26,12 @@ class Kind(StrEnum):
     CONTRACTOR = "contractors"
     DETECTOR = "detectors"
     PROFILE_OVERRIDE = "profile-overrides"
+    # A principal's written delegation to approve (MEM13 Art. 7; permits.reference.Delegation).
+    DELEGATION = "delegations"
+    # The enterprise's default atmosphere profile, one item ``default``: {"profile": name}.
+    # A space's own ``profile`` wins; the enterprise's override of the resolved profile
+    # (``profile-overrides``, one per base profile) is applied on top.
+    DEFAULT_PROFILE = "default-profile"
 
 
 def validate(kind: Kind, item_id: str, data: dict[str, Any], enterprise_id: str) -> dict[str, Any]:
@@ -66,6 +72,8 @@ def upsert(
 ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """Write one item and a version of it (``ledger_history``); return (before, after)."""
     clean = validate(kind, item_id, data, enterprise_id)
+    if kind is Kind.PROFILE_OVERRIDE:
+        _one_override_per_base(conn, enterprise_id, item_id, clean)
     key = (
         reference_items.c.enterprise_id == enterprise_id,
         reference_items.c.kind == kind.value,
@@ -92,6 +100,22 @@ def upsert(
         return None, clean
     conn.execute(reference_items.update().where(*key).values(**values))
     return (None if row.deleted else row.data), clean
+
+
+def _one_override_per_base(
+    conn: Connection, enterprise_id: str, item_id: str, clean: dict[str, Any]
+) -> None:
+    # A permit carries one override of its profile: two for the same base would leave
+    # the tablet to choose which one tightens (docs/rules.md, Profiles).
+    for row in list_items(conn, enterprise_id, Kind.PROFILE_OVERRIDE):
+        if row.item_id != item_id and row.data.get("base") == clean["base"]:
+            raise Unprocessable(
+                _("the enterprise already overrides {base} with {other}: change that one").format(
+                    base=clean["base"], other=row.item_id
+                ),
+                code="PROFILE_OVERRIDE_DUPLICATE",
+                field="base",
+            )
 
 
 def delete(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from permits.errors import InvalidInput
-from permits.events import Drafted, Role, RoleAssigned
+from permits.events import GENESIS_HASH, Drafted, Role, RoleAssigned, SignOff, SignOffMeaning
 from permits.space_code import parse_space_code
 from permits.state import TERMINAL, Status
 from tablet_app.context import AppContext
-from tablet_app.desk import PermitDesk, person_snapshot, space_snapshot
+from tablet_app.desk import PermitDesk
 from tablet_app.i18n import N_, _
 from tablet_app.presenters.common import Outcome, attempt
 from tablet_app.theme import Level
@@ -49,6 +50,40 @@ class PermitRow:
     inside: int
 
 
+# Who may sign that a permit be drafted on a ledger copy older than the limit.
+SUPERVISOR_ROLES = frozenset({"principal", "approver", "safety_manager"})
+
+
+@dataclass(frozen=True)
+class StaleLedgerOverride:
+    """A supervisor's signed reason to draft on a stale ledger copy."""
+
+    supervisor_id: str
+    pin: str
+    reason: str
+
+
+def ledger_age_text(age: timedelta | None, limit: timedelta) -> tuple[str, Level]:
+    """How old the tablet's ledger is, for the home and settings screens."""
+    if age is None:
+        return _("Ledger never synced from the server"), Level.WARN
+    days = age.total_seconds() / 86400
+    if days < 1:
+        text = _("Ledger synced {hours} h ago").format(hours=max(0, int(days * 24)))
+    else:
+        text = _("Ledger synced {days} days ago").format(days=int(days))
+    if age > limit:
+        return (
+            text
+            + " · "
+            + _("older than {max} days: sync before drafting a permit").format(
+                max=int(limit.total_seconds() // 86400)
+            ),
+            Level.ALARM,
+        )
+    return text, Level.SAFE
+
+
 @dataclass(frozen=True)
 class HomeView:
     user_name: str
@@ -57,6 +92,8 @@ class HomeView:
     hazards: tuple[str, ...]
     sync: str
     sync_level: Level
+    ledger_age: str = ""
+    ledger_age_level: Level = Level.UNKNOWN
 
 
 class HomePresenter:
@@ -112,6 +149,7 @@ class HomePresenter:
         else:
             sync = _("Everything is on the server")
         user = self.context.user
+        age_text, age_level = ledger_age_text(self.desk.ledger_age(), self.desk.ledger_max_age())
         return HomeView(
             user_name=self.desk.person_name(user) if user else "",
             permits=tuple(rows),
@@ -119,6 +157,8 @@ class HomePresenter:
             hazards=tuple(hazards),
             sync=sync,
             sync_level=Level.WARN if pending else Level.SAFE,
+            ledger_age=age_text,
+            ledger_age_level=age_level,
         )
 
     def open_permit(self, permit_id: str) -> None:
@@ -130,11 +170,21 @@ class HomePresenter:
         work_description: str,
         *,
         required_certificates: tuple[str, ...] = (),
+        stale_override: StaleLedgerOverride | None = None,
     ) -> Outcome:
-        """Draft a permit for a ledger space; the signed-in person is its work leader."""
+        """Draft a permit for a ledger space; the signed-in person is its work leader.
+
+        The permit records how old the tablet's ledger is; on a copy older than the
+        limit the core refuses (``PERMIT_LEDGER_TOO_OLD``) unless ``stale_override``
+        carries a supervisor's PIN-checked signature and reason."""
         leader = self.context.user
         if leader is None:
             return Outcome(False, error=_("Sign in first."))
+        try:
+            override = self._stale_signoff(stale_override)
+        except ValueError as exc:
+            self.last = Outcome(False, error=str(exc))
+            return self.last
         row = self.context.store.reference("spaces", space_id)
         if row is None:
             return Outcome(
@@ -150,9 +200,12 @@ class HomePresenter:
                 permit_id,
                 Drafted(
                     enterprise_id=enterprise,
-                    space=space_snapshot(row),
+                    space=self.desk.space_snapshot(row),
                     work_description=work_description,
                     required_certificates=required_certificates,
+                    ledger_as_of=self.desk.ledger_as_of(),
+                    stale_ledger_override=override,
+                    stale_ledger_reason=stale_override.reason.strip() if stale_override else "",
                 ),
                 actor=leader,
                 new=True,
@@ -161,7 +214,10 @@ class HomePresenter:
             if leader_row is not None:
                 self.desk.record(
                     permit_id,
-                    RoleAssigned(role=Role.WORK_LEADER, person=person_snapshot(leader_row)),
+                    RoleAssigned(
+                        role=Role.WORK_LEADER,
+                        person=self.desk.person_snapshot(leader_row, space_id),
+                    ),
                     actor=leader,
                 )
             return permit_id
@@ -170,6 +226,30 @@ class HomePresenter:
         if self.last.ok:
             self.context.permit_id = permit_id
         return self.last
+
+    def _stale_signoff(self, override: StaleLedgerOverride | None) -> SignOff | None:
+        """A supervisor's signature over a new permit (no chain head yet): their PIN
+        checked here, their role from this tablet's ledger."""
+        if override is None:
+            return None
+        row = self.desk.person(override.supervisor_id)
+        if row is None or not SUPERVISOR_ROLES & set(row.get("roles", ())):
+            raise ValueError(
+                _(
+                    "{name} is not a supervisor: the principal, an approver or the safety "
+                    "manager signs the override."
+                ).format(name=self.desk.person_name(override.supervisor_id))
+            )
+        if not override.reason.strip():
+            raise ValueError(_("Write why the permit cannot wait for a sync."))
+        self.desk.check_pin(override.supervisor_id, override.pin)
+        return SignOff(
+            person_id=override.supervisor_id,
+            meaning=SignOffMeaning.OVERRIDE_STALE_LEDGER,
+            signed_at=self.context.now(),
+            state_hash=GENESIS_HASH,
+            pin_verified=True,
+        )
 
     def new_permit_from_qr(
         self, payload: str, work_description: str, required_certificates: tuple[str, ...] = ()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from permits.reference.rules import reference_rules
 from tablet_app.context import AppContext
 from tablet_app.i18n import N_, _, get_language
+from tablet_app.presenters.home import ledger_age_text
+from tablet_app.reference_sync import ledger_pulled_at
 from tablet_app.syncing import enroll_device, sync_all
 
 STAGE_TEXT = {
@@ -31,6 +35,7 @@ class SettingsView:
     enrolled: str
     sync_result: str
     progress: str
+    ledger_age: str = ""
 
 
 class SettingsPresenter:
@@ -124,7 +129,14 @@ class SettingsPresenter:
             ),
             sync_result=self.sync_result,
             progress=self.progress,
+            ledger_age=self._ledger_age(),
         )
+
+    def _ledger_age(self) -> str:
+        pulled = ledger_pulled_at(self.context.store)
+        age = None if pulled is None else self.context.now() - pulled
+        limit = timedelta(days=reference_rules().ledger.max_age_days)
+        return ledger_age_text(age, limit)[0]
 
     def set_server_url(self, url: str) -> None:
         url = url.strip()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from permits.commands.rules.roster import employer_unmet
 from permits.events import (
     Approved,
     BriefingSigned,
@@ -21,6 +22,7 @@ from permits.events import (
     IsolationMethod,
     IsolationVerified,
     PersonalLockApplied,
+    PersonSnapshot,
     Role,
     RoleAssigned,
     SignOffMeaning,
@@ -29,7 +31,7 @@ from permits.events import (
 )
 from permits.state import PermitState
 from tablet_app.context import AppContext
-from tablet_app.desk import PermitDesk, person_snapshot
+from tablet_app.desk import PermitDesk
 from tablet_app.i18n import N_, _
 from tablet_app.presenters.common import Outcome, attempt
 from tablet_app.signature import SignatureDrawing
@@ -53,7 +55,8 @@ METHOD_TEXT = {
 
 @dataclass(frozen=True)
 class PersonCheck:
-    """One roster row: red and blocking when training or a required certificate lapsed."""
+    """One roster row: red and blocking when training or a required certificate lapsed,
+    or the person's contractor is unknown, blacklisted or out of contract."""
 
     person_id: str
     name: str
@@ -138,6 +141,14 @@ class SetupPresenter:
 
     # ---- view
 
+    def _space_id(self) -> str | None:
+        space = self.state().space
+        return space.space_id if space else None
+
+    def _employer_problems(self, person: PersonSnapshot) -> tuple[str, ...]:
+        # The core's contractor rule on the snapshot the permit records (or recorded).
+        return tuple(u.message() for u in employer_unmet(person, self.context.now()))
+
     def view(self) -> SetupView:
         state = self.state()
         day = self.context.now().date()
@@ -146,7 +157,9 @@ class SetupPresenter:
             for pid in sorted(ids):
                 row = self.desk.person(pid) or {"id": pid, "name": state.people[pid].name}
                 needs = state.required_certificates if role is Role.ENTRANT else ()
-                problems = check_person(row, needs, day)
+                problems = check_person(row, needs, day) + self._employer_problems(
+                    state.people[pid]
+                )
                 roster.append(
                     PersonCheck(
                         pid,
@@ -219,7 +232,9 @@ class SetupPresenter:
         for row in self.desk.people():
             if row["id"] in on_roster:
                 continue
-            problems = check_person(row, needs, day)
+            problems = check_person(row, needs, day) + self._employer_problems(
+                self.desk.person_snapshot(row, self._space_id())
+            )
             out.append(
                 PersonCheck(
                     str(row["id"]),
@@ -281,7 +296,7 @@ class SetupPresenter:
         return self._do(
             lambda: self.desk.record(
                 self.permit_id,
-                RoleAssigned(role=role, person=person_snapshot(row)),
+                RoleAssigned(role=role, person=self.desk.person_snapshot(row, self._space_id())),
                 actor=self._actor(),
             )
         )

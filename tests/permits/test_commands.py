@@ -146,10 +146,12 @@ def test_a_delegate_needs_a_written_delegation(key: DeviceKey) -> None:
 
 
 def test_an_ordinary_approver_may_approve_an_ordinary_space(key: DeviceKey) -> None:
+    # Ordinary: neither flagged nor showing a poisoning gas in its channels (issue 14:
+    # the molasses tank's H2S and CO channels alone make it a principal's space).
     s = ready_to_enter(
         key,
         skip=["approval"],
-        space_snapshot=space(key_supervision=False),
+        space_snapshot=space(key_supervision=False, required_channels=("O2", "LEL")),
         person_changes={PRINCIPAL: {"approval_authority": ApprovalAuthority.APPROVER}},
     )
     s.record(
@@ -158,6 +160,26 @@ def test_an_ordinary_approver_may_approve_an_ordinary_space(key: DeviceKey) -> N
         actor=PRINCIPAL,
     )
     assert s.state.status is Status.APPROVED
+
+
+def test_an_unflagged_space_with_a_poisoning_gas_still_needs_the_principal(
+    key: DeviceKey,
+) -> None:
+    # MEM13 Art. 7, derived: the H2S channel (or an H2S hazard) is enough without the flag.
+    for snapshot in (
+        space(key_supervision=False),
+        space(key_supervision=False, required_channels=("O2", "LEL"), hazards=("H2S",)),
+    ):
+        s = ready_to_enter(
+            key,
+            skip=["approval"],
+            space_snapshot=snapshot,
+            person_changes={PRINCIPAL: {"approval_authority": ApprovalAuthority.APPROVER}},
+        )
+        signoff = s.signoff(PRINCIPAL, SignOffMeaning.APPROVE, ENTRY_AT)
+        assert _refused(s, Approved(signoff=signoff), ENTRY_AT, PRINCIPAL) == [
+            "APPROVER_LACKS_AUTHORITY"
+        ]
 
 
 def test_someone_not_assigned_cannot_approve(key: DeviceKey) -> None:

@@ -15,6 +15,8 @@ import permits.interlock
 import permits.loto
 from permits.commands import Code
 from permits.errors import Unmet
+from permits.hot_work.codes import HotWorkCode
+from permits.hot_work.replay import HotWorkFinding
 from permits.messages import _MESSAGES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,13 +31,17 @@ SOURCES = [
     "permits/hazards.py",
     "permits/replay.py",
     "cspermit/cli/permit.py",
+    "permits/hot_work/codes.py",
+    "permits/hot_work/replay.py",
+    "permits/simops.py",
+    "cspermit/cli/simops.py",
 ]
 LC = ROOT / "permits" / "locale" / "zh_CN" / "LC_MESSAGES"
 MODULES = (permits.hazards, permits.interlock, permits.loto)
 
 
 def _codes() -> list[str]:
-    codes: set[str] = {code.value for code in Code}
+    codes: set[str] = {code.value for code in (*Code, *HotWorkCode, *HotWorkFinding)}
     for module in MODULES:
         for name, value in vars(module).items():
             if name.isupper() and isinstance(value, str) and value == name:

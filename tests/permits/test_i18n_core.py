@@ -18,9 +18,7 @@ def test_every_core_message_has_a_chinese_translation() -> None:
     used = {
         (str(path.relative_to(ROOT)), msg)
         for path in sorted((ROOT / "permits").rglob("*.py"))
-        for _, msg, _, _ in extract_from_file(
-            "python", str(path), keywords={"_": None, "N_": None}
-        )
+        for _, msg, _, _ in extract_from_file("python", str(path), keywords={"_": None, "N_": None})
         if isinstance(msg, str)
     }
     assert len(used) > 100  # the extractor found the core's messages

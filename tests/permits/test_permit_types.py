@@ -55,10 +55,15 @@ def _toy(opening_allowed: ToyStatus = ToyStatus.NONE) -> PermitType:
     )
 
 
-def test_confined_space_owns_every_event_type() -> None:
-    assert permit_types() == (CONFINED_SPACE,)
-    assert {permit_type_of(t) for t in EventType} == {CONFINED_SPACE}
-    assert set(CONFINED_SPACE.table) == set(EventType)
+def test_each_event_type_has_exactly_one_of_the_two_types() -> None:
+    from permits.hot_work import HOT_WORK
+
+    assert set(permit_types()) == {CONFINED_SPACE, HOT_WORK}
+    assert {permit_type_of(t) for t in EventType} == {CONFINED_SPACE, HOT_WORK}
+    assert set(CONFINED_SPACE.table) | set(HOT_WORK.table) == set(EventType)
+    assert not set(CONFINED_SPACE.table) & set(HOT_WORK.table)
+    # Confined space keeps every event type it had; hot work adds only its own.
+    assert all(not t.value.startswith("hot_work_") for t in CONFINED_SPACE.table)
     assert CONFINED_SPACE.step(EventType.DRAFTED).allowed == {Status.NONE}
 
 
@@ -72,7 +77,7 @@ def test_an_event_type_has_one_owner() -> None:
     )
     with pytest.raises(ValueError, match="already owned: drafted"):
         register_permit_type(again)
-    assert permit_types() == (CONFINED_SPACE,)
+    assert sorted(t.name for t in permit_types()) == ["confined_space", "hot_work"]
 
 
 def test_a_table_must_open_the_permit_before_any_event() -> None:

@@ -28,6 +28,17 @@ def _cli(*args: str) -> str:
     return str(done.output)
 
 
+def server_fingerprint(url: str) -> str:
+    """What the operator notes down from ``cspermit server key`` to restore against."""
+    return str(json.loads(_cli("key", "--db", url))["fingerprint"])
+
+
+def passphrase_file(tmp_path: Path) -> str:
+    path = tmp_path / "passphrase.txt"
+    path.write_text("correct horse battery staple\n", encoding="utf-8")
+    return str(path)
+
+
 def verify_every_chain(url: str) -> tuple[int, int]:
     """(permits, events) in the database at ``url``; fails on any chain that does not
     verify against the devices' enrolled keys."""
@@ -95,13 +106,18 @@ def test_sqlite_backup_restores_into_a_fresh_database(
 ) -> None:
     _fill(world)
     out = tmp_path / f"backup.{fmt}"
-    assert f"({fmt})" in _cli("backup", "--db", db_url, "--out", str(out), "--format", fmt)
+    secret = ["--passphrase-file", passphrase_file(tmp_path)]
+    assert f"({fmt})" in _cli("backup", "--db", db_url, "--out", str(out), "--format", fmt, *secret)
+    assert out.stat().st_mode & 0o777 == 0o600  # password hashes inside
+    key = ["--server-key", server_fingerprint(db_url)]
     target = f"sqlite:///{tmp_path}/fresh.db"
-    assert f"({fmt})" in _cli("restore", "--db", target, "--from", str(out))
+    assert f"({fmt})" in _cli("restore", "--db", target, "--from", str(out), *key, *secret)
     assert verify_every_chain(target) == verify_every_chain(db_url) == (4, 12)
-    assert snapshot(target) == snapshot(db_url)
+    assert snapshot(target) == snapshot(db_url)  # the sealed identity key came back too
     # A second restore onto the now non-empty database is refused, nothing merged.
-    done = CliRunner().invoke(cli, ["server", "restore", "--db", target, "--from", str(out)])
+    done = CliRunner().invoke(
+        cli, ["server", "restore", "--db", target, "--from", str(out), *key, *secret]
+    )
     assert done.exit_code == 2 and "DATABASE_NOT_EMPTY" in done.output
 
 
@@ -159,7 +175,15 @@ def test_sqlite_online_backup_of_a_live_server_under_pushes(tmp_path: Path) -> N
         server.stop()
     assert errors == []
     target = f"sqlite:///{tmp_path}/restored.db"
-    _cli("restore", "--db", target, "--from", str(out))
+    _cli(
+        "restore",
+        "--db",
+        target,
+        "--from",
+        str(out),
+        "--server-key",
+        server_fingerprint(f"sqlite:///{db}"),
+    )
     _permits, n = verify_every_chain(target)
     # A consistent snapshot taken mid-stream: whole batches, every chain intact.
     assert 20 <= n <= 48 and n % 4 == 0, n
@@ -175,10 +199,12 @@ def test_pg_dump_and_archive_restore_on_postgresql(
     _fill(world)
     # SQLite -> PostgreSQL through the engine-neutral archive.
     archive = tmp_path / "b.jsonl.gz"
-    _cli("backup", "--db", db_url, "--out", str(archive))
+    secret = ["--passphrase-file", passphrase_file(tmp_path)]
+    _cli("backup", "--db", db_url, "--out", str(archive), *secret)
     pg_cluster.admin("CREATE DATABASE rel_from_archive")
     pg_a = pg_cluster.url("rel_from_archive")
-    _cli("restore", "--db", pg_a, "--from", str(archive))
+    key = ["--server-key", server_fingerprint(db_url)]
+    _cli("restore", "--db", pg_a, "--from", str(archive), *key, *secret)
     assert verify_every_chain(pg_a) == (4, 12)
     # PostgreSQL -> PostgreSQL through pg_dump / pg_restore.
     dump = tmp_path / "b.pgdump"
@@ -186,8 +212,8 @@ def test_pg_dump_and_archive_restore_on_postgresql(
     assert dump.read_bytes().startswith(b"PGDMP")
     pg_cluster.admin("CREATE DATABASE rel_from_dump")
     pg_b = pg_cluster.url("rel_from_dump")
-    assert "(pg_dump)" in _cli("restore", "--db", pg_b, "--from", str(dump))
+    assert "(pg_dump)" in _cli("restore", "--db", pg_b, "--from", str(dump), *key)
     assert verify_every_chain(pg_b) == (4, 12)
     assert snapshot(pg_b) == snapshot(pg_a)
-    done = CliRunner().invoke(cli, ["server", "restore", "--db", pg_b, "--from", str(dump)])
+    done = CliRunner().invoke(cli, ["server", "restore", "--db", pg_b, "--from", str(dump), *key])
     assert done.exit_code == 2 and "DATABASE_NOT_EMPTY" in done.output

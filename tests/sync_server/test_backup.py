@@ -11,6 +11,8 @@ from sync_server.storage import make_engine, migrate
 from tests.sync_server.chains import enroll_tablet, simple_permit
 from tests.sync_server.conftest import ASGIClient, World, sign_in
 
+PASSPHRASE = "correct horse battery staple"
+
 
 def test_backup_then_restore_into_a_fresh_sqlite(world: World, app: object, tmp_path: Path) -> None:
     tab = enroll_tablet(world.client, world.h("a-admin"))
@@ -22,13 +24,14 @@ def test_backup_then_restore_into_a_fresh_sqlite(world: World, app: object, tmp_
         f"/api/v1/sync/chunks/{hashlib.sha256(blob).hexdigest()}", content=blob, headers=tab.headers
     )
     archive = tmp_path / "b.jsonl.gz"
-    counts = backup(app.state.engine, archive)  # type: ignore[attr-defined]
-    assert counts["events"] == 2 and counts["blobs"] == 1
+    counts = backup(app.state.engine, archive, PASSPHRASE)  # type: ignore[attr-defined]
+    assert counts["events"] == 2 and counts["blobs"] == 1 and counts["server_keys"] == 1
+    key = world.client.get("/api/v1/server-key").json()
 
     target = f"sqlite:///{tmp_path}/restored.db"
     engine = make_engine(target)
     migrate(engine)
-    restore(engine, archive)
+    restore(engine, archive, key["fingerprint"], PASSPHRASE)
     engine.dispose()
 
     from sync_server.app import create_app
@@ -43,6 +46,8 @@ def test_backup_then_restore_into_a_fresh_sqlite(world: World, app: object, tmp_
             f"/api/v1/sync/chunks/{hashlib.sha256(blob).hexdigest()}?enterprise_id=ent-a", headers=h
         )
         assert got.content == blob
+        # The same identity: the sealed key came back with the passphrase.
+        assert client.get("/api/v1/server-key").json()["key_id"] == key["key_id"]
         # The old device token still works after a restore (tablets need not re-enroll).
         assert client.get("/api/v1/auth/me", headers=tab.headers).json()["role"] == "device"
         # Restoring twice is refused rather than merged.
@@ -52,7 +57,7 @@ def test_backup_then_restore_into_a_fresh_sqlite(world: World, app: object, tmp_
         from sync_server.errors import Conflict
 
         with pytest.raises(Conflict):
-            restore(engine, archive)
+            restore(engine, archive, key["fingerprint"], PASSPHRASE)
         engine.dispose()
     finally:
         client.close()

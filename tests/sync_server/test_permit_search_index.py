@@ -312,7 +312,7 @@ def test_a_restored_archive_carries_the_member_rows(world: World, app: Any, tmp_
     target = make_engine(f"sqlite:///{tmp_path / 'restored.db'}")
     try:
         migrate(target)
-        restore(target, archive)
+        restore(target, archive, world.client.get("/api/v1/server-key").json()["fingerprint"])
         assert _members(target) == before == _expected_members(_permit_rows(target))
     finally:
         target.dispose()

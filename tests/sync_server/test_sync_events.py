@@ -179,15 +179,22 @@ def test_entry_without_approval_files_automatic_hazards_and_is_kept(world: World
 
 
 def test_export_verifies_offline_with_the_core(world: World) -> None:
+    from permits.attestation import Anchor, verify_anchored
     from permits.integrity import read_export, verify_chain
 
     tab = enroll_tablet(world.client, world.h("a-admin"))
     push(world, tab, simple_permit(tab, "P-8"))
     data = world.client.get("/api/v1/permits/P-8/export.json", headers=world.h("bureau")).json()
-    assert set(data) == {"permit_id", "events", "devices", "head"}
+    assert set(data) == {"permit_id", "events", "devices", "head", "attestation"}
     export = read_export(data)
     verified = verify_chain(export.events, export.devices)
     assert verified.valid
+    server_key = world.client.get("/api/v1/server-key").json()["public_key"]
+    attested = verify_anchored(export, Anchor(server_keys=(server_key,)))
+    assert attested.valid and attested.head_hash == verified.head_hash
+    statement = data["attestation"]["statement"]
+    assert [d["device_id"] for d in statement["devices"]] == [tab.device_id]
+    assert statement["head"] == data["head"] and statement["permit_id"] == "P-8"
     assert export.head == (len(export.events), verified.head_hash)
     data["events"][0]["payload"]["work_description"] = "edited afterwards"
     tampered = verify_chain(data["events"], data["devices"])

@@ -71,14 +71,15 @@ def test_migrations_run_once_in_order_and_resume(tmp_path: Path) -> None:
 
 
 def test_a_version_1_store_migrates_to_the_latest_keeping_its_events(tmp_path: Path) -> None:
-    """A tablet that ran the first schema gains the attachments and hazards tables."""
+    """A tablet that ran the first schema gains the attachments, hazards, contractors and
+    delegations tables."""
     path = tmp_path / "old.db"
     with Store(path) as s:
         pass
     import sqlite3
 
     conn = sqlite3.connect(path)
-    for table in ("attachments", "hazards", "hazard_reports"):
+    for table in ("attachments", "hazards", "hazard_reports", "contractors", "delegations"):
         conn.execute(f"DROP TABLE {table}")
     conn.execute("DELETE FROM schema_version WHERE version > 1")
     conn.execute(
@@ -89,7 +90,13 @@ def test_a_version_1_store_migrates_to_the_latest_keeping_its_events(tmp_path: P
     conn.close()
     with Store(path) as s:
         assert s.schema_version == len(MIGRATIONS)
-        assert {"attachments", "hazards", "hazard_reports"} <= set(s.db.table_names())
+        assert {
+            "attachments",
+            "hazards",
+            "hazard_reports",
+            "contractors",
+            "delegations",
+        } <= set(s.db.table_names())
         assert s.count_unacked()["events"] == 1
 
 

@@ -4,14 +4,16 @@ and ventilation. The test itself is judged by :mod:`permits.atmosphere`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from permits.atmosphere import parse_test
 from permits.commands.codes import Code
 from permits.commands.common import signoff_unmet
-from permits.errors import InvalidInput, Unmet
+from permits.errors import InvalidInput, ProfileError, Unmet
 from permits.events import (
     AtmosphereTestRecorded,
+    DetectorIdentity,
+    MonitoringStarted,
     MonitoringStopped,
     Payload,
     ReadingsConfirmed,
@@ -21,6 +23,7 @@ from permits.state import PermitState, test_input
 
 __all__ = [
     "atmosphere_test",
+    "detector_unmet",
     "monitoring_started",
     "monitoring_stopped",
     "readings_confirmed",
@@ -57,10 +60,45 @@ def atmosphere_test(state: PermitState, p: AtmosphereTestRecorded, now: datetime
     return unmet
 
 
-def monitoring_started(state: PermitState, payload: Payload, now: datetime) -> list[Unmet]:
+def monitoring_started(state: PermitState, p: MonitoringStarted, now: datetime) -> list[Unmet]:
+    unmet: list[Unmet] = []
     if state.monitoring_detector is not None:
-        return [Unmet(Code.MONITORING_ALREADY_LIVE, {"detector": state.monitoring_detector})]
-    return []
+        unmet.append(Unmet(Code.MONITORING_ALREADY_LIVE, {"detector": state.monitoring_detector}))
+    unmet.extend(detector_unmet(state, p.detector, now))
+    return unmet
+
+
+def detector_unmet(state: PermitState, detector: DetectorIdentity, now: datetime) -> list[Unmet]:
+    """The detector that monitors is trusted as one that tests (docs/rules.md, Trusting
+    the detector): calibration not due before today (in the event's own time zone) and
+    a bump test at most the profile's limit old. None on record refuses, as at entry."""
+    facts: dict[str, object] = {"detector": detector.serial}
+    unmet: list[Unmet] = []
+    due = detector.calibration_due
+    if due is None or due < now.date():
+        unmet.append(
+            Unmet(
+                Code.MONITORING_DETECTOR_NOT_CALIBRATED,
+                {**facts, "calibration_due": due.isoformat() if due else "-"},
+            )
+        )
+    bump = detector.last_bump_test
+    try:
+        limit = state.profile.bump_test_max_age
+    except ProfileError:
+        limit = timedelta(0)  # no loadable profile: no bump test is recent enough
+    if bump is None or bump > now or now - bump > limit:
+        unmet.append(
+            Unmet(
+                Code.MONITORING_DETECTOR_NOT_BUMP_TESTED,
+                {
+                    **facts,
+                    "last_bump_test": bump.isoformat() if bump else "-",
+                    "max_hours": round(limit.total_seconds() / 3600, 1),
+                },
+            )
+        )
+    return unmet
 
 
 def monitoring_stopped(state: PermitState, p: MonitoringStopped, now: datetime) -> list[Unmet]:

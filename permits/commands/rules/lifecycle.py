@@ -21,7 +21,8 @@ from permits.events import (
     Role,
     SignOffMeaning,
 )
-from permits.profiles import load_profile
+from permits.profiles import load_profile, profile_for
+from permits.reference.rules import reference_rules
 from permits.state import TERMINAL, PermitState, Status
 
 __all__ = [
@@ -37,12 +38,23 @@ __all__ = [
 
 
 def drafted(state: PermitState, p: Drafted, now: datetime) -> list[Unmet]:
-    unmet: list[Unmet] = []
+    unmet = _ledger_age_unmet(state, p, now)
     try:
-        profile = load_profile(p.space.profile)
+        load_profile(p.space.profile)
     except ProfileError as exc:
         return [
-            Unmet(Code.PERMIT_PROFILE_UNKNOWN, {"profile": p.space.profile, "detail": str(exc)})
+            *unmet,
+            Unmet(Code.PERMIT_PROFILE_UNKNOWN, {"profile": p.space.profile, "detail": str(exc)}),
+        ]
+    try:
+        profile = profile_for(p.space.profile, p.space.profile_override)
+    except ProfileError as exc:
+        return [
+            *unmet,
+            Unmet(
+                Code.PERMIT_PROFILE_OVERRIDE_INVALID,
+                {"profile": p.space.profile, "detail": str(exc)},
+            ),
         ]
     max_minutes = profile.permit_validity.total_seconds() / 60
     if p.validity_minutes is not None and p.validity_minutes > max_minutes:
@@ -51,6 +63,33 @@ def drafted(state: PermitState, p: Drafted, now: datetime) -> list[Unmet]:
                 Code.VALIDITY_TOO_LONG, {"minutes": p.validity_minutes, "max_minutes": max_minutes}
             )
         )
+    return unmet
+
+
+def _ledger_age_unmet(state: PermitState, p: Drafted, now: datetime) -> list[Unmet]:
+    """A permit is drafted on a ledger copy younger than the limit (permits/data/
+    reference.toml, ``[ledger]``), or a supervisor signs why it cannot wait for a sync."""
+    if p.ledger_as_of is None:
+        return []  # a chain from before the tablet recorded its ledger's age
+    age = now - p.ledger_as_of
+    limit = timedelta(days=reference_rules().ledger.max_age_days)
+    if age <= limit:
+        return []
+    override = p.stale_ledger_override
+    if override is None:
+        return [
+            Unmet(
+                Code.PERMIT_LEDGER_TOO_OLD,
+                {
+                    "age_days": round(age.total_seconds() / 86400, 1),
+                    "max_days": reference_rules().ledger.max_age_days,
+                    "ledger_as_of": p.ledger_as_of.isoformat(),
+                },
+            )
+        ]
+    unmet = signoff_unmet(state, override, SignOffMeaning.OVERRIDE_STALE_LEDGER, now)
+    if not p.stale_ledger_reason.strip():
+        unmet.append(Unmet(Code.PERMIT_LEDGER_OVERRIDE_NO_REASON, {"person": override.person_id}))
     return unmet
 
 

@@ -15,14 +15,17 @@ from permits.events import (
     ApprovalAuthority,
     Approved,
     BriefingSigned,
+    PersonSnapshot,
     Role,
     RoleAssigned,
     SignOffMeaning,
 )
-from permits.interlock import approval_authorised, training_valid
+from permits.interlock import approval_authorised, required_authority, training_valid
+from permits.reference.delegation import delegation_unmet
+from permits.reference.people import contractor_unmet
 from permits.state import PermitState
 
-__all__ = ["approved", "briefing_signed", "role_assigned"]
+__all__ = ["approved", "briefing_signed", "employer_unmet", "role_assigned"]
 
 
 def role_assigned(state: PermitState, p: RoleAssigned, now: datetime) -> list[Unmet]:
@@ -31,13 +34,7 @@ def role_assigned(state: PermitState, p: RoleAssigned, now: datetime) -> list[Un
     unmet: list[Unmet] = []
     if p.role in (Role.GUARDIAN, Role.ENTRANT) and not training_valid(person, now):
         unmet.append(Unmet(Code.PERSON_TRAINING_INVALID, {**facts, "date": now.date().isoformat()}))
-    if person.contractor_blacklisted:
-        unmet.append(
-            Unmet(
-                Code.PERSON_CONTRACTOR_BLACKLISTED,
-                {**facts, "contractor": person.contractor_id or "-"},
-            )
-        )
+    unmet.extend(employer_unmet(person, now))
     conflicts = {Role.GUARDIAN: Role.ENTRANT, Role.ENTRANT: Role.GUARDIAN}
     other = conflicts.get(p.role)
     if other is not None and person.person_id in state.with_role(other):
@@ -45,6 +42,26 @@ def role_assigned(state: PermitState, p: RoleAssigned, now: datetime) -> list[Un
             Unmet(Code.ROLE_CONFLICT, {**facts, "role": p.role.value, "other": other.value})
         )
     return unmet
+
+
+def employer_unmet(person: PersonSnapshot, now: datetime) -> list[Unmet]:
+    """The ledger's contractor rules (docs/rules.md, People, contractors and spaces),
+    judged on the contractor as the tablet's ledger had it, on the assignment's date
+    (the set-up screen shows these on a candidate's row before anyone is assigned)."""
+    snapshot = person.contractor
+    if snapshot is None:
+        # A chain written before the contractor snapshot: only the flag was recorded.
+        if person.contractor_blacklisted:
+            return [
+                Unmet(
+                    Code.PERSON_CONTRACTOR_BLACKLISTED,
+                    {"person": person.person_id, "contractor": person.contractor_id or "-"},
+                )
+            ]
+        return []
+    facts = {"person": person.person_id, "name": person.name, "date": now.date().isoformat()}
+    known = snapshot if snapshot.registered else None
+    return contractor_unmet(snapshot.contractor_id, known, now.date(), facts)
 
 
 def approved(state: PermitState, p: Approved, now: datetime) -> list[Unmet]:
@@ -58,15 +75,19 @@ def approved(state: PermitState, p: Approved, now: datetime) -> list[Unmet]:
     else:
         probe = PermitState(space=state.space, approver_authority=person.approval_authority)
         if not approval_authorised(probe):
-            required = "principal/delegate" if state.space.key_supervision else "approver"
             unmet.append(
                 Unmet(
                     Code.APPROVER_LACKS_AUTHORITY,
-                    {**facts, "space": state.space.space_id, "required": required},
+                    {**facts, "space": state.space.space_id, "required": required_authority(state)},
                 )
             )
-        elif person.approval_authority is ApprovalAuthority.DELEGATE and not person.delegation_ref:
-            unmet.append(Unmet(Code.DELEGATION_MISSING, facts))
+        elif person.approval_authority is ApprovalAuthority.DELEGATE:
+            if person.delegation is not None:
+                unmet.extend(
+                    delegation_unmet(person.delegation, state.space.space_id, now.date(), facts)
+                )
+            elif not person.delegation_ref:
+                unmet.append(Unmet(Code.DELEGATION_MISSING, facts))
     if not state.permit_hazards:
         unmet.append(Unmet(Code.NO_HAZARD_IDENTIFIED))
     unmet.extend(signoff_unmet(state, p.signoff, SignOffMeaning.APPROVE, now))

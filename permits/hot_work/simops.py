@@ -1,0 +1,54 @@
+"""A hot-work permit seen by the SIMOPS check (:mod:`permits.simops`): its footprint
+and the acknowledgements its approver signed in its chain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from permits.hot_work.state import HotWorkState
+from permits.simops import Acknowledgement, Activity, Footprint, Point, WorkType
+
+__all__ = ["hot_work_acknowledgements", "hot_work_footprint"]
+
+
+def hot_work_footprint(
+    state: HotWorkState,
+    *,
+    equipment: Iterable[str] = (),
+    isolation_points: Iterable[str] = (),
+    pipelines: Iterable[str] = (),
+) -> Footprint:
+    """The planned window, the fire points and the linked space of a drafted permit
+    (what the permit does not record, such as equipment, is given by the caller)."""
+    if state.permit_id is None or state.planned_start is None or state.planned_end is None:
+        raise ValueError("the hot-work permit has not been drafted")
+    level = state.level
+    return Footprint(
+        permit_id=state.permit_id,
+        type=WorkType.HOT_WORK,
+        start=state.planned_start,
+        end=state.planned_end,
+        activities=frozenset({Activity.HOT_WORK}),
+        points=tuple(Point(f.x, f.y, f.z) for f in state.fire_points.values()),
+        level=level.value if level else None,
+        space_id=state.linked_space_id,
+        equipment=frozenset(equipment),
+        isolation_points=frozenset(isolation_points),
+        pipelines=frozenset(pipelines),
+        approver=state.approved_by,
+    )
+
+
+def hot_work_acknowledgements(state: HotWorkState) -> tuple[Acknowledgement, ...]:
+    if state.permit_id is None:
+        return ()
+    return tuple(
+        Acknowledgement(
+            permit_id=state.permit_id,
+            other_permit_id=a.other_permit_id,
+            approver_id=a.signoff.person_id,
+            coordinator_id=a.coordinator_id,
+            digest=a.digest,
+        )
+        for a in state.acknowledgements
+    )
