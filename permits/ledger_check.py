@@ -23,6 +23,8 @@ from permits.events import (
     ApprovalAuthority,
     AtmosphereTestRecorded,
     Certificate,
+    ContractorSnapshot,
+    DelegationSnapshot,
     DetectorIdentity,
     Drafted,
     Event,
@@ -34,12 +36,21 @@ from permits.events import (
     RoleAssigned,
     SpaceSnapshot,
 )
+from permits.profiles import DEFAULT_PROFILE
 from permits.reference import Certificate as LedgerCertificate
-from permits.reference import ConfinedSpace, Contractor, Detector, Person, TrainingRecord
+from permits.reference import (
+    ConfinedSpace,
+    Contractor,
+    Delegation,
+    Detector,
+    Person,
+    TrainingRecord,
+)
 from permits.reference import Role as LedgerRole
 from permits.replay import Replayer
 
 __all__ = [
+    "DEFAULT_PROFILE",
     "MISMATCH_PREFIX",
     "SNAPSHOT_EVENTS",
     "CrossCheck",
@@ -73,9 +84,12 @@ def person_snapshot(
     *,
     training: Iterable[TrainingRecord] = (),
     certificates: Iterable[LedgerCertificate] = (),
+    delegation: Delegation | None = None,
 ) -> PersonSnapshot:
     """``person`` as a permit records them on ``on``, with the training records and
-    certificates kept as their own ledger items (the tablet's pull joins them too)."""
+    certificates kept as their own ledger items (the tablet's pull joins them too), the
+    employer contractor as the ledger has it (unregistered when it does not) and the
+    written ``delegation`` they approve under, if any (a delegate unless principal)."""
     whole = person.model_copy(
         update={
             "training": (*person.training, *training),
@@ -85,10 +99,39 @@ def person_snapshot(
     contractor = contractors.get(whole.contractor_id or "")
     if LedgerRole.PRINCIPAL in whole.roles:
         authority = ApprovalAuthority.PRINCIPAL
+    elif delegation is not None:
+        authority = ApprovalAuthority.DELEGATE
     elif LedgerRole.APPROVER in whole.roles:
         authority = ApprovalAuthority.APPROVER
     else:
         authority = ApprovalAuthority.NONE
+    employer: ContractorSnapshot | None = None
+    if whole.contractor_id is not None:
+        employer = (
+            ContractorSnapshot(
+                contractor_id=contractor.id,
+                name=contractor.name,
+                contract_reference=contractor.contract_reference,
+                contract_valid_from=contractor.contract_valid_from,
+                contract_valid_until=contractor.contract_valid_until,
+                blacklisted_on=contractor.blacklisted_on,
+                blacklist_reason=contractor.blacklist_reason,
+            )
+            if contractor is not None
+            else ContractorSnapshot(contractor_id=whole.contractor_id, name="", registered=False)
+        )
+    written = (
+        None
+        if delegation is None
+        else DelegationSnapshot(
+            delegation_id=delegation.id,
+            delegator=delegation.delegator,
+            space_ids=delegation.space_ids,
+            valid_from=delegation.valid_from,
+            valid_until=delegation.valid_until,
+            document_ref=delegation.document_ref,
+        )
+    )
     return PersonSnapshot(
         person_id=whole.id,
         name=whole.name,
@@ -101,14 +144,21 @@ def person_snapshot(
             for c in whole.certificates
         ),
         approval_authority=authority,
+        contractor=employer,
+        delegation=written,
+        delegation_ref=None if written is None else written.document_ref or written.delegation_id,
     )
 
 
-def space_snapshot(space: ConfinedSpace, profile: str | None = None) -> SpaceSnapshot:
-    """The ledger's space as ``Drafted`` records it. ``key_supervision`` is the space's
-    derived need for the principal's approval (the flag, or a poisoning gas among its
-    hazards and channels: ``ConfinedSpace.requires_principal_approval``)."""
-    extra: dict[str, Any] = {} if profile is None else {"profile": profile}
+def space_snapshot(
+    space: ConfinedSpace,
+    profile: str | None = None,
+    profile_override: dict[str, Any] | None = None,
+) -> SpaceSnapshot:
+    """The ledger's space as ``Drafted`` records it: its hazards (the core derives the
+    need for the principal's approval from them, the flag and the channels), the
+    resolved ``profile`` (the space's, else the enterprise's default) and the
+    enterprise's override of it."""
     return SpaceSnapshot(
         space_id=space.id,
         name=space.name,
@@ -125,8 +175,11 @@ def space_snapshot(space: ConfinedSpace, profile: str | None = None) -> SpaceSna
         ),
         required_ppe=space.required_ppe,
         rescue_items=space.rescue_equipment,
-        key_supervision=space.requires_principal_approval,
-        **extra,
+        key_supervision=space.key_supervision,
+        oxygen_enriched=space.oxygen_enriched,
+        profile=space.profile or profile or DEFAULT_PROFILE,
+        hazards=space.hazards,
+        profile_override=profile_override,
     )
 
 
@@ -146,7 +199,9 @@ class LedgerFacts:
     """The server's ledger as it stood at one instant, as the core's snapshots: each
     lookup returns None when the ledger had no such item then."""
 
-    person: Callable[[str, datetime], PersonSnapshot | None]
+    # The person as the ledger had them, with the written delegation the tablet recorded
+    # (by its id: which delegation the tablet chose is the tablet's to say).
+    person: Callable[[PersonSnapshot, datetime], PersonSnapshot | None]
     space: Callable[[str, datetime], SpaceSnapshot | None]
     detector: Callable[[str, datetime], DetectorIdentity | None]
 
@@ -195,18 +250,25 @@ class CrossCheck:
 _PERSON_FIELDS = {
     "employer_id": "EMPLOYER",
     "contractor_id": "EMPLOYER",
-    "contractor_blacklisted": "CONTRACTOR",
+    "contractor": "CONTRACTOR",
+    "contractor_blacklisted": "CONTRACTOR",  # chains written before the contractor snapshot
     "training_valid_until": "TRAINING",
     "certificates": "CERTIFICATE",
     "approval_authority": "APPROVAL_AUTHORITY",
+    "delegation": "DELEGATION",
 }
 _SPACE_FIELDS = {
-    "key_supervision": "APPROVAL_AUTHORITY",
+    "requires_principal_approval": "APPROVAL_AUTHORITY",
+    "hazards": "SPACE_HAZARDS",
     "required_channels": "SPACE_HAZARDS",
+    "oxygen_enriched": "SPACE_HAZARDS",
     "sample_points": "SPACE_SAMPLE_POINTS",
     "isolation_points": "SPACE_ISOLATION",
     "profile": "PROFILE",
+    "profile_override": "PROFILE",
 }
+# Fields an older tablet did not record: compared only when the snapshot carries them.
+_RECORDED_ONLY = frozenset({"hazards", "oxygen_enriched", "delegation", "profile_override"})
 _DETECTOR_FIELDS = {
     "calibration_due": "DETECTOR_CALIBRATION",
     "last_bump_test": "DETECTOR_BUMP",
@@ -233,12 +295,25 @@ def _comparable(name: str, value: Any) -> Any:
 
 
 def _diff(
-    seq: int, subject: str, name: str, fields: Mapping[str, str], recorded: Any, ledger: Any
+    seq: int,
+    subject: str,
+    name: str,
+    fields: Mapping[str, str],
+    recorded: Any,
+    ledger: Any,
+    *,
+    current: bool = False,
 ) -> list[Mismatch]:
+    """``current``: the snapshot was written by a tablet that records every field (a
+    default value is left out of an event's JSON, so it is absent either way)."""
     by_code: dict[str, list[tuple[str, Any, Any]]] = {}
     for attr, code in fields.items():
-        if attr == "profile" and attr not in ledger.model_fields_set:
-            continue  # the ledger names no profile: the permit's choice stands
+        if attr in _RECORDED_ONLY and not current and attr not in recorded.model_fields_set:
+            continue
+        if attr == "contractor_blacklisted" and getattr(recorded, "contractor", None):
+            continue  # judged on the contractor snapshot instead
+        if attr == "contractor" and getattr(recorded, "contractor", None) is None:
+            continue  # an older chain: only the blacklist flag was recorded
         mine, theirs = getattr(recorded, attr), getattr(ledger, attr)
         if _comparable(attr, mine) != _comparable(attr, theirs):
             by_code.setdefault(code, []).append((attr, _json(mine), _json(theirs)))
@@ -265,21 +340,28 @@ def _swap(event: Event, ledger: LedgerFacts) -> tuple[list[Mismatch], Event | No
     if isinstance(p, Drafted):
         theirs = ledger.space(p.space.space_id, at)
         if theirs is not None:
-            found = _diff(event.seq, p.space.space_id, p.space.name, _SPACE_FIELDS, p.space, theirs)
+            # A tablet that says how old its ledger copy is records the whole snapshot.
+            found = _diff(
+                event.seq,
+                p.space.space_id,
+                p.space.name,
+                _SPACE_FIELDS,
+                p.space,
+                theirs,
+                current=p.ledger_as_of is not None,
+            )
             if found:
-                if "profile" not in theirs.model_fields_set:
-                    theirs = theirs.model_copy(update={"profile": p.space.profile})
                 new = p.model_copy(update={"space": theirs})
     elif isinstance(p, RoleAssigned):
         person = p.person
-        theirs_p = ledger.person(person.person_id, at)
+        theirs_p = ledger.person(person, at)
         if theirs_p is not None:
             found = _diff(
                 event.seq, person.person_id, person.name, _PERSON_FIELDS, person, theirs_p
             )
             if found:
-                # Keep what the ledger does not hold (a delegation's reference).
-                keep = {"delegation_ref": person.delegation_ref}
+                # An older chain is judged as it was written: on the blacklist flag.
+                keep = {} if person.contractor is not None else {"contractor": None}
                 new = p.model_copy(update={"person": theirs_p.model_copy(update=keep)})
     elif isinstance(p, AtmosphereTestRecorded | MonitoringStarted):
         serial = p.detector.serial

@@ -519,7 +519,8 @@ LedgerEvery = Callable[[str, datetime], dict[str, dict[str, Any]]]
 
 
 def _ledger_facts(lookup: LedgerLookup, every: LedgerEvery) -> ledger_check.LedgerFacts:
-    def person(person_id: str, at: datetime) -> PersonSnapshot | None:
+    def person(recorded: PersonSnapshot, at: datetime) -> PersonSnapshot | None:
+        person_id = recorded.person_id
         data = lookup("people", person_id, at)
         if data is None:
             return None
@@ -534,26 +535,41 @@ def _ledger_facts(lookup: LedgerLookup, every: LedgerEvery) -> ledger_check.Ledg
                 c = lookup("contractors", who.contractor_id, at)
                 if c is not None:
                     contractors[who.contractor_id] = Contractor.model_validate(c)
+            delegation = None
+            if recorded.delegation is not None:
+                d = lookup("delegations", recorded.delegation.delegation_id, at)
+                if d is not None and d.get("delegate") == person_id:
+                    delegation = Delegation.model_validate(d)
             return ledger_check.person_snapshot(
                 who,
                 contractors,
                 at.date(),
                 training=[TrainingRecord.model_validate(_without_person(d)) for d in mine],
                 certificates=[Certificate.model_validate(_without_person(d)) for d in certs],
+                delegation=delegation,
             )
         except (ValidationError, InvalidInput):
             return None  # an item the core no longer reads: as good as unknown
 
     def space(space_id: str, at: datetime) -> SpaceSnapshot | None:
         data = lookup("spaces", space_id, at)
+        if data is None:
+            return None
         try:
-            return (
-                None
-                if data is None
-                else ledger_check.space_snapshot(ConfinedSpace.model_validate(data))
-            )
+            ledger_space = ConfinedSpace.model_validate(data)
         except (ValidationError, InvalidInput):
             return None
+        # Resolved as the tablet resolves it: the space's profile, else the enterprise's
+        # default; then the enterprise's override of that profile (one per base).
+        default = (lookup("default-profile", "default", at) or {}).get("profile")
+        profile = ledger_space.profile or default or None
+        override = None
+        resolved = profile or ledger_check.DEFAULT_PROFILE
+        for item_id, item in sorted(every("profile-overrides", at).items()):
+            if item.get("base") == resolved and isinstance(item.get("override"), dict):
+                override = {**item["override"], "name": item_id}
+                break
+        return ledger_check.space_snapshot(ledger_space, profile, override)
 
     def detector(serial: str, at: datetime) -> DetectorIdentity | None:
         data = lookup("detectors", serial, at)

@@ -257,6 +257,8 @@ def render(
     checks = view.get("ledger_checks") or {}
     if checks.get("mismatches"):
         story.append(p("平板记录与服务器台账（按事件发生时）的不一致", head))
+        if checks.get("ledger_as_of"):
+            story.append(p(f"平板台账副本的同步时间：{checks['ledger_as_of']}"))
         m_rows: list[list[Any]] = [["事件序号", "对象", "事项", "平板记录", "服务器台账"]]
         for m in checks["mismatches"]:
             m_rows.append([m["seq"], m["subject"], m["field"], m["recorded"], m["ledger"]])

@@ -177,6 +177,23 @@ def _shown(value: Any, _: Gettext) -> str:
     if isinstance(value, dict):
         if "kind" in value and "valid_until" in value:  # a certificate
             return f"{value['kind']} {value.get('number', '')} → {value['valid_until']}"
+        if "contractor_id" in value:  # a contractor snapshot
+            if value.get("registered") is False:
+                return _("{contractor}: not a registered contractor").format(
+                    contractor=value["contractor_id"]
+                )
+            return _("{name}: contract {start} – {end}; blacklisted {since}").format(
+                name=value.get("name") or value["contractor_id"],
+                start=value.get("contract_valid_from") or "—",
+                end=value.get("contract_valid_until") or "—",
+                since=value.get("blacklisted_on") or "—",
+            )
+        if "delegation_id" in value:  # a written delegation
+            return _("{document}: {start} – {end}").format(
+                document=value.get("document_ref") or value["delegation_id"],
+                start=value.get("valid_from") or "—",
+                end=value.get("valid_until") or "—",
+            )
         return ", ".join(f"{k}: {v}" for k, v in value.items())
     text = str(value)
     return local_time(text) if "T" in text and len(text) > 18 else text
@@ -222,7 +239,14 @@ def ledger_checks(
                     "hazard_id": f.get("hazard_id"),
                 }
             )
-    return {"mismatches": rows, "refusals": refusals}
+    drafted = next((e for e in events if e["type"] == "drafted"), None)
+    as_of = ((drafted or {}).get("payload") or {}).get("ledger_as_of")
+    return {
+        "mismatches": rows,
+        "refusals": refusals,
+        # When the tablet last pulled its ledger copy (a current tablet records it).
+        "ledger_as_of": local_time(as_of) if as_of else "",
+    }
 
 
 def _device_labels(conn: Connection, enterprise_id: str) -> dict[str, str]:

@@ -47,6 +47,20 @@ DETECTOR: dict[str, Any] = {
 }
 
 
+# A space whose only poisoning risk is in the ledger's hazards (no H2S or CO channel, no
+# flag), and the tablet's snapshot of it from a copy that did not list the hazard yet.
+H2S_PIT: dict[str, Any] = {**LEDGER_SPACE, "required_channels": ["O2", "LEL"], "hazards": ["H2S"]}
+
+
+def drafted_without_the_hazard(enterprise_id: str) -> Any:
+    """Drafted by a current tablet (it says how old its ledger copy is) on a copy that
+    listed no hazard for the space."""
+    event = drafted(enterprise_id)
+    space = event.space.model_copy(update={"required_channels": ("O2", "LEL")})
+    pulled = datetime.now(UTC) - timedelta(days=3)
+    return event.model_copy(update={"space": space, "ledger_as_of": pulled})
+
+
 def put(world: World, kind: str, item_id: str, data: dict[str, Any]) -> Any:
     r = world.client.put(
         f"/api/v1/enterprises/ent-a/{kind}/{item_id}", json=data, headers=world.h("a-admin")
@@ -184,7 +198,7 @@ def test_a_snapshot_that_matches_the_ledger_adds_nothing(world: World) -> None:
 
 def test_a_lapsed_calibration_and_an_unflagged_poisoning_space(world: World) -> None:
     # The ledger's space has H2S: the principal must approve (derived, not the raw flag).
-    put(world, "spaces", "T-1", LEDGER_SPACE)
+    put(world, "spaces", "T-1", H2S_PIT)
     put(
         world,
         "detectors",
@@ -197,7 +211,7 @@ def test_a_lapsed_calibration_and_an_unflagged_poisoning_space(world: World) -> 
         world,
         tablet,
         [
-            tablet.event("P-DET", drafted(tablet.enterprise_id), at=now),
+            tablet.event("P-DET", drafted_without_the_hazard(tablet.enterprise_id), at=now),
             tablet.event(
                 "P-DET",
                 MonitoringStarted(
@@ -215,17 +229,23 @@ def test_a_lapsed_calibration_and_an_unflagged_poisoning_space(world: World) -> 
     trace = world.client.get("/api/v1/permits/P-DET", headers=world.h("a-admin")).json()
     by_code = {f["code"]: f for f in trace["findings"]}
     assert by_code["LEDGER_MISMATCH_APPROVAL_AUTHORITY"]["facts"]["fields"] == [
-        {"field": "key_supervision", "recorded": False, "ledger": True}
+        {"field": "requires_principal_approval", "recorded": False, "ledger": True}
+    ]
+    assert by_code["LEDGER_MISMATCH_SPACE_HAZARDS"]["facts"]["fields"] == [
+        {"field": "hazards", "recorded": [], "ledger": ["H2S"]}
     ]
     calibration = by_code["LEDGER_MISMATCH_DETECTOR_CALIBRATION"]["facts"]["fields"][0]
     assert calibration["ledger"] == (TODAY - timedelta(days=1)).isoformat()
     assert date.fromisoformat(calibration["recorded"]) > TODAY
+    # The core vets the monitoring detector: on the ledger's facts it would have refused.
+    refused = [f for f in trace["findings"] if (f["facts"] or {}).get("basis") == "ledger"]
+    assert [f["seq"] for f in refused] and {f["seq"] for f in refused} == {2}, refused
 
 
-def test_the_trace_page_and_pdf_show_both_views_in_chinese(world: World) -> None:
+def _signed_in_page(world: World, url: str) -> str:
+    """``url`` as the enterprise admin reads it, signed in through the form."""
     import re
 
-    test_a_blacklisted_contractor_the_tablet_did_not_know_of_is_a_finding(world)
     c = world.client
     form = c.get("/web/sign-in")
     token = re.search(r'name="csrf" value="([^"]+)"', form.text)
@@ -235,7 +255,13 @@ def test_the_trace_page_and_pdf_show_both_views_in_chinese(world: World) -> None
         data={"username": "a-admin", "password": "a-admin-pass", "csrf": token.group(1)},
     )
     assert r.status_code == 303, r.text
-    page = c.get("/web/permits/P-LB").text
+    return str(c.get(url).text)
+
+
+def test_the_trace_page_and_pdf_show_both_views_in_chinese(world: World) -> None:
+    test_a_blacklisted_contractor_the_tablet_did_not_know_of_is_a_finding(world)
+    c = world.client
+    page = _signed_in_page(world, "/web/permits/P-LB")
     assert "平板记录与服务器台账对照" in page
     table = page[page.index('class="ledger-check"') :]
     table = table[: table.index("</table>")]
@@ -385,7 +411,7 @@ def test_an_ordinary_approver_on_a_poisoning_risk_space_is_a_finding(
 
     # The ledger's space has H2S: the principal (or a written delegate) must approve,
     # whatever its key-supervision flag says; the tablet copied the flag (False).
-    put(world, "spaces", "T-1", LEDGER_SPACE)
+    put(world, "spaces", "T-1", H2S_PIT)
     approver = {
         "name": "钱卫东",
         "employer": {"kind": "enterprise", "id": "ent-a"},
@@ -401,7 +427,7 @@ def test_an_ordinary_approver_on_a_poisoning_risk_space_is_a_finding(
         approval_authority=ApprovalAuthority.APPROVER,
     )
     events = [
-        tablet.event("P-APP", drafted(tablet.enterprise_id), at=now),
+        tablet.event("P-APP", drafted_without_the_hazard(tablet.enterprise_id), at=now),
         tablet.event(
             "P-APP",
             RoleAssigned(role=Role.APPROVER, person=snapshot),
@@ -463,3 +489,123 @@ def test_a_backup_carries_the_ledger_history(world: World, app: Any, tmp_path: P
         ]
     finally:
         engine.dispose()
+
+
+def test_a_current_tablets_contractor_delegation_and_profile_are_checked(world: World) -> None:
+    from permits.events import ContractorSnapshot, DelegationSnapshot
+
+    put(world, "spaces", "T-1", {**LEDGER_SPACE, "key_supervision": True})
+    put(world, "contractors", "c-clean", CONTRACTOR)
+    put(world, "people", "p-worker", WORKER)
+    put(
+        world,
+        "people",
+        "p-boss",
+        {
+            **WORKER,
+            "name": "赵建国",
+            "roles": ["principal"],
+            "employer": {"kind": "enterprise", "id": "ent-a"},
+        },
+    )
+    put(
+        world,
+        "people",
+        "p-deputy",
+        {
+            **WORKER,
+            "name": "钱卫东",
+            "roles": [],
+            "employer": {"kind": "enterprise", "id": "ent-a"},
+        },
+    )
+    delegation = {
+        "delegator": "p-boss",
+        "delegate": "p-deputy",
+        "valid_from": (TODAY - timedelta(days=30)).isoformat(),
+        "valid_until": (TODAY + timedelta(days=30)).isoformat(),
+        "document_ref": "委托书 2026-07",
+    }
+    put(world, "delegations", "DLG-1", delegation)
+    tablet_copy = ContractorSnapshot(
+        contractor_id="c-clean",
+        name=CONTRACTOR["name"],
+        contract_reference="HT-2026-07",
+        contract_valid_from=date.fromisoformat(CONTRACTOR["contract_valid_from"]),
+        contract_valid_until=date.fromisoformat(CONTRACTOR["contract_valid_until"]),
+    )
+    written = DelegationSnapshot(
+        delegation_id="DLG-1",
+        delegator="p-boss",
+        valid_from=TODAY - timedelta(days=30),
+        valid_until=TODAY + timedelta(days=30),
+        document_ref="委托书 2026-07",
+    )
+    # Meanwhile on the server: the contractor blacklisted, the delegation withdrawn
+    # yesterday, the space moved to GB 30871.
+    put(world, "contractors", "c-clean", {**CONTRACTOR, "blacklisted_on": TODAY.isoformat()})
+    put(
+        world,
+        "delegations",
+        "DLG-1",
+        {**delegation, "valid_until": (TODAY - timedelta(days=1)).isoformat()},
+    )
+    put(
+        world,
+        "spaces",
+        "T-1",
+        {**LEDGER_SPACE, "key_supervision": True, "profile": "cn-gb30871-2022"},
+    )
+    tablet = enroll_tablet(world.client, world.h("a-admin"))
+    now = datetime.now(UTC)
+    first = drafted(tablet.enterprise_id)
+    first = first.model_copy(
+        update={
+            "space": first.space.model_copy(
+                update={"key_supervision": True, "hazards": ("H2S", "O2_deficiency")}
+            ),
+            "ledger_as_of": now - timedelta(days=2),
+        }
+    )
+    worker = worker_as_tablet_had_it().model_copy(update={"contractor": tablet_copy})
+    deputy = PersonSnapshot(
+        person_id="p-deputy",
+        name="钱卫东",
+        employer_id="ent-a",
+        training_valid_until=TODAY + timedelta(days=300),
+        approval_authority="delegate",
+        delegation=written,
+        delegation_ref="委托书 2026-07",
+    )
+    push(
+        world,
+        tablet,
+        [
+            tablet.event("P-NEW", first, at=now),
+            tablet.event(
+                "P-NEW",
+                RoleAssigned(role=Role.ENTRANT, person=worker),
+                at=now + timedelta(seconds=1),
+            ),
+            tablet.event(
+                "P-NEW",
+                RoleAssigned(role=Role.APPROVER, person=deputy),
+                at=now + timedelta(seconds=2),
+            ),
+        ],
+    )
+    trace = world.client.get("/api/v1/permits/P-NEW", headers=world.h("a-admin")).json()
+    by_code = {f["code"]: f for f in trace["findings"]}
+    (contractor,) = by_code["LEDGER_MISMATCH_CONTRACTOR"]["facts"]["fields"]
+    assert contractor["field"] == "contractor"
+    assert contractor["recorded"]["blacklisted_on"] is None
+    assert contractor["ledger"]["blacklisted_on"] == TODAY.isoformat()
+    assert by_code["ROSTER_CONTRACTOR_BLACKLISTED"]["facts"]["basis"] == "ledger"
+    (dlg,) = by_code["LEDGER_MISMATCH_DELEGATION"]["facts"]["fields"]
+    assert dlg["ledger"]["valid_until"] == (TODAY - timedelta(days=1)).isoformat()
+    profile = by_code["LEDGER_MISMATCH_PROFILE"]["facts"]["fields"]
+    assert {"field": "profile", "recorded": "cn-gongmao", "ledger": "cn-gb30871-2022"} in profile
+    # The page shows the contractor and the delegation as a reader reads them.
+    page = _signed_in_page(world, "/web/permits/P-NEW")
+    assert "委托书 2026-07" in page and "列入黑名单 " + TODAY.isoformat() in page
+    assert "平板的台账副本同步于" in page
