@@ -8,12 +8,9 @@ traces; the tablet's ledger is current again (docs/server.md)."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -37,12 +34,9 @@ from permits.events import (
     SignOffMeaning,
     VentilationStarted,
 )
-from tablet_app.context import AppContext
 from tablet_app.desk import PermitDesk, detector_identity, person_snapshot, space_snapshot
-from tablet_app.presenters.settings import SettingsPresenter
 from tablet_app.store import Store
-from tablet_app.sync_client import SyncClient
-from tests.tablet_app.server_rig import enrol_and_sync
+from tests.e2e.harness import Site
 
 pytestmark = pytest.mark.slow
 
@@ -70,53 +64,26 @@ def training(day: date) -> dict[str, Any]:
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from cspermit.demo.seed import seed_reference
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     from sync_server import storage
-    from sync_server.app import create_app
     from sync_server.services import reference
-    from sync_server.settings import Settings
-    from sync_server.storage import make_engine, migrate
 
     clock = Clock()
     # The server's clock for ledger writes is the simulated one (a write on day 2 is
     # valid from day 2); the events' own times are the tablet's.
     monkeypatch.setattr(reference, "now_iso", lambda at=None: storage.now_iso(at or clock()))
-    url = f"sqlite:///{tmp_path / 'server.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    engine.dispose()
-    app = create_app(Settings(db_url=url, argon2_time_cost=1, argon2_memory_cost_kib=64))
-    seed_reference(app.state.engine, app.state.passwords)
-    yield app, clock
-    app.state.engine.dispose()
+    return clock
 
 
 def test_five_days_offline_forty_permits_sync_in_order_with_the_ledger_checked(
-    world: Any, tmp_path: Path
+    site: Site, clock: Clock
 ) -> None:
-    app, clock = world
-    transport = httpx.ASGITransport(app=app)
-    store = Store(tmp_path / "tablet.db")
-    context = AppContext(store=store, server_url="http://localhost", clock=clock)
-    desk = PermitDesk(context)
-    settings = SettingsPresenter(context, transport=transport)
-
-    async def admin(calls: list[tuple[str, str, dict[str, Any] | None]]) -> list[Any]:
-        async with SyncClient("http://localhost", transport=transport) as c:
-            await c.sign_in("a-admin", "a-admin-demo")
-            auth = {"Authorization": f"Bearer {c.token}"}
-            out = []
-            for method, path, body in calls:
-                r = await c._http.request(
-                    method, f"/api/v1/enterprises/{ENT}/{path}", json=body, headers=auth
-                )
-                assert r.status_code in (200, 201, 204), r.text
-                out.append(r)
-            return out
+    site.context.clock = clock
+    store, desk = site.store, site.desk
 
     def put(path: str, body: dict[str, Any]) -> None:
-        asyncio.run(admin([("PUT", path, body)]))
+        kind, item_id = path.split("/")
+        site.put(kind, item_id, body)
 
     def detector(day: int, calibration_due: date) -> dict[str, Any]:
         # The daily bump test is recorded on the server (and the tablet records the same).
@@ -139,10 +106,9 @@ def test_five_days_offline_forty_permits_sync_in_order_with_the_ledger_checked(
         "a-p-li": ["entrant"],
         "a-p-zhou": ["entrant"],
     }
-    calls: list[tuple[str, str, dict[str, Any] | None]] = [
-        ("DELETE", f"training/{pid}-cs", None) for pid in people if pid != "a-p-qian"
-    ]
-    calls.append(("DELETE", "training/a-p-qian-cs", None))
+    for pid in people:  # one training record per person, kept on the person
+        r = site.api("DELETE", f"/api/v1/enterprises/{ENT}/training/{pid}-cs")
+        assert r.status_code == 204, r.text
     names = {"a-p-zhao": "赵建国", "a-p-sun": "孙立", "a-p-qian": "钱卫东", "a-p-li": "李强"}
     names["a-p-zhou"] = "周明"
     for pid, roles in people.items():
@@ -152,11 +118,9 @@ def test_five_days_offline_forty_permits_sync_in_order_with_the_ledger_checked(
             "roles": roles,
             "training": [training(START.date())],
         }
-        calls.append(("PUT", f"people/{pid}", body))
-    calls.append(("PUT", f"detectors/{SERIAL}", detector(0, START.date() + timedelta(days=90))))
-    asyncio.run(admin(calls))
-
-    asyncio.run(enrol_and_sync(settings, transport, label="offline tablet"))
+        put(f"people/{pid}", body)
+    put(f"detectors/{SERIAL}", detector(0, START.date() + timedelta(days=90)))
+    site.enrol()
     assert (
         store.reference("detectors", SERIAL)["calibration_due"]
         == (START.date() + timedelta(days=90)).isoformat()
@@ -201,13 +165,13 @@ def test_five_days_offline_forty_permits_sync_in_order_with_the_ledger_checked(
     clock.at = START + timedelta(days=5, hours=1)
     on_tablet = sum(len(store.events_for_permit(p)) for p in written)
     assert on_tablet == sum(written.values())
-    assert asyncio.run(settings.sync_now()), settings.sync_result
+    site.sync()
     assert store.count_unacked() == {"events": 0, "chunks": 0}
-    assert asyncio.run(settings.sync_now()), settings.sync_result  # nothing twice
+    site.sync()  # nothing twice
 
     from sync_server.schema import events, permits
 
-    with app.state.engine.connect() as conn:
+    with site.app.state.engine.connect() as conn:
         rows = conn.execute(
             sa.select(events.c.permit_id, events.c.seq, events.c.event_id).where(
                 events.c.permit_id.like("A-OFF-%")
@@ -228,14 +192,7 @@ def test_five_days_offline_forty_permits_sync_in_order_with_the_ledger_checked(
             ).all()
         )
 
-    def trace(pid: str) -> dict[str, Any]:
-        async def get() -> Any:
-            async with SyncClient("http://localhost", transport=transport) as c:
-                await c.sign_in("a-admin", "a-admin-demo")
-                auth = {"Authorization": f"Bearer {c.token}"}
-                return (await c._http.get(f"/api/v1/permits/{pid}", headers=auth)).json()
-
-        return dict(asyncio.run(get()))
+    trace = site.trace
 
     # Days 0 and 1: the tablet's copy was the server's; nothing to report.
     for pid in [p for p in written if p[6] in "01"]:

@@ -475,12 +475,13 @@ def test_a_backup_carries_the_ledger_history(world: World, app: Any, tmp_path: P
     put(world, "detectors", "D-1", DETECTOR)
     put(world, "detectors", "D-1", {**DETECTOR, "model": "GasAlert Max"})
     archive = tmp_path / "b.jsonl.gz"
-    counts = backup(app.state.engine, archive)
+    counts = backup(app.state.engine, archive, "correct horse battery staple")
     assert counts["reference_item_versions"] == 2
     engine = make_engine(f"sqlite:///{tmp_path}/restored.db")
     try:
         migrate(engine)
-        restore(engine, archive)
+        key = world.client.get("/api/v1/server-key").json()["fingerprint"]
+        restore(engine, archive, key, "correct horse battery staple")
         with engine.connect() as conn:
             versions = ledger_history.history(conn, "ent-a", "detectors", "D-1")
         assert [(v["version"], v["data"]["model"]) for v in versions] == [
