@@ -77,6 +77,13 @@ def push(world: World, tablet: Tablet, events: list[dict[str, Any]]) -> list[dic
     return results
 
 
+def contractor_ledger(world: World) -> None:
+    """The flagged tank, the cleaning contractor under contract and its worker."""
+    put(world, "spaces", "T-1", {**LEDGER_SPACE, "key_supervision": True})
+    put(world, "contractors", "c-clean", CONTRACTOR)
+    put(world, "people", "p-worker", WORKER)
+
+
 def worker_as_tablet_had_it() -> PersonSnapshot:
     return PersonSnapshot(
         person_id="p-worker",
@@ -119,9 +126,7 @@ def test_history_keeps_every_version_with_who_and_when(world: World, app: Any) -
 def test_a_blacklisted_contractor_the_tablet_did_not_know_of_is_a_finding(
     world: World,
 ) -> None:
-    put(world, "spaces", "T-1", {**LEDGER_SPACE, "key_supervision": True})
-    put(world, "contractors", "c-clean", CONTRACTOR)
-    put(world, "people", "p-worker", WORKER)
+    contractor_ledger(world)
     # Blacklisted on the server while the tablet was offline with its old copy.
     put(
         world,
@@ -170,9 +175,7 @@ def test_a_blacklisted_contractor_the_tablet_did_not_know_of_is_a_finding(
 
 
 def test_a_snapshot_that_matches_the_ledger_adds_nothing(world: World) -> None:
-    put(world, "spaces", "T-1", {**LEDGER_SPACE, "key_supervision": True})
-    put(world, "contractors", "c-clean", CONTRACTOR)
-    put(world, "people", "p-worker", WORKER)
+    contractor_ledger(world)
     tablet = enroll_tablet(world.client, world.h("a-admin"))
     now = datetime.now(UTC)
     space_event = drafted(tablet.enterprise_id)
@@ -495,9 +498,7 @@ def test_a_backup_carries_the_ledger_history(world: World, app: Any, tmp_path: P
 def test_a_current_tablets_contractor_delegation_and_profile_are_checked(world: World) -> None:
     from permits.events import ContractorSnapshot, DelegationSnapshot
 
-    put(world, "spaces", "T-1", {**LEDGER_SPACE, "key_supervision": True})
-    put(world, "contractors", "c-clean", CONTRACTOR)
-    put(world, "people", "p-worker", WORKER)
+    contractor_ledger(world)
     put(
         world,
         "people",
