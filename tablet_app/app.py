@@ -32,8 +32,10 @@ from tablet_app.fonts import register_cjk_font  # noqa: E402
 from tablet_app.i18n import get_language  # noqa: E402
 from tablet_app.kv_i18n import tr  # noqa: E402
 from tablet_app.live import LiveFeed  # noqa: E402
+from tablet_app.presenters.alarm import Pattern  # noqa: E402
 from tablet_app.screens import registry  # noqa: E402
 from tablet_app.screens.base import load_kv  # noqa: E402
+from tablet_app.sound import AlarmPlayer, keep_screen_on  # noqa: E402
 from tablet_app.store import Store  # noqa: E402
 
 
@@ -49,6 +51,7 @@ class PermitApp(App):  # type: ignore[misc]
         self.desk = PermitDesk(context)
         self.feed = LiveFeed(context.clock)
         self._judge_pending = False
+        self.alarm_player = AlarmPlayer()
         # Set when an alarm is recorded: the background sync pushes at once instead of
         # waiting out its period, so the bureau sees it within seconds.
         self._sync_now: asyncio.Event | None = None
@@ -79,6 +82,7 @@ class PermitApp(App):  # type: ignore[misc]
 
     def _judge_after_reading(self, _dt: float) -> None:
         self._judge_pending = False
+        self.alarm_player = AlarmPlayer()
         self.judge()
 
     def judge(self) -> list[str]:
@@ -88,11 +92,30 @@ class PermitApp(App):  # type: ignore[misc]
             return []
         board = self.screens["board"]
         raised: list[str] = board.presenter.tick()
+        self.play_alarm()
         if raised and self._sync_now is not None:
             self._sync_now.set()
         if self.root is not None and (raised or self.root.current == "board"):
             self.go("board")  # redraw; an alarm takes the guardian to the board
         return raised
+
+    def play_alarm(self) -> None:
+        """Sound what the board's alarm bell says now (or stop), whichever screen shows;
+        on Android keep the screen on while a permit is open."""
+        presenter = self.screens["board"].presenter
+        open_permit = self.context.permit_id is not None
+        keep_screen_on(open_permit)
+        self.alarm_player.play(
+            presenter.bell.sounding(self.context.now()) if open_permit else Pattern.NONE
+        )
+
+    def on_pause(self) -> bool:
+        # Android: going to the background must never silence an alarm. Returning True
+        # keeps the app (and its audio and judge) alive instead of stopping it.
+        return True
+
+    def on_stop(self) -> None:
+        self.alarm_player.stop()
 
     def go(self, name: str) -> Any:
         """Show a screen (refreshed from its presenter) and return it."""

@@ -4,9 +4,9 @@ A guardian watches the entrance, not the screen (docs/tablet.md, The audible ala
 Three patterns, loudest first:
 
 - ``EVACUATE``: an alarm on the permit (gas, STEL, lost monitoring, sensor fault), the
-  permit evacuating with someone inside, or nobody on duty as guardian while someone
-  is inside. Acknowledging it only mutes it, for at most ``MUTE_MAX`` (30 s): it sounds
-  again while the evacuation is on.
+  permit evacuating, or nobody on duty as guardian while someone is inside. While
+  anyone is inside (the evacuation is on), acknowledging only mutes it, for at most
+  ``MUTE_MAX`` (30 s); once everyone is out, an acknowledged alarm stays quiet.
 - ``STALE``: the detector stream is stale (no live data on a tile) without an alarm.
 - ``WARNING``: a trend towards an alarm limit, an 8-h projection, a bump test due, a
   low battery.
@@ -43,6 +43,8 @@ class Conditions:
     evacuate: frozenset[str] = frozenset()
     stale: frozenset[str] = frozenset()
     warning: frozenset[str] = frozenset()
+    # people are inside or still getting out: an evacuate condition can only be muted
+    evacuation_on: bool = False
 
     @classmethod
     def of(
@@ -50,8 +52,13 @@ class Conditions:
         evacuate: Iterable[str] = (),
         stale: Iterable[str] = (),
         warning: Iterable[str] = (),
+        evacuation_on: bool = False,
     ) -> Conditions:
-        return cls(frozenset(evacuate), frozenset(stale), frozenset(warning))
+        return cls(frozenset(evacuate), frozenset(stale), frozenset(warning), evacuation_on)
+
+    @property
+    def every(self) -> frozenset[str]:
+        return self.evacuate | self.stale | self.warning
 
 
 @dataclass
@@ -62,18 +69,19 @@ class AlarmBell:
 
     def update(self, conditions: Conditions) -> Pattern:
         """Take the conditions of this tick; a condition that cleared re-arms."""
-        present = conditions.stale | conditions.warning
-        self.acknowledged &= present
-        if not conditions.evacuate:
+        self.acknowledged &= conditions.every
+        if not (conditions.evacuate and conditions.evacuation_on):
             self.muted_until = None
         self.conditions = conditions
         return self.pattern_now
 
     def sounding(self, now: datetime) -> Pattern:
         c = self.conditions
-        if c.evacuate:
+        if c.evacuate and c.evacuation_on:
             if self.muted_until is not None and now < self.muted_until:
                 return Pattern.NONE
+            return Pattern.EVACUATE
+        if c.evacuate - self.acknowledged:
             return Pattern.EVACUATE
         if c.stale - self.acknowledged:
             return Pattern.STALE
@@ -94,15 +102,16 @@ class AlarmBell:
         return Pattern.NONE
 
     def acknowledge(self, now: datetime) -> None:
-        """The guardian's touch: an evacuation is muted for ``MUTE_MAX`` only; a stale
-        stream or a warning is quiet until it clears and comes back."""
-        if self.conditions.evacuate:
+        """The guardian's touch: while people are inside or getting out an evacuation
+        is muted for ``MUTE_MAX`` only; anything else is quiet until it clears and
+        comes back (or a new condition appears)."""
+        if self.conditions.evacuate and self.conditions.evacuation_on:
             self.muted_until = now + MUTE_MAX
-        self.acknowledged |= self.conditions.stale | self.conditions.warning
+        self.acknowledged |= self.conditions.every
 
     def mute(self, now: datetime, seconds: float = MUTE_MAX.total_seconds()) -> None:
         """Mute an evacuation for ``seconds``, never longer than ``MUTE_MAX``."""
-        if self.conditions.evacuate:
+        if self.conditions.evacuate and self.conditions.evacuation_on:
             self.muted_until = now + min(timedelta(seconds=seconds), MUTE_MAX)
 
     def muted_for(self, now: datetime) -> int:

@@ -45,6 +45,24 @@ PERSON_FACTS = ("person", "guardian", "entrant", "holder", "by", "owner")
 
 GAS_UNITS = frozenset(u.value for u in Unit)
 
+# A failed test's reasons named in a refusal (the core lists their codes).
+REASON_SHORT = {
+    "O2_LOW": N_("oxygen too low"),
+    "O2_HIGH": N_("oxygen too high"),
+    "FLAMMABLE_HIGH": N_("flammable gas too high"),
+    "TOXIC_HIGH": N_("toxic gas too high"),
+    "STEL_EXCEEDED": N_("above the short-term limit"),
+    "STEL_TWA_EXCEEDED": N_("above the short-term limit"),
+    "CHANNEL_MISSING": N_("a required gas was not measured"),
+    "SAMPLE_POINT_MISSING": N_("a sample point was not tested"),
+    "SENSOR_FAULT": N_("sensor fault"),
+    "STREAM_STALE": N_("no live data"),
+    "CALIBRATION_EXPIRED": N_("calibration out of date"),
+    "BUMP_TEST_OVERDUE": N_("no bump test"),
+    "TEST_TOO_OLD": N_("the test is too old"),
+    "TEST_AFTER_ENTRY": N_("tested after the entry time"),
+}
+
 
 @dataclass(frozen=True)
 class ChannelDisplay:
@@ -98,7 +116,8 @@ def number(value: float, channel: str | None, unit: str | None) -> str:
 
 def point_name(point: str | None) -> str:
     if point is None or point in ("", "-"):
-        return "-"
+        # a live reading before monitoring names no sample point: where the probe is
+        return _("the probe's position")
     standard = POINT_NAMES.get(point)
     return _(standard) if standard else point
 
@@ -178,6 +197,11 @@ class Wording:
             out["unit"] = shown_unit
         elif unit == "s" and isinstance(out.get("value"), int | float):
             out["value"] = f"{float(out['value']):.0f}"
+        if isinstance(out.get("reasons"), str):
+            codes = [c.strip() for c in out["reasons"].split(",") if c.strip()]
+            out["reasons"] = _("; ").join(
+                _(REASON_SHORT[c]) if c in REASON_SHORT else c for c in codes
+            )
         if "point" in out:
             out["point"] = point_name(out["point"] if isinstance(out["point"], str) else None)
         if self._person_name is not None:
@@ -212,7 +236,7 @@ class Wording:
         """An active alarm by gas, point and time (never its id)."""
         return _(ALARM_KIND_TEXT.get(kind, ALARM_KIND_TEXT[AlarmKind.GAS])).format(
             gas=channel or _("all gases"),
-            point=point_name(point) if point else _("the monitoring point"),
+            point=point_name(point),
             time=f"{at:%H:%M:%S}",
         )
 

@@ -2,11 +2,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+from kivy.graphics import Color, Line
+from kivy.metrics import dp
 from kivy.properties import OptionProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.widget import Widget
 
 from tablet_app.i18n import _
-from tablet_app.presenters.board import BoardPresenter
+from tablet_app.presenters.board import BoardPresenter, Sparkline
 from tablet_app.screens.base import BaseScreen, fill_buttons, fill_levels, fill_unmet, load_kv
 from tablet_app.theme import Level
 
@@ -17,6 +21,46 @@ class GasTileBox(BoxLayout):
     unit = StringProperty("")
     note = StringProperty("")
     level = OptionProperty(Level.UNKNOWN.value, options=[lv.value for lv in Level])
+
+
+class SparklineWidget(Widget):
+    """The last 15 minutes of one gas: the readings as a line, each alarm limit as a
+    thin line across, each alarm raised as a mark. Drawn with Kivy graphics from the
+    presenter's normalised points (numpy scales them; no loop over readings)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spark = Sparkline()
+        with self.canvas:
+            Color(1, 1, 1, 0.18)
+            self._frame = Line(width=1)
+            Color(0.1, 0.1, 0.1, 0.85)
+            self._limits = Line(width=dp(1.2))
+            Color(1, 1, 1, 1)
+            self._values = Line(width=dp(1.6))
+            Color(1, 0.95, 0.2, 1)
+            self._alarms = Line(width=dp(2.5))
+        self.bind(pos=self._draw, size=self._draw)
+
+    def show(self, spark: Sparkline) -> None:
+        if spark != self.spark:
+            self.spark = spark
+            self._draw()
+
+    def _draw(self, *_args: Any) -> None:
+        x, y, w, h = self.x, self.y, self.width, self.height
+        self._frame.rectangle = (x, y, w, h)
+        points = np.asarray(self.spark.points, dtype=float).reshape(-1, 2)
+        self._values.points = (points * (w, h) + (x, y)).ravel().tolist()
+        # each limit and alarm is a separate segment: joined with a jump along the edge
+        limits: list[float] = []
+        for ly in self.spark.limits:
+            limits += [x, y + ly * h, x + w, y + ly * h]
+        self._limits.points = limits
+        marks: list[float] = []
+        for ax in self.spark.alarms:
+            marks += [x + ax * w, y, x + ax * w, y + h, x + ax * w, y]
+        self._alarms.points = marks
 
 
 load_kv("board")
@@ -55,6 +99,14 @@ class BoardScreen(BaseScreen):
         for box, tile in zip(tiles, view.tiles, strict=True):
             box.channel, box.value, box.unit = tile.channel, tile.value, tile.unit
             box.note, box.level = tile.note, tile.level.value
+            box.ids.spark.show(tile.spark)
+        self.ids.sound.text = view.sound_text
+        self.ids.sound.level = (
+            Level.ALARM.value
+            if view.sound_text and view.sound.value != "none"
+            else Level.UNKNOWN.value
+        )
+        self.ids.acknowledge.disabled = not view.sound_text
         self.ids.test_age.text, self.ids.test_age.level = view.test_age, view.test_level.value
         self.ids.expiry.text, self.ids.expiry.level = view.expiry, view.expiry_level.value
         fill_levels(self.ids.warnings, [(w, Level.WARN) for w in view.warnings])
@@ -81,6 +133,13 @@ class BoardScreen(BaseScreen):
             self.presenter.exit(person_id)
         else:
             self.presenter.enter(person_id)
+        self.refresh()
+
+    def acknowledge(self) -> None:
+        self.presenter.acknowledge()
+        app = self.app
+        if app is not None and hasattr(app, "play_alarm"):
+            app.play_alarm()
         self.refresh()
 
     def evacuate(self) -> None:
