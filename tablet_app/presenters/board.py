@@ -377,8 +377,8 @@ class BoardPresenter:
 
     def _limits(self, state: PermitState, channel: str, reading: Reading) -> list[float]:
         try:
-            return [
-                lim.limit
+            limits = [
+                lim
                 for lim in entry_limits(
                     Channel(channel),
                     reading.unit,
@@ -390,6 +390,11 @@ class BoardPresenter:
             ]
         except Exception:  # a gas the table cannot convert: no limit line, the value stays
             return []
+        # the limit that alarms first on each side (H2S is also flammable: its %LEL
+        # limit is thousands of ppm above the toxic one and would flatten the line)
+        lower = [lim.limit for lim in limits if lim.falling]
+        upper = [lim.limit for lim in limits if not lim.falling]
+        return [*([max(lower)] if lower else []), *([min(upper)] if upper else [])]
 
     def sparkline(
         self, channel: Channel, limits: list[float], alarms_at: list[datetime], now: datetime

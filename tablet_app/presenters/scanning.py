@@ -20,6 +20,9 @@ import zxingcpp
 # Below this many pixels on the short side a phone camera's frame cannot hold a
 # readable code at arm's length; such a frame is skipped rather than decoded.
 MIN_SIDE_PX = 64
+# segno.make (the server's renderer) picks a Micro QR for a short text such as an
+# enrolment code: read both.
+FORMATS = zxingcpp.BarcodeFormat.QRCode | zxingcpp.BarcodeFormat.MicroQRCode
 
 
 def decode_frame(
@@ -42,9 +45,7 @@ def decode_frame(
         image = ((rgb[..., 0] * 77 + rgb[..., 1] * 150 + rgb[..., 2] * 29) >> 8).astype(np.uint8)
     if bottom_up:
         image = image[::-1]
-    found = zxingcpp.read_barcodes(
-        np.ascontiguousarray(image), formats=zxingcpp.BarcodeFormat.QRCode
-    )
+    found = zxingcpp.read_barcodes(np.ascontiguousarray(image), formats=FORMATS)
     for code in found:
         if code.valid and code.text:
             return str(code.text)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from kivy.graphics import Color, Line
+from kivy.graphics import Color, Line, Mesh
 from kivy.metrics import dp
 from kivy.properties import OptionProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -35,11 +35,12 @@ class SparklineWidget(Widget):
             Color(1, 1, 1, 0.18)
             self._frame = Line(width=1)
             Color(0.1, 0.1, 0.1, 0.85)
-            self._limits = Line(width=dp(1.2))
+            # separate segments: a mesh of lines (a Line would join them)
+            self._limits = Mesh(mode="lines")
             Color(1, 1, 1, 1)
             self._values = Line(width=dp(1.6))
             Color(1, 0.95, 0.2, 1)
-            self._alarms = Line(width=dp(2.5))
+            self._alarms = Mesh(mode="lines")
         self.bind(pos=self._draw, size=self._draw)
 
     def show(self, spark: Sparkline) -> None:
@@ -52,15 +53,17 @@ class SparklineWidget(Widget):
         self._frame.rectangle = (x, y, w, h)
         points = np.asarray(self.spark.points, dtype=float).reshape(-1, 2)
         self._values.points = (points * (w, h) + (x, y)).ravel().tolist()
-        # each limit and alarm is a separate segment: joined with a jump along the edge
-        limits: list[float] = []
-        for ly in self.spark.limits:
-            limits += [x, y + ly * h, x + w, y + ly * h]
-        self._limits.points = limits
-        marks: list[float] = []
-        for ax in self.spark.alarms:
-            marks += [x + ax * w, y, x + ax * w, y + h, x + ax * w, y]
-        self._alarms.points = marks
+        segments = [(x, y + ly * h, x + w, y + ly * h) for ly in self.spark.limits]
+        _segments(self._limits, segments)
+        _segments(self._alarms, [(x + ax * w, y, x + ax * w, y + h) for ax in self.spark.alarms])
+
+
+def _segments(mesh: Mesh, segments: list[tuple[float, float, float, float]]) -> None:
+    vertices: list[float] = []
+    for x0, y0, x1, y1 in segments:
+        vertices += [x0, y0, 0, 0, x1, y1, 0, 0]
+    mesh.vertices = vertices
+    mesh.indices = list(range(len(segments) * 2))
 
 
 load_kv("board")
