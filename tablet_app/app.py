@@ -39,6 +39,25 @@ from tablet_app.sound import AlarmPlayer, keep_screen_on  # noqa: E402
 from tablet_app.store import Store  # noqa: E402
 
 
+class Screens(dict[str, Any]):
+    """The app's screens, each built the first time it is needed (shown, or its
+    presenter asked for). Every Kivy label holds a texture in memory (llvmpipe keeps
+    them in RAM): a screen never opened costs nothing (docs/tablet.md, Benchmarks)."""
+
+    def __init__(self, app: PermitApp) -> None:
+        super().__init__()
+        self.app = app
+
+    def __missing__(self, name: str) -> Any:
+        factory = dict(registry.SCREENS)[name]
+        app = self.app
+        screen = factory(name=name, context=app.context, desk=app.desk, feed=app.feed)
+        self[name] = screen
+        if app.manager is not None:
+            app.manager.add_widget(screen)
+        return screen
+
+
 class PermitApp(App):  # type: ignore[misc]
     title = "cspermit"
     language = StringProperty(get_language())
@@ -47,7 +66,8 @@ class PermitApp(App):  # type: ignore[misc]
         super().__init__(**kwargs)
         self.context = context
         self.font_path: Path | None = None
-        self.screens: dict[str, Any] = {}
+        self.manager: ScreenManager | None = None
+        self.screens = Screens(self)
         self.desk = PermitDesk(context)
         self.feed = LiveFeed(context.clock)
         self._judge_pending = False
@@ -61,10 +81,8 @@ class PermitApp(App):  # type: ignore[misc]
         load_kv("theme")
         Window.clearcolor = theme.BACKGROUND
         manager = ScreenManager(transition=NoTransition())
-        for name, factory in registry.SCREENS:
-            screen = factory(name=name, context=self.context, desk=self.desk, feed=self.feed)
-            self.screens[name] = screen
-            manager.add_widget(screen)
+        self.manager = manager
+        self.screens[registry.FIRST_SCREEN]  # the others when first needed
         manager.current = registry.FIRST_SCREEN
         # The open permit is judged once a second whichever screen is showing: an alarm
         # must not wait for the guardian to come back to the board.
@@ -119,7 +137,7 @@ class PermitApp(App):  # type: ignore[misc]
 
     def go(self, name: str) -> Any:
         """Show a screen (refreshed from its presenter) and return it."""
-        screen = self.screens[name]
+        screen = self.screens[name]  # built now if it is the first time
         if self.root.current == name:
             screen.refresh()
         self.root.current = name

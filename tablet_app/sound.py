@@ -13,7 +13,6 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from kivy.core.audio import SoundLoader
 from kivy.logger import Logger
 from kivy.utils import platform
 
@@ -32,6 +31,10 @@ class AlarmPlayer:
 
     def _sound(self, pattern: Pattern) -> Any:
         if pattern not in self._sounds:
+            # imported at the first alarm: SDL's mixer (and the sound card's libraries)
+            # costs memory a quiet shift does not need
+            from kivy.core.audio import SoundLoader
+
             sound = SoundLoader.load(str(SOUNDS / f"{pattern.value}.wav"))
             if sound is None:
                 Logger.error("cspermit: no audio for the %s alarm", pattern.value)
