@@ -18,13 +18,12 @@ from kivy.uix.modalview import ModalView
 
 from tablet_app import theme
 from tablet_app.i18n import _
-from tablet_app.presenters.scanning import FrameScanner
 
 # Frames decoded a second: enough to feel instant, little CPU next to the judge.
 SCAN_HZ = 4.0
 
 
-def scan_texture(texture: Any, scanner: FrameScanner) -> str | None:
+def scan_texture(texture: Any, scanner: Any) -> str | None:
     """Decode one frame from a Kivy texture (rows bottom-up, RGBA)."""
     width, height = texture.size
     return scanner.feed(texture.pixels, width, height, bottom_up=True)
@@ -35,7 +34,7 @@ class CameraScan:
 
     def __init__(self, on_payload: Callable[[str], None]) -> None:
         self.on_payload = on_payload
-        self.scanner = FrameScanner()
+        self.scanner: Any = None
         self.error = ""
         self._view: ModalView | None = None
         self._camera: Any = None
@@ -43,6 +42,10 @@ class CameraScan:
 
     def open(self) -> bool:
         try:
+            # the decoder first: a build without zxing-cpp keeps the typed field
+            from tablet_app.presenters.scanning import FrameScanner
+
+            self.scanner = FrameScanner()
             from kivy.uix.camera import Camera
 
             self._camera = Camera(play=True, resolution=(1280, 720), index=0)
