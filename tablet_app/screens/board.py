@@ -3,14 +3,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from kivy.graphics import Color, Line, Mesh
+from kivy.graphics import Color, Rectangle
+from kivy.graphics.texture import Texture
 from kivy.metrics import dp
 from kivy.properties import OptionProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
 from tablet_app.i18n import _
-from tablet_app.presenters.board import SPARK_POINTS, BoardPresenter, Sparkline
+from tablet_app.presenters.board import BoardPresenter, Sparkline
 from tablet_app.screens.base import BaseScreen, fill_buttons, fill_levels, fill_unmet, load_kv
 from tablet_app.theme import Level
 
@@ -25,57 +26,70 @@ class GasTileBox(BoxLayout):
 
 class SparklineWidget(Widget):
     """The last 15 minutes of one gas: the readings as a line, each alarm limit as a
-    thin line across, each alarm raised as a mark. Drawn with Kivy graphics from the
-    presenter's normalised points (numpy scales them; no loop over readings)."""
+    line across, each alarm raised as a mark. Drawn by numpy into the pixels of one
+    texture the size of the widget, updated in place: Kivy lines or meshes rebuilt
+    every second grew memory by ~0.4 MB/s here (llvmpipe; bench/tablet.py)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.spark = Sparkline()
+        self._texture: Any = None
         with self.canvas:
-            Color(1, 1, 1, 0.18)
-            self._frame = Line(width=1)
-            Color(0.1, 0.1, 0.1, 0.85)
-            # separate segments: a mesh of lines (a Line would join them)
-            self._limits = Mesh(mode="lines")
             Color(1, 1, 1, 1)
-            # a ribbon (triangle strip) built with numpy: a wide kivy Line rebuilt every
-            # second grew memory by ~3 MB/s here (bench/tablet.py)
-            self._values = Mesh(mode="triangle_strip")
-            Color(1, 0.95, 0.2, 1)
-            self._alarms = Mesh(mode="lines")
-        self.bind(pos=self._draw, size=self._draw)
+            self._rect = Rectangle()
+        self.bind(pos=self._place, size=self._draw)
 
     def show(self, spark: Sparkline) -> None:
         if spark != self.spark:
             self.spark = spark
             self._draw()
 
+    def _place(self, *_args: Any) -> None:
+        self._rect.pos = self.pos
+
     def _draw(self, *_args: Any) -> None:
-        x, y, w, h = self.x, self.y, self.width, self.height
-        self._frame.rectangle = (x, y, w, h)
-        points = np.asarray(self.spark.points, dtype=float).reshape(-1, 2)
-        xy = points * (w, h) + (x, y)
-        if len(xy):
-            # always SPARK_POINTS vertices pairs (the last one repeated): the mesh's
-            # buffer keeps its size, so a redraw never reallocates it
-            xy = np.vstack((xy, np.repeat(xy[-1:], SPARK_POINTS - len(xy), axis=0)))
-        half = dp(1.2)
-        ribbon = np.zeros((len(xy) * 2, 4))
-        ribbon[0::2, 0], ribbon[0::2, 1] = xy[:, 0], xy[:, 1] - half
-        ribbon[1::2, 0], ribbon[1::2, 1] = xy[:, 0], xy[:, 1] + half
-        self._values.vertices = ribbon.ravel().tolist()
-        self._values.indices = list(range(len(ribbon)))
-        segments = [(x, y + ly * h, x + w, y + ly * h) for ly in self.spark.limits]
-        _segments(self._limits, segments)
-        _segments(self._alarms, [(x + ax * w, y, x + ax * w, y + h) for ax in self.spark.alarms])
+        width, height = max(int(self.width), 2), max(int(self.height), 2)
+        if self._texture is None or self._texture.size != (width, height):
+            self._texture = Texture.create(size=(width, height), colorfmt="rgba")
+            self._rect.texture = self._texture
+        self._rect.pos, self._rect.size = self.pos, (width, height)
+        pixels = sparkline_pixels(self.spark, width, height, line=max(1, int(dp(1.2))))
+        self._texture.blit_buffer(pixels.tobytes(), colorfmt="rgba", bufferfmt="ubyte")
+        self.canvas.ask_update()
 
 
-def _segments(mesh: Mesh, segments: list[tuple[float, float, float, float]]) -> None:
-    vertices: list[float] = []
-    for x0, y0, x1, y1 in segments:
-        vertices += [x0, y0, 0, 0, x1, y1, 0, 0]
-    mesh.vertices = vertices
-    mesh.indices = list(range(len(segments) * 2))
+# RGBA of the plot: a dark veil over the tile's colour, white readings, black limits,
+# yellow alarm marks
+_VEIL = (0, 0, 0, 40)
+_LIMIT = (20, 20, 20, 230)
+_VALUE = (255, 255, 255, 255)
+_ALARM = (255, 240, 50, 255)
+
+
+def sparkline_pixels(spark: Sparkline, width: int, height: int, *, line: int = 1) -> np.ndarray:
+    """The sparkline as a (height, width, 4) RGBA array, rows bottom-up (a texture).
+    Each pixel column gets the vertical span between its reading and the next one's,
+    so a steep rise stays a connected line; all in array operations."""
+    img = np.empty((height, width, 4), dtype=np.uint8)
+    img[:] = _VEIL
+    rows = np.arange(height)[:, None]
+    for ly in spark.limits:
+        y = round(ly * (height - 1))
+        img[max(0, y - line // 2) : y + line // 2 + 1, :] = _LIMIT
+    points = np.asarray(spark.points, dtype=float).reshape(-1, 2)
+    if len(points):
+        xs = np.arange(width) / max(width - 1, 1)
+        inside = (xs >= points[0, 0]) & (xs <= points[-1, 0])
+        ys = np.interp(xs, points[:, 0], points[:, 1]) * (height - 1)
+        following = np.append(ys[1:], ys[-1])
+        low = np.minimum(ys, following) - line / 2
+        high = np.maximum(ys, following) + line / 2
+        mask = (rows >= np.floor(low)[None, :]) & (rows <= np.ceil(high)[None, :])
+        img[mask & inside[None, :]] = _VALUE
+    for ax in spark.alarms:
+        x = round(ax * (width - 1))
+        img[:, max(0, x - line) : x + line + 1] = _ALARM
+    return img
 
 
 load_kv("board")
