@@ -404,6 +404,10 @@ async def walk(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]:
                 # (called here at each scenario second) must raise the alarm and bring
                 # the board up.
                 raised: list[str] = []
+                audio = out / AUDIO_FILE
+                # SDL opens the sound card at the first sound: nothing before the alarm
+                played_before = [p.value for p in app.alarm_player.played]
+                from_byte = audio.stat().st_size if audio.exists() else 0
                 for _ in range(120):
                     await advance(1)
                     raised = app.judge_now()
@@ -413,10 +417,10 @@ async def walk(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]:
                 notes["alarm_at_s"] = round(sim.elapsed())
                 notes["alarms_raised"] = raised
                 notes["alarm_brought_the_board"] = app.root.current == "board"
-                audio = out / AUDIO_FILE
                 notes["alarm_audio"] = {
                     "file": AUDIO_FILE if audio.exists() else None,
-                    "from_byte": audio.stat().st_size if audio.exists() else 0,
+                    "played_before": played_before,
+                    "from_byte": from_byte,
                     "sounding": app.alarm_player.playing.value,
                 }
                 await shot("board-alarm", "board")

@@ -3,28 +3,14 @@ mute during an evacuation, re-arm (docs/tablet.md, The audible alarm)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from cspermit.demo import molasses_tank as demo
-from permits.i18n import get_language, set_language
 from tablet_app.presenters.alarm import MUTE_MAX, AlarmBell, Conditions, Pattern
 
 from .test_presenters import ready
-from .world import PINS, World, make_world
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    before = get_language()
-    set_language("en")
-    w = make_world(tmp_path)
-    yield w
-    w.store.close()
-    set_language(before)
+from .world import PINS, World
 
 
 def test_the_loudest_condition_sounds_and_each_has_its_own_pattern() -> None:
@@ -86,16 +72,16 @@ def test_once_everyone_is_out_an_acknowledged_alarm_stays_quiet() -> None:
     assert bell.sounding(now) is Pattern.EVACUATE
 
 
-def test_the_board_drives_the_bell_alarm_mute_re_arm_acknowledge(world: World) -> None:
-    atmo, board, _setup = ready(world)
+def test_the_board_drives_the_bell_alarm_mute_re_arm_acknowledge(tablet: World) -> None:
+    atmo, board, _setup = ready(tablet)
     assert atmo.confirm_readings(demo.ENTRANT_A, PINS[demo.ENTRANT_A]).ok
-    world.air(2)
-    now = world.clock
+    tablet.air(2)
+    now = tablet.clock
     assert board.enter(demo.ENTRANT_A).ok
     board.tick()
     assert board.bell.sounding(now()) is Pattern.NONE and board.view().sound_text == ""
     # H2S past the limit: alarm recorded, the evacuation pattern sounds, on the board
-    world.air(5, h2s=9.0)
+    tablet.air(5, h2s=9.0)
     assert board.tick()
     view = board.view()
     assert view.sound is Pattern.EVACUATE and view.sound_text == "EVACUATION ALARM sounding"
@@ -103,35 +89,35 @@ def test_the_board_drives_the_bell_alarm_mute_re_arm_acknowledge(world: World) -
     board.acknowledge()
     view = board.view()
     assert view.sound is Pattern.NONE and "30 s" in view.sound_text
-    world.air(31, h2s=9.0)
+    tablet.air(31, h2s=9.0)
     board.tick()
     assert board.view().sound is Pattern.EVACUATE  # sounds again: the evacuation is on
     # everyone out; acknowledged, the recorded alarm stays quiet on the suspended permit
     assert board.exit(demo.ENTRANT_A).ok
     board.tick()
     board.acknowledge()
-    world.air(60, h2s=9.0)
+    tablet.air(60, h2s=9.0)
     board.tick()
     assert board.view().sound is Pattern.NONE
     # the air clears, the alarm is cleared: nothing sounds; then the stream goes stale
-    world.air(30, h2s=0.0)
+    tablet.air(30, h2s=0.0)
     assert board.clear_alarms().ok, board.last.lines()
     board.tick()
     assert board.bell.sounding(now()) is Pattern.NONE
-    world.clock.advance(minutes=1)
+    tablet.clock.advance(minutes=1)
     board.tick()
     assert board.bell.pattern_now is not Pattern.NONE  # lost monitoring: an alarm again
 
 
-def test_a_draft_permit_with_bad_air_does_not_sound(world: World) -> None:
+def test_a_draft_permit_with_bad_air_does_not_sound(tablet: World) -> None:
     # before monitoring, with nobody inside, the pre-entry test judges the air
     from tablet_app.presenters.board import BoardPresenter
 
     from .test_presenters import set_up
 
-    set_up(world)
-    board = BoardPresenter(world.context, world.desk, world.feed)
-    world.air(5, h2s=30.0)
+    set_up(tablet)
+    board = BoardPresenter(tablet.context, tablet.desk, tablet.feed)
+    tablet.air(5, h2s=30.0)
     view = board.view()
     assert view.banner and view.sound is Pattern.NONE
 

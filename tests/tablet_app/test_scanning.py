@@ -5,30 +5,16 @@ which reads them as it reads a typed code (permits.space_code)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
-import pytest
 import segno
 
 from cspermit.demo import molasses_tank as demo
-from permits.i18n import get_language, set_language
 from permits.space_code import space_code
 from tablet_app.presenters.home import HomePresenter
 from tablet_app.presenters.scanning import FrameScanner, decode_frame, parse_enrolment_code
 
-from .world import World, make_world
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    before = get_language()
-    set_language("en")
-    w = make_world(tmp_path)
-    yield w
-    w.store.close()
-    set_language(before)
+from .world import World
 
 
 def camera_frame(payload: str, *, width: int = 640, height: int = 480) -> bytes:
@@ -47,28 +33,28 @@ def camera_frame(payload: str, *, width: int = 640, height: int = 480) -> bytes:
     return np.ascontiguousarray(rgba[::-1]).tobytes()
 
 
-def test_a_scanned_warning_card_opens_a_permit_for_its_space(world: World) -> None:
-    world.sign_in(demo.LEADER)
-    card = space_code(world.store.get_setting("enterprise_id"), demo.space().space_id)
+def test_a_scanned_warning_card_opens_a_permit_for_its_space(tablet: World) -> None:
+    tablet.sign_in(demo.LEADER)
+    card = space_code(tablet.store.get_setting("enterprise_id"), demo.space().space_id)
     scanner = FrameScanner()
     # frames without the code (the camera pointed away) are skipped, not errors
     blank = np.full((480, 640, 4), 120, dtype=np.uint8).tobytes()
     assert scanner.feed(blank, 640, 480, bottom_up=True) is None
     payload = scanner.feed(camera_frame(card), 640, 480, bottom_up=True)
     assert payload == card and scanner.frames == 2
-    home = HomePresenter(world.context, world.desk)
+    home = HomePresenter(tablet.context, tablet.desk)
     outcome = home.new_permit_from_qr(payload, "清理罐底")
     assert outcome.ok, outcome.lines()
-    assert world.desk.state(outcome.value).space.space_id == demo.space().space_id
+    assert tablet.desk.state(outcome.value).space.space_id == demo.space().space_id
 
 
-def test_another_enterprises_card_is_refused_after_scanning(world: World) -> None:
-    world.sign_in(demo.LEADER)
+def test_another_enterprises_card_is_refused_after_scanning(tablet: World) -> None:
+    tablet.sign_in(demo.LEADER)
     payload = decode_frame(
         camera_frame(space_code("ENT-OTHER", demo.space().space_id)), 640, 480, bottom_up=True
     )
     assert payload is not None
-    outcome = HomePresenter(world.context, world.desk).new_permit_from_qr(payload, "x")
+    outcome = HomePresenter(tablet.context, tablet.desk).new_permit_from_qr(payload, "x")
     assert not outcome.ok and "another enterprise" in outcome.error
 
 
