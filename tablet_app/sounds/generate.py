@@ -1,7 +1,7 @@
 """Writes the alarm sounds (``python -m tablet_app.sounds.generate``): pure tones made
 with numpy, so the app ships no third-party recording (see SOURCE.md).
 
-Each file is one second, 16-bit mono at 22,050 Hz, and loops without a click (whole
+Each file is one second, 16-bit mono at 44,100 Hz, and loops without a click (whole
 cycles, short fades). The patterns differ in pitch and rhythm, so a guardian tells
 them apart without looking (docs/tablet.md, The audible alarm).
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-RATE = 22_050
+RATE = 44_100  # the rate SDL opens the mixer at: no resampling, no overshoot
 HERE = Path(__file__).resolve().parent
 
 # (tone Hz or 0 for silence, seconds) per pattern; the evacuation alternates two
