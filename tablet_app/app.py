@@ -100,7 +100,6 @@ class PermitApp(App):  # type: ignore[misc]
 
     def _judge_after_reading(self, _dt: float) -> None:
         self._judge_pending = False
-        self.alarm_player = AlarmPlayer()
         self.judge()
 
     def judge(self) -> list[str]:

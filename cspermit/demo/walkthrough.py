@@ -420,13 +420,14 @@ async def walk(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]:
                 notes["alarm_audio"] = {
                     "file": AUDIO_FILE if audio.exists() else None,
                     "played_before": played_before,
-                    "from_byte": from_byte,
+                    "from_byte": from_byte,  # before the burst (the trend warning beeps)
+                    "alarm_byte": audio.stat().st_size if audio.exists() else 0,
                     "sounding": app.alarm_player.playing.value,
                 }
                 await shot("board-alarm", "board")
                 # a second of the siren reaches the (disk) sound card before anyone acts
                 if audio.exists():
-                    start = notes["alarm_audio"]["from_byte"]
+                    start = notes["alarm_audio"]["alarm_byte"]
                     await wait_until(
                         feed, lambda: audio.stat().st_size >= start + AUDIO_BYTES_PER_S, 30.0
                     )
@@ -438,6 +439,7 @@ async def walk(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]:
                     "sounding": app.alarm_player.playing.value,
                     "muted_for_s": bell.muted_for(sim.now()),
                 }
+                notes["alarm_audio"]["played"] = [p.value for p in app.alarm_player.played]
                 await shot("board-alarm-acknowledged", "board")
                 board.toggle(demo.ENTRANT_A, inside=True)
                 state = board.presenter.state()

@@ -195,8 +195,11 @@ class Wording:
                     converted, shown_unit = self.in_tile_unit(channel, float(item), unit)
                     out[key] = number(converted, channel, shown_unit)
             out["unit"] = shown_unit
-        elif unit == "s" and isinstance(out.get("value"), int | float):
-            out["value"] = f"{float(out['value']):.0f}"
+        elif unit in ("s", "h", "min"):
+            for key in ("value", "limit"):  # times: whole seconds, tenths of an hour
+                item = out.get(key)
+                if isinstance(item, int | float) and not isinstance(item, bool):
+                    out[key] = f"{float(item):.0f}" if unit == "s" else f"{float(item):g}"
         if isinstance(out.get("reasons"), str):
             codes = [c.strip() for c in out["reasons"].split(",") if c.strip()]
             out["reasons"] = _("; ").join(

@@ -139,23 +139,24 @@ def test_every_visible_character_has_a_glyph_in_the_font(walk: dict) -> None:
 
 def test_the_alarm_is_heard_in_the_recorded_audio(walk: dict) -> None:
     """SDL's disk audio driver recorded what the app played (s16le, 44.1 kHz stereo):
-    from the alarm on, the evacuation siren's two tones (1000 / 1500 Hz) are loud in it;
-    before, nothing was played. The guardian's acknowledgement mutes it for 30 s, no longer."""
+    nothing before the H2S burst; the trend warning, then from the alarm on the
+    evacuation siren's two tones (1000 / 1500 Hz), loud, played once (not doubled). The
+    guardian's acknowledgement mutes it for 30 s, no longer."""
     import numpy as np
 
     audio = walk["notes"]["alarm_audio"]
     assert audio["file"] and audio["sounding"] == "evacuate"
+    assert audio["played_before"] == []  # SDL opens the sound card at the first sound
+    assert audio["played"][-1] == "evacuate" and audio["played"].count("evacuate") == 1
     samples = np.fromfile(walk["out"] / audio["file"], dtype="<i2")
-    start, end = audio["from_byte"] // 2, audio["to_byte"] // 2
-    assert end - start >= 44_100 * 2  # at least a second of the siren
-    before, siren = samples[:start], samples[start:end]
-    assert np.abs(siren).max() > 10_000
-    # played once, not doubled: a second overlapping siren would clip
-    assert (np.abs(siren.astype(np.int32)) >= 32_767).mean() < 0.001
-    # nothing sounded before the alarm (SDL opens the sound card at the first sound)
-    assert audio["played_before"] == []
+    before = samples[: audio["from_byte"] // 2]
     assert before.size == 0 or np.abs(before).max() < 1_000
-    left = siren[0::2].astype(float)[:44_100]
+    siren = samples[audio["alarm_byte"] // 2 : audio["to_byte"] // 2]
+    assert siren.size >= 44_100 * 2  # at least a second of it
+    assert np.abs(siren).max() > 10_000
+    # one siren, not two on top of each other: two would clip
+    assert (np.abs(siren.astype(np.int32)) >= 32_767).mean() < 0.001
+    left = siren[0::2].astype(float)[-44_100:]  # its last second
     spectrum = np.abs(np.fft.rfft(left))
     freqs = np.fft.rfftfreq(left.size, 1 / 44_100)
 
@@ -163,6 +164,7 @@ def test_the_alarm_is_heard_in_the_recorded_audio(walk: dict) -> None:
         return float(spectrum[(freqs > hz - 20) & (freqs < hz + 20)].sum())
 
     assert energy(1000) > 20 * energy(700) and energy(1500) > 20 * energy(700)
+    assert energy(1000) > 5 * energy(880)  # the siren, not the warning's beeps
     assert walk["notes"]["alarm_acknowledged"] == {"sounding": "none", "muted_for_s": 30}
 
 
