@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from permits.atmosphere import entry_limits
+from permits.errors import PermitError
 from permits.events import (
     AlarmCleared,
     AlarmKind,
@@ -388,7 +389,7 @@ class BoardPresenter:
                     oxygen_enriched=state.space.oxygen_enriched if state.space else False,
                 )
             ]
-        except Exception:  # a gas the table cannot convert: no limit line, the value stays
+        except (PermitError, ValueError):  # a gas the table cannot convert: no limit line
             return []
         # the limit that alarms first on each side (H2S is also flammable: its %LEL
         # limit is thousands of ppm above the toxic one and would flatten the line)
