@@ -32,6 +32,7 @@ from tablet_app.fonts import register_cjk_font  # noqa: E402
 from tablet_app.i18n import get_language  # noqa: E402
 from tablet_app.kv_i18n import tr  # noqa: E402
 from tablet_app.live import LiveFeed  # noqa: E402
+from tablet_app.memory import TRIM_EVERY_S, release_freed  # noqa: E402
 from tablet_app.presenters.alarm import Pattern  # noqa: E402
 from tablet_app.screens import registry  # noqa: E402
 from tablet_app.screens.base import load_kv  # noqa: E402
@@ -87,6 +88,8 @@ class PermitApp(App):  # type: ignore[misc]
         # The open permit is judged once a second whichever screen is showing: an alarm
         # must not wait for the guardian to come back to the board.
         Clock.schedule_interval(lambda _dt: self.judge(), 1.0)
+        # what redraws and PIN checks freed goes back to the system (tablet_app/memory.py)
+        Clock.schedule_interval(lambda _dt: release_freed(), TRIM_EVERY_S)
         # ... and as soon as a reading arrives: the once-a-second loop alone would add up
         # to a second between the gas reaching the sensor and the alarm (bench/alarm.py).
         self.feed.listen(self._reading_arrived)

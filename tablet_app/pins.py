@@ -6,23 +6,15 @@ verifies here byte for byte.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import ctypes.util
-
 from permits.reference import hash_pin as _hash_pin
 from permits.reference import verify_pin as _verify_pin
+from tablet_app.memory import release_freed
 
 __all__ = ["hash_pin", "verify_pin"]
 
-
-def _trim() -> None:
-    """Give the Argon2id work area back to the system. Each check allocates its
-    memory cost (~19 MiB) and frees it, but glibc keeps freed heap memory: on a
-    tablet that was 19 MB held for good after the first sign-in (bench/tablet.py)."""
-    with contextlib.suppress(Exception):  # not glibc (Android's bionic, macOS): nothing
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
+# Each check allocates Argon2id's memory cost (~19 MiB) and frees it; without a trim
+# glibc kept it for good after the first sign-in (tablet_app/memory.py).
+_trim = release_freed
 
 
 def hash_pin(pin: str) -> str:
