@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kivy.metrics import dp
+
 from tablet_app import theme
 from tablet_app.i18n import _
 from tablet_app.presenters.home import HomePresenter
@@ -26,6 +28,9 @@ class HomeScreen(BaseScreen):
         self.ids.user.text = _("Signed in: {name}").format(name=view.user_name or "-")
         self.ids.sync.text = view.sync
         self.ids.sync.level = view.sync_level.value
+        self.ids.ledger_age.text = view.ledger_age
+        self.ids.ledger_age.level = view.ledger_age_level.value
+        self._show_override(view.override_supervisors)
         fill_buttons(
             self.ids.permits,
             [
@@ -82,6 +87,26 @@ class HomeScreen(BaseScreen):
 
     def new_from_qr(self) -> None:
         if self.presenter.new_permit_from_qr(self.ids.qr.text, DEFAULT_WORK).ok:
+            self.app.go("setup")
+        else:
+            self.refresh()
+
+    def _show_override(self, supervisors: tuple[tuple[str, str], ...]) -> None:
+        """The supervisor's override of a stale ledger, shown only after that refusal."""
+        box = self.ids.override
+        shown = bool(supervisors)
+        box.height = dp(theme.PRIMARY_ACTION_DP) if shown else 0
+        box.opacity, box.disabled = (1, False) if shown else (0, True)
+        self._supervisors = {name: pid for pid, name in supervisors}
+        self.ids.supervisor.values = list(self._supervisors)
+
+    def draft_with_override(self) -> None:
+        supervisor = self._supervisors.get(self.ids.supervisor.text, "")
+        outcome = self.presenter.draft_with_override(
+            DEFAULT_WORK, supervisor, self.ids.override_pin.text, self.ids.override_reason.text
+        )
+        self.ids.override_pin.text = ""
+        if outcome.ok:
             self.app.go("setup")
         else:
             self.refresh()

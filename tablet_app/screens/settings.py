@@ -31,6 +31,7 @@ class SettingsScreen(BaseScreen):
         self.ids.database.text = _("Database: {path}").format(path=view.database)
         self.ids.enrolled.text = view.enrolled
         self.ids.sync_result.text = view.sync_result
+        self.ids.ledger_age.text = view.ledger_age
         self.ids.progress.text = view.progress
 
     def choose_language(self, language: str) -> None:
