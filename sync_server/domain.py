@@ -18,7 +18,7 @@ from permits import ledger_check
 from permits.errors import InvalidInput, ProfileError, RuleViolation, Unmet
 from permits.events import DetectorIdentity, Drafted, PersonSnapshot, SpaceSnapshot
 from permits.events import parse_event as core_parse
-from permits.integrity import chain_head
+from permits.integrity import chain_head, event_hash, signature_valid, stored_hash
 from permits.integrity import verify_chain as core_verify
 from permits.profiles import apply_override, list_profiles, load_profile
 from permits.reference import (
@@ -269,6 +269,14 @@ def verify_chain(
     )
     if not result.valid:
         raise ChainInvalid(result.seq, result.code or "BAD_SCHEMA", result.reason)
+
+
+def sealed_by(ev: ParsedEvent, public_key: str) -> bool:
+    """The event's own hash is its content's and its signature is by ``public_key``: a
+    fork is kept for review only when it is a genuine, signed event."""
+    if stored_hash(ev.raw) != ev.hash and event_hash(ev.obj) != ev.hash:
+        return False
+    return signature_valid(ev.hash, str(ev.raw.get("sig") or ""), public_key)
 
 
 def verify_stored(bodies: list[dict[str, Any]], public_keys: dict[str, str]) -> None:
