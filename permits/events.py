@@ -551,9 +551,15 @@ def register_payloads(*classes: type[Payload]) -> None:
 # ------------------------------------------------------------------ event
 
 
+# A permit id names the permit in URLs, exports and the bureau's cases: ASCII letters,
+# digits and . _ : - only, so no control character or look-alike (Cyrillic "Р" for "P")
+# can pass for another permit's id.
+PermitId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+
+
 class Event(_Model):
     event_id: UUID
-    permit_id: Id
+    permit_id: PermitId
     seq: int = Field(ge=1)
     type: EventType
     occurred_at: AwareDatetime
