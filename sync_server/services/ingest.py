@@ -494,6 +494,16 @@ def _clock(
     return None, None
 
 
+def _known_conflict(conn: Connection, ev: domain.ParsedEvent) -> str | None:
+    row = conn.execute(
+        sa.select(version_conflicts.c.conflict_id).where(
+            version_conflicts.c.event_id == ev.event_id,
+            version_conflicts.c.incoming_hash == ev.hash,
+        )
+    ).first()
+    return None if row is None else str(row.conflict_id)
+
+
 def _fork_refused(
     conn: Connection, settings: Settings, enterprise_id: str, ev: domain.ParsedEvent
 ) -> tuple[str, str] | None:
@@ -504,13 +514,7 @@ def _fork_refused(
             "BAD_SIGNATURE",
             _("a fork whose hash or signature does not verify is not kept"),
         )
-    same = conn.execute(
-        sa.select(version_conflicts.c.conflict_id).where(
-            version_conflicts.c.event_id == ev.event_id,
-            version_conflicts.c.incoming_hash == ev.hash,
-        )
-    ).first()
-    if same is not None:
+    if _known_conflict(conn, ev) is not None:
         return None  # this very fork again: answered with the conflict already kept
     held = conn.execute(
         sa.select(sa.func.count())
@@ -535,14 +539,9 @@ def _store_conflict(
     existing_hash: str,
     received: datetime,
 ) -> str:
-    known = conn.execute(
-        sa.select(version_conflicts.c.conflict_id).where(
-            version_conflicts.c.event_id == ev.event_id,
-            version_conflicts.c.incoming_hash == ev.hash,
-        )
-    ).first()
+    known = _known_conflict(conn, ev)
     if known is not None:
-        return str(known.conflict_id)
+        return known
     conflict_id = str(uuid.uuid4())
     conn.execute(
         version_conflicts.insert().values(
