@@ -181,7 +181,16 @@ class PermitDesk:
         return self.session(permit_id).state
 
     def permit_ids(self) -> list[str]:
-        return self.store.permit_ids()
+        """The confined-space permits here (hot-work chains have their own desk,
+        tablet_app/hot_work_desk.py)."""
+        return [
+            pid
+            for pid in self.store.permit_ids()
+            if pid in self._sessions
+            or not str(
+                next(iter(self.store.events_for_permit(pid)), {}).get("type", "")
+            ).startswith("hot_work_")
+        ]
 
     # ---- writing
 

@@ -1,0 +1,199 @@
+"""The hot-work presenters without a window: draft refusals with names, approval by the
+level's approver, analysis, fire watch that cannot be shortened, resumption after an
+interruption, the alarm suspension and SIMOPS (docs/rules.md, Hot work)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cspermit.demo import molasses_tank as demo
+from permits.hot_work.state import HotWorkStatus
+from permits.readings import Channel, Reading, Unit
+from tablet_app.hot_work_desk import HotWorkDesk
+from tablet_app.presenters.hot_work import HotWorkPresenter
+from tablet_app.presenters.hot_work_draft import HotWorkDraftPresenter
+from tests.tablet_app.world import PINS, World, make_world
+
+RAW = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b")
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    from tablet_app.i18n import set_language
+
+    set_language("zh_CN")
+    w = make_world(tmp_path)
+    w.sign_in(demo.LEADER)
+    return w
+
+
+def presenters(w: World) -> tuple[HotWorkDraftPresenter, HotWorkPresenter]:
+    hot = HotWorkDesk(w.desk)
+    return HotWorkDraftPresenter(w.context, w.desk, hot), HotWorkPresenter(
+        w.context, w.desk, w.feed, hot
+    )
+
+
+def lel(w: World, value: float, seconds: int = 3, serial: str | None = None) -> None:
+    for _ in range(seconds):
+        w.clock.advance(seconds=1)
+        for channel, v, unit, gas in (
+            (Channel.LEL, value, Unit.LEL, "CH4"),
+            (Channel.O2, 20.9, Unit.VOL, None),
+        ):
+            w.feed.add(
+                Reading(
+                    device_serial=serial or demo.DETECTOR.serial,
+                    channel=channel,
+                    value=v,
+                    unit=unit,
+                    received_at=w.clock.now,
+                    gas=gas,
+                )
+            )
+
+
+def drafted(w: World, draft: HotWorkDraftPresenter, **kw: object) -> str:
+    draft.start_new()
+    draft.add_fire_point("罐顶人孔", 10, 5, 3)
+    draft.toggle_operator(demo.ENTRANT_A)
+    draft.set_watcher(demo.GUARDIAN)
+    assert draft.draft().ok, draft.view().refusal
+    pid = draft.permit_id
+    assert pid is not None
+    return pid
+
+
+def approved(w: World) -> tuple[HotWorkDraftPresenter, HotWorkPresenter, str]:
+    draft, work = presenters(w)
+    pid = drafted(w, draft)
+    assert draft.approve(demo.PRINCIPAL).ok, draft.view().refusal
+    work.open(pid)
+    return draft, work, pid
+
+
+def text_of(lines: object) -> str:
+    return " ".join(str(x) for x in lines)  # type: ignore[attr-defined]
+
+
+def test_the_level_is_raised_on_a_rest_day_and_the_view_says_why(world: World) -> None:
+    draft, _work = presenters(world)
+    view = draft.view()
+    assert "一级" in view.level and "二级" in view.level and "休息日" in view.level
+    assert "安全管理部门" in view.approver
+
+
+def test_an_operator_without_a_certificate_is_refused_by_name_and_nothing_is_stored(
+    world: World,
+) -> None:
+    draft, _work = presenters(world)
+    draft.start_new()
+    draft.add_fire_point("罐顶人孔", 10, 5, 3)
+    draft.toggle_operator(demo.ELECTRICIAN)  # 孙涛 has no hot-work certificate
+    draft.set_watcher(demo.GUARDIAN)
+    out = draft.draft()
+    assert not out.ok and "HOT_WORK_OPERATOR_NOT_CERTIFIED" in out.codes
+    refusal = text_of(m for m, _r in draft.view().refusal)
+    assert "孙涛" in refusal and "焊接与热切割作业证" in refusal
+    assert not RAW.search(refusal) and "P-SUN" not in refusal
+    assert world.store.permit_ids() == []
+    people = {p.person_id: p for p in draft.view().people}
+    assert "没有有效的焊接与热切割作业证" in people[demo.ELECTRICIAN].text
+    assert people[demo.ELECTRICIAN].level.value == "alarm"
+
+
+def test_the_watcher_cannot_be_an_operator(world: World) -> None:
+    draft, _work = presenters(world)
+    draft.start_new()
+    draft.add_fire_point("罐顶人孔", 10, 5, 3)
+    draft.toggle_operator(demo.ENTRANT_A)
+    draft.set_watcher(demo.ENTRANT_A)
+    out = draft.draft()
+    assert "HOT_WORK_WATCHER_IS_OPERATOR" in out.codes
+    assert "张伟" in text_of(m for m, _r in draft.view().refusal)
+
+
+def test_approval_needs_the_levels_approver_in_words(world: World) -> None:
+    draft, _work = presenters(world)
+    drafted(world, draft)
+    out = draft.approve(demo.LEADER)  # 赵强 may not approve
+    assert not out.ok
+    assert draft.approve(demo.PRINCIPAL).ok
+
+
+def test_gas_analysis_fire_watch_cannot_be_shortened_and_close(world: World) -> None:
+    _draft, work, _pid = approved(world)
+    lel(world, 0.0)
+    assert work.analyse("FP1").ok, work.view().refusal
+    assert work.state().status is HotWorkStatus.GAS_OK
+    assert work.start_fire(demo.GUARDIAN, PINS[demo.GUARDIAN]).ok, work.view().refusal
+    world.clock.advance(minutes=20)
+    assert work.done().ok
+    assert work.start_watch(demo.GUARDIAN, PINS[demo.GUARDIAN]).ok
+    world.clock.advance(minutes=5)
+    assert work.confirm_presence(demo.GUARDIAN, PINS[demo.GUARDIAN]).ok
+    view = work.view()
+    assert "25:00" in view.watch and "不能缩短" in view.watch and not view.watch_can_end
+    world.clock.advance(minutes=24)
+    out = work.end_watch(demo.GUARDIAN, PINS[demo.GUARDIAN])
+    assert out.codes == ["HOT_WORK_FIRE_WATCH_TOO_SHORT"]
+    refusal = text_of(m for m, _r in work.view().refusal)
+    assert "29" in refusal and "30" in refusal and not RAW.search(refusal)
+    world.clock.advance(minutes=1)
+    assert work.view().watch_can_end
+    assert work.end_watch(demo.GUARDIAN, PINS[demo.GUARDIAN]).ok
+    assert work.close().ok
+    assert work.state().status is HotWorkStatus.CLOSED
+
+
+def test_resume_after_a_long_interruption_needs_a_new_analysis(world: World) -> None:
+    _draft, work, _pid = approved(world)
+    lel(world, 0.0)
+    assert work.analyse("FP1").ok
+    assert work.start_fire(demo.GUARDIAN, PINS[demo.GUARDIAN]).ok
+    assert work.interrupt("午休").ok
+    world.clock.advance(minutes=45)  # 一级: more than 30 min
+    out = work.resume(demo.GUARDIAN, PINS[demo.GUARDIAN])
+    # the analysis before the interruption no longer counts (the core says why)
+    assert out.codes and set(out.codes) <= {
+        "HOT_WORK_REANALYSIS_NEEDED",
+        "HOT_WORK_ANALYSIS_TOO_OLD",
+    }
+    refusal = text_of(m for m, _r in work.view().refusal)
+    assert "罐顶人孔" in refusal and not RAW.search(refusal)
+    lel(world, 0.0)
+    assert work.analyse("FP1").ok
+    assert work.resume(demo.GUARDIAN, PINS[demo.GUARDIAN]).ok
+    assert work.state().status is HotWorkStatus.ACTIVE
+
+
+def test_a_flammable_reading_at_the_fire_point_suspends_at_once(world: World) -> None:
+    _draft, work, pid = approved(world)
+    lel(world, 0.0)
+    assert work.analyse("FP1").ok  # the detector is now at the fire point
+    assert work.start_fire(demo.GUARDIAN, PINS[demo.GUARDIAN]).ok
+    lel(world, 25.0, seconds=1)  # 25 %LEL CH4 = 1.25 %VOL > 0.5
+    assert work.alarms.tick() == [pid]
+    assert work.state().status is HotWorkStatus.SUSPENDED
+    banner = " ".join(work.view().banner)
+    assert "动火作业已暂停" in banner and not RAW.search(banner)
+    # resuming needs the gas gone and a new passing analysis
+    assert "HOT_WORK_ALARM_ACTIVE" in work.resume().codes
+    lel(world, 0.0)
+    work.alarms.tick()
+    assert not work.state().alarms
+    assert "HOT_WORK_RESUME_NEEDS_NEW_ANALYSIS" in work.resume().codes
+    assert work.analyse("FP1").ok
+    assert work.resume().ok
+
+
+def test_the_view_has_no_raw_codes(world: World) -> None:
+    _draft, work, _pid = approved(world)
+    view = work.view()
+    texts = [view.title, view.status, view.expiry, view.watch, *view.live]
+    texts += [t for _p, t, _l in view.points]
+    for text in texts:
+        assert not RAW.search(text), text
