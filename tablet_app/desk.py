@@ -183,13 +183,11 @@ class PermitDesk:
     def permit_ids(self) -> list[str]:
         """The confined-space permits here (hot-work chains have their own desk,
         tablet_app/hot_work_desk.py)."""
+        opening = self.store.opening_types()
         return [
             pid
             for pid in self.store.permit_ids()
-            if pid in self._sessions
-            or not str(
-                next(iter(self.store.events_for_permit(pid)), {}).get("type", "")
-            ).startswith("hot_work_")
+            if not opening.get(pid, "").startswith("hot_work_")
         ]
 
     # ---- writing

@@ -29,10 +29,6 @@ _AUTHORITY_BY_APPROVAL = {
 }
 
 
-def is_hot_work_chain(events: list[dict[str, Any]]) -> bool:
-    return bool(events) and str(events[0].get("type", "")).startswith(HOT_WORK_PREFIX)
-
-
 def hot_work_authority(row: dict[str, Any] | None) -> HotWorkAuthority | None:
     """The hot-work approval authority of a ledger person, or None (may not approve)."""
     if row is None:
@@ -50,17 +46,27 @@ class HotWorkDesk:
         self.context = desk.context
         self._sessions: dict[str, HotWorkSession] = {}
 
+    @classmethod
+    def of(cls, desk: PermitDesk) -> HotWorkDesk:
+        """The app's one hot-work desk (kept with the context, built on first use)."""
+        hot = desk.context.extras.get("hot_work_desk")
+        if not isinstance(hot, cls) or hot.desk is not desk:
+            hot = cls(desk)
+            desk.context.extras["hot_work_desk"] = hot
+        return hot
+
     # ---- reading
 
     def is_hot_work(self, permit_id: str) -> bool:
         if permit_id in self._sessions:
             return True
-        return is_hot_work_chain(self.store.events_for_permit(permit_id)[:1])
+        return self.store.opening_types().get(permit_id, "").startswith(HOT_WORK_PREFIX)
 
     def permit_ids(self, *, open_only: bool = True) -> list[str]:
         out = []
+        opening = self.store.opening_types()
         for permit_id in self.store.permit_ids():
-            if not self.is_hot_work(permit_id):
+            if not opening.get(permit_id, "").startswith(HOT_WORK_PREFIX):
                 continue
             if open_only and self.state(permit_id).status in HOT_WORK_TERMINAL:
                 continue

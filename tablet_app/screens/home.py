@@ -55,6 +55,11 @@ class HomeScreen(BaseScreen):
         self.presenter.open_permit(permit_id)
         self.app.go("board")
 
+    def hot_work(self) -> None:
+        """A hot-work permit (not inside a confined space; from a board for one that is)."""
+        self.app.screens["hot_work_draft"].presenter.start_new()
+        self.app.go("hot_work_draft")
+
     def new_permit(self, space_id: str) -> None:
         if self.presenter.new_permit(space_id, DEFAULT_WORK).ok:
             self.app.go("setup")

@@ -1,0 +1,78 @@
+"""The hot work at the fire point: analysis, fire, fire watch, close (thin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tablet_app import theme
+from tablet_app.hot_work_desk import HotWorkDesk
+from tablet_app.i18n import _
+from tablet_app.presenters.hot_work import HotWorkPresenter
+from tablet_app.screens.base import BaseScreen, fill_buttons, fill_levels, fill_unmet, load_kv
+from tablet_app.theme import Level
+
+load_kv("hot_work")
+
+
+class HotWorkScreen(BaseScreen):
+    def __init__(self, context: Any, desk: Any, feed: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.presenter = HotWorkPresenter(context, desk, feed, HotWorkDesk.of(desk))
+
+    def refresh(self) -> None:
+        if not self.presenter.context.extras.get("hot_work_permit_id"):
+            return
+        view = self.presenter.view()
+        self.ids.title.text = view.title
+        self.ids.status.text, self.ids.status.level = view.status, view.status_level.value
+        fill_levels(self.ids.banner, [(b, Level.ALARM) for b in view.banner])
+        self.ids.expiry.text = view.expiry
+        fill_buttons(
+            self.ids.points,
+            [(text, lambda p=pid: self.act("analyse", p)) for pid, text, _lv in view.points],
+            height=theme.PRIMARY_ACTION_DP,
+            levels=[lv for _p, _t, lv in view.points],
+        )
+        fill_levels(self.ids.live, [(t, Level.UNKNOWN) for t in view.live])
+        fill_levels(self.ids.duties, [(t, Level.WARN) for t in view.duties])
+        fill_levels(self.ids.simops, [(t, Level.WARN) for t in view.simops])
+        self.ids.watch.text, self.ids.watch.level = view.watch, view.watch_level.value
+        fill_buttons(
+            self.ids.actions,
+            [
+                (_("Start the fire (watcher signs)"), lambda: self.act("start_fire")),
+                (_("Interrupt"), lambda: self.act("interrupt")),
+                (_("Resume"), lambda: self.act("resume")),
+                (_("Work done"), lambda: self.act("done")),
+                (_("Start the fire watch"), lambda: self.act("start_watch")),
+                (_("Watcher present"), lambda: self.act("confirm_presence")),
+                (_("No residual fire (watcher signs)"), lambda: self.act("end_watch")),
+                (_("Close the hot-work permit"), lambda: self.act("close")),
+            ],
+            height=theme.TOUCH_MIN_DP,
+        )
+        fill_unmet(self.ids.refusal, view.refusal)
+
+    def _watcher(self) -> str:
+        watchers = sorted(self.presenter.state().fire_watchers)
+        return watchers[0] if watchers else "-"
+
+    def act(self, name: str, point: str | None = None) -> None:
+        p = self.presenter
+        pin = self.ids.pin.text or None
+        if name == "analyse" and point is not None:
+            p.analyse(point)
+        elif name in ("start_fire", "start_watch", "confirm_presence", "end_watch"):
+            getattr(p, name)(self._watcher(), pin)
+        elif name == "resume":
+            p.resume(self._watcher(), pin)
+        else:
+            getattr(p, name)()
+        self.ids.pin.text = ""
+        self.refresh()
+
+    def to_board(self) -> None:
+        linked = self.presenter.state().linked_permit_id
+        if linked:
+            self.presenter.context.permit_id = linked
+            self.app.go("board")
