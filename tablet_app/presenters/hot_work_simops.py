@@ -14,11 +14,20 @@ from __future__ import annotations
 from typing import Any
 
 from permits.confined_space_footprint import confined_space_footprint
+from permits.errors import PermitError
 from permits.events import SignOffMeaning
 from permits.hot_work.events import HotWorkSimopsAcknowledged
 from permits.hot_work.simops import hot_work_acknowledgements, hot_work_footprint
 from permits.messages import N_
-from permits.simops import Acknowledgement, Conflict, Footprint, Verdict, pair_digest, unresolved
+from permits.simops import (
+    Acknowledgement,
+    Conflict,
+    Footprint,
+    Verdict,
+    pair_digest,
+    parse_plan,
+    unresolved,
+)
 from permits.state import Status
 from tablet_app.desk import PermitDesk
 from tablet_app.hot_work_desk import HotWorkDesk
@@ -29,7 +38,17 @@ from tablet_app.presenters.hot_work_words import words
 TYPE_TEXT = {
     "hot_work": N_("hot work"),
     "confined_space": N_("confined-space work"),
+    "blind_plate": N_("blind-plate work"),
+    "work_at_height": N_("work at height"),
+    "lifting": N_("lifting"),
+    "temporary_power": N_("temporary power"),
+    "excavation": N_("excavation"),
+    "road_closure": N_("road closure"),
+    "general": N_("other work"),
 }
+# The other tablets' and the server's permits, in the planner's format
+# (``cspermit simops check``), as the last sync pulled them.
+PULLED_SETTING = "simops_permits"
 
 
 class SimopsCheck:
@@ -54,7 +73,18 @@ class SimopsCheck:
             ):
                 continue
             out[pid] = confined_space_footprint(state, now)
+        for footprint in self.pulled():
+            out.setdefault(footprint.permit_id, footprint)  # this tablet's chain wins
         return out, acks
+
+    def pulled(self) -> tuple[Footprint, ...]:
+        rows = self.desk.store.get_setting(PULLED_SETTING, []) or []
+        if not rows:
+            return ()
+        try:
+            return parse_plan({"profile": "cn-gb30871-2022", "permits": rows}).footprints
+        except (PermitError, ValueError):
+            return ()  # a bad pull checks nothing more; the server checks it again
 
     def conflicts(self, permit_id: str) -> list[Conflict]:
         """The unresolved conflicts of ``permit_id`` with the other permits here."""

@@ -197,3 +197,72 @@ def test_the_view_has_no_raw_codes(world: World) -> None:
     texts += [t for _p, t, _l in view.points]
     for text in texts:
         assert not RAW.search(text), text
+
+
+def test_inside_a_confined_space_its_permit_must_be_active_and_its_alarm_suspends(
+    world: World,
+) -> None:
+    from tablet_app.presenters.hot_work_alarm import HotWorkAlarmWatch
+    from tests.tablet_app.test_presenters import ready
+
+    atmo, board, _setup = ready(world)
+    confined = world.context.permit_id
+    assert confined is not None
+    world.sign_in(demo.LEADER)
+    draft, work = presenters(world)
+    draft.start_new(confined)
+    draft.add_fire_point("罐内底部焊缝", 10, 5, 0)
+    draft.toggle_operator(demo.ENTRANT_A)
+    draft.set_watcher(demo.ELECTRICIAN)
+    assert draft.draft().ok, draft.view().refusal
+    assert "1号糖蜜储罐" in draft.view().link
+    assert draft.approve(demo.PRINCIPAL).ok, draft.view().refusal
+    work.open(draft.permit_id or "")
+    world.air(3)
+    assert work.analyse("FP1").ok
+    out = work.start_fire(demo.ELECTRICIAN, PINS[demo.ELECTRICIAN])
+    assert out.codes == ["HOT_WORK_LINKED_PERMIT_NOT_ACTIVE"]
+    refusal = text_of(m for m, _r in work.view().refusal)
+    assert "已审批，无人进入" in refusal and not RAW.search(refusal)
+    # somebody enters: the confined-space permit is active, the fire may start
+    assert atmo.confirm_readings(demo.ENTRANT_A, PINS[demo.ENTRANT_A]).ok
+    world.air(2)
+    assert board.enter(demo.ENTRANT_A).ok, board.last.lines()
+    assert work.start_fire(demo.ELECTRICIAN, PINS[demo.ELECTRICIAN]).ok, work.view().refusal
+    # an H2S alarm in the tank: the hot work is suspended at once
+    world.air(5, h2s=9.0)
+    assert board.tick()
+    watch = HotWorkAlarmWatch.of(world.context, world.desk, world.feed, work.hot)
+    assert watch is work.alarms
+    assert watch.tick() == [work.permit_id]
+    assert work.state().status is HotWorkStatus.SUSPENDED
+    lines = watch.board_lines(confined)
+    assert lines and "动火作业已暂停" in lines[0]
+
+
+def test_a_never_conflict_refuses_approval_until_one_permit_moves(
+    world: World,
+) -> None:
+    from datetime import timedelta
+
+    draft, _work = presenters(world)
+    drafted(world, draft)
+    start = world.clock.now
+    painting = {
+        "id": "PNT-7",
+        "type": "general",
+        "window": [start.isoformat(), (start + timedelta(hours=8)).isoformat()],
+        "activities": ["painting"],
+        "points": [{"x": 12, "y": 5, "z": 3}],
+    }
+    world.store.set_setting("simops_permits", [painting])
+    out = draft.approve(demo.PRINCIPAL)
+    assert not out.ok and "PNT-7" in out.error and "不得同时进行" in out.error
+    assert not RAW.search(out.error)
+    # painting moved to tomorrow: no conflict with it
+    painting["window"] = [
+        (start + timedelta(days=1)).isoformat(),
+        (start + timedelta(days=1, hours=8)).isoformat(),
+    ]
+    world.store.set_setting("simops_permits", [painting])
+    assert draft.approve(demo.PRINCIPAL).ok, draft.view().refusal
