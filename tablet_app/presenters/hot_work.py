@@ -70,6 +70,21 @@ class HotWorkView:
     watch_can_end: bool
     simops: tuple[str, ...]
     refusal: tuple[tuple[str, str], ...]
+    actions: tuple[str, ...] = ()  # the touches that apply now (ACTIONS)
+
+
+# The touches that apply in each status (the core still judges each one).
+_S = HotWorkStatus
+ACTIONS = {
+    _S.APPROVED: ("start_fire",),
+    _S.GAS_OK: ("start_fire",),
+    _S.ACTIVE: ("interrupt", "done"),
+    _S.INTERRUPTED: ("resume", "done"),
+    _S.SUSPENDED: ("resume",),
+    _S.WORK_DONE: ("start_watch",),
+    _S.FIRE_WATCH: ("confirm_presence", "end_watch"),
+    _S.WATCH_DONE: ("close",),
+}
 
 
 def _clock(delta: timedelta) -> str:
@@ -426,4 +441,5 @@ class HotWorkPresenter:
             watch_can_end=can_end,
             simops=simops,
             refusal=refusal,
+            actions=ACTIONS.get(status, ()),
         )

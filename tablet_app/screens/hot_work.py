@@ -37,19 +37,20 @@ class HotWorkScreen(BaseScreen):
         fill_levels(self.ids.duties, [(t, Level.WARN) for t in view.duties])
         fill_levels(self.ids.simops, [(t, Level.WARN) for t in view.simops])
         self.ids.watch.text, self.ids.watch.level = view.watch, view.watch_level.value
+        words = {
+            "start_fire": _("Start the fire (watcher signs)"),
+            "interrupt": _("Interrupt"),
+            "resume": _("Resume"),
+            "done": _("Work done"),
+            "start_watch": _("Start the fire watch"),
+            "confirm_presence": _("Watcher present"),
+            "end_watch": _("No residual fire (watcher signs)"),
+            "close": _("Close the hot-work permit"),
+        }
         fill_buttons(
             self.ids.actions,
-            [
-                (_("Start the fire (watcher signs)"), lambda: self.act("start_fire")),
-                (_("Interrupt"), lambda: self.act("interrupt")),
-                (_("Resume"), lambda: self.act("resume")),
-                (_("Work done"), lambda: self.act("done")),
-                (_("Start the fire watch"), lambda: self.act("start_watch")),
-                (_("Watcher present"), lambda: self.act("confirm_presence")),
-                (_("No residual fire (watcher signs)"), lambda: self.act("end_watch")),
-                (_("Close the hot-work permit"), lambda: self.act("close")),
-            ],
-            height=theme.TOUCH_MIN_DP,
+            [(words[a], lambda a=a: self.act(a)) for a in view.actions],
+            height=theme.PRIMARY_ACTION_DP,
         )
         fill_unmet(self.ids.refusal, view.refusal)
 
