@@ -9,14 +9,13 @@ confined-space desk's.
 
 from __future__ import annotations
 
-from dataclasses import replace as dc_replace
 from typing import Any
 
 from permits.events import Event, Payload, SignOff, SignOffMeaning, parse_event
 from permits.hot_work.events import HotWorkAuthority
 from permits.hot_work.replay import HotWorkSession
 from permits.hot_work.state import HOT_WORK_TERMINAL, HotWorkState, fold_hot_work
-from tablet_app.desk import PermitDesk
+from tablet_app.desk import PermitDesk, record_on_copy
 
 HOT_WORK_PREFIX = "hot_work_"
 
@@ -100,22 +99,10 @@ class HotWorkDesk:
         """Decide and seal on a copy, commit to the store, then adopt the copy; a
         refusal (RuleViolation) or a store error leaves both untouched."""
         base = HotWorkSession(self.desk.key) if new else self.session(permit_id)
-        trial = dc_replace(base, events=list(base.events))
-        event = trial.record(
-            payload, self.context.now(), actor=actor, permit_id=permit_id if new else None
-        )
-        self.store.append_event(event.to_json())
+        trial, event = record_on_copy(self.desk, base, permit_id, payload, actor=actor, new=new)
         self._sessions[permit_id] = trial
         return event
 
-    def signoff(
-        self,
-        permit_id: str,
-        person_id: str,
-        meaning: SignOffMeaning,
-        *,
-        signature_image_sha256: str | None = None,
-    ) -> SignOff:
-        return self.session(permit_id).signoff(
-            person_id, meaning, self.context.now(), signature_image_sha256=signature_image_sha256
-        )
+    def signoff(self, permit_id: str, person_id: str, meaning: SignOffMeaning) -> SignOff:
+        """A sign-off over the chain head the person sees (PIN checked before)."""
+        return self.session(permit_id).signoff(person_id, meaning, self.context.now())

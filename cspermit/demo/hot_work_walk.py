@@ -83,13 +83,13 @@ async def walk(out: Path, db_path: Path) -> dict[str, Any]:
                 await asyncio.sleep(0.01)
 
         async def shot(name: str, screen: str) -> Any:
-            scr = app.go(screen)
+            shown = app.go(screen)
             await frames()
-            path = out / f"{len(shots) + 1:02d}-{name}.png"
-            scr.export_to_png(str(path))
-            shots.append(str(path))
-            texts[path.name] = _visible_texts(scr)
-            return scr
+            png = out / f"{len(shots) + 1:02d}-{name}.png"
+            shown.export_to_png(str(png))
+            texts[png.name] = _visible_texts(shown)
+            shots.append(str(png))
+            return shown
 
         def air(lel: float, seconds: int = 3) -> None:
             for _ in range(seconds):
@@ -189,13 +189,7 @@ async def walk(out: Path, db_path: Path) -> dict[str, Any]:
     store.close()
     (out / "texts.json").write_text(json.dumps(texts, ensure_ascii=False, indent=1), "utf-8")
     ok = outcomes == EXPECTED and "error" not in notes
-    return {
-        "ok": ok,
-        "outcomes": outcomes,
-        "expected": EXPECTED,
-        "notes": notes,
-        "screenshots": shots,
-    }
+    return dict(ok=ok, outcomes=outcomes, expected=EXPECTED, notes=notes, screenshots=shots)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,11 @@ from tablet_app.hot_work_desk import HotWorkDesk
 from tablet_app.i18n import _
 from tablet_app.live import LiveFeed
 from tablet_app.presenters.common import Outcome, attempt
-from tablet_app.presenters.hot_work_alarm import FLAMMABLE_CHANNELS, HotWorkAlarmWatch
+from tablet_app.presenters.hot_work_alarm import (
+    FLAMMABLE_CHANNELS,
+    HotWorkAlarmWatch,
+    gas_reading,
+)
 from tablet_app.presenters.hot_work_simops import SimopsCheck
 from tablet_app.presenters.hot_work_words import (
     STATUS_LEVEL,
@@ -163,16 +167,7 @@ class HotWorkPresenter:
                 r = self._fresh(channel)
                 if r is None:
                     continue
-                readings.append(
-                    HotWorkGasReading(
-                        channel=r.channel.value,  # type: ignore[arg-type]
-                        value=r.value,
-                        unit=r.unit.value,  # type: ignore[arg-type]
-                        gas=r.gas,
-                        lel_vol=r.lel_vol,
-                        status=tuple(sorted_flags(r.status)),
-                    )
-                )
+                readings.append(gas_reading(r, tuple(sorted_flags(r.status))))
                 sampled = r.received_at if sampled is None else min(sampled, r.received_at)
             if not readings or sampled is None:
                 raise ValueError(_("No live reading from the detector: bring it to the point."))

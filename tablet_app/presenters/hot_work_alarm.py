@@ -14,6 +14,7 @@ and on every reading. Two sources, each recorded through the core as
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -43,24 +44,34 @@ FLAMMABLE_CHANNELS = (
 _KEY = "hot_work_alarm_watch"
 
 
+def gas_reading(r: Reading, status: tuple[str, ...] = ()) -> HotWorkGasReading:
+    """A live reading as a hot-work analysis records it."""
+    return HotWorkGasReading(
+        channel=r.channel.value,  # type: ignore[arg-type]
+        value=r.value,
+        unit=r.unit.value,  # type: ignore[arg-type]
+        gas=r.gas,
+        lel_vol=r.lel_vol,
+        status=status,
+    )
+
+
 def _alarm_id(kind: str, at: datetime) -> str:
     return f"{kind}-{at:%H%M%S}"
 
 
+@dataclass
 class HotWorkAlarmWatch:
     """One per app (kept in the context), shared by the hot-work screens and the board."""
 
-    def __init__(
-        self, context: AppContext, desk: PermitDesk, feed: LiveFeed, hot: HotWorkDesk
-    ) -> None:
-        self.context = context
-        self.desk = desk
-        self.feed = feed
-        self.hot = hot
-        # detector serial -> (hot-work permit, fire point) where it was last used
-        self.positions: dict[str, tuple[str, str]] = {}
-        # hot-work permit -> its alarm ids raised from each source
-        self.raised: dict[str, dict[str, str]] = {}
+    context: AppContext
+    desk: PermitDesk
+    feed: LiveFeed
+    hot: HotWorkDesk
+    # detector serial -> (hot-work permit, fire point) where it was last used
+    positions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # hot-work permit -> its alarm ids raised from each source
+    raised: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -95,15 +106,7 @@ class HotWorkAlarmWatch:
             fire_point_id="live",
             sampled_at=reading.received_at or now,
             distance_m=0,
-            readings=(
-                HotWorkGasReading(
-                    channel=reading.channel.value,  # type: ignore[arg-type]
-                    value=reading.value,
-                    unit=reading.unit.value,  # type: ignore[arg-type]
-                    gas=reading.gas,
-                    lel_vol=reading.lel_vol,
-                ),
-            ),
+            readings=(gas_reading(reading),),
             detector=DetectorIdentity(serial=reading.device_serial),
             analysed_by="live",
         )
