@@ -144,6 +144,8 @@ async def walk(out: Path, db_path: Path) -> dict[str, Any]:
             work.act("start_fire")
             outcomes["fire"] = verdict(wp.state().status is HotWorkStatus.ACTIVE, "burning")
             await shot("hot-work-burning", "hot_work")
+            home = await shot("home-hot-work-open", "home")  # the open hot work is listed
+            home.open_hot_work(wp.permit_id)
             clock.now += timedelta(minutes=10)
             air(25.0, seconds=1)  # a flammable release at the fire point
             app.judge_now()

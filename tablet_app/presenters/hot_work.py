@@ -307,6 +307,21 @@ class HotWorkPresenter:
     def done(self) -> Outcome:
         return self._do(lambda: self.hot.record(self.permit_id, HotWorkDone(), actor=self._actor()))
 
+    # ---- SIMOPS
+
+    def acknowledge_simops(
+        self, other_id: str, coordinator_id: str, pins: dict[str, str] | None = None
+    ) -> Outcome:
+        """A conditional conflict with ``other_id``: the coordinator named, both
+        approvers acknowledge (docs/rules.md, SIMOPS)."""
+        self.last = self.simops.acknowledge(self.permit_id, other_id, coordinator_id, pins)
+        return self.last
+
+    def simops_others(self) -> list[tuple[str, str]]:
+        """(other permit, words) for each unresolved conflict of this permit."""
+        pid = self.permit_id
+        return [(self.simops.other(c, pid), text) for text, c in self.simops.lines(pid)]
+
     # ---- the fire watch
 
     def _watcher_signs(self, event: type[Any], watcher: str, pin: str | None, **extra: Any) -> Any:

@@ -132,10 +132,18 @@ class SimopsCheck:
     def lines(self, permit_id: str) -> list[tuple[str, Any]]:
         return [(self.describe(c, permit_id), c) for c in self.conflicts(permit_id)]
 
-    def acknowledge(self, permit_id: str, other_id: str, coordinator_id: str) -> Outcome:
+    def acknowledge(
+        self,
+        permit_id: str,
+        other_id: str,
+        coordinator_id: str,
+        pins: dict[str, str] | None = None,
+    ) -> Outcome:
         """This hot-work permit's approver accepts the conditional conflict with
         ``other_id`` naming the coordinator; a hot-work ``other_id`` on this tablet has
-        its own approver acknowledge it in its chain too (its PIN checked before)."""
+        its own approver acknowledge it in its chain too. Each approver who is not the
+        signed-in person gives their PIN (``pins`` by person)."""
+        pins = pins or {}
         footprints, _acks = self.footprints()
         if coordinator_id == "":
             return Outcome(False, error=_("Name the coordinator first."))
@@ -158,6 +166,15 @@ class SimopsCheck:
                 actor=approver,
             )
 
+        def check_pins() -> None:  # every PIN before anything is written
+            for pid in (permit_id, other_id):
+                approver = self.hot.state(pid).approved_by if self.hot.is_hot_work(pid) else None
+                if approver is not None and approver != self.desk.context.user:
+                    self.desk.check_pin(approver, pins.get(approver, ""))
+
+        checked = attempt(check_pins)
+        if not checked.ok:
+            return checked
         outcome = attempt(lambda: ack(permit_id, other_id))
         if outcome.ok and self.hot.is_hot_work(other_id):
             outcome = attempt(lambda: ack(other_id, permit_id))

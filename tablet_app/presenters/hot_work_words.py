@@ -143,3 +143,23 @@ class HotWorkWording:
             Unmet(str(r["code"]), {k: v for k, v in dict(r).items() if k != "code"})
             for r in reasons
         )
+
+
+def open_rows(hot: Any, now: Any) -> list[tuple[str, str]]:
+    """The open hot-work permits on this tablet for the home list: (id, words)."""
+    rows = []
+    for pid in hot.permit_ids():
+        state = hot.state(pid)
+        where = ", ".join(f.location for f in state.fire_points.values()) or "-"
+        rows.append(
+            (
+                pid,
+                _("Hot work {permit}: {level} · {where} · {status}").format(
+                    permit=pid,
+                    level=level_text(state.level),
+                    where=where,
+                    status=status_text(state.status_at(now)),
+                ),
+            )
+        )
+    return rows

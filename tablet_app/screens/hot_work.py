@@ -35,7 +35,13 @@ class HotWorkScreen(BaseScreen):
         )
         fill_levels(self.ids.live, [(t, Level.UNKNOWN) for t in view.live])
         fill_levels(self.ids.duties, [(t, Level.WARN) for t in view.duties])
-        fill_levels(self.ids.simops, [(t, Level.WARN) for t in view.simops])
+        # a conflict: tap to acknowledge it, the signed-in person as coordinator
+        fill_buttons(
+            self.ids.simops,
+            [(t, lambda o=o: self.acknowledge(o)) for o, t in self.presenter.simops_others()],
+            height=theme.PRIMARY_ACTION_DP,
+            levels=[Level.WARN for _o in view.simops],
+        )
         self.ids.watch.text, self.ids.watch.level = view.watch, view.watch_level.value
         words = {
             "start_fire": _("Start the fire (watcher signs)"),
@@ -69,6 +75,20 @@ class HotWorkScreen(BaseScreen):
             p.resume(self._watcher(), pin)
         else:
             getattr(p, name)()
+        self.ids.pin.text = ""
+        self.refresh()
+
+    def acknowledge(self, other_id: str) -> None:
+        p = self.presenter
+        pin = self.ids.pin.text
+        approvers = {p.state().approved_by} | (
+            {p.hot.state(other_id).approved_by} if p.hot.is_hot_work(other_id) else set()
+        )
+        p.acknowledge_simops(
+            other_id,
+            str(p.context.user or ""),
+            {a: pin for a in approvers if a},
+        )
         self.ids.pin.text = ""
         self.refresh()
 

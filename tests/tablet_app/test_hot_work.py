@@ -266,3 +266,40 @@ def test_a_never_conflict_refuses_approval_until_one_permit_moves(
     ]
     world.store.set_setting("simops_permits", [painting])
     assert draft.approve(demo.PRINCIPAL).ok, draft.view().refusal
+
+
+def test_a_conditional_conflict_needs_a_coordinator_and_both_approvers(world: World) -> None:
+    from tests.tablet_app.test_presenters import ready
+
+    atmo, board, _setup = ready(world)
+    confined = world.context.permit_id
+    assert confined is not None
+    assert atmo.confirm_readings(demo.ENTRANT_A, PINS[demo.ENTRANT_A]).ok
+    world.air(2)
+    assert board.enter(demo.ENTRANT_A).ok
+    world.sign_in(demo.LEADER)
+    draft, work = presenters(world)
+    permits = []
+    for location in ("罐内底部焊缝", "罐内顶部焊缝"):
+        draft.start_new(confined)
+        draft.add_fire_point(location, 10, 5, 0)
+        draft.toggle_operator(demo.ENTRANT_A)
+        draft.set_watcher(demo.ELECTRICIAN)
+        assert draft.draft().ok, draft.view().refusal
+        # a conditional conflict does not refuse the approval
+        assert draft.approve(demo.PRINCIPAL).ok, draft.view().refusal
+        permits.append(draft.permit_id or "")
+    first, second = permits
+    work.open(first)
+    world.air(3)
+    assert work.analyse("FP1").ok
+    out = work.start_fire(demo.ELECTRICIAN, PINS[demo.ELECTRICIAN])
+    assert not out.ok and "需要协调" in out.error and second in out.error
+    assert [o for o, _t in work.simops_others()] == [second]
+    # the coordinator is named, both approvers (王建国, not signed in) give their PIN
+    assert not work.acknowledge_simops(second, demo.LEADER, {demo.PRINCIPAL: "0000"}).ok
+    assert not work.hot.state(first).acknowledgements  # nothing written on a wrong PIN
+    ok = work.acknowledge_simops(second, demo.LEADER, {demo.PRINCIPAL: PINS[demo.PRINCIPAL]})
+    assert ok.ok, work.view().refusal
+    assert work.simops_others() == []
+    assert work.start_fire(demo.ELECTRICIAN, PINS[demo.ELECTRICIAN]).ok, work.view().refusal

@@ -40,7 +40,10 @@ def test_a_png_per_step(walk: dict) -> None:
         "hot-work-suspended",
         "hot-work-fire-watch-refused",
         "hot-work-closed",
+        "home-hot-work-open",
     } <= names
+    home = next(v for k, v in walk["texts"].items() if k.endswith("home-hot-work-open.png"))
+    assert any(t["text"].startswith("动火作业 HW-") for t in home)
     for path in walk["screenshots"]:
         data = Path(path).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
