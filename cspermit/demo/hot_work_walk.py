@@ -155,7 +155,10 @@ async def walk(out: Path, db_path: Path) -> dict[str, Any]:
             await shot("hot-work-suspended", "hot_work")
             air(0.0)
             app.judge_now()  # the alarm clears when the gas is gone
-            work.act("analyse", "FP1")
+            # the new analysis typed in from a second detector, countersigned by the watcher
+            work.ids.typed_lel.text, work.ids.pin.text = "0", DEMO_PINS[demo.GUARDIAN]
+            work.typed()
+            notes["typed_analysis"] = bool(wp.last and wp.last.ok)
             work.act("resume")  # the suspension ends on the new analysis
             work.ids.pin.text = DEMO_PINS[demo.GUARDIAN]
             work.act("resume")  # the fire restarts, the watcher signs

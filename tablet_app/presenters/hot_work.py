@@ -233,6 +233,16 @@ class HotWorkPresenter:
 
         return self._do(record)
 
+    def next_point(self) -> str:
+        """The first fire point without a passing analysis (else the first one)."""
+        state = self.state()
+        points = sorted(state.fire_points)
+        for point in points:
+            latest = state.latest_analysis(point)
+            if latest is None or not latest.acceptable:
+                return point
+        return points[0] if points else "-"
+
     def start_monitoring(self, point_id: str) -> Outcome:
         """Continuous monitoring at a fire point (特级) by the detector streaming now."""
 

@@ -78,6 +78,19 @@ class HotWorkScreen(BaseScreen):
         self.ids.pin.text = ""
         self.refresh()
 
+    def typed(self) -> None:
+        """A typed LEL value at the next fire point without a passing analysis."""
+        p = self.presenter
+        try:
+            value = float(self.ids.typed_lel.text)
+        except ValueError:
+            return
+        p.analyse_typed(
+            p.next_point(), {"LEL": value}, countersigner=self._watcher(), pin=self.ids.pin.text
+        )
+        self.ids.typed_lel.text = self.ids.pin.text = ""
+        self.refresh()
+
     def acknowledge(self, other_id: str) -> None:
         p = self.presenter
         pin = self.ids.pin.text

@@ -303,3 +303,26 @@ def test_a_conditional_conflict_needs_a_coordinator_and_both_approvers(world: Wo
     assert ok.ok, work.view().refusal
     assert work.simops_others() == []
     assert work.start_fire(demo.ELECTRICIAN, PINS[demo.ELECTRICIAN]).ok, work.view().refusal
+
+
+def test_typed_values_need_a_second_persons_pin_and_are_flagged_manual(world: World) -> None:
+    _draft, work, _pid = approved(world)
+    wrong = work.analyse_typed("FP1", {"LEL": 0.0}, countersigner=demo.GUARDIAN, pin="0000")
+    assert not wrong.ok and "李明" in wrong.error
+    myself = work.analyse_typed("FP1", {"LEL": 0.0}, countersigner=demo.LEADER, pin="1111")
+    assert not myself.ok
+    assert not work.state().analyses  # nothing written
+    ok = work.analyse_typed(
+        "FP1", {"LEL": 0.0}, countersigner=demo.GUARDIAN, pin=PINS[demo.GUARDIAN]
+    )
+    assert ok.ok, work.view().refusal
+    (reading,) = ok.value.payload.readings
+    assert "manual" in reading.status and f"countersigned_by:{demo.GUARDIAN}" in reading.status
+    assert work.state().status is HotWorkStatus.GAS_OK
+    # a typed value over the limit fails the analysis, in words
+    high = work.analyse_typed(
+        "FP1", {"LEL": 20.0}, countersigner=demo.GUARDIAN, pin=PINS[demo.GUARDIAN]
+    )
+    assert high.ok and work.state().status is HotWorkStatus.APPROVED
+    (point,) = work.view().points
+    assert "不合格" in point[1] and "0.5" in point[1] and not RAW.search(point[1])

@@ -28,6 +28,7 @@ def test_every_step_of_the_hot_work_permit_ends_as_expected(walk: dict) -> None:
     assert walk["ok"] is True and walk["returncode"] == 0
     # the release suspended the job at once and brought its screen
     assert walk["notes"]["screen_after_release"] == "hot_work"
+    assert walk["notes"]["typed_analysis"] is True  # typed in, countersigned on the screen
     assert walk["notes"]["watch_refusal_codes"] == ["HOT_WORK_FIRE_WATCH_TOO_SHORT"]
 
 
