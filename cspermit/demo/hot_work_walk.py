@@ -84,7 +84,7 @@ async def walk(out: Path, db_path: Path) -> dict[str, Any]:
 
         async def shot(name: str, screen: str) -> Any:
             shown = app.go(screen)
-            await frames()
+            await frames(4)  # labels size their texture, then the columns their height
             png = out / f"{len(shots) + 1:02d}-{name}.png"
             shown.export_to_png(str(png))
             texts[png.name] = _visible_texts(shown)

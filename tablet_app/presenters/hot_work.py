@@ -16,21 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from permits.events import SignOffMeaning
-from permits.hot_work.events import (
-    HotWorkCancelled,
-    HotWorkClosed,
-    HotWorkDone,
-    HotWorkFireStarted,
-    HotWorkFireWatchEnded,
-    HotWorkFireWatchStarted,
-    HotWorkGasAnalysed,
-    HotWorkGasReading,
-    HotWorkInterrupted,
-    HotWorkMonitoringStarted,
-    HotWorkResumed,
-    HotWorkWatchConfirmed,
-    LinkedPermitSnapshot,
-)
+from permits.hot_work import events as hw
 from permits.hot_work.rules import hot_work_duties
 from permits.hot_work.state import HotWorkState, HotWorkStatus
 from permits.readings import Channel, Reading, sorted_flags
@@ -174,7 +160,7 @@ class HotWorkPresenter:
             self.alarms.place(self.feed.device_serial, self.permit_id, point_id)
             return self.hot.record(
                 self.permit_id,
-                HotWorkGasAnalysed(
+                hw.HotWorkGasAnalysed(
                     fire_point_id=point_id,
                     sampled_at=sampled,
                     distance_m=distance_m,
@@ -210,7 +196,7 @@ class HotWorkPresenter:
             for channel, value in values.items():
                 unit = "%LEL" if channel == "LEL" else "%VOL"
                 readings.append(
-                    HotWorkGasReading(
+                    hw.HotWorkGasReading(
                         channel=channel,  # type: ignore[arg-type]
                         value=float(value),
                         unit=unit,  # type: ignore[arg-type]
@@ -220,7 +206,7 @@ class HotWorkPresenter:
                 )
             return self.hot.record(
                 self.permit_id,
-                HotWorkGasAnalysed(
+                hw.HotWorkGasAnalysed(
                     fire_point_id=point_id,
                     sampled_at=self.context.now(),
                     distance_m=distance_m,
@@ -250,7 +236,7 @@ class HotWorkPresenter:
             self.alarms.place(self.feed.device_serial, self.permit_id, point_id)
             return self.hot.record(
                 self.permit_id,
-                HotWorkMonitoringStarted(
+                hw.HotWorkMonitoringStarted(
                     detector=self._detector(self.feed.device_serial), fire_point_id=point_id
                 ),
                 actor=self._actor(),
@@ -260,7 +246,7 @@ class HotWorkPresenter:
 
     # ---- the fire
 
-    def _linked(self, state: HotWorkState) -> LinkedPermitSnapshot | None:
+    def _linked(self, state: HotWorkState) -> hw.LinkedPermitSnapshot | None:
         if state.linked_permit_id is None:
             return None
         if state.linked_permit_id not in self.desk.permit_ids():
@@ -268,7 +254,7 @@ class HotWorkPresenter:
         cs = self.desk.state(state.linked_permit_id)
         if cs.space is None or cs.seq < 1:
             return None
-        return LinkedPermitSnapshot(
+        return hw.LinkedPermitSnapshot(
             permit_id=state.linked_permit_id,
             status=cs.status_at(self.context.now()).value,
             seq=cs.seq,
@@ -285,7 +271,7 @@ class HotWorkPresenter:
                 raise ValueError("\n".join(blocked))
             self._person_ok(watcher, pin)
             state = self.state()
-            payload = HotWorkFireStarted(
+            payload = hw.HotWorkFireStarted(
                 watcher=self.hot.signoff(self.permit_id, watcher, SignOffMeaning.GUARD),
                 linked=self._linked(state),
             )
@@ -296,7 +282,7 @@ class HotWorkPresenter:
     def interrupt(self, reason: str = "") -> Outcome:
         return self._do(
             lambda: self.hot.record(
-                self.permit_id, HotWorkInterrupted(reason=reason), actor=self._actor()
+                self.permit_id, hw.HotWorkInterrupted(reason=reason), actor=self._actor()
             )
         )
 
@@ -308,14 +294,16 @@ class HotWorkPresenter:
         if state.status is HotWorkStatus.SUSPENDED:
             return self._do(
                 lambda: self.hot.record(
-                    self.permit_id, HotWorkResumed(reason=""), actor=self._actor()
+                    self.permit_id, hw.HotWorkResumed(reason=""), actor=self._actor()
                 )
             )
         watchers = sorted(state.fire_watchers)
         return self.start_fire(watcher or (watchers[0] if watchers else "-"), pin)
 
     def done(self) -> Outcome:
-        return self._do(lambda: self.hot.record(self.permit_id, HotWorkDone(), actor=self._actor()))
+        return self._do(
+            lambda: self.hot.record(self.permit_id, hw.HotWorkDone(), actor=self._actor())
+        )
 
     # ---- SIMOPS
 
@@ -336,20 +324,24 @@ class HotWorkPresenter:
 
     def _watcher_signs(self, event: type[Any], watcher: str, pin: str | None, **extra: Any) -> Any:
         self._person_ok(watcher, pin)
-        meaning = SignOffMeaning.CLOSE if event is HotWorkFireWatchEnded else SignOffMeaning.GUARD
+        meaning = (
+            SignOffMeaning.CLOSE if event is hw.HotWorkFireWatchEnded else SignOffMeaning.GUARD
+        )
         signoff = self.hot.signoff(self.permit_id, watcher, meaning)
         return self.hot.record(self.permit_id, event(watcher=signoff, **extra), actor=watcher)
 
     def start_watch(self, watcher: str, pin: str | None = None) -> Outcome:
-        return self._do(lambda: self._watcher_signs(HotWorkFireWatchStarted, watcher, pin))
+        return self._do(lambda: self._watcher_signs(hw.HotWorkFireWatchStarted, watcher, pin))
 
     def confirm_presence(self, watcher: str, pin: str | None = None) -> Outcome:
-        return self._do(lambda: self._watcher_signs(HotWorkWatchConfirmed, watcher, pin))
+        return self._do(lambda: self._watcher_signs(hw.HotWorkWatchConfirmed, watcher, pin))
 
     def end_watch(self, watcher: str, pin: str | None = None) -> Outcome:
         """ "No residual fire": refused by the core until the watch has run its time."""
         return self._do(
-            lambda: self._watcher_signs(HotWorkFireWatchEnded, watcher, pin, no_residual_fire=True)
+            lambda: self._watcher_signs(
+                hw.HotWorkFireWatchEnded, watcher, pin, no_residual_fire=True
+            )
         )
 
     def close(self, signer: str | None = None, pin: str | None = None) -> Outcome:
@@ -358,14 +350,14 @@ class HotWorkPresenter:
         def record() -> Any:
             self._person_ok(who, pin)
             signoff = self.hot.signoff(self.permit_id, who, SignOffMeaning.CLOSE)
-            return self.hot.record(self.permit_id, HotWorkClosed(signoff=signoff), actor=who)
+            return self.hot.record(self.permit_id, hw.HotWorkClosed(signoff=signoff), actor=who)
 
         return self._do(record)
 
     def cancel(self, reason: str) -> Outcome:
         return self._do(
             lambda: self.hot.record(
-                self.permit_id, HotWorkCancelled(reason=reason or "-"), actor=self._actor()
+                self.permit_id, hw.HotWorkCancelled(reason=reason or "-"), actor=self._actor()
             )
         )
 
