@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from permits.errors import ProfileError
 from permits.events import SignOffMeaning
 from permits.hot_work import events as hw
+from permits.hot_work.data import level_rule
 from permits.hot_work.rules import hot_work_duties
 from permits.hot_work.state import HotWorkState, HotWorkStatus
 from permits.readings import Channel, Reading, sorted_flags
@@ -75,6 +77,9 @@ ACTIONS = {
     _S.FIRE_WATCH: ("confirm_presence", "end_watch"),
     _S.WATCH_DONE: ("close",),
 }
+
+
+_BEFORE_WATCH = frozenset({_S.APPROVED, _S.GAS_OK, _S.ACTIVE, _S.INTERRUPTED, _S.SUSPENDED})
 
 
 def _clock(delta: timedelta) -> str:
@@ -395,6 +400,16 @@ class HotWorkPresenter:
             False,
         )
 
+    def _actions(self, state: HotWorkState, status: HotWorkStatus) -> tuple[str, ...]:
+        actions = ACTIONS.get(status, ())
+        try:
+            continuous = state.level is not None and level_rule(state.level).continuous_monitoring
+        except ProfileError:
+            continuous = True
+        if continuous and not state.monitoring_detector and status in _BEFORE_WATCH:
+            actions = ("start_monitoring", *actions)  # 特级: continuous gas monitoring
+        return actions
+
     def view(self) -> HotWorkView:
         state = self.state()
         now = self.context.now()
@@ -453,5 +468,5 @@ class HotWorkPresenter:
             watch_can_end=can_end,
             simops=simops,
             refusal=refusal,
-            actions=ACTIONS.get(status, ()),
+            actions=self._actions(state, status),
         )

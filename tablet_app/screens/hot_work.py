@@ -44,6 +44,7 @@ class HotWorkScreen(BaseScreen):
         )
         self.ids.watch.text, self.ids.watch.level = view.watch, view.watch_level.value
         words = {
+            "start_monitoring": _("Start continuous gas monitoring"),
             "start_fire": _("Start the fire (watcher signs)"),
             "interrupt": _("Interrupt"),
             "resume": _("Resume"),
@@ -71,6 +72,8 @@ class HotWorkScreen(BaseScreen):
             p.analyse(point)
         elif name in ("start_fire", "start_watch", "confirm_presence", "end_watch"):
             getattr(p, name)(self._watcher(), pin)
+        elif name == "start_monitoring":
+            p.start_monitoring(p.next_point())
         elif name == "resume":
             p.resume(self._watcher(), pin)
         else:

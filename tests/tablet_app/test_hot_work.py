@@ -326,3 +326,28 @@ def test_typed_values_need_a_second_persons_pin_and_are_flagged_manual(world: Wo
     assert high.ok and work.state().status is HotWorkStatus.APPROVED
     (point,) = work.view().points
     assert "不合格" in point[1] and "0.5" in point[1] and not RAW.search(point[1])
+
+
+def test_special_level_needs_continuous_monitoring_before_the_fire(world: World) -> None:
+    from permits.hot_work.events import HotWorkLevel
+
+    draft, work = presenters(world)
+    draft.start_new()
+    draft.set_level(HotWorkLevel.FIRST)  # raised to 特级 on a rest day
+    draft.add_fire_point("罐顶人孔", 10, 5, 3)
+    draft.toggle_operator(demo.ENTRANT_A)
+    draft.set_watcher(demo.GUARDIAN)
+    assert draft.draft().ok
+    assert "特级动火" in draft.view().level
+    # 特级 is approved by the lead in charge of production safety: 王建国 (主要负责人)
+    assert draft.approve(demo.PRINCIPAL).ok, draft.view().refusal
+    work.open(draft.permit_id or "")
+    lel(world, 0.0)
+    assert work.analyse("FP1").ok
+    assert work.view().actions[0] == "start_monitoring"
+    out = work.start_fire(demo.GUARDIAN, PINS[demo.GUARDIAN])
+    assert out.codes == ["HOT_WORK_MONITORING_REQUIRED"]
+    assert "连续" in text_of(m for m, _r in work.view().refusal)
+    assert work.start_monitoring(work.next_point()).ok
+    assert "start_monitoring" not in work.view().actions
+    assert work.start_fire(demo.GUARDIAN, PINS[demo.GUARDIAN]).ok, work.view().refusal
