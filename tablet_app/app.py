@@ -108,8 +108,9 @@ class PermitApp(App):  # type: ignore[misc]
     def judge(self) -> list[str]:
         """Judge the open permit now; returns the alarms raised. The Clock calls it once
         a second, and each arriving reading on the next frame."""
+        hot = self._judge_hot_work()
         if self.context.permit_id is None:
-            return []
+            return hot
         board = self.screens["board"]
         raised: list[str] = board.presenter.tick()
         self.play_alarm()
@@ -118,6 +119,25 @@ class PermitApp(App):  # type: ignore[misc]
         if self.root is not None and (raised or self.root.current == "board"):
             self.go("board")  # redraw; an alarm takes the guardian to the board
         return raised
+
+    def _judge_hot_work(self) -> list[str]:
+        """A flammable alarm near a fire point or in the linked space suspends the hot
+        work at once (tablet_app/presenters/hot_work_alarm.py); the guardian sees it on
+        the hot-work screen and on the linked board."""
+        from tablet_app.hot_work_desk import HotWorkDesk
+        from tablet_app.presenters.hot_work_alarm import HotWorkAlarmWatch
+
+        hot = HotWorkDesk.of(self.desk)
+        if not hot.permit_ids():
+            return []
+        suspended = HotWorkAlarmWatch.of(self.context, self.desk, self.feed, hot).tick()
+        if suspended and self.root is not None:
+            self.screens["hot_work"].presenter.open(suspended[0])
+            if self.root.current != "board":
+                self.go("hot_work")
+        elif self.root is not None and self.root.current == "hot_work":
+            self.current_screen.refresh()  # the fire-watch countdown
+        return suspended
 
     def play_alarm(self) -> None:
         """Sound what the board's alarm bell says now (or stop), whichever screen shows;

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace as dc_replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from permits.commands import PermitSession
+from permits.commands.session import ChainSession
 from permits.events import (
     ApprovalAuthority,
     Cancelled,
@@ -133,6 +134,23 @@ def training_valid_on(row: dict[str, Any], day: date) -> bool:
     return until is not None and date.fromisoformat(str(until)) >= day
 
 
+SessionT = TypeVar("SessionT", bound=ChainSession[Any])
+
+
+def record_on_copy(
+    desk: PermitDesk, base: SessionT, permit_id: str, payload: Payload, *, actor: str, new: bool
+) -> tuple[SessionT, Event]:
+    """Decide and seal on a copy of ``base``, commit the event to the store; the caller
+    adopts the copy. A refusal (RuleViolation) or a store error leaves both untouched.
+    Any permit type's session (tablet_app/hot_work_desk.py records hot work with it)."""
+    trial = dc_replace(base, events=list(base.events))
+    event = trial.record(
+        payload, desk.context.now(), actor=actor, permit_id=permit_id if new else None
+    )
+    desk.store.append_event(event.to_json())
+    return trial, event
+
+
 _ENDS_A_SPAN = (ClosingStarted, Closed, Cancelled, Suspended, MonitoringStopped)
 
 
@@ -181,7 +199,14 @@ class PermitDesk:
         return self.session(permit_id).state
 
     def permit_ids(self) -> list[str]:
-        return self.store.permit_ids()
+        """The confined-space permits here (hot-work chains have their own desk,
+        tablet_app/hot_work_desk.py)."""
+        opening = self.store.opening_types()
+        return [
+            pid
+            for pid in self.store.permit_ids()
+            if not opening.get(pid, "").startswith("hot_work_")
+        ]
 
     # ---- writing
 
@@ -200,11 +225,7 @@ class PermitDesk:
                 # screen records it, or they would never be sealed.
                 sealer(actor)
             base = self.session(permit_id)
-        trial = dc_replace(base, events=list(base.events))
-        event = trial.record(
-            payload, self.context.now(), actor=actor, permit_id=permit_id if new else None
-        )
-        self.store.append_event(event.to_json())
+        trial, event = record_on_copy(self, base, permit_id, payload, actor=actor, new=new)
         self._sessions[permit_id] = trial
         return event
 

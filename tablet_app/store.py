@@ -325,6 +325,11 @@ class Store:
         ).fetchall()
         return [r[0] for r in rows]
 
+    def opening_types(self) -> dict[str, str]:
+        """Each permit's first event type (which permit type its chain is)."""
+        rows = self.db.execute("SELECT permit_id, type FROM events WHERE seq = 1").fetchall()
+        return {r[0]: r[1] for r in rows}
+
     def unacked_events(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Events the server has not acknowledged, each permit's in seq order (the
         server checks chain continuity); permits with an unsent entry, alarm or

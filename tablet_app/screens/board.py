@@ -115,6 +115,7 @@ class BoardScreen(BaseScreen):
         banner = list(view.banner)
         if view.stale:
             banner.insert(0, _("NO LIVE DATA: the detector stream is stale"))
+        banner.extend(self._hot_work_lines())
         fill_levels(self.ids.banner, [(text, Level.ALARM) for text in banner])
         # update the tiles in place (one redraw a second must not churn widgets)
         tiles = list(reversed(self.ids.tiles.children))
@@ -156,6 +157,25 @@ class BoardScreen(BaseScreen):
             ],
             height=80,
         )
+
+    def _hot_work_lines(self) -> list[str]:
+        # the hot work linked to this permit, suspended by an alarm (docs/rules.md, Hot work)
+        watch = self.presenter.context.extras.get("hot_work_alarm_watch")
+        permit_id = self.presenter.context.permit_id
+        return watch.board_lines(permit_id) if watch is not None and permit_id else []
+
+    def hot_work(self) -> None:
+        """Open the hot work linked to this permit, or draft one linked to it."""
+        from tablet_app.hot_work_desk import HotWorkDesk
+
+        permit_id = self.presenter.context.permit_id
+        linked = HotWorkDesk.of(self.presenter.desk).linked_to(permit_id) if permit_id else []
+        if linked:
+            self.app.screens["hot_work"].presenter.open(linked[0])
+            self.app.go("hot_work")
+        else:
+            self.app.screens["hot_work_draft"].presenter.start_new(permit_id)
+            self.app.go("hot_work_draft")
 
     def toggle(self, person_id: str, inside: bool) -> None:
         if inside:

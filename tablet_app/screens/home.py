@@ -39,7 +39,8 @@ class HomeScreen(BaseScreen):
                     lambda pid=row.permit_id: self.open_permit(pid),
                 )
                 for row in view.permits
-            ],
+            ]
+            + self._hot_work_rows(),
             height=theme.PRIMARY_ACTION_DP,
         )
         fill_buttons(
@@ -54,6 +55,25 @@ class HomeScreen(BaseScreen):
     def open_permit(self, permit_id: str) -> None:
         self.presenter.open_permit(permit_id)
         self.app.go("board")
+
+    def _hot_work_rows(self) -> list[tuple[str, Any]]:
+        from tablet_app.hot_work_desk import HotWorkDesk
+        from tablet_app.presenters.hot_work_words import open_rows
+
+        hot = HotWorkDesk.of(self.presenter.desk)
+        return [
+            (text, lambda pid=pid: self.open_hot_work(pid))
+            for pid, text in open_rows(hot, self.presenter.context.now())
+        ]
+
+    def open_hot_work(self, permit_id: str) -> None:
+        self.app.screens["hot_work"].presenter.open(permit_id)
+        self.app.go("hot_work")
+
+    def hot_work(self) -> None:
+        """A hot-work permit (not inside a confined space; from a board for one that is)."""
+        self.app.screens["hot_work_draft"].presenter.start_new()
+        self.app.go("hot_work_draft")
 
     def new_permit(self, space_id: str) -> None:
         if self.presenter.new_permit(space_id, DEFAULT_WORK).ok:

@@ -7,6 +7,8 @@ from tablet_app.screens.board import BoardScreen
 from tablet_app.screens.closeout import CloseoutScreen
 from tablet_app.screens.hazard import HazardScreen
 from tablet_app.screens.home import HomeScreen
+from tablet_app.screens.hot_work import HotWorkScreen
+from tablet_app.screens.hot_work_draft import HotWorkDraftScreen
 from tablet_app.screens.settings import SettingsScreen
 from tablet_app.screens.setup import SetupScreen
 from tablet_app.screens.signin import SignInScreen
@@ -20,5 +22,7 @@ SCREENS = (
     ("closeout", CloseoutScreen),
     ("hazard", HazardScreen),
     ("settings", SettingsScreen),
+    ("hot_work_draft", HotWorkDraftScreen),
+    ("hot_work", HotWorkScreen),
 )
 FIRST_SCREEN = "signin"

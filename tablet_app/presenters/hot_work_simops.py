@@ -1,0 +1,181 @@
+"""SIMOPS on the tablet: a hot-work permit checked, offline, against every permit this
+tablet knows (docs/rules.md, SIMOPS), at approval and at every fire start.
+
+A *never* conflict refuses: one permit must move or be cancelled. A conditional one
+stands until a coordinator (协调人) is named and every permit's approver has
+acknowledged it in its own chain (``hot_work_simops_acknowledged``), over the pair's
+current footprints; any change to a footprint puts it back. A hot job and the
+confined-space permit it is linked to are one job (docs/rules.md, Hot work: it needs
+both), not two operations to coordinate. Kivy-free.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from permits.confined_space_footprint import confined_space_footprint
+from permits.errors import PermitError
+from permits.events import SignOffMeaning
+from permits.hot_work.events import HotWorkSimopsAcknowledged
+from permits.hot_work.simops import hot_work_acknowledgements, hot_work_footprint
+from permits.messages import N_
+from permits.simops import (
+    Acknowledgement,
+    Conflict,
+    Footprint,
+    Verdict,
+    pair_digest,
+    parse_plan,
+    unresolved,
+)
+from permits.state import Status
+from tablet_app.desk import PermitDesk
+from tablet_app.hot_work_desk import HotWorkDesk
+from tablet_app.i18n import _
+from tablet_app.presenters.common import Outcome, attempt
+from tablet_app.presenters.hot_work_words import words
+
+TYPE_TEXT = {
+    "hot_work": N_("hot work"),
+    "confined_space": N_("confined-space work"),
+    "blind_plate": N_("blind-plate work"),
+    "work_at_height": N_("work at height"),
+    "lifting": N_("lifting"),
+    "temporary_power": N_("temporary power"),
+    "excavation": N_("excavation"),
+    "road_closure": N_("road closure"),
+    "general": N_("other work"),
+}
+# The other tablets' and the server's permits, in the planner's format
+# (``cspermit simops check``), as the last sync pulled them.
+PULLED_SETTING = "simops_permits"
+
+
+class SimopsCheck:
+    def __init__(self, desk: PermitDesk, hot: HotWorkDesk) -> None:
+        self.desk = desk
+        self.hot = hot
+
+    def footprints(self) -> tuple[dict[str, Footprint], list[Acknowledgement]]:
+        now = self.desk.context.now()
+        out: dict[str, Footprint] = {}
+        acks: list[Acknowledgement] = []
+        for pid in self.hot.permit_ids():
+            state = self.hot.state(pid)
+            out[pid] = hot_work_footprint(state)
+            acks.extend(hot_work_acknowledgements(state))
+        for pid in self.desk.permit_ids():
+            state = self.desk.state(pid)
+            if state.space is None or state.status_at(now) in (
+                Status.CLOSED,
+                Status.CANCELLED,
+                Status.EXPIRED,
+            ):
+                continue
+            out[pid] = confined_space_footprint(state, now)
+        for footprint in self.pulled():
+            out.setdefault(footprint.permit_id, footprint)  # this tablet's chain wins
+        return out, acks
+
+    def pulled(self) -> tuple[Footprint, ...]:
+        rows = self.desk.store.get_setting(PULLED_SETTING, []) or []
+        if not rows:
+            return ()
+        try:
+            return parse_plan({"profile": "cn-gb30871-2022", "permits": rows}).footprints
+        except (PermitError, ValueError):
+            return ()  # a bad pull checks nothing more; the server checks it again
+
+    def conflicts(self, permit_id: str) -> list[Conflict]:
+        """The unresolved conflicts of ``permit_id`` with the other permits here."""
+        footprints, acks = self.footprints()
+        if permit_id not in footprints:
+            return []
+        linked = self.hot.state(permit_id).linked_permit_id
+        return [
+            c
+            for c in unresolved(list(footprints.values()), acks)
+            if permit_id in c.permits and linked not in c.permits
+        ]
+
+    def other(self, conflict: Conflict, permit_id: str) -> str:
+        return conflict.permits[1] if conflict.permits[0] == permit_id else conflict.permits[0]
+
+    def describe(self, conflict: Conflict, permit_id: str) -> str:
+        footprints, _acks = self.footprints()
+        other = footprints[self.other(conflict, permit_id)]
+        what = words(TYPE_TEXT, other.type.value)
+        where = (
+            _("{m} m away").format(m=f"{conflict.distance_m:.1f}")
+            if conflict.distance_m is not None
+            else _("in the same space or on shared equipment")
+        )
+        if conflict.verdict is Verdict.NEVER:
+            return _(
+                "Never at the same time: {what} {permit}, {where}. "
+                "One permit must move or be cancelled."
+            ).format(what=what, permit=other.permit_id, where=where)
+        return _(
+            "Needs coordination: {what} {permit}, {where}. Name a coordinator; "
+            "both approvers acknowledge."
+        ).format(what=what, permit=other.permit_id, where=where)
+
+    def blocking(self, permit_id: str, *, conditional_too: bool = False) -> list[str]:
+        """What refuses now: every *never* conflict, and at the fire start each
+        conditional one not yet cleared."""
+        return [
+            self.describe(c, permit_id)
+            for c in self.conflicts(permit_id)
+            if c.verdict is Verdict.NEVER or conditional_too
+        ]
+
+    def lines(self, permit_id: str) -> list[tuple[str, Any]]:
+        return [(self.describe(c, permit_id), c) for c in self.conflicts(permit_id)]
+
+    def acknowledge(
+        self,
+        permit_id: str,
+        other_id: str,
+        coordinator_id: str,
+        pins: dict[str, str] | None = None,
+    ) -> Outcome:
+        """This hot-work permit's approver accepts the conditional conflict with
+        ``other_id`` naming the coordinator; a hot-work ``other_id`` on this tablet has
+        its own approver acknowledge it in its chain too. Each approver who is not the
+        signed-in person gives their PIN (``pins`` by person)."""
+        pins = pins or {}
+        footprints, _acks = self.footprints()
+        if coordinator_id == "":
+            return Outcome(False, error=_("Name the coordinator first."))
+        if permit_id not in footprints or other_id not in footprints:
+            return Outcome(False, error=_("That permit is not on this tablet."))
+        digest = pair_digest(footprints[permit_id], footprints[other_id])
+
+        def ack(pid: str, other: str) -> Any:
+            approver = self.hot.state(pid).approved_by
+            if approver is None:
+                raise ValueError(_("The permit must be approved first."))
+            return self.hot.record(
+                pid,
+                HotWorkSimopsAcknowledged(
+                    other_permit_id=other,
+                    coordinator_id=coordinator_id,
+                    digest=digest,
+                    signoff=self.hot.signoff(pid, approver, SignOffMeaning.APPROVE),
+                ),
+                actor=approver,
+            )
+
+        def check_pins() -> None:  # every PIN before anything is written
+            for pid in (permit_id, other_id):
+                approver = self.hot.state(pid).approved_by if self.hot.is_hot_work(pid) else None
+                if approver is not None and approver != self.desk.context.user:
+                    self.desk.check_pin(approver, pins.get(approver, ""))
+
+        checked = attempt(check_pins)
+        if not checked.ok:
+            return checked
+        outcome = attempt(lambda: ack(permit_id, other_id))
+        if outcome.ok and self.hot.is_hot_work(other_id):
+            outcome = attempt(lambda: ack(other_id, permit_id))
+        return outcome
