@@ -125,15 +125,22 @@ def parse_time(value: str | None) -> datetime | None:
         return None
     try:
         at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    except (ValueError, TypeError):
         return None
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def local_time(value: str | datetime | None, seconds: bool = True) -> str:
-    """Beijing time, e.g. ``2026-11-28 06:51:30``; the empty string for no time."""
+    """Beijing time, e.g. ``2026-11-28 06:51:30``; the empty string for no time.
+
+    Overflow-safe: a stored time at the edge of the calendar (9999-12-31T23:00Z is year
+    10000 in Beijing) is shown as stored, in UTC, never an OverflowError that turned every
+    page showing it into a 500 (docs/reliability.md, section 8)."""
     at = parse_time(value) if isinstance(value, str) or value is None else value
     if at is None:
-        return ""
+        return value if isinstance(value, str) else ""
     fmt = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
-    return at.astimezone(BEIJING).strftime(fmt)
+    try:
+        return at.astimezone(BEIJING).strftime(fmt)
+    except (OverflowError, ValueError):
+        return at.strftime(fmt + " UTC") if at.utcoffset() == timedelta(0) else at.isoformat()

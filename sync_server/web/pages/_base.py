@@ -32,6 +32,7 @@ from sync_server.labels import (
     local_time,
 )
 from sync_server.security import Principal, Role
+from sync_server.storage import DB_INT_MAX
 from sync_server.web.i18n import LANG_COOKIE, request_gettext, request_language
 from sync_server.web.session import PRESESSION_COOKIE, check_csrf, csrf_for, page_principal
 
@@ -193,6 +194,28 @@ def page_size(request: Request) -> int:
     return min(100, max(5, size))
 
 
+# Pages past this are refused: page x size stays an offset every engine can take.
+MAX_PAGE = DB_INT_MAX // 100
+
+
+def page_number(request: Request) -> int:
+    """The list's ``page`` (from 1): anything else is a 422 page naming the field, never
+    an offset the database cannot take (docs/reliability.md, section 8)."""
+    raw = request.query_params.get("page", "1").strip() or "1"
+    try:
+        page = int(raw)
+    except ValueError:
+        page = 0
+    if not 1 <= page <= MAX_PAGE:
+        _ = request_gettext(request)
+        raise Unprocessable(
+            _("expected a page number from 1 to {max}").format(max=MAX_PAGE),
+            code="VALIDATION_ERROR",
+            field="page",
+        )
+    return page
+
+
 def list_page(filters: dict[str, Any], size: int, page: int, pages: int) -> dict[str, Any]:
     """What a list page's template needs to page on: its filters, this page, how many
     pages, and the query its page links carry."""
@@ -209,17 +232,22 @@ def list_query(filters: dict[str, Any], size: int) -> str:
     )
 
 
+# Spreadsheet formula injection (OWASP "CSV injection"): a cell starting with one of
+# these is read as a formula, or (tab, CR) shifts the cell so the next character is.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell as text, a leading ``'`` on one a spreadsheet would run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def csv_response(rows: list[list[Any]], filename: str) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     for row in rows:
-        # Spreadsheet formula injection: a cell that starts like a formula is quoted.
-        writer.writerow(
-            [
-                "'" + s if (s := "" if c is None else str(c))[:1] in ("=", "+", "-", "@") else s
-                for c in row
-            ]
-        )
+        writer.writerow([csv_cell(c) for c in row])
     # A byte-order mark so spreadsheet programs read the Chinese as UTF-8.
     return Response(
         "\ufeff" + out.getvalue(),

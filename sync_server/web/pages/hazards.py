@@ -18,7 +18,6 @@ from sync_server.security import Principal
 from sync_server.services import dashboard as dashboard_service
 from sync_server.services import hazards as hazard_service
 from sync_server.services.hazards import (
-    CLOSURE_CHECK_PREFIX,
     HazardAction,
     HazardIn,
     HazardQuery,
@@ -43,9 +42,9 @@ def _hazard_filters(request: Request) -> dict[str, Any]:
 
 
 @router.get("/hazards")
-def hazard_list(request: Request, conn: PageConn, who: Who, page: int = 1) -> HTMLResponse:
+def hazard_list(request: Request, conn: PageConn, who: Who) -> HTMLResponse:
     filters = _hazard_filters(request)
-    page = max(1, page)
+    page = base.page_number(request)
     size = base.page_size(request)
     result = hazard_service.search(
         conn, who, HazardQuery(**filters, limit=size, offset=(page - 1) * size)
@@ -148,14 +147,13 @@ def _hazard_response(
     error: SyncError | None = None,
 ) -> HTMLResponse:
     h = hazard_service.detail(conn, who, hazard_id)
-    checks = [n for n in h["notes"] if n["text"].startswith(CLOSURE_CHECK_PREFIX)]
     return base.render(
         request,
         "hazard.html",
         who,
         status_code=error.status if error else 200,
         h=h,
-        closure_checks=checks,
+        closure_checks=h["closure_checks"],
         names=dashboard_service.enterprise_names(conn, who),
         error=error,
     )
