@@ -123,6 +123,87 @@ def create_account(
     typer.echo(f"created {role_value.value} {username}")
 
 
+def _account_change(db: str | None, username: str, change: str, password: str = "") -> None:
+    """Disable, enable or reset the password of ``username`` on the server's database,
+    audited as the server's console; exit 2 with the field and reason when refused."""
+    from sync_server.app import create_app
+    from sync_server.errors import SyncError
+    from sync_server.schema import audit_log
+    from sync_server.services import accounts as account_service
+    from sync_server.settings import Settings
+    from sync_server.storage import now_iso
+
+    settings = Settings(db_url=db) if db else Settings()
+    application = create_app(settings)
+    try:
+        with application.state.engine.begin() as conn:
+            row = account_service.account_by_username(conn, username)
+            if change == "reset-password":
+                account_service.reset_password(
+                    conn, application.state.passwords, row.account_id, password
+                )
+            else:
+                account_service.set_disabled(conn, row.account_id, change == "disable")
+            conn.execute(
+                audit_log.insert().values(
+                    enterprise_id=row.enterprise_id,
+                    at=now_iso(),
+                    actor_account_id=None,
+                    actor="cli",
+                    actor_role="operator",
+                    action=f"account.{change.replace('-', '_')}",
+                    object_kind="account",
+                    object_id=row.account_id,
+                    before=None,
+                    after=None,
+                )
+            )
+    except SyncError as exc:
+        typer.echo(f"{exc.field or 'account'}: {exc.message} ({exc.code})", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        application.state.engine.dispose()
+
+
+@app.command("disable-account")
+def disable_account(
+    username: str = typer.Option(..., "--username", help="sign-in name"),
+    db: str = typer.Option(None, "--db", help=DB_HELP + " (default: $CSPERMIT_DB_URL)"),
+) -> None:
+    """Disable an account: its sessions and tokens end at once (API and pages)."""
+    _account_change(db, username, "disable")
+    typer.echo(f"disabled {username}; its sessions and tokens are revoked")
+
+
+@app.command("enable-account")
+def enable_account(
+    username: str = typer.Option(..., "--username", help="sign-in name"),
+    db: str = typer.Option(None, "--db", help=DB_HELP + " (default: $CSPERMIT_DB_URL)"),
+) -> None:
+    """Enable a disabled account again (the person signs in anew)."""
+    _account_change(db, username, "enable")
+    typer.echo(f"enabled {username}")
+
+
+@app.command("reset-password")
+def reset_password(
+    username: str = typer.Option(..., "--username", help="sign-in name"),
+    db: str = typer.Option(None, "--db", help=DB_HELP + " (default: $CSPERMIT_DB_URL)"),
+    password: str = typer.Option(
+        ...,
+        "--password",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="read from the terminal when not given",
+    ),
+) -> None:
+    """Set a new password (not a common one, not made of the username); the account's
+    sessions and tokens end and its failed sign-ins are forgotten."""
+    _account_change(db, username, "reset-password", password)
+    typer.echo(f"password of {username} reset; its sessions and tokens are revoked")
+
+
 def _passphrase(path: str | None) -> str | None:
     import os
     from pathlib import Path

@@ -20,11 +20,12 @@ from sync_server import domain
 from sync_server.errors import Forbidden, NotFound, Unprocessable
 from sync_server.i18n import Gettext
 from sync_server.i18n import gettext as _
-from sync_server.ids import FilterText, Prose, SafeId
-from sync_server.schema import hazard_actions, hazards, permits
+from sync_server.ids import FilterText, Prose, SafeId, safe_id
+from sync_server.schema import accounts, hazard_actions, hazards, permits
 from sync_server.security import Principal, Role
 from sync_server.services import audit, notes
-from sync_server.services.reference import hazard_summary
+from sync_server.services.reference import Kind, hazard_summary
+from sync_server.services.reference import find as find_reference
 from sync_server.services.tenancy import (
     require_role,
     require_visible,
@@ -199,11 +200,15 @@ def actions(conn: Connection, hazard_id: str) -> list[dict[str, Any]]:
         .where(hazard_actions.c.hazard_id == hazard_id)
         .order_by(hazard_actions.c.seq)
     )
+    rows = list(rows)
+    enterprise_id = rows[0].enterprise_id if rows else ""
+    names = actor_names(conn, enterprise_id, {r.actor for r in rows})
     return [
         {
             "seq": r.seq,
             "action": r.action,
             "actor": r.actor,
+            "actor_name": names.get(r.actor, r.actor),
             "at": r.at,
             "payload": r.data.get("payload", {}),
         }
@@ -288,7 +293,9 @@ class HazardAction(BaseModel):
         description="reject: the verification failed, back to planned"
     )
     person: str | None = Field(
-        default=None, description="who did it on site; defaults to the signed-in account"
+        default=None,
+        description="who did it on site: a person id of the enterprise's ledger (422 "
+        "UNKNOWN_PERSON otherwise); defaults to the signed-in account",
     )
     measures: str | list[str] | None = None
     responsible: str | None = None
@@ -439,13 +446,48 @@ def closure_checks(conn: Connection, hazard_id: str) -> list[dict[str, Any]]:
     return audit.by_roles(conn, CLOSURE_CHECK, "hazard", hazard_id, BUREAU_ROLES)
 
 
+def step_identity(conn: Connection, who: Principal, enterprise_id: str, person: str | None) -> str:
+    """Who did a loop step, as an identity the core's "the verifier is not the rectifier"
+    compares: ``person:<id>`` for a person of the enterprise's ledger named on the form,
+    else ``account:<id>`` for the signed-in account. Free text is refused: two spellings
+    of one name (or one account typing two names) passed as two people."""
+    if person is None or not person.strip():
+        return f"account:{who.subject_id}"
+    person_id = safe_id(person.strip(), "person")
+    if find_reference(conn, enterprise_id, Kind.PERSON, person_id) is None:
+        raise Unprocessable(
+            _("{person} is not a person in the enterprise's ledger").format(person=person_id),
+            code="UNKNOWN_PERSON",
+            field="person",
+        )
+    return f"person:{person_id}"
+
+
+def actor_names(conn: Connection, enterprise_id: str, identities: set[str]) -> dict[str, str]:
+    """What a page shows for each step identity: the person's or the account's name."""
+    names: dict[str, str] = {}
+    for identity in identities:
+        kind, _sep, key = identity.partition(":")
+        if kind == "person":
+            item = find_reference(conn, enterprise_id, Kind.PERSON, key)
+            name = item.data.get("name") if item is not None else None
+            names[identity] = f"{name} ({key})" if name else key
+        elif kind == "account":
+            acc = conn.execute(
+                sa.select(accounts.c.username).where(accounts.c.account_id == key)
+            ).first()
+            names[identity] = acc.username if acc is not None else identity
+    return names
+
+
 def act_on(conn: Connection, who: Principal, hazard_id: str, body: HazardAction) -> dict[str, Any]:
     """The enterprise moves its hazard along: plan (measures, responsible, deadline) →
     rectify (evidence) → verify (by someone other than the rectifier) → close (销号)."""
     row = visible(conn, who, hazard_id)
     require_role(who, Role.ENTERPRISE_ADMIN, Role.OPERATOR)
     data = body.model_dump(exclude_none=True, exclude={"action", "person"})
-    before, after = act(conn, hazard_id, body.action, body.person or who.name, data)
+    actor = step_identity(conn, who, row.enterprise_id, body.person)
+    before, after = act(conn, hazard_id, body.action, actor, data)
     audit.record(
         conn,
         who,

@@ -104,9 +104,7 @@ class PermitQuery(BaseModel):
     enterprise_id: FilterText | None = None
     space_id: FilterText | None = None
     status: FilterText | None = None
-    date_from: FilterText | None = Field(
-        default=None, description="first event at or after (ISO)"
-    )
+    date_from: FilterText | None = Field(default=None, description="first event at or after (ISO)")
     date_to: FilterText | None = Field(default=None, description="first event before (ISO)")
     person: FilterText | None = None
     detector: FilterText | None = None

@@ -98,10 +98,9 @@ class PageRoute(APIRoute):
             except BaseException:
                 await run_in_threadpool(_finish, request, False)
                 raise
-            # A page that answers an error status (a refused form) keeps nothing it wrote,
-            # except a failed sign-in, which must be counted for throttling.
-            keep = response.status_code < 400 or getattr(request.state, "keep_on_error", False)
-            await run_in_threadpool(_finish, request, keep)
+            # A page that answers an error status (a refused form) keeps nothing it wrote
+            # (a failed sign-in is counted in a transaction of its own, before the check).
+            await run_in_threadpool(_finish, request, response.status_code < 400)
             return response
 
         return handler
