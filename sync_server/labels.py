@@ -139,8 +139,13 @@ def local_time(value: str | datetime | None, seconds: bool = True) -> str:
     at = parse_time(value) if isinstance(value, str) or value is None else value
     if at is None:
         return value if isinstance(value, str) else ""
-    fmt = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
     try:
-        return at.astimezone(BEIJING).strftime(fmt)
+        return _shown(at.astimezone(BEIJING), seconds)
     except (OverflowError, ValueError):
-        return at.strftime(fmt + " UTC") if at.utcoffset() == timedelta(0) else at.isoformat()
+        return _shown(at, seconds) + " UTC" if at.utcoffset() == timedelta(0) else at.isoformat()
+
+
+def _shown(at: datetime, seconds: bool) -> str:
+    # Not strftime: its %Y drops the zeros of years before 1000 on glibc.
+    text = f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d}"
+    return text + f":{at.second:02d}" if seconds else text
