@@ -94,6 +94,9 @@ def current_revision(engine: Engine) -> str | None:
 # BIGINT): a cursor, offset or id past it is refused at the boundary (a 422 naming the
 # field), never sent to the database, where it was an OverflowError and a 500.
 DB_INT_MAX = 2**63 - 1
+# The same for a 32-bit column or clause: PostgreSQL's INTEGER (audit ids) and the
+# parameters of LIMIT and OFFSET, which SQLAlchemy sends cast to INTEGER.
+DB_INT4_MAX = 2**31 - 1
 
 
 def now_iso(at: datetime | None = None) -> str:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from sync_server.deps import Conn, CurrentPrincipal
 from sync_server.services import audit
 from sync_server.services import feed as feed_service
-from sync_server.storage import DB_INT_MAX
+from sync_server.storage import DB_INT4_MAX, DB_INT_MAX
 
 router = APIRouter(prefix="/api/v1", tags=["audit", "feed"])
 
@@ -21,7 +21,7 @@ def list_audit(
     enterprise_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before_id: Annotated[
-        int | None, Query(ge=1, le=DB_INT_MAX, description="page back from this id")
+        int | None, Query(ge=1, le=DB_INT4_MAX, description="page back from this id")
     ] = None,
 ) -> dict[str, Any]:
     """Every admin and bureau write: who, when, what, before, after (newest first)."""

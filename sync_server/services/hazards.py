@@ -32,7 +32,7 @@ from sync_server.services.tenancy import (
     scope_filter,
     visible_enterprises,
 )
-from sync_server.storage import DB_INT_MAX, next_rev, now_iso, parse_iso
+from sync_server.storage import DB_INT4_MAX, next_rev, now_iso, parse_iso
 
 SOURCES = ("self_inspection", "bureau_inspection", "worker_report", "automatic")
 
@@ -385,7 +385,7 @@ class HazardQuery(BaseModel):
     open_only: bool = False
     overdue: bool = False
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0, le=DB_INT_MAX)
+    offset: int = Field(default=0, ge=0, le=DB_INT4_MAX)
 
 
 def search(conn: Connection, who: Principal, query: HazardQuery) -> dict[str, Any]:

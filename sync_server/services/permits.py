@@ -40,7 +40,7 @@ from sync_server.services.tenancy import (
     scope_filter,
     visible_enterprises,
 )
-from sync_server.storage import DB_INT_MAX, now_iso, parse_iso
+from sync_server.storage import DB_INT4_MAX, now_iso, parse_iso
 
 
 class PermitItem(BaseModel):
@@ -112,7 +112,7 @@ class PermitQuery(BaseModel):
         default=None, description="'true', 'false', or one anomaly code"
     )
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0, le=DB_INT_MAX)
+    offset: int = Field(default=0, ge=0, le=DB_INT4_MAX)
 
 
 def search(conn: Connection, who: Principal, query: PermitQuery) -> PermitPage:

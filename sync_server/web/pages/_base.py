@@ -32,7 +32,7 @@ from sync_server.labels import (
     local_time,
 )
 from sync_server.security import Principal, Role
-from sync_server.storage import DB_INT_MAX
+from sync_server.storage import DB_INT4_MAX
 from sync_server.web.i18n import LANG_COOKIE, request_gettext, request_language
 from sync_server.web.session import PRESESSION_COOKIE, check_csrf, csrf_for, page_principal
 
@@ -194,7 +194,7 @@ def page_size(request: Request) -> int:
 
 
 # Pages past this are refused: page x size stays an offset every engine can take.
-MAX_PAGE = DB_INT_MAX // 100
+MAX_PAGE = DB_INT4_MAX // 100
 
 
 def page_number(request: Request) -> int:
