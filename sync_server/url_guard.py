@@ -7,11 +7,11 @@ PostgreSQL (docs/reliability.md, section 8)."""
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from typing import Any
 from urllib.parse import parse_qsl
 
+from sync_server.errors import Unprocessable, send_error
 from sync_server.i18n import gettext as _
 
 Scope = dict[str, Any]
@@ -43,23 +43,7 @@ class ControlCharacters:
         if field is None:
             await self.app(scope, receive, send)
             return
-        body = json.dumps(
-            {
-                "error": {
-                    "code": "CONTROL_CHARACTER",
-                    "message": _("control characters are not allowed"),
-                    "field": field,
-                }
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 422,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+        error = Unprocessable(
+            _("control characters are not allowed"), code="CONTROL_CHARACTER", field=field
         )
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, error)

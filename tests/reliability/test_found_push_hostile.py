@@ -32,6 +32,19 @@ def _push(world: World, tablet: Any, events: list[dict[str, Any]]) -> Any:
     return world.client.post("/api/v1/sync/events", json={"events": events}, headers=tablet.headers)
 
 
+def _fork(tablet: Any, permit_id: str, prev: str, i: int) -> dict[str, Any]:
+    """A second event at seq 2, signed by the tablet on the same first event."""
+    fork = new_event(
+        approved(tablet, permit_id, person=f"p-{i}"),
+        permit_id=permit_id,
+        seq=2,
+        actor="p-approver",
+        device_id=tablet.device_id,
+        occurred_at=datetime.now(UTC),
+    )
+    return seal(fork, prev, tablet.device_key).to_json()
+
+
 @pytest.mark.xfail(strict=True, reason=f"event times are not bounded on push; {OWNER}")
 @pytest.mark.parametrize(
     "at",
@@ -64,15 +77,7 @@ def test_a_fork_with_a_junk_signature_is_not_stored_as_a_conflict(world: World, 
     assert r.json()["accepted"] == 2
     forks = []
     for i in range(30):
-        fork = new_event(
-            approved(tablet, "PA-F", person=f"p-{i}"),
-            permit_id="PA-F",
-            seq=2,
-            actor="p-approver",
-            device_id=tablet.device_id,
-            occurred_at=datetime.now(UTC),
-        )
-        sealed = seal(fork, chain[0]["hash"], tablet.device_key).to_json()
+        sealed = _fork(tablet, "PA-F", chain[0]["hash"], i)
         sealed["hash"] = f"{i:064x}"
         sealed["signature"] = "AAAA"
         forks.append(sealed)
@@ -111,17 +116,7 @@ def test_version_conflicts_per_permit_are_capped(world: World, app: Any) -> None
     tablet = enroll_tablet(world.client, world.h("a-admin"))
     chain = simple_permit(tablet, "PA-C")
     assert _push(world, tablet, chain).json()["accepted"] == 2
-    forks = []
-    for i in range(60):
-        fork = new_event(
-            approved(tablet, "PA-C", person=f"p-{i}"),
-            permit_id="PA-C",
-            seq=2,
-            actor="p-approver",
-            device_id=tablet.device_id,
-            occurred_at=datetime.now(UTC),
-        )
-        forks.append(seal(fork, chain[0]["hash"], tablet.device_key).to_json())
+    forks = [_fork(tablet, "PA-C", chain[0]["hash"], i) for i in range(60)]
     r = _push(world, tablet, forks)
     assert r.status_code == 200
     with app.state.engine.connect() as conn:

@@ -4,8 +4,6 @@ weak passwords refused; disabling and resetting end sessions at once."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -146,26 +144,23 @@ def test_the_common_password_list_is_data_with_its_source() -> None:
     check("bureau-demo", "bureau")  # a demo password: a word beside the name is fine
 
 
-def _admin_b2(world: World) -> str:
-    r = world.client.post(
-        "/api/v1/accounts",
-        json={
-            "username": "b-admin-2",
-            "password": "otter-lantern-41",
-            "role": "enterprise_admin",
-            "enterprise_id": "ent-b",
-        },
-        headers=world.h("b-admin"),
-    )
-    assert r.status_code == 201, r.text
-    return str(r.json()["account_id"])
+def _admin_b2(app: Any) -> str:
+    with app.state.engine.begin() as conn:
+        return account_service.create_account(
+            conn,
+            app.state.passwords,
+            username="b-admin-2",
+            password="otter-lantern-41",
+            role=Role.ENTERPRISE_ADMIN,
+            enterprise_id="ent-b",
+        )
 
 
-def test_disabling_ends_the_accounts_tokens_and_sessions_at_once(world: World) -> None:
+def test_disabling_ends_the_accounts_tokens_and_sessions_at_once(world: World, app: Any) -> None:
     from tests.sync_server.conftest import sign_in
 
     c = world.client
-    account_id = _admin_b2(world)
+    account_id = _admin_b2(app)
     token = sign_in(c, "b-admin-2", "otter-lantern-41")
     cookie = {"Cookie": f"cspermit_session={token}"}
     assert c.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
@@ -200,11 +195,11 @@ def test_disabling_ends_the_accounts_tokens_and_sessions_at_once(world: World) -
     assert "account.disable" in actions and "account.enable" in actions
 
 
-def test_a_password_reset_ends_sessions_and_lifts_the_lock(world: World) -> None:
+def test_a_password_reset_ends_sessions_and_lifts_the_lock(world: World, app: Any) -> None:
     from tests.sync_server.conftest import sign_in
 
     c = world.client
-    account_id = _admin_b2(world)
+    account_id = _admin_b2(app)
     token = sign_in(c, "b-admin-2", "otter-lantern-41")
     for _ in range(5):
         c.post("/api/v1/auth/token", data={"username": "b-admin-2", "password": "nope"})
@@ -222,19 +217,10 @@ def test_a_password_reset_ends_sessions_and_lifts_the_lock(world: World) -> None
     assert "heron" not in str(reset)
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cspermit.cli", "server", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-
-
 def test_the_cli_disables_and_resets_an_account(tmp_path: Path) -> None:
     from sync_server.app import create_app
     from tests.sync_server.conftest import ASGIClient, sign_in
+    from tests.sync_server.test_cli_server import cli
 
     url = f"sqlite:///{tmp_path / 's.db'}"
     app = create_app(make_settings(url))
@@ -245,19 +231,19 @@ def test_the_cli_disables_and_resets_an_account(tmp_path: Path) -> None:
     client = ASGIClient(app)
     try:
         token = sign_in(client, "rev", "rev-kestrel-8")
-        r = _cli("disable-account", "--db", url, "--username", "rev")
+        r = cli("disable-account", "--db", url, "--username", "rev")
         assert r.returncode == 0, r.stderr
         me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 401
-        assert _cli("enable-account", "--db", url, "--username", "rev").returncode == 0
-        r = _cli("reset-password", "--db", url, "--username", "rev", "--password", "iloveyou")
+        assert cli("enable-account", "--db", url, "--username", "rev").returncode == 0
+        r = cli("reset-password", "--db", url, "--username", "rev", "--password", "iloveyou")
         assert r.returncode == 2 and "PASSWORD_COMMON" in r.stderr
-        r = _cli(
+        r = cli(
             "reset-password", "--db", url, "--username", "rev", "--password", "magpie-orchard-3"
         )
         assert r.returncode == 0, r.stderr
         assert sign_in(client, "rev", "magpie-orchard-3")
-        r = _cli("disable-account", "--db", url, "--username", "ghost")
+        r = cli("disable-account", "--db", url, "--username", "ghost")
         assert r.returncode == 2 and "username" in r.stderr
     finally:
         client.close()
