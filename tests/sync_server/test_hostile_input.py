@@ -103,6 +103,11 @@ def test_an_absurd_page_number_is_a_page_naming_the_field(world: World) -> None:
         assert ok.status_code == 200
     r = world.client.get("/web/permits?date_to=9999-12-31", headers=_session(world, "bureau"))
     assert r.status_code == 422 and "date_to" in r.text
+    # A soft hyphen (a format character) in a filter: a 500 on the lists and their CSV,
+    # found by tests/reliability/test_hostile_queries.py.
+    for url in ("/web/hazards", "/web/hazards.csv", "/web/permits", "/web/permits.csv"):
+        r = world.client.get(f"{url}?status=%C2%AD", headers=_session(world, "bureau"))
+        assert r.status_code == 422 and "status" in r.text, (url, r.status_code)
 
 
 def test_times_at_the_edge_of_the_calendar_are_shown_not_raised() -> None:

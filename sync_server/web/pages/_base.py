@@ -260,6 +260,21 @@ def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def validated(model: type[M], _: Gettext, **fields: Any) -> M:
+    """A service's input model (a form, a list's filters) from what the page was sent; a
+    refusal is a 422 naming the field in the reader's language, never a 500."""
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ()))
+        raise Unprocessable(
+            _("invalid input at {field}: {problem}").format(field=field, problem=first["msg"]),
+            code="VALIDATION_ERROR",
+            field=field,
+        ) from exc
+
+
 class FormPost:
     """One form post: its CSRF token checked first, then its input validated in the
     reader's language; a refusal is a 422 naming the field (``SyncError`` → error page),
@@ -289,17 +304,7 @@ class FormPost:
 
     def model(self, model: type[M], **fields: Any) -> M:
         """The service's input model; e.g. a title over its length is a 422, not a 500."""
-        try:
-            return model(**fields)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first.get("loc", ()))
-            raise self.refuse(
-                self.gettext("invalid input at {field}: {problem}").format(
-                    field=field, problem=first["msg"]
-                ),
-                field,
-            ) from exc
+        return validated(model, self.gettext, **fields)
 
     def attempt(
         self,

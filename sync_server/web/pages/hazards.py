@@ -22,6 +22,7 @@ from sync_server.services.hazards import (
     HazardIn,
     HazardQuery,
 )
+from sync_server.web.i18n import request_gettext
 from sync_server.web.pages import _base as base
 from sync_server.web.pages._base import FormPost, PageConn, Who
 
@@ -46,9 +47,9 @@ def hazard_list(request: Request, conn: PageConn, who: Who) -> HTMLResponse:
     filters = _hazard_filters(request)
     page = base.page_number(request)
     size = base.page_size(request)
-    result = hazard_service.search(
-        conn, who, HazardQuery(**filters, limit=size, offset=(page - 1) * size)
-    )
+    _ = request_gettext(request)
+    query = base.validated(HazardQuery, _, **filters, limit=size, offset=(page - 1) * size)
+    result = hazard_service.search(conn, who, query)
     pages = max(1, (result["total"] + size - 1) // size)
     return base.render(
         request,
@@ -82,10 +83,12 @@ _CSV_COLUMNS = [
 @router.get("/hazards.csv")
 def hazards_csv(request: Request, conn: PageConn, who: Who) -> Response:
     filters = _hazard_filters(request)
+    _ = request_gettext(request)
     rows: list[list[Any]] = [list(_CSV_COLUMNS)]
     offset = 0
     while True:
-        result = hazard_service.search(conn, who, HazardQuery(**filters, limit=200, offset=offset))
+        query = base.validated(HazardQuery, _, **filters, limit=200, offset=offset)
+        result = hazard_service.search(conn, who, query)
         for h in result["items"]:
             rows.append(
                 [

@@ -58,7 +58,7 @@ def _api_dates(filters: dict[str, Any], _: Gettext) -> dict[str, Any]:
 def _search(
     conn: Any, who: Principal, filters: dict[str, Any], limit: int, offset: int, _: Gettext
 ) -> PermitPage:
-    query = PermitQuery(**_api_dates(filters, _), limit=limit, offset=offset)
+    query = base.validated(PermitQuery, _, **_api_dates(filters, _), limit=limit, offset=offset)
     return permit_service.search(conn, who, query)
 
 
