@@ -1,4 +1,5 @@
-"""Ids and filter text at the API's and the pages' boundary: normalised, then checked.
+"""Ids, filter text and times at the API's and the pages' boundary: normalised, then
+checked.
 
 An id a person or a tablet sends is NFKC-normalised (a full-width ``ＢＳ１`` is ``BS1``)
 and must then be of a safe alphabet: ASCII letters, digits and ``_ . : - @``. Control
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
 from sync_server.errors import Unprocessable
 from sync_server.i18n import gettext as _
+from sync_server.storage import parse_iso
 
 ID_MAX = 64
 _SAFE_ID = re.compile(r"[A-Za-z0-9_.:@-]+")
@@ -77,3 +80,22 @@ SafeId = Annotated[str, AfterValidator(_checked_id)]
 FilterText = Annotated[str, Field(max_length=200), AfterValidator(_checked_text)]
 # Free text written by people (titles, notes): any letter and line breaks, no NUL.
 Prose = Annotated[str, AfterValidator(_checked_prose)]
+
+# A time a person sends (a hazard's deadline): ISO 8601 with an offset, within these years
+# (UTC). Past them no plan is plausible, and a time at the calendar's edge had no UTC
+# (9999-12-31T23:59-12:00), a 500 where it was stored.
+PLAUSIBLE_FROM = datetime(2000, 1, 1, tzinfo=UTC)
+PLAUSIBLE_TO = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _checked_time(value: str) -> str:
+    try:
+        at = parse_iso(value)
+    except ValueError as exc:
+        raise ValueError(_("expected an ISO 8601 time with an offset")) from exc
+    if not PLAUSIBLE_FROM <= at < PLAUSIBLE_TO:
+        raise ValueError(_("expected a time between the years 2000 and 2099"))
+    return value
+
+
+PlausibleTime = Annotated[str, AfterValidator(_checked_time)]

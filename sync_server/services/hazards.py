@@ -20,7 +20,7 @@ from sync_server import domain
 from sync_server.errors import Forbidden, NotFound, Unprocessable
 from sync_server.i18n import Gettext
 from sync_server.i18n import gettext as _
-from sync_server.ids import FilterText, Prose, SafeId, safe_id
+from sync_server.ids import FilterText, PlausibleTime, Prose, SafeId, safe_id
 from sync_server.schema import accounts, hazard_actions, hazards, permits
 from sync_server.security import Principal, Role
 from sync_server.services import audit, notes
@@ -299,7 +299,9 @@ class HazardAction(BaseModel):
     )
     measures: str | list[str] | None = None
     responsible: str | None = None
-    deadline: str | None = Field(default=None, description="ISO 8601 with offset, in the future")
+    deadline: PlausibleTime | None = Field(
+        default=None, description="ISO 8601 with offset, in the future (before 2100)"
+    )
     evidence: str | list[str] | None = Field(
         default=None, description="notes, or sha256 of photos uploaded as attachments"
     )

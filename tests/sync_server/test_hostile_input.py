@@ -387,3 +387,25 @@ def test_a_refused_request_changes_no_stored_row(world: World, app: Any) -> None
     assert c.post("/api/v1/hazards", json=body, headers=h).status_code == 422
     assert c.get(f"/api/v1/hazards?offset={HUGE}", headers=h).status_code == 422
     assert counts() == before
+
+
+@pytest.mark.parametrize(
+    "deadline",
+    ["9999-12-31T23:59:59-12:00", "9999-12-31T23:59:59+00:00", "2150-01-01T00:00:00+08:00"],
+)
+def test_a_hazard_deadline_past_any_plausible_year_is_a_422(world: World, deadline: str) -> None:
+    # The first was a 500: its UTC is in year 10000, and the deadline is stored in UTC.
+    r = world.client.post(
+        "/api/v1/hazards", json={"enterprise_id": "ent-a", "title": "t"}, headers=world.h("a-admin")
+    )
+    hid = r.json()["hazard_id"]
+    step = {"action": "plan", "measures": "m", "responsible": "r", "deadline": deadline}
+    r = world.client.post(f"/api/v1/hazards/{hid}/actions", json=step, headers=world.h("a-admin"))
+    assert r.status_code == 422, r.text
+    assert _field(r).endswith("deadline")
+    r = world.client.post(
+        f"/web/hazards/{hid}/actions",
+        data={**step, "deadline": "9999-12-31", "csrf": _csrf(world, "a-admin")},
+        headers=_session(world, "a-admin"),
+    )
+    assert r.status_code == 422 and "deadline" in r.text
