@@ -43,6 +43,7 @@ AREAS: dict[str, list[tuple[str, str, str | None]]] = {
     "tablet": [
         ("tablet.cold_start_first_frame", "s", "< 3"),
         ("tablet.memory_growth_12h_4_detectors", "MB", "< 20"),
+        ("tablet.app_rss_over_empty_window", "MB", "<= 100"),
     ],
 }
 

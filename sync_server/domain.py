@@ -6,6 +6,7 @@ Everything the server knows about permits, people, spaces and hazards comes from
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,8 +14,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from permits import hazards as core_hazards
+from permits import ledger_check
 from permits.errors import InvalidInput, ProfileError, RuleViolation, Unmet
-from permits.events import Drafted
+from permits.events import DetectorIdentity, Drafted, PersonSnapshot, SpaceSnapshot
 from permits.events import parse_event as core_parse
 from permits.integrity import chain_head
 from permits.integrity import verify_chain as core_verify
@@ -499,3 +501,136 @@ def chunk_digests(bodies: list[dict[str, Any]]) -> list[str]:
         if body.get("type") == "readings_chunk_recorded" and isinstance(digest, str):
             out.append(digest)
     return out
+
+
+# ---------------------------------------------------------------- the ledger cross-check
+#
+# What a tablet recorded against the server's ledger as it stood at each event's time
+# (docs/server.md, "The server cross-checks what the tablet believed"). The ingest looks
+# the ledger up (``services.ledger_history``); the core builds the snapshots, compares
+# them and replays the chain on the ledger's snapshots with its own rules
+# (``permits.ledger_check``).
+
+# Called as lookup(kind, item_id, at) -> the item's JSON then, or None; and
+# every(kind, at) -> {item_id: JSON} of the items of a kind then.
+LEDGER_MISMATCH_PREFIX = ledger_check.MISMATCH_PREFIX
+LedgerLookup = Callable[[str, str, datetime], dict[str, Any] | None]
+LedgerEvery = Callable[[str, datetime], dict[str, dict[str, Any]]]
+
+
+def _ledger_facts(lookup: LedgerLookup, every: LedgerEvery) -> ledger_check.LedgerFacts:
+    def person(recorded: PersonSnapshot, at: datetime) -> PersonSnapshot | None:
+        person_id = recorded.person_id
+        data = lookup("people", person_id, at)
+        if data is None:
+            return None
+        try:
+            who = Person.model_validate(data)
+            mine = [d for d in every("training", at).values() if d.get("person_id") == person_id]
+            certs = [
+                d for d in every("certificates", at).values() if d.get("person_id") == person_id
+            ]
+            contractors = {}
+            if who.contractor_id is not None:
+                c = lookup("contractors", who.contractor_id, at)
+                if c is not None:
+                    contractors[who.contractor_id] = Contractor.model_validate(c)
+            delegation = None
+            if recorded.delegation is not None:
+                d = lookup("delegations", recorded.delegation.delegation_id, at)
+                if d is not None and d.get("delegate") == person_id:
+                    delegation = Delegation.model_validate(d)
+            return ledger_check.person_snapshot(
+                who,
+                contractors,
+                at.date(),
+                training=[TrainingRecord.model_validate(_without_person(d)) for d in mine],
+                certificates=[Certificate.model_validate(_without_person(d)) for d in certs],
+                delegation=delegation,
+            )
+        except (ValidationError, InvalidInput):
+            return None  # an item the core no longer reads: as good as unknown
+
+    def space(space_id: str, at: datetime) -> SpaceSnapshot | None:
+        data = lookup("spaces", space_id, at)
+        if data is None:
+            return None
+        try:
+            ledger_space = ConfinedSpace.model_validate(data)
+        except (ValidationError, InvalidInput):
+            return None
+        # Resolved as the tablet resolves it: the space's profile, else the enterprise's
+        # default; then the enterprise's override of that profile (one per base).
+        default = (lookup("default-profile", "default", at) or {}).get("profile")
+        profile = ledger_space.profile or default or None
+        override = None
+        resolved = profile or ledger_check.DEFAULT_PROFILE
+        for item_id, item in sorted(every("profile-overrides", at).items()):
+            if item.get("base") == resolved and isinstance(item.get("override"), dict):
+                override = {**item["override"], "name": item_id}
+                break
+        return ledger_check.space_snapshot(ledger_space, profile, override)
+
+    def detector(serial: str, at: datetime) -> DetectorIdentity | None:
+        data = lookup("detectors", serial, at)
+        try:
+            return (
+                None
+                if data is None
+                else ledger_check.detector_identity(Detector.model_validate(data), at)
+            )
+        except (ValidationError, InvalidInput):
+            return None
+
+    return ledger_check.LedgerFacts(person=person, space=space, detector=detector)
+
+
+def _without_person(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != "person_id"}
+
+
+@dataclass(frozen=True)
+class LedgerCrossCheck:
+    mismatches: list[ReplayFinding]  # LEDGER_MISMATCH_* evidence, no hazard of its own
+    refusals: list[ReplayFinding]  # the core's codes: each files an automatic hazard
+
+
+def cross_check_ledger(
+    events: list[ParsedEvent],
+    lookup: LedgerLookup,
+    every: LedgerEvery,
+    *,
+    recorded_before: Any = None,
+    ledger_before: Any = None,
+) -> tuple[LedgerCrossCheck, Any]:
+    """Every disagreement between the snapshots in ``events`` and the ledger at each
+    event's time, and what the core's rules would have refused on the ledger's facts
+    (``permits.ledger_check.cross_check``: ``events`` continue the replays given, or
+    start the chain); returns the replay on the ledger's facts to continue from."""
+    result, ledger_replayer = ledger_check.cross_check(
+        [ev.obj for ev in events],
+        _ledger_facts(lookup, every),
+        recorded_before=recorded_before,
+        ledger_before=ledger_before,
+    )
+    mismatches = [ReplayFinding(m.seq, m.code, m.as_dict()) for m in result.mismatches]
+    refusals = [
+        ReplayFinding(
+            r.seq,
+            r.code,
+            {
+                **r.facts,
+                "type": r.event_type,
+                "basis": "ledger",
+                "message": Unmet(r.code, r.facts).message(),
+            },
+            category="LEDGER_CROSS_CHECK",
+        )
+        for r in result.refusals
+    ]
+    return LedgerCrossCheck(mismatches, refusals), ledger_replayer
+
+
+def has_snapshot(ev: ParsedEvent) -> bool:
+    """An event that records a ledger snapshot (what the cross-check compares)."""
+    return ev.type in ledger_check.SNAPSHOT_EVENTS

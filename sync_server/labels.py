@@ -55,6 +55,30 @@ EVENT_TYPES: dict[str, str] = {
     "device_handover": N_("Tablet handover"),
 }
 
+# The snapshot fields the server's ledger cross-check compares (permits.ledger_check).
+LEDGER_FIELDS: dict[str, str] = {
+    "": N_("in the ledger"),
+    "employer_id": N_("employer"),
+    "contractor_id": N_("contractor"),
+    "contractor_blacklisted": N_("contractor blacklisted"),
+    "contractor": N_("contractor and contract"),
+    "delegation": N_("written delegation"),
+    "requires_principal_approval": N_("needs the principal's approval (poisoning risk)"),
+    "hazards": N_("hazards"),
+    "oxygen_enriched": N_("oxygen may be enriched"),
+    "profile_override": N_("the enterprise's stricter limits"),
+    "training_valid_until": N_("confined-space training valid until"),
+    "certificates": N_("certificates"),
+    "approval_authority": N_("approval authority"),
+    "key_supervision": N_("needs the principal's approval (poisoning risk)"),
+    "required_channels": N_("gases to test"),
+    "sample_points": N_("sample points"),
+    "isolation_points": N_("isolation points"),
+    "profile": N_("atmosphere profile"),
+    "calibration_due": N_("calibration due"),
+    "last_bump_test": N_("last bump test"),
+}
+
 PERMIT_STATUSES: dict[str, str] = {
     "draft": N_("draft"),
     "approved": N_("approved"),

@@ -254,6 +254,16 @@ def render(
             f_rows.append([f["seq"], f["code"], (f.get("facts") or {}).get("message", "")])
         story.append(table(f_rows, [0.12, 0.33, 0.55]))
 
+    checks = view.get("ledger_checks") or {}
+    if checks.get("mismatches"):
+        story.append(p("平板记录与服务器台账（按事件发生时）的不一致", head))
+        if checks.get("ledger_as_of"):
+            story.append(p(f"平板台账副本的同步时间：{checks['ledger_as_of']}"))
+        m_rows: list[list[Any]] = [["事件序号", "对象", "事项", "平板记录", "服务器台账"]]
+        for m in checks["mismatches"]:
+            m_rows.append([m["seq"], m["subject"], m["field"], m["recorded"], m["ledger"]])
+        story.append(table(m_rows, [0.1, 0.22, 0.24, 0.22, 0.22]))
+
     signed_rows: list[list[Any]] = [["签字事项", "签字人", "时间（北京）", "PIN 验证", "事件序号"]]
     for e in view["timeline"]:
         if e.get("signoff"):

@@ -132,6 +132,22 @@ reference_items = sa.Table(
     sa.Column("updated_at", TS, nullable=False),
 )
 
+# Every version of every ledger item (one row per write, a deletion included), so the
+# replay can ask what the server's ledger said at an event's time (docs/server.md).
+reference_item_versions = sa.Table(
+    "reference_item_versions",
+    metadata,
+    sa.Column("enterprise_id", ENT, primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("item_id", ID, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("data", sa.JSON, nullable=True),  # NULL: deleted from this time on
+    sa.Column("valid_from", TS, nullable=False),
+    sa.Column("changed_by", sa.String(200), nullable=False),
+    sa.Column("rev", sa.BigInteger, nullable=False),
+    sa.Index(None, "enterprise_id", "kind", "valid_from"),
+)
+
 # A summary per permit for filtering; re-derivable from ``events`` by replay.
 permits = sa.Table(
     "permits",

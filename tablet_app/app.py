@@ -32,9 +32,31 @@ from tablet_app.fonts import register_cjk_font  # noqa: E402
 from tablet_app.i18n import get_language  # noqa: E402
 from tablet_app.kv_i18n import tr  # noqa: E402
 from tablet_app.live import LiveFeed  # noqa: E402
+from tablet_app.memory import TRIM_EVERY_S, release_freed  # noqa: E402
+from tablet_app.presenters.alarm import Pattern  # noqa: E402
 from tablet_app.screens import registry  # noqa: E402
 from tablet_app.screens.base import load_kv  # noqa: E402
+from tablet_app.sound import AlarmPlayer, keep_screen_on  # noqa: E402
 from tablet_app.store import Store  # noqa: E402
+
+
+class Screens(dict[str, Any]):
+    """The app's screens, each built the first time it is needed (shown, or its
+    presenter asked for). Every Kivy label holds a texture in memory (llvmpipe keeps
+    them in RAM): a screen never opened costs nothing (docs/tablet.md, Benchmarks)."""
+
+    def __init__(self, app: PermitApp) -> None:
+        super().__init__()
+        self.app = app
+
+    def __missing__(self, name: str) -> Any:
+        factory = dict(registry.SCREENS)[name]
+        app = self.app
+        screen = factory(name=name, context=app.context, desk=app.desk, feed=app.feed)
+        self[name] = screen
+        if app.manager is not None:
+            app.manager.add_widget(screen)
+        return screen
 
 
 class PermitApp(App):  # type: ignore[misc]
@@ -45,10 +67,12 @@ class PermitApp(App):  # type: ignore[misc]
         super().__init__(**kwargs)
         self.context = context
         self.font_path: Path | None = None
-        self.screens: dict[str, Any] = {}
+        self.manager: ScreenManager | None = None
+        self.screens = Screens(self)
         self.desk = PermitDesk(context)
         self.feed = LiveFeed(context.clock)
         self._judge_pending = False
+        self.alarm_player = AlarmPlayer()
         # Set when an alarm is recorded: the background sync pushes at once instead of
         # waiting out its period, so the bureau sees it within seconds.
         self._sync_now: asyncio.Event | None = None
@@ -58,14 +82,14 @@ class PermitApp(App):  # type: ignore[misc]
         load_kv("theme")
         Window.clearcolor = theme.BACKGROUND
         manager = ScreenManager(transition=NoTransition())
-        for name, factory in registry.SCREENS:
-            screen = factory(name=name, context=self.context, desk=self.desk, feed=self.feed)
-            self.screens[name] = screen
-            manager.add_widget(screen)
+        self.manager = manager
+        self.screens[registry.FIRST_SCREEN]  # the others when first needed
         manager.current = registry.FIRST_SCREEN
         # The open permit is judged once a second whichever screen is showing: an alarm
         # must not wait for the guardian to come back to the board.
         Clock.schedule_interval(lambda _dt: self.judge(), 1.0)
+        # what redraws and PIN checks freed goes back to the system (tablet_app/memory.py)
+        Clock.schedule_interval(lambda _dt: release_freed(), TRIM_EVERY_S)
         # ... and as soon as a reading arrives: the once-a-second loop alone would add up
         # to a second between the gas reaching the sensor and the alarm (bench/alarm.py).
         self.feed.listen(self._reading_arrived)
@@ -88,15 +112,34 @@ class PermitApp(App):  # type: ignore[misc]
             return []
         board = self.screens["board"]
         raised: list[str] = board.presenter.tick()
+        self.play_alarm()
         if raised and self._sync_now is not None:
             self._sync_now.set()
         if self.root is not None and (raised or self.root.current == "board"):
             self.go("board")  # redraw; an alarm takes the guardian to the board
         return raised
 
+    def play_alarm(self) -> None:
+        """Sound what the board's alarm bell says now (or stop), whichever screen shows;
+        on Android keep the screen on while a permit is open."""
+        presenter = self.screens["board"].presenter
+        open_permit = self.context.permit_id is not None
+        keep_screen_on(open_permit)
+        self.alarm_player.play(
+            presenter.bell.sounding(self.context.now()) if open_permit else Pattern.NONE
+        )
+
+    def on_pause(self) -> bool:
+        # Android: going to the background must never silence an alarm. Returning True
+        # keeps the app (and its audio and judge) alive instead of stopping it.
+        return True
+
+    def on_stop(self) -> None:
+        self.alarm_player.stop()
+
     def go(self, name: str) -> Any:
         """Show a screen (refreshed from its presenter) and return it."""
-        screen = self.screens[name]
+        screen = self.screens[name]  # built now if it is the first time
         if self.root.current == name:
             screen.refresh()
         self.root.current = name

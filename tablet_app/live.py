@@ -10,6 +10,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from permits.readings import Channel, Reading
 
 # The feed keeps only what the screens look at: the latest value, the sampler's
@@ -21,11 +23,47 @@ HORIZON = timedelta(minutes=20)
 Listener = Callable[[Reading], None]
 
 
+class Columns:
+    """One channel's recent readings as numpy columns (receive time in epoch seconds,
+    value, trusted), appended per reading and trimmed to the horizon by slicing, so a
+    screen drawing the last minutes never loops over readings in Python."""
+
+    def __init__(self, capacity: int = 2048) -> None:
+        self.t = np.empty(capacity, dtype=np.float64)
+        self.v = np.empty(capacity, dtype=np.float64)
+        self.ok = np.empty(capacity, dtype=bool)
+        self.start = 0
+        self.end = 0
+
+    def append(self, at: float, value: float, trusted: bool, cutoff: float) -> None:
+        if self.end == len(self.t):
+            # drop what is past the horizon, then grow if the rest still fills it
+            keep = slice(
+                self.start + int(np.searchsorted(self.t[self.start : self.end], cutoff)), self.end
+            )
+            n = keep.stop - keep.start
+            size = len(self.t) * 2 if n > len(self.t) // 2 else len(self.t)
+            for name in ("t", "v", "ok"):
+                old = getattr(self, name)
+                new = np.empty(size, dtype=old.dtype)
+                new[:n] = old[keep]
+                setattr(self, name, new)
+            self.start, self.end = 0, n
+        self.t[self.end], self.v[self.end], self.ok[self.end] = at, value, trusted
+        self.end += 1
+
+    def since(self, at: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Views (no copy) of the readings received at or after ``at``."""
+        first = self.start + int(np.searchsorted(self.t[self.start : self.end], at))
+        return self.t[first : self.end], self.v[first : self.end], self.ok[first : self.end]
+
+
 class LiveFeed:
     def __init__(self, clock: Callable[[], datetime], horizon: timedelta = HORIZON) -> None:
         self.clock = clock
         self.horizon = horizon
         self._by_channel: dict[Channel, deque[Reading]] = {}
+        self._columns: dict[Channel, Columns] = {}
         self.device_serial: str | None = None
         self.last_received_at: datetime | None = None
         self.error: str | None = None
@@ -50,6 +88,9 @@ class LiveFeed:
         cutoff = reading.received_at - self.horizon
         while q and q[0].received_at is not None and q[0].received_at < cutoff:
             q.popleft()
+        self._columns.setdefault(reading.channel, Columns()).append(
+            reading.received_at.timestamp(), reading.value, reading.trusted, cutoff.timestamp()
+        )
         self.device_serial = reading.device_serial
         self.last_received_at = reading.received_at
         self._last_by_serial[reading.device_serial] = reading.received_at
@@ -66,6 +107,9 @@ class LiveFeed:
             return {}
         cutoff = self.last_received_at - self.horizon
         return {k: v for k, v in self._last_by_serial.items() if v >= cutoff}
+
+    def columns(self, channel: Channel) -> Columns | None:
+        return self._columns.get(channel)
 
     def latest(self, channel: Channel) -> Reading | None:
         q = self._by_channel.get(channel)

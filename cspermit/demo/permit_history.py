@@ -27,6 +27,7 @@ from permits.events import (
     AtmosphereTestRecorded,
     BriefingSigned,
     Cancelled,
+    Certificate,
     Closed,
     ClosingStarted,
     DetectorIdentity,
@@ -56,6 +57,7 @@ from permits.events import (
 )
 from permits.integrity import DeviceKey, seal
 from permits.readings import Channel, Reading, Unit
+from permits.reference import TrainingRecord
 from permits.state import PermitState, apply
 
 METHOD_FOR_KIND = {
@@ -153,12 +155,49 @@ def _space(item: dict[str, Any]) -> SpaceSnapshot:
     )
 
 
+# What the demo ledger holds (``cspermit.demo.seed``) and the demo tablet therefore
+# records: the server cross-checks every snapshot with its ledger (docs/server.md).
+def demo_training(today: date) -> dict[str, str]:
+    """Every demo person's confined-space training record (the core's topic)."""
+    return {
+        "topic": "confined_space",
+        "completed_on": (today - timedelta(days=30)).isoformat(),
+        "valid_until": (today + timedelta(days=335)).isoformat(),
+    }
+
+
+def demo_certificates(today: date) -> dict[str, list[dict[str, str]]]:
+    """Certificates by person id, as ledger items (``permits.reference.Certificate``)."""
+    return {
+        "a-p-li": [
+            {
+                "type": "hot_work",
+                "number": "T530102-2025-0311",
+                "issued_on": (today - timedelta(days=300)).isoformat(),
+                "expires_on": (today + timedelta(days=700)).isoformat(),
+            }
+        ]
+    }
+
+
+def demo_bump_tests(now: datetime) -> list[datetime]:
+    """The demo detectors' passed bump tests: 00:00 UTC on each of the last six days,
+    so every test in the history has one within 24 h before it."""
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return [midnight - timedelta(days=d) for d in range(6)]
+
+
 def _person(pid: str, name: str, authority: str, enterprise_id: str, today: date) -> PersonSnapshot:
+    training = TrainingRecord.model_validate(demo_training(today))
     return PersonSnapshot(
         person_id=pid,
         name=name,
         employer_id=enterprise_id,
-        training_valid_until=today + timedelta(days=365),
+        training_valid_until=training.effective_until,
+        certificates=tuple(
+            Certificate(kind=c["type"], number=c["number"], valid_until=c["expires_on"])
+            for c in demo_certificates(today).get(pid, [])
+        ),
         approval_authority=ApprovalAuthority(authority),
     )
 
@@ -303,9 +342,18 @@ def _prepare(
 
 
 def _enter(
-    w: Writer, space: SpaceSnapshot, detector: DetectorIdentity, entrants: list[str], leader: str
+    w: Writer,
+    space: SpaceSnapshot,
+    detector: DetectorIdentity | Callable[[datetime], DetectorIdentity],
+    entrants: list[str],
+    leader: str,
 ) -> int:
-    w.step(lambda x: _test(x, space, detector), actor=w.state.guardian or "", minutes=3)
+    # The detector as it stood when the test is recorded (its last bump test then).
+    w.step(
+        lambda x: _test(x, space, detector(x.at) if callable(detector) else detector),
+        actor=w.state.guardian or "",
+        minutes=3,
+    )
     test_seq = w.state.seq
     for e in entrants:
 
@@ -392,7 +440,7 @@ def build_history(
             serial=detector_serial,
             model="four-gas",
             calibration_due=today + timedelta(days=120),
-            last_bump_test=t - timedelta(hours=2),
+            last_bump_test=max(b for b in demo_bump_tests(now) if b <= t),
         )
 
     # 1. A closed permit three days ago, with continuous-monitoring chunks.
@@ -408,7 +456,7 @@ def build_history(
         names,
         "硫化氢中毒 H2S poisoning",
     )
-    _enter(w, space0, detector_at(w.at), entrants, principal)
+    _enter(w, space0, detector_at, entrants, principal)
     for _ in range(3):
         _record_chunk(w, detector_serial, space0.required_channels, 1)
     for e in entrants:
@@ -440,7 +488,7 @@ def build_history(
         names,
         "硫化氢中毒 H2S poisoning",
     )
-    _enter(w, space0, detector_at(w.at), entrants, principal)
+    _enter(w, space0, detector_at, entrants, principal)
     _record_chunk(w, detector_serial, space0.required_channels, 1, h2s_peak=12.0)
     h2s_alarm(w, guardian, 12.0, minutes=0.5)
     w.step(
@@ -465,7 +513,7 @@ def build_history(
         names,
         "缺氧窒息 oxygen deficiency",
     )
-    _enter(w, space1, detector_at(w.at), entrants[:1], principal)
+    _enter(w, space1, detector_at, entrants[:1], principal)
     _record_chunk(w, detector_serial, space1.required_channels, 1)
     out.append(w.out)
 

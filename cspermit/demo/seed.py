@@ -9,7 +9,7 @@ Both for ``cspermit server seed-demo``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -195,7 +195,8 @@ def seed_reference(engine: Engine, passwords: Passwords) -> SeedResult:
             return SeedResult(False, [], [])
         for ent in DEMO_ENTERPRISES:
             enterprise_service.create(conn, **ent)
-        _seed_ledger(conn, date.today())
+        # The UTC date, as the demo history's (cspermit.demo.permit_history).
+        _seed_ledger(conn, datetime.now(UTC).date())
         for username, password, role, eid, jur in DEMO_ACCOUNTS:
             account_service.create_account(
                 conn,
@@ -212,18 +213,13 @@ def seed_reference(engine: Engine, passwords: Passwords) -> SeedResult:
 
 
 def _seed_ledger(conn: Any, today: date) -> None:
-    from datetime import UTC, datetime
-
+    from cspermit.demo.permit_history import demo_bump_tests, demo_certificates, demo_training
     from sync_server.services import hazards as hazard_service
     from sync_server.services import reference as ref
     from sync_server.services.reference import Kind
 
     roles = {"principal": ["principal", "approver", "work_leader"], "approver": ["approver"]}
-    training = {
-        "topic": "有限空间作业安全培训 confined-space safety",
-        "completed_on": (today - timedelta(days=30)).isoformat(),
-        "valid_until": (today + timedelta(days=335)).isoformat(),
-    }
+    training = demo_training(today)
     for eid, spaces in DEMO_SPACES.items():
         for space in spaces:
             _, after = ref.upsert(conn, eid, Kind.SPACE, space["id"], dict(space))
@@ -255,11 +251,8 @@ def _seed_ledger(conn: Any, today: date) -> None:
                     **det,
                     "calibration_due": (today + timedelta(days=120)).isoformat(),
                     "bump_tests": [
-                        {
-                            "at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-                            "passed": True,
-                            "by": "demo",
-                        }
+                        {"at": at.isoformat(), "passed": True, "by": "demo"}
+                        for at in demo_bump_tests(datetime.now(UTC))
                     ],
                 },
             )
@@ -294,19 +287,8 @@ def _seed_ledger(conn: Any, today: date) -> None:
             "document_ref": "授权委托书 2026-01 (demo)",
         },
     )
-    ref.upsert(
-        conn,
-        "ent-a",
-        Kind.CERTIFICATE,
-        "a-p-li-hot",
-        {
-            "person_id": "a-p-li",
-            "type": "hot_work",
-            "number": "T530102-2025-0311",
-            "issued_on": (today - timedelta(days=300)).isoformat(),
-            "expires_on": (today + timedelta(days=700)).isoformat(),
-        },
-    )
+    (li_hot,) = demo_certificates(today)["a-p-li"]
+    ref.upsert(conn, "ent-a", Kind.CERTIFICATE, "a-p-li-hot", {"person_id": "a-p-li", **li_hot})
 
 
 async def push_history(application: object) -> list[str]:

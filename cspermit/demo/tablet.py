@@ -10,6 +10,7 @@ roster order (below).
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from cspermit.demo import molasses_tank as demo
 from tablet_app.pins import hash_pin
@@ -26,6 +27,31 @@ DEMO_PINS = {
     "P-LIU": "7777",
 }
 EXPIRED_TRAINING_PERSON = "P-LIU"  # 刘洋: training lapsed, the roster must refuse him
+
+# The tablet's ledger as a sugar mill writes it. ``molasses_tank`` keeps its own words:
+# the golden chain in tests/data/permits is built from it, byte for byte.
+MILL_WORDS = {
+    "糖蜜储罐 1号 (molasses tank 1)": "1号糖蜜储罐",
+    "agitator motor MCC-3 breaker": "搅拌电机 MCC-3 配电柜断路器",
+    "molasses inlet DN100 from the fermenter": "发酵罐来糖蜜进料管 DN100",
+    "4-gas pump detector": "泵吸式四合一气体检测仪",
+}
+
+
+def mill_words(text: str) -> str:
+    return MILL_WORDS.get(text, text)
+
+
+def mill_space(row: dict[str, Any]) -> dict[str, Any]:
+    """A space row with the name and isolation points in the mill's words."""
+    out = dict(row)
+    if isinstance(out.get("name"), str):
+        out["name"] = mill_words(out["name"])
+    out["isolation_points"] = [
+        {**p, "description": mill_words(str(p.get("description", "")))}
+        for p in out.get("isolation_points", [])
+    ]
+    return out
 
 
 def demo_people() -> list[dict[str, object]]:
@@ -78,15 +104,17 @@ def seed_demo(
     """Load the demo ledger; ``spaces``/``detectors`` replace the demo's own rows
     (the walkthrough uses the simulator scenario's tank and detector)."""
     space = demo.space()
-    store.put_references(
-        "spaces", spaces or [{"id": space.space_id, **space.model_dump(mode="json")}]
-    )
+    rows = spaces or [{"id": space.space_id, **space.model_dump(mode="json")}]
+    store.put_references("spaces", [mill_space(row) for row in rows])
     store.put_references("people", demo_people())
     # 陈刚's employer: registered, under contract, not blacklisted (the roster rule reads it).
     store.put_references("contractors", [DEMO_CONTRACTOR])
+    detector_rows = detectors or [
+        {"id": demo.DETECTOR.serial, **demo.DETECTOR.model_dump(mode="json")}
+    ]
     store.put_references(
         "detectors",
-        detectors or [{"id": demo.DETECTOR.serial, **demo.DETECTOR.model_dump(mode="json")}],
+        [{**row, "model": mill_words(str(row.get("model", "")))} for row in detector_rows],
     )
     store.set_setting("enterprise_id", "ENT-SUGAR")
 

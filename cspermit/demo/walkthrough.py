@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,9 @@ from cspermit.demo import molasses_tank as demo
 from cspermit.demo.feed_waits import caught_up, wait_until
 from cspermit.demo.rigs import RemoteRig, SyncRig
 from cspermit.demo.tablet import DEMO_PINS, seed_demo
+
+AUDIO_FILE = "audio.s16le"
+AUDIO_BYTES_PER_S = 44_100 * 2 * 2  # what SDL's disk driver writes: 44.1 kHz stereo s16
 
 
 def run(
@@ -40,6 +44,11 @@ def run(
 
     prepare_environment(headless=headless, kivy_home=tempfile.mkdtemp(prefix="cspermit-kivy-"))
     screenshots.mkdir(parents=True, exist_ok=True)
+    if headless and "SDL_AUDIODRIVER" not in os.environ:
+        # no sound card: SDL's disk driver records what the app plays (s16le, stereo,
+        # 44.1 kHz) so the alarm can be proved audible (docs/tablet.md)
+        os.environ["SDL_AUDIODRIVER"] = "disk"
+        os.environ["SDL_DISKAUDIOFILE"] = str(screenshots / AUDIO_FILE)
     db_path = db or Path(tempfile.mkdtemp(prefix="cspermit-walk-")) / "tablet.db"
     rig: SyncRig = RemoteRig(server, *admin.split(":", 1)) if server else SyncRig(db_path.parent)
     return asyncio.run(walk(screenshots, db_path, rig))
@@ -111,6 +120,8 @@ async def walk(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]:
             enrollment = await rig.enroll(store, "ent-sugar")
             device_id = enrollment.device_id
             notes["enrolled_device"] = device_id
+            # the settings screen shows the server the tablet is enrolled with
+            store.set_setting("server_url", rig.url)
         except Exception as exc:  # reported in the JSON line, never faked
             notes["enrollment_error"] = f"{type(exc).__name__}: {exc}"
             device_id = "TAB-WALK-01"
@@ -207,9 +218,10 @@ async def walk(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]:
                 await shot("signin", "signin")
                 sign_in(demo.LEADER)
                 home = await shot("home", "home")
-                # typed as the warning card prints it (permits.space_code)
-                home.ids.qr.text = space_code(store.get_setting("enterprise_id", ""), scen.space.id)
-                home.new_from_qr()
+                # the warning card's QR code (permits.space_code), rendered as the server
+                # prints it (segno), through the camera's decode path as one frame
+                card = space_code(store.get_setting("enterprise_id", ""), scen.space.id)
+                notes["qr_scanned"] = home.scan_frame(_qr_texture(card))
                 setup = app.screens["setup"]
                 sp = setup.presenter
                 for pid, role in (
@@ -220,9 +232,7 @@ async def walk(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]:
                     _expect_ok(sp.assign(pid, role), f"assign {pid}")
                 refused = sp.assign("P-LIU", Role.ENTRANT)
                 notes["expired_training_refused"] = not refused.ok
-                _expect_ok(
-                    sp.identify_hazard("硫化氢积聚 H2S at the bottom", ("盲板隔离",)), "hazard"
-                )
+                _expect_ok(sp.identify_hazard("罐底残渣硫化氢积聚", ("盲板隔离",)), "hazard")
                 sign_in(demo.ELECTRICIAN)
                 # the agitator's lock goes on with its key in group lockbox LB-1 (screen)
                 setup = app.go("setup")
@@ -309,7 +319,7 @@ async def walk(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]:
 
                 # 2. ventilate (the fans start at 600 s in the scenario), re-test
                 await sim.jump(600 - sim.elapsed())
-                _expect_ok(sp.start_ventilation(equipment="axial fan 2.2 kW"), "ventilation")
+                _expect_ok(sp.start_ventilation(equipment="2.2 kW 轴流风机"), "ventilation")
                 await sim.jump(1480 - sim.elapsed())
                 app.go("atmosphere")
                 await sample_all(atmo)
@@ -370,8 +380,8 @@ async def walk(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]:
                 hazard.ids.chooser.path = str(out)
                 await frames()
                 hazard.choose([str(out / Path(shots[0]).name)])
-                hazard.ids.hazard_title.text = "人孔盖板开裂 manhole cover cracked"
-                hazard.ids.description.text = "东侧人孔 east manhole"
+                hazard.ids.hazard_title.text = "人孔盖板开裂"
+                hazard.ids.description.text = "东侧人孔盖板有裂纹，踩踏会塌"
                 hazard.send()
                 await shot("hazard-report", "hazard")
                 rep = hazard.presenter.last
@@ -394,6 +404,10 @@ async def walk(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]:
                 # (called here at each scenario second) must raise the alarm and bring
                 # the board up.
                 raised: list[str] = []
+                audio = out / AUDIO_FILE
+                # SDL opens the sound card at the first sound: nothing before the alarm
+                played_before = [p.value for p in app.alarm_player.played]
+                from_byte = audio.stat().st_size if audio.exists() else 0
                 for _ in range(120):
                     await advance(1)
                     raised = app.judge_now()
@@ -403,7 +417,30 @@ async def walk(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]:
                 notes["alarm_at_s"] = round(sim.elapsed())
                 notes["alarms_raised"] = raised
                 notes["alarm_brought_the_board"] = app.root.current == "board"
+                notes["alarm_audio"] = {
+                    "file": AUDIO_FILE if audio.exists() else None,
+                    "played_before": played_before,
+                    "from_byte": from_byte,  # before the burst (the trend warning beeps)
+                    "alarm_byte": audio.stat().st_size if audio.exists() else 0,
+                    "sounding": app.alarm_player.playing.value,
+                }
                 await shot("board-alarm", "board")
+                # a second of the siren reaches the (disk) sound card before anyone acts
+                if audio.exists():
+                    start = notes["alarm_audio"]["alarm_byte"]
+                    await wait_until(
+                        feed, lambda: audio.stat().st_size >= start + AUDIO_BYTES_PER_S, 30.0
+                    )
+                    notes["alarm_audio"]["to_byte"] = audio.stat().st_size
+                # the guardian acknowledges: with the entrant inside, only 30 s of silence
+                board.acknowledge()
+                bell = board.presenter.bell
+                notes["alarm_acknowledged"] = {
+                    "sounding": app.alarm_player.playing.value,
+                    "muted_for_s": bell.muted_for(sim.now()),
+                }
+                notes["alarm_audio"]["played"] = [p.value for p in app.alarm_player.played]
+                await shot("board-alarm-acknowledged", "board")
                 board.toggle(demo.ENTRANT_A, inside=True)
                 state = board.presenter.state()
                 outcomes["evacuation"] = (
@@ -496,6 +533,20 @@ async def walk(out: Path, db_path: Path, rig: SyncRig) -> dict[str, Any]:
         "notes": notes,
         "screenshots": shots,
     }
+
+
+def _qr_texture(payload: str) -> Any:
+    """A camera-sized frame holding ``payload`` as a QR code, the way the server renders
+    it (segno), as a Kivy texture: what the camera provider hands the scanner."""
+    import io
+
+    import segno
+    from kivy.core.image import Image as CoreImage
+
+    png = io.BytesIO()
+    segno.make(payload, error="m").save(png, kind="png", scale=10, border=8)
+    png.seek(0)
+    return CoreImage(png, ext="png").texture
 
 
 def _expect_ok(outcome: Any, what: str) -> None:

@@ -4,6 +4,7 @@ overrides) and the tablets' pull: ``GET /api/v1/sync/reference?cursor=``."""
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from typing import Annotated, Any
 
 import segno
@@ -16,7 +17,7 @@ from sync_server.errors import Forbidden, Unprocessable
 from sync_server.i18n import gettext as _
 from sync_server.ids import normalised, safe_id
 from sync_server.security import Role
-from sync_server.services import audit
+from sync_server.services import audit, ledger_history
 from sync_server.services import hazards as hazard_service
 from sync_server.services import reference as ref
 from sync_server.services.reference import Kind
@@ -91,6 +92,44 @@ def get_reference(
     return _item(ref.get(conn, enterprise_id, kind, normalised(item_id)))
 
 
+class ItemVersion(BaseModel):
+    version: int
+    valid_from: str = Field(description="when this version became valid (server time, UTC)")
+    changed_by: str = Field(description="the account that wrote it; empty when not known")
+    deleted: bool
+    data: dict[str, Any] | None
+    rev: int
+
+
+@router.get(
+    "/enterprises/{enterprise_id}/{kind}/{item_id}/history", response_model=list[ItemVersion]
+)
+def reference_history(
+    enterprise_id: str,
+    kind: Kind,
+    item_id: str,
+    conn: Conn,
+    who: CurrentPrincipal,
+    at: Annotated[
+        datetime | None,
+        Query(description="ISO 8601 with offset: only the version valid at that time"),
+    ] = None,
+) -> list[ItemVersion]:
+    """Every version of one ledger item, oldest first; with ``at``, the one that stood
+    then (an empty list: the ledger did not hold the item at that time)."""
+    require_visible(conn, who, enterprise_id)
+    _readers(who)
+    if at is not None and at.tzinfo is None:
+        raise Unprocessable(
+            _("a time with its offset, e.g. +08:00"), code="VALIDATION_ERROR", field="at"
+        )
+    versions = ledger_history.history(conn, enterprise_id, kind.value, item_id)
+    if at is not None:
+        version = ledger_history.version_at(conn, enterprise_id, kind.value, item_id, at)
+        versions = [v for v in versions if v["version"] == version]
+    return [ItemVersion(**v) for v in versions]
+
+
 @router.put("/enterprises/{enterprise_id}/{kind}/{item_id}", response_model=ItemOut)
 def put_reference(
     enterprise_id: str,
@@ -106,7 +145,7 @@ def put_reference(
     ``ID_INVALID`` otherwise): no control characters, no look-alikes."""
     item_id = safe_id(item_id, "item_id")
     require_admin_of(conn, who, enterprise_id)
-    before, after = ref.upsert(conn, enterprise_id, kind, item_id, data)
+    before, after = ref.upsert(conn, enterprise_id, kind, item_id, data, changed_by=who.name)
     audit.record(
         conn,
         who,
@@ -118,7 +157,7 @@ def put_reference(
         after=after,
     )
     if kind is Kind.SPACE:
-        hazard_service.file_ledger_gaps(conn, enterprise_id, item_id, after)
+        hazard_service.follow_ledger(conn, who, enterprise_id, item_id, after)
     if before is None:
         response.status_code = 201
     return _item(ref.get(conn, enterprise_id, kind, item_id))
@@ -130,7 +169,7 @@ def delete_reference(
 ) -> None:
     item_id = normalised(item_id)
     require_admin_of(conn, who, enterprise_id)
-    before = ref.delete(conn, enterprise_id, kind, item_id)
+    before = ref.delete(conn, enterprise_id, kind, item_id, changed_by=who.name)
     audit.record(
         conn,
         who,

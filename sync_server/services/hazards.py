@@ -9,7 +9,7 @@ core's, applied through ``domain.hazard_step``.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -23,7 +23,7 @@ from sync_server.i18n import gettext as _
 from sync_server.ids import FilterText, PlausibleTime, Prose, SafeId, safe_id
 from sync_server.schema import accounts, hazard_actions, hazards, permits
 from sync_server.security import Principal, Role
-from sync_server.services import audit, notes
+from sync_server.services import audit, ledger_history, notes
 from sync_server.services.reference import Kind, hazard_summary
 from sync_server.services.reference import find as find_reference
 from sync_server.services.tenancy import (
@@ -256,6 +256,62 @@ def file_ledger_gaps(
             )
         )
     return filed
+
+
+def follow_ledger(
+    conn: Connection, who: Principal, enterprise_id: str, space_id: str, data: dict[str, Any]
+) -> dict[str, list[str]]:
+    """After a space is saved: file what its entry lacks (``file_ledger_gaps``), and move
+    each open automatic hazard whose cause the saved entry no longer has to rectified,
+    with the ledger change as the evidence (audit-logged). The loop's rules are the
+    core's (``permits.hazards``): a reported hazard is planned first, by the same
+    person; verification and closure (销号) still need a person, and the verifier is
+    not the one who changed the ledger."""
+    filed = file_ledger_gaps(conn, enterprise_id, space_id, data)
+    still = {code for code, _facts, _message in domain.ledger_gaps(data)}
+    open_ones = conn.execute(
+        sa.select(hazards).where(
+            hazards.c.enterprise_id == enterprise_id,
+            hazards.c.space_id == space_id,
+            hazards.c.source == "automatic",
+            hazards.c.permit_id.is_(None),
+            hazards.c.status.in_(("reported", "planned")),
+        )
+    )
+    versions = ledger_history.history(conn, enterprise_id, "spaces", space_id)
+    version = versions[-1]["version"] if versions else 0
+    rectified = []
+    for row in list(open_ones):
+        if row.rule_code is None or row.rule_code in still:
+            continue
+        evidence = _("ledger change: space {space} version {version} by {who}").format(
+            space=space_id, version=version, who=who.name
+        )
+        if row.status == "reported":
+            act(
+                conn,
+                row.hazard_id,
+                "plan",
+                who.name,
+                {
+                    "measures": [_("correct the ledger entry")],
+                    "responsible": who.name,
+                    "deadline": now_iso(datetime.now(UTC) + timedelta(days=1)),
+                },
+            )
+        before, after = act(conn, row.hazard_id, "rectify", who.name, {"evidence": [evidence]})
+        audit.record(
+            conn,
+            who,
+            "hazard.rectify",
+            "hazard",
+            row.hazard_id,
+            enterprise_id=enterprise_id,
+            before=before,
+            after=after,
+        )
+        rectified.append(row.hazard_id)
+    return {"filed": filed, "rectified": rectified}
 
 
 # ----------------------------------------------------------------- the desk

@@ -10,6 +10,10 @@ So a push of n events into a long chain costs O(n), not O(chain) (profiled: the 
 re-verification and re-replay made a job pushed as it happens cost O(chain²)).
 Everything for one permit is written in one transaction; a rejected event writes nothing,
 and the accepted events before it in the same batch are kept.
+
+Each snapshot a tablet recorded is also compared with the server's ledger as it stood at
+the event's time, and the chain replayed on the ledger's facts (``_with_ledger_check``,
+docs/server.md): that replay is kept in memory beside the permit's, so it costs O(n) too.
 """
 
 from __future__ import annotations
@@ -31,32 +35,34 @@ from sync_server.i18n import gettext as _
 from sync_server.schema import devices, events, findings, permits, version_conflicts
 from sync_server.security import Principal
 from sync_server.services import hazards as hazard_service
-from sync_server.services import permit_members
+from sync_server.services import ledger_history, permit_members
 from sync_server.settings import Settings
 from sync_server.storage import begin_write, next_rev, now_iso, parse_iso
 
 # The replay of each permit pushed lately, to continue from on its next push: permit id ->
-# the core's Replayer, whose state names the head (seq, hash) it was made for. Bounded;
-# a miss only costs a replay from seq 1.
-_REPLAYS: OrderedDict[str, Any] = OrderedDict()
+# (the core's Replayer, the replay on the server's ledger facts or None while they agree
+# with the tablet's: the ledger cross-check's), whose state names the head (seq, hash)
+# it was made for. Bounded; a miss only costs a replay from seq 1.
+_REPLAYS: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
 _REPLAYS_MAX = 512
 _REPLAYS_LOCK = threading.Lock()
+LEDGER_MISMATCH_PREFIX = domain.LEDGER_MISMATCH_PREFIX
 
 
-def _cached_replay(permit: Any) -> Any:
+def _cached_replays(permit: Any) -> tuple[Any, Any]:
     if permit is None:
-        return None
+        return None, None
     with _REPLAYS_LOCK:
-        replayer = _REPLAYS.get(permit.permit_id)
+        replayer, ledger = _REPLAYS.get(permit.permit_id, (None, None))
     state = getattr(replayer, "state", None)
     if state is None or state.seq != permit.last_seq or state.head_hash != permit.last_hash:
-        return None
-    return replayer
+        return None, None
+    return replayer, ledger
 
 
-def _keep_replay(permit_id: str, replayer: Any) -> None:
+def _keep_replay(permit_id: str, replays: tuple[Any, Any]) -> None:
     with _REPLAYS_LOCK:
-        _REPLAYS[permit_id] = replayer
+        _REPLAYS[permit_id] = replays
         _REPLAYS.move_to_end(permit_id)
         while len(_REPLAYS) > _REPLAYS_MAX:
             _REPLAYS.popitem(last=False)
@@ -152,9 +158,9 @@ def push(
         for attempt in range(3):
             try:
                 with begin_write(engine) as conn:
-                    out, replayer = _push_permit(conn, settings, device, permit_id, group)
-                if replayer is not None:  # committed: the next push continues from it
-                    _keep_replay(permit_id, replayer)
+                    out, replays = _push_permit(conn, settings, device, permit_id, group)
+                if replays is not None:  # committed: the next push continues from it
+                    _keep_replay(permit_id, replays)
                 break
             except DbIntegrityError:
                 # Another push for this permit committed first: read again and redo.
@@ -303,10 +309,10 @@ def _push_permit(
             continue
         candidates.append((index, ev))
         expected += 1
-    out, replayer = _group_outcome(
+    out, replays = _group_outcome(
         conn, settings, device, permit_id, permit, candidates, out, received
     )
-    return _with_echoes(out, echoes), replayer
+    return _with_echoes(out, echoes), replays
 
 
 def _with_echoes(
@@ -337,7 +343,7 @@ def _group_outcome(
     if not candidates:
         return out, None
 
-    resume = _cached_replay(permit)
+    resume, ledger_resume = _cached_replays(permit)
     chain: list[domain.ParsedEvent] = []
     last: domain.ParsedEvent | None = None
     if permit is not None:
@@ -377,6 +383,9 @@ def _group_outcome(
 
     new = [ev for _, ev in accepted]
     summary, replayer = domain.replay_chain([*chain, *new], received, resume=resume)
+    summary, ledger_replayer = _with_ledger_check(
+        conn, enterprise_id, permit, chain, new, summary, resume, ledger_resume
+    )
     previous_at = last.occurred_at if last is not None else None
     received_iso = now_iso(received)
     rows = []
@@ -407,7 +416,63 @@ def _group_outcome(
         flags.add("VERSION_CONFLICT")
     _save_permit(conn, enterprise_id, permit, new, flags, summary, received_iso)
     _save_findings(conn, enterprise_id, permit_id, summary, received_iso)
-    return out, replayer
+    return out, (replayer, ledger_replayer)
+
+
+def _with_ledger_check(
+    conn: Connection,
+    enterprise_id: str,
+    permit: Any,
+    chain: list[domain.ParsedEvent],
+    new: list[domain.ParsedEvent],
+    summary: domain.ReplaySummary,
+    resume: Any,
+    ledger_resume: Any,
+) -> tuple[domain.ReplaySummary, Any]:
+    """The summary plus the ledger cross-check, and the replay on the ledger's facts to
+    continue from (None while they agree with the tablet's). Each disagreement between
+    a snapshot the tablet recorded and the server's ledger at the event's time is
+    evidence (``LEDGER_MISMATCH_*``); each refusal the core's rules make on the ledger's
+    facts is a hazard finding. Run when a new event carries a snapshot, or when the
+    permit has disagreements already (a later event may be judged differently on the
+    ledger's facts): on the new events, continuing the two replays; from seq 1 when
+    they are not in memory."""
+    earlier = permit is not None and any(
+        str(a).startswith(LEDGER_MISMATCH_PREFIX) for a in permit.anomalies
+    )
+    if not earlier and not any(domain.has_snapshot(ev) for ev in new):
+        return summary, None
+    before, events = resume, new
+    if chain or (earlier and ledger_resume is None):
+        # From seq 1: the stored chain was replayed from seq 1 too, or the replay on the
+        # ledger's facts is not in memory (a restart, another worker).
+        before, ledger_resume = None, None
+        events = [*(chain or _load_chain(conn, permit.permit_id)), *new]
+    items: dict[tuple[str, str, datetime], dict[str, Any] | None] = {}
+    kinds: dict[str, list[Any]] = {}
+
+    def lookup(kind: str, item_id: str, at: datetime) -> dict[str, Any] | None:
+        key = (kind, item_id, at)
+        if key not in items:
+            items[key] = ledger_history.as_of(conn, enterprise_id, kind, item_id, at)
+        return items[key]
+
+    def every(kind: str, at: datetime) -> dict[str, dict[str, Any]]:
+        # One query per kind and push; each event's instant picked from the versions.
+        if kind not in kinds:
+            kinds[kind] = ledger_history.versions_of(conn, enterprise_id, kind)
+        return ledger_history.standing_at(kinds[kind], at)
+
+    check, ledger_replayer = domain.cross_check_ledger(
+        events, lookup, every, recorded_before=before, ledger_before=ledger_resume
+    )
+    if not check.mismatches and not check.refusals:
+        return summary, ledger_replayer
+    return dataclasses.replace(
+        summary,
+        hazard_findings=[*summary.hazard_findings, *check.refusals],
+        evidence=[*summary.evidence, *check.mismatches],
+    ), ledger_replayer
 
 
 def _clock(

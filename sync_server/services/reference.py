@@ -14,6 +14,7 @@ from sync_server import domain
 from sync_server.errors import NotFound, Unprocessable
 from sync_server.i18n import gettext as _
 from sync_server.schema import enterprises, hazards, reference_items
+from sync_server.services import ledger_history
 from sync_server.storage import next_rev, now_iso
 
 
@@ -62,9 +63,14 @@ def find(conn: Connection, enterprise_id: str, kind: Kind, item_id: str) -> Any 
 
 
 def upsert(
-    conn: Connection, enterprise_id: str, kind: Kind, item_id: str, data: dict[str, Any]
+    conn: Connection,
+    enterprise_id: str,
+    kind: Kind,
+    item_id: str,
+    data: dict[str, Any],
+    changed_by: str = "",
 ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """Write one item; return (before, after)."""
+    """Write one item and a version of it (``ledger_history``); return (before, after)."""
     clean = validate(kind, item_id, data, enterprise_id)
     if kind is Kind.PROFILE_OVERRIDE:
         _one_override_per_base(conn, enterprise_id, item_id, clean)
@@ -75,6 +81,16 @@ def upsert(
     )
     row = conn.execute(sa.select(reference_items).where(*key)).first()
     values = {"data": clean, "deleted": False, "rev": next_rev(conn), "updated_at": now_iso()}
+    ledger_history.record(
+        conn,
+        enterprise_id,
+        kind.value,
+        item_id,
+        clean,
+        changed_by=changed_by,
+        at=values["updated_at"],
+        rev=values["rev"],
+    )
     if row is None:
         conn.execute(
             reference_items.insert().values(
@@ -102,8 +118,11 @@ def _one_override_per_base(
             )
 
 
-def delete(conn: Connection, enterprise_id: str, kind: Kind, item_id: str) -> dict[str, Any]:
+def delete(
+    conn: Connection, enterprise_id: str, kind: Kind, item_id: str, changed_by: str = ""
+) -> dict[str, Any]:
     row = get(conn, enterprise_id, kind, item_id)
+    rev, at = next_rev(conn), now_iso()
     conn.execute(
         reference_items.update()
         .where(
@@ -111,7 +130,10 @@ def delete(conn: Connection, enterprise_id: str, kind: Kind, item_id: str) -> di
             reference_items.c.kind == kind.value,
             reference_items.c.item_id == item_id,
         )
-        .values(deleted=True, rev=next_rev(conn), updated_at=now_iso())
+        .values(deleted=True, rev=rev, updated_at=at)
+    )
+    ledger_history.record(
+        conn, enterprise_id, kind.value, item_id, None, changed_by=changed_by, at=at, rev=rev
     )
     before: dict[str, Any] = row.data
     return before

@@ -32,6 +32,7 @@ from permits.timeline import Step, steps_of_json
 from sync_server.labels import (
     EVENT_TYPES,
     ISOLATION_METHODS,
+    LEDGER_FIELDS,
     PERMIT_STATUSES,
     ROLES,
     Gettext,
@@ -163,6 +164,89 @@ def _summary(
     if who:
         return _name(people, who)
     return ""
+
+
+def _shown(value: Any, _: Gettext) -> str:
+    """A snapshot value of the ledger cross-check as a reader reads it."""
+    if value is None or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list):
+        return "、".join(_shown(v, _) for v in value)
+    if isinstance(value, dict):
+        if "kind" in value and "valid_until" in value:  # a certificate
+            return f"{value['kind']} {value.get('number', '')} → {value['valid_until']}"
+        if "contractor_id" in value:  # a contractor snapshot
+            if value.get("registered") is False:
+                return _("{contractor}: not a registered contractor").format(
+                    contractor=value["contractor_id"]
+                )
+            return _("{name}: contract {start} – {end}; blacklisted {since}").format(
+                name=value.get("name") or value["contractor_id"],
+                start=value.get("contract_valid_from") or "—",
+                end=value.get("contract_valid_until") or "—",
+                since=value.get("blacklisted_on") or "—",
+            )
+        if "delegation_id" in value:  # a written delegation
+            return _("{document}: {start} – {end}").format(
+                document=value.get("document_ref") or value["delegation_id"],
+                start=value.get("valid_from") or "—",
+                end=value.get("valid_until") or "—",
+            )
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    text = str(value)
+    return local_time(text) if "T" in text and len(text) > 18 else text
+
+
+def ledger_checks(
+    found: list[dict[str, Any]], events: list[dict[str, Any]], _: Gettext
+) -> dict[str, list[dict[str, Any]]]:
+    """The ledger cross-check side by side: per disagreement, what the tablet recorded and
+    what the server's ledger said at the event's time; and what the core's rules would
+    have refused on the ledger's facts (docs/server.md)."""
+    kinds = {e["seq"]: e["type"] for e in events}
+    rows = []
+    refusals = []
+    for f in found:
+        facts = f.get("facts") or {}
+        if str(f["code"]).startswith("LEDGER_MISMATCH_"):
+            subject = facts.get("name") or facts.get("subject", "")
+            if facts.get("name") and facts.get("subject") != facts.get("name"):
+                subject = f"{facts['name']} ({facts.get('subject', '')})"
+            for item in facts.get("fields") or []:
+                unknown = not item.get("field")
+                rows.append(
+                    {
+                        "seq": f["seq"],
+                        "event": label(EVENT_TYPES, kinds.get(f["seq"], ""), _),
+                        "code": f["code"],
+                        "subject": subject,
+                        "field": label(LEDGER_FIELDS, item.get("field", ""), _),
+                        "recorded": _("yes") if unknown else _shown(item.get("recorded"), _),
+                        "ledger": _("not in the ledger")
+                        if unknown
+                        else _shown(item.get("ledger"), _),
+                    }
+                )
+        elif facts.get("basis") == "ledger":
+            refusals.append(
+                {
+                    "seq": f["seq"],
+                    "event": label(EVENT_TYPES, kinds.get(f["seq"], ""), _),
+                    "code": f["code"],
+                    "message": facts.get("message", ""),
+                    "hazard_id": f.get("hazard_id"),
+                }
+            )
+    drafted = next((e for e in events if e["type"] == "drafted"), None)
+    as_of = ((drafted or {}).get("payload") or {}).get("ledger_as_of")
+    return {
+        "mismatches": rows,
+        "refusals": refusals,
+        # When the tablet last pulled its ledger copy (a current tablet records it).
+        "ledger_as_of": local_time(as_of) if as_of else "",
+    }
 
 
 def _device_labels(conn: Connection, enterprise_id: str) -> dict[str, str]:
@@ -404,6 +488,7 @@ def build(conn: Connection, who: Principal, permit_id: str, _: Gettext) -> dict[
         "readings": {**t["readings"], "unreadable": unreadable, "points": len(points)},
         "verification": t["verification"],
         "findings": t["findings"],
+        "ledger_checks": ledger_checks(t["findings"], events, _),
         "hazards": t["hazards"],
         "conflicts": t["conflicts"],
         "notes": t["notes"],

@@ -28,6 +28,7 @@ from tablet_app.desk import PermitDesk, detector_identity
 from tablet_app.i18n import _
 from tablet_app.live import LiveFeed
 from tablet_app.presenters.common import Outcome, attempt
+from tablet_app.presenters.wording import Wording, number, point_name
 from tablet_app.theme import Level
 
 # Stability: at least STABLE_MIN readings of each channel in the last
@@ -84,6 +85,7 @@ class AtmospherePresenter:
         self.samples: dict[str, dict[str, Any]] = {}
         self.manual = False
         self.last: Outcome | None = None
+        self.wording = Wording(feed.latest, desk.person_name)
 
     @property
     def permit_id(self) -> str:
@@ -124,7 +126,10 @@ class AtmospherePresenter:
                 )
                 all_stable = False
                 continue
-            shown = f"{channel.value}: {latest.value:g} {latest.unit.value}"
+            shown = (
+                f"{channel.value}: {number(latest.value, channel.value, latest.unit.value)}"
+                f" {latest.unit.value}"
+            )
             if not latest.trusted:
                 lines.append(
                     ChannelLine(
@@ -158,10 +163,11 @@ class AtmospherePresenter:
         lines, stable = self.channel_lines()
         points = []
         for point in state.space.sample_points if state.space else ():
+            name = point_name(point)
             if point in self.samples:
-                points.append((point, _("{point}: sampled").format(point=point), Level.UNKNOWN))
+                points.append((point, _("{point}: sampled").format(point=name), Level.UNKNOWN))
             else:
-                points.append((point, _("{point}: not sampled").format(point=point), Level.WARN))
+                points.append((point, _("{point}: not sampled").format(point=name), Level.WARN))
         latest = state.latest_test
         reasons: tuple[tuple[str, str], ...]
         if latest is None:
@@ -180,7 +186,8 @@ class AtmospherePresenter:
                 Level.ALARM,
             )
             reasons = tuple(
-                (u.message(), u.remedy()) for u in (reason_unmet(dict(r)) for r in latest.reasons)
+                (u.message(), u.remedy())
+                for u in (self.wording.unmet(reason_unmet(dict(r))) for r in latest.reasons)
             )
         manual = ""
         if latest is not None and latest.manual:
@@ -198,7 +205,7 @@ class AtmospherePresenter:
             verdict_level=level,
             reasons=reasons,
             manual_flag=manual,
-            refusal=tuple(self.last.lines()) if self.last and not self.last.ok else (),
+            refusal=tuple(self.last.lines(self.wording)) if self.last and not self.last.ok else (),
         )
 
     # ---- actions
@@ -206,7 +213,9 @@ class AtmospherePresenter:
     def take_sample(self, point: str) -> Outcome:
         state = self.state()
         if not state.space or point not in state.space.sample_points:
-            self.last = Outcome(False, error=_("Unknown sample point {point}.").format(point=point))
+            self.last = Outcome(
+                False, error=_("Unknown sample point {point}.").format(point=point_name(point))
+            )
             return self.last
         _lines, stable = self.channel_lines()
         if not stable:
@@ -214,7 +223,7 @@ class AtmospherePresenter:
                 False,
                 error=_(
                     "Readings are not steady yet at {point}: keep the probe there and wait."
-                ).format(point=point),
+                ).format(point=point_name(point)),
             )
             return self.last
         readings = [self.feed.latest(ch) for ch in self._required(state)]
@@ -324,11 +333,14 @@ class AtmospherePresenter:
             )
         ]
         for sample in recorded.test.samples if recorded else ():
-            values = ", ".join(f"{r.channel} {float(r.value):g} {r.unit}" for r in sample.readings)
+            values = _(", ").join(
+                f"{r.channel} {self.wording.value(r.channel, float(r.value), r.unit)}"
+                for r in sample.readings
+            )
             rows.append(
                 (
                     _("{point}: {values} · within the limits").format(
-                        point=sample.point, values=values
+                        point=point_name(sample.point), values=values
                     ),
                     Level.SAFE,
                 )

@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
+
+from permits.atmosphere import entry_limits
+from permits.errors import PermitError
 from permits.events import (
     AlarmCleared,
     AlarmKind,
@@ -35,8 +39,10 @@ from tablet_app.context import AppContext
 from tablet_app.desk import PermitDesk, detector_identity
 from tablet_app.i18n import _
 from tablet_app.live import LiveFeed
+from tablet_app.presenters.alarm import AlarmBell, Conditions, Pattern
 from tablet_app.presenters.common import Outcome, attempt
 from tablet_app.presenters.home import status_text
+from tablet_app.presenters.wording import Wording, number
 from tablet_app.theme import Level
 
 ALARM_KIND = {
@@ -47,6 +53,24 @@ ALARM_KIND = {
 }
 
 
+# The sparkline: the last 15 minutes, at most this many points (each the highest
+# reading of its slice of time, so a short peak is never drawn away).
+SPARK_WINDOW = timedelta(minutes=15)
+SPARK_POINTS = 180
+TREND_FIT = timedelta(minutes=5)  # the direction of a trend: the core's fit window
+
+
+@dataclass(frozen=True)
+class Sparkline:
+    """A tile's picture of the gas, in 0..1 of the tile's plot area: ``points`` flat
+    ``x0, y0, x1, y1, …``; ``limits`` the y of each alarm limit; ``alarms`` the x of
+    each alarm raised in the window."""
+
+    points: tuple[float, ...] = ()
+    limits: tuple[float, ...] = ()
+    alarms: tuple[float, ...] = ()
+
+
 @dataclass(frozen=True)
 class GasTile:
     channel: str
@@ -54,6 +78,7 @@ class GasTile:
     unit: str
     level: Level
     note: str
+    spark: Sparkline = Sparkline()
 
 
 @dataclass(frozen=True)
@@ -79,6 +104,8 @@ class BoardView:
     entrants: tuple[EntrantRow, ...]
     inside_count: str
     refusal: tuple[tuple[str, str], ...]
+    sound: Pattern = Pattern.NONE  # what the alarm bell plays now
+    sound_text: str = ""  # what is sounding, and the acknowledge/mute state
 
 
 # How often a secondary detector's monitor is rebuilt, from the last STEL window and a
@@ -111,6 +138,8 @@ class BoardPresenter:
         self._monitor: LiveMonitor | None = None
         self._monitor_key: tuple[str | None, str | None, str | None] | None = None
         self._others: dict[str, tuple[LiveMonitor, datetime]] = {}
+        self.wording = Wording(feed.latest, desk.person_name)
+        self.bell = AlarmBell()
         feed.listen(self._on_reading)
 
     def _on_reading(self, reading: Reading) -> None:
@@ -282,6 +311,7 @@ class BoardPresenter:
                 raised.append(aid)
             else:
                 self.last = outcome
+        self.bell.update(self.conditions(self.state(), assessment, self._stale(state, now)))
         if self.recorder.due(now):
             # the continuous-monitoring record: about a minute per chunk, hashed into the chain
             chunked = attempt(
@@ -293,45 +323,195 @@ class BoardPresenter:
                 self.last = chunked
         return raised
 
+    # ---- the audible alarm
+
+    def _stale(self, state: PermitState, now: datetime) -> bool:
+        stale_after = state.profile.monitoring.stale_after
+        for ch in state.space.required_channels if state.space else ():
+            r = self.feed.latest(Channel(ch))
+            if r is None or r.received_at is None or now - r.received_at > stale_after:
+                return True
+        return False
+
+    def conditions(self, state: PermitState, assessment: LiveAssessment, stale: bool) -> Conditions:
+        """What the bell sounds for: alarms and an evacuation with people inside (or
+        nobody on duty as guardian while someone is inside), a stale stream, warnings;
+        nothing before monitoring starts with nobody inside (the pre-entry test judges
+        that air, and refuses entry)."""
+        if state.status in TERMINAL or (state.monitoring_detector is None and not state.inside):
+            return Conditions()
+        evacuate = {f"{a.code}:{a.channel}" for a in assessment.alarms}
+        evacuate |= {f"alarm:{aid}" for aid in state.alarms}
+        if state.inside and state.guardian is None:
+            evacuate.add("no-guardian")
+        if state.status is Status.EVACUATING:
+            evacuate.add("evacuating")
+        return Conditions.of(
+            evacuate=evacuate,
+            stale={"stale"} if stale else (),
+            warning={f"{w.code}:{w.channel}" for w in assessment.warnings},
+            evacuation_on=bool(state.inside) or state.status is Status.EVACUATING,
+        )
+
+    def acknowledge(self) -> None:
+        """The guardian's touch on the alarm button: an evacuation is muted for 30 s at
+        most, a stale stream or warning until it clears and comes back."""
+        self.bell.acknowledge(self.context.now())
+
+    def _sound_text(self, now: datetime) -> str:
+        pattern = self.bell.pattern_now
+        if pattern is Pattern.NONE:
+            return ""
+        muted = self.bell.muted_for(now)
+        what = {
+            Pattern.EVACUATE: _("EVACUATION ALARM sounding"),
+            Pattern.STALE: _("No live data: alarm sounding"),
+            Pattern.WARNING: _("Warning sounding"),
+        }[pattern]
+        if muted:
+            return _("{what}: muted, sounds again in {n} s").format(what=what, n=muted)
+        if self.bell.sounding(now) is Pattern.NONE:
+            return _("Alarm acknowledged; the condition is still on the board")
+        return what
+
     # ---- view
+
+    def _limits(self, state: PermitState, channel: str, reading: Reading) -> list[float]:
+        try:
+            limits = [
+                lim
+                for lim in entry_limits(
+                    Channel(channel),
+                    reading.unit,
+                    state.profile,
+                    gas=reading.gas,
+                    lel_vol=reading.lel_vol,
+                    oxygen_enriched=state.space.oxygen_enriched if state.space else False,
+                )
+            ]
+        except (PermitError, ValueError):  # a gas the table cannot convert: no limit line
+            return []
+        # the limit that alarms first on each side (H2S is also flammable: its %LEL
+        # limit is thousands of ppm above the toxic one and would flatten the line)
+        lower = [lim.limit for lim in limits if lim.falling]
+        upper = [lim.limit for lim in limits if not lim.falling]
+        return [*([max(lower)] if lower else []), *([min(upper)] if upper else [])]
+
+    def sparkline(
+        self, channel: Channel, limits: list[float], alarms_at: list[datetime], now: datetime
+    ) -> Sparkline:
+        """The last 15 minutes of ``channel`` from the feed's numpy columns: bucketed
+        to at most ``SPARK_POINTS`` (each bucket's highest trusted value), scaled with
+        the limits in view."""
+        columns = self.feed.columns(channel)
+        if columns is None:
+            return Sparkline()
+        t0 = (now - SPARK_WINDOW).timestamp()
+        t, v, ok = columns.since(t0)
+        t, v = t[ok], v[ok]
+        if len(t) == 0:
+            return Sparkline()
+        if len(t) > SPARK_POINTS:
+            edges = np.searchsorted(t, np.linspace(t[0], t[-1], SPARK_POINTS + 1)[:-1])
+            edges = np.unique(edges)
+            v = np.maximum.reduceat(v, edges)
+            t = t[edges]
+        span = SPARK_WINDOW.total_seconds()
+        lows = [float(v.min()), *limits]
+        highs = [float(v.max()), *limits]
+        low = min(0.0, *lows) if channel is not Channel.O2 else min(lows) - 0.5
+        high = max(highs) * 1.1 if channel is not Channel.O2 else max(highs) + 0.5
+        if high <= low:
+            high = low + 1.0
+        xs = np.clip((t - t0) / span, 0.0, 1.0)
+        ys = np.clip((v - low) / (high - low), 0.0, 1.0)
+        points = np.column_stack((xs, ys)).ravel()
+        return Sparkline(
+            points=tuple(points.tolist()),
+            limits=tuple(float((lim - low) / (high - low)) for lim in limits if low <= lim <= high),
+            alarms=tuple(
+                float((at.timestamp() - t0) / span) for at in alarms_at if at.timestamp() >= t0
+            ),
+        )
+
+    def _rising(self, channel: Channel, now: datetime) -> bool:
+        """The sign of the least-squares slope over the core's trend window."""
+        columns = self.feed.columns(channel)
+        if columns is None:
+            return True
+        t, v, ok = columns.since((now - TREND_FIT).timestamp())
+        t, v = t[ok], v[ok]
+        if len(t) < 2:
+            return True
+        dt = t - t.mean()
+        return float(np.dot(dt, v - v.mean())) >= 0.0
 
     def view(self) -> BoardView:
         state = self.state()
         now = self.context.now()
         assessment = self.assessment or self.assess()
+        wording = self.wording
         status = state.status_at(now)
-        by_channel_alarm = {a.channel for a in assessment.alarms}
+        recorded_alarm_channels = {a.channel for a in state.alarms.values()}
+        by_channel_alarm = {a.channel for a in assessment.alarms} | recorded_alarm_channels
         all_channels_alarm = any(a.channel is None for a in assessment.alarms)
         by_channel_warn = {w.channel for w in assessment.warnings}
         stale_after = state.profile.monitoring.stale_after
         tiles = []
         stale = False
+        alarms_at: dict[str | None, list[datetime]] = {}
+        for rec in state.alarms.values():
+            alarms_at.setdefault(rec.channel, []).append(rec.raised_at)
+        trend_notes: dict[str, str] = {}
+        warnings: list[str] = []
+        for w in assessment.warnings:
+            if w.code == "TREND_TO_ALARM":
+                # only while heading for a limit not yet reached: nothing once in alarm
+                if w.channel in by_channel_alarm or all_channels_alarm or w.value is None:
+                    continue
+                assert w.channel is not None
+                rising = self._rising(Channel(w.channel), now)
+                trend_notes[w.channel] = _("alarm in about {when}").format(
+                    when=wording.time_to_alarm(float(w.value))
+                )
+                warnings.append(wording.trend(w.channel, float(w.value), rising))
+            else:
+                warnings.append(wording.reason(w))
         for ch in state.space.required_channels if state.space else ():
             r = self.feed.latest(Channel(ch))
             if r is None or r.received_at is None or now - r.received_at > stale_after:
                 stale = True
                 tiles.append(GasTile(ch, "--", "", Level.UNKNOWN, _("no data")))
                 continue
+            spark = self.sparkline(
+                Channel(ch),
+                self._limits(state, ch, r),
+                alarms_at.get(ch, []) + alarms_at.get(None, []),
+                now,
+            )
             if not r.trusted:
-                tiles.append(GasTile(ch, "--", r.unit.value, Level.ALARM, _("sensor fault")))
+                tiles.append(GasTile(ch, "--", r.unit.value, Level.ALARM, _("sensor fault"), spark))
                 continue
             if ch in by_channel_alarm or all_channels_alarm:
                 level, note = Level.ALARM, _("ALARM")
             elif ch in by_channel_warn:
-                level, note = Level.WARN, _("warning")
+                level, note = Level.WARN, trend_notes.get(ch, _("warning"))
             else:
                 level, note = Level.SAFE, ""
-            for w in assessment.warnings:
-                if w.channel == ch and w.code == "TREND_TO_ALARM" and w.value is not None:
-                    note = _("alarm in ~{m} min").format(m=max(1, int(w.value // 60)))
-            tiles.append(GasTile(ch, f"{r.value:g}", r.unit.value, level, note))
-        banner = [a.message() for a in assessment.alarms]
+            tiles.append(
+                GasTile(ch, number(r.value, ch, r.unit.value), r.unit.value, level, note, spark)
+            )
+        banner = [wording.reason(a) for a in assessment.alarms]
         if self.feed.error:
             banner.insert(0, _("Detector connection failed: {error}").format(error=self.feed.error))
-        for rec in state.alarms.values():
-            text = _("Alarm {id} active").format(id=rec.alarm_id)
-            if text not in banner:
-                banner.append(text)
+        if state.alarms:
+            raised = self._raised_points()
+            for rec in state.alarms.values():
+                banner.append(
+                    wording.alarm_line(
+                        rec.kind, rec.channel, raised.get(rec.alarm_id), rec.raised_at
+                    )
+                )
         latest = state.latest_test
         if latest is None:
             test_age, test_level = _("No atmosphere test"), Level.ALARM
@@ -372,6 +552,7 @@ class BoardPresenter:
         }.get(status, Level.UNKNOWN)
         if assessment.alarms or state.alarms:
             status_level = Level.ALARM
+        self.bell.update(self.conditions(state, assessment, stale))
         return BoardView(
             title=_("Permit {id}: {space}").format(
                 id=state.permit_id, space=state.space.name if state.space else "-"
@@ -380,7 +561,7 @@ class BoardPresenter:
             status_level=status_level,
             tiles=tuple(tiles),
             banner=tuple(banner),
-            warnings=tuple(w.message() for w in assessment.warnings),
+            warnings=tuple(warnings),
             stale=stale,
             test_age=test_age,
             test_level=test_level,
@@ -388,8 +569,18 @@ class BoardPresenter:
             expiry_level=expiry_level,
             entrants=entrants,
             inside_count=_("{n} inside").format(n=len(state.inside)),
-            refusal=tuple(self.last.lines()) if self.last and not self.last.ok else (),
+            refusal=tuple(self.last.lines(wording)) if self.last and not self.last.ok else (),
+            sound=self.bell.sounding(now),
+            sound_text=self._sound_text(now),
         )
+
+    def _raised_points(self) -> dict[str, str | None]:
+        """Each recorded alarm's sample point, from its ``alarm_raised`` event."""
+        return {
+            e.payload.alarm_id: e.payload.point
+            for e in self.desk.session(self.permit_id).events
+            if isinstance(e.payload, AlarmRaised)
+        }
 
     # ---- actions
 

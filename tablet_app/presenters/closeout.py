@@ -17,6 +17,7 @@ from tablet_app.desk import PermitDesk
 from tablet_app.i18n import _
 from tablet_app.presenters.common import Outcome, attempt
 from tablet_app.presenters.home import status_text
+from tablet_app.presenters.wording import Wording
 from tablet_app.theme import Level
 
 
@@ -62,11 +63,18 @@ class CloseoutPresenter:
 
     def view(self) -> CloseoutView:
         state = self.state()
+        # the isolation point as the ledger describes it, not its id
+        points = {
+            p.point_id: p.description or p.point_id
+            for p in (state.space.isolation_points if state.space else ())
+        }
         locks = [
             LockRow(
                 lock_id,
                 _("Lock {lock} at {point} ({who})").format(
-                    lock=lock_id, point=rec.point_id, who=self.desk.person_name(rec.applied_by)
+                    lock=lock_id,
+                    point=points.get(rec.point_id, rec.point_id),
+                    who=self.desk.person_name(rec.applied_by),
                 ),
                 rec.applied_by,
                 False,
@@ -92,7 +100,9 @@ class CloseoutPresenter:
             inside_level=Level.ALARM if state.inside else Level.SAFE,
             locks=tuple(locks),
             locks_level=Level.WARN if locks else Level.SAFE,
-            refusal=tuple(self.last.lines()) if self.last and not self.last.ok else (),
+            refusal=tuple(self.last.lines(Wording(person_name=self.desk.person_name)))
+            if self.last and not self.last.ok
+            else (),
         )
 
     def _do(self, action) -> Outcome:  # type: ignore[no-untyped-def]

@@ -24,9 +24,11 @@ class Outcome:
     def codes(self) -> list[str]:
         return [u.code for u in self.unmet]
 
-    def lines(self) -> list[tuple[str, str]]:
-        """Each unmet condition as (what is unmet, what to do), from ``permits``."""
-        out = [(u.message(), u.remedy()) for u in self.unmet]
+    def lines(self, wording: Any = None) -> list[tuple[str, str]]:
+        """Each unmet condition as (what is unmet, what to do), from ``permits``;
+        with a screen's ``Wording``, its values in the screen's units and names for ids."""
+        unmet = [wording.unmet(u) for u in self.unmet] if wording is not None else self.unmet
+        out = [(u.message(), u.remedy()) for u in unmet]
         if self.error:
             out.append((self.error, ""))
         return out

@@ -94,6 +94,8 @@ class HomeView:
     sync_level: Level
     ledger_age: str = ""
     ledger_age_level: Level = Level.UNKNOWN
+    # Set when the last draft was refused for a stale ledger: who may sign the override.
+    override_supervisors: tuple[tuple[str, str], ...] = ()
 
 
 class HomePresenter:
@@ -101,6 +103,7 @@ class HomePresenter:
         self.context = context
         self.desk = desk
         self.last: Outcome | None = None
+        self._refused_space: str | None = None
 
     def view(self) -> HomeView:
         now = self.context.now()
@@ -159,6 +162,7 @@ class HomePresenter:
             sync_level=Level.WARN if pending else Level.SAFE,
             ledger_age=age_text,
             ledger_age_level=age_level,
+            override_supervisors=self.supervisors() if self.stale_refusal else (),
         )
 
     def open_permit(self, permit_id: str) -> None:
@@ -223,9 +227,39 @@ class HomePresenter:
             return permit_id
 
         self.last = attempt(do)
+        stale = not self.last.ok and "PERMIT_LEDGER_TOO_OLD" in self.last.codes
+        self._refused_space = space_id if stale else None
         if self.last.ok:
             self.context.permit_id = permit_id
         return self.last
+
+    @property
+    def stale_refusal(self) -> str | None:
+        """The space whose draft the core refused for a stale ledger, until a draft
+        succeeds or is refused for another reason (the screen offers the supervisor's
+        override meanwhile; a wrong PIN or an empty reason keeps the offer)."""
+        return self._refused_space
+
+    def supervisors(self) -> tuple[tuple[str, str], ...]:
+        """(person id, name) of everyone on this tablet's ledger who may sign an override."""
+        return tuple(
+            (str(row["id"]), self.desk.person_name(str(row["id"])))
+            for row in self.context.store.references("people")
+            if SUPERVISOR_ROLES & set(row.get("roles", ()))
+        )
+
+    def draft_with_override(
+        self, work_description: str, supervisor_id: str, pin: str, reason: str
+    ) -> Outcome:
+        """Draft the refused permit again, signed off by a supervisor with a reason."""
+        space_id = self.stale_refusal
+        if space_id is None:
+            return Outcome(False, error=_("Choose the space again."))
+        return self.new_permit(
+            space_id,
+            work_description,
+            stale_override=StaleLedgerOverride(supervisor_id, pin, reason),
+        )
 
     def _stale_signoff(self, override: StaleLedgerOverride | None) -> SignOff | None:
         """A supervisor's signature over a new permit (no chain head yet): their PIN

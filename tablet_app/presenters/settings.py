@@ -33,6 +33,7 @@ class SettingsView:
     pending: str
     database: str
     enrolled: str
+    server_address: str  # what the address field shows: the enrolled server, if any
     sync_result: str
     progress: str
     ledger_age: str = ""
@@ -81,6 +82,10 @@ class SettingsPresenter:
             self.sync_result = _("Enrolment failed: {error}").format(error=exc)
             return False
         self.context.device_id = enrollment.device_id
+        # the server this tablet is enrolled with is the one its token is good for
+        url = self.context.server_url or self.context.store.get_setting("server_url")
+        if url:
+            self.context.store.set_setting("server_url", url)
         self.sync_result = _("Enrolled as device {id}").format(id=enrollment.device_id)
         return True
 
@@ -123,10 +128,14 @@ class SettingsPresenter:
             ).format(**counts),
             database=str(self.context.store.path),
             enrolled=(
-                _("Enrolled as device {id}").format(id=self.context.store.get_setting("device_id"))
+                _("Enrolled with {server} as device {id}").format(
+                    server=server or _("an unknown server"),
+                    id=self.context.store.get_setting("device_id"),
+                )
                 if self.context.store.get_setting("device_token")
                 else _("Not enrolled: enter the one-time code from the safety manager")
             ),
+            server_address=server or "",
             sync_result=self.sync_result,
             progress=self.progress,
             ledger_age=self._ledger_age(),

@@ -8,6 +8,7 @@ from kivy.uix.textinput import TextInput
 from tablet_app import theme
 from tablet_app.i18n import _
 from tablet_app.presenters.atmosphere import AtmospherePresenter
+from tablet_app.presenters.wording import point_name
 from tablet_app.screens.base import BaseScreen, fill_buttons, fill_levels, fill_unmet, load_kv
 
 load_kv("atmosphere")
@@ -76,7 +77,10 @@ class AtmosphereScreen(BaseScreen):
         fill_buttons(
             self.ids.manual_points,
             [
-                (_("Use these values for {point}").format(point=p), lambda p=p: self.manual(p))
+                (
+                    _("Use these values for {point}").format(point=point_name(p)),
+                    lambda p=p: self.manual(p),
+                )
                 for p in (state.space.sample_points if state.space else ())
             ],
         )

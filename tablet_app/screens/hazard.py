@@ -3,10 +3,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tablet_app.i18n import N_, _
 from tablet_app.presenters.hazard_report import HazardReportPresenter
 from tablet_app.screens.base import BaseScreen, fill_levels, fill_unmet, load_kv
 
 load_kv("hazard")
+
+# The headers of Kivy's FileChooserListLayout (kivy/data/style.kv), as msgids.
+FILE_LIST_HEADERS = {"Name": N_("Name"), "Size": N_("Size")}
 
 
 class HazardScreen(BaseScreen):
@@ -33,6 +37,11 @@ class HazardScreen(BaseScreen):
         for w in widget.walk(restrict=True):
             if isinstance(w, Label):
                 w.font_name = theme.FONT_NAME
+                # Kivy's own list header says "Name" / "Size" in English: translate it
+                msgid = getattr(w, "cspermit_msgid", None) or FILE_LIST_HEADERS.get(w.text)
+                if msgid is not None:
+                    w.cspermit_msgid = msgid
+                    w.text = _(msgid)
 
     def refresh(self) -> None:
         self._cjk(self.ids.chooser)

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from kivy.metrics import dp
+
 from tablet_app import theme
 from tablet_app.i18n import _
 from tablet_app.presenters.home import HomePresenter
+from tablet_app.presenters.wording import Wording
 from tablet_app.screens.base import BaseScreen, fill_buttons, fill_levels, fill_unmet, load_kv
 
 load_kv("home")
@@ -18,12 +21,16 @@ class HomeScreen(BaseScreen):
     def __init__(self, context: Any, desk: Any, feed: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.presenter = HomePresenter(context, desk)
+        self.wording = Wording(person_name=desk.person_name)
 
     def refresh(self) -> None:
         view = self.presenter.view()
         self.ids.user.text = _("Signed in: {name}").format(name=view.user_name or "-")
         self.ids.sync.text = view.sync
         self.ids.sync.level = view.sync_level.value
+        self.ids.ledger_age.text = view.ledger_age
+        self.ids.ledger_age.level = view.ledger_age_level.value
+        self._show_override(view.override_supervisors)
         fill_buttons(
             self.ids.permits,
             [
@@ -42,7 +49,7 @@ class HomeScreen(BaseScreen):
         )
         fill_levels(self.ids.hazards, [(h, "warn") for h in view.hazards])
         last = self.presenter.last
-        fill_unmet(self.ids.refusal, last.lines() if last and not last.ok else [])
+        fill_unmet(self.ids.refusal, last.lines(self.wording) if last and not last.ok else [])
 
     def open_permit(self, permit_id: str) -> None:
         self.presenter.open_permit(permit_id)
@@ -54,8 +61,52 @@ class HomeScreen(BaseScreen):
         else:
             self.refresh()
 
+    def scan_with_camera(self) -> None:
+        """Scan the warning sign's QR code; the typed field stays as the fallback."""
+        from tablet_app.screens.camera_scan import CameraScan
+
+        self._scan = CameraScan(self.scanned)
+        if not self._scan.open():
+            self.ids.scan_message.text = self._scan.error
+
+    def scan_frame(self, texture: Any) -> str | None:
+        """One camera frame (a Kivy texture) through the decoder; a code found opens
+        the permit as if it had been typed."""
+        from tablet_app.presenters.scanning import FrameScanner
+        from tablet_app.screens.camera_scan import scan_texture
+
+        payload = scan_texture(texture, FrameScanner())
+        if payload is not None:
+            self.scanned(payload)
+        return payload
+
+    def scanned(self, payload: str) -> None:
+        self.ids.qr.text = payload
+        self.ids.scan_message.text = ""
+        self.new_from_qr()
+
     def new_from_qr(self) -> None:
         if self.presenter.new_permit_from_qr(self.ids.qr.text, DEFAULT_WORK).ok:
+            self.app.go("setup")
+        else:
+            self.refresh()
+
+    def _show_override(self, supervisors: tuple[tuple[str, str], ...]) -> None:
+        """The supervisor's override of a stale ledger, shown only after that refusal."""
+        box = self.ids.override
+        shown = bool(supervisors)
+        box.height = dp(theme.PRIMARY_ACTION_DP) if shown else 0
+        box.opacity, box.disabled = (1, False) if shown else (0, True)
+        self._supervisors = {name: pid for pid, name in supervisors}
+        self.ids.supervisor.values = list(self._supervisors)
+
+    def draft_with_override(self) -> None:
+        supervisor = self._supervisors.get(self.ids.supervisor.text, "")
+        outcome = self.presenter.draft_with_override(
+            DEFAULT_WORK, supervisor, self.ids.override_pin.text, self.ids.override_reason.text
+        )
+        self.ids.override_pin.text = ""
+        if outcome.ok:
             self.app.go("setup")
         else:
             self.refresh()

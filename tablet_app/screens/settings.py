@@ -25,12 +25,13 @@ class SettingsScreen(BaseScreen):
         self.ids.lang_zh.state = "down" if view.language == "zh_CN" else "normal"
         self.ids.lang_en.state = "down" if view.language == "en" else "normal"
         if not self.ids.server.focus:
-            self.ids.server.text = self.presenter.context.server_url or ""
+            self.ids.server.text = view.server_address
         self.ids.device.text = _("Device: {id}").format(id=view.device_id)
         self.ids.pending.text = view.pending
         self.ids.database.text = _("Database: {path}").format(path=view.database)
         self.ids.enrolled.text = view.enrolled
         self.ids.sync_result.text = view.sync_result
+        self.ids.ledger_age.text = view.ledger_age
         self.ids.progress.text = view.progress
 
     def choose_language(self, language: str) -> None:
@@ -89,6 +90,34 @@ class SettingsScreen(BaseScreen):
     def _after(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         task.add_done_callback(lambda _t: self.refresh())
+
+    def scan_enrolment(self) -> None:
+        """Scan the one-time code's QR on the admin's screen; typing stays possible."""
+        from tablet_app.screens.camera_scan import CameraScan
+
+        self._scan = CameraScan(self.scanned)
+        if not self._scan.open():
+            self.message = self._scan.error
+
+    def scan_frame(self, texture: Any) -> str | None:
+        from tablet_app.presenters.scanning import FrameScanner
+        from tablet_app.screens.camera_scan import scan_texture
+
+        payload = scan_texture(texture, FrameScanner())
+        if payload is not None:
+            self.scanned(payload)
+        return payload
+
+    def scanned(self, payload: str) -> None:
+        """A scanned code fills the field (and the server, if the code names one); the
+        person still presses "enrol", as with a typed code."""
+        from tablet_app.presenters.scanning import parse_enrolment_code
+
+        code = parse_enrolment_code(payload)
+        self.ids.code.text = code.code
+        if code.server:
+            self.ids.server.text = code.server
+            self.save_server()
 
     def enroll(self) -> None:
         self._after(self.presenter.enroll(self.ids.code.text))

@@ -5,6 +5,7 @@ from typing import Any
 from permits.events import IsolationKind, IsolationMethod, Role
 from tablet_app.i18n import _
 from tablet_app.presenters.setup import SetupPresenter
+from tablet_app.presenters.wording import Wording
 from tablet_app.screens.base import BaseScreen, fill_buttons, fill_levels, fill_unmet, load_kv
 
 load_kv("setup")
@@ -125,7 +126,14 @@ class SetupScreen(BaseScreen):
                 if pid not in state.briefed
             ],
         )
-        fill_unmet(self.ids.refusal, view.refusal)
+        # the presenter's refusal in the guardian's words (names, not ledger ids)
+        last = self.presenter.last
+        fill_unmet(
+            self.ids.refusal,
+            last.lines(Wording(person_name=self.presenter.desk.person_name))
+            if last is not None and not last.ok
+            else view.refusal,
+        )
 
     def _role(self) -> Role:
         if self.ids.role_guardian.state == "down":

@@ -34,12 +34,21 @@ def test_a_week_old_ledger_needs_a_sync_or_a_supervisors_signed_reason(site: Sit
     assert not outcome.ok and outcome.codes == ["PERMIT_LEDGER_TOO_OLD"], outcome.lines()
     assert site.desk.permit_ids() == []
 
+    # The screen now offers the override, to be signed by a supervisor only.
+    offered = dict(home.view().override_supervisors)
+    assert offered["e-safety"] == "安全管理人员" and "e-leader" not in offered
+    assert not home.draft_with_override("检修", "e-safety", "0000", "network down").ok
+    assert home.view().override_supervisors  # a wrong PIN leaves the offer on screen
     # The work leader cannot sign the override; a supervisor can, with a reason.
     leader_override = StaleLedgerOverride("e-leader", PIN, "network down for a week")
     assert not home.new_permit("E-S1", "检修", stale_override=leader_override).ok
-    override = StaleLedgerOverride("e-safety", PIN, "network down for a week; pump failure")
-    outcome = home.new_permit("E-S1", "检修", stale_override=override)
+    outcome = home.new_permit("E-S1", "检修")  # refused again: the screen offers it again
+    assert outcome.codes == ["PERMIT_LEDGER_TOO_OLD"] and home.stale_refusal == "E-S1"
+    outcome = home.draft_with_override(
+        "检修", "e-safety", PIN, "network down for a week; pump failure"
+    )
     assert outcome.ok, outcome.lines()
+    assert home.view().override_supervisors == ()
     (drafted,) = [e for e in site.store.events_for_permit(outcome.value) if e["seq"] == 1]
     assert drafted["payload"]["stale_ledger_override"]["person_id"] == "e-safety"
     assert drafted["payload"]["ledger_as_of"].startswith(eight_days_ago.date().isoformat())

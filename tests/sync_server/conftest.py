@@ -88,6 +88,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
     return cluster.url(name)
 
 
+# An empty database for a migration test (no revision applied yet).
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.db'}"
+    cluster: PgCluster | None = request.getfixturevalue("pg_cluster")
+    if cluster is None:
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl)")
+    name = f"m{next(cluster.counter)}"
+    cluster.admin(f"CREATE DATABASE {name}")
+    return cluster.url(name)
+
+
 def make_settings(db_url: str, **overrides: Any) -> Settings:
     # argon2 at its cheapest: tests check behaviour, not the work factor.
     values: dict[str, Any] = {"db_url": db_url, "argon2_time_cost": 1, "argon2_memory_cost_kib": 64}

@@ -18,7 +18,7 @@ from sync_server.schema import metadata
 from sync_server.services import permits as permit_service
 from sync_server.storage import make_engine, migrate
 from tests.sync_server.chains import cancelled, enroll_tablet, filler, simple_permit
-from tests.sync_server.conftest import LEDGER_SPACE, PgCluster, World
+from tests.sync_server.conftest import LEDGER_SPACE, World
 
 LISTS = {
     "people": ("permit_people", "person_id", "person"),
@@ -237,18 +237,6 @@ def _permit_row(
         "rev": 1,
         "updated_at": first_at,
     }
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'old.db'}"
-    cluster: PgCluster | None = request.getfixturevalue("pg_cluster")
-    if cluster is None:
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl)")
-    name = f"m{next(cluster.counter)}"
-    cluster.admin(f"CREATE DATABASE {name}")
-    return cluster.url(name)
 
 
 def test_migration_derives_the_members_of_existing_permits(empty_db: str) -> None:

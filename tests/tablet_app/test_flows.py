@@ -174,7 +174,7 @@ def test_an_entrant_confirms_the_recorded_values_per_point_and_the_verdict(
     rows = atmo.confirmation()
     assert "PASSED" in rows[0][0]
     assert [r[0].split(":")[0] for r in rows[1:]] == ["top", "middle", "bottom"]
-    assert all("H2S 0 ppm" in r[0] and r[1] is Level.SAFE for r in rows[1:])
+    assert all("H2S 0.0 ppm" in r[0] and r[1] is Level.SAFE for r in rows[1:])
 
 
 def test_a_hazard_report_keeps_its_photo_and_goes_into_the_open_permit(

@@ -29,6 +29,7 @@ def walk(tmp_path_factory: pytest.TempPathFactory) -> dict:
     )
     report["returncode"] = returncode
     report["texts"] = json.loads((out / "texts.json").read_text("utf-8"))
+    report["out"] = out
     return report
 
 
@@ -134,3 +135,107 @@ def test_every_visible_character_has_a_glyph_in_the_font(walk: dict) -> None:
         if not ch.isspace() and ord(ch) not in font.charToGlyph
     }
     assert not missing, sorted(missing)
+
+
+def test_the_alarm_is_heard_in_the_recorded_audio(walk: dict) -> None:
+    """SDL's disk audio driver recorded what the app played (s16le, 44.1 kHz stereo):
+    nothing before the H2S burst; the trend warning, then from the alarm on the
+    evacuation siren's two tones (1000 / 1500 Hz), loud, played once (not doubled). The
+    guardian's acknowledgement mutes it for 30 s, no longer."""
+    import numpy as np
+
+    audio = walk["notes"]["alarm_audio"]
+    assert audio["file"] and audio["sounding"] == "evacuate"
+    assert audio["played_before"] == []  # SDL opens the sound card at the first sound
+    assert audio["played"][-1] == "evacuate" and audio["played"].count("evacuate") == 1
+    samples = np.fromfile(walk["out"] / audio["file"], dtype="<i2")
+    before = samples[: audio["from_byte"] // 2]
+    assert before.size == 0 or np.abs(before).max() < 1_000
+    siren = samples[audio["alarm_byte"] // 2 : audio["to_byte"] // 2]
+    assert siren.size >= 44_100 * 2  # at least a second of it
+    assert np.abs(siren).max() > 10_000
+    # one siren, not two on top of each other: two would clip
+    assert (np.abs(siren.astype(np.int32)) >= 32_767).mean() < 0.001
+    left = siren[0::2].astype(float)[-44_100:]  # its last second
+    spectrum = np.abs(np.fft.rfft(left))
+    freqs = np.fft.rfftfreq(left.size, 1 / 44_100)
+
+    def energy(hz: float) -> float:
+        return float(spectrum[(freqs > hz - 20) & (freqs < hz + 20)].sum())
+
+    assert energy(1000) > 20 * energy(700) and energy(1500) > 20 * energy(700)
+    assert energy(1000) > 5 * energy(880)  # the siren, not the warning's beeps
+    assert walk["notes"]["alarm_acknowledged"] == {"sounding": "none", "muted_for_s": 30}
+
+
+GAS = r"(?<![A-Za-z])(O2|LEL|H2S|CO)(?![A-Za-z0-9])"
+VALUE = r"(-?\d+(?:\.\d+)?)\s*(%VOL|%LEL|ppm|mg/m3)"
+# Raw codes a guardian must never read: reason codes, alarm ids, ledger ids of people
+# and isolation points.
+RAW_CODES = (
+    r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b",
+    r"\b[A-Z0-9]+_[A-Z0-9_]+-[A-Za-z0-9]+-\d{6}\b",  # an alarm id (a permit number is fine)
+    r"\bP-[A-Z]{2,}\b",
+    r"\bIP-[A-Z]+\b",
+)
+# Latin words allowed on a Chinese screen: gas and unit symbols, the protocol names
+# and examples of the detector field, the language button, file and server names.
+ALLOWED_LATIN = r"(%VOL|%LEL|ppm|mg/m3|PIN|MCC|DN\d+|KB|English|gasl|winsen-uart|modbus-gt4"
+ALLOWED_LATIN += r"|/dev/ttyUSB0|socket://…|ble:…|https?://\S+|\S+\.png|\S*/\S*|[0-9a-f-]{36})"
+
+
+def _zh_texts(walk: dict) -> dict[str, list[str]]:
+    return {
+        shot: [t["text"] for t in texts]
+        for shot, texts in walk["texts"].items()
+        if not shot.endswith("-en.png")
+    }
+
+
+def test_one_unit_per_gas_and_no_number_past_its_resolution(walk: dict) -> None:
+    from tablet_app.presenters.wording import decimals, resolution
+
+    for shot, texts in _zh_texts(walk).items():
+        units: dict[str, set[str]] = {}
+        for text in texts:
+            for segment in re.split(r"[，,;；|]", text):
+                gases = set(re.findall(GAS, segment))
+                for number, unit in re.findall(VALUE, segment):
+                    shown = len(number.split(".")[1]) if "." in number else 0
+                    if len(gases) == 1:
+                        (gas,) = gases
+                        units.setdefault(gas, set()).add(unit)
+                        assert shown <= decimals(resolution(gas, unit)), (shot, segment)
+                    else:  # a tile's value: the finest resolution of any gas in that unit
+                        finest = max(
+                            decimals(resolution(g, unit)) for g in ("O2", "LEL", "H2S", "CO")
+                        )
+                        assert shown <= finest, (shot, segment)
+        for gas, seen in units.items():
+            assert len(seen) == 1, (shot, gas, seen)
+    # the H2S alarm line, the tile and the refusal agree on ppm
+    alarm = _zh_texts(walk)[_shot(walk, "board-alarm")]
+    assert any("H2S" in t and "ppm" in t and "限值" in t for t in alarm)
+    assert not any("mg/m3" in t for t in alarm)
+
+
+def test_no_raw_codes_and_no_english_on_the_chinese_screens(walk: dict) -> None:
+    for shot, texts in _zh_texts(walk).items():
+        for text in texts:
+            for pattern in RAW_CODES:
+                assert not re.search(pattern, text), (shot, text, pattern)
+            rest = re.sub(ALLOWED_LATIN, " ", text)
+            rest = re.sub(r"[A-Z0-9]+(?:-[A-Z0-9]+)+", " ", rest)  # permit, lock, box numbers
+            rest = re.sub(GAS, " ", rest)
+            assert not re.search(r"[A-Za-z]{2,}", rest), (shot, text)
+    texts = _zh_texts(walk)
+    atmo = texts[_shot(walk, "atmosphere-failed")]
+    assert any("下部" in t for t in atmo) and not any(
+        re.search(r"\b(top|middle|bottom)\b", t) for t in atmo
+    )
+    hazard = texts[_shot(walk, "hazard-report")]
+    assert "名称" in hazard and "大小" in hazard and "Name" not in hazard
+    settings = texts[_shot(walk, "settings")]
+    assert any("已在服务器 http" in t for t in settings)
+    # the scanned card opened the permit (the camera's decode path, not typing)
+    assert walk["notes"]["qr_scanned"].startswith("cspermit://space/")
