@@ -281,6 +281,8 @@ def follow_ledger(
     versions = ledger_history.history(conn, enterprise_id, "spaces", space_id)
     version = versions[-1]["version"] if versions else 0
     rectified = []
+    # The step is the account's, as an identity: the same account cannot then verify.
+    actor = step_identity(conn, who, enterprise_id, None)
     for row in list(open_ones):
         if row.rule_code is None or row.rule_code in still:
             continue
@@ -292,14 +294,14 @@ def follow_ledger(
                 conn,
                 row.hazard_id,
                 "plan",
-                who.name,
+                actor,
                 {
                     "measures": [_("correct the ledger entry")],
                     "responsible": who.name,
                     "deadline": now_iso(datetime.now(UTC) + timedelta(days=1)),
                 },
             )
-        before, after = act(conn, row.hazard_id, "rectify", who.name, {"evidence": [evidence]})
+        before, after = act(conn, row.hazard_id, "rectify", actor, {"evidence": [evidence]})
         audit.record(
             conn,
             who,
