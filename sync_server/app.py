@@ -17,6 +17,7 @@ from sync_server.security import Passwords
 from sync_server.services import server_identity
 from sync_server.settings import Settings
 from sync_server.storage import make_engine, migrate
+from sync_server.url_guard import ControlCharacters
 from sync_server.web import mount as mount_web
 
 API_DESCRIPTION = """\
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimit, default_limit=settings.max_batch_bytes, blob_limit=settings.max_blob_bytes
     )
+    app.add_middleware(ControlCharacters)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:

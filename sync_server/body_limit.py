@@ -10,9 +10,9 @@ handed on, or refused when it passes the limit.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from sync_server.errors import PayloadTooLarge, send_error
 from sync_server.i18n import gettext as _
 
 Scope = dict[str, Any]
@@ -91,25 +91,9 @@ def declared_length(scope: Scope) -> int | None:
 
 
 async def _refuse(send: Any, limit: int) -> None:
-    body = json.dumps(
-        {
-            "error": {
-                "code": "BODY_TOO_LARGE",
-                "message": _("the body is over the limit of {limit} bytes").format(limit=limit),
-                "limit": limit,
-            }
-        },
-        ensure_ascii=False,
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
+    error = PayloadTooLarge(
+        _("the body is over the limit of {limit} bytes").format(limit=limit),
+        code="BODY_TOO_LARGE",
+        extra={"limit": limit},
     )
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, error, ((b"connection", b"close"),))

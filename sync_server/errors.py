@@ -13,6 +13,7 @@ SyncError                   root: ``code``, ``status``, ``message``, optional ``
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -85,3 +86,23 @@ class TooManyRequests(SyncError):
     def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
+
+
+async def send_error(
+    send: Any, error: SyncError, headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
+    """Answer ``error`` from a pure ASGI middleware, before FastAPI's handlers run: the
+    same ``{"error": ...}`` body and status as everywhere else."""
+    body = json.dumps(error.body(), ensure_ascii=False).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

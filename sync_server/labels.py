@@ -149,15 +149,27 @@ def parse_time(value: str | None) -> datetime | None:
         return None
     try:
         at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    except (ValueError, TypeError):
         return None
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def local_time(value: str | datetime | None, seconds: bool = True) -> str:
-    """Beijing time, e.g. ``2026-11-28 06:51:30``; the empty string for no time."""
+    """Beijing time, e.g. ``2026-11-28 06:51:30``; the empty string for no time.
+
+    Overflow-safe: a stored time at the edge of the calendar (9999-12-31T23:00Z is year
+    10000 in Beijing) is shown as stored, in UTC, never an OverflowError that turned every
+    page showing it into a 500 (docs/reliability.md, section 8)."""
     at = parse_time(value) if isinstance(value, str) or value is None else value
     if at is None:
-        return ""
-    fmt = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
-    return at.astimezone(BEIJING).strftime(fmt)
+        return value if isinstance(value, str) else ""
+    try:
+        return _shown(at.astimezone(BEIJING), seconds)
+    except (OverflowError, ValueError):
+        return _shown(at, seconds) + " UTC" if at.utcoffset() == timedelta(0) else at.isoformat()
+
+
+def _shown(at: datetime, seconds: bool) -> str:
+    # Not strftime: its %Y drops the zeros of years before 1000 on glibc.
+    text = f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d}"
+    return text + f":{at.second:02d}" if seconds else text

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     # Sign-in throttling: after this many failures in a row the username is locked
     # for lockout_s (doubling each further failure, capped at lockout_max_s).
     max_failed_sign_ins: int = 5
+    # The same, counted per client address over every username it tries (one office's
+    # NAT shares an address: kept well above the per-username limit).
+    max_failed_sign_ins_per_address: int = 30
     lockout_s: int = 60
     lockout_max_s: int = 3600
     # Push limits, stated in the API docs: a batch over either answers 413.

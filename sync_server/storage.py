@@ -90,16 +90,35 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+# The largest integer every engine stores and compares (SQLite INTEGER, PostgreSQL
+# BIGINT): a cursor, offset or id past it is refused at the boundary (a 422 naming the
+# field), never sent to the database, where it was an OverflowError and a 500.
+DB_INT_MAX = 2**63 - 1
+# The same for a 32-bit column or clause: PostgreSQL's INTEGER (audit ids) and the
+# parameters of LIMIT and OFFSET, which SQLAlchemy sends cast to INTEGER.
+DB_INT4_MAX = 2**31 - 1
+
+
 def now_iso(at: datetime | None = None) -> str:
-    at = (at or datetime.now(UTC)).astimezone(UTC)
+    """``at`` in UTC as stored text. A time whose UTC falls outside years 1 to 9999 (year
+    1 at +08:00) is a ValueError, like any unreadable time, never an OverflowError."""
+    try:
+        at = (at or datetime.now(UTC)).astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"time out of range: {at!r}") from exc
     return at.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 def parse_iso(value: str) -> datetime:
+    """An ISO 8601 time with an offset, in UTC; ValueError for anything else, including a
+    time at the edge of the calendar whose UTC does not exist (9999-12-31T23:00-05:00)."""
     at = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if at.tzinfo is None:
         raise ValueError(f"time without an offset: {value!r}")
-    return at.astimezone(UTC)
+    try:
+        return at.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"time out of range: {value!r}") from exc
 
 
 def next_rev(conn: Connection) -> int:

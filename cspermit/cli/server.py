@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
 import typer
 
 app = typer.Typer(help="The bureau's sync server (FastAPI) / 监管同步服务器", no_args_is_help=True)
 
 DB_HELP = "database URL: sqlite:////abs/path.db or postgresql+psycopg://user@host/db"
+
+
+Username = Annotated[str, typer.Option("--username", help="sign-in name")]
+DbUrl = Annotated[str | None, typer.Option("--db", help=DB_HELP + " (default: $CSPERMIT_DB_URL)")]
+NewPassword = Annotated[
+    str,
+    typer.Option(
+        "--password",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="read from the terminal when not given",
+    ),
+]
 
 
 @app.command("run")
@@ -68,6 +86,7 @@ def seed_demo(
 
 @app.command("create-account")
 def create_account(
+    password: NewPassword,
     username: str = typer.Option(..., "--username", help="sign-in name"),
     role: str = typer.Option(
         ..., "--role", help="operator | enterprise_admin | bureau_reviewer | aggregator"
@@ -77,21 +96,10 @@ def create_account(
     jurisdiction: str = typer.Option(
         None, "--jurisdiction", help="division code prefix, for bureau_reviewer / aggregator"
     ),
-    password: str = typer.Option(
-        ...,
-        "--password",
-        prompt=True,
-        hide_input=True,
-        confirmation_prompt=True,
-        help="read from the terminal when not given",
-    ),
 ) -> None:
     """Create an account (the first operator, bureau reviewers, aggregators)."""
-    from sync_server.app import create_app
-    from sync_server.errors import SyncError
     from sync_server.security import Role
     from sync_server.services import accounts as account_service
-    from sync_server.settings import Settings
 
     try:
         role_value = Role(role)
@@ -102,25 +110,82 @@ def create_account(
             err=True,
         )
         raise typer.Exit(2) from None
-    settings = Settings(db_url=db) if db else Settings()
-    application = create_app(settings)
+    with _accounts_of(db) as (conn, passwords):
+        account_service.create_account(
+            conn,
+            passwords,
+            username=username,
+            password=password,
+            role=role_value,
+            enterprise_id=enterprise_id,
+            jurisdiction=jurisdiction,
+        )
+    typer.echo(f"created {role_value.value} {username}")
+
+
+@contextmanager
+def _accounts_of(db: str | None) -> Iterator[tuple[Any, Any]]:
+    """One committed transaction on the server's database and its password hasher; a
+    refusal exits 2 naming the field and the code."""
+    from sync_server.app import create_app
+    from sync_server.errors import SyncError
+    from sync_server.settings import Settings
+
+    application = create_app(Settings(db_url=db) if db else Settings())
     try:
         with application.state.engine.begin() as conn:
-            account_service.create_account(
-                conn,
-                application.state.passwords,
-                username=username,
-                password=password,
-                role=role_value,
-                enterprise_id=enterprise_id,
-                jurisdiction=jurisdiction,
-            )
+            yield conn, application.state.passwords
     except SyncError as exc:
         typer.echo(f"{exc.field or 'account'}: {exc.message} ({exc.code})", err=True)
         raise typer.Exit(2) from None
     finally:
         application.state.engine.dispose()
-    typer.echo(f"created {role_value.value} {username}")
+
+
+def _account_change(db: str | None, username: str, change: str, password: str = "") -> None:
+    """Disable, enable or reset the password of ``username`` on the server's database,
+    audited as the server's console (``cli``)."""
+    from sync_server.security import Principal, Role
+    from sync_server.services import accounts as account_service
+    from sync_server.services import audit
+
+    with _accounts_of(db) as (conn, passwords):
+        row = account_service.account_by_username(conn, username)
+        if change == "reset-password":
+            account_service.reset_password(conn, passwords, row.account_id, password)
+        else:
+            account_service.set_disabled(conn, row.account_id, change == "disable")
+        console = Principal(role=Role.OPERATOR, subject_id="cli", name="cli")
+        action = f"account.{change.replace('-', '_')}"
+        audit.record(
+            conn, console, action, "account", row.account_id, enterprise_id=row.enterprise_id
+        )
+
+
+@app.command("disable-account")
+def disable_account(username: Username, db: DbUrl = None) -> None:
+    """Disable an account: its sessions and tokens end at once (API and pages)."""
+    _account_change(db, username, "disable")
+    typer.echo(f"disabled {username}; its sessions and tokens are revoked")
+
+
+@app.command("enable-account")
+def enable_account(username: Username, db: DbUrl = None) -> None:
+    """Enable a disabled account again (the person signs in anew)."""
+    _account_change(db, username, "enable")
+    typer.echo(f"enabled {username}")
+
+
+@app.command("reset-password")
+def reset_password(
+    username: Username,
+    password: NewPassword,
+    db: DbUrl = None,
+) -> None:
+    """Set a new password (not a common one, not made of the username); the account's
+    sessions and tokens end and its failed sign-ins are forgotten."""
+    _account_change(db, username, "reset-password", password)
+    typer.echo(f"password of {username} reset; its sessions and tokens are revoked")
 
 
 def _passphrase(path: str | None) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel
 
 from sync_server.deps import (
@@ -38,16 +38,19 @@ class WhoAmI(BaseModel):
 
 @router.post("/token", response_model=TokenOut)
 def issue_token(
+    request: Request,
     engine: AppEngine,
     settings: AppSettings,
     passwords: AppPasswords,
     username: Annotated[str, Form(min_length=1, max_length=64)],
     password: Annotated[str, Form(min_length=1, max_length=512)],
 ) -> TokenOut:
-    """OAuth2 password grant. Five failures in a row lock the username (429, Retry-After)."""
-    # Own transaction: a failed attempt must be committed even though we answer 401.
-    with engine.begin() as conn:
-        result = account_service.sign_in(conn, settings, passwords, username, password)
+    """OAuth2 password grant. Five failures in a row lock the username (429, Retry-After);
+    thirty from one client address lock the address. Each attempt is counted before the
+    password is checked, so a parallel burst gets no more tries than a sequence."""
+    # Its own transactions: the attempt is counted and committed before the check.
+    address = request.client.host if request.client else None
+    result = account_service.sign_in(engine, settings, passwords, username, password, address)
     if result is None:
         raise Unauthorized(_("wrong username or password"), code="INVALID_CREDENTIALS")
     token, expires_in = result

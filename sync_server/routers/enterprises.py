@@ -60,6 +60,11 @@ class AccountOut(BaseModel):
     display_name: str
     enterprise_id: str | None
     jurisdiction: str | None
+    disabled: bool = False
+
+
+class PasswordIn(BaseModel):
+    password: str = Field(min_length=8, max_length=512)
 
 
 def _out(row: Any) -> EnterpriseOut:
@@ -142,6 +147,7 @@ def _account_out(row: Any) -> AccountOut:
         display_name=row.display_name,
         enterprise_id=row.enterprise_id,
         jurisdiction=row.jurisdiction,
+        disabled=bool(row.disabled),
     )
 
 
@@ -187,3 +193,56 @@ def create_account(
 def list_accounts(conn: Conn, who: CurrentPrincipal) -> list[AccountOut]:
     require_role(who, Role.OPERATOR, Role.ENTERPRISE_ADMIN)
     return [_account_out(r) for r in account_service.accounts_for(conn, who)]
+
+
+def _set_disabled(conn: Conn, who: CurrentPrincipal, account_id: str, disabled: bool) -> AccountOut:
+    row = account_service.disable_by(conn, who, account_id, disabled)
+    before = _account_out(row)
+    after = _account_out(account_service.account_row(conn, account_id))
+    audit.record(
+        conn,
+        who,
+        "account.disable" if disabled else "account.enable",
+        "account",
+        account_id,
+        enterprise_id=row.enterprise_id,
+        before=before.model_dump(),
+        after=after.model_dump(),
+    )
+    return after
+
+
+@router.post("/accounts/{account_id}/disable", response_model=AccountOut, tags=["accounts"])
+def disable_account(account_id: str, conn: Conn, who: CurrentPrincipal) -> AccountOut:
+    """Operator: any other account; enterprise admin: another admin of its enterprise.
+    The account's sessions and tokens end at once (API and pages)."""
+    return _set_disabled(conn, who, account_id, True)
+
+
+@router.post("/accounts/{account_id}/enable", response_model=AccountOut, tags=["accounts"])
+def enable_account(account_id: str, conn: Conn, who: CurrentPrincipal) -> AccountOut:
+    """Undo a disable; the person signs in again (no old session comes back)."""
+    return _set_disabled(conn, who, account_id, False)
+
+
+@router.post("/accounts/{account_id}/password", status_code=204, tags=["accounts"])
+def reset_password(
+    account_id: str,
+    body: PasswordIn,
+    conn: Conn,
+    who: CurrentPrincipal,
+    passwords: AppPasswords,
+) -> None:
+    """Set a new password (not a common one, not made of the username: 422
+    ``PASSWORD_COMMON`` / ``PASSWORD_FROM_USERNAME``); the account's sessions and
+    tokens end at once. Audited without the password."""
+    row = account_service.account_to_manage(conn, who, account_id)
+    account_service.reset_password(conn, passwords, account_id, body.password)
+    audit.record(
+        conn,
+        who,
+        "account.reset_password",
+        "account",
+        account_id,
+        enterprise_id=row.enterprise_id,
+    )

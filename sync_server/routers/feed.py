@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from sync_server.deps import Conn, CurrentPrincipal
 from sync_server.services import audit
 from sync_server.services import feed as feed_service
+from sync_server.storage import DB_INT4_MAX, DB_INT_MAX
 
 router = APIRouter(prefix="/api/v1", tags=["audit", "feed"])
 
@@ -19,7 +20,9 @@ def list_audit(
     who: CurrentPrincipal,
     enterprise_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_id: Annotated[int | None, Query(ge=1, description="page back from this id")] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=DB_INT4_MAX, description="page back from this id")
+    ] = None,
 ) -> dict[str, Any]:
     """Every admin and bureau write: who, when, what, before, after (newest first)."""
     return audit.entries(conn, who, enterprise_id=enterprise_id, limit=limit, before_id=before_id)
@@ -29,7 +32,7 @@ def list_audit(
 def feed(
     conn: Conn,
     who: CurrentPrincipal,
-    cursor: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     """Permits and hazards changed after ``cursor``, oldest change first, for a provincial

@@ -15,12 +15,14 @@ from permits.space_code import space_code
 from sync_server.deps import Conn, CurrentPrincipal
 from sync_server.errors import Forbidden, Unprocessable
 from sync_server.i18n import gettext as _
+from sync_server.ids import normalised, safe_id
 from sync_server.security import Role
 from sync_server.services import audit, ledger_history
 from sync_server.services import hazards as hazard_service
 from sync_server.services import reference as ref
 from sync_server.services.reference import Kind
 from sync_server.services.tenancy import require_admin_of, require_role, require_visible
+from sync_server.storage import DB_INT_MAX
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
 
@@ -87,7 +89,7 @@ def get_reference(
 ) -> ItemOut:
     require_visible(conn, who, enterprise_id)
     _readers(who)
-    return _item(ref.get(conn, enterprise_id, kind, item_id))
+    return _item(ref.get(conn, enterprise_id, kind, normalised(item_id)))
 
 
 class ItemVersion(BaseModel):
@@ -132,13 +134,16 @@ def reference_history(
 def put_reference(
     enterprise_id: str,
     kind: Kind,
-    item_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")],
+    item_id: Annotated[str, Path(max_length=200)],
     data: Annotated[dict[str, Any], Body()],
     conn: Conn,
     who: CurrentPrincipal,
     response: Response,
 ) -> ItemOut:
-    """Create or replace one item. A profile override must be stricter (422 otherwise)."""
+    """Create or replace one item. A profile override must be stricter (422 otherwise).
+    ``item_id`` is NFKC-normalised, then letters A-Z, digits and ``_ . : - @`` (422
+    ``ID_INVALID`` otherwise): no control characters, no look-alikes."""
+    item_id = safe_id(item_id, "item_id")
     require_admin_of(conn, who, enterprise_id)
     before, after = ref.upsert(conn, enterprise_id, kind, item_id, data, changed_by=who.name)
     audit.record(
@@ -162,6 +167,7 @@ def put_reference(
 def delete_reference(
     enterprise_id: str, kind: Kind, item_id: str, conn: Conn, who: CurrentPrincipal
 ) -> None:
+    item_id = normalised(item_id)
     require_admin_of(conn, who, enterprise_id)
     before = ref.delete(conn, enterprise_id, kind, item_id, changed_by=who.name)
     audit.record(
@@ -192,7 +198,7 @@ def space_qr(enterprise_id: str, space_id: str, conn: Conn, who: CurrentPrincipa
 def pull_reference(
     conn: Conn,
     who: CurrentPrincipal,
-    cursor: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
     enterprise_id: str | None = None,
 ) -> ReferencePull:

@@ -229,7 +229,16 @@ def get_blob(
     eid = enterprise_id or who.enterprise_id
     require_visible(conn, who, eid)
     row = blob_service.get(conn, eid or "", kind.rstrip("s"), blob_service.check_digest(sha256))
-    return Response(content=row.data, media_type=row.content_type)
+    # The content type is the uploader's word: the browser must not sniff past it
+    # (an "image" that is HTML), and it saves rather than shows the file.
+    return Response(
+        content=row.data,
+        media_type=row.content_type,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'attachment; filename="{kind.rstrip("s")}-{sha256}"',
+        },
+    )
 
 
 @router.get("/permits/{permit_id}/events")

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import base64
+import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy.engine import Connection
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
 
-from sync_server.errors import Conflict, NotFound, TooManyRequests, Unauthorized, Unprocessable
+from sync_server.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+)
 from sync_server.i18n import gettext as _
 from sync_server.schema import (
     accounts,
@@ -29,8 +40,9 @@ from sync_server.security import (
     normalise_code,
     token_digest,
 )
+from sync_server.services import password_policy
 from sync_server.settings import Settings
-from sync_server.storage import now_iso, parse_iso
+from sync_server.storage import begin_write, now_iso, parse_iso
 
 
 def create_account(
@@ -72,12 +84,14 @@ def create_account(
             raise Unprocessable(
                 _("unknown enterprise"), code="UNKNOWN_ENTERPRISE", field="enterprise_id"
             )
-    if len(password) < 8:
+    if not username or any(c.isspace() or unicodedata.category(c)[0] == "C" for c in username):
+        # Spaces are kept for the sign-in throttle's address keys (``ADDRESS_KEY``).
         raise Unprocessable(
-            _("a password needs at least 8 characters"),
-            code="PASSWORD_TOO_SHORT",
-            field="password",
+            _("a username has no spaces or control characters"),
+            code="USERNAME_INVALID",
+            field="username",
         )
+    password_policy.check(password, username)
     exists = conn.execute(
         sa.select(accounts.c.account_id).where(accounts.c.username == username)
     ).first()
@@ -100,68 +114,117 @@ def create_account(
     return account_id
 
 
-def _throttle_check(conn: Connection, username: str, now: datetime) -> None:
-    row = conn.execute(
-        sa.select(sign_in_failures).where(sign_in_failures.c.username == username)
-    ).first()
-    if row is not None and row.locked_until is not None:
-        until = parse_iso(row.locked_until)
-        if until > now:
-            wait = max(1, int((until - now).total_seconds() + 0.999))
-            raise TooManyRequests(
-                _("too many failed sign-ins; try again later"),
-                retry_after=wait,
-                code="SIGN_IN_THROTTLED",
-            )
+# Failed sign-ins are counted under the username and, with a space no username has, under
+# the client's address: one address guessing many usernames is throttled too.
+ADDRESS_KEY = "address {}"
 
 
-def _record_failure(conn: Connection, settings: Settings, username: str, now: datetime) -> None:
-    row = conn.execute(
-        sa.select(sign_in_failures).where(sign_in_failures.c.username == username)
+def _lock_for(settings: Settings, failures: int, limit: int) -> int | None:
+    """Seconds of lockout after ``failures`` in a row (None: not yet at ``limit``)."""
+    if failures < limit:
+        return None
+    return int(min(settings.lockout_s * (2 ** (failures - limit)), settings.lockout_max_s))
+
+
+def _count_attempt(
+    conn: Connection,
+    settings: Settings,
+    key: str,
+    limit: int,
+    now: datetime,
+    fresh_after_s: int | None = None,
+) -> None:
+    """Count one attempt under ``key`` *before* the password is checked, atomically: the
+    row is created if absent (INSERT .. ON CONFLICT DO NOTHING), then incremented in one
+    UPDATE that also refuses while locked. A parallel burst cannot read the same count and
+    each get a try (the lost update of read-then-write); the attempt that reaches
+    ``limit`` sets the lock, and every one after it is a 429 without a password check.
+    ``fresh_after_s``: a count idle that long starts again at one (an address's)."""
+    stamp = now_iso(now)
+    insert = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(sign_in_failures)
+    conn.execute(
+        insert.values(
+            username=key, enterprise_id=None, failures=0, locked_until=None, last_failure_at=stamp
+        ).on_conflict_do_nothing(index_elements=["username"])
+    )
+    t = sign_in_failures.c
+    failures: Any = t.failures + 1
+    if fresh_after_s is not None:
+        idle_since = now_iso(now - timedelta(seconds=fresh_after_s))
+        failures = sa.case((t.last_failure_at < idle_since, 1), else_=t.failures + 1)
+    counted = conn.execute(
+        sign_in_failures.update()
+        .where(t.username == key, sa.or_(t.locked_until.is_(None), t.locked_until <= stamp))
+        .values(failures=failures, last_failure_at=stamp)
+        .returning(t.failures)
     ).first()
-    failures = (row.failures if row is not None else 0) + 1
-    locked_until = None
-    if failures >= settings.max_failed_sign_ins:
-        over = failures - settings.max_failed_sign_ins
-        lock = min(settings.lockout_s * (2**over), settings.lockout_max_s)
-        locked_until = now_iso(now + timedelta(seconds=lock))
-    values = {"failures": failures, "locked_until": locked_until, "last_failure_at": now_iso(now)}
-    if row is None:
-        conn.execute(sign_in_failures.insert().values(username=username, **values))
-    else:
+    if counted is None:
+        row = conn.execute(sa.select(t.locked_until).where(t.username == key)).first()
+        until = parse_iso(row.locked_until) if row is not None and row.locked_until else now
+        raise TooManyRequests(
+            _("too many failed sign-ins; try again later"),
+            retry_after=max(1, int((until - now).total_seconds() + 0.999)),
+            code="SIGN_IN_THROTTLED",
+        )
+    lock = _lock_for(settings, int(counted.failures), limit)
+    if lock is not None:
         conn.execute(
             sign_in_failures.update()
-            .where(sign_in_failures.c.username == username)
-            .values(**values)
+            .where(t.username == key)
+            .values(locked_until=now_iso(now + timedelta(seconds=lock)))
         )
 
 
 def sign_in(
-    conn: Connection, settings: Settings, passwords: Passwords, username: str, password: str
+    engine: Engine,
+    settings: Settings,
+    passwords: Passwords,
+    username: str,
+    password: str,
+    address: str | None = None,
 ) -> tuple[str, int] | None:
-    """Check the password; return (token, expires_in seconds), or None after recording the
-    failure (the caller commits, then answers 401). Failures are counted by username whether
-    or not it exists, and the answer never says which part was wrong."""
+    """Check the password; return (token, expires_in seconds), or None for a failure
+    (the caller answers 401), or raise 429 while throttled. The attempt is counted and
+    committed first (``_count_attempt``), under the username and the client's address,
+    so guesses running in parallel are counted like guesses in a row. Failures are
+    counted by username whether or not it exists, and the answer never says which part
+    was wrong. A successful sign-in clears the username's count and takes its own
+    attempt back from the address's."""
     now = datetime.now(UTC)
-    _throttle_check(conn, username, now)
-    row = conn.execute(sa.select(accounts).where(accounts.c.username == username)).first()
+    by_name = not any(c.isspace() for c in username)  # no account has one (create_account)
+    with begin_write(engine) as conn:
+        if by_name:
+            _count_attempt(conn, settings, username, settings.max_failed_sign_ins, now)
+        if address:
+            key = ADDRESS_KEY.format(address)
+            limit = settings.max_failed_sign_ins_per_address
+            _count_attempt(conn, settings, key, limit, now, settings.lockout_max_s)
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(accounts).where(accounts.c.username == username)).first()
     ok = passwords.verify(row.password_hash if row is not None else None, password)
-    if not ok or row is None or row.disabled:
-        _record_failure(conn, settings, username, now)
+    if not ok or row is None or row.disabled or not by_name:
         return None
-    conn.execute(sign_in_failures.delete().where(sign_in_failures.c.username == username))
     token = new_token()
-    conn.execute(
-        tokens.insert().values(
-            token_hash=token_digest(token),
-            enterprise_id=row.enterprise_id,
-            account_id=row.account_id,
-            device_id=None,
-            issued_at=now_iso(now),
-            expires_at=now_iso(now + timedelta(seconds=settings.token_ttl_s)),
-            revoked_at=None,
+    with engine.begin() as conn:
+        t = sign_in_failures.c
+        conn.execute(sign_in_failures.delete().where(t.username == username))
+        if address:
+            conn.execute(
+                sign_in_failures.update()
+                .where(t.username == ADDRESS_KEY.format(address), t.failures > 0)
+                .values(failures=t.failures - 1)
+            )
+        conn.execute(
+            tokens.insert().values(
+                token_hash=token_digest(token),
+                enterprise_id=row.enterprise_id,
+                account_id=row.account_id,
+                device_id=None,
+                issued_at=now_iso(now),
+                expires_at=now_iso(now + timedelta(seconds=settings.token_ttl_s)),
+                revoked_at=None,
+            )
         )
-    )
     return token, settings.token_ttl_s
 
 
@@ -354,3 +417,75 @@ def accounts_for(conn: Connection, who: Principal) -> list[sa.Row[object]]:
     if who.role is Role.ENTERPRISE_ADMIN:
         query = query.where(accounts.c.enterprise_id == who.enterprise_id)
     return list(conn.execute(query))
+
+
+# ------------------------------------------------------- disabling, password resets
+
+
+def account_to_manage(conn: Connection, who: Principal, account_id: str) -> sa.Row[object]:
+    """An account ``who`` may disable or reset: an operator any other account; an
+    enterprise admin another admin of its own enterprise. Else NotFound (another
+    tenant's account is not disclosed) or Forbidden."""
+    row = conn.execute(sa.select(accounts).where(accounts.c.account_id == account_id)).first()
+    if who.role is Role.ENTERPRISE_ADMIN:
+        if row is None or row.enterprise_id != who.enterprise_id:
+            raise NotFound(_("not found"), code="NOT_FOUND")
+        if row.role != Role.ENTERPRISE_ADMIN.value:
+            raise Forbidden(_("this account's role may not do this"), code="ROLE_FORBIDDEN")
+    elif who.role is not Role.OPERATOR:
+        raise Forbidden(_("this account's role may not do this"), code="ROLE_FORBIDDEN")
+    if row is None:
+        raise NotFound(_("not found"), code="NOT_FOUND")
+    return row
+
+
+def account_by_username(conn: Connection, username: str) -> sa.Row[object]:
+    row = conn.execute(sa.select(accounts).where(accounts.c.username == username)).first()
+    if row is None:
+        raise NotFound(_("no account of this username"), code="NOT_FOUND", field="username")
+    return row
+
+
+def _end_sessions(conn: Connection, account_id: str) -> None:
+    conn.execute(
+        tokens.update()
+        .where(tokens.c.account_id == account_id, tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now_iso())
+    )
+
+
+def set_disabled(conn: Connection, account_id: str, disabled: bool) -> None:
+    """Disable (or enable again) an account. Disabling ends its sessions and tokens at
+    once, on the API and the pages alike (``authenticate`` refuses a disabled account's
+    token too); enabling brings none back: the person signs in again."""
+    conn.execute(
+        accounts.update().where(accounts.c.account_id == account_id).values(disabled=disabled)
+    )
+    if disabled:
+        _end_sessions(conn, account_id)
+
+
+def disable_by(conn: Connection, who: Principal, account_id: str, disabled: bool) -> sa.Row[object]:
+    """``set_disabled`` for an account ``who`` manages (``account_to_manage``), never
+    their own (an operator locking themselves out); returns the row as it was."""
+    row = account_to_manage(conn, who, account_id)
+    if disabled and row.account_id == who.subject_id:
+        raise Unprocessable(
+            _("you cannot disable your own account"), code="ACCOUNT_SELF", field="account_id"
+        )
+    set_disabled(conn, account_id, disabled)
+    return row
+
+
+def reset_password(conn: Connection, passwords: Passwords, account_id: str, password: str) -> None:
+    """A new password (checked like a new account's); every session and token of the
+    account ends, and its failed sign-ins are forgotten."""
+    row = account_row(conn, account_id)
+    password_policy.check(password, str(row.username))
+    conn.execute(
+        accounts.update()
+        .where(accounts.c.account_id == account_id)
+        .values(password_hash=passwords.hash(password))
+    )
+    _end_sessions(conn, account_id)
+    conn.execute(sign_in_failures.delete().where(sign_in_failures.c.username == row.username))

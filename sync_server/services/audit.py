@@ -82,3 +82,30 @@ def entries(
         ],
         "next_before_id": rows[-1].audit_id if len(rows) == limit else None,
     }
+
+
+def by_roles(
+    conn: Connection, action: str, object_kind: str, object_id: str, roles: tuple[Role, ...]
+) -> list[dict[str, Any]]:
+    """The entries of one action on one object written by an account of ``roles``, oldest
+    first: how a page shows what the bureau did (the role is the writer's, recorded by
+    the server, never read from any text the writer typed)."""
+    rows = conn.execute(
+        sa.select(audit_log)
+        .where(
+            audit_log.c.action == action,
+            audit_log.c.object_kind == object_kind,
+            audit_log.c.object_id == object_id,
+            audit_log.c.actor_role.in_([r.value for r in roles]),
+        )
+        .order_by(audit_log.c.audit_id)
+    )
+    return [
+        {
+            "author": r.actor,
+            "role": r.actor_role,
+            "created_at": r.at,
+            "text": (r.after or {}).get("text", "") if isinstance(r.after, dict) else "",
+        }
+        for r in rows
+    ]

@@ -20,17 +20,19 @@ from sync_server import domain
 from sync_server.errors import Forbidden, NotFound, Unprocessable
 from sync_server.i18n import Gettext
 from sync_server.i18n import gettext as _
-from sync_server.schema import hazard_actions, hazards, permits
+from sync_server.ids import FilterText, PlausibleTime, Prose, SafeId, safe_id
+from sync_server.schema import accounts, hazard_actions, hazards, permits
 from sync_server.security import Principal, Role
 from sync_server.services import audit, ledger_history, notes
-from sync_server.services.reference import hazard_summary
+from sync_server.services.reference import Kind, hazard_summary
+from sync_server.services.reference import find as find_reference
 from sync_server.services.tenancy import (
     require_role,
     require_visible,
     scope_filter,
     visible_enterprises,
 )
-from sync_server.storage import next_rev, now_iso, parse_iso
+from sync_server.storage import DB_INT4_MAX, next_rev, now_iso, parse_iso
 
 SOURCES = ("self_inspection", "bureau_inspection", "worker_report", "automatic")
 
@@ -198,11 +200,15 @@ def actions(conn: Connection, hazard_id: str) -> list[dict[str, Any]]:
         .where(hazard_actions.c.hazard_id == hazard_id)
         .order_by(hazard_actions.c.seq)
     )
+    rows = list(rows)
+    enterprise_id = rows[0].enterprise_id if rows else ""
+    names = actor_names(conn, enterprise_id, {r.actor for r in rows})
     return [
         {
             "seq": r.seq,
             "action": r.action,
             "actor": r.actor,
+            "actor_name": names.get(r.actor, r.actor),
             "at": r.at,
             "payload": r.data.get("payload", {}),
         }
@@ -275,6 +281,8 @@ def follow_ledger(
     versions = ledger_history.history(conn, enterprise_id, "spaces", space_id)
     version = versions[-1]["version"] if versions else 0
     rectified = []
+    # The step is the account's, as an identity: the same account cannot then verify.
+    actor = step_identity(conn, who, enterprise_id, None)
     for row in list(open_ones):
         if row.rule_code is None or row.rule_code in still:
             continue
@@ -286,14 +294,14 @@ def follow_ledger(
                 conn,
                 row.hazard_id,
                 "plan",
-                who.name,
+                actor,
                 {
                     "measures": [_("correct the ledger entry")],
                     "responsible": who.name,
                     "deadline": now_iso(datetime.now(UTC) + timedelta(days=1)),
                 },
             )
-        before, after = act(conn, row.hazard_id, "rectify", who.name, {"evidence": [evidence]})
+        before, after = act(conn, row.hazard_id, "rectify", actor, {"evidence": [evidence]})
         audit.record(
             conn,
             who,
@@ -316,21 +324,25 @@ def follow_ledger(
 # resent after a lost answer (the tablet is offline for days) files one hazard, not two.
 _TABLET_REPORTS = uuid.UUID("6f1d8a52-2b7e-4c1a-9a43-5d0c2f8e7b10")
 
-# The bureau's on-site confirmation of a closure (复核销号) is a note with this prefix.
-CLOSURE_CHECK_PREFIX = "[销号复核 closure checked]"
+# The bureau's on-site confirmation of a closure (复核销号): an audit entry of this action,
+# written only for a bureau account (``confirm_closure``), shown only when its recorded role
+# is the bureau's. It was a note recognised by a text prefix, which an enterprise admin
+# could type into a note of their own (docs/reliability.md, section 8).
+CLOSURE_CHECK = "hazard.closure_check"
+BUREAU_ROLES = (Role.BUREAU_REVIEWER, Role.OPERATOR)
 
 
 class HazardIn(BaseModel):
-    enterprise_id: str
-    title: str = Field(min_length=1, max_length=300)
+    enterprise_id: SafeId
+    title: Prose = Field(min_length=1, max_length=300)
     source: Literal["self_inspection", "worker_report", "bureau_inspection"] = "self_inspection"
-    category: str = Field(
+    category: Prose = Field(
         default="MEM10-13-1",
         max_length=64,
         description="e.g. MEM10-13-1 (no ledger entry / no warning sign), MEM10-13-2",
     )
-    space_id: str | None = None
-    permit_id: str | None = None
+    space_id: SafeId | None = None
+    permit_id: SafeId | None = None
     details: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -339,11 +351,15 @@ class HazardAction(BaseModel):
         description="reject: the verification failed, back to planned"
     )
     person: str | None = Field(
-        default=None, description="who did it on site; defaults to the signed-in account"
+        default=None,
+        description="who did it on site: a person id of the enterprise's ledger (422 "
+        "UNKNOWN_PERSON otherwise); defaults to the signed-in account",
     )
     measures: str | list[str] | None = None
     responsible: str | None = None
-    deadline: str | None = Field(default=None, description="ISO 8601 with offset, in the future")
+    deadline: PlausibleTime | None = Field(
+        default=None, description="ISO 8601 with offset, in the future (before 2100)"
+    )
     evidence: str | list[str] | None = Field(
         default=None, description="notes, or sha256 of photos uploaded as attachments"
     )
@@ -423,13 +439,13 @@ def report(conn: Connection, who: Principal, body: HazardIn) -> tuple[dict[str, 
 class HazardQuery(BaseModel):
     """The hazard list's filters (the API's query parameters)."""
 
-    enterprise_id: str | None = None
-    status: str | None = None
-    source: str | None = None
+    enterprise_id: FilterText | None = None
+    status: FilterText | None = None
+    source: FilterText | None = None
     open_only: bool = False
     overdue: bool = False
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=DB_INT4_MAX)
 
 
 def search(conn: Connection, who: Principal, query: HazardQuery) -> dict[str, Any]:
@@ -481,7 +497,47 @@ def detail(conn: Connection, who: Principal, hazard_id: str) -> dict[str, Any]:
     shown = out(visible(conn, who, hazard_id))
     shown["actions"] = actions(conn, hazard_id)
     shown["notes"] = notes.of(conn, "hazard", hazard_id)
+    shown["closure_checks"] = closure_checks(conn, hazard_id)
     return shown
+
+
+def closure_checks(conn: Connection, hazard_id: str) -> list[dict[str, Any]]:
+    """The bureau's confirmations of this hazard's closure: who, when, what they wrote."""
+    return audit.by_roles(conn, CLOSURE_CHECK, "hazard", hazard_id, BUREAU_ROLES)
+
+
+def step_identity(conn: Connection, who: Principal, enterprise_id: str, person: str | None) -> str:
+    """Who did a loop step, as an identity the core's "the verifier is not the rectifier"
+    compares: ``person:<id>`` for a person of the enterprise's ledger named on the form,
+    else ``account:<id>`` for the signed-in account. Free text is refused: two spellings
+    of one name (or one account typing two names) passed as two people."""
+    if person is None or not person.strip():
+        return f"account:{who.subject_id}"
+    person_id = safe_id(person.strip(), "person")
+    if find_reference(conn, enterprise_id, Kind.PERSON, person_id) is None:
+        raise Unprocessable(
+            _("{person} is not a person in the enterprise's ledger").format(person=person_id),
+            code="UNKNOWN_PERSON",
+            field="person",
+        )
+    return f"person:{person_id}"
+
+
+def actor_names(conn: Connection, enterprise_id: str, identities: set[str]) -> dict[str, str]:
+    """What a page shows for each step identity: the person's or the account's name."""
+    names: dict[str, str] = {}
+    for identity in identities:
+        kind, _sep, key = identity.partition(":")
+        if kind == "person":
+            item = find_reference(conn, enterprise_id, Kind.PERSON, key)
+            name = item.data.get("name") if item is not None else None
+            names[identity] = f"{name} ({key})" if name else key
+        elif kind == "account":
+            acc = conn.execute(
+                sa.select(accounts.c.username).where(accounts.c.account_id == key)
+            ).first()
+            names[identity] = acc.username if acc is not None else identity
+    return names
 
 
 def act_on(conn: Connection, who: Principal, hazard_id: str, body: HazardAction) -> dict[str, Any]:
@@ -490,7 +546,8 @@ def act_on(conn: Connection, who: Principal, hazard_id: str, body: HazardAction)
     row = visible(conn, who, hazard_id)
     require_role(who, Role.ENTERPRISE_ADMIN, Role.OPERATOR)
     data = body.model_dump(exclude_none=True, exclude={"action", "person"})
-    before, after = act(conn, hazard_id, body.action, body.person or who.name, data)
+    actor = step_identity(conn, who, row.enterprise_id, body.person)
+    before, after = act(conn, hazard_id, body.action, actor, data)
     audit.record(
         conn,
         who,
@@ -507,12 +564,12 @@ def act_on(conn: Connection, who: Principal, hazard_id: str, body: HazardAction)
 def confirm_closure(
     conn: Connection, who: Principal, hazard_id: str, text: str, _: Gettext = _
 ) -> None:
-    """The bureau confirms a closed hazard on site (复核销号). Reviewers write only
-    findings and notes, so the confirmation is a note with a fixed prefix, audited.
+    """The bureau confirms a closed hazard on site (复核销号): an audit entry of the
+    bureau's role (``CLOSURE_CHECK``), never a note another role could imitate.
     Refusals are worded with ``_`` (the page's language)."""
     h = get(conn, hazard_id)
     require_visible(conn, who, h.enterprise_id)
-    if who.role not in (Role.BUREAU_REVIEWER, Role.OPERATOR):
+    if who.role not in BUREAU_ROLES:
         raise Forbidden(_("only the bureau confirms a closure"), code="ROLE_FORBIDDEN")
     if h.status != "closed":
         raise Unprocessable(
@@ -520,14 +577,16 @@ def confirm_closure(
             code="HAZARD_NOT_CLOSED",
             field="status",
         )
-    note_text = f"{CLOSURE_CHECK_PREFIX} {text.strip()}".strip()
-    notes.insert(conn, who, h.enterprise_id, "hazard", hazard_id, note_text)
+    if len(text) > 5000:
+        raise Unprocessable(
+            _("at most {n} characters").format(n=5000), code="INVALID_INPUT", field="text"
+        )
     audit.record(
         conn,
         who,
-        "hazard.closure_check",
+        CLOSURE_CHECK,
         "hazard",
         hazard_id,
         enterprise_id=h.enterprise_id,
-        after={"text": note_text},
+        after={"text": text.strip()},
     )

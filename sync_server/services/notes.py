@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from sync_server.errors import NotFound
 from sync_server.i18n import gettext as _
+from sync_server.ids import Prose, SafeId
 from sync_server.schema import hazards, notes, permits
 from sync_server.security import Principal, Role
 from sync_server.services import audit
@@ -22,8 +23,8 @@ ObjectKind = Literal["permit", "hazard"]
 
 class NoteIn(BaseModel):
     object_kind: ObjectKind
-    object_id: str
-    text: str = Field(min_length=1, max_length=5000)
+    object_id: SafeId
+    text: Prose = Field(min_length=1, max_length=5000)
 
 
 def of(conn: Connection, kind: str, object_id: str) -> list[dict[str, Any]]:

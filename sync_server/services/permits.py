@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sync_server import domain
 from sync_server.errors import Forbidden, NotFound, Unprocessable
 from sync_server.i18n import gettext as _
+from sync_server.ids import FilterText
 from sync_server.schema import (
     blobs,
     devices,
@@ -39,7 +40,7 @@ from sync_server.services.tenancy import (
     scope_filter,
     visible_enterprises,
 )
-from sync_server.storage import now_iso, parse_iso
+from sync_server.storage import DB_INT4_MAX, now_iso, parse_iso
 
 
 class PermitItem(BaseModel):
@@ -100,16 +101,18 @@ def _iso_bound(value: str, field: str) -> str:
 class PermitQuery(BaseModel):
     """The search's filters (the API's query parameters): every one given must match."""
 
-    enterprise_id: str | None = None
-    space_id: str | None = None
-    status: str | None = None
-    date_from: str | None = Field(default=None, description="first event at or after (ISO)")
-    date_to: str | None = Field(default=None, description="first event before (ISO)")
-    person: str | None = None
-    detector: str | None = None
-    anomaly: str | None = Field(default=None, description="'true', 'false', or one anomaly code")
+    enterprise_id: FilterText | None = None
+    space_id: FilterText | None = None
+    status: FilterText | None = None
+    date_from: FilterText | None = Field(default=None, description="first event at or after (ISO)")
+    date_to: FilterText | None = Field(default=None, description="first event before (ISO)")
+    person: FilterText | None = None
+    detector: FilterText | None = None
+    anomaly: FilterText | None = Field(
+        default=None, description="'true', 'false', or one anomaly code"
+    )
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=DB_INT4_MAX)
 
 
 def search(conn: Connection, who: Principal, query: PermitQuery) -> PermitPage:

@@ -168,7 +168,7 @@ def _matrix(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any], dict[st
             {
                 "json": {
                     "username": "x1",
-                    "password": "12345678",
+                    "password": "x1-cat-kettle-9",
                     "role": "enterprise_admin",
                     "enterprise_id": "ent-a",
                 }

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.sync_server.conftest import World
+from tests.sync_server.conftest import World, person
+
+
+def ledger_people(world: World, *ids: str, enterprise: str = "ent-a") -> None:
+    """People of the enterprise's ledger: a loop step names one by id (docs/server.md)."""
+    for pid in ids:
+        r = world.client.put(
+            f"/api/v1/enterprises/{enterprise}/people/{pid}",
+            json=person(pid, enterprise),
+            headers=world.h("a-admin" if enterprise == "ent-a" else "b-admin"),
+        )
+        assert r.status_code in (200, 201), r.text
 
 
 def report(world: World, who: str = "a-admin", **extra: object) -> dict:  # type: ignore[type-arg]
@@ -19,6 +30,7 @@ def act(world: World, hid: str, who: str = "a-admin", **body: object):  # type: 
 
 
 def test_full_loop_to_close_out(world: World) -> None:
+    ledger_people(world, "wang-wu", "zhao-liu")
     h = report(world)
     assert h["status"] == "reported" and h["source"] == "self_inspection"
     deadline = (datetime.now(UTC) + timedelta(days=7)).isoformat()
@@ -31,13 +43,13 @@ def test_full_loop_to_close_out(world: World) -> None:
         deadline=deadline,
     )
     assert r.status_code == 200 and r.json()["status"] == "planned"
-    r = act(world, h["hazard_id"], action="rectify", evidence="photo sha256:…", person="王五")
+    r = act(world, h["hazard_id"], action="rectify", evidence="photo sha256:…", person="wang-wu")
     assert r.json()["status"] == "rectified"
     # The rectifier may not verify their own work.
-    r = act(world, h["hazard_id"], action="verify", person="王五")
+    r = act(world, h["hazard_id"], action="verify", person="wang-wu")
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "HAZARD_VERIFIER_IS_RECTIFIER"
-    r = act(world, h["hazard_id"], action="verify", person="赵六")
+    r = act(world, h["hazard_id"], action="verify", person="zhao-liu")
     assert r.json()["status"] == "verified"
     r = act(world, h["hazard_id"], action="close")
     assert r.json()["status"] == "closed"
@@ -65,6 +77,7 @@ def test_failed_verification_goes_back_to_planned(world: World) -> None:
     h = report(world)
     soon = (datetime.now(UTC) + timedelta(days=3)).isoformat()
     act(world, h["hazard_id"], action="plan", measures="m", responsible="r", deadline=soon)
+    ledger_people(world, "r", "inspector")
     act(world, h["hazard_id"], action="rectify", evidence="e", person="r")
     r = act(world, h["hazard_id"], action="reject", person="inspector", note="sign too small")
     assert r.json()["status"] == "planned" and r.json()["state"]["rejections"] == 1

@@ -18,7 +18,7 @@ from permits.events import (
     RoleAssigned,
 )
 from tests.sync_server.chains import Tablet, drafted, enroll_tablet
-from tests.sync_server.conftest import LEDGER_SPACE, World
+from tests.sync_server.conftest import LEDGER_SPACE, World, person
 
 TODAY = datetime.now(UTC).date()
 CONTRACTOR: dict[str, Any] = {
@@ -293,7 +293,10 @@ def test_a_ledger_fix_moves_its_automatic_hazard_to_rectified(world: World) -> N
     put(world, "spaces", "T-9", LEDGER_SPACE)
     h = c.get(f"/api/v1/hazards/{hazard['hazard_id']}", headers=world.h("a-admin")).json()
     assert h["status"] == "rectified"
-    assert h["state"]["rectified_by"] == "a-admin"
+    # The loop's steps are identities (docs/server.md, Hazards): the admin's account.
+    me = c.get("/api/v1/auth/me", headers=world.h("a-admin")).json()["subject_id"]
+    assert h["state"]["rectified_by"] == f"account:{me}"
+    assert h["actions"][-1]["actor_name"] == "a-admin"
     assert any("第 3 版" in e or "version 3" in e for e in h["state"]["evidence"]), h["state"]
     log = c.get("/api/v1/audit?enterprise_id=ent-a", headers=world.h("a-admin")).json()
     rows = log["items"] if isinstance(log, dict) else log
@@ -307,9 +310,10 @@ def test_a_ledger_fix_moves_its_automatic_hazard_to_rectified(world: World) -> N
         headers=world.h("a-admin"),
     )
     assert r.status_code == 422 and r.json()["error"]["code"] == "HAZARD_VERIFIER_IS_RECTIFIER"
+    put(world, "people", "a-p-wang", person("王安全", "ent-a"))
     r = c.post(
         f"/api/v1/hazards/{hazard['hazard_id']}/actions",
-        json={"action": "verify", "person": "王安全"},
+        json={"action": "verify", "person": "a-p-wang"},
         headers=world.h("a-admin"),
     )
     assert r.status_code == 200, r.text

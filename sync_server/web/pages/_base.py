@@ -32,6 +32,7 @@ from sync_server.labels import (
     local_time,
 )
 from sync_server.security import Principal, Role
+from sync_server.storage import DB_INT4_MAX
 from sync_server.web.i18n import LANG_COOKIE, request_gettext, request_language
 from sync_server.web.session import PRESESSION_COOKIE, check_csrf, csrf_for, page_principal
 
@@ -97,10 +98,9 @@ class PageRoute(APIRoute):
             except BaseException:
                 await run_in_threadpool(_finish, request, False)
                 raise
-            # A page that answers an error status (a refused form) keeps nothing it wrote,
-            # except a failed sign-in, which must be counted for throttling.
-            keep = response.status_code < 400 or getattr(request.state, "keep_on_error", False)
-            await run_in_threadpool(_finish, request, keep)
+            # A page that answers an error status (a refused form) keeps nothing it wrote
+            # (a failed sign-in is counted in a transaction of its own, before the check).
+            await run_in_threadpool(_finish, request, response.status_code < 400)
             return response
 
         return handler
@@ -193,6 +193,28 @@ def page_size(request: Request) -> int:
     return min(100, max(5, size))
 
 
+# Pages past this are refused: page x size stays an offset every engine can take.
+MAX_PAGE = DB_INT4_MAX // 100
+
+
+def page_number(request: Request) -> int:
+    """The list's ``page`` (from 1): anything else is a 422 page naming the field, never
+    an offset the database cannot take (docs/reliability.md, section 8)."""
+    raw = request.query_params.get("page", "1").strip() or "1"
+    try:
+        page = int(raw)
+    except ValueError:
+        page = 0
+    if not 1 <= page <= MAX_PAGE:
+        _ = request_gettext(request)
+        raise Unprocessable(
+            _("expected a page number from 1 to {max}").format(max=MAX_PAGE),
+            code="VALIDATION_ERROR",
+            field="page",
+        )
+    return page
+
+
 def list_page(filters: dict[str, Any], size: int, page: int, pages: int) -> dict[str, Any]:
     """What a list page's template needs to page on: its filters, this page, how many
     pages, and the query its page links carry."""
@@ -209,17 +231,22 @@ def list_query(filters: dict[str, Any], size: int) -> str:
     )
 
 
+# Spreadsheet formula injection (OWASP "CSV injection"): a cell starting with one of
+# these is read as a formula, or (tab, CR) shifts the cell so the next character is.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell as text, a leading ``'`` on one a spreadsheet would run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def csv_response(rows: list[list[Any]], filename: str) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     for row in rows:
-        # Spreadsheet formula injection: a cell that starts like a formula is quoted.
-        writer.writerow(
-            [
-                "'" + s if (s := "" if c is None else str(c))[:1] in ("=", "+", "-", "@") else s
-                for c in row
-            ]
-        )
+        writer.writerow([csv_cell(c) for c in row])
     # A byte-order mark so spreadsheet programs read the Chinese as UTF-8.
     return Response(
         "\ufeff" + out.getvalue(),
@@ -231,6 +258,21 @@ def csv_response(rows: list[list[Any]], filename: str) -> Response:
 def see_other(url: str) -> RedirectResponse:
     """After a form post: the browser loads ``url`` with a GET (303)."""
     return RedirectResponse(url, status_code=303)
+
+
+def validated(model: type[M], _: Gettext, **fields: Any) -> M:
+    """A service's input model (a form, a list's filters) from what the page was sent; a
+    refusal is a 422 naming the field in the reader's language, never a 500."""
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ()))
+        raise Unprocessable(
+            _("invalid input at {field}: {problem}").format(field=field, problem=first["msg"]),
+            code="VALIDATION_ERROR",
+            field=field,
+        ) from exc
 
 
 class FormPost:
@@ -262,17 +304,7 @@ class FormPost:
 
     def model(self, model: type[M], **fields: Any) -> M:
         """The service's input model; e.g. a title over its length is a 422, not a 500."""
-        try:
-            return model(**fields)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first.get("loc", ()))
-            raise self.refuse(
-                self.gettext("invalid input at {field}: {problem}").format(
-                    field=field, problem=first["msg"]
-                ),
-                field,
-            ) from exc
+        return validated(model, self.gettext, **fields)
 
     def attempt(
         self,

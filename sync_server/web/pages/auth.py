@@ -8,7 +8,13 @@ from fastapi import Form, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from sync_server.deps import SESSION_COOKIE, AppPasswords, AppSettings, session_token
+from sync_server.deps import (
+    SESSION_COOKIE,
+    AppEngine,
+    AppPasswords,
+    AppSettings,
+    session_token,
+)
 from sync_server.errors import TooManyRequests
 from sync_server.services import accounts as account_service
 from sync_server.web.pages import _base as base
@@ -52,6 +58,7 @@ def sign_in_form(request: Request, conn: PageConn, next: str | None = None) -> H
 def sign_in(
     request: Request,
     conn: PageConn,
+    engine: AppEngine,
     settings: AppSettings,
     passwords: AppPasswords,
     posted: Annotated[SignInForm, Form()],
@@ -67,7 +74,10 @@ def sign_in(
         status = 422
     else:
         try:
-            result = account_service.sign_in(conn, settings, passwords, username.strip(), password)
+            address = request.client.host if request.client else None
+            result = account_service.sign_in(
+                engine, settings, passwords, username.strip(), password, address
+            )
         except TooManyRequests as exc:
             error = _("too many failed sign-ins; try again in {seconds} s").format(
                 seconds=exc.retry_after
@@ -76,7 +86,6 @@ def sign_in(
         if result is None and error is None:
             error = _("wrong username or password")
     if result is None:
-        request.state.keep_on_error = True  # the failure count is what throttles guessing
         return base.render(
             request,
             "sign_in.html",

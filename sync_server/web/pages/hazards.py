@@ -18,11 +18,11 @@ from sync_server.security import Principal
 from sync_server.services import dashboard as dashboard_service
 from sync_server.services import hazards as hazard_service
 from sync_server.services.hazards import (
-    CLOSURE_CHECK_PREFIX,
     HazardAction,
     HazardIn,
     HazardQuery,
 )
+from sync_server.web.i18n import request_gettext
 from sync_server.web.pages import _base as base
 from sync_server.web.pages._base import FormPost, PageConn, Who
 
@@ -43,13 +43,13 @@ def _hazard_filters(request: Request) -> dict[str, Any]:
 
 
 @router.get("/hazards")
-def hazard_list(request: Request, conn: PageConn, who: Who, page: int = 1) -> HTMLResponse:
+def hazard_list(request: Request, conn: PageConn, who: Who) -> HTMLResponse:
     filters = _hazard_filters(request)
-    page = max(1, page)
+    page = base.page_number(request)
     size = base.page_size(request)
-    result = hazard_service.search(
-        conn, who, HazardQuery(**filters, limit=size, offset=(page - 1) * size)
-    )
+    _ = request_gettext(request)
+    query = base.validated(HazardQuery, _, **filters, limit=size, offset=(page - 1) * size)
+    result = hazard_service.search(conn, who, query)
     pages = max(1, (result["total"] + size - 1) // size)
     return base.render(
         request,
@@ -83,10 +83,12 @@ _CSV_COLUMNS = [
 @router.get("/hazards.csv")
 def hazards_csv(request: Request, conn: PageConn, who: Who) -> Response:
     filters = _hazard_filters(request)
+    _ = request_gettext(request)
     rows: list[list[Any]] = [list(_CSV_COLUMNS)]
     offset = 0
     while True:
-        result = hazard_service.search(conn, who, HazardQuery(**filters, limit=200, offset=offset))
+        query = base.validated(HazardQuery, _, **filters, limit=200, offset=offset)
+        result = hazard_service.search(conn, who, query)
         for h in result["items"]:
             rows.append(
                 [
@@ -148,14 +150,13 @@ def _hazard_response(
     error: SyncError | None = None,
 ) -> HTMLResponse:
     h = hazard_service.detail(conn, who, hazard_id)
-    checks = [n for n in h["notes"] if n["text"].startswith(CLOSURE_CHECK_PREFIX)]
     return base.render(
         request,
         "hazard.html",
         who,
         status_code=error.status if error else 200,
         h=h,
-        closure_checks=checks,
+        closure_checks=h["closure_checks"],
         names=dashboard_service.enterprise_names(conn, who),
         error=error,
     )

@@ -45,12 +45,12 @@ def _api_dates(filters: dict[str, Any], _: Gettext) -> dict[str, Any]:
         if key in args:
             try:
                 day = date.fromisoformat(args[key])
-            except ValueError as exc:
+                if key == "date_to":
+                    day += timedelta(days=1)  # OverflowError on 9999-12-31
+            except (ValueError, OverflowError) as exc:
                 raise Unprocessable(
                     _("expected a date as YYYY-MM-DD"), code="DATE_INVALID", field=key
                 ) from exc
-            if key == "date_to":
-                day += timedelta(days=1)
             args[key] = datetime(day.year, day.month, day.day, tzinfo=BEIJING).isoformat()
     return args
 
@@ -58,15 +58,15 @@ def _api_dates(filters: dict[str, Any], _: Gettext) -> dict[str, Any]:
 def _search(
     conn: Any, who: Principal, filters: dict[str, Any], limit: int, offset: int, _: Gettext
 ) -> PermitPage:
-    query = PermitQuery(**_api_dates(filters, _), limit=limit, offset=offset)
+    query = base.validated(PermitQuery, _, **_api_dates(filters, _), limit=limit, offset=offset)
     return permit_service.search(conn, who, query)
 
 
 @router.get("/permits")
-def permit_search(request: Request, conn: PageConn, who: Who, page: int = 1) -> HTMLResponse:
+def permit_search(request: Request, conn: PageConn, who: Who) -> HTMLResponse:
     _ = request_gettext(request)
     filters = _permit_filters(request)
-    page = max(1, page)
+    page = base.page_number(request)
     size = base.page_size(request)
     error = None
     result = None
