@@ -35,7 +35,8 @@ from sync_server.i18n import gettext as _
 from sync_server.schema import devices, events, findings, permits, version_conflicts
 from sync_server.security import Principal
 from sync_server.services import hazards as hazard_service
-from sync_server.services import ledger_history, permit_members
+from sync_server.services import hot_work_links, ledger_history, permit_members
+from sync_server.services import simops as simops_service
 from sync_server.settings import Settings
 from sync_server.storage import begin_write, next_rev, now_iso, parse_iso
 
@@ -388,6 +389,7 @@ def _group_outcome(
     )
     previous_at = last.occurred_at if last is not None else None
     received_iso = now_iso(received)
+    summary = hot_work_links.with_link_check(conn, enterprise_id, summary, new, received_iso)
     rows = []
     for index, ev in accepted:
         flag, skew = _clock(ev.occurred_at, previous_at, received, settings)
@@ -416,6 +418,7 @@ def _group_outcome(
         flags.add("VERSION_CONFLICT")
     _save_permit(conn, enterprise_id, permit, new, flags, summary, received_iso)
     _save_findings(conn, enterprise_id, permit_id, summary, received_iso)
+    simops_service.refresh(conn, enterprise_id, received)
     return out, (replayer, ledger_replayer)
 
 
@@ -545,7 +548,12 @@ def _store_conflict(
 _SHOWN_TYPES = frozenset({"ALARM_RAISED", "EVACUATION_ORDERED"})
 # Anomalies that come from what was stored, not from the replay: kept from the row and
 # added to as new events and conflicts come (only the ingest writes this column).
-_STORED_ANOMALIES = _SHOWN_TYPES | {"CLOCK_AHEAD", "CLOCK_BACKWARDS", "VERSION_CONFLICT"}
+_STORED_ANOMALIES = _SHOWN_TYPES | {
+    "CLOCK_AHEAD",
+    "CLOCK_BACKWARDS",
+    "VERSION_CONFLICT",
+    hot_work_links.LINK_MISMATCH,
+}
 
 
 def _save_permit(
@@ -587,6 +595,8 @@ def _save_permit(
         "has_anomaly": bool(anomalies),
         "rev": next_rev(conn),
         "updated_at": now,
+        "permit_type": summary.permit_type,
+        "footprint": simops_service.footprint_of(summary.state, parse_iso(now)),
     }
     if existing is None:
         conn.execute(permits.insert().values(permit_id=last.permit_id, **values))
