@@ -123,6 +123,24 @@ def refresh(conn: Connection, enterprise_id: str, now: datetime) -> None:
         )
 
 
+def _types(conn: Connection, rows: list[Any]) -> dict[str, str]:
+    ids = {r.permit_a for r in rows} | {r.permit_b for r in rows}
+    if not ids:
+        return {}
+    found = conn.execute(
+        sa.select(permits.c.permit_id, permits.c.permit_type).where(permits.c.permit_id.in_(ids))
+    )
+    return {r.permit_id: r.permit_type for r in found}
+
+
+def _listed(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
+    """The rows, each with its two permits' types (the pages name them)."""
+    types = _types(conn, rows)
+    return [
+        {**_out(r), "types": [types.get(r.permit_a, ""), types.get(r.permit_b, "")]} for r in rows
+    ]
+
+
 def _out(row: Any) -> dict[str, Any]:
     return {
         "enterprise_id": row.enterprise_id,
@@ -144,8 +162,8 @@ def of_enterprise(conn: Connection, who: Principal, enterprise_id: str) -> list[
         sa.select(simops_conflicts)
         .where(simops_conflicts.c.enterprise_id == enterprise_id)
         .order_by(simops_conflicts.c.permit_a, simops_conflicts.c.permit_b)
-    )
-    return [_out(r) for r in rows]
+    ).all()
+    return _listed(conn, rows)
 
 
 def visible(conn: Connection, who: Principal) -> list[dict[str, Any]]:
@@ -159,8 +177,8 @@ def visible(conn: Connection, who: Principal) -> list[dict[str, Any]]:
             simops_conflicts.c.permit_a,
             simops_conflicts.c.permit_b,
         )
-    )
-    return [_out(r) for r in rows]
+    ).all()
+    return _listed(conn, rows)
 
 
 def of_permit(conn: Connection, permit_id: str) -> list[dict[str, Any]]:

@@ -131,3 +131,32 @@ def test_a_simops_conflict_between_two_pushed_permits_is_listed(world: World) ->
     assert conflict["rules"]
     other = world.client.get("/api/v1/enterprises/ent-a/simops", headers=world.h("b-admin"))
     assert other.status_code == 404
+
+
+def test_the_enterprise_and_bureau_pages_show_the_simops_conflict(world: World) -> None:
+    from tests.sync_server.test_ledger_cross_check import _signed_in_page
+
+    test_a_simops_conflict_between_two_pushed_permits_is_listed(world)
+    page = _signed_in_page(world, "/web/enterprises/ent-a")
+    section = page[page.index('id="simops"') :]
+    section = section[: section.index("</section>")]
+    assert "交叉作业" in section and "CS-1" in section and "HW-2" in section
+    assert "动火作业" in section and "须指定协调人" in section
+    bureau = page_as(world, "bureau", "/web/")
+    section = bureau[bureau.index('id="simops"') :]
+    assert "Enterprise A" in section and "CS-1" in section and "HW-2" in section
+
+
+def page_as(world: World, username: str, url: str) -> str:
+    import re
+
+    c = world.client
+    form = c.get("/web/sign-in")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token
+    r = c.post(
+        "/web/sign-in",
+        data={"username": username, "password": f"{username}-pass", "csrf": token.group(1)},
+    )
+    assert r.status_code == 303, r.text
+    return str(c.get(url).text)
