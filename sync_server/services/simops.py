@@ -152,18 +152,23 @@ def _out(row: Any) -> dict[str, Any]:
     }
 
 
-def of_enterprise(conn: Connection, who: Principal, enterprise_id: str) -> list[dict[str, Any]]:
-    """The enterprise's standing SIMOPS conflicts (another tenant's: NotFound). Its
-    tablets read them too; the provincial feed does not."""
-    require_visible(conn, who, enterprise_id)
-    if who.role is Role.AGGREGATOR:
-        raise Forbidden(_("this account's role may not do this"), code="ROLE_FORBIDDEN")
+def standing(conn: Connection, enterprise_id: str) -> list[dict[str, Any]]:
+    """The enterprise's standing conflicts, for its own tablets' reference pull."""
     rows = conn.execute(
         sa.select(simops_conflicts)
         .where(simops_conflicts.c.enterprise_id == enterprise_id)
         .order_by(simops_conflicts.c.permit_a, simops_conflicts.c.permit_b)
     ).all()
     return _listed(conn, rows)
+
+
+def of_enterprise(conn: Connection, who: Principal, enterprise_id: str) -> list[dict[str, Any]]:
+    """The enterprise's standing SIMOPS conflicts (another tenant's: NotFound). Its
+    tablets read them too; the provincial feed does not."""
+    require_visible(conn, who, enterprise_id)
+    if who.role is Role.AGGREGATOR:
+        raise Forbidden(_("this account's role may not do this"), code="ROLE_FORBIDDEN")
+    return standing(conn, enterprise_id)
 
 
 def visible(conn: Connection, who: Principal) -> list[dict[str, Any]]:

@@ -131,6 +131,13 @@ def test_a_simops_conflict_between_two_pushed_permits_is_listed(world: World) ->
     assert conflict["rules"]
     other = world.client.get("/api/v1/enterprises/ent-a/simops", headers=world.h("b-admin"))
     assert other.status_code == 404
+    # The enterprise's tablets read them in their reference pull.
+    pulled = world.client.get("/api/v1/sync/reference?cursor=0", headers=tab.headers).json()
+    assert [c["permits"] for c in pulled["simops"]] == [["CS-1", "HW-2"]]
+    assert (
+        world.client.get("/api/v1/enterprises/ent-a/simops", headers=tab.headers).json()["items"]
+        == r.json()["items"]
+    )
 
 
 def test_the_enterprise_and_bureau_pages_show_the_simops_conflict(world: World) -> None:
