@@ -4,13 +4,12 @@ confined-space 作业证 (``sync_server.pdf``)."""
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
 from sync_server.labels import local_time
-from sync_server.pdf import FONT_NAME, _fmt, _register_font
+from sync_server.pdf import FONT_NAME, _fmt, _register_font, build_document
 
 
 def render_hot_work(
@@ -27,7 +26,7 @@ def render_hot_work(
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
     now = now or datetime.now(UTC)
     permit = view["permit"]
@@ -154,22 +153,6 @@ def render_hot_work(
         f"动火安全作业票 {permit['permit_id']} · 导出人 {generated_by} · 导出时间 {local_time(now)}"
     )
 
-    def on_page(canvas: Any, doc: Any) -> None:
-        canvas.saveState()
-        canvas.setFont(FONT_NAME, 7.5)
-        canvas.drawString(15 * mm, 10 * mm, footer)
-        canvas.drawRightString(A4[0] - 15 * mm, 10 * mm, f"第 {doc.page} 页")
-        canvas.restoreState()
-
-    out = io.BytesIO()
-    SimpleDocTemplate(
-        out,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=18 * mm,
-        title=f"动火安全作业票 {permit['permit_id']}",
-        author="cspermit",
-    ).build(story, onFirstPage=on_page, onLaterPages=on_page)
-    return out.getvalue()
+    return build_document(
+        story, footer, title=f"动火安全作业票 {permit['permit_id']}", subject="动火安全作业票"
+    )

@@ -118,10 +118,19 @@ def build_from(
                 "label": label(EVENT_TYPES, e["type"], _),
                 "actor": _person(state, e["actor"]),
                 "device": labels.get(e["device_id"], e["device_id"]),
-                "signed_by": _person(state, signoff.get("person_id")),
-                "status": label(PERMIT_STATUSES, state.status.value, _)
-                if state.status != before.status
-                else "",
+                "device_id": e["device_id"],
+                # The shared timeline's details: who signed, and the status it led to.
+                "summary": " → ".join(
+                    x
+                    for x in (
+                        _person(state, signoff.get("person_id")),
+                        label(PERMIT_STATUSES, state.status.value, _)
+                        if state.status != before.status
+                        else "",
+                    )
+                    if x
+                ),
+                "alarm": e["type"] == "hot_work_alarm_raised",
                 "hash": e["hash"],
                 "clock_flag": e["clock_flag"],
                 "findings": findings_by_seq.get(e["seq"], []),

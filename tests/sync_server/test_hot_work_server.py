@@ -149,21 +149,6 @@ def test_the_enterprise_and_bureau_pages_show_the_simops_conflict(world: World) 
     section = section[: section.index("</section>")]
     assert "交叉作业" in section and "CS-1" in section and "HW-2" in section
     assert "动火作业" in section and "须指定协调人" in section
-    bureau = page_as(world, "bureau", "/web/")
+    bureau = _signed_in_page(world, "/web/", "bureau")
     section = bureau[bureau.index('id="simops"') :]
     assert "Enterprise A" in section and "CS-1" in section and "HW-2" in section
-
-
-def page_as(world: World, username: str, url: str) -> str:
-    import re
-
-    c = world.client
-    form = c.get("/web/sign-in")
-    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
-    assert token
-    r = c.post(
-        "/web/sign-in",
-        data={"username": username, "password": f"{username}-pass", "csrf": token.group(1)},
-    )
-    assert r.status_code == 303, r.text
-    return str(c.get(url).text)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from tests.sync_server.chains import enroll_tablet
 from tests.sync_server.conftest import World
 from tests.sync_server.hot_work_chains import bodies, closed_job
+from tests.sync_server.test_cli_server import verify_offline
 from tests.sync_server.test_hot_work_server import push
 from tests.sync_server.test_ledger_cross_check import _signed_in_page
 
@@ -83,11 +83,6 @@ def test_the_export_verifies_offline_against_the_server_key(hot: World, tmp_path
     key = hot.client.get("/api/v1/server-key").json()["public_key"]
     path = tmp_path / "HW-1.json"
     path.write_text(json.dumps(data), encoding="utf-8")
-    ok = subprocess.run(
-        [sys.executable, "-m", "cspermit.cli", "permit", "verify", str(path), "--server-key", key],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    ok = verify_offline(path, key)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert json.loads(ok.stdout)["valid"] is True
