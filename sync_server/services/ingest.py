@@ -418,7 +418,6 @@ def _group_outcome(
         flags.add("VERSION_CONFLICT")
     _save_permit(conn, enterprise_id, permit, new, flags, summary, received_iso)
     _save_findings(conn, enterprise_id, permit_id, summary, received_iso)
-    simops_service.refresh(conn, enterprise_id, received)
     return out, (replayer, ledger_replayer)
 
 
@@ -602,6 +601,9 @@ def _save_permit(
         conn.execute(permits.insert().values(permit_id=last.permit_id, **values))
     else:
         conn.execute(permits.update().where(permits.c.permit_id == last.permit_id).values(**values))
+    if values["footprint"] != (existing.footprint if existing is not None else None):
+        # The enterprise's SIMOPS conflicts change only when a footprint does.
+        simops_service.refresh(conn, enterprise_id, parse_iso(now))
     lists = ("people", "detectors", "anomalies")
     permit_members.write(
         conn,

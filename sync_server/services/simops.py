@@ -5,9 +5,10 @@ operations; docs/server.md).
 Each permit's footprint is taken from the core's fold when it is pushed and kept on its
 ``permits`` row (migration 0005): a hot-work permit's from
 ``permits.hot_work.simops.hot_work_footprint``, a confined-space permit's from its space
-and the isolation points it holds, over its validity once approved. On every push the
-enterprise's open footprints are checked again and the conflicts still standing
-(``permits.simops.unresolved``) replace the enterprise's rows of ``simops_conflicts``.
+and the isolation points it holds, over its validity once approved. On every push that
+changes a footprint the enterprise's open footprints are checked again, and the
+conflicts still standing (``permits.simops.unresolved``) replace the enterprise's rows
+of ``simops_conflicts``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from permits.hot_work.simops import hot_work_acknowledgements, hot_work_footprint
-from permits.hot_work.state import HOT_WORK_TERMINAL, HotWorkState
+from permits.hot_work.state import HOT_WORK_TERMINAL, HotWorkState, HotWorkStatus
 from permits.simops import Acknowledgement, Activity, Footprint, Point, WorkType, unresolved
 from permits.state import TERMINAL, PermitState
 from sync_server.errors import Forbidden
@@ -29,7 +30,9 @@ from sync_server.security import Principal, Role
 from sync_server.services.tenancy import require_visible, scope_filter, visible_enterprises
 from sync_server.storage import now_iso
 
-_CLOSED = sorted({s.value for s in TERMINAL} | {s.value for s in HOT_WORK_TERMINAL} | {"expired"})
+_CLOSED = sorted(
+    {s.value for s in TERMINAL} | {s.value for s in HOT_WORK_TERMINAL} | {HotWorkStatus.EXPIRED}
+)
 
 
 def _confined_space_footprint(state: PermitState) -> Footprint | None:
@@ -54,7 +57,12 @@ def footprint_of(state: Any, now: datetime) -> dict[str, Any] | None:
     """The footprint (and the acknowledgements) to keep on the permit's row, as JSON;
     None for a closed permit or one that has not declared enough yet."""
     if isinstance(state, HotWorkState):
-        if state.status_at(now) in HOT_WORK_TERMINAL or state.planned_start is None:
+        status = state.status_at(now)
+        if (
+            status in HOT_WORK_TERMINAL
+            or status is HotWorkStatus.EXPIRED
+            or not state.planned_start
+        ):
             return None
         footprint = hot_work_footprint(state)
         acks = [a.__dict__ for a in hot_work_acknowledgements(state)]

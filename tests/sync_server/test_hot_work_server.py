@@ -109,6 +109,12 @@ def drafted_filler() -> Any:
 
 
 def test_a_simops_conflict_between_two_pushed_permits_is_listed(world: World) -> None:
+    conflicting(world)
+
+
+def conflicting(world: World) -> Tablet:
+    """A confined-space permit approved on T-1 and a hot job drafted in it now: one
+    conditional conflict, listed; the tablet that pushed both."""
     tab = enroll_tablet(world.client, world.h("a-admin"))
     push(world, tab, simple_permit(tab, "CS-1", "T-1"))
     now = datetime.now(UTC)
@@ -138,12 +144,13 @@ def test_a_simops_conflict_between_two_pushed_permits_is_listed(world: World) ->
         world.client.get("/api/v1/enterprises/ent-a/simops", headers=tab.headers).json()["items"]
         == r.json()["items"]
     )
+    return tab
 
 
 def test_the_enterprise_and_bureau_pages_show_the_simops_conflict(world: World) -> None:
     from tests.sync_server.test_ledger_cross_check import _signed_in_page
 
-    test_a_simops_conflict_between_two_pushed_permits_is_listed(world)
+    conflicting(world)
     page = _signed_in_page(world, "/web/enterprises/ent-a")
     section = page[page.index('id="simops"') :]
     section = section[: section.index("</section>")]
@@ -152,3 +159,12 @@ def test_the_enterprise_and_bureau_pages_show_the_simops_conflict(world: World) 
     bureau = _signed_in_page(world, "/web/", "bureau")
     section = bureau[bureau.index('id="simops"') :]
     assert "Enterprise A" in section and "CS-1" in section and "HW-2" in section
+
+
+def test_a_cancelled_permit_leaves_the_simops_check(world: World) -> None:
+    from tests.sync_server.chains import cancelled
+
+    tab = conflicting(world)
+    push(world, tab, [tab.event("CS-1", cancelled())])
+    r = world.client.get("/api/v1/enterprises/ent-a/simops", headers=world.h("a-admin"))
+    assert r.json()["items"] == []
