@@ -13,6 +13,7 @@ of ``simops_conflicts``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -131,7 +132,7 @@ def refresh(conn: Connection, enterprise_id: str, now: datetime) -> None:
         )
 
 
-def _types(conn: Connection, rows: list[Any]) -> dict[str, str]:
+def _types(conn: Connection, rows: Sequence[Any]) -> dict[str, str]:
     ids = {r.permit_a for r in rows} | {r.permit_b for r in rows}
     if not ids:
         return {}
@@ -141,7 +142,7 @@ def _types(conn: Connection, rows: list[Any]) -> dict[str, str]:
     return {r.permit_id: r.permit_type for r in found}
 
 
-def _listed(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
+def _listed(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
     """The rows, each with its two permits' types (the pages name them)."""
     types = _types(conn, rows)
     return [

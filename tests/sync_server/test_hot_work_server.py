@@ -168,3 +168,27 @@ def test_a_cancelled_permit_leaves_the_simops_check(world: World) -> None:
     push(world, tab, [tab.event("CS-1", cancelled())])
     r = world.client.get("/api/v1/enterprises/ent-a/simops", headers=world.h("a-admin"))
     assert r.json()["items"] == []
+
+
+def test_a_linked_permit_that_agrees_is_no_anomaly(world: World) -> None:
+    from permits.events import EntrantEntered
+
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    now = datetime.now(UTC)
+    approved = simple_permit(tab, "CS-2", "T-1")
+    entered = tab.event("CS-2", EntrantEntered(entrant_id="p-1"), at=now - timedelta(minutes=4))
+    push(world, tab, [*approved, entered])
+    s = rostered_session(
+        tab.device_key,
+        start=START,
+        enterprise_id="ent-a",
+        linked_permit_id="CS-2",
+        linked_space_id="T-1",
+    )
+    snapshot = LinkedPermitSnapshot(
+        permit_id="CS-2", status="active", seq=3, head_hash=tab.head("CS-2"), space_id="T-1"
+    )
+    forged_fire(s, tab.device_key, now - timedelta(minutes=2), linked=snapshot)
+    push(world, tab, bodies(s))
+    assert "HOT_WORK_LINK_MISMATCH" not in trace(world, "HW-1")["permit"]["anomalies"]
+    assert "HOT_WORK_LINK_MISMATCH" not in trace(world, "CS-2")["permit"]["anomalies"]
