@@ -69,8 +69,11 @@ def test_the_pdf_is_the_hot_work_permit_layout(hot: World, tmp_path: Path) -> No
         assert word in text, word
 
 
-def test_the_csv_lists_the_permit_type(hot: World) -> None:
-    _signed_in_page(hot, "/web/permits")
+def test_the_list_and_the_csv_show_the_permit_type(hot: World) -> None:
+    page = _signed_in_page(hot, "/web/permits")
+    row = page[page.index('href="/web/permits/HW-1"') :]
+    row = row[: row.index("</tr>")]
+    assert "动火作业" in row and "已关闭" in row
     csv = hot.client.get("/web/permits.csv").text
     header, row = csv.splitlines()[:2]
     assert header.split(",")[-1] == "permit_type"
