@@ -68,23 +68,29 @@ def test_a_fire_without_analysis_watcher_or_validity_files_automatic_hazards(
     assert [p["permit_id"] for p in listed] == ["HW-1"]
 
 
+def push_fire_linked_to(world: World, tab: Tablet, cs: str, seq: int, at: datetime) -> None:
+    """Hot job HW-1 in T-1, its fire started at ``at`` on the tablet's view of ``cs``
+    (active, at ``seq``, the tablet's head hash of it)."""
+    s = rostered_session(
+        tab.device_key,
+        start=START,
+        enterprise_id="ent-a",
+        linked_permit_id=cs,
+        linked_space_id="T-1",
+    )
+    snapshot = LinkedPermitSnapshot(
+        permit_id=cs, status="active", seq=seq, head_hash=tab.head(cs), space_id="T-1"
+    )
+    forged_fire(s, tab.device_key, at, linked=snapshot)
+    push(world, tab, bodies(s))
+
+
 def test_a_linked_permit_that_was_not_active_is_an_anomaly_on_both_traces(
     world: World,
 ) -> None:
     tab = enroll_tablet(world.client, world.h("a-admin"))
     push(world, tab, simple_permit(tab, "CS-1", "T-1"))
-    s = rostered_session(
-        tab.device_key,
-        start=START,
-        enterprise_id="ent-a",
-        linked_permit_id="CS-1",
-        linked_space_id="T-1",
-    )
-    snapshot = LinkedPermitSnapshot(
-        permit_id="CS-1", status="active", seq=2, head_hash=tab.head("CS-1"), space_id="T-1"
-    )
-    forged_fire(s, tab.device_key, START, linked=snapshot)
-    push(world, tab, bodies(s))
+    push_fire_linked_to(world, tab, "CS-1", 2, START)
     hot = trace(world, "HW-1")
     [mismatch] = [f for f in hot["findings"] if f["code"] == "HOT_WORK_LINK_MISMATCH"]
     assert mismatch["facts"]["linked_permit_id"] == "CS-1"
@@ -178,17 +184,6 @@ def test_a_linked_permit_that_agrees_is_no_anomaly(world: World) -> None:
     approved = simple_permit(tab, "CS-2", "T-1")
     entered = tab.event("CS-2", EntrantEntered(entrant_id="p-1"), at=now - timedelta(minutes=4))
     push(world, tab, [*approved, entered])
-    s = rostered_session(
-        tab.device_key,
-        start=START,
-        enterprise_id="ent-a",
-        linked_permit_id="CS-2",
-        linked_space_id="T-1",
-    )
-    snapshot = LinkedPermitSnapshot(
-        permit_id="CS-2", status="active", seq=3, head_hash=tab.head("CS-2"), space_id="T-1"
-    )
-    forged_fire(s, tab.device_key, now - timedelta(minutes=2), linked=snapshot)
-    push(world, tab, bodies(s))
+    push_fire_linked_to(world, tab, "CS-2", 3, now - timedelta(minutes=2))
     assert "HOT_WORK_LINK_MISMATCH" not in trace(world, "HW-1")["permit"]["anomalies"]
     assert "HOT_WORK_LINK_MISMATCH" not in trace(world, "CS-2")["permit"]["anomalies"]
