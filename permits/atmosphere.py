@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, ConfigDict, Field, ValidationError
 
 from permits import units
+from permits.atmosphere_codes import AtmosphereCode
 from permits.errors import InvalidInput, Unmet
 from permits.gases import Gas, get_gas, lel_table
 from permits.i18n import gettext as _
-from permits.messages import register
+from permits.plausible import PlausibleTimes
 from permits.profiles import Profile
 from permits.readings import UNTRUSTED_FLAGS, Channel, StatusFlag, Unit
 
@@ -42,20 +43,20 @@ __all__ = [
     "parse_test",
 ]
 
-# Reason codes (docs/rules.md, The pre-entry test).
-O2_LOW = "O2_LOW"
-O2_HIGH = "O2_HIGH"
-FLAMMABLE_HIGH = "FLAMMABLE_HIGH"
-TOXIC_HIGH = "TOXIC_HIGH"
-CHANNEL_MISSING = "CHANNEL_MISSING"
-SAMPLE_POINT_MISSING = "SAMPLE_POINT_MISSING"
-SENSOR_FAULT = "SENSOR_FAULT"
-CALIBRATION_EXPIRED = "CALIBRATION_EXPIRED"
-BUMP_TEST_OVERDUE = "BUMP_TEST_OVERDUE"
-TEST_TOO_OLD = "TEST_TOO_OLD"
-TEST_AFTER_ENTRY = "TEST_AFTER_ENTRY"
+# Reason codes (docs/rules.md, The pre-entry test), with their texts in atmosphere_codes.
+O2_LOW = AtmosphereCode.O2_LOW
+O2_HIGH = AtmosphereCode.O2_HIGH
+FLAMMABLE_HIGH = AtmosphereCode.FLAMMABLE_HIGH
+TOXIC_HIGH = AtmosphereCode.TOXIC_HIGH
+CHANNEL_MISSING = AtmosphereCode.CHANNEL_MISSING
+SAMPLE_POINT_MISSING = AtmosphereCode.SAMPLE_POINT_MISSING
+SENSOR_FAULT = AtmosphereCode.SENSOR_FAULT
+CALIBRATION_EXPIRED = AtmosphereCode.CALIBRATION_EXPIRED
+BUMP_TEST_OVERDUE = AtmosphereCode.BUMP_TEST_OVERDUE
+TEST_TOO_OLD = AtmosphereCode.TEST_TOO_OLD
+TEST_AFTER_ENTRY = AtmosphereCode.TEST_AFTER_ENTRY
 # Warning only (docs/rules.md, Trusting the detector): never makes a test unacceptable.
-LOW_BATTERY = "LOW_BATTERY"
+LOW_BATTERY = AtmosphereCode.LOW_BATTERY
 
 REASON_CODES = (
     O2_LOW,
@@ -77,7 +78,7 @@ _Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 _Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class _Strict(BaseModel):
+class _Strict(PlausibleTimes):
     # Unknown keys are refused: a misspelt "status" must not hide a sensor fault.
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -632,69 +633,3 @@ def _sample_reasons(
             point=point,
         )
     return reasons
-
-
-# ------------------------------------------------------------------ messages
-# English msgids, translated at display time (zh_CN in locale/.../atmosphere.po).
-
-register(
-    O2_LOW,
-    "Oxygen too low at point {point}: {value} {unit}, the minimum is {limit} {unit}",
-    "Ventilate the space and re-test point {point}; do not enter",
-)
-register(
-    O2_HIGH,
-    "Oxygen too high at point {point}: {value} {unit}, the maximum is {limit} {unit}",
-    "Stop any oxygen source, ventilate with air and re-test point {point}; do not enter",
-)
-register(
-    FLAMMABLE_HIGH,
-    "Flammable gas too high at point {point} ({channel}): {value} {unit}, "
-    "the limit is {limit} {unit}",
-    "Remove the source, ventilate and re-test point {point}; no ignition sources",
-)
-register(
-    TOXIC_HIGH,
-    "Toxic gas too high at point {point} ({channel}): {value} {unit}, the limit is {limit} {unit}",
-    "Isolate the source, ventilate and re-test point {point}; do not enter",
-)
-register(
-    CHANNEL_MISSING,
-    "No {channel} reading at point {point}, which this space requires",
-    "Measure {channel} at point {point} with a detector that has this channel",
-)
-register(
-    SAMPLE_POINT_MISSING,
-    "Sample point {point} was not tested",
-    "Test point {point} (top, middle and bottom are each required)",
-)
-register(
-    SENSOR_FAULT,
-    "The detector gives no trusted {channel} value at point {point} (fault, warm-up or over-range)",
-    "Wait for the warm-up to end or replace the detector, then re-test point {point}",
-)
-register(
-    CALIBRATION_EXPIRED,
-    "The detector's calibration is out of date",
-    "Use a detector with a valid calibration, or have this one calibrated",
-)
-register(
-    BUMP_TEST_OVERDUE,
-    "The detector has no bump test within {limit} h before entry",
-    "Bump-test the detector with test gas, then re-test the atmosphere",
-)
-register(
-    TEST_TOO_OLD,
-    "The test at point {point} is {value} min old, the maximum is {limit} min",
-    "Re-test point {point} just before entry",
-)
-register(
-    TEST_AFTER_ENTRY,
-    "The test at point {point} was taken after the entry time",
-    "Check the detector clock and the entry time; test before anyone enters",
-)
-register(
-    LOW_BATTERY,
-    "The detector battery is low ({channel} at point {point})",
-    "Charge or replace the detector battery before it stops monitoring",
-)

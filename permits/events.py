@@ -22,7 +22,6 @@ from uuid import UUID, uuid4
 
 from pydantic import (
     AwareDatetime,
-    BaseModel,
     ConfigDict,
     Field,
     SerializeAsAny,
@@ -34,6 +33,7 @@ from pydantic import (
 from permits.atmosphere_record import AtmosphereRecord
 from permits.canonical import canonical_json
 from permits.errors import InvalidInput
+from permits.plausible import PlausibleTimes
 
 # What the ledger knew, as a permit records it: defined in permits.snapshots, part of
 # the event schema (imported from here).
@@ -175,7 +175,7 @@ class EventType(StrEnum):
     HOT_WORK_SIMOPS_ACKNOWLEDGED = "hot_work_simops_acknowledged"
 
 
-class _Model(BaseModel):
+class _Model(PlausibleTimes):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -551,9 +551,15 @@ def register_payloads(*classes: type[Payload]) -> None:
 # ------------------------------------------------------------------ event
 
 
+# A permit id names the permit in URLs, exports and the bureau's cases: ASCII letters,
+# digits and . _ : - only, so no control character or look-alike (Cyrillic "Р" for "P")
+# can pass for another permit's id.
+PermitId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+
+
 class Event(_Model):
     event_id: UUID
-    permit_id: Id
+    permit_id: PermitId
     seq: int = Field(ge=1)
     type: EventType
     occurred_at: AwareDatetime
@@ -574,7 +580,10 @@ class Event(_Model):
             except ValueError:
                 return data
             data = dict(data)
-            data["payload"] = PAYLOAD_TYPES[kind].model_validate(data["payload"])
+            try:
+                data["payload"] = PAYLOAD_TYPES[kind].model_validate(data["payload"])
+            except ValidationError as exc:
+                raise _PayloadInvalid(exc) from exc  # keeps "payload." in the field's path
         return data
 
     @model_validator(mode="after")
@@ -635,9 +644,16 @@ def new_event(
     )
 
 
-def _where(exc: ValidationError) -> tuple[str, str]:
+class _PayloadInvalid(Exception):
+    # Not a ValueError, so pydantic passes it through instead of re-rooting its path.
+    def __init__(self, error: ValidationError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _where(exc: ValidationError, prefix: tuple[str, ...] = ()) -> tuple[str, str]:
     first = exc.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "(event)"
+    loc = ".".join(str(p) for p in (*prefix, *first["loc"])) or "(event)"
     return loc, str(first["msg"])
 
 
@@ -647,6 +663,9 @@ def parse_event(data: Any) -> Event:
         raise InvalidInput("event", "a JSON object", type(data).__name__)
     try:
         return Event.model_validate(data)
+    except _PayloadInvalid as exc:
+        loc, msg = _where(exc.error, ("payload",))
+        raise InvalidInput(loc, msg) from exc
     except ValidationError as exc:
         loc, msg = _where(exc)
         raise InvalidInput(loc, msg) from exc

@@ -13,8 +13,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 
+from permits.plausible import PlausibleTimes
 from permits.reference.rules import requires_principal_approval
 
 __all__ = [
@@ -33,7 +34,7 @@ __all__ = [
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
-class _Model(BaseModel):
+class _Model(PlausibleTimes):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 

@@ -21,7 +21,7 @@ from permits.events import parse_event as core_parse
 from permits.hot_work.events import HotWorkDrafted
 from permits.hot_work.replay import replay_hot_work
 from permits.hot_work.state import HotWorkState
-from permits.integrity import chain_head
+from permits.integrity import chain_head, event_hash, signature_valid, stored_hash
 from permits.integrity import verify_chain as core_verify
 from permits.profiles import apply_override, list_profiles, load_profile
 from permits.reference import (
@@ -306,6 +306,14 @@ def verify_chain(
     )
     if not result.valid:
         raise ChainInvalid(result.seq, result.code or "BAD_SCHEMA", result.reason)
+
+
+def sealed_by(ev: ParsedEvent, public_key: str) -> bool:
+    """The event's own hash is its content's and its signature is by ``public_key``: a
+    fork is kept for review only when it is a genuine, signed event."""
+    if stored_hash(ev.raw) != ev.hash and event_hash(ev.obj) != ev.hash:
+        return False
+    return signature_valid(ev.hash, str(ev.raw.get("sig") or ""), public_key)
 
 
 def verify_stored(bodies: list[dict[str, Any]], public_keys: dict[str, str]) -> None:

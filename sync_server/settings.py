@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     max_batch_events: int = 500
     max_batch_bytes: int = 4 * 1024 * 1024
     max_blob_bytes: int = 8 * 1024 * 1024
+    # Version conflicts kept for review per permit: past this, further forks are refused
+    # (CONFLICT_LIMIT) and the permit is flagged, so one device cannot flood the review.
+    max_conflicts_per_permit: int = 20
     # Device clock skew: an event dated more than this after its arrival is flagged.
     clock_ahead_tolerance_s: int = 120
     # argon2 cost; tests lower it, production keeps the library defaults.

@@ -279,7 +279,13 @@ def _push_permit(
         seen_ids.add(ev.event_id)
         first_copy[ev.event_id] = (index, ev.hash, ev.permit_id)
         if ev.seq in stored:
-            # Same permit, same seq, different event: a fork. Kept for review, not dropped.
+            # Same permit, same seq, different event: a fork. Kept for review, not dropped,
+            # when it is a genuine signed event of an enrolled device and the permit has not
+            # reached its cap (a device cannot fill the review list with junk).
+            refused = _fork_refused(conn, settings, enterprise_id, ev)
+            if refused is not None:
+                out.append(Result(index, ev.event_id, ev.permit_id, ev.seq, "rejected", *refused))
+                continue
             conflict_id = _store_conflict(conn, enterprise_id, ev, stored[ev.seq].hash, received)
             out.append(
                 Result(
@@ -490,6 +496,44 @@ def _clock(
     return None, None
 
 
+def _known_conflict(conn: Connection, ev: domain.ParsedEvent) -> str | None:
+    row = conn.execute(
+        sa.select(version_conflicts.c.conflict_id).where(
+            version_conflicts.c.event_id == ev.event_id,
+            version_conflicts.c.incoming_hash == ev.hash,
+        )
+    ).first()
+    return None if row is None else str(row.conflict_id)
+
+
+def _fork_refused(
+    conn: Connection, settings: Settings, enterprise_id: str, ev: domain.ParsedEvent
+) -> tuple[str, str] | None:
+    """Why a fork is not stored as a version conflict, or None to store it."""
+    key = _public_keys(conn, enterprise_id).get(ev.device_id)
+    if key is None or not domain.sealed_by(ev, key):
+        return (
+            "BAD_SIGNATURE",
+            _("a fork whose hash or signature does not verify is not kept"),
+        )
+    if _known_conflict(conn, ev) is not None:
+        return None  # this very fork again: answered with the conflict already kept
+    held = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(version_conflicts)
+        .where(version_conflicts.c.permit_id == ev.permit_id)
+    ).scalar()
+    if int(held or 0) >= settings.max_conflicts_per_permit:
+        _flag(conn, ev.permit_id, "CONFLICT_LIMIT")
+        return (
+            "CONFLICT_LIMIT",
+            _(
+                "this permit already holds {n} version conflicts for review; no more are kept"
+            ).format(n=settings.max_conflicts_per_permit),
+        )
+    return None
+
+
 def _store_conflict(
     conn: Connection,
     enterprise_id: str,
@@ -497,14 +541,9 @@ def _store_conflict(
     existing_hash: str,
     received: datetime,
 ) -> str:
-    known = conn.execute(
-        sa.select(version_conflicts.c.conflict_id).where(
-            version_conflicts.c.event_id == ev.event_id,
-            version_conflicts.c.incoming_hash == ev.hash,
-        )
-    ).first()
+    known = _known_conflict(conn, ev)
     if known is not None:
-        return str(known.conflict_id)
+        return known
     conflict_id = str(uuid.uuid4())
     conn.execute(
         version_conflicts.insert().values(
@@ -521,38 +560,40 @@ def _store_conflict(
             status="open",
         )
     )
+    _flag(conn, ev.permit_id, "VERSION_CONFLICT")
+    return conflict_id
+
+
+def _flag(conn: Connection, permit_id: str, code: str) -> None:
+    """Add an anomaly code to the permit's row and its searchable members."""
     row = conn.execute(
         sa.select(permits.c.anomalies, permits.c.enterprise_id, permits.c.first_at).where(
-            permits.c.permit_id == ev.permit_id
+            permits.c.permit_id == permit_id
         )
     ).first()
-    if row is not None:
-        anomalies = sorted({*row.anomalies, "VERSION_CONFLICT"})
-        conn.execute(
-            permits.update()
-            .where(permits.c.permit_id == ev.permit_id)
-            .values(anomalies=anomalies, has_anomaly=True, rev=next_rev(conn))
-        )
-        permit_members.write(
-            conn,
-            ev.permit_id,
-            row.enterprise_id,
-            row.first_at,
-            {"anomalies": anomalies},
-            before={"anomalies": row.anomalies},
-        )
-    return conflict_id
+    if row is None or code in row.anomalies:
+        return
+    anomalies = sorted({*row.anomalies, code})
+    conn.execute(
+        permits.update()
+        .where(permits.c.permit_id == permit_id)
+        .values(anomalies=anomalies, has_anomaly=True, rev=next_rev(conn))
+    )
+    permit_members.write(
+        conn,
+        permit_id,
+        row.enterprise_id,
+        row.first_at,
+        {"anomalies": anomalies},
+        before={"anomalies": row.anomalies},
+    )
 
 
 _SHOWN_TYPES = frozenset({"ALARM_RAISED", "EVACUATION_ORDERED"})
 # Anomalies that come from what was stored, not from the replay: kept from the row and
 # added to as new events and conflicts come (only the ingest writes this column).
-_STORED_ANOMALIES = _SHOWN_TYPES | {
-    "CLOCK_AHEAD",
-    "CLOCK_BACKWARDS",
-    "VERSION_CONFLICT",
-    hot_work_links.LINK_MISMATCH,
-}
+_STORED_ANOMALIES = _SHOWN_TYPES | {"CLOCK_AHEAD", "CLOCK_BACKWARDS", "VERSION_CONFLICT"}
+_STORED_ANOMALIES |= {"CONFLICT_LIMIT", hot_work_links.LINK_MISMATCH}
 
 
 def _save_permit(
@@ -601,9 +642,7 @@ def _save_permit(
         conn.execute(permits.insert().values(permit_id=last.permit_id, **values))
     else:
         conn.execute(permits.update().where(permits.c.permit_id == last.permit_id).values(**values))
-    if values["footprint"] != (existing.footprint if existing is not None else None):
-        # The enterprise's SIMOPS conflicts change only when a footprint does.
-        simops_service.refresh(conn, enterprise_id, parse_iso(now))
+    simops_service.after_save(conn, enterprise_id, existing, values["footprint"], now)
     lists = ("people", "detectors", "anomalies")
     permit_members.write(
         conn,

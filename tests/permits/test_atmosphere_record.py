@@ -120,7 +120,7 @@ def test_a_value_of_the_wrong_type_is_refused_naming_the_field() -> None:
     event = next(e for e in raw if e["type"] == "atmosphere_test_recorded")
     with pytest.raises(InvalidInput) as info:
         parse_event({**event, "payload": {**event["payload"], "test": test}})
-    assert info.value.field == "test.samples.1.readings.2.value"
+    assert info.value.field == "payload.test.samples.1.readings.2.value"
 
 
 def test_the_builder_writes_the_document_the_tablet_wrote_by_hand() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tests.sync_server.chains import cancelled, drafted, enroll_tablet, filler, simple_permit
 from tests.sync_server.conftest import World
@@ -234,3 +235,32 @@ def test_revoked_devices_events_stay_verifiable(world: World) -> None:
     assert r.status_code == 401
     trace = world.client.get("/api/v1/permits/P-10", headers=world.h("a-admin")).json()
     assert trace["verification"]["ok"] is True
+
+
+def test_a_fork_with_a_junk_hash_or_signature_is_not_kept(world: World) -> None:
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    evs = simple_permit(tab, "P-JUNK")
+    assert push(world, tab, evs).json()["accepted"] == 2
+    tab.heads["P-JUNK"] = (1, evs[0]["hash"])
+    fork = tab.event("P-JUNK", cancelled())
+    for junk in ({**fork, "sig": evs[1]["sig"]}, {**fork, "hash": "0" * 64}):
+        r = push(world, tab, [junk]).json()["results"][0]
+        assert (r["status"], r["code"]) == ("rejected", "BAD_SIGNATURE"), r
+    trace = world.client.get("/api/v1/permits/P-JUNK", headers=world.h("a-admin")).json()
+    assert trace["conflicts"] == [] and "VERSION_CONFLICT" not in trace["permit"]["anomalies"]
+
+
+def test_forks_past_the_cap_are_refused_and_the_permit_flagged(world: World, app: Any) -> None:
+    app.state.settings.max_conflicts_per_permit = 2
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    evs = simple_permit(tab, "P-CAP")
+    assert push(world, tab, evs).json()["accepted"] == 2
+    codes = []
+    for n in range(4):
+        tab.heads["P-CAP"] = (1, evs[0]["hash"])
+        fork = tab.event("P-CAP", cancelled(f"fork {n}"))
+        codes.append(push(world, tab, [fork]).json()["results"][0]["code"])
+    assert codes == ["VERSION_CONFLICT", "VERSION_CONFLICT", "CONFLICT_LIMIT", "CONFLICT_LIMIT"]
+    trace = world.client.get("/api/v1/permits/P-CAP", headers=world.h("bureau")).json()
+    assert len(trace["conflicts"]) == 2
+    assert {"VERSION_CONFLICT", "CONFLICT_LIMIT"} <= set(trace["permit"]["anomalies"])
