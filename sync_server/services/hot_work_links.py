@@ -25,7 +25,6 @@ from permits.state import Status, fold
 from sync_server import domain
 from sync_server.schema import events, findings, permits
 from sync_server.services import permit_members
-from sync_server.storage import next_rev
 
 LINK_MISMATCH = "HOT_WORK_LINK_MISMATCH"
 
@@ -104,25 +103,7 @@ def _mark_linked(
                 created_at=now,
             )
         )
-    row = conn.execute(
-        sa.select(permits.c.anomalies, permits.c.first_at).where(permits.c.permit_id == linked_id)
-    ).one()
-    if LINK_MISMATCH in row.anomalies:
-        return
-    anomalies = sorted({*row.anomalies, LINK_MISMATCH})
-    conn.execute(
-        permits.update()
-        .where(permits.c.permit_id == linked_id)
-        .values(anomalies=anomalies, has_anomaly=True, rev=next_rev(conn))
-    )
-    permit_members.write(
-        conn,
-        linked_id,
-        enterprise_id,
-        row.first_at,
-        {"anomalies": anomalies},
-        before={"anomalies": row.anomalies},
-    )
+    permit_members.flag(conn, linked_id, LINK_MISMATCH)
 
 
 def with_link_check(

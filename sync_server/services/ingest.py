@@ -524,7 +524,7 @@ def _fork_refused(
         .where(version_conflicts.c.permit_id == ev.permit_id)
     ).scalar()
     if int(held or 0) >= settings.max_conflicts_per_permit:
-        _flag(conn, ev.permit_id, "CONFLICT_LIMIT")
+        permit_members.flag(conn, ev.permit_id, "CONFLICT_LIMIT")
         return (
             "CONFLICT_LIMIT",
             _(
@@ -560,33 +560,8 @@ def _store_conflict(
             status="open",
         )
     )
-    _flag(conn, ev.permit_id, "VERSION_CONFLICT")
+    permit_members.flag(conn, ev.permit_id, "VERSION_CONFLICT")
     return conflict_id
-
-
-def _flag(conn: Connection, permit_id: str, code: str) -> None:
-    """Add an anomaly code to the permit's row and its searchable members."""
-    row = conn.execute(
-        sa.select(permits.c.anomalies, permits.c.enterprise_id, permits.c.first_at).where(
-            permits.c.permit_id == permit_id
-        )
-    ).first()
-    if row is None or code in row.anomalies:
-        return
-    anomalies = sorted({*row.anomalies, code})
-    conn.execute(
-        permits.update()
-        .where(permits.c.permit_id == permit_id)
-        .values(anomalies=anomalies, has_anomaly=True, rev=next_rev(conn))
-    )
-    permit_members.write(
-        conn,
-        permit_id,
-        row.enterprise_id,
-        row.first_at,
-        {"anomalies": anomalies},
-        before={"anomalies": row.anomalies},
-    )
 
 
 _SHOWN_TYPES = frozenset({"ALARM_RAISED", "EVACUATION_ORDERED"})
