@@ -16,8 +16,11 @@ from pydantic import ValidationError
 from permits import hazards as core_hazards
 from permits import ledger_check
 from permits.errors import InvalidInput, ProfileError, RuleViolation, Unmet
-from permits.events import DetectorIdentity, Drafted, PersonSnapshot, SpaceSnapshot
+from permits.events import DetectorIdentity, Drafted, EventType, PersonSnapshot, SpaceSnapshot
 from permits.events import parse_event as core_parse
+from permits.hot_work.events import HotWorkDrafted
+from permits.hot_work.replay import replay_hot_work
+from permits.hot_work.state import HotWorkState
 from permits.integrity import chain_head, event_hash, signature_valid, stored_hash
 from permits.integrity import verify_chain as core_verify
 from permits.profiles import apply_override, list_profiles, load_profile
@@ -221,6 +224,7 @@ class ReplaySummary:
     evidence: list[ReplayFinding]
     state: Any = None
     anomalies: list[str] = field(default_factory=list)
+    permit_type: str = "confined_space"
 
 
 def parse_event(raw: dict[str, Any]) -> ParsedEvent:
@@ -252,9 +256,42 @@ def parse_event(raw: dict[str, Any]) -> ParsedEvent:
 
 
 def event_enterprise(ev: ParsedEvent) -> str | None:
-    """The enterprise a ``drafted`` event names (other events inherit the permit's)."""
+    """The enterprise a ``drafted`` (or ``hot_work_drafted``) event names (other events
+    inherit the permit's)."""
     payload = ev.obj.payload
-    return payload.enterprise_id if isinstance(payload, Drafted) else None
+    return payload.enterprise_id if isinstance(payload, Drafted | HotWorkDrafted) else None
+
+
+HOT_WORK = "hot_work"
+CONFINED_SPACE = "confined_space"
+
+
+def permit_type_of(first: ParsedEvent) -> str:
+    """A permit's type, which its first event says (docs/architecture.md, permit types)."""
+    return HOT_WORK if first.obj.type is EventType.HOT_WORK_DRAFTED else CONFINED_SPACE
+
+
+class HotWorkReplayer:
+    """The hot-work replay (``permits.hot_work.replay_hot_work``) in the shape of the
+    core's ``Replayer`` the ingest keeps per permit. A hot-work chain is short (one
+    job, a few dozen events), so it is replayed from seq 1 on every push."""
+
+    def __init__(self, events: list[Any] | None = None) -> None:
+        self.events: list[Any] = list(events or [])
+        self.state = HotWorkState()
+
+    def copy(self) -> HotWorkReplayer:
+        other = HotWorkReplayer(self.events)
+        other.state = self.state
+        return other
+
+    def feed(self, events: Any) -> None:
+        self.events.extend(events)
+
+    def result(self, now: datetime) -> Any:
+        result = replay_hot_work(self.events, now)
+        self.state = result.state
+        return result
 
 
 def verify_chain(
@@ -298,7 +335,12 @@ def replay_chain(
     With ``resume`` (the replayer a previous call returned, for the chain up to the event
     before ``chain[0]``), only ``chain`` is folded, on a copy: the same checks as a
     replay from seq 1. Returns the summary and the replayer to resume from next time."""
-    replayer = resume.copy() if resume is not None else Replayer()
+    if resume is not None:
+        replayer = resume.copy()
+    elif chain and permit_type_of(chain[0]) == HOT_WORK:
+        replayer = HotWorkReplayer()
+    else:
+        replayer = Replayer()
     replayer.feed(ev.obj for ev in chain)
     result = replayer.result(now)
     hazard_findings: list[ReplayFinding] = []
@@ -344,6 +386,17 @@ def _summary(
     hazard_findings: list[ReplayFinding],
     evidence: list[ReplayFinding],
 ) -> ReplaySummary:
+    if isinstance(state, HotWorkState):
+        return ReplaySummary(
+            status=state.status_at(now).value,
+            space_id=state.linked_space_id,
+            people=sorted(state.people),
+            detectors=[state.monitoring_detector] if state.monitoring_detector else [],
+            hazard_findings=hazard_findings,
+            evidence=evidence,
+            state=state,
+            permit_type=HOT_WORK,
+        )
     detectors = {t.detector_serial for t in state.tests}
     if state.monitoring_detector:
         detectors.add(state.monitoring_detector)

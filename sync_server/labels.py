@@ -53,6 +53,48 @@ EVENT_TYPES: dict[str, str] = {
     "cancelled": N_("Permit cancelled"),
     "expired": N_("Permit expired"),
     "device_handover": N_("Tablet handover"),
+    # The hot-work permit (动火安全作业票, docs/rules.md, Hot work).
+    "hot_work_drafted": N_("Hot-work permit drafted"),
+    "hot_work_role_assigned": N_("Hot-work role assigned"),
+    "hot_work_approved": N_("Hot-work permit approved"),
+    "hot_work_gas_analysed": N_("Gas analysis at the fire point"),
+    "hot_work_monitoring_started": N_("Continuous monitoring started"),
+    "hot_work_monitoring_stopped": N_("Continuous monitoring stopped"),
+    "hot_work_fire_started": N_("Fire started"),
+    "hot_work_interrupted": N_("Hot work interrupted"),
+    "hot_work_done": N_("Hot work done"),
+    "hot_work_fire_watch_started": N_("Fire watch started"),
+    "hot_work_watch_confirmed": N_("Fire watcher present"),
+    "hot_work_fire_watch_ended": N_("Fire watch ended: no residual fire"),
+    "hot_work_closed": N_("Hot-work permit closed"),
+    "hot_work_alarm_raised": N_("Alarm raised"),
+    "hot_work_alarm_cleared": N_("Alarm cleared"),
+    "hot_work_suspended": N_("Hot work suspended"),
+    "hot_work_resumed": N_("Hot work resumed"),
+    "hot_work_cancelled": N_("Hot-work permit cancelled"),
+    "hot_work_simops_acknowledged": N_("SIMOPS conflict acknowledged"),
+}
+
+PERMIT_TYPES: dict[str, str] = {
+    "confined_space": N_("confined space"),
+    "hot_work": N_("hot work"),
+}
+
+HOT_WORK_LEVELS: dict[str, str] = {
+    "special": N_("special level"),
+    "first": N_("first level"),
+    "second": N_("second level"),
+}
+
+HOT_WORK_ROLES: dict[str, str] = {
+    "work_leader": N_("work leader"),
+    "operator": N_("hot-work operator"),
+    "fire_watcher": N_("fire watcher"),
+}
+
+SIMOPS_VERDICTS: dict[str, str] = {
+    "never": N_("never at the same time"),
+    "conditional": N_("only with a coordinator"),
 }
 
 # The snapshot fields the server's ledger cross-check compares (permits.ledger_check).
@@ -89,6 +131,12 @@ PERMIT_STATUSES: dict[str, str] = {
     "closed": N_("closed"),
     "cancelled": N_("cancelled"),
     "expired": N_("expired"),
+    # Hot-work statuses besides the shared ones.
+    "gas_ok": N_("gas analysis passed"),
+    "interrupted": N_("interrupted"),
+    "work_done": N_("work done"),
+    "fire_watch": N_("fire watch"),
+    "watch_done": N_("fire watch done"),
 }
 
 ROLES: dict[str, str] = {

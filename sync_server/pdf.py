@@ -80,7 +80,6 @@ def render(
     from reportlab.platypus import (
         KeepTogether,
         Paragraph,
-        SimpleDocTemplate,
         Spacer,
         Table,
         TableStyle,
@@ -368,6 +367,21 @@ def render(
         f"导出时间 {local_time(now)}（北京时间）"
     )
 
+    return build_document(
+        story,
+        footer,
+        title=f"有限空间作业证 {permit['permit_id']}",
+        subject="有限空间作业审批表",
+    )
+
+
+def build_document(story: list[Any], footer: str, *, title: str, subject: str) -> bytes:
+    """A4 pages of ``story`` with ``footer`` and the page number at the foot of each
+    (the 作业证 and the 动火安全作业票 alike)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate
+
     def on_page(canvas: Any, doc: Any) -> None:
         canvas.saveState()
         canvas.setFont(FONT_NAME, 7.5)
@@ -383,9 +397,9 @@ def render(
         rightMargin=15 * mm,
         topMargin=15 * mm,
         bottomMargin=18 * mm,
-        title=f"有限空间作业证 {permit['permit_id']}",
+        title=title,
         author="cspermit",
-        subject="有限空间作业审批表",
+        subject=subject,
     )
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
     return out.getvalue()

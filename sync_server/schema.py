@@ -167,6 +167,11 @@ permits = sa.Table(
     sa.Column("has_anomaly", sa.Boolean, nullable=False),
     sa.Column("rev", sa.BigInteger, nullable=False, index=True),
     sa.Column("updated_at", TS, nullable=False),
+    # Migration 0005: the permit's type (its first event says it) and its SIMOPS
+    # footprint as the core's fold gives it (``services.simops``), JSON, none when the
+    # permit has not declared enough yet.
+    sa.Column("permit_type", sa.String(32), nullable=False, server_default="confined_space"),
+    sa.Column("footprint", sa.JSON, nullable=True),
     # Search lists newest first, 50 at a time: each filter's index has first_at next, so
     # "this enterprise / status / space / anomalous, newest first" is a range scan that
     # stops after one page instead of a sort of every match (1M rows county-wide). The
@@ -253,6 +258,21 @@ findings = sa.Table(
     sa.Column("hazard_id", ID, nullable=True),
     sa.Column("created_at", TS, nullable=False),
     sa.UniqueConstraint("permit_id", "seq", "code"),
+)
+
+# SIMOPS conflicts (交叉作业) between an enterprise's open permits, found by the core's
+# check (``permits.simops``) on every push (migration 0005); the pair's ids sorted.
+simops_conflicts = sa.Table(
+    "simops_conflicts",
+    metadata,
+    sa.Column("enterprise_id", ENT, nullable=False),
+    sa.Column("permit_a", ID, nullable=False),
+    sa.Column("permit_b", ID, nullable=False),
+    sa.Column("verdict", sa.String(16), nullable=False),
+    sa.Column("rules", sa.JSON, nullable=False),
+    sa.Column("distance_m", sa.Float, nullable=True),
+    sa.Column("found_at", TS, nullable=False),
+    sa.PrimaryKeyConstraint("enterprise_id", "permit_a", "permit_b"),
 )
 
 # Readings chunks and attachments, content-addressed per enterprise.

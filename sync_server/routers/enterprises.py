@@ -14,6 +14,7 @@ from sync_server.security import Role
 from sync_server.services import accounts as account_service
 from sync_server.services import audit
 from sync_server.services import enterprises as enterprise_service
+from sync_server.services import simops as simops_service
 from sync_server.services.tenancy import require_role, require_visible
 
 router = APIRouter(prefix="/api/v1", tags=["enterprises"])
@@ -115,6 +116,17 @@ def list_enterprises(conn: Conn, who: CurrentPrincipal) -> list[EnterpriseOut]:
 def get_enterprise(enterprise_id: str, conn: Conn, who: CurrentPrincipal) -> EnterpriseOut:
     require_visible(conn, who, enterprise_id)
     return _out(enterprise_service.get(conn, enterprise_id))
+
+
+@router.get("/enterprises/{enterprise_id}/simops")
+def simops_conflicts(
+    enterprise_id: str, conn: Conn, who: CurrentPrincipal
+) -> dict[str, list[dict[str, Any]]]:
+    """The SIMOPS conflicts (交叉作业) standing between the enterprise's open permits, as
+    the core's check found them on the last push: ``{"items": [{"permits": [id, id],
+    "verdict": "never" | "conditional", "rules", "distance_m", "found_at"}]}``. The
+    enterprise's admins and tablets, reviewers of its county, the operator."""
+    return {"items": simops_service.of_enterprise(conn, who, enterprise_id)}
 
 
 @router.patch("/enterprises/{enterprise_id}", response_model=EnterpriseOut)

@@ -14,6 +14,7 @@ from sync_server.deps import BearerOrSession, Conn, CurrentPrincipal
 from sync_server.errors import SyncError
 from sync_server.i18n import gettext_for
 from sync_server.pdf import PdfFontMissing, render
+from sync_server.pdf_hot_work import render_hot_work
 from sync_server.services import permits as permit_service
 from sync_server.services import server_identity
 from sync_server.services import trace as trace_service
@@ -66,8 +67,9 @@ def export_pdf(permit_id: str, conn: Conn, who: BearerOrSession) -> Response:
     no CJK font to embed."""
     # The record is kept in Chinese whatever the reader's page language.
     view = trace_service.build(conn, who, permit_id, gettext_for("zh_CN"))
+    draw = render_hot_work if view.get("permit_type") == "hot_work" else render
     try:
-        data = render(
+        data = draw(
             view,
             generated_by=who.name,
             server_fingerprint=server_identity.keys(conn)[0].fingerprint,

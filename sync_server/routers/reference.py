@@ -51,6 +51,10 @@ class ReferencePull(BaseModel):
     items: list[ReferenceChange]
     hazards: list[dict[str, Any]]
     profiles: list[str] = Field(description="the profiles this server knows")
+    simops: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="the SIMOPS conflicts standing now between the enterprise's open permits",
+    )
 
 
 class QrOut(BaseModel):

@@ -35,7 +35,8 @@ from sync_server.i18n import gettext as _
 from sync_server.schema import devices, events, findings, permits, version_conflicts
 from sync_server.security import Principal
 from sync_server.services import hazards as hazard_service
-from sync_server.services import ledger_history, permit_members
+from sync_server.services import hot_work_links, ledger_history, permit_members
+from sync_server.services import simops as simops_service
 from sync_server.settings import Settings
 from sync_server.storage import begin_write, next_rev, now_iso, parse_iso
 
@@ -394,6 +395,7 @@ def _group_outcome(
     )
     previous_at = last.occurred_at if last is not None else None
     received_iso = now_iso(received)
+    summary = hot_work_links.with_link_check(conn, enterprise_id, summary, new, received_iso)
     rows = []
     for index, ev in accepted:
         flag, skew = _clock(ev.occurred_at, previous_at, received, settings)
@@ -522,7 +524,7 @@ def _fork_refused(
         .where(version_conflicts.c.permit_id == ev.permit_id)
     ).scalar()
     if int(held or 0) >= settings.max_conflicts_per_permit:
-        _flag(conn, ev.permit_id, "CONFLICT_LIMIT")
+        permit_members.flag(conn, ev.permit_id, "CONFLICT_LIMIT")
         return (
             "CONFLICT_LIMIT",
             _(
@@ -558,44 +560,15 @@ def _store_conflict(
             status="open",
         )
     )
-    _flag(conn, ev.permit_id, "VERSION_CONFLICT")
+    permit_members.flag(conn, ev.permit_id, "VERSION_CONFLICT")
     return conflict_id
-
-
-def _flag(conn: Connection, permit_id: str, code: str) -> None:
-    """Add an anomaly code to the permit's row and its searchable members."""
-    row = conn.execute(
-        sa.select(permits.c.anomalies, permits.c.enterprise_id, permits.c.first_at).where(
-            permits.c.permit_id == permit_id
-        )
-    ).first()
-    if row is None or code in row.anomalies:
-        return
-    anomalies = sorted({*row.anomalies, code})
-    conn.execute(
-        permits.update()
-        .where(permits.c.permit_id == permit_id)
-        .values(anomalies=anomalies, has_anomaly=True, rev=next_rev(conn))
-    )
-    permit_members.write(
-        conn,
-        permit_id,
-        row.enterprise_id,
-        row.first_at,
-        {"anomalies": anomalies},
-        before={"anomalies": row.anomalies},
-    )
 
 
 _SHOWN_TYPES = frozenset({"ALARM_RAISED", "EVACUATION_ORDERED"})
 # Anomalies that come from what was stored, not from the replay: kept from the row and
 # added to as new events and conflicts come (only the ingest writes this column).
-_STORED_ANOMALIES = _SHOWN_TYPES | {
-    "CLOCK_AHEAD",
-    "CLOCK_BACKWARDS",
-    "VERSION_CONFLICT",
-    "CONFLICT_LIMIT",
-}
+_STORED_ANOMALIES = _SHOWN_TYPES | {"CLOCK_AHEAD", "CLOCK_BACKWARDS", "VERSION_CONFLICT"}
+_STORED_ANOMALIES |= {"CONFLICT_LIMIT", hot_work_links.LINK_MISMATCH}
 
 
 def _save_permit(
@@ -637,11 +610,14 @@ def _save_permit(
         "has_anomaly": bool(anomalies),
         "rev": next_rev(conn),
         "updated_at": now,
+        "permit_type": summary.permit_type,
+        "footprint": simops_service.footprint_of(summary.state, parse_iso(now)),
     }
     if existing is None:
         conn.execute(permits.insert().values(permit_id=last.permit_id, **values))
     else:
         conn.execute(permits.update().where(permits.c.permit_id == last.permit_id).values(**values))
+    simops_service.after_save(conn, enterprise_id, existing, values["footprint"], now)
     lists = ("people", "detectors", "anomalies")
     permit_members.write(
         conn,

@@ -14,7 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from sync_server.schema import permit_anomalies, permit_detectors, permit_people
+from sync_server.schema import permit_anomalies, permit_detectors, permit_people, permits
+from sync_server.storage import next_rev
 
 # permits column -> (member table, its value column)
 MEMBERS: dict[str, tuple[sa.Table, sa.Column[Any]]] = {
@@ -65,3 +66,28 @@ def write(
                     for value in sorted(added)
                 ],
             )
+
+
+def flag(conn: Connection, permit_id: str, code: str) -> None:
+    """Add an anomaly code to the permit's row and its searchable members."""
+    row = conn.execute(
+        sa.select(permits.c.anomalies, permits.c.enterprise_id, permits.c.first_at).where(
+            permits.c.permit_id == permit_id
+        )
+    ).first()
+    if row is None or code in row.anomalies:
+        return
+    anomalies = sorted({*row.anomalies, code})
+    conn.execute(
+        permits.update()
+        .where(permits.c.permit_id == permit_id)
+        .values(anomalies=anomalies, has_anomaly=True, rev=next_rev(conn))
+    )
+    write(
+        conn,
+        permit_id,
+        row.enterprise_id,
+        row.first_at,
+        {"anomalies": anomalies},
+        before={"anomalies": row.anomalies},
+    )

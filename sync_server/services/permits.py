@@ -56,6 +56,7 @@ class PermitItem(BaseModel):
     anomalies: list[str]
     has_anomaly: bool
     updated_at: str
+    permit_type: str = "confined_space"
 
 
 # Counting stops after this many matches: a county-wide search matched up to 1M permits,

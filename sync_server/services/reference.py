@@ -15,6 +15,7 @@ from sync_server.errors import NotFound, Unprocessable
 from sync_server.i18n import gettext as _
 from sync_server.schema import enterprises, hazards, reference_items
 from sync_server.services import ledger_history
+from sync_server.services import simops as simops_service
 from sync_server.storage import next_rev, now_iso
 
 
@@ -205,6 +206,9 @@ def changes_since(conn: Connection, enterprise_id: str, cursor: int, limit: int)
         ],
         "hazards": [hazard_summary(h) for h in hz],
         "profiles": domain.profile_names(),
+        # The SIMOPS conflicts standing now across the enterprise's tablets (not by
+        # cursor: the whole list, small, replaced on every pull).
+        "simops": simops_service.standing(conn, enterprise_id),
     }
 
 

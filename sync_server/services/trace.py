@@ -42,6 +42,7 @@ from sync_server.labels import (
 )
 from sync_server.schema import devices, enterprises
 from sync_server.security import Principal
+from sync_server.services import hot_work_trace
 from sync_server.services import readings as readings_mod
 from sync_server.services.permits import trace_and_chain
 
@@ -284,6 +285,9 @@ def build(conn: Connection, who: Principal, permit_id: str, _: Gettext) -> dict[
     come from the core's fold (``permits.timeline``), event by event; the recorded
     facts of an event (an alarm's reading, a test's samples) from the event itself."""
     t, bodies = trace_and_chain(conn, who, permit_id)
+    if t["permit"].get("permit_type") == "hot_work":
+        # The second permit type has its own story (GB 30871 Table A.1).
+        return hot_work_trace.build_from(conn, t, bodies, _)
     permit = t["permit"]
     events: list[dict[str, Any]] = t["events"]
     ent = conn.execute(

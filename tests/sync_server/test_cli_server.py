@@ -137,20 +137,20 @@ def test_server_export_passes_cspermit_permit_verify(tmp_path: Path, world: Worl
     key = w.client.get("/api/v1/server-key").json()["public_key"]
     path = tmp_path / "PV-1.json"
     path.write_text(json.dumps(data), encoding="utf-8")
-    ok = subprocess.run(
-        [sys.executable, "-m", "cspermit.cli", "permit", "verify", str(path), "--server-key", key],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    ok = verify_offline(path, key)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert json.loads(ok.stdout)["valid"] is True
     data["events"][1]["sig"] = data["events"][0]["sig"]
     path.write_text(json.dumps(data), encoding="utf-8")
-    bad = subprocess.run(
+    bad = verify_offline(path, key)
+    assert bad.returncode != 0 and json.loads(bad.stdout)["code"] == "BAD_SIGNATURE"
+
+
+def verify_offline(path: Path, key: str) -> subprocess.CompletedProcess[str]:
+    """``cspermit permit verify PATH --server-key KEY`` in a process of its own."""
+    return subprocess.run(
         [sys.executable, "-m", "cspermit.cli", "permit", "verify", str(path), "--server-key", key],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert bad.returncode != 0 and json.loads(bad.stdout)["code"] == "BAD_SIGNATURE"

@@ -245,8 +245,8 @@ def test_a_lapsed_calibration_and_an_unflagged_poisoning_space(world: World) -> 
     assert [f["seq"] for f in refused] and {f["seq"] for f in refused} == {2}, refused
 
 
-def _signed_in_page(world: World, url: str) -> str:
-    """``url`` as the enterprise admin reads it, signed in through the form."""
+def _signed_in_page(world: World, url: str, username: str = "a-admin") -> str:
+    """``url`` as ``username`` (the enterprise admin) reads it, signed in through the form."""
     import re
 
     c = world.client
@@ -255,7 +255,7 @@ def _signed_in_page(world: World, url: str) -> str:
     assert token
     r = c.post(
         "/web/sign-in",
-        data={"username": "a-admin", "password": "a-admin-pass", "csrf": token.group(1)},
+        data={"username": username, "password": f"{username}-pass", "csrf": token.group(1)},
     )
     assert r.status_code == 303, r.text
     return str(c.get(url).text)

@@ -27,7 +27,9 @@ from sync_server.labels import (
     HAZARD_SOURCES,
     HAZARD_STATUSES,
     PERMIT_STATUSES,
+    PERMIT_TYPES,
     ROLES,
+    SIMOPS_VERDICTS,
     label,
     local_time,
 )
@@ -138,6 +140,8 @@ def _ctx(request: Request, who: Principal | None, **extra: Any) -> dict[str, Any
         "label": label,
         "EVENT_TYPES": EVENT_TYPES,
         "PERMIT_STATUSES": PERMIT_STATUSES,
+        "PERMIT_TYPES": PERMIT_TYPES,
+        "SIMOPS_VERDICTS": SIMOPS_VERDICTS,
         "HAZARD_STATUSES": HAZARD_STATUSES,
         "HAZARD_SOURCES": HAZARD_SOURCES,
         "HAZARD_ACTIONS": HAZARD_ACTIONS,

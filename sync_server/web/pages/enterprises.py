@@ -19,6 +19,7 @@ from sync_server.services import hazards as hazard_service
 from sync_server.services import ledger
 from sync_server.services import permits as permit_service
 from sync_server.services import reference as ref
+from sync_server.services import simops as simops_service
 from sync_server.services.hazards import HazardQuery
 from sync_server.services.permits import PermitQuery
 from sync_server.services.reference import Kind
@@ -50,6 +51,7 @@ def enterprise_page(request: Request, enterprise_id: str, conn: PageConn, who: W
         open_hazards=hazard_service.search(
             conn, who, HazardQuery(enterprise_id=enterprise_id, open_only=True, limit=50)
         ),
+        simops=simops_service.of_enterprise(conn, who, enterprise_id),
     )
 
 

@@ -114,6 +114,7 @@ def permits_csv(request: Request, conn: PageConn, who: Who) -> Response:
             "people",
             "detectors",
             "anomalies",
+            "permit_type",
         ]
     ]
     offset = 0
@@ -132,6 +133,7 @@ def permits_csv(request: Request, conn: PageConn, who: Who) -> Response:
                     " ".join(p.people),
                     " ".join(p.detectors),
                     " ".join(p.anomalies),
+                    p.permit_type,
                 ]
             )
         offset += 200
@@ -144,4 +146,5 @@ def permits_csv(request: Request, conn: PageConn, who: Who) -> Response:
 @router.get("/permits/{permit_id}")
 def permit_trace(request: Request, permit_id: str, conn: PageConn, who: Who) -> HTMLResponse:
     view = trace_service.build(conn, who, permit_id, request_gettext(request))
-    return base.render(request, "trace.html", who, v=view)
+    page = "trace_hot_work.html" if view.get("permit_type") == "hot_work" else "trace.html"
+    return base.render(request, page, who, v=view)

@@ -1,0 +1,137 @@
+"""A hot job inside a confined space, checked against the confined-space chain the
+server holds (docs/server.md, "Hot work").
+
+Each fire start carries the linked permit as the tablet saw it
+(``LinkedPermitSnapshot``: its id, status, seq, head hash, space), and the core's rule
+judged the start on that snapshot, so the chain replays with no outside lookup
+(docs/architecture.md). Here the server compares the snapshot with the linked chain
+it holds, folded by the core (``permits.state.fold``) up to the fire's time: the
+linked permit must have been active then, with that event at that seq, in that
+space. A disagreement is stored as evidence and an anomaly on both permits. A linked
+chain the server does not hold yet contradicts nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from permits.hot_work.events import HotWorkFireStarted, LinkedPermitSnapshot
+from permits.state import Status, fold
+from sync_server import domain
+from sync_server.schema import events, findings, permits
+from sync_server.services import permit_members
+
+LINK_MISMATCH = "HOT_WORK_LINK_MISMATCH"
+
+
+def _disagreements(
+    conn: Connection, enterprise_id: str, linked: LinkedPermitSnapshot, fire: domain.ParsedEvent
+) -> list[dict[str, Any]] | None:
+    """Each field where the snapshot and the held chain disagree; None when the server
+    holds no such confined-space permit of this enterprise."""
+    row = conn.execute(
+        sa.select(permits.c.permit_type).where(
+            permits.c.permit_id == linked.permit_id, permits.c.enterprise_id == enterprise_id
+        )
+    ).first()
+    if row is None:
+        return None
+    chain = [
+        domain.parse_event(r.body)
+        for r in conn.execute(
+            sa.select(events.c.body)
+            .where(events.c.permit_id == linked.permit_id)
+            .order_by(events.c.seq)
+        )
+    ]
+    at = fire.occurred_at
+    out: list[dict[str, Any]] = []
+    if row.permit_type != domain.CONFINED_SPACE:
+        out.append(
+            {"field": "permit_type", "recorded": "confined_space", "server": row.permit_type}
+        )
+        return out
+    by_seq = {ev.seq: ev for ev in chain}
+    held = by_seq.get(linked.seq)
+    if held is None or held.hash != linked.head_hash:
+        out.append(
+            {
+                "field": "head_hash",
+                "recorded": f"{linked.seq}:{linked.head_hash}",
+                "server": f"{held.seq}:{held.hash}" if held is not None else None,
+            }
+        )
+    then = fold(ev.obj for ev in chain if ev.occurred_at <= at)
+    status = then.status_at(at)
+    if status.value != linked.status:
+        out.append({"field": "status", "recorded": linked.status, "server": status.value})
+    elif status is not Status.ACTIVE:
+        out.append({"field": "status", "recorded": linked.status, "server": status.value})
+    space = then.space.space_id if then.space is not None else None
+    if space != linked.space_id:
+        out.append({"field": "space_id", "recorded": linked.space_id, "server": space})
+    return out
+
+
+def _mark_linked(
+    conn: Connection, enterprise_id: str, linked_id: str, facts: dict[str, Any], now: str
+) -> None:
+    """The finding and the anomaly on the confined-space permit's own trace."""
+    seen = conn.execute(
+        sa.select(findings.c.facts).where(
+            findings.c.permit_id == linked_id, findings.c.code == LINK_MISMATCH
+        )
+    )
+    key = (facts["hot_work_permit_id"], facts["hot_work_seq"])
+    if not any(
+        (f.facts.get("hot_work_permit_id"), f.facts.get("hot_work_seq")) == key for f in seen
+    ):
+        conn.execute(
+            findings.insert().values(
+                finding_id=str(uuid.uuid4()),
+                enterprise_id=enterprise_id,
+                permit_id=linked_id,
+                seq=None,
+                code=LINK_MISMATCH,
+                facts=facts,
+                hazard_id=None,
+                created_at=now,
+            )
+        )
+    permit_members.flag(conn, linked_id, LINK_MISMATCH)
+
+
+def with_link_check(
+    conn: Connection,
+    enterprise_id: str,
+    summary: domain.ReplaySummary,
+    new: list[domain.ParsedEvent],
+    now: str,
+) -> domain.ReplaySummary:
+    """The summary plus a ``HOT_WORK_LINK_MISMATCH`` for each new fire start whose
+    linked-permit snapshot disagrees with the chain held (also marked on that permit)."""
+    found: list[domain.ReplayFinding] = []
+    for ev in new:
+        payload = ev.obj.payload
+        if not isinstance(payload, HotWorkFireStarted) or payload.linked is None:
+            continue
+        linked = payload.linked
+        fields = _disagreements(conn, enterprise_id, linked, ev)
+        if not fields:
+            continue
+        facts = {
+            "linked_permit_id": linked.permit_id,
+            "hot_work_permit_id": ev.permit_id,
+            "hot_work_seq": ev.seq,
+            "fields": fields,
+        }
+        found.append(domain.ReplayFinding(ev.seq, LINK_MISMATCH, facts))
+        _mark_linked(conn, enterprise_id, linked.permit_id, facts, now)
+    if not found:
+        return summary
+    return dataclasses.replace(summary, evidence=[*summary.evidence, *found])

@@ -1,0 +1,189 @@
+"""A hot-work permit (动火安全作业票) on the server: pushed and verified like any chain,
+replayed with the hot-work rules, its findings filed as automatic hazards (GB 30871-2022
+§5), the link to a confined-space permit checked against the chain the server holds,
+and SIMOPS across the enterprise's open permits (docs/server.md, Hot work)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from permits.hot_work.events import LinkedPermitSnapshot
+from tests.permits.test_hot_work import drafted, rostered_session
+from tests.sync_server.chains import Tablet, enroll_tablet, simple_permit
+from tests.sync_server.conftest import World
+from tests.sync_server.hot_work_chains import START, bodies, closed_job, forged_fire
+
+
+def push(w: World, tab: Tablet, events: list[dict[str, Any]]) -> dict[str, Any]:
+    r = w.client.post("/api/v1/sync/events", json={"events": events}, headers=tab.headers)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    assert body["rejected"] == 0, body
+    return body
+
+
+def trace(w: World, permit_id: str) -> dict[str, Any]:
+    r = w.client.get(f"/api/v1/permits/{permit_id}", headers=w.h("bureau"))
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = r.json()
+    return out
+
+
+def test_a_clean_hot_work_chain_is_verified_replayed_and_listed(world: World) -> None:
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    s = closed_job(tab.device_key)
+    push(world, tab, bodies(s))
+    t = trace(world, "HW-1")
+    assert t["verification"] == {"ok": True, "events": len(s.events)}
+    assert t["permit"]["permit_type"] == "hot_work" and t["permit"]["status"] == "closed"
+    assert t["findings"] == [] and t["hazards"] == []
+    items = world.client.get("/api/v1/permits", headers=world.h("bureau")).json()["items"]
+    assert [(p["permit_id"], p["permit_type"]) for p in items] == [("HW-1", "hot_work")]
+
+
+def test_a_fire_without_analysis_watcher_or_validity_files_automatic_hazards(
+    world: World,
+) -> None:
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    s = rostered_session(tab.device_key, start=START, enterprise_id="ent-a")
+    # Pushed in two batches: the second continues the replay kept from the first.
+    push(world, tab, bodies(s))
+    forged_fire(s, tab.device_key, START + timedelta(hours=9), watcher="P-WELD")
+    push(world, tab, bodies(s)[-1:])
+    t = trace(world, "HW-1")
+    codes = {h["rule_code"]: h for h in t["hazards"]}
+    assert set(codes) >= {
+        "HOT_WORK_WITHOUT_PASSING_ANALYSIS",
+        "HOT_WORK_WITHOUT_FIRE_WATCHER",
+        "HOT_WORK_OUTSIDE_VALIDITY",
+    }
+    assert {codes[c]["category"] for c in codes if c.startswith("HOT_WORK_")} == {
+        "GB 30871-2022 §5"
+    }
+    assert {f["code"] for f in t["findings"]} >= set(codes)
+    listed = world.client.get(
+        "/api/v1/permits?anomaly=HOT_WORK_WITHOUT_FIRE_WATCHER", headers=world.h("bureau")
+    ).json()["items"]
+    assert [p["permit_id"] for p in listed] == ["HW-1"]
+
+
+def push_fire_linked_to(world: World, tab: Tablet, cs: str, seq: int, at: datetime) -> None:
+    """Hot job HW-1 in T-1, its fire started at ``at`` on the tablet's view of ``cs``
+    (active, at ``seq``, the tablet's head hash of it)."""
+    s = rostered_session(
+        tab.device_key,
+        start=START,
+        enterprise_id="ent-a",
+        linked_permit_id=cs,
+        linked_space_id="T-1",
+    )
+    snapshot = LinkedPermitSnapshot(
+        permit_id=cs, status="active", seq=seq, head_hash=tab.head(cs), space_id="T-1"
+    )
+    forged_fire(s, tab.device_key, at, linked=snapshot)
+    push(world, tab, bodies(s))
+
+
+def test_a_linked_permit_that_was_not_active_is_an_anomaly_on_both_traces(
+    world: World,
+) -> None:
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    push(world, tab, simple_permit(tab, "CS-1", "T-1"))
+    push_fire_linked_to(world, tab, "CS-1", 2, START)
+    hot = trace(world, "HW-1")
+    [mismatch] = [f for f in hot["findings"] if f["code"] == "HOT_WORK_LINK_MISMATCH"]
+    assert mismatch["facts"]["linked_permit_id"] == "CS-1"
+    assert {f["field"] for f in mismatch["facts"]["fields"]} >= {"status"}
+    assert "HOT_WORK_LINK_MISMATCH" in hot["permit"]["anomalies"]
+    cs = trace(world, "CS-1")
+    assert "HOT_WORK_LINK_MISMATCH" in cs["permit"]["anomalies"]
+    assert [
+        f["facts"]["hot_work_permit_id"]
+        for f in cs["findings"]
+        if f["code"] == "HOT_WORK_LINK_MISMATCH"
+    ] == ["HW-1"]
+    # A later push into the confined-space permit keeps the anomaly.
+    push(world, tab, [tab.event("CS-1", drafted_filler())])
+    assert "HOT_WORK_LINK_MISMATCH" in trace(world, "CS-1")["permit"]["anomalies"]
+
+
+def drafted_filler() -> Any:
+    from tests.sync_server.chains import filler
+
+    return filler(1)
+
+
+def test_a_simops_conflict_between_two_pushed_permits_is_listed(world: World) -> None:
+    conflicting(world)
+
+
+def conflicting(world: World) -> Tablet:
+    """A confined-space permit approved on T-1 and a hot job drafted in it now: one
+    conditional conflict, listed; the tablet that pushed both."""
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    push(world, tab, simple_permit(tab, "CS-1", "T-1"))
+    now = datetime.now(UTC)
+    from permits.hot_work import HotWorkSession
+
+    s = HotWorkSession(tab.device_key)
+    payload = drafted(
+        enterprise_id="ent-a",
+        planned_start=now - timedelta(minutes=10),
+        planned_end=now + timedelta(hours=2),
+        linked_permit_id="CS-1",
+        linked_space_id="T-1",
+    )
+    s.record(payload, now - timedelta(minutes=20), actor="P-LEAD", permit_id="HW-2")
+    push(world, tab, bodies(s))
+    r = world.client.get("/api/v1/enterprises/ent-a/simops", headers=world.h("a-admin"))
+    assert r.status_code == 200, r.text
+    [conflict] = r.json()["items"]
+    assert conflict["permits"] == ["CS-1", "HW-2"] and conflict["verdict"] == "conditional"
+    assert conflict["rules"]
+    other = world.client.get("/api/v1/enterprises/ent-a/simops", headers=world.h("b-admin"))
+    assert other.status_code == 404
+    # The enterprise's tablets read them in their reference pull.
+    pulled = world.client.get("/api/v1/sync/reference?cursor=0", headers=tab.headers).json()
+    assert [c["permits"] for c in pulled["simops"]] == [["CS-1", "HW-2"]]
+    assert (
+        world.client.get("/api/v1/enterprises/ent-a/simops", headers=tab.headers).json()["items"]
+        == r.json()["items"]
+    )
+    return tab
+
+
+def test_the_enterprise_and_bureau_pages_show_the_simops_conflict(world: World) -> None:
+    from tests.sync_server.test_ledger_cross_check import _signed_in_page
+
+    conflicting(world)
+    page = _signed_in_page(world, "/web/enterprises/ent-a")
+    section = page[page.index('id="simops"') :]
+    section = section[: section.index("</section>")]
+    assert "交叉作业" in section and "CS-1" in section and "HW-2" in section
+    assert "动火作业" in section and "须指定协调人" in section
+    bureau = _signed_in_page(world, "/web/", "bureau")
+    section = bureau[bureau.index('id="simops"') :]
+    assert "Enterprise A" in section and "CS-1" in section and "HW-2" in section
+
+
+def test_a_cancelled_permit_leaves_the_simops_check(world: World) -> None:
+    from tests.sync_server.chains import cancelled
+
+    tab = conflicting(world)
+    push(world, tab, [tab.event("CS-1", cancelled())])
+    r = world.client.get("/api/v1/enterprises/ent-a/simops", headers=world.h("a-admin"))
+    assert r.json()["items"] == []
+
+
+def test_a_linked_permit_that_agrees_is_no_anomaly(world: World) -> None:
+    from permits.events import EntrantEntered
+
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    now = datetime.now(UTC)
+    approved = simple_permit(tab, "CS-2", "T-1")
+    entered = tab.event("CS-2", EntrantEntered(entrant_id="p-1"), at=now - timedelta(minutes=4))
+    push(world, tab, [*approved, entered])
+    push_fire_linked_to(world, tab, "CS-2", 3, now - timedelta(minutes=2))
+    assert "HOT_WORK_LINK_MISMATCH" not in trace(world, "HW-1")["permit"]["anomalies"]
+    assert "HOT_WORK_LINK_MISMATCH" not in trace(world, "CS-2")["permit"]["anomalies"]
