@@ -9,15 +9,14 @@ attestation against these keys without ``--server-key``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from permits.attestation import fingerprint
+from permits.attestation import fingerprint, published_keys
+from permits.errors import InvalidInput
 
 
 class TrustStoreError(ValueError):
@@ -32,33 +31,24 @@ def store_path() -> Path:
 def parse_key(text: str) -> list[str]:
     """Public keys from a base64 key, or from a file holding one or the JSON that
     ``GET /api/v1/server-key`` answers (the current key and every retired one)."""
-    candidate = text.strip()
+    candidate, where = text.strip(), "--server-key"
     path = Path(candidate)
     if len(candidate) != 44 and path.is_file():
-        body = path.read_text(encoding="utf-8").strip()
-        if body.startswith("{"):
-            try:
-                data = json.loads(body)
-            except ValueError as exc:
-                raise TrustStoreError(f"{path}: not valid JSON: {exc}") from None
-            keys = [str(k.get("public_key", "")) for k in data.get("keys", ())]
-            keys = keys or [str(data.get("public_key", ""))]
-            return [_checked(k, str(path)) for k in keys]
-        candidate = body
-    return [_checked(candidate, "--server-key")]
+        candidate, where = path.read_text(encoding="utf-8"), str(path)
+    try:
+        return published_keys(candidate)
+    except InvalidInput as exc:
+        raise TrustStoreError(
+            f"{where}: expected {exc.expected}, a file with one, or the "
+            "JSON of GET /api/v1/server-key"
+        ) from None
 
 
 def _checked(key: str, where: str) -> str:
     try:
-        raw = base64.b64decode(key, validate=True)
-    except (binascii.Error, ValueError):
-        raw = b""
-    if len(raw) != 32:
-        raise TrustStoreError(
-            f"{where}: expected a base64 Ed25519 public key (32 bytes), a file with one, "
-            "or the JSON of GET /api/v1/server-key"
-        )
-    return key
+        return published_keys(key)[0]
+    except InvalidInput:
+        raise TrustStoreError(f"{where}: a stored key is not a base64 Ed25519 public key") from None
 
 
 def load(path: Path | None = None) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,6 +52,7 @@ __all__ = [
     "ServerKey",
     "attestation_statement",
     "fingerprint",
+    "published_keys",
     "verify_anchored",
 ]
 
@@ -72,6 +74,28 @@ def fingerprint(public_key_b64: str) -> str:
     ``cspermit server key`` shows, so a person can compare them by eye)."""
     digest = hashlib.sha256(_raw(public_key_b64)).hexdigest()
     return " ".join(digest[i : i + 4] for i in range(0, len(digest), 4))
+
+
+def published_keys(text: str) -> list[str]:
+    """The base64 public keys ``text`` names: one key, or the JSON that
+    ``GET /api/v1/server-key`` answers (its current key and every retired one). What
+    a reviewer pastes or saves, read the same way by every command that takes a key."""
+    body = text.strip()
+    if body.startswith("{"):
+        try:
+            data = json.loads(body)
+            listed = [str(k.get("public_key", "")) for k in data.get("keys", ())]
+            keys = listed or [str(data.get("public_key", ""))]
+        except (ValueError, AttributeError, TypeError):
+            raise InvalidInput("server_key", "the JSON of GET /api/v1/server-key") from None
+    else:
+        keys = [body]
+    for key in keys:
+        if not _valid_b64(key):
+            raise InvalidInput(
+                "server_key", "a base64 Ed25519 public key (32 bytes)", key[:60] or None
+            )
+    return keys
 
 
 def _statement_hash(statement: Mapping[str, Any]) -> str:
@@ -252,7 +276,7 @@ def _attested_keys(
 def _valid_b64(text: str) -> bool:
     try:
         return len(_raw(text)) == 32
-    except ValueError:
+    except ValueError:  # binascii.Error is a ValueError
         return False
 
 

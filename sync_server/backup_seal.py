@@ -14,13 +14,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from permits.attestation import ServerKey, fingerprint
+from permits.attestation import ServerKey, fingerprint, published_keys
+from permits.errors import InvalidInput
 from permits.integrity import signature_valid
 from sync_server.errors import Unprocessable
 from sync_server.i18n import gettext as _
@@ -106,28 +108,16 @@ def expected_keys(server_key: str | None) -> set[str]:
             code="BACKUP_KEY_NEEDED",
             field="server_key",
         )
-    from pathlib import Path
-
     text = server_key.strip()
     path = Path(text)
     if len(text) < 100 and path.is_file():
         text = path.read_text(encoding="utf-8").strip()
-    if text.startswith("{"):
-        import json
-
-        data = json.loads(text)
-        keys = [str(k.get("public_key", "")) for k in data.get("keys", ())]
-        return {_fp(k) for k in (keys or [str(data.get("public_key", ""))])}
-    return {_fp(text)}
-
-
-def _fp(text: str) -> str:
     compact = text.replace(" ", "").lower()
     if len(compact) == 64 and all(c in "0123456789abcdef" for c in compact):
-        return compact
+        return {compact}  # a fingerprint as `cspermit server key` prints it
     try:
-        return fingerprint(text).replace(" ", "")
-    except ValueError:
+        return {fingerprint(k).replace(" ", "") for k in published_keys(text)}
+    except InvalidInput:
         raise Unprocessable(
             _("--server-key: expected a base64 public key, a fingerprint or a key file"),
             code="BACKUP_KEY_INVALID",

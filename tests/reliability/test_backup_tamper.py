@@ -141,6 +141,7 @@ def test_cut_short_foreign_and_unanchored_archives_are_refused(
         other = ServerKey.generate().fingerprint
         _refused(target, path, other, "BACKUP_FOREIGN")  # not the server we expect
         _refused(target, path, None, "BACKUP_KEY_NEEDED")
+        _refused(target, path, "{not json", "BACKUP_KEY_INVALID")  # was an unhandled error
         _refused(target, path, fp, "BACKUP_PASSPHRASE", passphrase="wrong passphrase!")
         # The genuine archive, against the right key, restores.
         _fmt, counts = restore_file(target, path, fp, PASSPHRASE)
