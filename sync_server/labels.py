@@ -92,6 +92,37 @@ HOT_WORK_ROLES: dict[str, str] = {
     "fire_watcher": N_("fire watcher"),
 }
 
+HOT_WORK_AUTHORITIES: dict[str, str] = {
+    "work_unit": N_("the unit where the work is done"),
+    "safety_department": N_("the safety department"),
+    "production_safety_lead": N_("the leader in charge of production safety"),
+}
+
+# Why a hot-work level was raised (permits.hot_work.data.raise_reasons).
+HOT_WORK_RAISE_REASONS: dict[str, str] = {
+    "holiday": N_("public holiday"),
+    "rest_day": N_("rest day"),
+    "night": N_("at night"),
+    "no_calendar": N_("no holiday calendar for that year"),
+}
+
+# The pair rules of permits/data/simops.toml, by id.
+SIMOPS_RULES: dict[str, str] = {
+    "hot_work_near_flammable_gas_venting": N_("hot work within 30 m of flammable gas venting"),
+    "hot_work_near_flammable_liquid_transfer": N_(
+        "hot work within 15 m of flammable liquid draining or transfer"
+    ),
+    "hot_work_near_painting": N_("hot work within 10 m of painting"),
+    "hot_work_near_solvent_cleaning": N_("hot work within 10 m of solvent cleaning"),
+    "hot_work_near_dust_sweeping": N_("hot work within 10 m of dust sweeping"),
+    "hot_work_near_blind_plate": N_("hot work within 30 m of blind-plate work"),
+    "blind_plates_on_one_pipeline": N_("two blind-plate jobs on one pipeline"),
+    "hot_work_and_painting_in_one_space": N_("hot work and painting in the same space"),
+    "shared_space_equipment_or_isolation": N_(
+        "the same confined space, equipment or isolation point"
+    ),
+}
+
 SIMOPS_VERDICTS: dict[str, str] = {
     "never": N_("never at the same time"),
     "conditional": N_("only with a coordinator"),

@@ -112,7 +112,7 @@ def render_hot_work(
     ]
     gas: list[list[Any]] = [["分析时间", "分析部位", "分析结果", "结论", "分析人"]]
     for a in view["analyses"]:
-        verdict = "合格" if a["acceptable"] else "不合格 " + " ".join(a["reasons"])
+        verdict = "合格" if a["acceptable"] else "不合格：" + "；".join(a["reasons"])
         gas.append([a["at"], a["point"], a["readings"], verdict, f"{a['by']}（{a['detector']}）"])
     if len(gas) == 1:
         gas.append(["无气体分析记录", "", "", "", ""])

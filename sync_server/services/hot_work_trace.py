@@ -17,15 +17,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from permits.errors import InvalidInput
+from permits.errors import InvalidInput, Unmet
 from permits.events import Event, parse_event
 from permits.hot_work.events import HotWorkClosed, HotWorkGasAnalysed, HotWorkRole
 from permits.hot_work.state import HotWorkState, apply_hot_work
 from sync_server.labels import (
     EVENT_TYPES,
+    HOT_WORK_AUTHORITIES,
     HOT_WORK_LEVELS,
+    HOT_WORK_RAISE_REASONS,
     HOT_WORK_ROLES,
     PERMIT_STATUSES,
+    SIMOPS_RULES,
     SIMOPS_VERDICTS,
     Gettext,
     label,
@@ -100,7 +103,8 @@ def build_from(
                     "by": _person(state, p.analysed_by),
                     "detector": p.detector.serial,
                     "acceptable": verdict is not None and verdict.acceptable,
-                    "reasons": [str(r.get("code", "")) for r in verdict.reasons]
+                    # In words, the core's message for each unmet fact (the code beside it).
+                    "reasons": [Unmet(str(r.get("code", "")), r).message() for r in verdict.reasons]
                     if verdict is not None
                     else [],
                 }
@@ -169,7 +173,7 @@ def build_from(
         "enterprise_name": ent.name if ent else permit["enterprise_id"],
         "level": label(HOT_WORK_LEVELS, level.value, _) if level else "",
         "base_level": label(HOT_WORK_LEVELS, state.base_level.value, _) if state.base_level else "",
-        "raised_because": list(state.raised_because),
+        "raised_because": [label(HOT_WORK_RAISE_REASONS, r, _) for r in state.raised_because],
         "fire_points": [
             {
                 "point_id": fp.point_id,
@@ -187,11 +191,20 @@ def build_from(
         "linked": {"permit_id": state.linked_permit_id, "space_id": state.linked_space_id}
         if state.linked_permit_id
         else None,
-        "simops": [{**c, "verdict_label": label(SIMOPS_VERDICTS, c["verdict"], _)} for c in simops],
+        "simops": [
+            {
+                **c,
+                "verdict_label": label(SIMOPS_VERDICTS, c["verdict"], _),
+                "rules": [label(SIMOPS_RULES, r, _) for r in c["rules"]],
+            }
+            for c in simops
+        ],
         "measures": measures,
         "approval": {
             "by": _person(state, state.approved_by),
-            "authority": state.approver_authority.value if state.approver_authority else "",
+            "authority": label(HOT_WORK_AUTHORITIES, state.approver_authority, _)
+            if state.approver_authority
+            else "",
             "at": _t(state.approved_at),
             "expires_at": _t(state.expires_at),
         },
