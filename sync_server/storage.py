@@ -73,14 +73,15 @@ def alembic_config(url: str) -> Any:
     return cfg
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; safe to run on every start."""
+def migrate(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
+    """Bring the schema to ``revision`` (back to it with ``down``, for tests of a
+    migration's downgrade); safe to run on every start."""
     from alembic import command
 
     cfg = alembic_config(str(engine.url))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        (command.downgrade if down else command.upgrade)(cfg, revision)
 
 
 def current_revision(engine: Engine) -> str | None:

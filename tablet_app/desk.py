@@ -328,7 +328,3 @@ class PermitDesk:
     @staticmethod
     def ledger_max_age() -> timedelta:
         return timedelta(days=reference_rules().ledger.max_age_days)
-
-    def ledger_stale(self) -> bool:
-        age = self.ledger_age()
-        return age is not None and age > self.ledger_max_age()

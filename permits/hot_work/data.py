@@ -8,7 +8,6 @@ public holiday, a rest day or at night (docs/rules.md, Hot work).
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -235,10 +234,3 @@ def effective_level(base: HotWorkLevel, start: datetime, end: datetime) -> HotWo
 
 def level_rule(level: HotWorkLevel) -> LevelRule:
     return hot_work_rules().levels[level]
-
-
-LEVEL_NAMES_ZH: Mapping[HotWorkLevel, str] = {
-    HotWorkLevel.SPECIAL: "特级",
-    HotWorkLevel.FIRST: "一级",
-    HotWorkLevel.SECOND: "二级",
-}

@@ -19,14 +19,19 @@ background: only the guardian's touch silences it.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 
-# At most 30 s of silence while people must get out: issue 18's figure, a cspermit
-# default (long enough to shout an order at the manhole, short enough not to forget).
-MUTE_MAX = timedelta(seconds=30)
+# At most this much silence while people must get out (tablet_app/data/alarm.toml).
+MUTE_MAX = timedelta(
+    seconds=tomllib.loads(
+        (Path(__file__).resolve().parents[1] / "data" / "alarm.toml").read_text("utf-8")
+    )["mute_max_s"]
+)
 
 
 class Pattern(StrEnum):

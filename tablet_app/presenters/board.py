@@ -57,7 +57,6 @@ ALARM_KIND = {
 # reading of its slice of time, so a short peak is never drawn away).
 SPARK_WINDOW = timedelta(minutes=15)
 SPARK_POINTS = 180
-TREND_FIT = timedelta(minutes=5)  # the direction of a trend: the core's fit window
 
 
 @dataclass(frozen=True)
@@ -434,12 +433,12 @@ class BoardPresenter:
             ),
         )
 
-    def _rising(self, channel: Channel, now: datetime) -> bool:
-        """The sign of the least-squares slope over the core's trend window."""
+    def _rising(self, channel: Channel, now: datetime, window: timedelta) -> bool:
+        """The sign of the least-squares slope over the profile's trend window."""
         columns = self.feed.columns(channel)
         if columns is None:
             return True
-        t, v, ok = columns.since((now - TREND_FIT).timestamp())
+        t, v, ok = columns.since((now - window).timestamp())
         t, v = t[ok], v[ok]
         if len(t) < 2:
             return True
@@ -470,7 +469,11 @@ class BoardPresenter:
                 if w.channel in by_channel_alarm or all_channels_alarm or w.value is None:
                     continue
                 assert w.channel is not None
-                rising = self._rising(Channel(w.channel), now)
+                rising = self._rising(
+                    Channel(w.channel),
+                    now,
+                    timedelta(minutes=state.profile.monitoring.trend_window_min),
+                )
                 trend_notes[w.channel] = _("alarm in about {when}").format(
                     when=wording.time_to_alarm(float(w.value))
                 )

@@ -21,6 +21,7 @@ from permits.hot_work import events as hw
 from permits.hot_work.data import level_rule
 from permits.hot_work.rules import hot_work_duties
 from permits.hot_work.state import HotWorkState, HotWorkStatus
+from permits.profiles import load_profile
 from permits.readings import Channel, Reading, sorted_flags
 from tablet_app.context import AppContext
 from tablet_app.desk import PermitDesk, detector_identity
@@ -43,8 +44,9 @@ from tablet_app.presenters.hot_work_words import (
 from tablet_app.presenters.wording import number
 from tablet_app.theme import Level
 
-# A reading older than this is not the air at the fire point now.
-FRESH = timedelta(seconds=10)
+# A reading older than the monitoring profile's stale limit is not the air at the fire
+# point now (the same limit the confined-space board uses).
+FRESH = load_profile().monitoring.stale_after
 
 
 @dataclass(frozen=True)

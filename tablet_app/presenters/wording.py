@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -221,17 +221,6 @@ class Wording:
         facts = reason.facts() if hasattr(reason, "facts") else dict(reason)
         code = reason.code if hasattr(reason, "code") else str(facts.pop("code"))
         return self.unmet(Unmet(code, facts)).message()
-
-    def reason_lines(self, reasons: Iterable[Any]) -> list[tuple[str, str]]:
-        out = []
-        for r in reasons:
-            facts = (
-                r.facts() if hasattr(r, "facts") else {k: v for k, v in r.items() if k != "code"}
-            )
-            code = r.code if hasattr(r, "code") else str(r["code"])
-            u = self.unmet(Unmet(code, facts))
-            out.append((u.message(), u.remedy()))
-        return out
 
     def alarm_line(
         self, kind: AlarmKind, channel: str | None, point: str | None, at: datetime

@@ -275,9 +275,8 @@ def test_the_trace_page_and_pdf_show_both_views_in_chinese(world: World) -> None
     assert row.index("否") < row.index("是")
     assert "PERSON_CONTRACTOR_BLACKLISTED" in page[page.index("按服务器台账") :]
     pdf = c.get("/api/v1/permits/P-LB/export.pdf", headers=world.h("a-admin"))
-    assert pdf.status_code in (200, 503), pdf.text
-    if pdf.status_code == 200:
-        assert pdf.content.startswith(b"%PDF")
+    # scripts/setup.sh installs the CJK font the PDF embeds: it must render here.
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text[:200]
 
 
 def test_a_ledger_fix_moves_its_automatic_hazard_to_rectified(world: World) -> None:

@@ -290,14 +290,7 @@ def test_migration_derives_the_members_of_existing_permits(empty_db: str) -> Non
 
 
 def migrate_down(engine: sa.engine.Engine, revision: str) -> None:
-    from alembic import command
-
-    from sync_server.storage import alembic_config
-
-    cfg = alembic_config(str(engine.url))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+    migrate(engine, revision, down=True)
 
 
 def test_a_restored_archive_carries_the_member_rows(world: World, app: Any, tmp_path: Path) -> None:
