@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from permits.hot_work.events import HotWorkFireStarted, LinkedPermitSnapshot
 from permits.state import Status, fold
 from sync_server import domain
+from sync_server.i18n import gettext as _
 from sync_server.schema import events, findings, permits
 from sync_server.services import permit_members
 
@@ -129,6 +130,11 @@ def with_link_check(
             "hot_work_permit_id": ev.permit_id,
             "hot_work_seq": ev.seq,
             "fields": fields,
+            # In words on the trace, like every other finding's message.
+            "message": _(
+                "the hot work {hot} recorded its linked confined-space permit {linked} "
+                "differently from the chain the server holds"
+            ).format(hot=ev.permit_id, linked=linked.permit_id),
         }
         found.append(domain.ReplayFinding(ev.seq, LINK_MISMATCH, facts))
         _mark_linked(conn, enterprise_id, linked.permit_id, facts, now)

@@ -95,6 +95,7 @@ def test_a_linked_permit_that_was_not_active_is_an_anomaly_on_both_traces(
     [mismatch] = [f for f in hot["findings"] if f["code"] == "HOT_WORK_LINK_MISMATCH"]
     assert mismatch["facts"]["linked_permit_id"] == "CS-1"
     assert {f["field"] for f in mismatch["facts"]["fields"]} >= {"status"}
+    assert "CS-1" in mismatch["facts"]["message"]  # in words on the trace, not a bare code
     assert "HOT_WORK_LINK_MISMATCH" in hot["permit"]["anomalies"]
     cs = trace(world, "CS-1")
     assert "HOT_WORK_LINK_MISMATCH" in cs["permit"]["anomalies"]
