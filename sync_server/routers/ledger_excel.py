@@ -47,6 +47,7 @@ class ImportChange(BaseModel):
     row: int
     action: str = Field(description="created or updated")
     fields: list[dict[str, str]] = Field(description="field, label, before, after")
+    name: str = Field(description="the entry's name (a detector: its model)")
 
 
 class ImportOut(BaseModel):

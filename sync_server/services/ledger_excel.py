@@ -68,6 +68,7 @@ class Change:
     row: int
     action: str  # "created" or "updated"
     fields: list[dict[str, str]]  # field, label, before, after (as the workbook shows them)
+    name: str = ""  # the entry's name, for people reading the preview
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -77,6 +78,7 @@ class Change:
             "row": self.row,
             "action": self.action,
             "fields": self.fields,
+            "name": self.name,
         }
 
 
@@ -289,6 +291,7 @@ def import_workbook(
                 item.row,
                 action,
                 _diff(schema, stored, clean, zh),
+                name=str(clean.get("name") or clean.get("model") or ""),
             )
         )
         writes.append((item, data))
