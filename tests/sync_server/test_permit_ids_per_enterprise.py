@@ -358,3 +358,36 @@ def test_the_tablet_mints_ids_with_64_random_bits() -> None:
     for permit_id in [*list(ids)[:50], new_permit_id("HW", now)]:
         assert re.fullmatch(r"(PMT|HW)-20261202-[0-9A-F]{16}", permit_id), permit_id
         assert TypeAdapter(PermitId).validate_python(permit_id) == permit_id
+
+
+def test_a_hot_work_link_is_checked_against_its_own_enterprise_permit(world: World) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from permits.events import EntrantEntered
+    from tests.sync_server.test_hot_work_server import push_fire_linked_to
+
+    # B's CS-2 first: another chain, in another space.
+    tab_b = enroll_tablet(world.client, world.h("b-admin"))
+    _push(world, tab_b, simple_permit(tab_b, "CS-2", "T-9"))
+    tab_a = enroll_tablet(world.client, world.h("a-admin"))
+    now = datetime.now(UTC)
+    approved = simple_permit(tab_a, "CS-2", "T-1")
+    entered = tab_a.event("CS-2", EntrantEntered(entrant_id="p-1"), at=now - timedelta(minutes=4))
+    _push(world, tab_a, [*approved, entered])
+    # A's hot job links to A's CS-2, as A's tablet saw it: that agrees.
+    push_fire_linked_to(world, tab_a, "CS-2", 3, now - timedelta(minutes=2))
+    for key, permit_id in (("a", "HW-1"), ("a", "CS-2"), ("b", "CS-2")):
+        t = world.client.get(f"/api/v1/permits/{permit_id}", headers=world.h(f"{key}-admin"))
+        assert "HOT_WORK_LINK_MISMATCH" not in t.json()["permit"]["anomalies"], (key, permit_id)
+
+
+def test_the_bureau_s_simops_links_name_the_enterprise(world: World) -> None:
+    from tests.sync_server.test_hot_work_server import conflicting
+
+    conflicting(world)
+    page = _page(world, "/web/", "bureau").text
+    section = page[page.index('id="simops"') :]
+    assert 'href="/web/permits/CS-1?enterprise_id=ent-a"' in section
+    assert 'href="/web/permits/HW-2?enterprise_id=ent-a"' in section
+    own = _page(world, "/web/enterprises/ent-a", "a-admin").text
+    assert 'href="/web/permits/CS-1"' in own[own.index('id="simops"') :]
