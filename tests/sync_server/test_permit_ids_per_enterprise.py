@@ -216,6 +216,10 @@ def test_pages_show_each_enterprise_its_own_and_the_bureau_links_name_the_enterp
     # The id alone is ambiguous for the bureau: a page that says so, in words.
     bare = world.client.get(f"/web/permits/{SAME}")
     assert bare.status_code == 409 and "Enterprise A" in bare.text and "Enterprise B" in bare.text
+    # ... with a link to each enterprise's permit.
+    choices = bare.text[bare.text.index('id="permit-choices"') :]
+    assert f'href="/web/permits/{SAME}?enterprise_id=ent-a">Enterprise A<' in choices
+    assert f'href="/web/permits/{SAME}?enterprise_id=ent-b">Enterprise B<' in choices
     # A link opens the right permit, and that page's own links name the enterprise too.
     page = world.client.get(links[1])
     assert page.status_code == 200 and "T-B" in page.text and "T-A" not in page.text
