@@ -53,8 +53,8 @@ def dashboard(conn: Connection, who: Principal, now: datetime | None = None) -> 
 
     # From the indexed member rows, not a LIKE over every permit's anomalies JSON (a
     # scan of the county's permits on each dashboard load).
-    alarm_cond = permits.c.permit_id.in_(
-        sa.select(permit_anomalies.c.permit_id).where(
+    alarm_cond = sa.tuple_(permits.c.enterprise_id, permits.c.permit_id).in_(
+        sa.select(permit_anomalies.c.enterprise_id, permit_anomalies.c.permit_id).where(
             scope_filter(permit_anomalies.c.enterprise_id, scope),
             permit_anomalies.c.code.in_(ALARM_CODES),
         )

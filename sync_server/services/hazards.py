@@ -130,6 +130,7 @@ def file_automatic(
     approval, test, ventilation or guardian)."""
     existing = conn.execute(
         sa.select(hazards.c.hazard_id).where(
+            hazards.c.enterprise_id == enterprise_id,
             hazards.c.permit_id == permit_id,
             hazards.c.rule_code == finding.code,
             hazards.c.source == "automatic",
@@ -416,10 +417,14 @@ def report(conn: Connection, who: Principal, body: HazardIn) -> tuple[dict[str, 
             field="source",
         )
     if body.permit_id is not None:
+        # The enterprise's own permit of that id (ids are unique per enterprise).
         p = conn.execute(
-            sa.select(permits.c.enterprise_id).where(permits.c.permit_id == body.permit_id)
+            sa.select(permits.c.enterprise_id).where(
+                permits.c.enterprise_id == body.enterprise_id,
+                permits.c.permit_id == body.permit_id,
+            )
         ).first()
-        if p is None or p.enterprise_id != body.enterprise_id:
+        if p is None:
             raise Unprocessable(_("unknown permit"), code="UNKNOWN_PERMIT", field="permit_id")
     fields = body.model_dump(exclude={"source"})
     hazard_id = create(conn, **fields, source=source, actor=who.name, hazard_id=hazard_id)

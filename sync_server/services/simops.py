@@ -139,21 +139,28 @@ def after_save(
         refresh(conn, enterprise_id, parse_iso(now))
 
 
-def _types(conn: Connection, rows: Sequence[Any]) -> dict[str, str]:
-    ids = {r.permit_a for r in rows} | {r.permit_b for r in rows}
-    if not ids:
+def _types(conn: Connection, rows: Sequence[Any]) -> dict[tuple[str, str], str]:
+    # A conflict's two permits are its enterprise's (ids are unique per enterprise).
+    keys = {(r.enterprise_id, p) for r in rows for p in (r.permit_a, r.permit_b)}
+    if not keys:
         return {}
     found = conn.execute(
-        sa.select(permits.c.permit_id, permits.c.permit_type).where(permits.c.permit_id.in_(ids))
+        sa.select(permits.c.enterprise_id, permits.c.permit_id, permits.c.permit_type).where(
+            sa.tuple_(permits.c.enterprise_id, permits.c.permit_id).in_(sorted(keys))
+        )
     )
-    return {r.permit_id: r.permit_type for r in found}
+    return {(r.enterprise_id, r.permit_id): r.permit_type for r in found}
 
 
 def _listed(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
     """The rows, each with its two permits' types (the pages name them)."""
     types = _types(conn, rows)
     return [
-        {**_out(r), "types": [types.get(r.permit_a, ""), types.get(r.permit_b, "")]} for r in rows
+        {
+            **_out(r),
+            "types": [types.get((r.enterprise_id, p), "") for p in (r.permit_a, r.permit_b)],
+        }
+        for r in rows
     ]
 
 
@@ -202,13 +209,14 @@ def visible(conn: Connection, who: Principal) -> list[dict[str, Any]]:
     return _listed(conn, rows)
 
 
-def of_permit(conn: Connection, permit_id: str) -> list[dict[str, Any]]:
+def of_permit(conn: Connection, enterprise_id: str, permit_id: str) -> list[dict[str, Any]]:
     """The standing conflicts one permit is part of (its trace)."""
     rows = conn.execute(
         sa.select(simops_conflicts).where(
+            simops_conflicts.c.enterprise_id == enterprise_id,
             sa.or_(
                 simops_conflicts.c.permit_a == permit_id, simops_conflicts.c.permit_b == permit_id
-            )
+            ),
         )
     )
     return [_out(r) for r in rows]

@@ -42,7 +42,7 @@ from sync_server.labels import (
 )
 from sync_server.schema import devices, enterprises
 from sync_server.security import Principal
-from sync_server.services import hot_work_trace
+from sync_server.services import hot_work_trace, permit_lookup
 from sync_server.services import readings as readings_mod
 from sync_server.services.permits import trace_and_chain
 
@@ -278,16 +278,26 @@ def _people(history: list[Step]) -> dict[str, dict[str, Any]]:
     return people
 
 
-def build(conn: Connection, who: Principal, permit_id: str, _: Gettext) -> dict[str, Any]:
-    """The trace view model; another tenant's or an unknown permit raises NotFound.
+def build(
+    conn: Connection,
+    who: Principal,
+    permit_id: str,
+    _: Gettext,
+    enterprise_id: str | None = None,
+) -> dict[str, Any]:
+    """The trace view model; another tenant's or an unknown permit raises NotFound, an
+    id several of a bureau reviewer's enterprises hold without ``enterprise_id`` a
+    Conflict (``permit_lookup``). ``links`` is the query the page's and the PDF's own
+    links to this permit carry for ``who``.
 
     Who was inside when, the guardian on duty, the isolations, the tests and the alarms
     come from the core's fold (``permits.timeline``), event by event; the recorded
     facts of an event (an alarm's reading, a test's samples) from the event itself."""
-    t, bodies = trace_and_chain(conn, who, permit_id)
+    t, bodies = trace_and_chain(conn, who, permit_id, enterprise_id)
+    links = permit_lookup.enterprise_query(who, t["permit"]["enterprise_id"])
     if t["permit"].get("permit_type") == "hot_work":
         # The second permit type has its own story (GB 30871 Table A.1).
-        return hot_work_trace.build_from(conn, t, bodies, _)
+        return {**hot_work_trace.build_from(conn, t, bodies, _), "links": links}
     permit = t["permit"]
     events: list[dict[str, Any]] = t["events"]
     ent = conn.execute(
@@ -466,6 +476,7 @@ def build(conn: Connection, who: Principal, permit_id: str, _: Gettext) -> dict[
 
     return {
         "permit": permit,
+        "links": links,
         "status_label": label(PERMIT_STATUSES, permit["status"], _),
         "enterprise_name": ent.name if ent else permit["enterprise_id"],
         "space": space,

@@ -12,7 +12,6 @@ certificate. Approval is by the level's approver, after the SIMOPS check
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
 from datetime import datetime, timedelta
@@ -35,6 +34,7 @@ from tablet_app.context import AppContext
 from tablet_app.desk import PermitDesk
 from tablet_app.hot_work_desk import HotWorkDesk, hot_work_authority
 from tablet_app.i18n import _
+from tablet_app.permit_ids import new_permit_id
 from tablet_app.presenters.common import Outcome, attempt
 from tablet_app.presenters.hot_work_simops import SimopsCheck
 from tablet_app.presenters.hot_work_words import (
@@ -316,7 +316,7 @@ class HotWorkDraftPresenter:
         except ValueError as exc:
             self.last = Outcome(False, error=str(exc))
             return self.last
-        permit_id = f"HW-{self.context.now():%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
+        permit_id = new_permit_id("HW", self.context.now())
         trial = HotWorkSession(self.desk.key)
         unmet: list[Unmet] = []
         now = self.context.now()

@@ -343,7 +343,8 @@ def test_pagination_walks_every_permit_once(bureau: httpx.Client) -> None:
         r = bureau.get(url)
         assert f"第 {page} 页，共 2 页" in r.text
         table = r.text.split('id="permit-results"')[1].split("</table>")[0]
-        seen += re.findall(r'href="/web/permits/([A-Z]-2026-\d{4})"', table)
+        # The bureau's links name each permit's enterprise (ids are unique per enterprise).
+        seen += re.findall(r'href="/web/permits/([A-Z]-2026-\d{4})\?enterprise_id=ent-[ab]"', table)
         nxt = re.search(r'href="\?([^"]+)" rel="next"', r.text)
         if page < 2:
             assert nxt, r.text
