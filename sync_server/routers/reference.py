@@ -138,14 +138,19 @@ def put_reference(
     enterprise_id: str,
     kind: Kind,
     item_id: Annotated[str, Path(max_length=200)],
-    data: Annotated[dict[str, Any], Body()],
+    data: Annotated[
+        dict[str, Any],
+        Body(description="the item's fields as GET /api/v1/ledger-schema lists them for the kind"),
+    ],
     conn: Conn,
     who: CurrentPrincipal,
     response: Response,
 ) -> ItemOut:
     """Create or replace one item. A profile override must be stricter (422 otherwise).
     ``item_id`` is NFKC-normalised, then letters A-Z, digits and ``_ . : - @`` (422
-    ``ID_INVALID`` otherwise): no control characters, no look-alikes."""
+    ``ID_INVALID`` otherwise): no control characters, no look-alikes. The body's fields,
+    labels and allowed values: ``GET /api/v1/ledger-schema``. A 422 names the first
+    invalid field (``field``, ``code``) and lists every one in ``errors``."""
     item_id = safe_id(item_id, "item_id")
     before, _after = ledger_edits.save(conn, who, enterprise_id, kind, item_id, data)
     if before is None:
