@@ -197,6 +197,23 @@ def parse(kind: str, form: Form, enterprise_id: str) -> Parsed:
     return parsed
 
 
+def keep_unchanged_times(
+    kind: str, data: dict[str, Any], before: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """A time the form showed to the minute and got back unchanged keeps its stored
+    value (seconds, offset): editing a detector's model must not rewrite its bump tests."""
+    for f in inputs(kind):
+        if f.type is not FieldType.ROWS:
+            continue
+        old_rows, new_rows = field_value(before, f.name) or [], data.get(f.name) or []
+        for old, new in zip(old_rows, new_rows, strict=False):
+            for sub in f.rows:
+                if sub.type is FieldType.DATETIME and sub.name in new and sub.name in old:
+                    if _local_input(new[sub.name]) == _local_input(old[sub.name]):
+                        new[sub.name] = old[sub.name]
+    return data
+
+
 def form_key(error_field: str, known: set[str]) -> str:
     """The input an error's field path belongs to (a list's item ``required_channels.1``
     is the list's input); ``""`` when it is the item's as a whole."""

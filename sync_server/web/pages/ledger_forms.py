@@ -230,6 +230,7 @@ def _save(
     parsed = forms.parse(k.value, posted, enterprise_id)
     on_form = {f.name.split(".")[0] for f in forms.inputs(k.value)}
     data = {**ledger_edits.carried_over(before.data if before else None, on_form), **parsed.data}
+    data = forms.keep_unchanged_times(k.value, data, before.data if before else None)
     kept: str | None = None
     if k is Kind.DELEGATION:
         # The scan stays the stored one unless a new file is chosen or it is removed.
