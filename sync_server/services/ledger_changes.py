@@ -36,7 +36,7 @@ def shown(f: LedgerField, value: Any, _: Gettext, names: Mapping[str, str] | Non
         by_code = {c.code: c.label for c in catalogue.choices(f.choices)}
         if text in by_code:
             return _(by_code[text])
-    if names and text in names:
+    if names and f.references and text in names:
         return names[text]
     return text
 
@@ -69,7 +69,7 @@ def changes(
     schema = catalogue.kind_schema(kind)
     out: list[Change] = []
     for f in schema.fields:
-        if f.derived:
+        if f.derived or f.name == schema.id_field:  # the id never changes: the page names it
             continue
         old, new = field_value(before, f.name), field_value(after, f.name)
         if f.type is FieldType.ROWS:

@@ -227,3 +227,15 @@ def test_the_history_names_each_change_in_words() -> None:
     assert by_label["位置"] == ("east yard", "west yard")
     assert by_label["已设置安全警示标志"] == ("是", "否")
     assert any("隔离方式" in c.label and c.after == "关闭阀门" for c in changes), changes
+
+
+def test_the_history_names_people_and_spaces_only_where_a_field_refers_to_them() -> None:
+    names = {"a-p-qian": "钱审批", "S1": "1号罐"}
+    before = {"delegator": "a-p-zhao", "delegate": "a-p-li", "document_ref": "S1"}
+    after = {**before, "delegate": "a-p-qian", "space_ids": ["S1"], "document_ref": "S1 v2"}
+    changes = ledger_changes.changes("delegations", before, after, gettext_for("zh_CN"), names)
+    assert [(c.before, c.after) for c in changes] == [
+        ("a-p-li", "钱审批"),
+        ("", "1号罐"),
+        ("S1", "S1 v2"),  # free text that happens to equal an id stays as written
+    ]

@@ -253,7 +253,8 @@ def _save(
     add_row = posted.get("_add_row")
     if add_row in state.rows:
         # "Add a row": the form again with one more, nothing checked or stored.
-        state.with_blank_row(add_row)
+        while len(state.rows[add_row]) <= len(forms.row_numbers(posted, add_row)):
+            state.with_blank_row(add_row)
         state.values["item_id"] = posted.get("item_id")
         return _form_page(request, conn, who, enterprise_id, k, shown_id, state, stored=None)
     errors: list[tuple[str, str]] = []
