@@ -332,3 +332,16 @@ def state_of_item(
     _state_of_item(kind, inputs(kind), data, "", out)
     out.values.update(unread or {})
     return out
+
+
+def with_added_row(kind: str, form: Form, enterprise_id: str, name: str) -> State:
+    """The form again with one more row in table ``name`` ("add a row"): as many rows
+    as were posted (blank ones too), plus one; every other table with one spare."""
+    parsed = parse(kind, form, enterprise_id)
+    state = state_of_item(kind, parsed.data, parsed.unread)
+    state.values["item_id"] = form.get("item_id")
+    for table in state.rows:
+        wanted = len(row_numbers(form, table)) + 1 if table == name else len(state.rows[table]) + 1
+        while len(state.rows[table]) < wanted:
+            state.with_blank_row(table)
+    return state

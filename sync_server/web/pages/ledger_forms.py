@@ -11,6 +11,7 @@ form is the form again (422) with what was entered, and nothing is stored.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -20,9 +21,9 @@ from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from sync_server.errors import NotFound, Unprocessable
+from sync_server.errors import NotFound
 from sync_server.i18n import Gettext
-from sync_server.ids import id_problem, normalised
+from sync_server.ids import normalised
 from sync_server.security import Principal, Role
 from sync_server.services import blobs, ledger_changes, ledger_edits
 from sync_server.services import enterprises as enterprise_service
@@ -62,6 +63,38 @@ def _names(conn: Connection, enterprise_id: str, kind: Kind) -> dict[str, str]:
     }
 
 
+def _render(
+    request: Request,
+    conn: Connection,
+    who: Principal,
+    enterprise_id: str,
+    kind: Kind,
+    template: str,
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    """A page of one kind of the ledger: the enterprise, the kind and its catalogue entry."""
+    return base.render(
+        request,
+        template,
+        who,
+        status_code=status_code,
+        ent=enterprise_service.get(conn, enterprise_id),
+        kind=kind.value,
+        schema=catalogue.kind_schema(kind.value),
+        **extra,
+    )
+
+
+def _all_names(conn: Connection, enterprise_id: str) -> dict[str, str]:
+    """People, spaces and contractors by id: what a field naming one of them shows."""
+    return {
+        **_names(conn, enterprise_id, Kind.PERSON),
+        **_names(conn, enterprise_id, Kind.SPACE),
+        **_names(conn, enterprise_id, Kind.CONTRACTOR),
+    }
+
+
 def _choices(f: Any, _: Gettext) -> list[tuple[str, str]]:
     return [(c.code, _(c.label)) for c in catalogue.choices(f.choices)] if f.choices else []
 
@@ -90,14 +123,14 @@ def _form_page(
         text, sha = ledger_edits.split_attachment(str(state.values.get("document_ref", "")))
         state.values["document_ref"] = text
         document = sha
-    return base.render(
+    return _render(
         request,
-        "ledger_form.html",
+        conn,
         who,
-        status_code=status_code,
-        ent=enterprise_service.get(conn, enterprise_id),
-        kind=kind.value,
-        schema=catalogue.kind_schema(kind.value),
+        enterprise_id,
+        kind,
+        "ledger_form.html",
+        status_code,
         fields=forms.inputs(kind.value),
         widget=lambda f: forms.widget(kind.value, f),
         choices=lambda f: _choices(f, _),
@@ -127,31 +160,28 @@ def item_list(
     k = _kind(kind)
     require_visible(conn, who, enterprise_id)
     _ = request_gettext(request)
-    schema = catalogue.kind_schema(k.value)
-    rows = []
-    for r in ref.list_items(conn, enterprise_id, k):
-        summary = [
-            ledger_changes.shown(f, forms.field_value(r.data, f.name), _)
-            for f in forms.inputs(k.value)[:3]
-            if forms.widget(k.value, f) not in ("rows", "json")
-        ]
-        rows.append(
-            {
-                "item_id": r.item_id,
-                "summary": summary,
-                "url": _url(enterprise_id, k.value, r.item_id),
-            }
-        )
-    return base.render(
+    columns = [f for f in forms.inputs(k.value) if forms.widget(k.value, f) not in ("rows", "json")]
+    columns = columns[:3]
+    names = _all_names(conn, enterprise_id)
+    rows = [
+        {
+            "item_id": r.item_id,
+            "summary": [
+                ledger_changes.shown(f, forms.field_value(r.data, f.name), _, names)
+                for f in columns
+            ],
+            "url": _url(enterprise_id, k.value, r.item_id),
+        }
+        for r in ref.list_items(conn, enterprise_id, k)
+    ]
+    return _render(
         request,
-        "ledger_items.html",
+        conn,
         who,
-        ent=enterprise_service.get(conn, enterprise_id),
-        kind=k.value,
-        schema=schema,
-        columns=[
-            f for f in forms.inputs(k.value)[:3] if forms.widget(k.value, f) not in ("rows", "json")
-        ],
+        enterprise_id,
+        k,
+        "ledger_items.html",
+        columns=columns,
         rows=rows,
         may_write=_may_write(who),
         new_url=_url(enterprise_id, k.value, "new"),
@@ -184,163 +214,88 @@ def item_page(
     return _form_page(request, conn, who, enterprise_id, k, row.item_id, state, stored=row.data)
 
 
-async def _posted(request: Request) -> tuple[forms.Form, UploadFile | None, bytes]:
+async def _posted(request: Request) -> tuple[forms.Form, ledger_edits.Upload | None]:
     raw = await request.form()
     upload = raw.get(DOCUMENT)
-    document = b""
+    file = None
     if isinstance(upload, UploadFile) and upload.filename:
-        document = await upload.read()
-    else:
-        upload = None
-    return forms.Form(list(raw.multi_items())), upload, document
+        content_type = upload.content_type or "application/octet-stream"
+        file = ledger_edits.Upload(await upload.read(), content_type)
+    return forms.Form(list(raw.multi_items())), file
+
+
+@dataclass(frozen=True)
+class _Post:
+    """A form posted to one item's page (``item_id`` ``new``: a new item)."""
+
+    request: Request
+    conn: Connection
+    who: Principal
+    enterprise_id: str
+    kind: str
+    item_id: str
+    form: forms.Form
 
 
 @router.post(ITEMS + "/{item_id}")
 async def save_item(
     request: Request, enterprise_id: str, kind: str, item_id: str, conn: PageConn, who: Who
 ) -> Response:
-    """Save the form (``item_id`` ``new``: the id is the form's). Every invalid field is
-    named at once; a refusal stores nothing (``PageRoute`` rolls back a 422)."""
-    posted, upload, document = await _posted(request)
-    return await run_in_threadpool(
-        _save, request, conn, who, enterprise_id, kind, item_id, posted, upload, document
-    )
+    """Save the form. Every invalid field is named at once; a refusal stores nothing
+    (``PageRoute`` rolls back a 422)."""
+    form, upload = await _posted(request)
+    post = _Post(request, conn, who, enterprise_id, kind, item_id, form)
+    return await run_in_threadpool(_save, post, upload)
 
 
-def _save(
-    request: Request,
-    conn: Connection,
-    who: Principal,
-    enterprise_id: str,
-    kind: str,
-    item_id: str,
-    posted: forms.Form,
-    upload: UploadFile | None,
-    document: bytes,
-) -> Response:
-    form = FormPost(request, posted.get("csrf"))
-    _ = form.gettext
-    k = _kind(kind)
-    require_admin_of(conn, who, enterprise_id)
-    is_new = item_id == "new"
-    the_id = normalised(posted.get("item_id").strip()) if is_new else normalised(item_id)
-    before = ref.find(conn, enterprise_id, k, the_id) if the_id else None
-    if not is_new and before is None:
-        raise NotFound(_("not found"), code="NOT_FOUND")
-    parsed = forms.parse(k.value, posted, enterprise_id)
-    on_form = {f.name.split(".")[0] for f in forms.inputs(k.value)}
-    data = {**ledger_edits.carried_over(before.data if before else None, on_form), **parsed.data}
-    data = forms.keep_unchanged_times(k.value, data, before.data if before else None)
-    kept: str | None = None
-    if k is Kind.DELEGATION:
-        # The scan stays the stored one unless a new file is chosen or it is removed.
-        kept = (
-            ledger_edits.split_attachment(str(before.data.get("document_ref", "")))[1]
-            if before
-            else None
-        )
-        if posted.get("document_remove") == "1":
-            kept = None
-        sha = kept
-        if upload is not None:
-            sha = ledger_edits.attach(
-                conn, enterprise_id, document, upload.content_type or "application/octet-stream"
-            )
-        data["document_ref"] = ledger_edits.with_attachment(str(data.get("document_ref", "")), sha)
-    state = forms.state_of_item(k.value, data, parsed.unread)
-    known = state.known()
-    shown_id = item_id if not is_new else None
-    add_row = posted.get("_add_row")
-    if add_row in state.rows:
+def _save(post: _Post, upload: ledger_edits.Upload | None) -> Response:
+    check = FormPost(post.request, post.form.get("csrf"))
+    k = _kind(post.kind)
+    item_id = None if post.item_id == "new" else post.item_id
+    add_row = post.form.get("_add_row")
+    if add_row:
         # "Add a row": the form again with one more, nothing checked or stored.
-        while len(state.rows[add_row]) <= len(forms.row_numbers(posted, add_row)):
-            state.with_blank_row(add_row)
-        state.values["item_id"] = posted.get("item_id")
-        return _form_page(request, conn, who, enterprise_id, k, shown_id, state, stored=None)
-    errors: list[tuple[str, str]] = []
-    if is_new:
-        state.values["item_id"] = posted.get("item_id")
-        schema = catalogue.kind_schema(k.value)
-        problem = id_problem(the_id)
-        if problem is not None:
-            errors.append(("item_id", f"{_(schema.id_label)}: {problem}"))
-        elif before is not None:
-            errors.append(
-                (
-                    "item_id",
-                    _("{label}: {id} is already in the ledger; open it to change it").format(
-                        label=_(schema.id_label), id=the_id
-                    ),
-                )
-            )
-    for key in parsed.unread:
-        errors.append(
-            (key, _("{label}: not valid JSON").format(label=_(_field_label(k.value, key))))
-        )
-    for e in catalogue.validate_all(k.value, the_id or "-", data, enterprise_id, _):
-        errors.append((forms.form_key(e.field, known), e.message))
-    if not errors:
-        try:
-            ledger_edits.save(conn, who, enterprise_id, k, the_id, data)
-        except Unprocessable as exc:  # a check beyond the model's (one override per base)
-            errors.append((forms.form_key(exc.field or "", known), exc.message))
-    if errors:
-        if upload is not None:
-            # A refused form keeps no file: the person chooses it again.
-            text = ledger_edits.split_attachment(str(data.get("document_ref", "")))[0]
-            state.values["document_ref"] = ledger_edits.with_attachment(text, kept)
-            errors.append(
-                (
-                    "document_ref",
-                    _("the chosen file was not kept: choose it again after correcting the form"),
-                )
-            )
-        for name in state.rows:
-            state.with_blank_row(name)
+        require_admin_of(post.conn, post.who, post.enterprise_id)
+        state = forms.with_added_row(k.value, post.form, post.enterprise_id, add_row)
         return _form_page(
-            request,
-            conn,
-            who,
-            enterprise_id,
-            k,
-            shown_id,
-            state,
-            stored=None,
-            errors=errors,
-            status_code=422,
+            post.request, post.conn, post.who, post.enterprise_id, k, item_id, state, stored=None
         )
-    return base.see_other(_url(enterprise_id, k.value, the_id) + "?saved=1")
-
-
-def _field_label(kind: str, key: str) -> str:
-    f = catalogue.kind_schema(kind).field(key)
-    return f.label if f else key
+    done = ledger_edits.submit(
+        post.conn, post.who, post.enterprise_id, k, item_id, post.form, upload, check.gettext
+    )
+    if done.saved:
+        return base.see_other(_url(post.enterprise_id, k.value, done.item_id) + "?saved=1")
+    for name in done.state.rows:
+        done.state.with_blank_row(name)
+    return _form_page(
+        post.request,
+        post.conn,
+        post.who,
+        post.enterprise_id,
+        k,
+        item_id,
+        done.state,
+        stored=None,
+        errors=done.errors,
+        status_code=422,
+    )
 
 
 @router.post(ITEMS + "/{item_id}/delete")
 async def delete_item(
     request: Request, enterprise_id: str, kind: str, item_id: str, conn: PageConn, who: Who
 ) -> Response:
-    posted, _upload, _doc = await _posted(request)
-    return await run_in_threadpool(
-        _delete, request, conn, who, enterprise_id, kind, item_id, posted
-    )
+    form, _upload = await _posted(request)
+    post = _Post(request, conn, who, enterprise_id, kind, item_id, form)
+    return await run_in_threadpool(_delete, post)
 
 
-def _delete(
-    request: Request,
-    conn: Connection,
-    who: Principal,
-    enterprise_id: str,
-    kind: str,
-    item_id: str,
-    posted: forms.Form,
-) -> Response:
-    FormPost(request, posted.get("csrf"))
-    k = _kind(kind)
-    the_id = normalised(item_id)
-    ledger_edits.remove(conn, who, enterprise_id, k, the_id)
-    return base.see_other(_url(enterprise_id, k.value) + f"?deleted={quote(the_id)}")
+def _delete(post: _Post) -> Response:
+    FormPost(post.request, post.form.get("csrf"))
+    k = _kind(post.kind)
+    the_id = normalised(post.item_id)
+    ledger_edits.remove(post.conn, post.who, post.enterprise_id, k, the_id)
+    return base.see_other(_url(post.enterprise_id, k.value) + f"?deleted={quote(the_id)}")
 
 
 @router.get(ITEMS + "/{item_id}/history")
@@ -351,21 +306,17 @@ def item_history(
     require_visible(conn, who, enterprise_id)
     _ = request_gettext(request)
     the_id = normalised(item_id)
-    names = {
-        **_names(conn, enterprise_id, Kind.PERSON),
-        **_names(conn, enterprise_id, Kind.SPACE),
-        **_names(conn, enterprise_id, Kind.CONTRACTOR),
-    }
+    names = _all_names(conn, enterprise_id)
     versions = ledger_changes.history(conn, enterprise_id, k.value, the_id, _, names)
     if not versions:
         raise NotFound(_("not found"), code="NOT_FOUND")
-    return base.render(
+    return _render(
         request,
-        "ledger_history.html",
+        conn,
         who,
-        ent=enterprise_service.get(conn, enterprise_id),
-        kind=k.value,
-        schema=catalogue.kind_schema(k.value),
+        enterprise_id,
+        k,
+        "ledger_history.html",
         item_id=the_id,
         versions=versions,
         item_url=_url(enterprise_id, k.value, the_id),
