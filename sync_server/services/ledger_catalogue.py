@@ -71,6 +71,7 @@ class LedgerField:
     rows: tuple[LedgerField, ...] = ()  # the fields of each row (ROWS)
     sheet: str = ""  # the workbook sheet of a ROWS field
     references: str | None = None  # the kind whose ids this field names
+    unordered: bool = False  # a set in the core: its order carries no meaning
 
     @property
     def is_input(self) -> bool:
@@ -207,7 +208,7 @@ CATALOGUE: tuple[KindSchema, ...] = (
                 T.TEXT,
                 required=True,
             ),
-            LedgerField("roles", N_("roles"), T.MULTI_CHOICE, choices="roles"),
+            LedgerField("roles", N_("roles"), T.MULTI_CHOICE, choices="roles", unordered=True),
             LedgerField(
                 "training",
                 N_("training records in the person's entry"),

@@ -195,3 +195,22 @@ PROFILE_NAMES = {
 
 def profile_choices(names: Iterable[str]) -> tuple[Choice, ...]:
     return _closed(names, PROFILE_NAMES)
+
+
+# The name of each list, for the workbook's sheet of allowed values.
+LIST_NAMES = {
+    "space_types": N_("space types"),
+    "gases": N_("gases"),
+    "hazards": N_("hazard factors"),
+    "isolation_methods": N_("isolation methods"),
+    "energies": N_("energy"),
+    "roles": N_("roles"),
+    "employers": N_("employer"),
+    "topics": N_("training topics"),
+    "certificate_types": N_("certificate types"),
+    "protocols": N_("protocol"),
+    "bump_results": N_("bump test results"),
+    "ppe": N_("personal protective equipment"),
+    "rescue": N_("rescue equipment"),
+    "profiles": N_("atmosphere profile"),
+}
