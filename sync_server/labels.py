@@ -204,6 +204,29 @@ HAZARD_ACTIONS: dict[str, str] = {
     "hazard_closed": N_("closed (销号)"),
 }
 
+# Accounts (``security.Role``) as the accounts pages name them.
+ACCOUNT_ROLES: dict[str, str] = {
+    "operator": N_("server operator"),
+    "enterprise_admin": N_("enterprise admin (safety manager)"),
+    "bureau_reviewer": N_("bureau reviewer"),
+    "aggregator": N_("provincial platform"),
+    "device": N_("tablet"),
+}
+
+# An enterprise's industry (the eight industry-and-trade sectors of MEM, and the demo's).
+INDUSTRIES: dict[str, str] = {
+    "metallurgy": N_("metallurgy"),
+    "nonferrous": N_("non-ferrous metals"),
+    "building_materials": N_("building materials"),
+    "machinery": N_("machinery"),
+    "light_industry": N_("light industry"),
+    "textile": N_("textiles"),
+    "tobacco": N_("tobacco"),
+    "trade": N_("commerce and trade"),
+    "sugar": N_("sugar making (light industry)"),
+    "cement": N_("cement (building materials)"),
+}
+
 ISOLATION_METHODS: dict[str, str] = {
     "blind_flange": N_("blind flange"),
     "pipe_section_removed": N_("pipe section removed"),

@@ -534,9 +534,11 @@ def actor_names(conn: Connection, enterprise_id: str, identities: set[str]) -> d
             names[identity] = f"{name} ({key})" if name else key
         elif kind == "account":
             acc = conn.execute(
-                sa.select(accounts.c.username).where(accounts.c.account_id == key)
+                sa.select(accounts.c.username, accounts.c.display_name).where(
+                    accounts.c.account_id == key
+                )
             ).first()
-            names[identity] = acc.username if acc is not None else identity
+            names[identity] = (acc.display_name or acc.username) if acc is not None else identity
     return names
 
 
