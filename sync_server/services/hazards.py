@@ -531,7 +531,7 @@ def actor_names(conn: Connection, enterprise_id: str, identities: set[str]) -> d
         if kind == "person":
             item = find_reference(conn, enterprise_id, Kind.PERSON, key)
             name = item.data.get("name") if item is not None else None
-            names[identity] = f"{name} ({key})" if name else key
+            names[identity] = name or key
         elif kind == "account":
             acc = conn.execute(
                 sa.select(accounts.c.username, accounts.c.display_name).where(
