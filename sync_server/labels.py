@@ -203,6 +203,9 @@ HAZARD_ACTIONS: dict[str, str] = {
     "hazard_verified": N_("verified"),
     "hazard_rejected": N_("verification failed, back to planned"),
     "hazard_closed": N_("closed (销号)"),
+    # The core's event names for the same steps (``permits.hazards.HazardEventType``).
+    "rectification_planned": N_("rectification planned"),
+    "rectification_verified": N_("verified"),
 }
 
 # Accounts (``security.Role``) as the accounts pages name them.
@@ -335,6 +338,20 @@ ANOMALY_CODES: dict[str, str] = {
     "HOT_WORK_WITHOUT_FIRE_WATCHER": N_("fire without a fire watcher"),
     "HOT_WORK_OUTSIDE_VALIDITY": N_("fire outside the permit's validity"),
     "HOT_WORK_LINK_MISMATCH": N_("linked permit does not match"),
+    # The chain verification's first failure (``permits.integrity``).
+    "BAD_HASH": N_("altered after it was sealed"),
+    "BAD_PREV_HASH": N_("link to the event before broken"),
+    "BAD_SIGNATURE": N_("tablet signature invalid"),
+    "CHAIN_GAP": N_("events missing"),
+    "UNKNOWN_DEVICE": N_("signed by a tablet not enrolled here"),
+}
+
+# Topic trainings (``TopicTraining.topic``).
+TOPICS: dict[str, str] = {
+    "confined_space": N_("confined-space work"),
+    "hot_work": N_("hot work"),
+    "emergency_rescue": N_("emergency rescue"),
+    "gas_detection": N_("gas detection"),
 }
 
 # Who did a step when no person did: the server's own checks.

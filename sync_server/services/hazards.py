@@ -532,6 +532,11 @@ def actor_names(conn: Connection, enterprise_id: str, identities: set[str]) -> d
             item = find_reference(conn, enterprise_id, Kind.PERSON, key)
             name = item.data.get("name") if item is not None else None
             names[identity] = name or key
+        elif not _sep:  # a username (steps the pages record under who.name)
+            acc = conn.execute(
+                sa.select(accounts.c.display_name).where(accounts.c.username == identity)
+            ).first()
+            names[identity] = (acc.display_name or identity) if acc is not None else identity
         elif kind == "account":
             acc = conn.execute(
                 sa.select(accounts.c.username, accounts.c.display_name).where(
