@@ -51,6 +51,29 @@ def fresh_server() -> Iterator[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# The refused form (422) and the refused old password (401) are answers this walk asks
+# for; Chromium logs each as a failed resource. Any other console error fails the test.
+EXPECTED_REFUSALS = tuple(
+    f"Failed to load resource: the server responded with a status of {status}"
+    for status in ("422 (Unprocessable Entity)", "401 (Unauthorized)")
+)
+
+
+@pytest.fixture
+def page(browser_context: Any) -> Iterator[Any]:
+    page = browser_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    try:
+        yield page
+        assert [e for e in errors if not e.startswith(EXPECTED_REFUSALS)] == []
+        assert any(e.startswith(EXPECTED_REFUSALS[0]) for e in errors)  # it was refused
+    finally:
+        page.close()
+        browser_context.clear_cookies()
+
+
 def _sign_in(page: Any, base: str, username: str, password: str) -> None:
     page.goto(base + "/web/sign-in")
     page.locator("#username").fill(username)
