@@ -13,12 +13,20 @@ from fastapi.responses import HTMLResponse
 
 from sync_server.errors import NotFound
 from sync_server.web.i18n import request_gettext
-from sync_server.web.pages import auth, dashboard, enterprises, hazards, notes, permits
+from sync_server.web.pages import (
+    accounts,
+    auth,
+    dashboard,
+    enterprises,
+    hazards,
+    notes,
+    permits,
+)
 from sync_server.web.pages import ledger_forms as ledger_form_pages
 from sync_server.web.pages._base import PageRoute, error_page
 
 router = APIRouter(prefix="/web", route_class=PageRoute, include_in_schema=False)
-for _pages in (auth, dashboard, permits, enterprises, hazards, notes, ledger_form_pages):
+for _pages in (auth, dashboard, permits, enterprises, hazards, notes, ledger_form_pages, accounts):
     router.include_router(_pages.router)
 
 

@@ -17,6 +17,7 @@ from sync_server.services import dashboard as dashboard_service
 from sync_server.services import enterprises as enterprise_service
 from sync_server.services import hazards as hazard_service
 from sync_server.services import ledger, ledger_changes
+from sync_server.services import names as names_service
 from sync_server.services import permits as permit_service
 from sync_server.services import reference as ref
 from sync_server.services import simops as simops_service
@@ -53,6 +54,7 @@ def enterprise_page(request: Request, enterprise_id: str, conn: PageConn, who: W
             conn, who, HazardQuery(enterprise_id=enterprise_id, open_only=True, limit=50)
         ),
         simops=simops_service.of_enterprise(conn, who, enterprise_id),
+        space_names=names_service.space_names(conn, who),
     )
 
 
