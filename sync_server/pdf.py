@@ -302,7 +302,10 @@ def render(
                     small,
                 ),
                 p(
-                    f"可验证的签名链：GET /api/v1/permits/{permit['permit_id']}/export.json，"
+                    f"可验证的签名链：GET /api/v1/permits/{permit['permit_id']}/export.json"
+                    # For a bureau reviewer the link names the enterprise (ids are the
+                    # enterprise's own, services.permit_lookup).
+                    f"{view.get('links', '')}，"
                     "由本服务器身份密钥签署证明；用 cspermit permit verify --server-key 离线校验。",
                     small,
                 ),

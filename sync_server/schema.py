@@ -149,10 +149,13 @@ reference_item_versions = sa.Table(
 )
 
 # A summary per permit for filtering; re-derivable from ``events`` by replay.
+# Permit ids are the enterprise's own (its tablets mint them): every per-permit table is
+# keyed by (enterprise_id, permit_id), so no enterprise can take another's id first
+# (migration 0006; docs/reliability.md, section 8).
 permits = sa.Table(
     "permits",
     metadata,
-    sa.Column("permit_id", ID, primary_key=True),
+    sa.Column("permit_id", ID, nullable=False),
     sa.Column("enterprise_id", ENT, nullable=False),
     sa.Column("space_id", ID, nullable=True),
     sa.Column("status", sa.String(32), nullable=False),
@@ -183,6 +186,9 @@ permits = sa.Table(
     sa.Index(None, "status", "first_at", "enterprise_id"),
     sa.Index(None, "space_id", "first_at"),
     sa.Index(None, "has_anomaly", "first_at", "enterprise_id"),
+    # A bureau reviewer opens a permit by its id alone, in any of their enterprises.
+    sa.Index(None, "permit_id"),
+    sa.PrimaryKeyConstraint("enterprise_id", "permit_id"),
 )
 
 
@@ -195,12 +201,13 @@ def _permit_members(name: str, column: str, type_: sa.types.TypeEngine[str]) -> 
     return sa.Table(
         name,
         metadata,
-        sa.Column("permit_id", ID, primary_key=True),
-        sa.Column(column, type_, primary_key=True),
+        sa.Column("permit_id", ID, nullable=False),
+        sa.Column(column, type_, nullable=False),
         sa.Column("enterprise_id", ENT, nullable=False),
         sa.Column("first_at", TS, nullable=False),
         sa.Index(None, column, "first_at", "enterprise_id"),
         sa.Index(None, "enterprise_id", column, "first_at"),
+        sa.PrimaryKeyConstraint("enterprise_id", "permit_id", column),
     )
 
 
@@ -226,7 +233,7 @@ events = sa.Table(
     # Device clock skew, measured and flagged, never corrected: CLOCK_AHEAD / CLOCK_BACKWARDS.
     sa.Column("clock_flag", sa.String(32), nullable=True),
     sa.Column("clock_skew_s", sa.Float, nullable=True),
-    sa.UniqueConstraint("permit_id", "seq"),
+    sa.UniqueConstraint("enterprise_id", "permit_id", "seq"),
 )
 
 version_conflicts = sa.Table(
@@ -257,7 +264,7 @@ findings = sa.Table(
     sa.Column("facts", sa.JSON, nullable=False),
     sa.Column("hazard_id", ID, nullable=True),
     sa.Column("created_at", TS, nullable=False),
-    sa.UniqueConstraint("permit_id", "seq", "code"),
+    sa.UniqueConstraint("enterprise_id", "permit_id", "seq", "code"),
 )
 
 # SIMOPS conflicts (交叉作业) between an enterprise's open permits, found by the core's

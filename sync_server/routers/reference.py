@@ -17,11 +17,10 @@ from sync_server.errors import Forbidden, Unprocessable
 from sync_server.i18n import gettext as _
 from sync_server.ids import normalised, safe_id
 from sync_server.security import Role
-from sync_server.services import audit, ledger_history
-from sync_server.services import hazards as hazard_service
+from sync_server.services import ledger_edits, ledger_history
 from sync_server.services import reference as ref
 from sync_server.services.reference import Kind
-from sync_server.services.tenancy import require_admin_of, require_role, require_visible
+from sync_server.services.tenancy import require_role, require_visible
 from sync_server.storage import DB_INT_MAX
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
@@ -153,20 +152,7 @@ def put_reference(
     labels and allowed values: ``GET /api/v1/ledger-schema``. A 422 names the first
     invalid field (``field``, ``code``) and lists every one in ``errors``."""
     item_id = safe_id(item_id, "item_id")
-    require_admin_of(conn, who, enterprise_id)
-    before, after = ref.upsert(conn, enterprise_id, kind, item_id, data, changed_by=who.name)
-    audit.record(
-        conn,
-        who,
-        f"{kind.value}.put",
-        kind.value,
-        item_id,
-        enterprise_id=enterprise_id,
-        before=before,
-        after=after,
-    )
-    if kind is Kind.SPACE:
-        hazard_service.follow_ledger(conn, who, enterprise_id, item_id, after)
+    before, _after = ledger_edits.save(conn, who, enterprise_id, kind, item_id, data)
     if before is None:
         response.status_code = 201
     return _item(ref.get(conn, enterprise_id, kind, item_id))
@@ -177,18 +163,7 @@ def delete_reference(
     enterprise_id: str, kind: Kind, item_id: str, conn: Conn, who: CurrentPrincipal
 ) -> None:
     item_id = normalised(item_id)
-    require_admin_of(conn, who, enterprise_id)
-    before = ref.delete(conn, enterprise_id, kind, item_id, changed_by=who.name)
-    audit.record(
-        conn,
-        who,
-        f"{kind.value}.delete",
-        kind.value,
-        item_id,
-        enterprise_id=enterprise_id,
-        before=before,
-        after=None,
-    )
+    ledger_edits.remove(conn, who, enterprise_id, kind, item_id)
 
 
 @router.get("/enterprises/{enterprise_id}/spaces/{space_id}/qr", response_model=QrOut)

@@ -107,7 +107,7 @@ async def push_events(
     (500 by default) and ``max_batch_bytes`` (4 MiB) per batch; over either is 413.
 
     Idempotent by ``event_id``. Each event gets a result: ``accepted``, ``duplicate`` or
-    ``rejected`` with a code (``EVENT_INVALID``, ``DEVICE_MISMATCH``, ``PERMIT_NOT_FOUND``,
+    ``rejected`` with a code (``EVENT_INVALID``, ``DEVICE_MISMATCH``,
     ``CHAIN_GAP``, ``VERSION_CONFLICT``, ``HASH_MISMATCH``, ``BAD_SIGNATURE``,
     ``PREV_HASH_MISMATCH``, ``PREDECESSOR_REJECTED``, ``EVENT_ID_REUSED`` …).
     """

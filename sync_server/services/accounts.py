@@ -255,6 +255,7 @@ def authenticate(conn: Connection, token: str) -> Principal:
         name=acc.username,
         enterprise_id=acc.enterprise_id,
         jurisdiction=acc.jurisdiction,
+        display_name=acc.display_name or "",
     )
 
 

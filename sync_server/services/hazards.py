@@ -130,6 +130,7 @@ def file_automatic(
     approval, test, ventilation or guardian)."""
     existing = conn.execute(
         sa.select(hazards.c.hazard_id).where(
+            hazards.c.enterprise_id == enterprise_id,
             hazards.c.permit_id == permit_id,
             hazards.c.rule_code == finding.code,
             hazards.c.source == "automatic",
@@ -416,10 +417,14 @@ def report(conn: Connection, who: Principal, body: HazardIn) -> tuple[dict[str, 
             field="source",
         )
     if body.permit_id is not None:
+        # The enterprise's own permit of that id (ids are unique per enterprise).
         p = conn.execute(
-            sa.select(permits.c.enterprise_id).where(permits.c.permit_id == body.permit_id)
+            sa.select(permits.c.enterprise_id).where(
+                permits.c.enterprise_id == body.enterprise_id,
+                permits.c.permit_id == body.permit_id,
+            )
         ).first()
-        if p is None or p.enterprise_id != body.enterprise_id:
+        if p is None:
             raise Unprocessable(_("unknown permit"), code="UNKNOWN_PERMIT", field="permit_id")
     fields = body.model_dump(exclude={"source"})
     hazard_id = create(conn, **fields, source=source, actor=who.name, hazard_id=hazard_id)
@@ -531,12 +536,19 @@ def actor_names(conn: Connection, enterprise_id: str, identities: set[str]) -> d
         if kind == "person":
             item = find_reference(conn, enterprise_id, Kind.PERSON, key)
             name = item.data.get("name") if item is not None else None
-            names[identity] = f"{name} ({key})" if name else key
+            names[identity] = name or key
+        elif not _sep:  # a username (steps the pages record under who.name)
+            acc = conn.execute(
+                sa.select(accounts.c.display_name).where(accounts.c.username == identity)
+            ).first()
+            names[identity] = (acc.display_name or identity) if acc is not None else identity
         elif kind == "account":
             acc = conn.execute(
-                sa.select(accounts.c.username).where(accounts.c.account_id == key)
+                sa.select(accounts.c.username, accounts.c.display_name).where(
+                    accounts.c.account_id == key
+                )
             ).first()
-            names[identity] = acc.username if acc is not None else identity
+            names[identity] = (acc.display_name or acc.username) if acc is not None else identity
     return names
 
 

@@ -34,7 +34,8 @@ def _disagreements(
     conn: Connection, enterprise_id: str, linked: LinkedPermitSnapshot, fire: domain.ParsedEvent
 ) -> list[dict[str, Any]] | None:
     """Each field where the snapshot and the held chain disagree; None when the server
-    holds no such confined-space permit of this enterprise."""
+    holds no such confined-space permit of this enterprise (a link stays within one
+    enterprise: another's permit of the same id is not the one linked)."""
     row = conn.execute(
         sa.select(permits.c.permit_type).where(
             permits.c.permit_id == linked.permit_id, permits.c.enterprise_id == enterprise_id
@@ -46,7 +47,7 @@ def _disagreements(
         domain.parse_event(r.body)
         for r in conn.execute(
             sa.select(events.c.body)
-            .where(events.c.permit_id == linked.permit_id)
+            .where(events.c.enterprise_id == enterprise_id, events.c.permit_id == linked.permit_id)
             .order_by(events.c.seq)
         )
     ]
@@ -85,7 +86,9 @@ def _mark_linked(
     """The finding and the anomaly on the confined-space permit's own trace."""
     seen = conn.execute(
         sa.select(findings.c.facts).where(
-            findings.c.permit_id == linked_id, findings.c.code == LINK_MISMATCH
+            findings.c.enterprise_id == enterprise_id,
+            findings.c.permit_id == linked_id,
+            findings.c.code == LINK_MISMATCH,
         )
     )
     key = (facts["hot_work_permit_id"], facts["hot_work_seq"])
@@ -104,7 +107,7 @@ def _mark_linked(
                 created_at=now,
             )
         )
-    permit_members.flag(conn, linked_id, LINK_MISMATCH)
+    permit_members.flag(conn, enterprise_id, linked_id, LINK_MISMATCH)
 
 
 def with_link_check(

@@ -55,7 +55,7 @@ def _person(state: HotWorkState, person_id: str | None) -> str:
     if not person_id:
         return ""
     person = state.people.get(person_id)
-    return f"{person.name} ({person_id})" if person else person_id
+    return person.name if person else person_id
 
 
 def build_from(
@@ -165,7 +165,7 @@ def build_from(
         )
     if state.fire_watchers:
         measures.append(_("a fire watcher who is not an operator"))
-    simops = simops_service.of_permit(conn, permit["permit_id"])
+    simops = simops_service.of_permit(conn, permit["enterprise_id"], permit["permit_id"])
     return {
         "permit_type": "hot_work",
         "permit": permit,

@@ -40,11 +40,12 @@ from sync_server.services import simops as simops_service
 from sync_server.settings import Settings
 from sync_server.storage import begin_write, next_rev, now_iso, parse_iso
 
-# The replay of each permit pushed lately, to continue from on its next push: permit id ->
+# The replay of each permit pushed lately, to continue from on its next push: (enterprise
+# id, permit id) ->
 # (the core's Replayer, the replay on the server's ledger facts or None while they agree
 # with the tablet's: the ledger cross-check's), whose state names the head (seq, hash)
 # it was made for. Bounded; a miss only costs a replay from seq 1.
-_REPLAYS: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
+_REPLAYS: OrderedDict[tuple[str, str], tuple[Any, Any]] = OrderedDict()
 _REPLAYS_MAX = 512
 _REPLAYS_LOCK = threading.Lock()
 LEDGER_MISMATCH_PREFIX = domain.LEDGER_MISMATCH_PREFIX
@@ -54,17 +55,17 @@ def _cached_replays(permit: Any) -> tuple[Any, Any]:
     if permit is None:
         return None, None
     with _REPLAYS_LOCK:
-        replayer, ledger = _REPLAYS.get(permit.permit_id, (None, None))
+        replayer, ledger = _REPLAYS.get((permit.enterprise_id, permit.permit_id), (None, None))
     state = getattr(replayer, "state", None)
     if state is None or state.seq != permit.last_seq or state.head_hash != permit.last_hash:
         return None, None
     return replayer, ledger
 
 
-def _keep_replay(permit_id: str, replays: tuple[Any, Any]) -> None:
+def _keep_replay(key: tuple[str, str], replays: tuple[Any, Any]) -> None:
     with _REPLAYS_LOCK:
-        _REPLAYS[permit_id] = replays
-        _REPLAYS.move_to_end(permit_id)
+        _REPLAYS[key] = replays
+        _REPLAYS.move_to_end(key)
         while len(_REPLAYS) > _REPLAYS_MAX:
             _REPLAYS.popitem(last=False)
 
@@ -161,7 +162,7 @@ def push(
                 with begin_write(engine) as conn:
                     out, replays = _push_permit(conn, settings, device, permit_id, group)
                 if replays is not None:  # committed: the next push continues from it
-                    _keep_replay(permit_id, replays)
+                    _keep_replay((device.enterprise_id or "", permit_id), replays)
                 break
             except DbIntegrityError:
                 # Another push for this permit committed first: read again and redo.
@@ -176,16 +177,23 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _load_chain(conn: Connection, permit_id: str) -> list[domain.ParsedEvent]:
+def _of_permit(enterprise_id: str, permit_id: str) -> tuple[Any, Any]:
+    # Permit ids are the enterprise's own (migration 0006): every look-up names both.
+    return events.c.enterprise_id == enterprise_id, events.c.permit_id == permit_id
+
+
+def _load_chain(conn: Connection, enterprise_id: str, permit_id: str) -> list[domain.ParsedEvent]:
     rows = conn.execute(
-        sa.select(events.c.body).where(events.c.permit_id == permit_id).order_by(events.c.seq)
+        sa.select(events.c.body).where(*_of_permit(enterprise_id, permit_id)).order_by(events.c.seq)
     )
     return [domain.parse_event(r.body) for r in rows]
 
 
-def _load_event(conn: Connection, permit_id: str, seq: int) -> domain.ParsedEvent:
+def _load_event(
+    conn: Connection, enterprise_id: str, permit_id: str, seq: int
+) -> domain.ParsedEvent:
     row = conn.execute(
-        sa.select(events.c.body).where(events.c.permit_id == permit_id, events.c.seq == seq)
+        sa.select(events.c.body).where(*_of_permit(enterprise_id, permit_id), events.c.seq == seq)
     ).one()
     return domain.parse_event(row.body)
 
@@ -212,28 +220,18 @@ def _push_permit(
     out: list[Result] = []
     # FOR UPDATE: concurrent pushes for one permit take turns (PostgreSQL; SQLite's
     # BEGIN IMMEDIATE in begin_write); a new permit's race ends at the unique index.
+    # Another enterprise's permit of the same id is another permit: ids are unique per
+    # enterprise, so none can take another's first (docs/reliability.md, section 8).
     permit = conn.execute(
-        sa.select(permits).where(permits.c.permit_id == permit_id).with_for_update()
+        sa.select(permits)
+        .where(permits.c.enterprise_id == enterprise_id, permits.c.permit_id == permit_id)
+        .with_for_update()
     ).first()
-    if permit is not None and permit.enterprise_id != enterprise_id:
-        # Another tenant's permit id: answer as if unknown, and store nothing.
-        return [
-            Result(
-                i,
-                ev.event_id,
-                ev.permit_id,
-                ev.seq,
-                "rejected",
-                "PERMIT_NOT_FOUND",
-                _("no such permit for this enterprise"),
-            )
-            for i, ev in group
-        ], None
     stored = {
         r.seq: r
         for r in conn.execute(
             sa.select(events.c.seq, events.c.hash, events.c.event_id).where(
-                events.c.permit_id == permit_id
+                *_of_permit(enterprise_id, permit_id)
             )
         )
     }
@@ -355,9 +353,9 @@ def _group_outcome(
     last: domain.ParsedEvent | None = None
     if permit is not None:
         if resume is not None:
-            last = _load_event(conn, permit_id, permit.last_seq)
+            last = _load_event(conn, enterprise_id, permit_id, permit.last_seq)
         else:
-            chain = _load_chain(conn, permit_id)
+            chain = _load_chain(conn, enterprise_id, permit_id)
             last = chain[-1]
     keys = _public_keys(conn, enterprise_id)
     accepted = candidates
@@ -455,7 +453,7 @@ def _with_ledger_check(
         # From seq 1: the stored chain was replayed from seq 1 too, or the replay on the
         # ledger's facts is not in memory (a restart, another worker).
         before, ledger_resume = None, None
-        events = [*(chain or _load_chain(conn, permit.permit_id)), *new]
+        events = [*(chain or _load_chain(conn, enterprise_id, permit.permit_id)), *new]
     items: dict[tuple[str, str, datetime], dict[str, Any] | None] = {}
     kinds: dict[str, list[Any]] = {}
 
@@ -521,10 +519,13 @@ def _fork_refused(
     held = conn.execute(
         sa.select(sa.func.count())
         .select_from(version_conflicts)
-        .where(version_conflicts.c.permit_id == ev.permit_id)
+        .where(
+            version_conflicts.c.enterprise_id == enterprise_id,
+            version_conflicts.c.permit_id == ev.permit_id,
+        )
     ).scalar()
     if int(held or 0) >= settings.max_conflicts_per_permit:
-        permit_members.flag(conn, ev.permit_id, "CONFLICT_LIMIT")
+        permit_members.flag(conn, enterprise_id, ev.permit_id, "CONFLICT_LIMIT")
         return (
             "CONFLICT_LIMIT",
             _(
@@ -560,7 +561,7 @@ def _store_conflict(
             status="open",
         )
     )
-    permit_members.flag(conn, ev.permit_id, "VERSION_CONFLICT")
+    permit_members.flag(conn, enterprise_id, ev.permit_id, "VERSION_CONFLICT")
     return conflict_id
 
 
@@ -616,7 +617,11 @@ def _save_permit(
     if existing is None:
         conn.execute(permits.insert().values(permit_id=last.permit_id, **values))
     else:
-        conn.execute(permits.update().where(permits.c.permit_id == last.permit_id).values(**values))
+        conn.execute(
+            permits.update()
+            .where(permits.c.enterprise_id == enterprise_id, permits.c.permit_id == last.permit_id)
+            .values(**values)
+        )
     simops_service.after_save(conn, enterprise_id, existing, values["footprint"], now)
     lists = ("people", "detectors", "anomalies")
     permit_members.write(
@@ -639,7 +644,9 @@ def _save_findings(
     existing = {
         (r.seq, r.code)
         for r in conn.execute(
-            sa.select(findings.c.seq, findings.c.code).where(findings.c.permit_id == permit_id)
+            sa.select(findings.c.seq, findings.c.code).where(
+                findings.c.enterprise_id == enterprise_id, findings.c.permit_id == permit_id
+            )
         )
     }
     for item, files_hazard in [(f, True) for f in summary.hazard_findings] + [

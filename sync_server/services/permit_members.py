@@ -44,14 +44,11 @@ def write(
         new = set(values)
         if before is not None and column in before and set(before[column]) == new:
             continue
-        old = set(
-            conn.execute(sa.select(value_col).where(table.c.permit_id == permit_id)).scalars()
-        )
+        mine = (table.c.enterprise_id == enterprise_id, table.c.permit_id == permit_id)
+        old = set(conn.execute(sa.select(value_col).where(*mine)).scalars())
         gone = old - new
         if gone:
-            conn.execute(
-                table.delete().where(table.c.permit_id == permit_id, value_col.in_(sorted(gone)))
-            )
+            conn.execute(table.delete().where(*mine, value_col.in_(sorted(gone))))
         added = new - old
         if added:
             conn.execute(
@@ -68,25 +65,22 @@ def write(
             )
 
 
-def flag(conn: Connection, permit_id: str, code: str) -> None:
+def flag(conn: Connection, enterprise_id: str, permit_id: str, code: str) -> None:
     """Add an anomaly code to the permit's row and its searchable members."""
-    row = conn.execute(
-        sa.select(permits.c.anomalies, permits.c.enterprise_id, permits.c.first_at).where(
-            permits.c.permit_id == permit_id
-        )
-    ).first()
+    mine = (permits.c.enterprise_id == enterprise_id, permits.c.permit_id == permit_id)
+    row = conn.execute(sa.select(permits.c.anomalies, permits.c.first_at).where(*mine)).first()
     if row is None or code in row.anomalies:
         return
     anomalies = sorted({*row.anomalies, code})
     conn.execute(
         permits.update()
-        .where(permits.c.permit_id == permit_id)
+        .where(*mine)
         .values(anomalies=anomalies, has_anomaly=True, rev=next_rev(conn))
     )
     write(
         conn,
         permit_id,
-        row.enterprise_id,
+        enterprise_id,
         row.first_at,
         {"anomalies": anomalies},
         before={"anomalies": row.anomalies},

@@ -32,7 +32,7 @@ from sync_server.schema import (
     version_conflicts,
 )
 from sync_server.security import Principal, Role
-from sync_server.services import audit, notes, server_identity
+from sync_server.services import audit, notes, permit_lookup, server_identity
 from sync_server.services.reference import hazard_summary
 from sync_server.services.tenancy import (
     require_role,
@@ -149,7 +149,9 @@ def search(conn: Connection, who: Principal, query: PermitQuery) -> PermitPage:
         conds.append(
             column == value
             if table is lead
-            else lead.c.permit_id.in_(sa.select(table.c.permit_id).where(column == value))
+            else _key(lead).in_(
+                sa.select(table.c.enterprise_id, table.c.permit_id).where(column == value)
+            )
         )
     permit_conds: list[Any] = []
     if space_id is not None:
@@ -160,7 +162,13 @@ def search(conn: Connection, who: Principal, query: PermitQuery) -> PermitPage:
         permit_conds.append(permits.c.has_anomaly.is_(True))
     elif anomaly == "false":
         permit_conds.append(permits.c.has_anomaly.is_(False))
-    joined = lead.join(permits, permits.c.permit_id == lead.c.permit_id)
+    joined = lead.join(
+        permits,
+        sa.and_(
+            permits.c.enterprise_id == lead.c.enterprise_id,
+            permits.c.permit_id == lead.c.permit_id,
+        ),
+    )
     source = joined if lead is not permits and permit_conds else lead
     where = sa.and_(*conds, *permit_conds)
     # A LIMITed subquery: at most COUNT_CAP + 1 rows are read to tell "more than". It
@@ -179,7 +187,7 @@ def search(conn: Connection, who: Principal, query: PermitQuery) -> PermitPage:
         sa.select(permits)
         .select_from(joined if lead is not permits else permits)
         .where(where)
-        .order_by(lead.c.first_at.desc(), lead.c.permit_id)
+        .order_by(lead.c.first_at.desc(), lead.c.permit_id, lead.c.enterprise_id)
         .limit(limit)
         .offset(offset)
     )
@@ -190,6 +198,11 @@ def search(conn: Connection, who: Principal, query: PermitQuery) -> PermitPage:
         limit=limit,
         offset=offset,
     )
+
+
+def _key(table: sa.Table) -> Any:
+    """A permit's key in ``table``: ids are unique per enterprise (migration 0006)."""
+    return sa.tuple_(table.c.enterprise_id, table.c.permit_id)
 
 
 def anomaly_codes(conn: Connection, who: Principal) -> list[str]:
@@ -204,20 +217,21 @@ def anomaly_codes(conn: Connection, who: Principal) -> list[str]:
     return sorted(str(r.code) for r in rows)
 
 
-def visible_permit(conn: Connection, who: Principal, permit_id: str) -> Any:
-    """The permit's row, for a reader who may see it; else NotFound."""
+def visible_permit(
+    conn: Connection, who: Principal, permit_id: str, enterprise_id: str | None = None
+) -> Any:
+    """The permit's row, for a reader who may see it; else NotFound. A bureau reviewer
+    names the enterprise when several of theirs hold the id (``permit_lookup``)."""
     require_reader(who)
-    row = conn.execute(sa.select(permits).where(permits.c.permit_id == permit_id)).first()
-    scope = visible_enterprises(conn, who)
-    if row is None or (scope is not None and row.enterprise_id not in scope):
-        raise NotFound(_("not found"), code="NOT_FOUND")
-    return row
+    return permit_lookup.find(conn, who, permit_id, enterprise_id)
 
 
-def _chain(conn: Connection, permit_id: str) -> list[Any]:
+def _chain(conn: Connection, enterprise_id: str, permit_id: str) -> list[Any]:
     return list(
         conn.execute(
-            sa.select(events).where(events.c.permit_id == permit_id).order_by(events.c.seq)
+            sa.select(events)
+            .where(events.c.enterprise_id == enterprise_id, events.c.permit_id == permit_id)
+            .order_by(events.c.seq)
         )
     )
 
@@ -280,19 +294,22 @@ def _readings(conn: Connection, enterprise_id: str, chain: list[Any]) -> dict[st
     }
 
 
-def trace_data(conn: Connection, who: Principal, permit_id: str) -> dict[str, Any]:
+def trace_data(
+    conn: Connection, who: Principal, permit_id: str, enterprise_id: str | None = None
+) -> dict[str, Any]:
     """The trace as a dict of JSON values (the API's body). Another tenant's or an
     unknown permit raises NotFound."""
-    return trace_and_chain(conn, who, permit_id)[0]
+    return trace_and_chain(conn, who, permit_id, enterprise_id)[0]
 
 
 def trace_and_chain(
-    conn: Connection, who: Principal, permit_id: str
+    conn: Connection, who: Principal, permit_id: str, enterprise_id: str | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The trace and the stored event bodies it was read from, in chain order (the
     trace page and the PDF fold them with the core)."""
-    row = visible_permit(conn, who, permit_id)
-    chain = _chain(conn, permit_id)
+    row = visible_permit(conn, who, permit_id, enterprise_id)
+    owner = row.enterprise_id
+    chain = _chain(conn, owner, permit_id)
     keys = _keys(conn, row.enterprise_id, {e.device_id for e in chain})
     trace = {
         "permit": item_of(row).model_dump(),
@@ -318,31 +335,40 @@ def trace_and_chain(
             {"seq": f.seq, "code": f.code, "facts": f.facts, "hazard_id": f.hazard_id}
             for f in conn.execute(
                 sa.select(findings)
-                .where(findings.c.permit_id == permit_id)
+                .where(findings.c.enterprise_id == owner, findings.c.permit_id == permit_id)
                 .order_by(findings.c.seq)
             )
         ],
         "conflicts": [
             {k: v for k, v in _conflict_out(c).items() if k not in _CONFLICT_LIST_ONLY}
             for c in conn.execute(
-                sa.select(version_conflicts).where(version_conflicts.c.permit_id == permit_id)
+                sa.select(version_conflicts).where(
+                    version_conflicts.c.enterprise_id == owner,
+                    version_conflicts.c.permit_id == permit_id,
+                )
             )
         ],
         "hazards": [
             hazard_summary(h)
-            for h in conn.execute(sa.select(hazards).where(hazards.c.permit_id == permit_id))
+            for h in conn.execute(
+                sa.select(hazards).where(
+                    hazards.c.enterprise_id == owner, hazards.c.permit_id == permit_id
+                )
+            )
         ],
-        "notes": notes.of(conn, "permit", permit_id),
+        "notes": notes.of(conn, "permit", permit_id, owner),
     }
     return trace, [e.body for e in chain]
 
 
-def export(conn: Connection, who: Principal, permit_id: str) -> dict[str, Any]:
+def export(
+    conn: Connection, who: Principal, permit_id: str, enterprise_id: str | None = None
+) -> dict[str, Any]:
     """The verifiable chain: ``{"permit_id", "events", "devices": {device_id:
     public_key_b64}, "head": {"seq", "hash"}, "attestation"}``, the format
     ``cspermit permit verify`` checks offline against this server's key."""
-    row = visible_permit(conn, who, permit_id)
-    chain = _chain(conn, permit_id)
+    row = visible_permit(conn, who, permit_id, enterprise_id)
+    chain = _chain(conn, row.enterprise_id, permit_id)
     writers = {e.device_id for e in chain}
     return {
         "permit_id": permit_id,
@@ -363,13 +389,8 @@ def export(conn: Connection, who: Principal, permit_id: str) -> dict[str, Any]:
 def chain_for_device(conn: Connection, device: Principal, permit_id: str) -> list[Any]:
     """The stored event bodies of one permit of the device's own enterprise (a second
     tablet continues the chain after a signed handover)."""
-    row = conn.execute(sa.select(permits).where(permits.c.permit_id == permit_id)).first()
-    if row is None or row.enterprise_id != device.enterprise_id:
-        raise NotFound(_("not found"), code="NOT_FOUND")
-    bodies = conn.execute(
-        sa.select(events.c.body).where(events.c.permit_id == permit_id).order_by(events.c.seq)
-    )
-    return [b[0] for b in bodies]
+    row = permit_lookup.find(conn, device, permit_id)
+    return [e.body for e in _chain(conn, row.enterprise_id, permit_id)]
 
 
 # ----------------------------------------------------------------- conflicts

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,6 +12,7 @@ from permits.state import TERMINAL, Status
 from tablet_app.context import AppContext
 from tablet_app.desk import PermitDesk
 from tablet_app.i18n import N_, _
+from tablet_app.permit_ids import new_permit_id
 from tablet_app.presenters.common import Outcome, attempt
 from tablet_app.theme import Level
 
@@ -194,7 +194,7 @@ class HomePresenter:
             return Outcome(
                 False, error=_("No space {id} in the ledger on this tablet.").format(id=space_id)
             )
-        permit_id = f"PMT-{self.context.now():%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
+        permit_id = new_permit_id("PMT", self.context.now())
         enterprise = str(
             row.get("enterprise_id") or self.context.store.get_setting("enterprise_id", "ENT")
         )

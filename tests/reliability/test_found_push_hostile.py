@@ -1,15 +1,14 @@
-"""FOUND (left failing for the owner of sync_server/services/ingest.py, issue 15 part 2):
-what an enrolled tablet can push that the server should refuse per event. Each test is a
-strict xfail: it starts passing (and so fails the run) once the push path is fixed; then
-drop the mark and keep it as the regression test (docs/reliability.md, "Found by these
-tests").
+"""FOUND (issue 15 part 2): what an enrolled tablet could push that the server should
+refuse per event, or that blocked another enterprise. Each test was a strict xfail until
+the push path was fixed; each is now the finding's regression test (docs/reliability.md,
+"Found by these tests").
 
 * A "fork" whose hash and signature do not verify was stored as a version conflict, and
   conflicts per permit were not capped: fixed (forks verified, MAX_CONFLICTS_PER_PERMIT).
 * A permit id with a control character or a look-alike was accepted: fixed (the core's
   PermitId, refused per event naming permit_id).
-* A permit id claimed first by one enterprise blocks another enterprise's tablet: still
-  open (strict xfail below): permit ids are global, first come first served.
+* A permit id claimed first by one enterprise blocked another enterprise's tablet: fixed
+  (permits keyed by enterprise and id, migration 0006).
 """
 
 from __future__ import annotations
@@ -24,8 +23,6 @@ from permits.events import new_event
 from permits.integrity import seal
 from tests.sync_server.chains import approved, enroll_tablet, simple_permit
 from tests.sync_server.conftest import World
-
-OWNER = "owner: services/ingest.py (the push path)"
 
 
 def _push(world: World, tablet: Any, events: list[dict[str, Any]]) -> Any:
@@ -67,7 +64,7 @@ def test_a_fork_with_a_junk_signature_is_not_stored_as_a_conflict(world: World, 
         assert stored.scalar_one() == 0
 
 
-@pytest.mark.xfail(strict=True, reason=f"permit ids are global, first come first served; {OWNER}")
+# Fixed: permits are keyed by (enterprise_id, permit_id) (migration 0006).
 def test_another_enterprise_cannot_squat_a_permit_id(world: World) -> None:
     tab_a = enroll_tablet(world.client, world.h("a-admin"))
     tab_b = enroll_tablet(world.client, world.h("b-admin"))

@@ -89,10 +89,14 @@ def test_gap_wrong_device_and_other_tenant(world: World) -> None:
     r = push(world, tab_b, evs).json()["results"]
     assert [x["code"] for x in r] == ["ENTERPRISE_MISMATCH", "DEVICE_MISMATCH"]
     assert push(world, tab, evs).json()["accepted"] == 2
-    # B's tablet writing into A's permit id: as if unknown.
+    # B's tablet writing on after A's head of permit id P-5: B holds no P-5 of its own
+    # (ids are the enterprise's own, migration 0006), so seq 3 is a gap; A's is untouched.
     tab_b.heads["P-5"] = (2, evs[1]["hash"])
     r = push(world, tab_b, [tab_b.event("P-5", cancelled())]).json()["results"][0]
-    assert r["code"] in ("PERMIT_NOT_FOUND",)
+    assert (r["status"], r["code"]) == ("rejected", "CHAIN_GAP")
+    held = world.client.get("/api/v1/permits/P-5", headers=world.h("a-admin")).json()
+    assert [e["seq"] for e in held["events"]] == [1, 2]
+    assert world.client.get("/api/v1/permits/P-5", headers=world.h("b-admin")).status_code == 404
 
 
 def test_clock_ahead_is_flagged_not_corrected(world: World) -> None:

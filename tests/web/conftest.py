@@ -151,11 +151,20 @@ def browser_context() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser_context: Any) -> Iterator[Any]:
+def page(browser_context: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     page = browser_context.new_page()
     errors: list[str] = []
+    # A module may expect some console errors (Chromium logs a refused form's 422).
+    expected = getattr(request.module, "EXPECTED_CONSOLE_ERRORS", ())
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and not any(e in msg.text for e in expected)
+            else None
+        ),
+    )
     try:
         yield page
         assert not errors, f"browser errors: {errors}"

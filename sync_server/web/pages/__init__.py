@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from sync_server.errors import NotFound
 from sync_server.web.i18n import request_gettext
 from sync_server.web.pages import (
+    accounts,
     auth,
     dashboard,
     enterprises,
@@ -22,10 +23,22 @@ from sync_server.web.pages import (
     notes,
     permits,
 )
+from sync_server.web.pages import ledger_forms as ledger_form_pages
 from sync_server.web.pages._base import PageRoute, error_page
 
 router = APIRouter(prefix="/web", route_class=PageRoute, include_in_schema=False)
-for _pages in (auth, dashboard, permits, enterprises, ledger_import, hazards, notes):
+for _pages in (
+    auth,
+    dashboard,
+    permits,
+    enterprises,
+    hazards,
+    notes,
+    # before the forms: /ledger/import is not a ledger {kind}
+    ledger_import,
+    ledger_form_pages,
+    accounts,
+):
     router.include_router(_pages.router)
 
 

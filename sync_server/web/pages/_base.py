@@ -22,19 +22,31 @@ from sync_server.deps import AppEngine, session_token
 from sync_server.errors import Forbidden, SyncError, Unprocessable
 from sync_server.i18n import Gettext, gettext_for
 from sync_server.labels import (
+    ACCOUNT_ROLES,
+    ANOMALY_CODES,
+    CERTIFICATE_TYPES,
+    EQUIPMENT,
     EVENT_TYPES,
     HAZARD_ACTIONS,
+    HAZARD_CATEGORIES,
+    HAZARD_FACTORS,
     HAZARD_SOURCES,
     HAZARD_STATUSES,
     PERMIT_STATUSES,
     PERMIT_TYPES,
     ROLES,
+    SAMPLE_POINTS,
     SIMOPS_RULES,
     SIMOPS_VERDICTS,
+    SYSTEM_ACTORS,
+    TOPICS,
     label,
+    labels,
     local_time,
+    words,
 )
 from sync_server.security import Principal, Role
+from sync_server.services import permit_lookup
 from sync_server.storage import DB_INT4_MAX
 from sync_server.web.i18n import LANG_COOKIE, request_gettext, request_language
 from sync_server.web.session import PRESESSION_COOKIE, check_csrf, csrf_for, page_principal
@@ -148,7 +160,20 @@ def _ctx(request: Request, who: Principal | None, **extra: Any) -> dict[str, Any
         "HAZARD_SOURCES": HAZARD_SOURCES,
         "HAZARD_ACTIONS": HAZARD_ACTIONS,
         "ROLES": ROLES,
+        # Words for stored codes (docs/web.md, "Words, not codes").
+        "words": lambda text, names=None: words(text, gettext_for(lang), names),
+        "labels": labels,
+        "ANOMALY_CODES": ANOMALY_CODES,
+        "HAZARD_CATEGORIES": HAZARD_CATEGORIES,
+        "HAZARD_FACTORS": HAZARD_FACTORS,
+        "EQUIPMENT": EQUIPMENT,
+        "CERTIFICATE_TYPES": CERTIFICATE_TYPES,
+        "SAMPLE_POINTS": SAMPLE_POINTS,
+        "SYSTEM_ACTORS": SYSTEM_ACTORS,
+        "TOPICS": TOPICS,
+        "ACCOUNT_ROLES": ACCOUNT_ROLES,
         "is_bureau": who is not None and who.role is Role.BUREAU_REVIEWER,
+        "permit_url": lambda pid, eid, path="": permit_url(who, pid, eid, path),
         "is_admin": who is not None and who.role in (Role.ENTERPRISE_ADMIN, Role.OPERATOR),
         "other_lang": "en" if lang == "zh_CN" else "zh_CN",
         # The same page in the other language, filters and page kept.
@@ -159,6 +184,15 @@ def _ctx(request: Request, who: Principal | None, **extra: Any) -> dict[str, Any
         ),
         **extra,
     }
+
+
+def permit_url(who: Principal | None, permit_id: str, enterprise_id: str, path: str = "") -> str:
+    """A page's link to a permit (``path``: a sub-page, an ``#anchor``): a bureau
+    reviewer's names the enterprise, so it is never ambiguous (``permit_lookup``)."""
+    anchor = path.partition("#")[2]
+    sub = path.partition("#")[0]
+    query = permit_lookup.enterprise_query(who, enterprise_id)
+    return f"/web/permits/{permit_id}{sub}{query}" + (f"#{anchor}" if anchor else "")
 
 
 def render(

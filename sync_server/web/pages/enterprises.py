@@ -16,7 +16,8 @@ from sync_server.security import Role
 from sync_server.services import dashboard as dashboard_service
 from sync_server.services import enterprises as enterprise_service
 from sync_server.services import hazards as hazard_service
-from sync_server.services import ledger
+from sync_server.services import ledger, ledger_changes
+from sync_server.services import names as names_service
 from sync_server.services import permits as permit_service
 from sync_server.services import reference as ref
 from sync_server.services import simops as simops_service
@@ -24,6 +25,7 @@ from sync_server.services.hazards import HazardQuery
 from sync_server.services.permits import PermitQuery
 from sync_server.services.reference import Kind
 from sync_server.services.tenancy import require_visible
+from sync_server.web.i18n import request_gettext
 from sync_server.web.pages import _base as base
 from sync_server.web.pages._base import PageConn, Who
 
@@ -52,6 +54,7 @@ def enterprise_page(request: Request, enterprise_id: str, conn: PageConn, who: W
             conn, who, HazardQuery(enterprise_id=enterprise_id, open_only=True, limit=50)
         ),
         simops=simops_service.of_enterprise(conn, who, enterprise_id),
+        space_names=names_service.space_names(conn, who),
     )
 
 
@@ -66,11 +69,21 @@ def _qr_svg(payload: str) -> str:
 def ledger_page(request: Request, enterprise_id: str, conn: PageConn, who: Who) -> HTMLResponse:
     require_visible(conn, who, enterprise_id)
     ent = enterprise_service.get(conn, enterprise_id)
+    _ = request_gettext(request)
     spaces = []
     for row in ref.list_items(conn, enterprise_id, Kind.SPACE):
         payload = space_code(enterprise_id, row.item_id)
-        spaces.append({**row.data, "qr": _qr_svg(payload), "payload": payload})
-    return base.render(request, "ledger.html", who, ent=ent, spaces=spaces)
+        # Codes in words (isolation methods, PPE, rescue equipment, gases, hazards).
+        words = ledger_changes.described(Kind.SPACE.value, row.data, _)
+        spaces.append({**row.data, "words": words, "qr": _qr_svg(payload), "payload": payload})
+    return base.render(
+        request,
+        "ledger.html",
+        who,
+        ent=ent,
+        spaces=spaces,
+        may_write=who.role in (Role.ENTERPRISE_ADMIN, Role.OPERATOR),
+    )
 
 
 @router.get("/enterprises/{enterprise_id}/spaces/{space_id}/card")

@@ -21,10 +21,6 @@ class NoteForm(BaseModel):
     csrf: str = ""
 
 
-# The page each kind of object is shown on, where the browser returns after the note.
-_PAGES: dict[ObjectKind, str] = {"permit": "/web/permits/{}#notes", "hazard": "/web/hazards/{}"}
-
-
 @router.post("/permits/{object_id}/notes")
 @router.post("/hazards/{object_id}/notes")
 def add_note(
@@ -37,6 +33,14 @@ def add_note(
     kind: ObjectKind = "permit" if request.url.path.startswith("/web/permits/") else "hazard"
     form = FormPost(request, posted.csrf)
     text = form.required(posted.text, form.gettext("write the note first"), "text")
-    body = form.model(NoteIn, object_kind=kind, object_id=object_id, text=text)
-    note_service.add(conn, who, body)
-    return base.see_other(_PAGES[kind].format(quote(object_id)))
+    # A bureau reviewer's permit form names the permit's enterprise (ids are unique per
+    # enterprise); the page they return to does too.
+    chosen = base.blank(request.query_params.get("enterprise_id")) if kind == "permit" else None
+    body = form.model(
+        NoteIn, object_kind=kind, object_id=object_id, text=text, enterprise_id=chosen
+    )
+    note = note_service.add(conn, who, body)
+    # Back to the page the object is shown on.
+    if kind == "permit":
+        return base.see_other(base.permit_url(who, object_id, note["enterprise_id"], "#notes"))
+    return base.see_other(f"/web/hazards/{quote(object_id)}")

@@ -10,9 +10,11 @@ from fastapi.responses import HTMLResponse
 
 from sync_server.errors import Unprocessable
 from sync_server.i18n import Gettext
+from sync_server.ids import safe_id
 from sync_server.labels import BEIJING
 from sync_server.security import Principal
 from sync_server.services import dashboard as dashboard_service
+from sync_server.services import names as names_service
 from sync_server.services import permits as permit_service
 from sync_server.services import trace as trace_service
 from sync_server.services.permits import PermitPage, PermitQuery
@@ -94,6 +96,7 @@ def permit_search(request: Request, conn: PageConn, who: Who) -> HTMLResponse:
         pages_more=pages_more,
         names=dashboard_service.enterprise_names(conn, who),
         anomaly_codes=permit_service.anomaly_codes(conn, who),
+        space_names=names_service.space_names(conn, who),
         **base.list_page(filters, size, page, pages),
     )
 
@@ -145,6 +148,11 @@ def permits_csv(request: Request, conn: PageConn, who: Who) -> Response:
 
 @router.get("/permits/{permit_id}")
 def permit_trace(request: Request, permit_id: str, conn: PageConn, who: Who) -> HTMLResponse:
-    view = trace_service.build(conn, who, permit_id, request_gettext(request))
+    # ``enterprise_id``: which enterprise's permit of this id, for a bureau reviewer
+    # (every link the pages make for them carries it; ``services.permit_lookup``).
+    chosen = base.blank(request.query_params.get("enterprise_id"))
+    enterprise_id = None if chosen is None else safe_id(chosen, "enterprise_id")
+    view = trace_service.build(conn, who, permit_id, request_gettext(request), enterprise_id)
     page = "trace_hot_work.html" if view.get("permit_type") == "hot_work" else "trace.html"
-    return base.render(request, page, who, v=view)
+    people = names_service.person_names(conn, who).get(view["permit"]["enterprise_id"], {})
+    return base.render(request, page, who, v=view, people=people)

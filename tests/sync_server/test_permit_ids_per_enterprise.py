@@ -1,0 +1,397 @@
+"""Permit ids are unique per enterprise (migration 0006; docs/server.md, "Permit ids"):
+two enterprises holding one id each see their own permit everywhere, and a bureau
+reviewer who sees both is asked which one (409 PERMIT_ID_AMBIGUOUS), never shown the
+wrong one; every link the pages make for the reviewer names the enterprise."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.sync_server.chains import Tablet, enroll_tablet, simple_permit
+from tests.sync_server.conftest import World
+from tests.sync_server.test_cli_server import verify_offline
+
+SAME = "PMT-SAME-1"
+
+
+def _push(world: World, tablet: Tablet, events: list[dict[str, Any]]) -> dict[str, Any]:
+    r = world.client.post("/api/v1/sync/events", json={"events": events}, headers=tablet.headers)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+@pytest.fixture
+def twins(world: World) -> dict[str, Tablet]:
+    """Enterprise B pushes ``SAME`` first (space T-B), then enterprise A its own (T-A)."""
+    tablets = {k: enroll_tablet(world.client, world.h(f"{k}-admin")) for k in ("a", "b")}
+    assert _push(world, tablets["b"], simple_permit(tablets["b"], SAME, "T-B"))["accepted"] == 2
+    assert _push(world, tablets["a"], simple_permit(tablets["a"], SAME, "T-A"))["accepted"] == 2
+    return tablets
+
+
+def _page(world: World, url: str, username: str) -> Any:
+    """``url`` as ``username`` reads it, signed in through the form."""
+    c = world.client
+    c._client.cookies.clear()
+    form = c.get("/web/sign-in")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token
+    r = c.post(
+        "/web/sign-in",
+        data={"username": username, "password": f"{username}-pass", "csrf": token.group(1)},
+    )
+    assert r.status_code == 303, r.text
+    return c.get(url)
+
+
+def test_each_enterprise_sees_its_own_permit_of_a_shared_id(
+    world: World, twins: dict[str, Tablet]
+) -> None:
+    c = world.client
+    for key, space in (("a", "T-A"), ("b", "T-B")):
+        trace = c.get(f"/api/v1/permits/{SAME}", headers=world.h(f"{key}-admin"))
+        assert trace.status_code == 200, trace.text
+        body = trace.json()
+        assert body["permit"]["enterprise_id"] == f"ent-{key}"
+        assert body["permit"]["space_id"] == space
+        assert {e["device_id"] for e in body["events"]} == {twins[key].device_id}
+        assert body["verification"]["ok"] is True
+        listed = c.get("/api/v1/permits", headers=world.h(f"{key}-admin")).json()
+        assert [(p["permit_id"], p["space_id"]) for p in listed["items"]] == [(SAME, space)]
+    # Enterprise C holds no such permit: as before, absent.
+    assert c.get(f"/api/v1/permits/{SAME}", headers=world.h("c-admin")).status_code == 404
+    # A's tablet continues A's chain (a handover pull), never B's.
+    pulled = c.get(f"/api/v1/sync/permits/{SAME}/events", headers=twins["a"].headers).json()
+    assert {e["device_id"] for e in pulled["events"]} == {twins["a"].device_id}
+
+
+def test_the_bureau_is_asked_which_enterprise_and_then_sees_that_one(
+    world: World, twins: dict[str, Tablet]
+) -> None:
+    c = world.client
+    r = c.get(f"/api/v1/permits/{SAME}", headers=world.h("bureau"))
+    assert r.status_code == 409, r.text
+    error = r.json()["error"]
+    assert error["code"] == "PERMIT_ID_AMBIGUOUS" and error["field"] == "enterprise_id"
+    # In words, naming the enterprises by name (zh_CN, the API's language).
+    assert "Enterprise A" in error["message"] and "Enterprise B" in error["message"]
+    assert "多家企业" in error["message"], error["message"]
+    assert error["enterprises"] == [
+        {"enterprise_id": "ent-a", "name": "Enterprise A"},
+        {"enterprise_id": "ent-b", "name": "Enterprise B"},
+    ]
+    for path in ("", "/export.json", "/export.pdf"):
+        assert c.get(f"/api/v1/permits/{SAME}{path}", headers=world.h("bureau")).status_code == 409
+    for key, space in (("a", "T-A"), ("b", "T-B")):
+        chosen = c.get(
+            f"/api/v1/permits/{SAME}",
+            params={"enterprise_id": f"ent-{key}"},
+            headers=world.h("bureau"),
+        )
+        assert chosen.status_code == 200 and chosen.json()["permit"]["space_id"] == space
+    # Choosing an enterprise outside the reviewer's jurisdiction finds nothing.
+    other = c.get(
+        f"/api/v1/permits/{SAME}", params={"enterprise_id": "ent-c"}, headers=world.h("bureau")
+    )
+    assert other.status_code == 404
+    # The bureau's list holds both, told apart by their enterprise.
+    listed = c.get("/api/v1/permits", headers=world.h("bureau")).json()["items"]
+    assert sorted((p["enterprise_id"], p["space_id"]) for p in listed) == [
+        ("ent-a", "T-A"),
+        ("ent-b", "T-B"),
+    ]
+
+
+def test_an_id_held_once_needs_no_enterprise_even_for_the_bureau(world: World) -> None:
+    tablet = enroll_tablet(world.client, world.h("a-admin"))
+    _push(world, tablet, simple_permit(tablet, "PMT-ONLY-A"))
+    r = world.client.get("/api/v1/permits/PMT-ONLY-A", headers=world.h("bureau"))
+    assert r.status_code == 200 and r.json()["permit"]["enterprise_id"] == "ent-a"
+
+
+def test_each_export_verifies_as_its_own_enterprise_chain(
+    world: World, twins: dict[str, Tablet], tmp_path: Path
+) -> None:
+    key = world.client.get("/api/v1/server-key").json()["public_key"]
+    for k in ("a", "b"):
+        data = world.client.get(
+            f"/api/v1/permits/{SAME}/export.json", headers=world.h(f"{k}-admin")
+        ).json()
+        assert {e["device_id"] for e in data["events"]} == {twins[k].device_id}
+        assert set(data["devices"]) == {twins[k].device_id}
+        path = tmp_path / f"{k}.json"
+        path.write_text(json.dumps(data), encoding="utf-8")
+        ok = verify_offline(path, key)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+    via_bureau = world.client.get(
+        f"/api/v1/permits/{SAME}/export.json",
+        params={"enterprise_id": "ent-b"},
+        headers=world.h("bureau"),
+    ).json()
+    assert set(via_bureau["devices"]) == {twins["b"].device_id}
+    pdf = world.client.get(
+        f"/api/v1/permits/{SAME}/export.pdf",
+        params={"enterprise_id": "ent-a"},
+        headers=world.h("bureau"),
+    )
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text[:200]
+
+
+def test_hazards_and_notes_stay_with_their_enterprise_permit(
+    world: World, twins: dict[str, Tablet]
+) -> None:
+    c = world.client
+    r = c.post(
+        "/api/v1/hazards",
+        json={"enterprise_id": "ent-a", "title": "梯子缺失", "permit_id": SAME},
+        headers=world.h("a-admin"),
+    )
+    assert r.status_code == 201, r.text
+    note = c.post(
+        "/api/v1/notes",
+        json={"object_kind": "permit", "object_id": SAME, "text": "复核 B 的作业证"},
+        headers=world.h("bureau"),
+    )
+    assert note.status_code == 409 and note.json()["error"]["code"] == "PERMIT_ID_AMBIGUOUS"
+    note = c.post(
+        "/api/v1/notes",
+        json={
+            "object_kind": "permit",
+            "object_id": SAME,
+            "text": "复核 B 的作业证",
+            "enterprise_id": "ent-b",
+        },
+        headers=world.h("bureau"),
+    )
+    assert note.status_code == 201, note.text
+    a = c.get(f"/api/v1/permits/{SAME}", headers=world.h("a-admin")).json()
+    b = c.get(f"/api/v1/permits/{SAME}", headers=world.h("b-admin")).json()
+    assert _manual(a) == ["梯子缺失"] and _manual(b) == []
+    # The replay's automatic hazard (no approver assigned) is filed for each permit, not
+    # found already filed on the other enterprise's permit of the same id.
+    for key, trace in (("a", a), ("b", b)):
+        (auto,) = [h for h in trace["hazards"] if h["source"] == "automatic"]
+        assert auto["enterprise_id"] == f"ent-{key}"
+    assert a["notes"] == [] and [n["text"] for n in b["notes"]] == ["复核 B 的作业证"]
+    # B cannot hang a hazard on A's permit by naming the shared id: it is B's own then.
+    r = c.post(
+        "/api/v1/hazards",
+        json={"enterprise_id": "ent-b", "title": "b 的隐患", "permit_id": SAME},
+        headers=world.h("b-admin"),
+    )
+    assert r.status_code == 201
+    a = c.get(f"/api/v1/permits/{SAME}", headers=world.h("a-admin")).json()
+    assert _manual(a) == ["梯子缺失"]
+
+
+def _manual(trace: dict[str, Any]) -> list[str]:
+    return [h["title"] for h in trace["hazards"] if h["source"] != "automatic"]
+
+
+def test_pages_show_each_enterprise_its_own_and_the_bureau_links_name_the_enterprise(
+    world: World, twins: dict[str, Tablet]
+) -> None:
+    # An enterprise admin's links are as they were (the enterprise is implied).
+    listing = _page(world, "/web/permits", "a-admin").text
+    assert f'href="/web/permits/{SAME}"' in listing
+    trace = _page(world, f"/web/permits/{SAME}", "a-admin").text
+    assert "T-A" in trace and "T-B" not in trace
+    assert f'href="/api/v1/permits/{SAME}/export.pdf"' in trace
+    assert _page(world, f"/web/permits/{SAME}", "b-admin").text.count("T-A") == 0
+    # The bureau's list shows both, by enterprise name, each link naming its enterprise.
+    listing = _page(world, "/web/permits", "bureau").text
+    assert "Enterprise A" in listing and "Enterprise B" in listing
+    links = re.findall(r'href="(/web/permits/[^"?]+\?enterprise_id=[^"]+)"', listing)
+    assert sorted(links) == [
+        f"/web/permits/{SAME}?enterprise_id=ent-a",
+        f"/web/permits/{SAME}?enterprise_id=ent-b",
+    ]
+    # The id alone is ambiguous for the bureau: a page that says so, in words.
+    bare = world.client.get(f"/web/permits/{SAME}")
+    assert bare.status_code == 409 and "Enterprise A" in bare.text and "Enterprise B" in bare.text
+    # ... with a link to each enterprise's permit.
+    choices = bare.text[bare.text.index('id="permit-choices"') :]
+    assert f'href="/web/permits/{SAME}?enterprise_id=ent-a">Enterprise A<' in choices
+    assert f'href="/web/permits/{SAME}?enterprise_id=ent-b">Enterprise B<' in choices
+    # A link opens the right permit, and that page's own links name the enterprise too.
+    page = world.client.get(links[1])
+    assert page.status_code == 200 and "T-B" in page.text and "T-A" not in page.text
+    assert f'href="/api/v1/permits/{SAME}/export.pdf?enterprise_id=ent-b"' in page.text
+    assert f'action="/web/permits/{SAME}/notes?enterprise_id=ent-b"' in page.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf
+    posted = world.client.post(
+        f"/web/permits/{SAME}/notes?enterprise_id=ent-b",
+        data={"text": "现场复核", "csrf": csrf.group(1)},
+    )
+    assert posted.status_code == 303
+    assert posted.headers["location"] == f"/web/permits/{SAME}?enterprise_id=ent-b#notes"
+    b = world.client.get(f"/api/v1/permits/{SAME}", headers=world.h("b-admin")).json()
+    assert [n["text"] for n in b["notes"]] == ["现场复核"]
+
+
+def test_the_migration_keeps_permits_and_lets_two_enterprises_share_an_id(
+    empty_db: str,
+) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from sync_server.schema import events, metadata, permit_people, permits
+    from sync_server.storage import make_engine, migrate
+
+    engine = make_engine(empty_db)
+    try:
+        migrate(engine, "0005")
+        old = sa.Table("permits", sa.MetaData(), autoload_with=engine)
+        old_people = sa.Table("permit_people", sa.MetaData(), autoload_with=engine)
+        at = "2026-03-01T08:00:00.000000+00:00"
+        row = {
+            "permit_id": "P-OLD",
+            "enterprise_id": "ent-a",
+            "status": "active",
+            "last_seq": 1,
+            "last_hash": "0" * 64,
+            "writer_device_id": "dev",
+            "first_at": at,
+            "last_at": at,
+            "people": ["p-1"],
+            "detectors": [],
+            "anomalies": [],
+            "has_anomaly": False,
+            "rev": 1,
+            "updated_at": at,
+        }
+        member = {"permit_id": "P-OLD", "person_id": "p-1", "enterprise_id": "ent-a"}
+        with engine.begin() as conn:
+            conn.execute(old.insert(), [row])
+            conn.execute(old_people.insert(), [{**member, "first_at": at}])
+            # Before 0006 a second enterprise could not hold the id.
+            with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():
+                conn.execute(old.insert(), [{**row, "enterprise_id": "ent-b"}])
+        migrate(engine)
+        with engine.begin() as conn:
+            kept = conn.execute(sa.select(permits.c.enterprise_id, permits.c.people)).all()
+            assert [tuple(r) for r in kept] == [("ent-a", ["p-1"])]
+            conn.execute(permits.insert(), [{**row, "enterprise_id": "ent-b"}])
+            conn.execute(
+                permit_people.insert(), [{**member, "enterprise_id": "ent-b", "first_at": at}]
+            )
+            ev = {
+                "permit_id": "P-OLD",
+                "seq": 1,
+                "type": "drafted",
+                "occurred_at": at,
+                "received_at": at,
+                "device_id": "dev",
+                "hash": "0" * 64,
+                "body": {},
+            }
+            conn.execute(
+                events.insert(),
+                [
+                    {**ev, "event_id": "e-a", "enterprise_id": "ent-a"},
+                    {**ev, "event_id": "e-b", "enterprise_id": "ent-b"},
+                ],
+            )
+            # Within one enterprise the id and a seq stay unique.
+            with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():
+                conn.execute(
+                    events.insert(), [{**ev, "event_id": "e-a2", "enterprise_id": "ent-a"}]
+                )
+            with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():
+                conn.execute(permits.insert(), [row])
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        # Down again (refused while two enterprises share the id), and up.
+        with engine.begin() as conn:
+            conn.execute(events.delete())
+            conn.execute(permit_people.delete().where(permit_people.c.enterprise_id == "ent-b"))
+            conn.execute(permits.delete().where(permits.c.enterprise_id == "ent-b"))
+        migrate(engine, "0005", down=True)
+        migrate(engine)
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(permits)).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_restored_archive_keeps_both_permits_of_a_shared_id(
+    world: World, twins: dict[str, Tablet], app: Any, tmp_path: Path
+) -> None:
+    from sync_server.backup import backup, restore
+    from sync_server.schema import events, permits
+    from sync_server.storage import make_engine, migrate
+
+    path = tmp_path / "backup.jsonl.gz"
+    backup(app.state.engine, path)
+    target = make_engine(f"sqlite:///{tmp_path / 'restored.db'}")
+    try:
+        migrate(target)
+        restore(target, path, world.client.get("/api/v1/server-key").json()["fingerprint"])
+        with target.connect() as conn:
+            held = conn.execute(
+                sa.select(permits.c.enterprise_id, permits.c.space_id).order_by(
+                    permits.c.enterprise_id
+                )
+            ).all()
+            assert [tuple(r) for r in held] == [("ent-a", "T-A"), ("ent-b", "T-B")]
+            n = conn.execute(sa.select(sa.func.count()).select_from(events)).scalar()
+            assert n == 4
+    finally:
+        target.dispose()
+
+
+def test_the_tablet_mints_ids_with_64_random_bits() -> None:
+    from datetime import UTC, datetime
+
+    from pydantic import TypeAdapter
+
+    from permits.events import PermitId
+    from tablet_app.permit_ids import new_permit_id
+
+    now = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    ids = {new_permit_id("PMT", now) for _ in range(2000)}
+    assert len(ids) == 2000
+    for permit_id in [*list(ids)[:50], new_permit_id("HW", now)]:
+        assert re.fullmatch(r"(PMT|HW)-20261202-[0-9A-F]{16}", permit_id), permit_id
+        assert TypeAdapter(PermitId).validate_python(permit_id) == permit_id
+
+
+def test_a_hot_work_link_is_checked_against_its_own_enterprise_permit(world: World) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from permits.events import EntrantEntered
+    from tests.sync_server.test_hot_work_server import push_fire_linked_to
+
+    # B's CS-2 first: another chain, in another space.
+    tab_b = enroll_tablet(world.client, world.h("b-admin"))
+    _push(world, tab_b, simple_permit(tab_b, "CS-2", "T-9"))
+    tab_a = enroll_tablet(world.client, world.h("a-admin"))
+    now = datetime.now(UTC)
+    approved = simple_permit(tab_a, "CS-2", "T-1")
+    entered = tab_a.event("CS-2", EntrantEntered(entrant_id="p-1"), at=now - timedelta(minutes=4))
+    _push(world, tab_a, [*approved, entered])
+    # A's hot job links to A's CS-2, as A's tablet saw it: that agrees.
+    push_fire_linked_to(world, tab_a, "CS-2", 3, now - timedelta(minutes=2))
+    for key, permit_id in (("a", "HW-1"), ("a", "CS-2"), ("b", "CS-2")):
+        t = world.client.get(f"/api/v1/permits/{permit_id}", headers=world.h(f"{key}-admin"))
+        assert "HOT_WORK_LINK_MISMATCH" not in t.json()["permit"]["anomalies"], (key, permit_id)
+
+
+def test_the_bureau_s_simops_links_name_the_enterprise(world: World) -> None:
+    from tests.sync_server.test_hot_work_server import conflicting
+
+    conflicting(world)
+    page = _page(world, "/web/", "bureau").text
+    section = page[page.index('id="simops"') :]
+    assert 'href="/web/permits/CS-1?enterprise_id=ent-a"' in section
+    assert 'href="/web/permits/HW-2?enterprise_id=ent-a"' in section
+    own = _page(world, "/web/enterprises/ent-a", "a-admin").text
+    assert 'href="/web/permits/CS-1"' in own[own.index('id="simops"') :]
