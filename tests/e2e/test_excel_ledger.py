@@ -6,42 +6,47 @@ the chain that rostered them anyway (docs/server.md, "The ledger in Excel")."""
 from __future__ import annotations
 
 import asyncio
-import io
 from datetime import date
 from typing import Any
 
 import httpx
-from openpyxl import Workbook
 
 from tests.e2e.harness import ADMIN, ENTERPRISE, Site, days, person, space
 from tests.e2e.test_roster_ledger import _refused_on_tablet_and_found_by_the_server
+from tests.sync_server.ledger_workbooks import CONTRACTOR_HEADERS, PEOPLE_HEADERS, workbook
 
 
 def _workbook() -> bytes:
-    wb = Workbook()
-    contractors = wb.active
-    contractors.title = "承包商 (contractors)"
-    contractors.append(
-        ["编号 (id)", "名称 (name)", "统一社会信用代码 (uscc)", "合同编号 (contract_reference)",
-         "合同生效日期 (contract_valid_from)", "合同到期日期 (contract_valid_until)",
-         "列入黑名单日期 (blacklisted_on)", "列入黑名单原因 (blacklist_reason)"]
-    )  # fmt: skip
-    contractors.append(
-        ["CON-XLS", "表格承包商", "91530102MA6K6GH00F", "HT-XLS",
-         date.fromisoformat(days(-100)), date.fromisoformat(days(100)),
-         date.fromisoformat(days(-2)), "发生亡人事故"]
-    )  # fmt: skip
-    people = wb.create_sheet("人员 (people)")
-    people.append(["编号 (id)", "姓名 (name)", "用人单位 (employer.kind)",
-                   "用人单位编号（本企业或承包商） (employer.id)", "角色 (roles)"])  # fmt: skip
-    people.append(["e-worker", "孙七", "承包商", "CON-XLS", "作业人员"])
-    training = wb.create_sheet("人员台账内的培训记录 (person_training)")
-    training.append(["人员编号 (person_id)", "培训主题 (topic)", "培训完成日期 (completed_on)",
-                     "有效期至 (valid_until)"])  # fmt: skip
-    training.append(["e-worker", "有限空间作业安全", days(-30), days(200)])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return workbook(
+        {
+            "承包商 (contractors)": [
+                CONTRACTOR_HEADERS,
+                [
+                    "CON-XLS",
+                    "表格承包商",
+                    "91530102MA6K6GH00F",
+                    "HT-XLS",
+                    date.fromisoformat(days(-100)),
+                    date.fromisoformat(days(100)),
+                    date.fromisoformat(days(-2)),
+                    "发生亡人事故",
+                ],
+            ],
+            "人员 (people)": [
+                PEOPLE_HEADERS,
+                ["e-worker", "孙七", "承包商", "CON-XLS", "作业人员"],
+            ],
+            "人员台账内的培训记录 (person_training)": [
+                [
+                    "人员编号 (person_id)",
+                    "培训主题 (topic)",
+                    "培训完成日期 (completed_on)",
+                    "有效期至 (valid_until)",
+                ],
+                ["e-worker", "有限空间作业安全", days(-30), days(200)],
+            ],
+        }
+    )
 
 
 def _import(site: Site, content: bytes) -> dict[str, Any]:

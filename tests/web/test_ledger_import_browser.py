@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
+from tests.sync_server.ledger_workbooks import CONTRACTOR_HEADERS, PEOPLE_HEADERS, workbook
 from tests.web.conftest import SCREENSHOTS, DemoServer, seed_demo, serve
+from tests.web.test_browser import _sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -31,39 +33,36 @@ def own_server() -> Iterator[DemoServer]:
 
 
 def _workbook(path: Path) -> Path:
-    wb = Workbook()
-    contractors = wb.active
-    contractors.title = "承包商 (contractors)"
-    contractors.append(
-        ["编号 (id)", "名称 (name)", "统一社会信用代码 (uscc)", "合同编号 (contract_reference)",
-         "合同生效日期 (contract_valid_from)", "合同到期日期 (contract_valid_until)",
-         "列入黑名单日期 (blacklisted_on)", "列入黑名单原因 (blacklist_reason)"]
-    )  # fmt: skip
-    contractors.append(
-        ["a-c-qingxi", "滇中管道清洗有限公司", "91530102MA6K3XY09U", "HT-2026-07",
-         date(2026, 1, 1), date(2026, 12, 31), date(2026, 11, 20), "有限空间作业未经审批"]
-    )  # fmt: skip
-    people = wb.create_sheet("人员 (people)")
-    people.append(["编号 (id)", "姓名 (name)", "用人单位 (employer.kind)",
-                   "用人单位编号（本企业或承包商） (employer.id)", "角色 (roles)"])  # fmt: skip
-    people.append(["a-p-zhaoqiang", "赵强", "承包商", "a-c-qingxi", "作业人员"])
-    wb.save(path)
+    content = workbook(
+        {
+            "承包商 (contractors)": [
+                CONTRACTOR_HEADERS,
+                [
+                    "a-c-qingxi",
+                    "滇中管道清洗有限公司",
+                    "91530102MA6K3XY09U",
+                    "HT-2026-07",
+                    date(2026, 1, 1),
+                    date(2026, 12, 31),
+                    date(2026, 11, 20),
+                    "有限空间作业未经审批",
+                ],
+            ],
+            "人员 (people)": [
+                PEOPLE_HEADERS,
+                ["a-p-zhaoqiang", "赵强", "承包商", "a-c-qingxi", "作业人员"],
+            ],
+        }
+    )
+    path.write_bytes(content)
     return path
-
-
-def _sign_in(page: Any, base: str) -> None:
-    page.goto(base + "/web/")
-    page.get_by_label("用户名").fill("a-admin")
-    page.get_by_label("密码").fill("a-admin-demo")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(base + "/web/")
 
 
 def test_admin_uploads_a_workbook_sees_the_preview_and_applies(
     page: Any, own_server: DemoServer, tmp_path: Path
 ) -> None:
     base = own_server.url
-    _sign_in(page, base)
+    _sign_in(page, base, "a-admin", "a-admin-demo")
     page.goto(base + "/web/enterprises/ent-a/spaces")
     page.get_by_role("link", name="Excel 台账：下载、导入").click()
     page.wait_for_url(base + "/web/enterprises/ent-a/ledger/import")

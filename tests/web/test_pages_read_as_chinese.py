@@ -143,7 +143,7 @@ def _crawl(base: str, username: str, password: str) -> dict[str, list[str]]:
                 url = urlsplit(urljoin(base + path, href))
                 if url.netloc != urlsplit(base).netloc or not url.path.startswith("/web"):
                     continue
-                if url.path.endswith((".csv", ".pdf")) or NOT_CRAWLED.search(url.path):
+                if url.path.endswith((".csv", ".pdf", ".xlsx")) or NOT_CRAWLED.search(url.path):
                     continue
                 if "lang=" in url.query:  # the same page in English
                     continue
