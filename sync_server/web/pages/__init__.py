@@ -13,11 +13,22 @@ from fastapi.responses import HTMLResponse
 
 from sync_server.errors import NotFound
 from sync_server.web.i18n import request_gettext
-from sync_server.web.pages import auth, dashboard, enterprises, hazards, notes, permits
+from sync_server.web.pages import (
+    auth,
+    dashboard,
+    devices,
+    enterprises,
+    hazards,
+    notes,
+    people_access,
+    permits,
+)
 from sync_server.web.pages._base import PageRoute, error_page
 
 router = APIRouter(prefix="/web", route_class=PageRoute, include_in_schema=False)
 for _pages in (auth, dashboard, permits, enterprises, hazards, notes):
+    router.include_router(_pages.router)
+for _pages in (people_access, devices):  # sign-on codes and tablets (issue 16)
     router.include_router(_pages.router)
 
 

@@ -1,0 +1,363 @@
+"""One-time sign-on codes (首次登录码): a person's PIN that nobody else knows.
+
+The enterprise admin issues a person of the ledger a code (printed on a slip); on a
+tablet the person enters it once and chooses a PIN. The tablet hashes the PIN with the
+core's Argon2id rule (``permits.reference.hash_pin``) and sends the hash with the code;
+the server checks the code at that moment (bound to the person and the enterprise,
+single use, expiring, throttled against guessing) and writes the hash into the person's
+ledger entry, which every tablet of the enterprise pulls (docs/server.md, "Sign-on
+codes"). Codes are stored only as SHA-256 digests and shown once; a new code for the
+same person revokes the older ones (a reset). The numbers are in
+``sync_server/data/signon_codes.toml``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import tomllib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
+
+from permits.reference import hash_pin
+from sync_server.errors import Conflict, TooManyRequests, Unprocessable
+from sync_server.i18n import gettext as _
+from sync_server.schema import signon_codes, signon_failures
+from sync_server.security import Principal, normalise_code, token_digest
+from sync_server.services import audit
+from sync_server.services import reference as ref
+from sync_server.services.reference import Kind
+from sync_server.storage import begin_write, now_iso, parse_iso
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "signon_codes.toml"
+
+# What the listing says of a code (the page shows them in words).
+ISSUED, USED, EXPIRED, REVOKED = "issued", "used", "expired", "revoked"
+
+
+@dataclass(frozen=True)
+class SignOnRules:
+    alphabet: str
+    length: int
+    lifetime: timedelta
+    max_failures: int
+    lockout_s: int
+    lockout_max_s: int
+    max_failures_per_enterprise: int
+
+
+@cache
+def rules() -> SignOnRules:
+    data = tomllib.loads(DATA.read_text("utf-8"))
+    throttle = data["throttle"]
+    return SignOnRules(
+        alphabet=data["code"]["alphabet"],
+        length=int(data["code"]["length"]),
+        lifetime=timedelta(hours=float(data["lifetime"]["hours"])),
+        max_failures=int(throttle["max_failures"]),
+        lockout_s=int(throttle["lockout_s"]),
+        lockout_max_s=int(throttle["lockout_max_s"]),
+        max_failures_per_enterprise=int(throttle["max_failures_per_enterprise"]),
+    )
+
+
+def new_code() -> str:
+    """A printable code: groups of five, from letters and digits that cannot be misread."""
+    r = rules()
+    raw = "".join(secrets.choice(r.alphabet) for _ in range(r.length))
+    return "-".join(raw[i : i + 5] for i in range(0, len(raw), 5))
+
+
+def _digest(code: str) -> str:
+    return token_digest(normalise_code(code).replace("-", ""))
+
+
+def state_of(row: Any, now: datetime) -> str:
+    if row.used_at is not None:
+        return USED
+    if row.revoked_at is not None:
+        return REVOKED
+    if parse_iso(row.expires_at) <= now:
+        return EXPIRED
+    return ISSUED
+
+
+def _row_out(row: Any, now: datetime, names: dict[str, str]) -> dict[str, Any]:
+    return {
+        "code_id": row.code_id,
+        "person_id": row.person_id,
+        "person_name": names.get(row.person_id, row.person_id),
+        "created_at": row.created_at,
+        "expires_at": row.expires_at,
+        "used_at": row.used_at,
+        "revoked_at": row.revoked_at,
+        "state": state_of(row, now),
+    }
+
+
+def _names(conn: Connection, enterprise_id: str) -> dict[str, str]:
+    return {
+        r.item_id: str(r.data.get("name", r.item_id))
+        for r in ref.list_items(conn, enterprise_id, Kind.PERSON)
+    }
+
+
+def issue(
+    conn: Connection, who: Principal, enterprise_id: str, person_id: str
+) -> tuple[str, dict[str, Any]]:
+    """A new code for a person of the ledger (404 for a person it does not hold); every
+    older code of the person still open is revoked. Returns (code, its listing row)."""
+    person = ref.get(conn, enterprise_id, Kind.PERSON, person_id)
+    now = datetime.now(UTC)
+    stamp = now_iso(now)
+    t = signon_codes.c
+    conn.execute(
+        signon_codes.update()
+        .where(
+            t.enterprise_id == enterprise_id,
+            t.person_id == person_id,
+            t.used_at.is_(None),
+            t.revoked_at.is_(None),
+        )
+        .values(revoked_at=stamp)
+    )
+    code = new_code()
+    code_id = str(uuid.uuid4())
+    conn.execute(
+        signon_codes.insert().values(
+            code_id=code_id,
+            code_hash=_digest(code),
+            enterprise_id=enterprise_id,
+            person_id=person_id,
+            created_by=who.subject_id,
+            created_at=stamp,
+            expires_at=now_iso(now + rules().lifetime),
+            used_at=None,
+            used_by_device=None,
+            revoked_at=None,
+        )
+    )
+    row = conn.execute(sa.select(signon_codes).where(t.code_id == code_id)).one()
+    out = _row_out(row, now, {person_id: str(person.data.get("name", person_id))})
+    audit.record(
+        conn,
+        who,
+        "signon_code.issue",
+        "person",
+        person_id,
+        enterprise_id=enterprise_id,
+        after={"code_id": code_id, "expires_at": out["expires_at"]},  # never the code
+    )
+    return code, out
+
+
+def listing(conn: Connection, enterprise_id: str) -> list[dict[str, Any]]:
+    """Every code of the enterprise, newest first, with its state (never the code)."""
+    now = datetime.now(UTC)
+    names = _names(conn, enterprise_id)
+    rows = conn.execute(
+        sa.select(signon_codes)
+        .where(signon_codes.c.enterprise_id == enterprise_id)
+        .order_by(signon_codes.c.created_at.desc())
+    )
+    return [_row_out(r, now, names) for r in rows]
+
+
+def people(conn: Connection, enterprise_id: str) -> list[dict[str, Any]]:
+    """The ledger's people with their sign-on state: a PIN set or not, the latest code."""
+    latest: dict[str, dict[str, Any]] = {}
+    for row in listing(conn, enterprise_id):
+        latest.setdefault(row["person_id"], row)
+    out = []
+    for item in ref.list_items(conn, enterprise_id, Kind.PERSON):
+        out.append(
+            {
+                "person_id": item.item_id,
+                "name": str(item.data.get("name", item.item_id)),
+                "has_pin": bool(item.data.get("pin_hash")),
+                "latest": latest.get(item.item_id),
+            }
+        )
+    return sorted(out, key=lambda p: (p["name"], p["person_id"]))
+
+
+def revoke(conn: Connection, who: Principal, enterprise_id: str, code_id: str) -> bool:
+    """Revoke an open code; False when it was used, revoked or unknown (nothing changes)."""
+    t = signon_codes.c
+    done = conn.execute(
+        signon_codes.update()
+        .where(
+            t.code_id == code_id,
+            t.enterprise_id == enterprise_id,
+            t.used_at.is_(None),
+            t.revoked_at.is_(None),
+        )
+        .values(revoked_at=now_iso())
+    )
+    if done.rowcount == 1:
+        audit.record(
+            conn, who, "signon_code.revoke", "signon_code", code_id, enterprise_id=enterprise_id
+        )
+    return done.rowcount == 1
+
+
+# ---------------------------------------------------------------- the tablet's side
+
+
+@cache
+def _pin_hash_prefix() -> str:
+    # The core's parameters (version, memory, iterations, lanes) as its own hash writes
+    # them: a hash made by the same rule starts with exactly this.
+    sample = hash_pin("0000")
+    return sample[: sample.rindex("$", 0, sample.rindex("$")) + 1]
+
+
+_PHC = re.compile(r"^\$argon2id\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]{16,}\$[A-Za-z0-9+/]{16,}$")
+
+
+def check_pin_hash(pin_hash: str) -> str:
+    """The tablet's hash, refused unless it is the core's Argon2id rule (never a PIN)."""
+    if not _PHC.match(pin_hash) or not pin_hash.startswith(_pin_hash_prefix()):
+        raise Unprocessable(
+            _("expected the tablet's Argon2id hash of the PIN, never the PIN itself"),
+            code="PIN_HASH_INVALID",
+            field="pin_hash",
+        )
+    return pin_hash
+
+
+def _lock_for(failures: int, limit: int) -> int | None:
+    r = rules()
+    if failures < limit:
+        return None
+    return int(min(r.lockout_s * (2 ** (failures - limit)), r.lockout_max_s))
+
+
+def _count(conn: Connection, key: str, enterprise_id: str, limit: int, now: datetime) -> None:
+    """Count one attempt under ``key`` before the code is checked, atomically (as the
+    sign-in throttle does, ``services.accounts._count_attempt``): a parallel burst gets
+    no more tries than the same attempts one after another."""
+    stamp = now_iso(now)
+    insert = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(signon_failures)
+    conn.execute(
+        insert.values(
+            key=key, enterprise_id=enterprise_id, failures=0, locked_until=None,
+            last_failure_at=stamp,
+        ).on_conflict_do_nothing(index_elements=["key"])
+    )  # fmt: skip
+    t = signon_failures.c
+    counted = conn.execute(
+        signon_failures.update()
+        .where(t.key == key, sa.or_(t.locked_until.is_(None), t.locked_until <= stamp))
+        .values(failures=t.failures + 1, last_failure_at=stamp)
+        .returning(t.failures)
+    ).first()
+    if counted is None:
+        row = conn.execute(sa.select(t.locked_until).where(t.key == key)).first()
+        until = parse_iso(row.locked_until) if row is not None and row.locked_until else now
+        raise TooManyRequests(
+            _("too many wrong sign-on codes from this tablet; try again later"),
+            retry_after=max(1, int((until - now).total_seconds() + 0.999)),
+            code="SIGNON_THROTTLED",
+        )
+    lock = _lock_for(int(counted.failures), limit)
+    if lock is not None:
+        conn.execute(
+            signon_failures.update()
+            .where(t.key == key)
+            .values(locked_until=now_iso(now + timedelta(seconds=lock)))
+        )
+
+
+def _refuse_invalid() -> Unprocessable:
+    # Unknown, another person's and another enterprise's code read the same: a guess
+    # learns nothing.
+    return Unprocessable(
+        _("this sign-on code is not valid for this person"),
+        code="SIGNON_CODE_INVALID",
+        field="code",
+    )
+
+
+def redeem(
+    engine: Engine, device: Principal, code: str, person_id: str, pin_hash: str
+) -> dict[str, Any]:
+    """The tablet's step: trade the person's code for their PIN hash in the ledger.
+
+    The attempt is counted and committed first, per tablet and per enterprise; then the
+    code is checked and, in one transaction, marked used and the hash written to the
+    person's entry (a new version in the ledger's history, pulled by every tablet)."""
+    enterprise_id = str(device.enterprise_id)
+    check_pin_hash(pin_hash)
+    r = rules()
+    now = datetime.now(UTC)
+    with begin_write(engine) as conn:
+        _count(conn, f"device:{device.subject_id}", enterprise_id, r.max_failures, now)
+        limit = r.max_failures_per_enterprise
+        _count(conn, f"enterprise:{enterprise_id}", enterprise_id, limit, now)
+    t = signon_codes.c
+    with begin_write(engine) as conn:
+        row = conn.execute(sa.select(signon_codes).where(t.code_hash == _digest(code))).first()
+        if row is None or row.enterprise_id != enterprise_id or row.person_id != person_id:
+            raise _refuse_invalid()
+        state = state_of(row, now)
+        if state == USED:
+            raise Conflict(
+                _("this sign-on code has already been used: ask the safety manager for a new one"),
+                code="SIGNON_CODE_USED",
+                field="code",
+            )
+        if state == REVOKED:
+            raise Unprocessable(
+                _("this sign-on code was replaced or withdrawn: use the newest slip"),
+                code="SIGNON_CODE_REVOKED",
+                field="code",
+            )
+        if state == EXPIRED:
+            raise Unprocessable(
+                _("this sign-on code has expired: ask the safety manager for a new one"),
+                code="SIGNON_CODE_EXPIRED",
+                field="code",
+            )
+        person = ref.get(conn, enterprise_id, Kind.PERSON, person_id)
+        used = conn.execute(
+            signon_codes.update()
+            .where(t.code_id == row.code_id, t.used_at.is_(None), t.revoked_at.is_(None))
+            .values(used_at=now_iso(now), used_by_device=device.subject_id)
+        )
+        if used.rowcount != 1:  # two tablets racing with one code: one wins
+            raise Conflict(
+                _("this sign-on code has already been used: ask the safety manager for a new one"),
+                code="SIGNON_CODE_USED",
+                field="code",
+            )
+        data = {**person.data, "pin_hash": pin_hash}
+        _before, after = ref.upsert(
+            conn, enterprise_id, Kind.PERSON, person_id, data, changed_by=device.name
+        )
+        audit.record(
+            conn,
+            device,
+            "signon_code.use",
+            "person",
+            person_id,
+            enterprise_id=enterprise_id,
+            after={"code_id": row.code_id, "pin_set": True},  # never the hash
+        )
+        f = signon_failures.c
+        conn.execute(signon_failures.delete().where(f.key == f"device:{device.subject_id}"))
+        conn.execute(
+            signon_failures.update()
+            .where(f.key == f"enterprise:{enterprise_id}", f.failures > 0)
+            .values(failures=f.failures - 1)
+        )
+    return {"person_id": person_id, "name": str(after.get("name", person_id))}
