@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from permits.reference import hash_pin
 from sync_server.errors import Conflict, TooManyRequests, Unprocessable
 from sync_server.i18n import gettext as _
-from sync_server.schema import signon_codes, signon_failures
+from sync_server.schema import devices, signon_codes, signon_failures
 from sync_server.security import Principal, normalise_code, token_digest
 from sync_server.services import audit
 from sync_server.services import reference as ref
@@ -341,8 +341,12 @@ def redeem(
                 field="code",
             )
         data = {**person.data, "pin_hash": pin_hash}
+        # the ledger's history names the tablet by its label, as the devices page does
+        label = conn.execute(
+            sa.select(devices.c.label).where(devices.c.device_id == device.subject_id)
+        ).scalar()
         _before, after = ref.upsert(
-            conn, enterprise_id, Kind.PERSON, person_id, data, changed_by=device.name
+            conn, enterprise_id, Kind.PERSON, person_id, data, changed_by=label or device.name
         )
         audit.record(
             conn,

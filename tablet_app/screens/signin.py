@@ -51,6 +51,12 @@ class SignInScreen(BaseScreen):
             self.presenter.press(key)
         self.refresh()
 
+    def first_signon(self) -> None:
+        """A person with a sign-on slip chooses their PIN (for the name chosen here)."""
+        screen = self.app.screens["first_signon"]
+        screen.presenter.start(self.presenter.selected)
+        self.app.go("first_signon")
+
     def submit(self) -> None:
         if self.presenter.submit():
             self.app.go("home")
