@@ -180,7 +180,9 @@ def test_only_a_hash_by_the_cores_rule_is_taken(world: World) -> None:
     _people(w)
     _device(w, "a-admin", "tab-1")
     code = _issue(w)["code"]
-    weak = hash_pin("1234").replace("m=19456", "m=8")
+    good = hash_pin("1234")
+    weak = good.replace("m=19456", "m=8")
+    assert weak != good  # the core's memory cost, lowered
     for bad in (
         "482916",
         "$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
