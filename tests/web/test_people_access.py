@@ -170,10 +170,63 @@ def test_web_enrolment_and_first_sign_on_end_to_end(
         three.store.close()
 
         # revoking a tablet on the page: its token stops at once
-        page.get_by_role("button", name="注销2号糖罐入口平板").click()
+        page.get_by_role("button", name="撤销2号糖罐入口平板").click()
         page.wait_for_url(base + "/web/enterprises/ent-a/devices")
         assert "已撤销" in page.locator("#devices tr", has_text="2号糖罐入口平板").inner_text()
         assert not _run(two.settings.sync_now())
     finally:
         one.store.close()
         two.store.close()
+
+
+def _connect(base: str, db: Path, *args: str, password: str | None = None) -> Any:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "CSPERMIT_ADMIN_PASSWORD"}
+    if password is not None:
+        env["CSPERMIT_ADMIN_PASSWORD"] = password
+    command = [sys.executable, "-m", "cspermit.cli", "tablet", "connect", "--server", base]
+    done = subprocess.run(
+        [*command, "--db", str(db), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    return done.returncode, (json.loads(lines[-1]) if lines else None), done.stderr
+
+
+def test_the_cli_enrols_without_a_password_on_its_command_line(
+    demo_server: DemoServer, tmp_path: Path
+) -> None:
+    base = demo_server.url
+    with demo_server.client() as http:
+        token = http.post(
+            "/api/v1/auth/token", data={"username": "a-admin", "password": "a-admin-demo"}
+        ).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        code = http.post("/api/v1/enrollments", json={"label": "-"}, headers=auth).json()["code"]
+    # a code made on the web: no admin, no password
+    rc, report, err = _connect(base, tmp_path / "a.db", "--code", code, "--label", "巡检平板")
+    assert rc == 0, err
+    assert report["device_id"] and report["reference"]["people"] > 0  # the ledger pulled
+    # the admin's password on the command line is refused, nothing enrolled
+    rc, report, err = _connect(base, tmp_path / "b.db", "--admin", "a-admin:a-admin-demo")
+    assert rc == 2 and report is None and "CSPERMIT_ADMIN_PASSWORD" in err
+    # nor without a code and without the password (no terminal to ask at)
+    rc, report, err = _connect(base, tmp_path / "c.db")
+    assert rc == 2 and "CSPERMIT_ADMIN_PASSWORD" in err
+    # the password from the environment, as scripts/run.sh gives it
+    rc, report, err = _connect(
+        base, tmp_path / "d.db", "--label", "1号糖罐入口演示平板（run.sh）", password="a-admin-demo"
+    )
+    assert rc == 0, err
+    with demo_server.client() as http:
+        listed = http.get("/api/v1/devices", headers=auth).json()
+    labels = {d["label"] for d in listed}
+    assert {"巡检平板", "1号糖罐入口演示平板（run.sh）"} <= labels
