@@ -373,15 +373,3 @@ signon_codes = sa.Table(
     sa.Column("used_by_device", ID, nullable=True),
     sa.Column("revoked_at", TS, nullable=True),
 )
-
-# 0007: wrong sign-on codes counted per tablet and per enterprise (key ``device:<id>`` or
-# ``enterprise:<id>``), before the code is checked, as sign-in failures are.
-signon_failures = sa.Table(
-    "signon_failures",
-    metadata,
-    sa.Column("key", sa.String(120), primary_key=True),
-    sa.Column("enterprise_id", ENT, nullable=False),
-    sa.Column("failures", sa.Integer, nullable=False),
-    sa.Column("locked_until", TS, nullable=True),
-    sa.Column("last_failure_at", TS, nullable=False),
-)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from sync_server.deps import AppEngine, Conn, CurrentPrincipal
+from sync_server.deps import AppEngine, AppSettings, Conn, CurrentPrincipal
 from sync_server.errors import NotFound
 from sync_server.i18n import gettext as _
 from sync_server.security import Role
@@ -86,12 +86,15 @@ def revoke_signon_code(enterprise_id: str, code_id: str, conn: Conn, who: Curren
 
 
 @router.post("/signon", response_model=RedeemOut)
-def redeem_signon_code(body: RedeemIn, engine: AppEngine, who: CurrentPrincipal) -> RedeemOut:
+def redeem_signon_code(
+    body: RedeemIn, engine: AppEngine, settings: AppSettings, who: CurrentPrincipal
+) -> RedeemOut:
     """The tablet (device token): the person's code and the hash of the PIN they chose.
     Checked now, online: bound to the person and the device's enterprise, single use,
     expiring; wrong codes are throttled per tablet and per enterprise (429)."""
     require_role(who, Role.DEVICE)
-    return RedeemOut(**signon.redeem(engine, who, body.code, body.person_id, body.pin_hash))
+    redeemed = signon.redeem(engine, settings, who, body.code, body.person_id, body.pin_hash)
+    return RedeemOut(**redeemed)
 
 
 @router.get("/enrollments", response_model=list[EnrolmentCodeInfo])

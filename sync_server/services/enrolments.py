@@ -20,7 +20,7 @@ from sync_server.errors import NotFound
 from sync_server.i18n import gettext as _
 from sync_server.schema import devices, enrollment_codes
 from sync_server.security import Principal
-from sync_server.services import accounts, audit
+from sync_server.services import accounts, audit, one_time_codes
 from sync_server.settings import Settings
 from sync_server.storage import now_iso, parse_iso
 
@@ -101,22 +101,9 @@ def codes_of(conn: Connection, enterprise_id: str, *, pending_only: bool = False
 def revoke_code(conn: Connection, who: Principal, enterprise_id: str, code_id: str) -> bool:
     """Revoke a pending code: a tablet presenting it is refused (ENROLLMENT_CODE_REVOKED).
     False when it is used, revoked already or not the enterprise's (nothing changes)."""
-    t = enrollment_codes.c
-    done = conn.execute(
-        enrollment_codes.update()
-        .where(
-            t.code_id == code_id,
-            t.enterprise_id == enterprise_id,
-            t.used_at.is_(None),
-            t.revoked_at.is_(None),
-        )
-        .values(revoked_at=now_iso())
+    return one_time_codes.revoke_open(
+        conn, who, enrollment_codes, enterprise_id, code_id, "enrollment"
     )
-    if done.rowcount == 1:
-        audit.record(
-            conn, who, "enrollment.revoke", "enrollment", code_id, enterprise_id=enterprise_id
-        )
-    return done.rowcount == 1
 
 
 def device_list(conn: Connection, enterprise_id: str) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ same person revokes the older ones (a reset). The numbers are in
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import tomllib
@@ -24,18 +25,17 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
 from permits.reference import hash_pin
 from sync_server.errors import Conflict, TooManyRequests, Unprocessable
 from sync_server.i18n import gettext as _
-from sync_server.schema import devices, signon_codes, signon_failures
+from sync_server.schema import devices, sign_in_failures, signon_codes
 from sync_server.security import Principal, normalise_code, token_digest
-from sync_server.services import audit
+from sync_server.services import accounts, audit, one_time_codes
 from sync_server.services import reference as ref
 from sync_server.services.reference import Kind
+from sync_server.settings import Settings
 from sync_server.storage import begin_write, now_iso, parse_iso
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "signon_codes.toml"
@@ -50,8 +50,6 @@ class SignOnRules:
     length: int
     lifetime: timedelta
     max_failures: int
-    lockout_s: int
-    lockout_max_s: int
     max_failures_per_enterprise: int
 
 
@@ -64,8 +62,6 @@ def rules() -> SignOnRules:
         length=int(data["code"]["length"]),
         lifetime=timedelta(hours=float(data["lifetime"]["hours"])),
         max_failures=int(throttle["max_failures"]),
-        lockout_s=int(throttle["lockout_s"]),
-        lockout_max_s=int(throttle["lockout_max_s"]),
         max_failures_per_enterprise=int(throttle["max_failures_per_enterprise"]),
     )
 
@@ -192,22 +188,9 @@ def people(conn: Connection, enterprise_id: str) -> list[dict[str, Any]]:
 
 def revoke(conn: Connection, who: Principal, enterprise_id: str, code_id: str) -> bool:
     """Revoke an open code; False when it was used, revoked or unknown (nothing changes)."""
-    t = signon_codes.c
-    done = conn.execute(
-        signon_codes.update()
-        .where(
-            t.code_id == code_id,
-            t.enterprise_id == enterprise_id,
-            t.used_at.is_(None),
-            t.revoked_at.is_(None),
-        )
-        .values(revoked_at=now_iso())
+    return one_time_codes.revoke_open(
+        conn, who, signon_codes, enterprise_id, code_id, "signon_code"
     )
-    if done.rowcount == 1:
-        audit.record(
-            conn, who, "signon_code.revoke", "signon_code", code_id, enterprise_id=enterprise_id
-        )
-    return done.rowcount == 1
 
 
 # ---------------------------------------------------------------- the tablet's side
@@ -235,47 +218,35 @@ def check_pin_hash(pin_hash: str) -> str:
     return pin_hash
 
 
-def _lock_for(failures: int, limit: int) -> int | None:
+# Wrong codes are counted in the sign-in throttle's table under keys no username can
+# take (a username has no spaces): per tablet, and per enterprise (by digest, to fit).
+DEVICE_KEY = "signon-device {}"
+ENTERPRISE_KEY = "signon-ent {}"
+
+
+def _keys(device: Principal) -> tuple[str, str]:
+    digest = hashlib.sha256(str(device.enterprise_id).encode()).hexdigest()[:32]
+    return DEVICE_KEY.format(device.subject_id), ENTERPRISE_KEY.format(digest)
+
+
+def _count(engine: Engine, settings: Settings, device: Principal) -> None:
+    """Count one attempt per tablet and per enterprise, committed before the code is
+    checked (``services.accounts._count_attempt``, as sign-ins are counted): a parallel
+    burst gets no more tries than the same attempts one after another."""
     r = rules()
-    if failures < limit:
-        return None
-    return int(min(r.lockout_s * (2 ** (failures - limit)), r.lockout_max_s))
-
-
-def _count(conn: Connection, key: str, enterprise_id: str, limit: int, now: datetime) -> None:
-    """Count one attempt under ``key`` before the code is checked, atomically (as the
-    sign-in throttle does, ``services.accounts._count_attempt``): a parallel burst gets
-    no more tries than the same attempts one after another."""
-    stamp = now_iso(now)
-    insert = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(signon_failures)
-    conn.execute(
-        insert.values(
-            key=key, enterprise_id=enterprise_id, failures=0, locked_until=None,
-            last_failure_at=stamp,
-        ).on_conflict_do_nothing(index_elements=["key"])
-    )  # fmt: skip
-    t = signon_failures.c
-    counted = conn.execute(
-        signon_failures.update()
-        .where(t.key == key, sa.or_(t.locked_until.is_(None), t.locked_until <= stamp))
-        .values(failures=t.failures + 1, last_failure_at=stamp)
-        .returning(t.failures)
-    ).first()
-    if counted is None:
-        row = conn.execute(sa.select(t.locked_until).where(t.key == key)).first()
-        until = parse_iso(row.locked_until) if row is not None and row.locked_until else now
+    by_device, by_enterprise = _keys(device)
+    now = datetime.now(UTC)
+    try:
+        with begin_write(engine) as conn:
+            accounts._count_attempt(conn, settings, by_device, r.max_failures, now)
+            limit = r.max_failures_per_enterprise
+            accounts._count_attempt(conn, settings, by_enterprise, limit, now)
+    except TooManyRequests as exc:
         raise TooManyRequests(
             _("too many wrong sign-on codes from this tablet; try again later"),
-            retry_after=max(1, int((until - now).total_seconds() + 0.999)),
+            retry_after=exc.retry_after,
             code="SIGNON_THROTTLED",
-        )
-    lock = _lock_for(int(counted.failures), limit)
-    if lock is not None:
-        conn.execute(
-            signon_failures.update()
-            .where(t.key == key)
-            .values(locked_until=now_iso(now + timedelta(seconds=lock)))
-        )
+        ) from exc
 
 
 def _refuse_invalid() -> Unprocessable:
@@ -289,7 +260,7 @@ def _refuse_invalid() -> Unprocessable:
 
 
 def redeem(
-    engine: Engine, device: Principal, code: str, person_id: str, pin_hash: str
+    engine: Engine, settings: Settings, device: Principal, code: str, person_id: str, pin_hash: str
 ) -> dict[str, Any]:
     """The tablet's step: trade the person's code for their PIN hash in the ledger.
 
@@ -298,12 +269,8 @@ def redeem(
     person's entry (a new version in the ledger's history, pulled by every tablet)."""
     enterprise_id = str(device.enterprise_id)
     check_pin_hash(pin_hash)
-    r = rules()
+    _count(engine, settings, device)
     now = datetime.now(UTC)
-    with begin_write(engine) as conn:
-        _count(conn, f"device:{device.subject_id}", enterprise_id, r.max_failures, now)
-        limit = r.max_failures_per_enterprise
-        _count(conn, f"enterprise:{enterprise_id}", enterprise_id, limit, now)
     t = signon_codes.c
     with begin_write(engine) as conn:
         row = conn.execute(sa.select(signon_codes).where(t.code_hash == _digest(code))).first()
@@ -357,11 +324,13 @@ def redeem(
             enterprise_id=enterprise_id,
             after={"code_id": row.code_id, "pin_set": True},  # never the hash
         )
-        f = signon_failures.c
-        conn.execute(signon_failures.delete().where(f.key == f"device:{device.subject_id}"))
+        # as a good sign-in does: the tablet's count cleared, its try given back
+        by_device, by_enterprise = _keys(device)
+        f = sign_in_failures.c
+        conn.execute(sign_in_failures.delete().where(f.username == by_device))
         conn.execute(
-            signon_failures.update()
-            .where(f.key == f"enterprise:{enterprise_id}", f.failures > 0)
+            sign_in_failures.update()
+            .where(f.username == by_enterprise, f.failures > 0)
             .values(failures=f.failures - 1)
         )
     return {"person_id": person_id, "name": str(after.get("name", person_id))}

@@ -6,13 +6,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from kivy.metrics import dp
-from kivy.uix.button import Button
-
 from tablet_app import theme
 from tablet_app.i18n import _
 from tablet_app.presenters.first_signon import CONFIRM, PIN, FirstSignOnPresenter
-from tablet_app.screens.base import BaseScreen, fill_buttons, load_kv
+from tablet_app.screens.base import BaseScreen, fill_buttons, fill_keypad, load_kv
 
 load_kv("first_signon")
 
@@ -21,10 +18,8 @@ class FirstSignOnScreen(BaseScreen):
     def __init__(self, context: Any, desk: Any, feed: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.presenter = FirstSignOnPresenter(context, desk)
-        for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "←", "0", "→"):
-            button = Button(text=key, height=dp(theme.PRIMARY_ACTION_DP), font_size=dp(30))
-            button.bind(on_release=lambda _b, k=key: self.key(k))
-            self.ids.keypad.add_widget(button)
+        keys = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "←", "0", "→")
+        fill_keypad(self.ids.keypad, keys, self.key)
         self._task: Any = None
 
     def refresh(self) -> None:

@@ -230,3 +230,46 @@ def test_the_cli_enrols_without_a_password_on_its_command_line(
         listed = http.get("/api/v1/devices", headers=auth).json()
     labels = {d["label"] for d in listed}
     assert {"巡检平板", "1号糖罐入口演示平板（run.sh）"} <= labels
+
+
+def test_the_pages_keep_to_the_enterprise_check_csrf_and_show_a_code_once(
+    demo_server: DemoServer,
+) -> None:
+    from tests.web.conftest import sign_in
+
+    with demo_server.client() as b:
+        sign_in(b, "b-admin", "b-admin-demo")
+        for url in ("/web/enterprises/ent-a/people-access", "/web/enterprises/ent-a/devices"):
+            assert b.get(url).status_code == 404  # another enterprise's: as if missing
+    with demo_server.client() as bureau:
+        sign_in(bureau, "bureau", "bureau-demo")
+        # the bureau sees the enterprise, but its people's codes are the admin's alone
+        assert bureau.get("/web/enterprises/ent-a/people-access").status_code == 403
+    with demo_server.client() as a:
+        csrf = sign_in(a, "a-admin", "a-admin-demo")
+        issue = "/web/enterprises/ent-a/people/a-p-zhou/signon-code"
+        refused = a.post(issue, data={"csrf": "forged"})
+        assert refused.status_code == 403
+        listing = a.get("/web/enterprises/ent-a/people-access").text
+        assert "周明" in listing and "签发首次登录码" in listing
+        slip = a.post(issue, data={"csrf": csrf})
+        assert slip.status_code == 200
+        code = re.search(r'id="slip-code">([A-Z0-9-]+)<', slip.text)
+        assert code, slip.text
+        assert "周明" in slip.text and "只能使用一次" in slip.text
+        listing = a.get("/web/enterprises/ent-a/people-access").text
+        assert code.group(1) not in listing  # never shown again
+        assert "已签发，未使用" in listing
+        # a reset: the next code revokes this one
+        again = a.post(issue, data={"csrf": csrf})
+        code2 = re.search(r'id="slip-code">([A-Z0-9-]+)<', again.text)
+        assert code2 and code2.group(1) != code.group(1)
+        listing = a.get("/web/enterprises/ent-a/people-access").text
+        zhou = [row for row in listing.split("<tr>") if "周明" in row and "已撤销" in row]
+        assert zhou, "the older code of 周明 reads revoked"
+        # a tablet without a name is refused, nothing made
+        before = a.get("/web/enterprises/ent-a/devices").text.count("等待平板注册")
+        nameless = a.post("/web/enterprises/ent-a/devices/enrol", data={"csrf": csrf, "label": " "})
+        assert nameless.status_code == 422 and "请先为平板命名" in nameless.text
+        after = a.get("/web/enterprises/ent-a/devices").text.count("等待平板注册")
+        assert after == before

@@ -5,9 +5,10 @@ Revises: 0005
 Create Date: 2026-12-02 00:10:00
 
 A person's one-time sign-on code (issued by the enterprise admin, traded once on a
-tablet for a PIN the person chooses) and the wrong codes counted against guessing. An
-enrolment code gets an id the devices page revokes it by, and a revocation time; a
-device, when it last synced and when it last pulled the ledger (docs/server.md).
+tablet for a PIN the person chooses; wrong codes are counted in the sign-in throttle's
+table, sign_in_failures). An enrolment code gets an id the devices page revokes it by,
+and a revocation time; a device, when it last synced and when it last pulled the ledger
+(docs/server.md).
 """
 
 import uuid
@@ -54,19 +55,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("signon_codes") as batch:
         batch.create_index(batch.f("ix_signon_codes_enterprise_id"), ["enterprise_id"])
-    op.create_table(
-        "signon_failures",
-        sa.Column("key", sa.String(length=120), nullable=False),
-        sa.Column("enterprise_id", sa.String(length=64), nullable=False),
-        sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("locked_until", sa.String(length=40), nullable=True),
-        sa.Column("last_failure_at", sa.String(length=40), nullable=False),
-        sa.PrimaryKeyConstraint("key", name=op.f("pk_signon_failures")),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("signon_failures")
     with op.batch_alter_table("signon_codes") as batch:
         batch.drop_index(batch.f("ix_signon_codes_enterprise_id"))
     op.drop_table("signon_codes")
