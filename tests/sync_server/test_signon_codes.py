@@ -246,3 +246,36 @@ def test_enrolment_codes_listed_and_revoked_and_tablets_last_sync(world: World, 
     assert tablet["label"] == "tab-1" and tablet["state"] == "active"
     assert tablet["last_sync_at"] and tablet["ledger_age_days"] < 0.01
     assert tablet["ledger_stale"] is False
+
+
+def test_the_migration_gives_older_enrolment_codes_an_id_and_goes_back(empty_db: str) -> None:
+    from sync_server.storage import make_engine, migrate
+
+    engine = make_engine(empty_db)
+    try:
+        migrate(engine, "0005")
+        old = sa.table(
+            "enrollment_codes",
+            *(sa.column(c) for c in ("code_hash", "enterprise_id", "created_by", "label")),
+            *(sa.column(c) for c in ("created_at", "expires_at", "used_at", "device_id")),
+        )
+        with engine.begin() as conn:
+            conn.execute(
+                old.insert().values(
+                    code_hash="ab" * 32, enterprise_id="ent-a", created_by="x", label="旧平板",
+                    created_at="2026-12-01T00:00:00+00:00",
+                    expires_at="2099-12-01T00:00:00+00:00", used_at=None, device_id=None,
+                )
+            )  # fmt: skip
+        migrate(engine)
+        with engine.connect() as conn:
+            (codes,) = enrolments.codes_of(conn, "ent-a")
+        assert codes["code_id"] and codes["state"] == "pending" and codes["label"] == "旧平板"
+        migrate(engine, "0005", down=True)
+        names = sa.inspect(engine).get_table_names()
+        assert "signon_codes" not in names
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("enrollment_codes")}
+        assert "code_id" not in columns and "revoked_at" not in columns
+        migrate(engine)
+    finally:
+        engine.dispose()
