@@ -72,6 +72,16 @@ class FirstSignOnScreen(BaseScreen):
             self.presenter.error = self._scan.error
             self.refresh()
 
+    def scan_frame(self, texture: Any) -> str | None:
+        """One camera frame (a Kivy texture) through the decoder, as the camera's poll."""
+        from tablet_app.presenters.scanning import FrameScanner
+        from tablet_app.screens.camera_scan import scan_texture
+
+        payload = scan_texture(texture, FrameScanner())
+        if payload is not None:
+            self.scanned(payload)
+        return payload
+
     def scanned(self, payload: str) -> None:
         self.presenter.scanned(payload)
         self.ids.code.text = self.presenter.code

@@ -40,7 +40,7 @@ async def walk(out: Path, work: Path) -> dict[str, Any]:
     from kivy.clock import Clock
 
     from cspermit.demo.drive import run_scripted
-    from cspermit.demo.walkthrough import _visible_texts
+    from cspermit.demo.walkthrough import _qr_texture, _visible_texts
     from tablet_app.context import AppContext
     from tablet_app.desk import PermitDesk
     from tablet_app.presenters.settings import SettingsPresenter
@@ -101,7 +101,9 @@ async def walk(out: Path, work: Path) -> dict[str, Any]:
             outcomes["wrong_code"] = "pin set" if ok else "refused"
             notes["wrong_code_error"] = first.ids.error.text
             await shot("first-signon-wrong-code")
-            first.ids.code.text = code
+            # the slip's QR, as a camera frame, through the screen's scan path
+            notes["slip_scanned"] = first.scan_frame(_qr_texture(code))
+            notes["code_field_after_scan"] = first.ids.code.text
             keypad(first, PIN)
             first.key("→")
             keypad(first, PIN)

@@ -33,6 +33,8 @@ def test_first_sign_on_sets_the_pin_and_the_second_tablet_accepts_it(walk: dict)
     assert notes["screen_after_button"] == "first_signon"  # reached from the sign-in screen
     assert "无效" in notes["wrong_code_error"] and "李强" in notes["wrong_code_error"]
     assert notes["first_signon_error"] == ""
+    # the code came from the slip's QR through the camera's decoder, not typed
+    assert notes["slip_scanned"] and notes["code_field_after_scan"] == notes["slip_scanned"]
     # back on the sign-in screen with the person chosen, then in with the new PIN
     assert notes["screen_after_pin_set"] == "signin"
     assert notes["selected_after_pin_set"] == "a-p-li"
