@@ -279,3 +279,21 @@ def test_the_migration_gives_older_enrolment_codes_an_id_and_goes_back(empty_db:
         migrate(engine)
     finally:
         engine.dispose()
+
+
+def test_the_codes_rules_come_from_the_data_file_with_their_reason() -> None:
+    import tomllib
+
+    from sync_server.services import signon_codes as signon
+
+    data = tomllib.loads(signon.DATA.read_text("utf-8"))
+    assert data["lifetime"]["reason"].strip()  # a number with its reason
+    rules = signon.rules()
+    assert rules.lifetime.total_seconds() == data["lifetime"]["hours"] * 3600
+    codes = {signon.new_code() for _ in range(200)}
+    assert len(codes) == 200  # random, not repeating
+    for code in codes:
+        raw = code.replace("-", "")
+        assert len(raw) == rules.length and set(raw) <= set(rules.alphabet)
+        assert not set(raw) & set("IO01")  # nothing to misread on paper
+    assert signon.check_pin_hash(hash_pin("0000")).startswith("$argon2id$")
