@@ -48,8 +48,8 @@ def parse_enrolment_code(payload: str) -> EnrolmentCode:
     if not code:
         return EnrolmentCode(text)
     if text.startswith(SCHEME_PREFIX):
-        server = (query.get("server") or [""])[0].strip()
-        ok = server.startswith(("http://", "https://"))
-        return EnrolmentCode(code, server.rstrip("/") if ok else None)
-    server = f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else None
-    return EnrolmentCode(code, server)
+        named = (query.get("server") or [""])[0].strip()
+        ok = named.startswith(("http://", "https://"))
+        return EnrolmentCode(code, named.rstrip("/") if ok else None)
+    host = f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else None
+    return EnrolmentCode(code, host)

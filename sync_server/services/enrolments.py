@@ -24,7 +24,7 @@ from sync_server.services import accounts, audit, one_time_codes
 from sync_server.settings import Settings
 from sync_server.storage import now_iso, parse_iso
 
-PENDING, USED, EXPIRED, REVOKED = "pending", "used", "expired", "revoked"
+PENDING = "pending"
 
 
 def create_code(
@@ -65,13 +65,7 @@ def revoke_device(conn: Connection, who: Principal, enterprise_id: str, device_i
 
 
 def code_state(row: Any, now: datetime) -> str:
-    if row.used_at is not None:
-        return USED
-    if row.revoked_at is not None:
-        return REVOKED
-    if parse_iso(row.expires_at) <= now:
-        return EXPIRED
-    return PENDING
+    return one_time_codes.state_of(row, now, PENDING)
 
 
 def codes_of(conn: Connection, enterprise_id: str, *, pending_only: bool = False) -> list[Any]:

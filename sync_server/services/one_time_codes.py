@@ -1,13 +1,29 @@
-"""What enrolment codes and sign-on codes share: revoking one still open."""
+"""What enrolment codes and sign-on codes share: their state, revoking one still open."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from sync_server.security import Principal
 from sync_server.services import audit
-from sync_server.storage import now_iso
+from sync_server.storage import now_iso, parse_iso
+
+USED, EXPIRED, REVOKED = "used", "expired", "revoked"
+
+
+def state_of(row: Any, now: datetime, open_state: str) -> str:
+    """A code's state: used, revoked, expired, or ``open_state`` while it can be used."""
+    if row.used_at is not None:
+        return USED
+    if row.revoked_at is not None:
+        return REVOKED
+    if parse_iso(row.expires_at) <= now:
+        return EXPIRED
+    return open_state
 
 
 def revoke_open(

@@ -36,12 +36,13 @@ from sync_server.services import accounts, audit, one_time_codes
 from sync_server.services import reference as ref
 from sync_server.services.reference import Kind
 from sync_server.settings import Settings
-from sync_server.storage import begin_write, now_iso, parse_iso
+from sync_server.storage import begin_write, now_iso
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "signon_codes.toml"
 
 # What the listing says of a code (the page shows them in words).
-ISSUED, USED, EXPIRED, REVOKED = "issued", "used", "expired", "revoked"
+ISSUED = "issued"
+USED, EXPIRED, REVOKED = one_time_codes.USED, one_time_codes.EXPIRED, one_time_codes.REVOKED
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,7 @@ def _digest(code: str) -> str:
 
 
 def state_of(row: Any, now: datetime) -> str:
-    if row.used_at is not None:
-        return USED
-    if row.revoked_at is not None:
-        return REVOKED
-    if parse_iso(row.expires_at) <= now:
-        return EXPIRED
-    return ISSUED
+    return one_time_codes.state_of(row, now, ISSUED)
 
 
 def _row_out(row: Any, now: datetime, names: dict[str, str]) -> dict[str, Any]:
