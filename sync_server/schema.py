@@ -93,6 +93,9 @@ enrollment_codes = sa.Table(
     sa.Column("expires_at", TS, nullable=False),
     sa.Column("used_at", TS, nullable=True),
     sa.Column("device_id", ID, nullable=True),
+    # 0007: an id the devices page lists and revokes a pending code by (never its hash)
+    sa.Column("code_id", ID, nullable=True, unique=True),
+    sa.Column("revoked_at", TS, nullable=True),
 )
 
 devices = sa.Table(
@@ -104,6 +107,9 @@ devices = sa.Table(
     sa.Column("public_key_b64", sa.String(100), nullable=False, unique=True),
     sa.Column("enrolled_at", TS, nullable=False),
     sa.Column("revoked_at", TS, nullable=True),
+    # 0007: when the tablet last synced, and when it last pulled the ledger (its age)
+    sa.Column("last_sync_at", TS, nullable=True),
+    sa.Column("ledger_pulled_at", TS, nullable=True),
 )
 
 # The server's identity keys (Ed25519): the current one signs export attestations; retired
@@ -356,4 +362,21 @@ audit_log = sa.Table(
     sa.Column("object_id", sa.String(200), nullable=False),
     sa.Column("before", sa.JSON, nullable=True),
     sa.Column("after", sa.JSON, nullable=True),
+)
+
+# 0007: one-time sign-on codes a person trades once, on a tablet, for a PIN they choose
+# (sync_server/services/signon_codes.py); stored only as a SHA-256 digest.
+signon_codes = sa.Table(
+    "signon_codes",
+    metadata,
+    sa.Column("code_id", ID, primary_key=True),
+    sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("enterprise_id", ENT, nullable=False, index=True),
+    sa.Column("person_id", ID, nullable=False),
+    sa.Column("created_by", ID, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("used_at", TS, nullable=True),
+    sa.Column("used_by_device", ID, nullable=True),
+    sa.Column("revoked_at", TS, nullable=True),
 )

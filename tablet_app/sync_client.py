@@ -214,6 +214,24 @@ class SyncClient:
         self.token = str(body["token"])
         return Enrollment(str(body["device_id"]), str(body["token"]), str(body["enterprise_id"]))
 
+    async def redeem_signon_code(self, code: str, person_id: str, pin_hash: str) -> dict[str, Any]:
+        """A person's first sign-on: their one-time code and the hash of the PIN they
+        chose (never the PIN); the server writes the hash into their ledger entry."""
+        # One try, no retry: a person waits at the screen, and a throttled code (429)
+        # must say so at once rather than be retried behind their back.
+        body = {"code": code, "person_id": person_id, "pin_hash": pin_hash}
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            r = await self._http.post("/api/v1/signon", json=body, headers=headers)
+        except httpx.TransportError as exc:
+            raise ServerUnavailable(
+                _("the server did not answer ({error})").format(error=type(exc).__name__),
+                code="SERVER_UNAVAILABLE",
+            ) from exc
+        if r.status_code >= 400:
+            raise _error_of(r)
+        return dict(r.json())
+
     async def push_events(self, events: Sequence[Mapping[str, Any]]) -> PushOutcome:
         """Push events in chain order, in batches; one result per event, in input order."""
         outcome = PushOutcome()

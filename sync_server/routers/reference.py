@@ -17,7 +17,7 @@ from sync_server.errors import Forbidden, Unprocessable
 from sync_server.i18n import gettext as _
 from sync_server.ids import normalised, safe_id
 from sync_server.security import Role
-from sync_server.services import ledger_edits, ledger_history
+from sync_server.services import enrolments, ledger_edits, ledger_history
 from sync_server.services import reference as ref
 from sync_server.services.reference import Kind
 from sync_server.services.tenancy import require_role, require_visible
@@ -199,4 +199,7 @@ def pull_reference(
     if enterprise_id is not None and enterprise_id != eid:
         raise Forbidden(_("a device pulls only its own enterprise"), code="TENANT_FORBIDDEN")
     require_visible(conn, who, eid)
-    return ReferencePull(**ref.changes_since(conn, eid, cursor, limit))
+    changes = ref.changes_since(conn, eid, cursor, limit)
+    # the devices page shows each tablet's last sync and how old its ledger is
+    enrolments.seen(conn, who, pulled_ledger=not changes["more"])
+    return ReferencePull(**changes)

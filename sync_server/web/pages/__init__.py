@@ -17,9 +17,11 @@ from sync_server.web.pages import (
     accounts,
     auth,
     dashboard,
+    devices,
     enterprises,
     hazards,
     notes,
+    people_access,
     permits,
 )
 from sync_server.web.pages import ledger_forms as ledger_form_pages
@@ -27,6 +29,8 @@ from sync_server.web.pages._base import PageRoute, error_page
 
 router = APIRouter(prefix="/web", route_class=PageRoute, include_in_schema=False)
 for _pages in (auth, dashboard, permits, enterprises, hazards, notes, ledger_form_pages, accounts):
+    router.include_router(_pages.router)
+for _pages in (people_access, devices):  # sign-on codes and tablets (issue 16)
     router.include_router(_pages.router)
 
 
