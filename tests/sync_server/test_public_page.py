@@ -139,7 +139,7 @@ def test_the_card_prints_a_phone_url_with_a_random_token(web: ASGIClient) -> Non
 
 
 def test_no_public_address_no_card(tmp_path: Path) -> None:
-    app = _app(tmp_path)  # public_base_url unset
+    app = _app(tmp_path, public_base_url=None)
     web = ASGIClient(app)
     try:
         sign_in(web, "a-admin")

@@ -33,7 +33,14 @@ def server(tmp_path: Path) -> Any:
     engine = make_engine(url)
     migrate(engine)
     engine.dispose()
-    app = create_app(Settings(db_url=url, argon2_time_cost=1, argon2_memory_cost_kib=64))
+    app = create_app(
+        Settings(
+            db_url=url,
+            argon2_time_cost=1,
+            argon2_memory_cost_kib=64,
+            public_base_url="https://codes.example.cn",
+        )
+    )
     seed_reference(app.state.engine, app.state.passwords)
     yield app
     app.state.engine.dispose()

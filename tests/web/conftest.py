@@ -24,6 +24,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
+PUBLIC_BASE_URL = "https://codes.example.cn"
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -54,7 +55,8 @@ def serve(url: str, workdir: Path) -> Iterator[str]:
     first and passing it on races with other processes on a shared machine (a server
     that lost the race would leave the tests talking to someone else's). Stopped by its
     own pid."""
-    env = {**os.environ, "CSPERMIT_LANG": "zh_CN"}
+    # Where phones reach the server: what the warning cards' QR codes print (码上查).
+    env = {**os.environ, "CSPERMIT_LANG": "zh_CN", "CSPERMIT_PUBLIC_BASE_URL": PUBLIC_BASE_URL}
     log_path = workdir / f"server-{time.monotonic_ns()}.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
