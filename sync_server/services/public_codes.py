@@ -250,9 +250,10 @@ _PHONE = re.compile(r"(?<!\d)(\+?\d[\d\- ]{5,}\d)(?!\d)")
 
 
 def mask_name(name: str) -> str:
-    """张三 → 张*, 欧阳娜娜 → 欧***: the surname only (a stranger at the entrance)."""
+    """张三 → 张*, 王小明 → 王**: the surname only, never the name's length past two
+    (a stranger at the entrance)."""
     name = name.strip()
-    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
+    return name[:1] + "*" * min(2, max(1, len(name) - 1)) if name else ""
 
 
 def scrub(text: str, full_names: dict[str, str]) -> str:
