@@ -355,3 +355,33 @@ def test_a_replaced_code_says_so_and_reaches_nothing(app: Any, web: ASGIClient) 
         ).status_code in (403, 404)
     finally:
         b.close()
+
+
+def test_the_dashboard_flags_a_report_not_answered_in_time(app: Any, web: ASGIClient) -> None:
+    sign_in(web, "a-admin")
+    path = public_path(card_url(web, "A-T1"))
+    phone = ASGIClient(app)
+    try:
+        assert send_report(phone, path).status_code == 200
+        assert send_report(phone, path, category="no_warning_sign").status_code == 200
+    finally:
+        phone.close()
+    days = report_service.ANSWER_WITHIN.days
+    late = (datetime.now(UTC) - timedelta(days=days, hours=1)).isoformat()
+    with app.state.engine.begin() as conn:
+        first = conn.execute(sa.select(public_reports.c.report_id).limit(1)).scalar_one()
+        conn.execute(
+            public_reports.update()
+            .where(public_reports.c.report_id == first)
+            .values(created_at=late)
+        )
+    bureau = ASGIClient(app)
+    try:
+        sign_in(bureau, "bureau")
+        dash = bureau.get("/web/").text
+    finally:
+        bureau.close()
+    counts = dash.split('id="public-report-counts"', 1)[1].split("</ul>", 1)[0]
+    assert re.search(r'data-stage="received">受理: <span class="n">2<', counts)
+    flagged = re.search(r'id="public-reports-overdue">([^<]+)<', dash)
+    assert flagged and f"1 件举报超过 {days} 天未答复" in flagged.group(1)

@@ -95,9 +95,10 @@ def seed_demo(url: str) -> None:
     assert seeded.returncode == 0, seeded.stderr
 
 
-@pytest.fixture(scope="session")
-def demo_server() -> Iterator[DemoServer]:
-    tmp = Path(tempfile.mkdtemp(prefix="cspermit-web-"))
+@contextmanager
+def fresh_demo_server(prefix: str) -> Iterator[DemoServer]:
+    """A server on a demo database of its own, seeded anew, removed afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     db = tmp / "demo.db"
     url = f"sqlite:///{db}"
     try:
@@ -106,6 +107,12 @@ def demo_server() -> Iterator[DemoServer]:
             yield DemoServer(base, db)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def demo_server() -> Iterator[DemoServer]:
+    with fresh_demo_server("cspermit-web-") as server:
+        yield server
 
 
 def sign_in(client: httpx.Client, username: str, password: str) -> str:

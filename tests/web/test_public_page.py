@@ -14,9 +14,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-import shutil
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -28,7 +26,13 @@ import pytest
 from PIL import Image
 
 from sync_server.services.public_reports import LIMITS, solve
-from tests.web.conftest import PUBLIC_BASE_URL, SCREENSHOTS, DemoServer, seed_demo, serve, sign_in
+from tests.web.conftest import (
+    PUBLIC_BASE_URL,
+    SCREENSHOTS,
+    DemoServer,
+    fresh_demo_server,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -40,15 +44,8 @@ NEVER = ("ent-a", "ent-b", "A-T1", "A-P1", "B-S1", "A-2026", "a-p-", "滇中水�
 
 @pytest.fixture(scope="module")
 def own_server() -> Iterator[DemoServer]:
-    tmp = Path(tempfile.mkdtemp(prefix="cspermit-public-"))
-    db = tmp / "demo.db"
-    url = f"sqlite:///{db}"
-    try:
-        seed_demo(url)
-        with serve(url, tmp) as base:
-            yield DemoServer(base, db)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with fresh_demo_server("cspermit-public-") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

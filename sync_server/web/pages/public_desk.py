@@ -4,7 +4,7 @@ pages with their answer, the reward mark and the audit-logged view of a contact.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Form, Request, Response
@@ -24,11 +24,21 @@ router = base.page_router()
 Csrf = Annotated[str, Form()]
 
 
-def _labels() -> dict[str, object]:
-    return {
-        "CATEGORY_LABELS": public_reports.CATEGORY_LABELS,
-        "STAGE_LABELS": public_reports.STAGE_LABELS,
-    }
+def _render(request: Request, conn: PageConn, who: Who, **extra: Any) -> HTMLResponse:
+    """The desk's page: one enterprise's codes and reports, or every report in scope."""
+    values: dict[str, Any] = {"ent": None, "spaces": [], "base_url": "", "contact": None}
+    values.update(extra)
+    if "reports" not in values:
+        values["reports"] = public_reports.listing(conn, who)
+    return base.render(
+        request,
+        "public_desk.html",
+        who,
+        names=dashboard_service.enterprise_names(conn, who),
+        CATEGORY_LABELS=public_reports.CATEGORY_LABELS,
+        STAGE_LABELS=public_reports.STAGE_LABELS,
+        **values,
+    )
 
 
 @router.get("/enterprises/{enterprise_id}/public")
@@ -50,34 +60,20 @@ def desk(
         }
         for row in ref.list_items(conn, enterprise_id, Kind.SPACE)
     ]
-    return base.render(
+    return _render(
         request,
-        "public_desk.html",
+        conn,
         who,
         ent=ent,
         spaces=spaces,
         base_url=base_url,
         reports=public_reports.listing(conn, who, enterprise_id),
-        names=dashboard_service.enterprise_names(conn, who),
-        contact=None,
-        **_labels(),
     )
 
 
 @router.get("/public-reports")
 def all_reports(request: Request, conn: PageConn, who: Who) -> HTMLResponse:
-    return base.render(
-        request,
-        "public_desk.html",
-        who,
-        ent=None,
-        spaces=[],
-        base_url="",
-        reports=public_reports.listing(conn, who),
-        names=dashboard_service.enterprise_names(conn, who),
-        contact=None,
-        **_labels(),
-    )
+    return _render(request, conn, who)
 
 
 @router.post("/enterprises/{enterprise_id}/public/phone")
@@ -146,15 +142,10 @@ def contact(request: Request, report_id: str, conn: PageConn, who: Who, csrf: Cs
     """The contact on a page of its own, after a deliberate post: each view is audited."""
     FormPost(request, csrf)
     shown = public_reports.contact(conn, who, report_id)
-    return base.render(
+    return _render(
         request,
-        "public_desk.html",
+        conn,
         who,
-        ent=None,
-        spaces=[],
-        base_url="",
         reports=[r for r in public_reports.listing(conn, who) if r["report_id"] == report_id],
-        names=dashboard_service.enterprise_names(conn, who),
         contact={"report_id": report_id, "text": shown},
-        **_labels(),
     )
