@@ -287,6 +287,25 @@ def test_a_report_with_a_photo_through_to_the_answer(app: Any, web: ASGIClient) 
         assert progress(phone, "AAAA-BBBB-CCCC").status_code == 404
     finally:
         phone.close()
+    # Rectified by one person, verified by another: now it can be marked for a reward.
+    for body in (
+        {"action": "rectify", "person": "a-p-qian", "evidence": ["监护人已到岗"]},
+        {"action": "verify", "person": "a-p-zhao"},
+    ):
+        step = web.post(
+            f"/api/v1/hazards/{row.hazard_id}/actions",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert step.status_code == 200, step.text
+    bureau = ASGIClient(app)
+    try:
+        bcsrf = sign_in(bureau, "bureau")
+        marked = bureau.post(f"/web/public-reports/{row.report_id}/reward", data={"csrf": bcsrf})
+        assert marked.status_code == 303, marked.text
+        assert "已标记奖励" in bureau.get("/web/public-reports").text
+    finally:
+        bureau.close()
 
 
 def test_reports_are_throttled_per_address(app: Any, web: ASGIClient) -> None:
