@@ -404,3 +404,30 @@ def test_the_dashboard_flags_a_report_not_answered_in_time(app: Any, web: ASGICl
     assert re.search(r'data-stage="received">受理: <span class="n">2<', counts)
     flagged = re.search(r'id="public-reports-overdue">([^<]+)<', dash)
     assert flagged and f"1 件举报超过 {days} 天未答复" in flagged.group(1)
+
+
+def test_a_withdrawn_code_opens_nothing_and_leaves_the_tablets_list(
+    app: Any, web: ASGIClient
+) -> None:
+    from sync_server.services import public_codes
+
+    csrf = sign_in(web, "a-admin")
+    path = public_path(card_url(web, "A-P1"))
+    with app.state.engine.connect() as conn:
+        assert token_of(BASE + path) in {
+            c["token"] for c in public_codes.tablet_codes(conn, "ent-a")
+        }
+    r = web.post("/web/enterprises/ent-a/spaces/A-P1/public-code/revoke", data={"csrf": csrf})
+    assert r.status_code == 303, r.text
+    phone = ASGIClient(app)
+    try:
+        gone = phone.get(path)
+        assert (
+            gone.status_code == 410 and "此码已撤销" in gone.text and "废水沉淀池" not in gone.text
+        )
+        assert send_report(phone, public_path(card_url(web, "A-P1"))).status_code == 200
+    finally:
+        phone.close()
+    with app.state.engine.connect() as conn:
+        tokens = {c["token"] for c in public_codes.tablet_codes(conn, "ent-a")}
+    assert token_of(BASE + path) not in tokens  # printing again made a new code
