@@ -101,6 +101,9 @@ class ReferenceUpdate:
     hazards: list[dict[str, Any]] = field(default_factory=list)
     enterprise: dict[str, Any] | None = None
     profiles: list[str] = field(default_factory=list)
+    # Every space's current public token (the QR on its warning card); None from a server
+    # that does not send them.
+    public_codes: list[dict[str, str]] | None = None
 
 
 class SyncClient:
@@ -303,6 +306,8 @@ class SyncClient:
             update.hazards += body["hazards"]
             update.enterprise = body["enterprise"] or update.enterprise
             update.profiles = body["profiles"]
+            if "public_codes" in body:
+                update.public_codes = list(body["public_codes"])
             update.cursor = int(body["cursor"])
             self._report("reference", len(update.items), None)
             if not body["more"]:

@@ -39,7 +39,14 @@ def demo_app(workdir: Path) -> Any:
     engine = make_engine(url)
     migrate(engine)
     engine.dispose()
-    app = create_app(Settings(db_url=url, argon2_time_cost=1, argon2_memory_cost_kib=64))
+    app = create_app(
+        Settings(
+            db_url=url,
+            argon2_time_cost=1,
+            argon2_memory_cost_kib=64,
+            public_base_url="https://codes.example.cn",  # the cards' 码上查 URLs
+        )
+    )
     seed_reference(app.state.engine, app.state.passwords)
     return app
 

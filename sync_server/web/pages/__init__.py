@@ -23,6 +23,7 @@ from sync_server.web.pages import (
     notes,
     people_access,
     permits,
+    public_desk,
 )
 from sync_server.web.pages import ledger_forms as ledger_form_pages
 from sync_server.web.pages._base import PageRoute, error_page
@@ -32,6 +33,7 @@ for _pages in (auth, dashboard, permits, enterprises, hazards, notes, ledger_for
     router.include_router(_pages.router)
 for _pages in (people_access, devices):  # sign-on codes and tablets (issue 16)
     router.include_router(_pages.router)
+router.include_router(public_desk.router)  # 码上查: space codes and public reports
 
 
 # Registered last: any other path under /web is a 404 page, not the API's JSON body.
