@@ -17,11 +17,14 @@ from sync_server.web.pages import (
     accounts,
     auth,
     dashboard,
+    devices,
     enterprises,
     hazards,
     ledger_import,
     notes,
+    people_access,
     permits,
+    public_desk,
 )
 from sync_server.web.pages import ledger_forms as ledger_form_pages
 from sync_server.web.pages._base import PageRoute, error_page
@@ -40,6 +43,9 @@ for _pages in (
     accounts,
 ):
     router.include_router(_pages.router)
+for _pages in (people_access, devices):  # sign-on codes and tablets (issue 16)
+    router.include_router(_pages.router)
+router.include_router(public_desk.router)  # 码上查: space codes and public reports
 
 
 # Registered last: any other path under /web is a 404 page, not the API's JSON body.
