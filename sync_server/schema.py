@@ -422,13 +422,3 @@ public_reports = sa.Table(
     sa.Column("reward_marked_by", sa.String(200), nullable=True),
     sa.Column("created_at", TS, nullable=False, index=True),
 )
-
-# When each tablet last reached the server (a push or a reference pull): the public page
-# shows 状态未知 when none of an enterprise's tablets has within the limit.
-device_contacts = sa.Table(
-    "device_contacts",
-    metadata,
-    sa.Column("device_id", ID, primary_key=True),
-    sa.Column("enterprise_id", ENT, nullable=False, index=True),
-    sa.Column("last_seen_at", TS, nullable=False),
-)

@@ -210,5 +210,4 @@ def pull_reference(
     changes = ref.changes_since(conn, eid, cursor, limit)
     # the devices page shows each tablet's last sync and how old its ledger is
     enrolments.seen(conn, who, pulled_ledger=not changes["more"])
-    public_codes.note_contact(conn, who)
     return ReferencePull(**changes, public_codes=public_codes.tablet_codes(conn, eid))

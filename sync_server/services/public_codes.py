@@ -25,7 +25,7 @@ from permits.space_code import public_url
 from sync_server import domain
 from sync_server.errors import NotFound, Unprocessable
 from sync_server.i18n import gettext as _
-from sync_server.schema import device_contacts, enterprises, events, permits, space_public_codes
+from sync_server.schema import devices, enterprises, events, permits, space_public_codes
 from sync_server.security import Principal, Role
 from sync_server.services import audit
 from sync_server.services import reference as ref
@@ -202,29 +202,22 @@ def codes_of(conn: Connection, enterprise_id: str) -> dict[str, str]:
 
 
 def note_contact(conn: Connection, who: Principal, now: datetime | None = None) -> None:
-    """A tablet reached the server (a push or a reference pull)."""
+    """A tablet reached the server (a push or a reference pull): its
+    ``devices.last_sync_at``, the one record of it (the tablets page shows it, the
+    public page's 状态未知 reads it), written at most once a minute per tablet."""
     if who.role is not Role.DEVICE or who.enterprise_id is None:
         return
     now = now or datetime.now(UTC)
     row = conn.execute(
-        sa.select(device_contacts.c.last_seen_at).where(
-            device_contacts.c.device_id == who.subject_id
-        )
+        sa.select(devices.c.last_sync_at).where(devices.c.device_id == who.subject_id)
     ).first()
     if row is None:
-        with conn.begin_nested():  # a racing first contact of the same tablet is fine
-            conn.execute(
-                device_contacts.insert().values(
-                    device_id=who.subject_id,
-                    enterprise_id=who.enterprise_id,
-                    last_seen_at=now_iso(now),
-                )
-            )
-    elif now - parse_iso(row.last_seen_at) >= CONTACT_EVERY:
+        return
+    if row.last_sync_at is None or now - parse_iso(row.last_sync_at) >= CONTACT_EVERY:
         conn.execute(
-            device_contacts.update()
-            .where(device_contacts.c.device_id == who.subject_id)
-            .values(last_seen_at=now_iso(now))
+            devices.update()
+            .where(devices.c.device_id == who.subject_id)
+            .values(last_sync_at=now_iso(now))
         )
 
 
@@ -237,8 +230,8 @@ def touch(engine: Engine, who: Principal) -> None:
 
 def last_contact(conn: Connection, enterprise_id: str) -> datetime | None:
     value = conn.execute(
-        sa.select(sa.func.max(device_contacts.c.last_seen_at)).where(
-            device_contacts.c.enterprise_id == enterprise_id
+        sa.select(sa.func.max(devices.c.last_sync_at)).where(
+            devices.c.enterprise_id == enterprise_id, devices.c.revoked_at.is_(None)
         )
     ).scalar_one()
     return None if value is None else parse_iso(str(value))

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from PIL import Image
 
 from permits.space_code import parse_space_code
-from sync_server.schema import audit_log, blobs, device_contacts, hazards, public_reports
+from sync_server.schema import audit_log, blobs, devices, hazards, public_reports
 from sync_server.services import public_reports as report_service
 from tests.sync_server.conftest import ASGIClient, make_settings
 
@@ -176,7 +176,7 @@ def test_status_active_none_and_stale(app: Any, web: ASGIClient) -> None:
         # The tablets fall silent: the page says unknown, not "no permit".
         old = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
         with app.state.engine.begin() as conn:
-            conn.execute(device_contacts.update().values(last_seen_at=old))
+            conn.execute(devices.update().values(last_sync_at=old))
         stale = public.get(idle_path)
         assert 'data-state="unknown"' in stale.text and "状态未知" in stale.text
         assert "无作业" not in stale.text

@@ -118,7 +118,8 @@ def _space(page: Any, base: str, server: DemoServer) -> None:
     page.locator("#f-location").fill("制炼车间南侧")
     page.locator("#f-required_channels-O2").check()
     page.locator("#f-required_channels-H2S").check()
-    page.locator("#f-sample_points").fill("池口\n池底")
+    page.locator("#f-sample_points-top").check()  # a named point, and two of its own
+    page.locator("#f-sample_points-_other").fill("池口\n池底")
     page.locator("#f-isolation_points-0-kind").select_option("blind_flange")
     page.locator("#f-required_ppe-harness").check()
     page.locator("#f-rescue_equipment-tripod").check()
@@ -130,7 +131,7 @@ def _space(page: Any, base: str, server: DemoServer) -> None:
     assert "是" in page.locator("#derived").inner_text()
     space = stored(server, "spaces", "WF-S1")
     assert space is not None and space["isolation_points"][0]["kind"] == "blind_flange"
-    assert space["sample_points"] == ["池口", "池底"]
+    assert space["sample_points"] == ["top", "池口", "池底"]
     _shot(page, "space-form")
 
     page.locator("#f-location").fill("制炼车间北侧")
@@ -145,7 +146,7 @@ def _space(page: Any, base: str, server: DemoServer) -> None:
 
     page.goto(base + ENT + "/spaces")
     row = page.locator("#space-WF-S1")
-    assert "V-9 进浆阀" in row.locator(".isolation-points").inner_text()
+    assert "进浆阀" in row.locator(".isolation-points").inner_text()  # by name, not V-9
     assert "盲板" in row.locator(".isolation-points").inner_text()
     assert "安全带" in row.locator(".ppe").inner_text()
     assert "三脚架" in row.locator(".rescue").inner_text()

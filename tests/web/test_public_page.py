@@ -202,7 +202,7 @@ def test_status_no_permit_active_evacuating_and_stale(
     # The enterprise's tablets fall silent: unknown, never "no permit".
     old = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
     with sqlite3.connect(own_server.db_path) as db:
-        db.execute("UPDATE device_contacts SET last_seen_at = ?", (old,))
+        db.execute("UPDATE devices SET last_sync_at = ?", (old,))
     for path in (tank, pit):
         open_page(phone, own_server, path)
         assert phone.locator("#status").get_attribute("data-state") == "unknown"

@@ -1,7 +1,7 @@
 """sign-on codes, enrolment codes listed and revoked, the tablets' last sync
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02 00:10:00
 
 A person's one-time sign-on code (issued by the enterprise admin, traded once on a

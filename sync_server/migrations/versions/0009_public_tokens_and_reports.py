@@ -1,13 +1,13 @@
-"""public page (码上查): space tokens, public reports, tablet contacts, emergency phone
+"""public page (码上查): space tokens, public reports, emergency phone
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-02 00:10:00
 
 Each space gets a random public token behind the QR on its warning card; reports from
 the public page file worker-report hazards and keep the reporter's receipt and answer
-here; the server notes when each tablet last reached it, so a page whose data is stale
-says so. The enterprise gains the emergency phone its public pages show (docs/server.md).
+here (a page whose data is stale says so from the tablets' ``devices.last_sync_at``,
+migration 0007). The enterprise gains the emergency phone its public pages show (docs/server.md).
 """
 
 from collections.abc import Sequence
@@ -68,18 +68,9 @@ def upgrade() -> None:
     )
     for column in ("enterprise_id", "token", "address_hash", "created_at"):
         op.create_index(op.f(f"ix_public_reports_{column}"), "public_reports", [column])
-    op.create_table(
-        "device_contacts",
-        sa.Column("device_id", ID, nullable=False),
-        sa.Column("enterprise_id", ID, nullable=False),
-        sa.Column("last_seen_at", TS, nullable=False),
-        sa.PrimaryKeyConstraint("device_id", name=op.f("pk_device_contacts")),
-    )
-    op.create_index(op.f("ix_device_contacts_enterprise_id"), "device_contacts", ["enterprise_id"])
 
 
 def downgrade() -> None:
-    op.drop_table("device_contacts")
     op.drop_table("public_reports")
     op.drop_table("space_public_codes")
     with op.batch_alter_table("enterprises") as batch:
