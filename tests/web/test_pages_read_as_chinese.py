@@ -32,10 +32,10 @@ MAX_PAGES = 120
 
 RAW_CODE = re.compile(r"(?<![\w/-])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+(?![\w/-])")
 CLAUSE_CODE = re.compile(r"\bMEM\d+(?:[-_]\d+)+\b|\bMEM\d+ Art\.")
-# An ASCII token with a letter and a digit, dash or underscore, alone in brackets.
-BRACKETED_ID = re.compile(
-    r"[(（]\s*(?=[^)）\s]*[A-Za-z])(?=[^)）\s]*[-_\d])[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*\s*[)）]"
-)
+# A token alone in brackets: an id of the ledger (``known``), or any token joined by a
+# dash or underscore ("(A-T1)", "(a-p-li)"). A gas's formula after its name ("氧气（O2）")
+# is words, not an id.
+BRACKETED = re.compile(r"[(（]\s*([A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*)\s*[)）]")
 UTC_TIME = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|\bUTC\b|[+-]00:00\b|\d{2}:\d{2}(?::\d{2})?Z\b"
 )
@@ -68,14 +68,19 @@ class _Page(HTMLParser):
             self.pieces.append(" ".join(data.split()))
 
 
-def problems_in(pieces: list[str]) -> list[str]:
-    """What on a page is a code, an id or a UTC time rather than words."""
+def problems_in(pieces: list[str], known: frozenset[str] = frozenset()) -> list[str]:
+    """What on a page is a code, an id (``known``: the ledger's) or a UTC time rather
+    than words."""
     found = []
     text = " ".join(pieces)
+    for m in BRACKETED.finditer(text):
+        token = m.group(1)
+        if token in known or (re.search(r"[-_]", token) and re.search(r"[A-Za-z]", token)):
+            where = text[max(0, m.start() - 40) : m.end() + 20]
+            found.append(f"id in brackets: {m.group(0)!r} in …{where}…")
     for name, pattern in (
         ("code", RAW_CODE),
         ("clause code", CLAUSE_CODE),
-        ("id in brackets", BRACKETED_ID),
         ("UTC time", UTC_TIME),
     ):
         found += [
@@ -99,7 +104,7 @@ def test_the_checks_catch_what_they_are_for() -> None:
     assert problems_in(["ALARM_RAISED"])
     assert problems_in(["状态为 reported 的隐患不能执行 hazard_closed"])
     assert problems_in(["MEM10-13-1"]) and problems_in(["MEM10 Art. 13 (一)"])
-    assert problems_in(["李强 (P01)"]) and problems_in(["1号罐 (A-T1)"])
+    assert problems_in(["李强 (P01)"], frozenset({"P01"})) and problems_in(["1号罐 (A-T1)"])
     assert problems_in(["李强 (a-p-li)"]) and problems_in(["李强 (entrant)"])
     assert problems_in(["draft"]) and problems_in(["2026-12-01T03:52:36+00:00"])
     assert problems_in(["2026-12-01 03:52 UTC"])
@@ -110,6 +115,7 @@ def test_the_checks_catch_what_they_are_for() -> None:
             "未销号隐患 (5)",
             "H2S (ppm)",
             "O2 (%VOL)",
+            "氧气（O2）、硫化氢（H2S）",
             "云南甘蔗糖业有限公司 (demo sugar mill)",
             "2026-12-01 11:52:36",
             "A-2026-0003",
@@ -117,7 +123,25 @@ def test_the_checks_catch_what_they_are_for() -> None:
     )
 
 
+def _ledger_ids(base: str, username: str, password: str) -> frozenset[str]:
+    """Every enterprise's, space's and person's id the reader's API answers."""
+    with httpx.Client(base_url=base, timeout=60) as api:
+        auth = {"username": username, "password": password}
+        token = api.post("/api/v1/auth/token", data=auth).json()["access_token"]
+        api.headers["Authorization"] = f"Bearer {token}"
+        ids = set()
+        for ent in api.get("/api/v1/enterprises").json():
+            ids.add(ent["enterprise_id"])
+            for kind in ("spaces", "people"):
+                answer = api.get(f"/api/v1/enterprises/{ent['enterprise_id']}/{kind}").json()
+                rows = answer.get("items", []) if isinstance(answer, dict) else answer
+                ids |= {str(r.get("item_id") or r.get("id")) for r in rows}
+    return frozenset(ids)
+
+
 def _crawl(base: str, username: str, password: str) -> dict[str, list[str]]:
+    known = _ledger_ids(base, username, password)
+    assert {"ent-a", "A-T1", "a-p-li"} <= known, known  # the ledger was read
     with httpx.Client(base_url=base, timeout=60) as c:
         form = c.get("/web/sign-in")
         token = re.search(r'name="csrf" value="([^"]+)"', form.text)
@@ -137,7 +161,7 @@ def _crawl(base: str, username: str, password: str) -> dict[str, list[str]]:
             assert r.status_code == 200, (path, r.status_code)
             page = _Page()
             page.feed(r.text)
-            if found := problems_in(page.pieces):
+            if found := problems_in(page.pieces, known):
                 problems[path] = found
             for href in page.links:
                 url = urlsplit(urljoin(base + path, href))
