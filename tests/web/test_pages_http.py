@@ -175,7 +175,8 @@ def test_bureau_finding_through_the_loop_to_a_confirmed_closure(
     r = bureau.post(url + "/closure-check", data={"csrf": csrf(bureau), "text": "现场复核：已上锁"})
     assert r.status_code == 303
     page = bureau.get(url)
-    assert 'id="closure-checked"' in page.text and "bureau" in page.text
+    # By the reviewer's display name (the demo's 县应急管理局 李监管), not the username.
+    assert 'id="closure-checked"' in page.text and "县应急管理局 李监管" in page.text
 
 
 def _csv(r: httpx.Response) -> list[list[str]]:

@@ -154,13 +154,18 @@ def _hazard_response(
     error: SyncError | None = None,
 ) -> HTMLResponse:
     h = hazard_service.detail(conn, who, hazard_id)
+    # The bureau's confirmation by the reviewer's name (the audit log keeps the username).
+    authors = hazard_service.actor_names(
+        conn, h["enterprise_id"], {n["author"] for n in h["closure_checks"]}
+    )
+    checks = [{**n, "author": authors.get(n["author"], n["author"])} for n in h["closure_checks"]]
     return base.render(
         request,
         "hazard.html",
         who,
         status_code=error.status if error else 200,
         h=h,
-        closure_checks=h["closure_checks"],
+        closure_checks=checks,
         names=dashboard_service.enterprise_names(conn, who),
         space_names=names_service.space_names(conn, who),
         people=names_service.person_names(conn, who).get(h["enterprise_id"], {}),
