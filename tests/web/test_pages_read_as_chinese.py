@@ -187,3 +187,20 @@ def test_every_page_reads_as_words_in_beijing_time(
 ) -> None:
     problems = _crawl(demo_server.url, username, password)
     assert not problems, "\n".join(f"{p}: {'; '.join(f)}" for p, f in problems.items())
+
+
+def test_words_replaces_stored_codes_and_person_ids_in_a_sentence() -> None:
+    from sync_server.i18n import gettext_for
+    from sync_server.labels import HAZARD_CATEGORIES, label, words
+
+    zh = gettext_for("zh_CN")
+    said = words("监护人尚未现场确认：breathing_apparatus, harness", zh, {"a-p-li": "李强"})
+    assert said == "监护人尚未现场确认：正压式空气呼吸器, 全身式安全带"
+    assert words("a-p-li 在事件 3 进入时没有在岗监护人", zh, {"a-p-li": "李强"}).startswith("李强 ")
+    # An id inside another token is left alone; an unknown code is kept as written.
+    assert words("xa-p-li unknown_code", zh, {"a-p-li": "李强"}) == "xa-p-li unknown_code"
+    # The two stored forms of one clause read the same.
+    assert label(HAZARD_CATEGORIES, "MEM10-13-1", zh) == label(
+        HAZARD_CATEGORIES, "MEM10 Art. 13 (一)", zh
+    )
+    assert "第十三条" in label(HAZARD_CATEGORIES, "MEM10-13-1", zh)
