@@ -12,7 +12,11 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
-from permits.hazards import HAZARD_WRONG_STEP
+from permits.hazards import (
+    HAZARD_DEADLINE_PAST,
+    HAZARD_VERIFIER_IS_RECTIFIER,
+    HAZARD_WRONG_STEP,
+)
 from sync_server.errors import SyncError, Unprocessable
 from sync_server.i18n import Gettext
 from sync_server.labels import BEIJING, HAZARD_STATUSES, N_, label
@@ -267,10 +271,30 @@ def _step_in_words(
     _: Gettext,
 ) -> Unprocessable:
     """The core says which status refused which step by their codes ("reported",
-    "hazard_closed"); the page says it in words."""
+    "hazard_closed"), the rectifier by identity ("person:b-p-wu") and the deadline in
+    UTC; the page says it in words, names and the Beijing date the reader chose."""
+    if exc.code == HAZARD_DEADLINE_PAST:
+        return Unprocessable(
+            _("the rectification deadline {deadline} is already past").format(
+                deadline=step.deadline
+            ),
+            code=exc.code,
+            field="deadline",
+        )
+    h = hazard_service.detail(conn, who, hazard_id)
+    if exc.code == HAZARD_VERIFIER_IS_RECTIFIER:
+        rectifier = str((h.get("state") or {}).get("rectified_by") or "")
+        name = hazard_service.actor_names(conn, h["enterprise_id"], {rectifier}).get(rectifier)
+        return Unprocessable(
+            _("{person} rectified this hazard and cannot verify it").format(
+                person=name or rectifier
+            ),
+            code=exc.code,
+            field="person",
+        )
     if exc.code != HAZARD_WRONG_STEP:
         return exc
-    status = hazard_service.detail(conn, who, hazard_id)["status"]
+    status = h["status"]
     return Unprocessable(
         _("this hazard is “{status}”: “{step}” is not the next step").format(
             status=label(HAZARD_STATUSES, status, _), step=_(STEP_WORDS[step.action])
