@@ -156,6 +156,11 @@ def test_bureau_finding_through_the_loop_to_a_confirmed_closure(
     assert early_close.status_code == 422
     assert "该隐患当前为“已上报”，下一步不能是“销号”" in early_close.text
     assert "reported" not in early_close.text and "hazard_closed" not in early_close.text
+    unnamed = admin_b.post(
+        url + "/actions", data={"action": "plan", "measures": "加装联锁", "csrf": csrf(admin_b)}
+    )
+    assert unnamed.status_code == 422 and "责任人：未填写" in unnamed.text
+    assert "String should" not in unnamed.text
     past = (date.today() - timedelta(days=2)).isoformat()
     late = admin_b.post(
         url + "/actions",

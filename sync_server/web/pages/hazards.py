@@ -262,6 +262,16 @@ STEP_WORDS = {
 }
 
 
+# The step form's fields as its labels name them (hazard.html).
+STEP_FIELDS = {
+    "measures": N_("Measures"),
+    "responsible": N_("Responsible person"),
+    "deadline": N_("Deadline"),
+    "evidence": N_("Evidence"),
+    "person": N_("Done on site by: a person id from the ledger (default: you)"),
+}
+
+
 def _step_in_words(
     conn: Connection,
     who: Principal,
@@ -273,6 +283,16 @@ def _step_in_words(
     """The core says which status refused which step by their codes ("reported",
     "hazard_closed"), the rectifier by identity ("person:b-p-wu") and the deadline in
     UTC; the page says it in words, names and the Beijing date the reader chose."""
+    if exc.code == "VALIDATION_ERROR" and exc.field in STEP_FIELDS:
+        # The core's model says it in pydantic's English ("String should have at least
+        # 1 character"); the page names the form's field.
+        return Unprocessable(
+            _("{field}: missing or not valid for this step").format(
+                field=_(STEP_FIELDS[exc.field])
+            ),
+            code=exc.code,
+            field=exc.field,
+        )
     if exc.code == HAZARD_DEADLINE_PAST:
         return Unprocessable(
             _("the rectification deadline {deadline} is already past").format(
