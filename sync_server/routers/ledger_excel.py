@@ -33,7 +33,7 @@ def ledger_schema(who: CurrentPrincipal) -> dict[str, Any]:
     return ledger_catalogue.catalogue_json()
 
 
-class ImportError_(BaseModel):
+class ImportProblem(BaseModel):
     sheet: str = Field(description="the sheet's name as in the workbook")
     row: int = Field(description="the row as Excel numbers it (the header is 1; 0: the file)")
     column: str = Field(description="the field (the API's name); empty: the whole row or sheet")
@@ -47,13 +47,14 @@ class ImportChange(BaseModel):
     row: int
     action: str = Field(description="created or updated")
     fields: list[dict[str, str]] = Field(description="field, label, before, after")
+    name: str = Field(description="the entry's name (a detector: its model)")
 
 
 class ImportOut(BaseModel):
     created: int
     updated: int
     unchanged: int
-    errors: list[ImportError_]
+    errors: list[ImportProblem]
     changes: list[ImportChange]
     applied: bool = Field(description="false for a dry run or when any row is wrong")
 
@@ -85,7 +86,22 @@ def export_ledger(
 @router.post(
     "/enterprises/{enterprise_id}/ledger.xlsx",
     response_model=ImportOut,
-    responses={422: {"model": ImportOut, "description": "every error; nothing stored"}},
+    responses={
+        422: {
+            "description": "every error of the workbook (ImportOut), nothing stored; or the "
+            "request itself is refused ({error})",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "anyOf": [
+                            {"$ref": "#/components/schemas/ImportOut"},
+                            {"$ref": "#/components/schemas/HTTPValidationError"},
+                        ]
+                    }
+                }
+            },
+        }
+    },
 )
 def import_ledger(
     enterprise_id: str,

@@ -11,13 +11,12 @@ import segno
 from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from permits.space_code import space_code
-from sync_server.deps import Conn, CurrentPrincipal
+from sync_server.deps import AppSettings, Conn, CurrentPrincipal
 from sync_server.errors import Forbidden, Unprocessable
 from sync_server.i18n import gettext as _
 from sync_server.ids import normalised, safe_id
 from sync_server.security import Role
-from sync_server.services import ledger_edits, ledger_history
+from sync_server.services import enrolments, ledger_edits, ledger_history, public_codes
 from sync_server.services import reference as ref
 from sync_server.services.reference import Kind
 from sync_server.services.tenancy import require_role, require_visible
@@ -53,6 +52,11 @@ class ReferencePull(BaseModel):
     simops: list[dict[str, Any]] = Field(
         default_factory=list,
         description="the SIMOPS conflicts standing now between the enterprise's open permits",
+    )
+    public_codes: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="every space's current public token (the QR on its warning card), all "
+        "of them on every pull: {token, space_id}",
     )
 
 
@@ -167,12 +171,16 @@ def delete_reference(
 
 
 @router.get("/enterprises/{enterprise_id}/spaces/{space_id}/qr", response_model=QrOut)
-def space_qr(enterprise_id: str, space_id: str, conn: Conn, who: CurrentPrincipal) -> QrOut:
-    """The space's QR code: the tablet opens the space, a browser its public safety card."""
+def space_qr(
+    enterprise_id: str, space_id: str, conn: Conn, who: CurrentPrincipal, settings: AppSettings
+) -> QrOut:
+    """The space's QR code: the tablet opens the space, a phone its public page
+    (``/q/{token}``, 码上查). 422 ``PUBLIC_BASE_URL_MISSING`` while the server's public
+    address is not set."""
     require_visible(conn, who, enterprise_id)
     _readers(who)
     ref.get(conn, enterprise_id, Kind.SPACE, space_id)
-    payload = space_code(enterprise_id, space_id)
+    payload = public_codes.card_url(conn, settings.public_base_url, enterprise_id, space_id)
     out = io.BytesIO()
     segno.make(payload, error="m").save(out, kind="svg", scale=4)
     return QrOut(payload=payload, svg=out.getvalue().decode())
@@ -199,4 +207,8 @@ def pull_reference(
     if enterprise_id is not None and enterprise_id != eid:
         raise Forbidden(_("a device pulls only its own enterprise"), code="TENANT_FORBIDDEN")
     require_visible(conn, who, eid)
-    return ReferencePull(**ref.changes_since(conn, eid, cursor, limit))
+    changes = ref.changes_since(conn, eid, cursor, limit)
+    # the devices page shows each tablet's last sync and how old its ledger is
+    enrolments.seen(conn, who, pulled_ledger=not changes["more"])
+    public_codes.note_contact(conn, who)
+    return ReferencePull(**changes, public_codes=public_codes.tablet_codes(conn, eid))

@@ -137,7 +137,14 @@ CATALOGUE: tuple[KindSchema, ...] = (
             LedgerField(
                 "required_channels", N_("gases to test"), T.MULTI_CHOICE, True, choices="gases"
             ),
-            LedgerField("sample_points", N_("sample points"), T.LIST, required=True),
+            LedgerField(
+                "sample_points",
+                N_("sample points"),
+                T.LIST,
+                required=True,
+                choices="sample_points",
+                closed=False,
+            ),
             LedgerField(
                 "isolation_points",
                 N_("isolation points"),

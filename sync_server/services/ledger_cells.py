@@ -151,7 +151,8 @@ def from_cell(field: LedgerField, raw: Any, zh: Gettext) -> Any:
         # a result (合格/不合格) is the core's bool
         return code == "true" if field.choices == "bump_results" else code
     if kind in (T.MULTI_CHOICE, T.LIST, T.IDS):
-        return [_code(field, v, zh) for v in _split(_text(raw))]
+        # not stripped first: a trailing line break marks one value holding a separator
+        return [_code(field, v, zh) for v in _split(raw if isinstance(raw, str) else _text(raw))]
     if kind is T.JSON:
         try:
             return json.loads(_text(raw))

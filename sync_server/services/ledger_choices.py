@@ -12,6 +12,7 @@ from typing import get_args
 
 from permits.readings import Channel
 from permits.reference import Employer, IsolationKind, IsolationPoint, Role, SpaceType
+from sync_server.labels import SAMPLE_POINTS
 
 
 def N_(message: str) -> str:
@@ -139,7 +140,7 @@ PROTOCOLS = {
     "gasl": N_("GASL text protocol (serial or BLE)"),
     "winsen-uart": N_("Winsen UART (serial)"),
     "ess": N_("BLE environmental sensing service"),
-    "modbus-gt4": N_("Modbus RTU (GT4)"),
+    "modbus-gt4": N_("Modbus RTU, GT4 detectors"),
 }
 
 BUMP_RESULTS = {
@@ -184,6 +185,8 @@ CHOICES: dict[str, tuple[Choice, ...]] = {
     "bump_results": _closed(("true", "false"), BUMP_RESULTS),
     "ppe": _open(PPE),
     "rescue": _open(RESCUE),
+    # the points most ledgers name (上部/中部/下部…); a space may name its own
+    "sample_points": _open(SAMPLE_POINTS),
 }
 
 PROFILE_NAMES = {
@@ -212,5 +215,6 @@ LIST_NAMES = {
     "bump_results": N_("bump test results"),
     "ppe": N_("personal protective equipment"),
     "rescue": N_("rescue equipment"),
+    "sample_points": N_("sample points"),
     "profiles": N_("atmosphere profile"),
 }

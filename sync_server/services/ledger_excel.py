@@ -4,10 +4,11 @@
 An import reads every sheet (:mod:`ledger_workbook`), checks every item with the core's
 models (:func:`ledger_catalogue.validate_all`) and compares it with the stored one. Any
 problem: nothing is stored, and every problem is answered at its sheet, Excel row and
-field. None: each created or changed item is written as ``PUT`` writes it (its version
-in the ledger's history under the importer's name, an audit record, the automatic
-hazards a space's entry files or clears). An export never carries a PIN hash, a password
-or a key, and an import cannot set one: the stored hash is kept.
+field. None: each created or changed item is written as ``PUT`` writes it
+(``ledger_edits.save``: its version in the ledger's history under the importer's name,
+an audit record, the automatic hazards a space's entry files or clears). An export
+never carries a PIN hash, a password or a key, and an import cannot set one: the stored
+hash is kept.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from sqlalchemy.engine import Connection
 
 from sync_server.i18n import Gettext
 from sync_server.security import Principal
-from sync_server.services import audit, ledger_cells
-from sync_server.services import hazards as hazard_service
+from sync_server.services import ledger_cells, ledger_edits
 from sync_server.services import reference as ref
 from sync_server.services.ledger_catalogue import (
     CATALOGUE,
@@ -68,6 +68,7 @@ class Change:
     row: int
     action: str  # "created" or "updated"
     fields: list[dict[str, str]]  # field, label, before, after (as the workbook shows them)
+    name: str = ""  # the entry's name, for people reading the preview
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -77,6 +78,7 @@ class Change:
             "row": self.row,
             "action": self.action,
             "fields": self.fields,
+            "name": self.name,
         }
 
 
@@ -224,30 +226,6 @@ def _override_clash(
     return problems
 
 
-def _save(
-    conn: Connection,
-    who: Principal,
-    enterprise_id: str,
-    kind: Kind,
-    item_id: str,
-    data: dict[str, Any],
-) -> None:
-    """As ``PUT /api/v1/enterprises/{id}/{kind}/{item}`` saves one item."""
-    before, after = ref.upsert(conn, enterprise_id, kind, item_id, data, changed_by=who.name)
-    audit.record(
-        conn,
-        who,
-        f"{kind.value}.import",
-        kind.value,
-        item_id,
-        enterprise_id=enterprise_id,
-        before=before,
-        after=after,
-    )
-    if kind is Kind.SPACE:
-        hazard_service.follow_ledger(conn, who, enterprise_id, item_id, after)
-
-
 def import_workbook(
     conn: Connection,
     who: Principal,
@@ -289,6 +267,7 @@ def import_workbook(
                 item.row,
                 action,
                 _diff(schema, stored, clean, zh),
+                name=str(clean.get("name") or clean.get("model") or ""),
             )
         )
         writes.append((item, data))
@@ -296,6 +275,8 @@ def import_workbook(
     if result.errors or dry_run:
         return result
     for item, data in writes:
-        _save(conn, who, enterprise_id, Kind(item.kind), item.item_id, data)
+        # as PUT saves one item: its version under the importer's name, the audit
+        # record, a space's automatic hazards (services.ledger_edits)
+        ledger_edits.save(conn, who, enterprise_id, Kind(item.kind), item.item_id, data)
     result.applied = True
     return result

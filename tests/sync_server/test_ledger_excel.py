@@ -10,10 +10,11 @@ from datetime import date
 from typing import Any
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from permits.reference import hash_pin
 from tests.sync_server.conftest import LEDGER_SPACE, World
+from tests.sync_server.ledger_workbooks import CONTRACTOR_HEADERS, workbook
 
 URL = "/api/v1/enterprises/ent-a/ledger.xlsx"
 PIN_HASH = hash_pin("2468")
@@ -214,29 +215,10 @@ def test_re_importing_an_export_changes_nothing(world: World) -> None:
     assert {(k, i): _history(world, k, i) for k, i, _d in LEDGER} == before
 
 
-def _workbook(sheets: dict[str, list[list[Any]]]) -> bytes:
-    wb = Workbook()
-    wb.remove(wb.active)
-    for title, rows in sheets.items():
-        ws = wb.create_sheet(title)
-        for row in rows:
-            ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
+_workbook = workbook
 
 NEW_CONTRACTOR = [
-    [
-        "编号 (id)",
-        "名称 (name)",
-        "统一社会信用代码 (uscc)",
-        "合同编号 (contract_reference)",
-        "合同生效日期 (contract_valid_from)",
-        "合同到期日期 (contract_valid_until)",
-        "列入黑名单日期 (blacklisted_on)",
-        "列入黑名单原因 (blacklist_reason)",
-    ],
+    CONTRACTOR_HEADERS,
     [
         "C-9",
         "昆明管道疏通",

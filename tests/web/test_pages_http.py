@@ -247,7 +247,7 @@ def test_bad_search_input_names_the_field(bureau: httpx.Client) -> None:
 def test_ledger_has_qr_codes_and_printable_cards(admin_a: httpx.Client) -> None:
     ledger = admin_a.get("/web/enterprises/ent-a/spaces")
     assert ledger.text.count("<svg") == 2
-    assert "cspermit://space/ent-a/A-P1" in ledger.text
+    assert ledger.text.count("https://codes.example.cn/q/") == 2  # each space's public page
     card = admin_a.get("/web/enterprises/ent-a/spaces/A-T1/card")
     assert "未经许可 严禁入内" in card.text and "<svg" in card.text
     ent = admin_a.get("/web/enterprises/ent-a")

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from sync_server.labels import BEIJING
 from sync_server.services import dashboard as dashboard_service
-from sync_server.services import ledger
+from sync_server.services import ledger, public_reports
 from sync_server.services import names as names_service
 from sync_server.services import simops as simops_service
 from sync_server.web.pages import _base as base
@@ -35,4 +35,5 @@ def dashboard(request: Request, conn: PageConn, who: Who) -> HTMLResponse:
         space_names=names_service.space_names(conn, who),
         people=names_service.person_names(conn, who),
         show_enterprise=True,
+        **public_reports.dashboard_part(conn, who),
     )
