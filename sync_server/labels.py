@@ -365,7 +365,10 @@ SYSTEM_ACTORS: dict[str, str] = {
 # Every table a stored code may come from, for ``words``: a code inside a sentence
 # (the core's "not confirmed on site: breathing_apparatus") is replaced by its words.
 _WORD_TABLES = (EQUIPMENT, HAZARD_FACTORS, CERTIFICATE_TYPES, ROLES, PERMIT_STATUSES)
-_CODE_TOKEN = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b")
+# A one-word code ("harness", "tripod") is replaced only from the equipment and hazard
+# tables: "active" or "closed" in someone's own text stays as they wrote it.
+_ONE_WORD_TABLES = (EQUIPMENT, HAZARD_FACTORS)
+_CODE_TOKEN = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*(?![\w-])")
 
 
 def words(text: str | None, _: Gettext, names: dict[str, str] | None = None) -> str:
@@ -377,7 +380,7 @@ def words(text: str | None, _: Gettext, names: dict[str, str] | None = None) -> 
 
     def one(match: re.Match[str]) -> str:
         code = match.group(0)
-        for table in _WORD_TABLES:
+        for table in _WORD_TABLES if "_" in code else _ONE_WORD_TABLES:
             if code in table:
                 return _(table[code])
         return code

@@ -112,6 +112,8 @@ def test_the_operator_registers_an_enterprise_and_its_first_admin(
     assert can_sign_in(app, "d-admin", "Tang-zhang-2026")
     listed = c.get("/web/accounts?created=ent-d")
     assert "已登记企业及其首位管理员：滇南制糖有限公司" in listed.text and "张敏" in listed.text
+    english = c.get("/web/accounts?lang=en").text
+    assert "Register an enterprise" in english and "Disable" in english and "停用" not in english
 
 
 def test_onboarding_names_every_wrong_field_at_once_and_stores_nothing(

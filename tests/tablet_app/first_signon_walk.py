@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-PERSON, NAME, PIN = "a-p-li", "李强 (entrant)", "739251"
+PERSON, NAME, PIN = "a-p-li", "李强", "739251"
 EXPECTED = {
     "wrong_code": "refused",
     "first_signon": "pin set",

@@ -63,7 +63,7 @@ def test_the_screens_say_it_in_chinese(walk: dict) -> None:
     seen = " ".join(t["text"] for texts in walk["texts"].values() for t in texts)
     for chinese in (
         "首次登录 / 重设 PIN 码",
-        "李强 (entrant) 首次登录",
+        "李强 首次登录",
         "设定我的 PIN 码",
         "再输一遍",
     ):

@@ -150,6 +150,30 @@ def test_bureau_finding_through_the_loop_to_a_confirmed_closure(
     assert "监管检查" in page.text and "已上报" in page.text
     assert admin_a.get(url).status_code == 404  # another enterprise's hazard
 
+    # A step out of order, and a deadline already past, are refused in words and the
+    # reader's Beijing date (not "状态为 reported 的隐患不能执行 hazard_closed").
+    early_close = admin_b.post(url + "/actions", data={"action": "close", "csrf": csrf(admin_b)})
+    assert early_close.status_code == 422
+    assert "该隐患当前为“已上报”，下一步不能是“销号”" in early_close.text
+    assert "reported" not in early_close.text and "hazard_closed" not in early_close.text
+    unnamed = admin_b.post(
+        url + "/actions", data={"action": "plan", "measures": "加装联锁", "csrf": csrf(admin_b)}
+    )
+    assert unnamed.status_code == 422 and "责任人：未填写" in unnamed.text
+    assert "String should" not in unnamed.text
+    past = (date.today() - timedelta(days=2)).isoformat()
+    late = admin_b.post(
+        url + "/actions",
+        data={
+            "action": "plan",
+            "measures": "加装联锁",
+            "responsible": "孙海",
+            "deadline": past,
+            "csrf": csrf(admin_b),
+        },
+    )
+    assert late.status_code == 422 and f"整改期限 {past} 已过" in late.text
+
     deadline = (date.today() + timedelta(days=7)).isoformat()
     steps = [
         {"action": "plan", "measures": "加装联锁", "responsible": "孙海", "deadline": deadline},
@@ -163,7 +187,7 @@ def test_bureau_finding_through_the_loop_to_a_confirmed_closure(
         url + "/actions", data={"action": "verify", "person": "b-p-wu", "csrf": csrf(admin_b)}
     )
     assert r.status_code == 422 and 'id="step-refused"' in r.text
-    assert "负责整改此隐患，不能进行验收" in r.text  # the core's reason, in words
+    assert "吴芳 负责整改此隐患，不能进行验收" in r.text  # the core's reason, by name
     assert "HAZARD_VERIFIER_IS_RECTIFIER" not in r.text
     # The bureau may not close the enterprise's hazard, only confirm a closure.
     early = bureau.post(url + "/closure-check", data={"csrf": csrf(bureau), "text": "early"})
@@ -175,7 +199,8 @@ def test_bureau_finding_through_the_loop_to_a_confirmed_closure(
     r = bureau.post(url + "/closure-check", data={"csrf": csrf(bureau), "text": "现场复核：已上锁"})
     assert r.status_code == 303
     page = bureau.get(url)
-    assert 'id="closure-checked"' in page.text and "bureau" in page.text
+    # By the reviewer's display name (the demo's 县应急管理局 李监管), not the username.
+    assert 'id="closure-checked"' in page.text and "县应急管理局 李监管" in page.text
 
 
 def _csv(r: httpx.Response) -> list[list[str]]:

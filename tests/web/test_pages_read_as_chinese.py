@@ -33,12 +33,11 @@ MAX_PAGES = 120
 
 RAW_CODE = re.compile(r"(?<![\w/-])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+(?![\w/-])")
 CLAUSE_CODE = re.compile(r"\bMEM\d+(?:[-_]\d+)+\b|\bMEM\d+ Art\.")
-# An ASCII token with a letter and a digit, dash or underscore, alone in brackets.
-BRACKETED_ID = re.compile(
-    r"[(（]\s*(?=[^)）\s]*[A-Za-z])(?=[^)）\s]*[-_\d])[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*\s*[)）]"
-)
-# A gas's chemical formula beside its Chinese name (氧气（O2）) is how a safety document
-# names the gas, not an id: the core's gas table (permits/data/gases.toml).
+# A token alone in brackets is an id when it is one of the ledger's ids (``known``), or
+# when it has a letter and a digit, dash or underscore ("(P01)", "(A-T1)", "(a-p-li)")
+# and is not a gas's chemical formula beside its Chinese name (氧气（O2）): that is how
+# a safety document names the gas, from the core's gas table (permits/data/gases.toml).
+BRACKETED = re.compile(r"[(（]\s*([A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*)\s*[)）]")
 FORMULAS = set(gases())
 UTC_TIME = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|\bUTC\b|[+-]00:00\b|\d{2}:\d{2}(?::\d{2})?Z\b"
@@ -72,20 +71,27 @@ class _Page(HTMLParser):
             self.pieces.append(" ".join(data.split()))
 
 
-def problems_in(pieces: list[str]) -> list[str]:
-    """What on a page is a code, an id or a UTC time rather than words."""
+def problems_in(pieces: list[str], known: frozenset[str] = frozenset()) -> list[str]:
+    """What on a page is a code, an id (``known``: the ledger's) or a UTC time rather
+    than words."""
     found = []
     text = " ".join(pieces)
+    for m in BRACKETED.finditer(text):
+        token = m.group(1)
+        looks_like_id = (
+            re.search(r"[A-Za-z]", token) and re.search(r"[-_\d]", token) and token not in FORMULAS
+        )
+        if token in known or looks_like_id:
+            where = text[max(0, m.start() - 40) : m.end() + 20]
+            found.append(f"id in brackets: {m.group(0)!r} in …{where}…")
     for name, pattern in (
         ("code", RAW_CODE),
         ("clause code", CLAUSE_CODE),
-        ("id in brackets", BRACKETED_ID),
         ("UTC time", UTC_TIME),
     ):
         found += [
             f"{name}: {m.group(0)!r} in …{text[max(0, m.start() - 40) : m.end() + 20]}…"
             for m in pattern.finditer(text)
-            if not (pattern is BRACKETED_ID and m.group(0).strip("()（） ") in FORMULAS)
         ]
     for piece in pieces:
         if piece in STATUS_WORDS:
@@ -105,7 +111,7 @@ def test_the_checks_catch_what_they_are_for() -> None:
     assert problems_in(["张伟 (P01)"]) and not problems_in(["氧气（O2）、硫化氢（H2S）"])
     assert problems_in(["状态为 reported 的隐患不能执行 hazard_closed"])
     assert problems_in(["MEM10-13-1"]) and problems_in(["MEM10 Art. 13 (一)"])
-    assert problems_in(["李强 (P01)"]) and problems_in(["1号罐 (A-T1)"])
+    assert problems_in(["李强 (P01)"], frozenset({"P01"})) and problems_in(["1号罐 (A-T1)"])
     assert problems_in(["李强 (a-p-li)"]) and problems_in(["李强 (entrant)"])
     assert problems_in(["draft"]) and problems_in(["2026-12-01T03:52:36+00:00"])
     assert problems_in(["2026-12-01 03:52 UTC"])
@@ -116,6 +122,7 @@ def test_the_checks_catch_what_they_are_for() -> None:
             "未销号隐患 (5)",
             "H2S (ppm)",
             "O2 (%VOL)",
+            "氧气（O2）、硫化氢（H2S）",
             "云南甘蔗糖业有限公司 (demo sugar mill)",
             "2026-12-01 11:52:36",
             "A-2026-0003",
@@ -123,7 +130,25 @@ def test_the_checks_catch_what_they_are_for() -> None:
     )
 
 
+def _ledger_ids(base: str, username: str, password: str) -> frozenset[str]:
+    """Every enterprise's, space's and person's id the reader's API answers."""
+    with httpx.Client(base_url=base, timeout=60) as api:
+        auth = {"username": username, "password": password}
+        token = api.post("/api/v1/auth/token", data=auth).json()["access_token"]
+        api.headers["Authorization"] = f"Bearer {token}"
+        ids = set()
+        for ent in api.get("/api/v1/enterprises").json():
+            ids.add(ent["enterprise_id"])
+            for kind in ("spaces", "people"):
+                answer = api.get(f"/api/v1/enterprises/{ent['enterprise_id']}/{kind}").json()
+                rows = answer.get("items", []) if isinstance(answer, dict) else answer
+                ids |= {str(r.get("item_id") or r.get("id")) for r in rows}
+    return frozenset(ids)
+
+
 def _crawl(base: str, username: str, password: str) -> dict[str, list[str]]:
+    known = _ledger_ids(base, username, password)
+    assert {"ent-a", "A-T1", "a-p-li"} <= known, known  # the ledger was read
     with httpx.Client(base_url=base, timeout=60) as c:
         form = c.get("/web/sign-in")
         token = re.search(r'name="csrf" value="([^"]+)"', form.text)
@@ -143,7 +168,7 @@ def _crawl(base: str, username: str, password: str) -> dict[str, list[str]]:
             assert r.status_code == 200, (path, r.status_code)
             page = _Page()
             page.feed(r.text)
-            if found := problems_in(page.pieces):
+            if found := problems_in(page.pieces, known):
                 problems[path] = found
             for href in page.links:
                 url = urlsplit(urljoin(base + path, href))
@@ -169,3 +194,20 @@ def test_every_page_reads_as_words_in_beijing_time(
 ) -> None:
     problems = _crawl(demo_server.url, username, password)
     assert not problems, "\n".join(f"{p}: {'; '.join(f)}" for p, f in problems.items())
+
+
+def test_words_replaces_stored_codes_and_person_ids_in_a_sentence() -> None:
+    from sync_server.i18n import gettext_for
+    from sync_server.labels import HAZARD_CATEGORIES, label, words
+
+    zh = gettext_for("zh_CN")
+    said = words("监护人尚未现场确认：breathing_apparatus, harness", zh, {"a-p-li": "李强"})
+    assert said == "监护人尚未现场确认：正压式空气呼吸器, 全身式安全带"
+    assert words("a-p-li 在事件 3 进入时没有在岗监护人", zh, {"a-p-li": "李强"}).startswith("李强 ")
+    # An id inside another token is left alone; an unknown code is kept as written.
+    assert words("xa-p-li unknown_code", zh, {"a-p-li": "李强"}) == "xa-p-li unknown_code"
+    # The two stored forms of one clause read the same.
+    assert label(HAZARD_CATEGORIES, "MEM10-13-1", zh) == label(
+        HAZARD_CATEGORIES, "MEM10 Art. 13 (一)", zh
+    )
+    assert "第十三条" in label(HAZARD_CATEGORIES, "MEM10-13-1", zh)

@@ -32,7 +32,7 @@ from tests.web.conftest import SCREENSHOTS, DemoServer
 
 pytestmark = pytest.mark.browser
 
-PERSON, NAME, PIN = "a-p-li", "李强 (entrant)", "739251"
+PERSON, NAME, PIN = "a-p-li", "李强", "739251"
 
 
 def _run(coro: Coroutine[Any, Any, Any]) -> Any:

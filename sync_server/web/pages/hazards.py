@@ -12,7 +12,11 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
-from permits.hazards import HAZARD_WRONG_STEP
+from permits.hazards import (
+    HAZARD_DEADLINE_PAST,
+    HAZARD_VERIFIER_IS_RECTIFIER,
+    HAZARD_WRONG_STEP,
+)
 from sync_server.errors import SyncError, Unprocessable
 from sync_server.i18n import Gettext
 from sync_server.labels import BEIJING, HAZARD_STATUSES, N_, label
@@ -154,13 +158,18 @@ def _hazard_response(
     error: SyncError | None = None,
 ) -> HTMLResponse:
     h = hazard_service.detail(conn, who, hazard_id)
+    # The bureau's confirmation by the reviewer's name (the audit log keeps the username).
+    authors = hazard_service.actor_names(
+        conn, h["enterprise_id"], {n["author"] for n in h["closure_checks"]}
+    )
+    checks = [{**n, "author": authors.get(n["author"], n["author"])} for n in h["closure_checks"]]
     return base.render(
         request,
         "hazard.html",
         who,
         status_code=error.status if error else 200,
         h=h,
-        closure_checks=h["closure_checks"],
+        closure_checks=checks,
         names=dashboard_service.enterprise_names(conn, who),
         space_names=names_service.space_names(conn, who),
         people=names_service.person_names(conn, who).get(h["enterprise_id"], {}),
@@ -253,6 +262,16 @@ STEP_WORDS = {
 }
 
 
+# The step form's fields as its labels name them (hazard.html).
+STEP_FIELDS = {
+    "measures": N_("Measures"),
+    "responsible": N_("Responsible person"),
+    "deadline": N_("Deadline"),
+    "evidence": N_("Evidence"),
+    "person": N_("Done on site by: a person id from the ledger (default: you)"),
+}
+
+
 def _step_in_words(
     conn: Connection,
     who: Principal,
@@ -262,10 +281,40 @@ def _step_in_words(
     _: Gettext,
 ) -> Unprocessable:
     """The core says which status refused which step by their codes ("reported",
-    "hazard_closed"); the page says it in words."""
+    "hazard_closed"), the rectifier by identity ("person:b-p-wu") and the deadline in
+    UTC; the page says it in words, names and the Beijing date the reader chose."""
+    if exc.code == "VALIDATION_ERROR" and exc.field in STEP_FIELDS:
+        # The core's model says it in pydantic's English ("String should have at least
+        # 1 character"); the page names the form's field.
+        return Unprocessable(
+            _("{field}: missing or not valid for this step").format(
+                field=_(STEP_FIELDS[exc.field])
+            ),
+            code=exc.code,
+            field=exc.field,
+        )
+    if exc.code == HAZARD_DEADLINE_PAST:
+        return Unprocessable(
+            _("the rectification deadline {deadline} is already past").format(
+                deadline=step.deadline
+            ),
+            code=exc.code,
+            field="deadline",
+        )
+    h = hazard_service.detail(conn, who, hazard_id)
+    if exc.code == HAZARD_VERIFIER_IS_RECTIFIER:
+        rectifier = str((h.get("state") or {}).get("rectified_by") or "")
+        name = hazard_service.actor_names(conn, h["enterprise_id"], {rectifier}).get(rectifier)
+        return Unprocessable(
+            _("{person} rectified this hazard and cannot verify it").format(
+                person=name or rectifier
+            ),
+            code=exc.code,
+            field="person",
+        )
     if exc.code != HAZARD_WRONG_STEP:
         return exc
-    status = hazard_service.detail(conn, who, hazard_id)["status"]
+    status = h["status"]
     return Unprocessable(
         _("this hazard is “{status}”: “{step}” is not the next step").format(
             status=label(HAZARD_STATUSES, status, _), step=_(STEP_WORDS[step.action])
