@@ -5,6 +5,7 @@ browser build)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -48,7 +49,17 @@ class DemoServer:
 
 @contextmanager
 def serve(url: str, workdir: Path) -> Iterator[str]:
-    """``cspermit server run`` on ``url`` until the block ends; yields the base URL.
+    """``cspermit server run`` on ``url`` until the block ends; yields the base URL."""
+    with serve_process(url, workdir) as (base, _proc):
+        yield base
+
+
+@contextmanager
+def serve_process(
+    url: str, workdir: Path, *extra: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``cspermit server run`` on ``url`` with ``extra`` options until the block ends;
+    yields the base URL and the process.
 
     The server binds port 0 and the port is read from its own log: picking a free port
     first and passing it on races with other processes on a shared machine (a server
@@ -58,7 +69,18 @@ def serve(url: str, workdir: Path) -> Iterator[str]:
     log_path = workdir / f"server-{time.monotonic_ns()}.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cspermit.cli", "server", "run", "--db", url, "--port", "0"],
+            [
+                sys.executable,
+                "-m",
+                "cspermit.cli",
+                "server",
+                "run",
+                "--db",
+                url,
+                "--port",
+                "0",
+                *extra,
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -72,13 +94,14 @@ def serve(url: str, workdir: Path) -> Iterator[str]:
                 )
                 if found:
                     base = found.group(1)
-                    with httpx.Client(timeout=5) as c:
+                    # Several workers: the port is bound before they listen on it.
+                    with httpx.Client(timeout=5) as c, contextlib.suppress(httpx.ConnectError):
                         if c.get(base + "/healthz").status_code == 200:
                             break
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"server did not start: {log_path.read_text()}")
                 time.sleep(0.2)
-            yield base
+            yield base, proc
         finally:
             proc.terminate()
             try:
