@@ -1,7 +1,7 @@
 """``python -m bench [--quick] [--json] [--only a,b]``: every figure against its limit.
 
 Each area runs on its own; one that fails or is missing is reported as not measured
-(``ok: false`` with the reason) and the run goes on. Quick mode (< 2 min on 2 cores)
+(``ok: false`` with the reason) and the run goes on. Quick mode (about 3 min on 2 cores)
 skips only the 1,000,000-permit figures, which it reports as not measured.
 """
 

@@ -60,22 +60,9 @@ class Size:
     deadline_s: float
 
 
-QUICK = Size(
-    enterprises=4,
-    tablets=40,
-    permits_per_tablet=3,
-    minutes_inside=30,
-    live_fraction=0.2,
-    deadline_s=150,
-)
-FULL = Size(
-    enterprises=200,
-    tablets=2000,
-    permits_per_tablet=10,
-    minutes_inside=45,
-    live_fraction=0.05,
-    deadline_s=1800,
-)
+# (enterprises, tablets, permits a tablet, minutes inside a job, live fraction, deadline s)
+QUICK = Size(4, 40, 3, 30, 0.2, 150)
+FULL = Size(200, 2000, 10, 45, 0.05, 1800)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from bench.province import workers_of
 from tests.sync_server.chains import Tablet, cancelled, enroll_tablet, filler, simple_permit
 from tests.sync_server.conftest import ASGIClient, World, build_world, make_settings
 from tests.web.conftest import serve_process
@@ -96,32 +97,15 @@ def test_two_workers_racing_for_one_permit_keep_one_chain(db_url: str, tmp_path:
     assert trace["verification"]["ok"], trace["verification"]
 
 
-def _children(pid: int) -> list[int]:
-    """The worker processes uvicorn's supervisor ``pid`` spawned (not its helpers)."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) != pid:
-                continue
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
-                out.append(int(entry))
-    return out
-
-
 def test_workers_option_serves_from_several_processes_and_replaces_a_dead_one(
     db_url: str, tmp_path: Path
 ) -> None:
     tab = _world(db_url)[1]
     with serve_process(db_url, tmp_path, "--workers", "2") as (base, proc):
         deadline = time.monotonic() + 60
-        while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
+        while len(workers_of(proc.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
-        workers = set(_children(proc.pid))
+        workers = set(workers_of(proc.pid))
         assert len(workers) >= 2, workers
         os.kill(sorted(workers)[0], signal.SIGKILL)
         # The chain goes on while the supervisor starts another worker.
@@ -136,6 +120,6 @@ def test_workers_option_serves_from_several_processes_and_replaces_a_dead_one(
                 except httpx.TransportError:
                     time.sleep(0.2)
         assert answer is not None and answer["accepted"] == 1, answer
-        while len(set(_children(proc.pid)) - workers) < 1 and time.monotonic() < deadline:
+        while len(set(workers_of(proc.pid)) - workers) < 1 and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert len(set(_children(proc.pid)) - workers) >= 1, "the dead worker was not replaced"
+        assert len(set(workers_of(proc.pid)) - workers) >= 1, "the dead worker was not replaced"
