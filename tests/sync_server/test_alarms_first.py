@@ -176,3 +176,37 @@ def test_the_sync_client_sends_urgent_permits_first_in_the_urgent_lane(
     assert [r["index"] for r in outcome.results] == list(range(len(events)))
     assert len(outcome.acknowledged_ids) == len(events)
     assert [r["event_id"] for r in outcome.results] == [e["event_id"] for e in events]
+
+
+def test_a_connection_the_server_closed_is_replaced_at_once(world: World, app: Any) -> None:
+    """A worker restarted under a kept-alive connection: the push goes again on a new
+    connection without a backoff; a server that cannot be reached still backs off."""
+    sleeps: list[float] = []
+
+    async def sleep(s: float) -> None:
+        sleeps.append(s)
+
+    class Restarted(httpx.AsyncBaseTransport):
+        def __init__(self, inner: httpx.AsyncBaseTransport, error: type[Exception]) -> None:
+            self.inner, self.error, self.calls = inner, error, 0
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            self.calls += 1
+            if self.calls <= 2:
+                raise self.error("Server disconnected without sending a response.")
+            return await self.inner.handle_async_request(request)
+
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    events = _backlog(tab, "OLD-2", 2)
+
+    async def push(error: type[Exception]) -> Any:
+        transport = Restarted(httpx.ASGITransport(app=app), error)
+        async with SyncClient(
+            "http://localhost", token=tab.token, transport=transport, sleep=sleep
+        ) as c:
+            return await c.push_events(events), transport.calls
+
+    outcome, calls = asyncio.run(push(httpx.RemoteProtocolError))
+    assert calls == 3 and sleeps == [] and len(outcome.acknowledged_ids) == 3
+    outcome, calls = asyncio.run(push(httpx.ConnectError))
+    assert calls == 3 and len(sleeps) == 2 and len(outcome.acknowledged_ids) == 3
