@@ -30,21 +30,18 @@ import asyncio
 import json
 import os
 import random
-import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bench import Figure, missing, p50_p99
+from bench.support.server_process import cli_server, workers_of
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 200
@@ -74,80 +71,6 @@ class Tablet:
     live: Any = None  # the core's writer of a live job, or None
     live_sent: int = 0
     acked: set[str] = field(default_factory=set)
-
-
-@contextmanager
-def _server(
-    db_url: str, workdir: Path, workers: int
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``cspermit server run --workers N`` on a free port (read from its log)."""
-    log_path = workdir / "server.log"
-    env = {**os.environ, "CSPERMIT_LANG": "zh_CN", "CSPERMIT_MAX_BATCH_EVENTS": "500"}
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cspermit.cli",
-                "server",
-                "run",
-                "--db",
-                db_url,
-                "--port",
-                "0",
-                "--workers",
-                str(workers),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=ROOT,
-        )
-        try:
-            import httpx
-
-            deadline = time.monotonic() + 90
-            while True:
-                found = re.search(
-                    r"Uvicorn running on (http://127\.0\.0\.1:\d+)", log_path.read_text()
-                )
-                if found:
-                    try:
-                        if httpx.get(found.group(1) + "/healthz", timeout=5).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start: {log_path.read_text()[-2000:]}")
-                time.sleep(0.2)
-            yield found.group(1), proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=30)
-
-
-def workers_of(pid: int) -> list[int]:
-    """The worker processes of uvicorn's supervisor ``pid``."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if (
-            int(stat.rsplit(")", 1)[1].split()[1]) == pid
-            and b"spawn_main" in cmdline
-            and b"resource_tracker" not in cmdline
-        ):
-            out.append(int(entry))
-    return sorted(out)
 
 
 def _uscc(first17: str, check: Any) -> str:
@@ -419,7 +342,9 @@ def measure(db_url: str, size: Size, quick: bool) -> list[Figure]:
     try:
         enterprise_ids = _accounts(db_url, size)
         tablets = [Tablet(enterprise_ids[i % len(enterprise_ids)]) for i in range(size.tablets)]
-        with _server(db_url, tmp, workers=2) as (base, proc):
+        with cli_server(
+            db_url, tmp, "--workers", "2", env={"CSPERMIT_MAX_BATCH_EVENTS": "500"}
+        ) as (base, proc):
 
             async def enroll() -> None:
                 async with httpx.AsyncClient(timeout=60) as http:

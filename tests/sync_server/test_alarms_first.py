@@ -17,12 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.support.server_process import cli_server
 from permits.events import EntrantEntered
 from permits.urgency import LANE_HEADER, URGENT_LANE, carries_urgent
 from tablet_app.sync_client import ServerUnavailable, SyncClient
 from tests.sync_server.chains import Tablet, drafted, enroll_tablet, filler
 from tests.sync_server.conftest import ASGIClient, World, build_world, make_settings
-from tests.web.conftest import serve_process
 
 OLD = datetime.now(UTC) - timedelta(days=2)
 
@@ -69,7 +69,7 @@ def test_busy_workers_defer_bulk_with_retry_after_and_never_an_alarm(
     monkeypatch.setenv("CSPERMIT_BULK_RETRY_AFTER_S", "1")
     deferred: list[tuple[int, str, str]] = []
     stop = threading.Event()
-    with serve_process(db_url, tmp_path) as (base, _proc):
+    with cli_server(db_url, tmp_path) as (base, _proc):
 
         def hammer(tab: Tablet, k: int) -> None:
             # A tablet that ignores Retry-After and pushes its backlog over and over.

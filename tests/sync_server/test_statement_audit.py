@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sync_server.schema import metadata
 from tests.sync_server import test_authorization_matrix as authorization_matrix
 from tests.sync_server.conftest import ASGIClient, build_world, make_settings
+from tests.web.conftest import sign_in
 
 # Distributed by enterprise_id: an enterprise's records, which grow with its work.
 DISTRIBUTED = {
@@ -150,17 +151,6 @@ def _crawl(client: ASGIClient, limit: int = 80) -> int:
     return len(seen)
 
 
-def _sign_in_pages(client: ASGIClient, username: str, password: str) -> None:
-    form = client.get("/web/sign-in")
-    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
-    assert token, form.text
-    r = client.post(
-        "/web/sign-in",
-        data={"username": username, "password": password, "csrf": token.group(1), "next": "/web/"},
-    )
-    assert r.status_code == 303, r.text
-
-
 def _demo_workload(url: str, audit: Audit) -> None:
     from cspermit.demo.seed import DEMO_ACCOUNTS, push_history, seed_reference
     from sync_server.app import create_app
@@ -177,7 +167,7 @@ def _demo_workload(url: str, audit: Audit) -> None:
             client = ASGIClient(app)
             audit.operator = role.value == "operator"
             try:
-                _sign_in_pages(client, username, password)
+                sign_in(client, username, password)
                 assert _crawl(client) > 10, username
             finally:
                 audit.operator = False

@@ -14,10 +14,9 @@ from typing import Any
 
 import httpx
 
-from bench.province import workers_of
+from bench.support.server_process import cli_server, workers_of
 from tests.sync_server.chains import Tablet, cancelled, enroll_tablet, filler, simple_permit
 from tests.sync_server.conftest import ASGIClient, World, build_world, make_settings
-from tests.web.conftest import serve_process
 
 ROUNDS = 8
 
@@ -66,8 +65,8 @@ def _race(urls: list[str], tab: Tablet, bodies: list[dict[str, Any]]) -> list[di
 def test_two_workers_racing_for_one_permit_keep_one_chain(db_url: str, tmp_path: Path) -> None:
     tab = _world(db_url)[1]
     with (
-        serve_process(db_url, tmp_path) as (one, _p1),
-        serve_process(db_url, tmp_path) as (two, _p2),
+        cli_server(db_url, tmp_path) as (one, _p1),
+        cli_server(db_url, tmp_path) as (two, _p2),
     ):
         for round_ in range(ROUNDS):
             seq, head = tab.heads["W-1"]
@@ -101,7 +100,7 @@ def test_workers_option_serves_from_several_processes_and_replaces_a_dead_one(
     db_url: str, tmp_path: Path
 ) -> None:
     tab = _world(db_url)[1]
-    with serve_process(db_url, tmp_path, "--workers", "2") as (base, proc):
+    with cli_server(db_url, tmp_path, "--workers", "2") as (base, proc):
         deadline = time.monotonic() + 60
         while len(workers_of(proc.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -5,14 +5,12 @@ browser build)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from bench.support.server_process import cli_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -50,65 +50,8 @@ class DemoServer:
 @contextmanager
 def serve(url: str, workdir: Path) -> Iterator[str]:
     """``cspermit server run`` on ``url`` until the block ends; yields the base URL."""
-    with serve_process(url, workdir) as (base, _proc):
+    with cli_server(url, workdir) as (base, _proc):
         yield base
-
-
-@contextmanager
-def serve_process(
-    url: str, workdir: Path, *extra: str
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``cspermit server run`` on ``url`` with ``extra`` options until the block ends;
-    yields the base URL and the process.
-
-    The server binds port 0 and the port is read from its own log: picking a free port
-    first and passing it on races with other processes on a shared machine (a server
-    that lost the race would leave the tests talking to someone else's). Stopped by its
-    own pid."""
-    env = {**os.environ, "CSPERMIT_LANG": "zh_CN"}
-    log_path = workdir / f"server-{time.monotonic_ns()}.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cspermit.cli",
-                "server",
-                "run",
-                "--db",
-                url,
-                "--port",
-                "0",
-                *extra,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=ROOT,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                found = re.search(
-                    r"Uvicorn running on (http://127\.0\.0\.1:\d+)", log_path.read_text()
-                )
-                if found:
-                    base = found.group(1)
-                    # Several workers: the port is bound before they listen on it.
-                    with httpx.Client(timeout=5) as c, contextlib.suppress(httpx.ConnectError):
-                        if c.get(base + "/healthz").status_code == 200:
-                            break
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start: {log_path.read_text()}")
-                time.sleep(0.2)
-            yield base, proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=20)
 
 
 def seed_demo(url: str) -> None:
