@@ -1,7 +1,7 @@
 """``python -m bench [--quick] [--json] [--only a,b]``: every figure against its limit.
 
 Each area runs on its own; one that fails or is missing is reported as not measured
-(``ok: false`` with the reason) and the run goes on. Quick mode (< 2 min on 2 cores)
+(``ok: false`` with the reason) and the run goes on. Quick mode (about 3 min on 2 cores)
 skips only the 1,000,000-permit figures, which it reports as not measured.
 """
 
@@ -39,6 +39,14 @@ AREAS: dict[str, list[tuple[str, str, str | None]]] = {
         ("search.sqlite_1m_trace", "ms", "< 200"),
         ("search.postgresql_1m_search_p95", "ms", "< 100"),
         ("search.postgresql_1m_trace", "ms", "< 200"),
+        ("search.sqlite_1m_dashboard", "ms", "< 150"),
+        ("search.postgresql_1m_dashboard", "ms", "< 150"),
+    ],
+    "province": [
+        ("province.alarm_during_catchup_p99", "s", "< 2"),
+        ("province.events_lost", "events", "== 0"),
+        ("province.events_duplicated", "events", "== 0"),
+        ("server.ingest_vs_floor", "ratio", ">= 0.7"),
     ],
     "tablet": [
         ("tablet.cold_start_first_frame", "s", "< 3"),

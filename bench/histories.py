@@ -14,27 +14,14 @@ from typing import Any
 ENTERPRISE = "ent-a"
 
 
-def job(
-    permit_id: str,
-    key: Any,
-    start: datetime,
-    minutes_inside: int,
-    *,
-    alarm: bool = False,
-    enterprise_id: str = ENTERPRISE,
-) -> list[dict[str, Any]]:
-    """One permit's signed chain (JSON events) for a job of ``minutes_inside``."""
-    from cspermit.demo.permit_history import (
-        Writer,
-        _enter,
-        _finish,
-        _prepare,
-        _record_chunk,
-        _space,
-        h2s_alarm,
-    )
+def live_writer(
+    permit_id: str, key: Any, start: datetime, *, enterprise_id: str = ENTERPRISE
+) -> Any:
+    """The tablet's writer of a job set up, tested and entered (two entrants inside, the
+    continuous monitor on): go on with its ``step`` (``bench.province``'s live alarms)
+    or with chunks and a close (``job``)."""
+    from cspermit.demo.permit_history import Writer, _enter, _prepare, _space
     from cspermit.demo.seed import DEMO_PEOPLE, DEMO_SPACES
-    from permits.events import AlarmCleared, EntrantExited, EvacuationOrdered
 
     people = DEMO_PEOPLE[ENTERPRISE]
     names = {pid: (name, authority) for pid, name, authority in people}
@@ -56,9 +43,28 @@ def job(
     w = Writer(permit_id, key, start)
     _prepare(w, enterprise_id, space, roles, detector, start.date(), names, "硫化氢中毒 H2S")
     _enter(w, space, detector, ["a-p-li", "a-p-zhou"], "a-p-zhao")
+    return w
+
+
+def job(
+    permit_id: str,
+    key: Any,
+    start: datetime,
+    minutes_inside: int,
+    *,
+    alarm: bool = False,
+    enterprise_id: str = ENTERPRISE,
+) -> list[dict[str, Any]]:
+    """One permit's signed chain (JSON events) for a job of ``minutes_inside``."""
+    from cspermit.demo.permit_history import _finish, _record_chunk, _space, h2s_alarm
+    from cspermit.demo.seed import DEMO_SPACES
+    from permits.events import AlarmCleared, EntrantExited, EvacuationOrdered
+
+    w = live_writer(permit_id, key, start, enterprise_id=enterprise_id)
+    channels = _space(DEMO_SPACES[ENTERPRISE][0]).required_channels
     for minute in range(minutes_inside):
         peak = 12.0 if alarm and minute == minutes_inside - 1 else 0.0
-        _record_chunk(w, "GASL-4-0001", space.required_channels, 1, h2s_peak=peak)
+        _record_chunk(w, "GASL-4-0001", channels, 1, h2s_peak=peak)
     if alarm:
         h2s_alarm(w, "a-p-sun", 12.0, minutes=0.1)
         w.step(EvacuationOrdered(reason="H2S over the limit"), actor="a-p-sun", minutes=0.1)

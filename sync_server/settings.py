@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     max_batch_events: int = 500
     max_batch_bytes: int = 4 * 1024 * 1024
     max_blob_bytes: int = 8 * 1024 * 1024
+    # Admission control for pushes (sync_server/admission.py): bulk batches one worker
+    # stores at once; past it they answer 429 with Retry-After (urgent ones never do).
+    max_bulk_pushes_in_flight: int = 4
+    bulk_retry_after_s: int = 1
     # Version conflicts kept for review per permit: past this, further forks are refused
     # (CONFLICT_LIMIT) and the permit is flagged, so one device cannot flood the review.
     max_conflicts_per_permit: int = 20

@@ -19,11 +19,13 @@ import hashlib
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from permits.urgency import LANE_HEADER, URGENT_LANE, is_urgent_event
 from tablet_app.i18n import gettext as _
 
 __all__ = [
@@ -106,6 +108,11 @@ class ReferenceUpdate:
     public_codes: list[dict[str, str]] | None = None
 
 
+# The connection died under a request (the server process went away), as opposed to a
+# server that cannot be reached at all (ConnectError, timeouts).
+STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
 class SyncClient:
     def __init__(
         self,
@@ -118,6 +125,7 @@ class SyncClient:
         max_retries: int = 4,
         backoff_s: float = 0.5,
         batch_size: int = 200,
+        max_deferrals: int = 120,
         progress: Callable[[Progress], None] | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
@@ -134,6 +142,7 @@ class SyncClient:
         self.token = token
         self.batch_size = batch_size
         self.max_retries = max_retries
+        self.max_deferrals = max_deferrals
         self.backoff_s = backoff_s
         self.progress = progress
         self._sleep = sleep
@@ -161,27 +170,46 @@ class SyncClient:
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         last: str = ""
-        for attempt in range(self.max_retries + 1):
+        attempt = deferred = stale = 0
+        while True:
             delay = self.backoff_s * (2**attempt) * (0.5 + random.random() / 2)
             try:
                 response = await self._http.request(method, url, headers=headers, **kw)
             except httpx.TransportError as exc:
                 last = f"{type(exc).__name__}: {exc}"
+                # A kept-alive connection the server closed under us (its worker was
+                # restarted): the pool drops it, and a new connection is answered by a
+                # live worker at once, so that is tried now, not after a backoff (a
+                # backoff for each stale connection in the pool added seconds to an
+                # alarm's push in the province bench).
+                if isinstance(exc, STALE_CONNECTION) and stale < self.max_retries:
+                    stale += 1
+                    continue
             else:
                 if response.status_code == 429 or response.status_code >= 500:
                     last = f"HTTP {response.status_code}"
                     retry_after = response.headers.get("Retry-After", "")
                     if retry_after.isdigit():
                         delay = max(delay, float(retry_after))
+                        # A server that defers a bulk batch under load (429 PUSH_DEFERRED,
+                        # docs/server.md "Alarms first") is up and says when: that wait
+                        # does not use up a retry, and is spread so the tablets it
+                        # deferred together do not all come back in the same second.
+                        if response.status_code == 429 and deferred < self.max_deferrals:
+                            deferred += 1
+                            await self._sleep(float(retry_after) * (1 + random.random() / 2))
+                            continue
                 else:
                     if response.status_code >= 400:
                         raise _error_of(response)
                     return response
-            if attempt < self.max_retries:
-                await self._sleep(delay)
+            if attempt >= self.max_retries:
+                break
+            attempt += 1
+            await self._sleep(delay)
         raise ServerUnavailable(
             _("the server did not answer after {n} tries ({last})").format(
-                n=self.max_retries + 1, last=last
+                n=attempt + deferred + stale + 1, last=last
             ),
             code="SERVER_UNAVAILABLE",
         )
@@ -236,18 +264,41 @@ class SyncClient:
         return dict(r.json())
 
     async def push_events(self, events: Sequence[Mapping[str, Any]]) -> PushOutcome:
-        """Push events in chain order, in batches; one result per event, in input order."""
+        """Push events in chain order, in batches; one result per event, in input order.
+
+        Alarms first: the permits with an urgent event (``permits.urgency``: an alarm,
+        evacuation, entry or exit recorded lately) are pushed before the rest, each
+        permit's events still in chain order, in batches marked for the urgent lane; the
+        server never defers those behind a backlog."""
         outcome = PushOutcome()
         total = len(events)
         self._report("events", 0, total)
-        for start in range(0, total, self.batch_size):
-            batch = [dict(e) for e in events[start : start + self.batch_size]]
-            r = await self._request("POST", "/api/v1/sync/events", json={"events": batch})
+        now = datetime.now(UTC)
+        urgent = {str(e.get("permit_id")) for e in events if is_urgent_event(e, now)}
+        first = [i for i, e in enumerate(events) if str(e.get("permit_id")) in urgent]
+        rest = [i for i, e in enumerate(events) if str(e.get("permit_id")) not in urgent]
+        batches = [
+            (first[i : i + self.batch_size], True) for i in range(0, len(first), self.batch_size)
+        ]
+        batches += [
+            (rest[i : i + self.batch_size], False) for i in range(0, len(rest), self.batch_size)
+        ]
+        done = 0
+        for positions, lane in batches:
+            batch = [dict(events[i]) for i in positions]
+            r = await self._request(
+                "POST",
+                "/api/v1/sync/events",
+                json={"events": batch},
+                headers={LANE_HEADER: URGENT_LANE} if lane else None,
+            )
             for result in r.json()["results"]:
                 result = dict(result)
-                result["index"] = start + int(result["index"])
+                result["index"] = positions[int(result["index"])]
                 outcome.results.append(result)
-            self._report("events", min(start + self.batch_size, total), total)
+            done += len(positions)
+            self._report("events", done, total)
+        outcome.results.sort(key=lambda r: int(r["index"]))
         return outcome
 
     async def _upload(self, kind: str, data: bytes) -> str:

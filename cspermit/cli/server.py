@@ -34,8 +34,17 @@ def run(
     port: int = typer.Option(8000, "--port", help="TCP port"),
     ssl_certfile: str = typer.Option(None, "--ssl-certfile", help="TLS certificate (PEM)"),
     ssl_keyfile: str = typer.Option(None, "--ssl-keyfile", help="TLS private key (PEM)"),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        max=64,
+        help="server processes sharing the port; they share nothing but the database",
+    ),
 ) -> None:
     """Serve the API (migrating the database first). OpenAPI docs at /docs."""
+    import os
+
     import uvicorn
 
     from sync_server.app import create_app
@@ -43,14 +52,25 @@ def run(
 
     settings = Settings(db_url=db) if db else Settings()
     application = create_app(settings)
-    uvicorn.run(
-        application,
-        host=host,
-        port=port,
-        ssl_certfile=ssl_certfile,
-        ssl_keyfile=ssl_keyfile,
-        proxy_headers=True,
-    )
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "ssl_certfile": ssl_certfile,
+        "ssl_keyfile": ssl_keyfile,
+        "proxy_headers": True,
+    }
+    if workers == 1:
+        uvicorn.run(application, **common)
+        return
+    # Several processes (uvicorn's supervisor restarts one that dies). The schema and the
+    # server's identity key are made here, once, before any worker starts; each worker
+    # builds its own app from the environment and keeps only caches of its own (the
+    # replay of a permit pushed lately: a worker that misses it replays from storage), so
+    # what a push may store is decided by the database (storage.begin_write).
+    application.state.engine.dispose()
+    os.environ["CSPERMIT_DB_URL"] = settings.db_url
+    os.environ["CSPERMIT_RUN_MIGRATIONS"] = "false"
+    uvicorn.run("sync_server.app:create_app", factory=True, workers=workers, **common)
 
 
 @app.command("seed-demo")

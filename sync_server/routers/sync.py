@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Path, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from sync_server.admission import PushAdmission
 from sync_server.deps import AppEngine, AppSettings, Conn, CurrentPrincipal
 from sync_server.errors import BadRequest, PayloadTooLarge
 from sync_server.i18n import gettext as _
@@ -110,6 +111,10 @@ async def push_events(
     ``rejected`` with a code (``EVENT_INVALID``, ``DEVICE_MISMATCH``,
     ``CHAIN_GAP``, ``VERSION_CONFLICT``, ``HASH_MISMATCH``, ``BAD_SIGNATURE``,
     ``PREV_HASH_MISMATCH``, ``PREDECESSOR_REJECTED``, ``EVENT_ID_REUSED`` …).
+
+    Alarms first: a batch with an alarm, evacuation, entry or exit recorded in the last
+    10 minutes is always taken; a bulk batch while this worker is storing
+    ``max_bulk_pushes_in_flight`` others is 429 ``PUSH_DEFERRED`` with ``Retry-After``.
     """
     device = _device(who)
     await run_in_threadpool(public_codes.touch, engine, device)  # 码上查: the tablet is in touch
@@ -135,11 +140,20 @@ async def push_events(
             field="events",
             extra={"limit": settings.max_batch_events},
         )
-    results = await run_in_threadpool(ingest.push, engine, settings, device, batch)
+    with admission(request).admit(settings, batch):
+        results = await run_in_threadpool(ingest.push, engine, settings, device, batch)
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
     for r in results:
         counts[r.status] += 1
     return PushResult(results=[EventResult(**r.as_dict()) for r in results], **counts)
+
+
+def admission(request: Request) -> PushAdmission:
+    """This worker's admission control, made on its first push."""
+    state = request.app.state
+    if not hasattr(state, "push_admission"):
+        state.push_admission = PushAdmission()
+    return state.push_admission  # type: ignore[no-any-return]
 
 
 async def _put_blob(

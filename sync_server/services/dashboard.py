@@ -52,20 +52,44 @@ def dashboard(conn: Connection, who: Principal, now: datetime | None = None) -> 
         return int(conn.execute(q).scalar_one())
 
     # From the indexed member rows, not a LIKE over every permit's anomalies JSON (a
-    # scan of the county's permits on each dashboard load).
-    alarm_cond = sa.tuple_(permits.c.enterprise_id, permits.c.permit_id).in_(
-        sa.select(permit_anomalies.c.enterprise_id, permit_anomalies.c.permit_id).where(
-            scope_filter(permit_anomalies.c.enterprise_id, scope),
-            permit_anomalies.c.code.in_(ALARM_CODES),
-        )
+    # scan of the county's permits on each dashboard load). The member rows carry their
+    # permit's enterprise and first_at, so the count and the newest alarmed permits are
+    # read from the index alone (migration 0010): looking up each alarmed permit's row
+    # to count it cost ~60 ms at 1M permits (docs/performance.md).
+    alarm_conds = (
+        scope_filter(permit_anomalies.c.enterprise_id, scope),
+        permit_anomalies.c.code.in_(ALARM_CODES),
     )
+    # The newest 10 alarmed permits: the newest 10 rows of each code (one backward range
+    # of the code's index each, where one range over both codes sorted all the county's
+    # alarm rows), then the permits' rows. A permit has one row per code, so the newest
+    # 10 permits are among them.
+    # A permit is (enterprise_id, permit_id): ids are unique per enterprise only.
+    member = (permit_anomalies.c.enterprise_id, permit_anomalies.c.permit_id)
+    newest = [
+        sa.select(*member)
+        .where(alarm_conds[0], permit_anomalies.c.code == code)
+        .order_by(permit_anomalies.c.first_at.desc(), permit_anomalies.c.permit_id.desc())
+        .limit(10)
+        .subquery()
+        for code in ALARM_CODES
+    ]
+    newest_alarm_rows = sa.union_all(*(sa.select(q.c.enterprise_id, q.c.permit_id) for q in newest))
     alarmed = list(
         conn.execute(
             sa.select(permits)
-            .where(in_scope, alarm_cond)
-            .order_by(permits.c.first_at.desc())
+            .where(
+                in_scope,
+                sa.tuple_(permits.c.enterprise_id, permits.c.permit_id).in_(newest_alarm_rows),
+            )
+            .order_by(permits.c.first_at.desc(), permits.c.permit_id.desc())
             .limit(10)
         )
+    )
+    # COUNT(DISTINCT a, b) is not SQLite's: count the distinct pairs of a subquery.
+    alarmed_pairs = sa.select(*member).where(*alarm_conds).distinct().subquery()
+    alarm_count = int(
+        conn.execute(sa.select(sa.func.count()).select_from(alarmed_pairs)).scalar_one()
     )
     active = list(
         conn.execute(
@@ -113,7 +137,7 @@ def dashboard(conn: Connection, who: Principal, now: datetime | None = None) -> 
         ),
         "active_count": count(permits.c.status.in_(ACTIVE)),
         "active": active,
-        "alarm_count": count(alarm_cond),
+        "alarm_count": alarm_count,
         "alarmed": alarmed,
         "open_by_enterprise": open_by_ent,
         "open_total": sum(open_by_ent.values()),

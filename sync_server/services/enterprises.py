@@ -80,6 +80,23 @@ def get(conn: Connection, enterprise_id: str) -> Any:
     return row
 
 
+def details_of(conn: Connection, enterprise_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Each enterprise's details in one query, in the order given (the county dashboard
+    reads them for 200 enterprises: a query each cost ~100 ms, docs/performance.md)."""
+    rows = {
+        r.enterprise_id: dict(r.data or {})
+        for r in conn.execute(
+            sa.select(enterprises.c.enterprise_id, enterprises.c.data).where(
+                enterprises.c.enterprise_id.in_(enterprise_ids)
+            )
+        )
+    }
+    missing = [eid for eid in enterprise_ids if eid not in rows]
+    if missing:
+        raise NotFound(_("not found"), code="NOT_FOUND")
+    return {eid: rows[eid] for eid in enterprise_ids}
+
+
 def update(
     conn: Connection, enterprise_id: str, *, name: str | None, details: dict[str, Any] | None
 ) -> None:

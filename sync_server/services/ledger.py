@@ -60,8 +60,8 @@ def yearly(data: dict[str, Any], today: date) -> dict[str, dict[str, Any]]:
 def training_due(conn: Connection, enterprise_ids: list[str], today: date) -> list[dict[str, Any]]:
     """Enterprises whose yearly emergency drill or topic training is overdue (MEM13)."""
     due = []
-    for eid in enterprise_ids:
-        checks = yearly(dict(enterprise_service.get(conn, eid).data or {}), today)
+    for eid, data in enterprise_service.details_of(conn, enterprise_ids).items():
+        checks = yearly(data, today)
         drill = checks["drills"]["overdue"]
         topic = checks["topic"]["overdue"]
         if drill or topic:

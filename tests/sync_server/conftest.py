@@ -190,6 +190,11 @@ CREDIT_CODES = {
 
 @pytest.fixture
 def world(client: Any, app: Any) -> World:
+    return build_world(client, app)
+
+
+def build_world(client: Any, app: Any) -> World:
+    """The ``world`` fixture's set-up, for a test that builds its own app."""
     from sync_server.security import Role
     from sync_server.services import accounts as account_service
 

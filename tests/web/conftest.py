@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from bench.support.server_process import cli_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -50,44 +51,12 @@ class DemoServer:
 @contextmanager
 def serve(url: str, workdir: Path) -> Iterator[str]:
     """``cspermit server run`` on ``url`` until the block ends; yields the base URL.
-
-    The server binds port 0 and the port is read from its own log: picking a free port
-    first and passing it on races with other processes on a shared machine (a server
-    that lost the race would leave the tests talking to someone else's). Stopped by its
-    own pid."""
-    # Where phones reach the server: what the warning cards' QR codes print (码上查).
-    env = {**os.environ, "CSPERMIT_LANG": "zh_CN", "CSPERMIT_PUBLIC_BASE_URL": PUBLIC_BASE_URL}
-    log_path = workdir / f"server-{time.monotonic_ns()}.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cspermit.cli", "server", "run", "--db", url, "--port", "0"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=ROOT,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                found = re.search(
-                    r"Uvicorn running on (http://127\.0\.0\.1:\d+)", log_path.read_text()
-                )
-                if found:
-                    base = found.group(1)
-                    with httpx.Client(timeout=5) as c:
-                        if c.get(base + "/healthz").status_code == 200:
-                            break
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start: {log_path.read_text()}")
-                time.sleep(0.2)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=20)
+    Phones reach it at ``PUBLIC_BASE_URL``: what the warning cards' QR codes print."""
+    with cli_server(url, workdir, env={"CSPERMIT_PUBLIC_BASE_URL": PUBLIC_BASE_URL}) as (
+        base,
+        _proc,
+    ):
+        yield base
 
 
 def seed_demo(url: str) -> None:

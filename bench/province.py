@@ -1,0 +1,454 @@
+"""A province's storm (issue 20): tablets reconnecting after an outage push their
+backlog at once to a server of several workers on PostgreSQL, while live jobs raise
+alarms and workers are killed and restarted.
+
+* Tablets are async clients (the tablet's own ``SyncClient``, which sends urgent
+  permits first in the urgent lane and waits out 429 ``Retry-After``), each with its
+  own Ed25519 key enrolled through the API; their chains are written with the core
+  (``bench.histories``: ``decide → seal → apply``, a readings chunk event a minute).
+* A fraction of the tablets run a live job (set up and entered a few minutes ago);
+  during the storm each records an H2S alarm with the core at a random moment and the
+  time from recording to ``GET /api/v1/permits/{id}`` showing it is measured.
+* ``cspermit server run --workers 2`` serves on loopback; a worker is killed with
+  SIGKILL twice during the storm (uvicorn's supervisor starts another).
+* Every event sent, acknowledged (accepted or duplicate) and stored (read from the
+  database afterwards) is counted: lost = sent but not stored, duplicated = stored rows
+  over distinct events sent.
+* The floor: the same backlog's canonical SHA-256 and Ed25519 check plus a raw SQLite
+  insert in batches of 200, serially in this process, in the same run; floor rate =
+  1 / (1/checks + 1/raw). ``server.ingest_vs_floor`` is the storm's catch-up rate
+  (backlog events acknowledged / time until the last is) over it.
+
+Loopback only, bounded in count and time. Quick mode: 40 tablets, 120 permits
+(~7,000 events), 8 live jobs, under 3 minutes; the full run (2,000 tablets, 20,000
+permits, ~1.2 M events) also reports ``province.day_ingest_minutes``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench import Figure, missing, p50_p99
+from bench.support.server_process import cli_server, workers_of
+
+ROOT = Path(__file__).resolve().parents[1]
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class Size:
+    enterprises: int
+    tablets: int
+    permits_per_tablet: int
+    minutes_inside: int
+    live_fraction: float
+    deadline_s: float
+
+
+# (enterprises, tablets, permits a tablet, minutes inside a job, live fraction, deadline s)
+QUICK = Size(4, 40, 3, 30, 0.2, 150)
+FULL = Size(200, 2000, 10, 45, 0.05, 1800)
+
+
+@dataclass
+class Tablet:
+    enterprise_id: str
+    key: Any = None
+    token: str = ""
+    backlog: list[dict[str, Any]] = field(default_factory=list)
+    live: Any = None  # the core's writer of a live job, or None
+    live_sent: int = 0
+    acked: set[str] = field(default_factory=set)
+
+
+def _uscc(first17: str, check: Any) -> str:
+    return first17 + check(first17)
+
+
+def _accounts(db_url: str, size: Size) -> list[str]:
+    """The enterprises, one admin each (``admin-E-n`` / ``admin-pass``) and a provincial
+    reviewer (``reviewer``); the enterprise ids."""
+    from permits.reference import uscc_check_char
+    from sync_server.security import Passwords, Role
+    from sync_server.services import accounts as account_service
+    from sync_server.services import enterprises as enterprise_service
+    from sync_server.storage import make_engine
+
+    engine = make_engine(db_url)
+    passwords = Passwords(1, 64)
+    ids = [f"P-{i:04d}" for i in range(size.enterprises)]
+    with engine.begin() as conn:
+        for i, eid in enumerate(ids):
+            enterprise_service.create(
+                conn,
+                enterprise_id=eid,
+                name=f"enterprise {i}",
+                credit_code=_uscc(f"91530102{i:09d}", uscc_check_char),
+                jurisdiction="530102",
+                details={},
+            )
+            account_service.create_account(
+                conn,
+                passwords,
+                username=f"admin-{eid}",
+                password="admin-pass",
+                role=Role.ENTERPRISE_ADMIN,
+                enterprise_id=eid,
+            )
+        account_service.create_account(
+            conn,
+            passwords,
+            username="reviewer",
+            password="reviewer-pass",
+            role=Role.BUREAU_REVIEWER,
+            jurisdiction="53",
+        )
+    engine.dispose()
+    return ids
+
+
+async def _enroll(http: Any, base: str, tablets: list[Tablet]) -> None:
+    from permits.integrity import DeviceKey
+
+    admins: dict[str, str] = {}
+    for tab in tablets:
+        if tab.enterprise_id not in admins:
+            r = await http.post(
+                f"{base}/api/v1/auth/token",
+                data={"username": f"admin-{tab.enterprise_id}", "password": "admin-pass"},
+            )
+            admins[tab.enterprise_id] = r.json()["access_token"]
+        h = {"Authorization": f"Bearer {admins[tab.enterprise_id]}"}
+        code = (await http.post(f"{base}/api/v1/enrollments", json={}, headers=h)).json()["code"]
+        key = DeviceKey.generate("pending")
+        dev = (
+            await http.post(
+                f"{base}/api/v1/devices", json={"code": code, "public_key": key.public_b64()}
+            )
+        ).json()
+        tab.key = DeviceKey(dev["device_id"], key.private_key)
+        tab.token = dev["token"]
+
+
+def _chains(tablets: list[Tablet], size: Size, seed: int = 20) -> None:
+    """Each tablet's backlog (jobs of the day before the outage ended, one in five with
+    an alarm) and, for some, a live job entered a few minutes ago."""
+    from bench.histories import job, live_writer
+
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    for t, tab in enumerate(tablets):
+        for p in range(size.permits_per_tablet):
+            start = now - timedelta(hours=rng.uniform(3, 20))
+            tab.backlog += job(
+                f"{tab.enterprise_id}-T{t:04d}-{p:02d}",
+                tab.key,
+                start,
+                size.minutes_inside,
+                alarm=rng.random() < 0.2,
+                enterprise_id=tab.enterprise_id,
+            )
+        if rng.random() < size.live_fraction or t == 0:
+            tab.live = live_writer(
+                f"{tab.enterprise_id}-T{t:04d}-LIVE",
+                tab.key,
+                now - timedelta(minutes=8),
+                enterprise_id=tab.enterprise_id,
+            )
+
+
+async def _push(client: Any, tab: Tablet, events: list[dict[str, Any]], until: float) -> None:
+    """Push until every event is acknowledged: a client that gives up (a worker killed
+    under it, retries used up) is started again, as the tablet's background sync is."""
+    from tablet_app.sync_client import ServerUnavailable
+
+    pending = [e for e in events if e["event_id"] not in tab.acked]
+    while pending and time.monotonic() < until:
+        try:
+            outcome = await client.push_events(pending)
+        except ServerUnavailable:
+            await asyncio.sleep(0.5)
+            continue
+        tab.acked.update(outcome.acknowledged_ids)
+        pending = [e for e in pending if e["event_id"] not in tab.acked]
+
+
+async def _live(
+    client: Any,
+    http: Any,
+    base: str,
+    review: dict[str, str],
+    tab: Tablet,
+    at_s: float,
+    until: float,
+    latencies: list[float],
+    acks: list[float],
+) -> None:
+    import httpx
+
+    from cspermit.demo.permit_history import h2s_alarm
+
+    w = tab.live
+    await _push(client, tab, list(w.out.events), until)
+    await asyncio.sleep(at_s)
+    w.at = datetime.now(UTC) - timedelta(minutes=0.1)
+    h2s_alarm(w, "a-p-sun", 12.0, minutes=0.1)
+    recorded = time.perf_counter()
+    alarm = w.out.events[-1]
+    push = asyncio.create_task(_push(client, tab, [alarm], until))
+    push.add_done_callback(lambda _t: acks.append(time.perf_counter() - recorded))
+    while time.monotonic() < until:
+        try:
+            r = await http.get(f"{base}/api/v1/permits/{w.out.permit_id}", headers=review)
+        except httpx.TransportError:  # the worker that had the connection was killed
+            await asyncio.sleep(0.05)
+            continue
+        if r.status_code == 200 and any(e["seq"] == alarm["seq"] for e in r.json()["events"]):
+            latencies.append(time.perf_counter() - recorded)
+            break
+        await asyncio.sleep(0.05)
+    await push
+
+
+async def _storm(
+    base: str, tablets: list[Tablet], size: Size, server: Any, spread_s: float
+) -> dict[str, Any]:
+    import httpx
+
+    from tablet_app.sync_client import SyncClient
+
+    until = time.monotonic() + size.deadline_s
+    latencies: list[float] = []
+    acks: list[float] = []
+    kills: list[int] = []
+    rng = random.Random(7)
+    async with httpx.AsyncClient(timeout=60) as http:
+        token = (
+            await http.post(
+                f"{base}/api/v1/auth/token",
+                data={"username": "reviewer", "password": "reviewer-pass"},
+            )
+        ).json()["access_token"]
+        review = {"Authorization": f"Bearer {token}"}
+        clients = [
+            SyncClient(
+                base, token=t.token, max_retries=6, backoff_s=0.2, batch_size=BATCH, timeout_s=120
+            )
+            for t in tablets
+        ]
+        t0 = time.perf_counter()
+        done_at: list[float] = []
+
+        async def catch_up(client: Any, tab: Tablet) -> None:
+            await _push(client, tab, tab.backlog, until)
+            done_at.append(time.perf_counter() - t0)
+
+        async def killer() -> None:
+            # One worker at a time: the next is killed only once the supervisor's
+            # replacement of the last has started and had a few seconds to serve, so the
+            # storm always has a worker (two at once would be an outage, not a restart).
+            for at in (spread_s * 0.3, spread_s * 0.6):
+                await asyncio.sleep(max(0.0, at - (time.perf_counter() - t0)))
+                before = workers_of(server.pid)
+                if len(before) < 2:
+                    continue
+                os.kill(before[0], signal.SIGKILL)
+                kills.append(before[0])
+                while time.monotonic() < until:
+                    now = workers_of(server.pid)
+                    if len(now) >= 2 and set(now) != set(before):
+                        break
+                    await asyncio.sleep(0.2)
+                await asyncio.sleep(3)
+
+        tasks = [catch_up(c, t) for c, t in zip(clients, tablets, strict=True)]
+        tasks += [
+            _live(c, http, base, review, t, rng.uniform(1, spread_s), until, latencies, acks)
+            for c, t in zip(clients, tablets, strict=True)
+            if t.live is not None
+        ]
+        await asyncio.gather(killer(), *tasks)
+        catch_up_s = max(done_at) if done_at else float("nan")
+        for c in clients:
+            await c.aclose()
+    return {
+        "latencies": latencies,
+        "acks": acks,
+        "kills": kills,
+        "catch_up_s": catch_up_s,
+        "wall_s": time.perf_counter() - t0,
+    }
+
+
+def _floor(tablets: list[Tablet], tmp: Path) -> tuple[float, float, float]:
+    """Events/s of the checks alone, of the raw insert alone, and the floor."""
+    from bench.server import raw_sqlite
+    from permits.events import parse_event
+    from permits.integrity import _signed_by, event_hash, verify_key_from
+
+    parsed = [
+        (parse_event(e), verify_key_from(t.key.public_b64())) for t in tablets for e in t.backlog
+    ]
+    t0 = time.perf_counter()
+    for ev, public in parsed:
+        if event_hash(ev) != ev.hash or not _signed_by(public, ev.hash, ev.sig):
+            raise RuntimeError("a bench event failed its checks")
+    checks = len(parsed) / (time.perf_counter() - t0)
+    flat = [e for t in tablets for e in t.backlog]
+    raw = raw_sqlite(tmp / "raw.db", [flat[i : i + BATCH] for i in range(0, len(flat), BATCH)])
+    return checks, raw, 1 / (1 / checks + 1 / raw)
+
+
+def _stored(db_url: str, sent: set[str]) -> tuple[int, int, int]:
+    """(rows stored, distinct sent events stored, sent events missing)."""
+    import sqlalchemy as sa
+
+    from sync_server.schema import events
+    from sync_server.storage import make_engine
+
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        ids = [r[0] for r in conn.execute(sa.select(events.c.event_id))]
+    engine.dispose()
+    stored = set(ids) & sent
+    return len(ids), len(stored), len(sent - stored)
+
+
+NAMES = [
+    ("province.alarm_during_catchup_p99", "s", "< 2"),
+    ("province.events_lost", "events", "== 0"),
+    ("province.events_duplicated", "events", "== 0"),
+    ("server.ingest_vs_floor", "ratio", ">= 0.7"),
+    ("province.day_ingest_minutes", "min", "<= 5"),
+]
+
+
+def measure(db_url: str, size: Size, quick: bool) -> list[Figure]:
+    import httpx
+
+    tmp = Path(tempfile.mkdtemp(prefix="cspermit-province-"))
+    try:
+        enterprise_ids = _accounts(db_url, size)
+        tablets = [Tablet(enterprise_ids[i % len(enterprise_ids)]) for i in range(size.tablets)]
+        with cli_server(
+            db_url, tmp, "--workers", "2", env={"CSPERMIT_MAX_BATCH_EVENTS": "500"}
+        ) as (base, proc):
+
+            async def enroll() -> None:
+                async with httpx.AsyncClient(timeout=60) as http:
+                    await _enroll(http, base, tablets)
+
+            asyncio.run(enroll())
+            t_build = time.perf_counter()
+            _chains(tablets, size)
+            build_s = time.perf_counter() - t_build
+            events_n = sum(len(t.backlog) for t in tablets)
+            # The alarms are spread over the time the catch-up is expected to take.
+            spread = max(5.0, min(60.0, events_n / 400))
+            storm = asyncio.run(_storm(base, tablets, size, proc, spread))
+        sent = {e["event_id"] for t in tablets for e in t.backlog}
+        sent |= {e["event_id"] for t in tablets if t.live for e in t.live.out.events}
+        acked = set().union(*(t.acked for t in tablets))
+        rows, stored, lost = _stored(db_url, sent)
+        checks, raw, floor = _floor(tablets, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    backlog_acked = sum(1 for t in tablets for e in t.backlog if e["event_id"] in t.acked)
+    rate = backlog_acked / storm["catch_up_s"]
+    ratio = rate / floor
+    lat = storm["latencies"]
+    live_n = sum(1 for t in tablets if t.live)
+    p50, p99 = p50_p99(lat) if lat else (float("nan"), float("nan"))
+    duplicated = rows - stored
+    counts = (
+        f"sent {len(sent)}, acknowledged {len(acked & sent)}, stored {stored} "
+        f"({rows} rows); workers killed: {len(storm['kills'])}"
+    )
+    figures = [
+        Figure(
+            "province.alarm_during_catchup_p99",
+            round(p99, 3) if lat else None,
+            "s",
+            "< 2",
+            bool(lat) and len(lat) == live_n and p99 < 2,
+            note=f"{len(lat)} of {live_n} live alarms seen; p50 {p50:.3f} s; pushed and "
+            f"acknowledged in {', '.join(f'{a:.2f}' for a in sorted(storm['acks']))} s; "
+            "recorded with "
+            "the core, pushed by SyncClient (urgent lane), polled on GET /permits/{id}",
+        ),
+        Figure("province.events_lost", lost, "events", "== 0", lost == 0, note=counts),
+        Figure("province.events_duplicated", duplicated, "events", "== 0", duplicated == 0),
+        Figure(
+            "server.ingest_vs_floor",
+            round(ratio, 3),
+            "ratio",
+            ">= 0.7",
+            ratio >= 0.7,
+            baseline=round(floor),
+            note=f"catch-up {round(rate)} events/s over HTTP ({backlog_acked} backlog events "
+            f"of {size.tablets} tablets in {storm['catch_up_s']:.1f} s, 2 workers, "
+            f"PostgreSQL, 429s and killed workers included); floor {round(floor)} "
+            f"events/s = checks {round(checks)} + raw SQLite insert {round(raw)}, serial",
+        ),
+        Figure("province.catch_up_events_per_s", round(rate), "events/s", baseline=round(floor)),
+        Figure(
+            "province.chains_built_s",
+            round(build_s, 1),
+            "s",
+            note=f"{events_n} backlog events written with the core",
+        ),
+    ]
+    if quick:
+        figures.append(
+            missing(
+                "province.day_ingest_minutes",
+                "min",
+                "<= 5",
+                "not measured in quick mode (full run only)",
+            )
+        )
+    else:
+        minutes = storm["catch_up_s"] / 60
+        figures.append(
+            Figure(
+                "province.day_ingest_minutes",
+                round(minutes, 2),
+                "min",
+                "<= 5",
+                minutes <= 5,
+                note=f"{events_n} events",
+            )
+        )
+    return figures
+
+
+def run(quick: bool) -> list[Figure]:
+    from bench.search import pg_cluster
+
+    size = QUICK if quick else FULL
+    if "CSPERMIT_PROVINCE_TABLETS" in os.environ:  # a smaller or larger storm by hand
+        size = replace(size, tablets=int(os.environ["CSPERMIT_PROVINCE_TABLETS"]))
+    try:
+        with pg_cluster() as url:
+            return measure(url, size, quick)
+    except Exception as exc:
+        return [
+            missing(n, u, t, f"PostgreSQL storm: {type(exc).__name__}: {exc}") for n, u, t in NAMES
+        ]
+
+
+if __name__ == "__main__":
+    for fig in run(quick="--quick" in sys.argv):
+        print(json.dumps(fig.as_dict(), ensure_ascii=False))
