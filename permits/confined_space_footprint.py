@@ -1,8 +1,10 @@
 """A confined-space permit seen by the SIMOPS check (:mod:`permits.simops`): its space,
-its isolation points and its validity window (docs/rules.md, SIMOPS).
+its isolation points and its validity window (docs/rules.md, SIMOPS), and the
+acknowledgements its approver signed in its chain (``simops_acknowledged``).
 
-Additive: the tablet checks a hot-work permit against the confined-space permits it
-holds; the confined-space chain has no SIMOPS acknowledgement event of its own.
+The tablet and the server build the footprint with this one function: an
+acknowledgement is bound to the pair's digest, so both must see the same footprint
+for an acknowledgement made on a tablet to clear the conflict on the server too.
 """
 
 from __future__ import annotations
@@ -10,10 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from permits.simops import Activity, Footprint, Point, WorkType
+from permits.simops import (
+    Acknowledgement,
+    Activity,
+    Footprint,
+    Point,
+    WorkType,
+    signed_acknowledgements,
+)
 from permits.state import PermitState
 
-__all__ = ["confined_space_footprint"]
+__all__ = ["confined_space_acknowledgements", "confined_space_footprint"]
 
 
 def confined_space_footprint(
@@ -43,3 +52,7 @@ def confined_space_footprint(
         isolation_points=frozenset(p.point_id for p in state.space.isolation_points),
         approver=state.approved_by,
     )
+
+
+def confined_space_acknowledgements(state: PermitState) -> tuple[Acknowledgement, ...]:
+    return signed_acknowledgements(state.permit_id, state.simops_acknowledgements)

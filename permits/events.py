@@ -104,6 +104,7 @@ __all__ = [
     "RoleAssigned",
     "SignOff",
     "SignOffMeaning",
+    "SimopsAcknowledged",
     "SpaceSnapshot",
     "Suspended",
     "VentilationStarted",
@@ -173,6 +174,9 @@ class EventType(StrEnum):
     HOT_WORK_RESUMED = "hot_work_resumed"
     HOT_WORK_CANCELLED = "hot_work_cancelled"
     HOT_WORK_SIMOPS_ACKNOWLEDGED = "hot_work_simops_acknowledged"
+    # A confined-space permit's approver accepts a conditional SIMOPS conflict
+    # (payload in permits.simops_events; appended: existing chains hash as before).
+    SIMOPS_ACKNOWLEDGED = "simops_acknowledged"
 
 
 class _Model(PlausibleTimes):
@@ -497,6 +501,17 @@ class DeviceHandover(Payload):
     to_public_key: str = Field(min_length=1)  # base64 raw Ed25519 key
 
 
+class SimopsAcknowledged(Payload):
+    """The approver accepts a conditional SIMOPS conflict with another permit, naming the
+    coordinator, over the pair's permits.simops.pair_digest (docs/rules.md, SIMOPS)."""
+
+    event_type = EventType.SIMOPS_ACKNOWLEDGED
+    other_permit_id: Id
+    coordinator_id: Id
+    digest: Hash64
+    signoff: SignOff
+
+
 _PAYLOAD_TYPES: dict[EventType, type[Payload]] = {
     cls.event_type: cls
     for cls in (
@@ -533,6 +548,7 @@ _PAYLOAD_TYPES: dict[EventType, type[Payload]] = {
         Cancelled,
         Expired,
         DeviceHandover,
+        SimopsAcknowledged,
     )
 }
 # Read-only to everyone else; a second permit type adds its classes with register_payloads.

@@ -50,6 +50,7 @@ __all__ = [
     "isolation_removal_blockers",
     "pair_digest",
     "parse_plan",
+    "signed_acknowledgements",
     "simops_rules",
     "unresolved",
 ]
@@ -292,6 +293,25 @@ class Acknowledgement:
     approver_id: str
     coordinator_id: str
     digest: str
+
+
+def signed_acknowledgements(
+    permit_id: str | None, signed: Iterable[Any]
+) -> tuple[Acknowledgement, ...]:
+    """The acknowledgements a permit's chain carries (any permit type's event payload
+    with ``other_permit_id``, ``coordinator_id``, ``digest`` and a ``signoff``)."""
+    if permit_id is None:
+        return ()
+    return tuple(
+        Acknowledgement(
+            permit_id=permit_id,
+            other_permit_id=a.other_permit_id,
+            approver_id=a.signoff.person_id,
+            coordinator_id=a.coordinator_id,
+            digest=a.digest,
+        )
+        for a in signed
+    )
 
 
 def is_cleared(

@@ -48,6 +48,7 @@ from permits.events import (
     ReadingsConfirmed,
     Role,
     RoleAssigned,
+    SimopsAcknowledged,
     SpaceSnapshot,
 )
 from permits.profiles import Profile, load_profile, profile_for
@@ -175,6 +176,8 @@ class PermitState:
     evacuation_reason: str | None = None
     after_evacuation: bool = False  # the current suspension followed an evacuation
     chunks: tuple[str, ...] = ()
+    # The approver's acknowledgements of conditional SIMOPS conflicts (docs/rules.md).
+    simops_acknowledgements: tuple[SimopsAcknowledged, ...] = ()
 
     # ----------------------------------------------------------- derived
 
@@ -521,6 +524,8 @@ def apply(state: PermitState, event: Event) -> PermitState:
             s = _evolve(s, status=Status.EXPIRED)
     elif isinstance(p, DeviceHandover):
         s = _evolve(s, holder_device=p.to_device_id)
+    elif isinstance(p, SimopsAcknowledged):
+        s = _evolve(s, simops_acknowledgements=(*s.simops_acknowledgements, p))
     return s
 
 

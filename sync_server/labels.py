@@ -53,6 +53,7 @@ EVENT_TYPES: dict[str, str] = {
     "cancelled": N_("Permit cancelled"),
     "expired": N_("Permit expired"),
     "device_handover": N_("Tablet handover"),
+    "simops_acknowledged": N_("SIMOPS conflict acknowledged"),
     # The hot-work permit (动火安全作业票, docs/rules.md, Hot work).
     "hot_work_drafted": N_("Hot-work permit drafted"),
     "hot_work_role_assigned": N_("Hot-work role assigned"),

@@ -284,6 +284,10 @@ class PermitDesk:
     def spaces(self) -> list[dict[str, Any]]:
         return self.store.references("spaces")
 
+    def space_name(self, space_id: str) -> str:
+        row = self.store.reference("spaces", space_id)
+        return str(row.get("name") or space_id) if row else space_id
+
     def detectors(self) -> list[dict[str, Any]]:
         return self.store.references("detectors")
 

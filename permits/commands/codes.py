@@ -263,6 +263,11 @@ class Code(ReasonCode):
         N_("the permit is valid until {expires_at}"),
         N_("nothing to record"),
     )
+    SIMOPS_ACK_NOT_APPROVER = (
+        "SIMOPS_ACK_NOT_APPROVER",
+        N_("{person} is not this permit's approver"),
+        N_("the permit's approver acknowledges the simultaneous operation"),
+    )
     SAME_DEVICE = (
         "SAME_DEVICE",
         N_("the permit is already on device {device}"),

@@ -76,6 +76,8 @@ _TABLE: dict[EventType, Step] = {
     # Its own rule compares the folded status with the clock.
     EventType.EXPIRED: Step(_ANY, lifecycle.expired, status_at_instant=False),
     EventType.DEVICE_HANDOVER: Step(_ANY, lifecycle.device_handover),
+    # SIMOPS: once approved, while the permit is open.
+    EventType.SIMOPS_ACKNOWLEDGED: Step(_OPEN - _DRAFT, roster.simops_acknowledged),
 }
 
 CONFINED_SPACE = register_permit_type(

@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from permits.hot_work.state import HotWorkState
-from permits.simops import Acknowledgement, Activity, Footprint, Point, WorkType
+from permits.simops import (
+    Acknowledgement,
+    Activity,
+    Footprint,
+    Point,
+    WorkType,
+    signed_acknowledgements,
+)
 
 __all__ = ["hot_work_acknowledgements", "hot_work_footprint"]
 
@@ -40,15 +47,4 @@ def hot_work_footprint(
 
 
 def hot_work_acknowledgements(state: HotWorkState) -> tuple[Acknowledgement, ...]:
-    if state.permit_id is None:
-        return ()
-    return tuple(
-        Acknowledgement(
-            permit_id=state.permit_id,
-            other_permit_id=a.other_permit_id,
-            approver_id=a.signoff.person_id,
-            coordinator_id=a.coordinator_id,
-            digest=a.digest,
-        )
-        for a in state.acknowledgements
-    )
+    return signed_acknowledgements(state.permit_id, state.acknowledgements)

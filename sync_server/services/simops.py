@@ -4,8 +4,9 @@ operations; docs/server.md).
 
 Each permit's footprint is taken from the core's fold when it is pushed and kept on its
 ``permits`` row (migration 0005): a hot-work permit's from
-``permits.hot_work.simops.hot_work_footprint``, a confined-space permit's from its space
-and the isolation points it holds, over its validity once approved. On every push that
+``permits.hot_work.simops.hot_work_footprint``, a confined-space permit's from
+``permits.confined_space_footprint`` (its space and its isolation points, over its
+validity once approved), with the acknowledgements each chain carries. On every push that
 changes a footprint the enterprise's open footprints are checked again, and the
 conflicts still standing (``permits.simops.unresolved``) replace the enterprise's rows
 of ``simops_conflicts``.
@@ -20,6 +21,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from permits.confined_space_footprint import (
+    confined_space_acknowledgements,
+    confined_space_footprint,
+)
 from permits.hot_work.simops import hot_work_acknowledgements, hot_work_footprint
 from permits.hot_work.state import HOT_WORK_TERMINAL, HotWorkState, HotWorkStatus
 from permits.simops import Acknowledgement, Activity, Footprint, Point, WorkType, unresolved
@@ -36,24 +41,6 @@ _CLOSED = sorted(
 )
 
 
-def _confined_space_footprint(state: PermitState) -> Footprint | None:
-    """An approved confined-space permit over its validity: its space and every
-    isolation point it holds (a shared point is a shared resource, docs/rules.md)."""
-    if state.permit_id is None or state.approved_at is None or state.expires_at is None:
-        return None
-    return Footprint(
-        permit_id=state.permit_id,
-        type=WorkType.CONFINED_SPACE,
-        start=state.approved_at,
-        end=state.expires_at,
-        activities=frozenset({Activity.CONFINED_SPACE_ENTRY}),
-        points=(),
-        space_id=state.space.space_id if state.space is not None else None,
-        isolation_points=frozenset(r.point_id for r in state.isolations.values()),
-        approver=state.approved_by,
-    )
-
-
 def footprint_of(state: Any, now: datetime) -> dict[str, Any] | None:
     """The footprint (and the acknowledgements) to keep on the permit's row, as JSON;
     None for a closed permit or one that has not declared enough yet."""
@@ -67,18 +54,22 @@ def footprint_of(state: Any, now: datetime) -> dict[str, Any] | None:
             return None
         footprint = hot_work_footprint(state)
         acks = [a.__dict__ for a in hot_work_acknowledgements(state)]
+
     elif isinstance(state, PermitState):
-        if state.status_at(now) in TERMINAL:
+        # Once approved, over its validity; the core's footprint, the one the tablet
+        # builds, so the digests its acknowledgements are bound to agree.
+        if state.status_at(now) in TERMINAL or state.approved_at is None:
             return None
-        found = _confined_space_footprint(state)
-        if found is None:
-            return None
-        footprint, acks = found, []
+        footprint = confined_space_footprint(state, now)
+        acks = [a.__dict__ for a in confined_space_acknowledgements(state)]
     else:
         return None
     data = footprint.as_json()
     data["window"] = [footprint.start.isoformat(), footprint.end.isoformat()]
-    return {"footprint": data, "acknowledgements": acks}
+    out: dict[str, Any] = {"footprint": data, "acknowledgements": acks}
+    if isinstance(state, HotWorkState) and state.linked_permit_id:
+        out["linked_permit_id"] = state.linked_permit_id
+    return out
 
 
 def _footprint(data: dict[str, Any]) -> Footprint:
@@ -111,7 +102,14 @@ def refresh(conn: Connection, enterprise_id: str, now: datetime) -> None:
     kept = [r.footprint for r in rows if r.footprint]
     footprints = [_footprint(k["footprint"]) for k in kept]
     acks = [Acknowledgement(**a) for k in kept for a in k.get("acknowledgements") or ()]
-    found = unresolved(footprints, acks)
+    # A hot job and the confined-space permit it is linked to are one job, not two
+    # operations to coordinate (docs/rules.md, Hot work), as on the tablet.
+    one_job = {
+        frozenset((k["footprint"]["id"], k["linked_permit_id"]))
+        for k in kept
+        if k.get("linked_permit_id")
+    }
+    found = [c for c in unresolved(footprints, acks) if frozenset(c.permits) not in one_job]
     conn.execute(simops_conflicts.delete().where(simops_conflicts.c.enterprise_id == enterprise_id))
     if found:
         at = now_iso(now)

@@ -14,9 +14,11 @@ from permits.events import (
 from permits.state import PermitState, Status
 from tablet_app.context import AppContext
 from tablet_app.desk import PermitDesk
+from tablet_app.hot_work_desk import HotWorkDesk
 from tablet_app.i18n import _
 from tablet_app.presenters.common import Outcome, attempt
 from tablet_app.presenters.home import status_text
+from tablet_app.presenters.hot_work_simops import SimopsCheck
 from tablet_app.presenters.wording import Wording
 from tablet_app.theme import Level
 
@@ -105,6 +107,9 @@ class CloseoutPresenter:
             else (),
         )
 
+    def _simops(self) -> SimopsCheck:
+        return SimopsCheck(self.desk, HotWorkDesk.of(self.desk))
+
     def _do(self, action) -> Outcome:  # type: ignore[no-untyped-def]
         self.last = attempt(action)
         return self.last
@@ -126,6 +131,15 @@ class CloseoutPresenter:
                     lockbox_id=pl.lockbox_id, lock_id=lock_id, removed_by=actor
                 )
             elif lock_id in state.isolations:
+                point = state.isolations[lock_id].point_id
+                blockers = self._simops().isolation_blockers(self.permit_id, point)
+                if blockers:
+                    raise ValueError(
+                        _(
+                            "This isolation point is shared with open work ({others}): "
+                            "it stays isolated until that work is closed."
+                        ).format(others="; ".join(blockers))
+                    )
                 payload = IsolationRemoved(
                     point_id=state.isolations[lock_id].point_id, lock_id=lock_id, removed_by=actor
                 )

@@ -122,8 +122,9 @@ class HazardReportPresenter:
 
         self.last = attempt(do)
         self.done = (
-            _("Report {id} kept on the tablet; it is sent with the next sync.").format(
-                id=self.last.value
+            # the title the reporter typed, not the report's id (people see words)
+            _("Report “{title}” kept on the tablet; it is sent with the next sync.").format(
+                title=title.strip()
             )
             if self.last.ok
             else ""
@@ -137,10 +138,7 @@ class HazardReportPresenter:
             if r.get("acked_at"):
                 rows.append(
                     (
-                        _("{title}: on the server as {id}").format(
-                            title=r["title"], id=r.get("server_id")
-                        )
-                        + photo,
+                        _("{title}: received by the server").format(title=r["title"]) + photo,
                         Level.SAFE,
                     )
                 )

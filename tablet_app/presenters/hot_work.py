@@ -41,6 +41,7 @@ from tablet_app.presenters.hot_work_words import (
     level_text,
     status_text,
 )
+from tablet_app.presenters.simops_ack import SimopsAckFlow
 from tablet_app.presenters.wording import number
 from tablet_app.theme import Level
 
@@ -65,6 +66,7 @@ class HotWorkView:
     simops: tuple[str, ...]
     refusal: tuple[tuple[str, str], ...]
     actions: tuple[str, ...] = ()  # the touches that apply now (ACTIONS)
+    pin_prompt: str = ""  # whose PIN the PIN field takes now
 
 
 # The touches that apply in each status (the core still judges each one).
@@ -99,6 +101,7 @@ class HotWorkPresenter:
         self.hot = hot
         self.last: Outcome | None = None
         self.simops = SimopsCheck(desk, hot)
+        self.ack = SimopsAckFlow(desk, self.simops)
         self.alarms = HotWorkAlarmWatch.of(context, desk, feed, hot)
         self.wording = HotWorkWording(desk.person_name, self._state_or_none, feed.latest)
 
@@ -322,6 +325,28 @@ class HotWorkPresenter:
         self.last = self.simops.acknowledge(self.permit_id, other_id, coordinator_id, pins)
         return self.last
 
+    def begin_simops_ack(self, other_id: str) -> Outcome | None:
+        """Tap on a conflict: the signed-in person is the coordinator; each approver who
+        is not signed in then gives their own PIN in the PIN field (``give_pin``)."""
+        outcome = self.ack.begin(self.permit_id, other_id, self._actor())
+        if outcome is not None:
+            self.last = outcome
+        return outcome
+
+    def give_pin(self, pin: str) -> Outcome | None:
+        outcome = self.ack.give_pin(pin)
+        if outcome is not None:
+            self.last = outcome
+        return outcome
+
+    def cancel_simops_ack(self) -> None:
+        self.ack.cancel()
+
+    def watcher(self) -> str:
+        """The fire watcher who signs at the fire start and the watch (the first named)."""
+        watchers = sorted(self.state().fire_watchers)
+        return watchers[0] if watchers else "-"
+
     def simops_others(self) -> list[tuple[str, str]]:
         """(other permit, words) for each unresolved conflict of this permit."""
         pid = self.permit_id
@@ -403,6 +428,8 @@ class HotWorkPresenter:
         )
 
     def _actions(self, state: HotWorkState, status: HotWorkStatus) -> tuple[str, ...]:
+        if self.ack.prompt() is not None:
+            return ("simops_pin", "simops_cancel")  # an acknowledgement is under way
         actions = ACTIONS.get(status, ())
         try:
             continuous = state.level is not None and level_rule(state.level).continuous_monitoring
@@ -471,4 +498,6 @@ class HotWorkPresenter:
             simops=simops,
             refusal=refusal,
             actions=self._actions(state, status),
+            pin_prompt=self.ack.prompt()
+            or _("PIN of {name}, fire watcher").format(name=self.desk.person_name(self.watcher())),
         )

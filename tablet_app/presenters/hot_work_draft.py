@@ -48,6 +48,11 @@ from tablet_app.presenters.hot_work_words import (
 )
 from tablet_app.theme import Level
 
+# The window is chosen with large buttons (gloves): when it starts and how long it lasts.
+# The level's validity (permits/data/hot_work/rules.toml) still caps it in the core.
+START_CHOICES = ("now", "in_1h", "in_2h", "tomorrow_8")
+HOUR_CHOICES = (1.0, 2.0, 4.0, 8.0)
+
 DEFAULT_METHOD = "电焊"
 DEFAULT_WORK = "动火作业"
 
@@ -57,6 +62,7 @@ class DraftForm:
     base_level: HotWorkLevel = HotWorkLevel.SECOND
     hours: float = 4.0
     start: datetime | None = None  # None: now
+    start_choice: str = "now"  # which of START_CHOICES set it
     fire_points: list[FirePoint] = field(default_factory=list)
     method: str = DEFAULT_METHOD
     work: str = DEFAULT_WORK
@@ -68,6 +74,7 @@ class DraftForm:
 @dataclass(frozen=True)
 class PersonLine:
     person_id: str
+    name: str
     text: str
     level: Level
     operator: bool
@@ -89,6 +96,9 @@ class DraftView:
     approver: str
     status: str
     refusal: tuple[tuple[str, str], ...]
+    # (choice, words, chosen): when the work starts and how many hours it lasts
+    starts: tuple[tuple[str, str, bool], ...] = ()
+    durations: tuple[tuple[float, str, bool], ...] = ()
 
 
 class HotWorkDraftPresenter:
@@ -123,6 +133,40 @@ class HotWorkDraftPresenter:
     def _window(self) -> tuple[datetime, datetime]:
         start = self.form.start or self.context.now()
         return start, start + timedelta(hours=self.form.hours)
+
+    def choose_start(self, choice: str) -> Outcome:
+        """One of START_CHOICES: now, in one or two hours (on the next five minutes),
+        or tomorrow at 08:00 on the tablet's clock."""
+        now = self.context.now()
+        if choice == "now":
+            start = None
+        elif choice in ("in_1h", "in_2h"):
+            later = now + timedelta(hours=1 if choice == "in_1h" else 2)
+            start = later.replace(second=0, microsecond=0) + timedelta(minutes=-later.minute % 5)
+        elif choice == "tomorrow_8":
+            start = (now + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
+        else:
+            raise ValueError(choice)
+        self.form.start_choice = choice
+        return self.set_window(start, self.form.hours)
+
+    def choose_hours(self, hours: float) -> Outcome:
+        return self.set_window(self.form.start, hours)
+
+    def _window_choices(
+        self,
+    ) -> tuple[tuple[tuple[str, str, bool], ...], tuple[tuple[float, str, bool], ...]]:
+        names = {
+            "now": _("Start now"),
+            "in_1h": _("In 1 hour"),
+            "in_2h": _("In 2 hours"),
+            "tomorrow_8": _("Tomorrow 08:00"),
+        }
+        starts = tuple((c, names[c], c == self.form.start_choice) for c in START_CHOICES)
+        durations = tuple(
+            (h, _("{hours} h").format(hours=f"{h:g}"), h == self.form.hours) for h in HOUR_CHOICES
+        )
+        return starts, durations
 
     def set_level(self, level: HotWorkLevel | str) -> None:
         self.form.base_level = HotWorkLevel(level)
@@ -387,7 +431,16 @@ class HotWorkDraftPresenter:
             level_ = Level.UNKNOWN
             if is_op:
                 level_ = Level.SAFE if certified else Level.ALARM
-            people.append(PersonLine(pid_, f"{cert_text} · {role}", level_, is_op, is_watch))
+            people.append(
+                PersonLine(
+                    pid_,
+                    self.desk.person_name(pid_),
+                    f"{cert_text} · {role}",
+                    level_,
+                    is_op,
+                    is_watch,
+                )
+            )
         link_id = state.linked_permit_id if state is not None else self.form.linked_permit_id
         link, link_level = _("Not inside a confined space"), Level.UNKNOWN
         if link_id is not None:
@@ -417,6 +470,8 @@ class HotWorkDraftPresenter:
             approver=approver,
             status=status_text(state.status) if state is not None else _("not drafted"),
             refusal=refusal,
+            starts=self._window_choices()[0] if state is None else (),
+            durations=self._window_choices()[1] if state is None else (),
         )
 
 

@@ -3,8 +3,9 @@ tablet knows (docs/rules.md, SIMOPS), at approval and at every fire start.
 
 A *never* conflict refuses: one permit must move or be cancelled. A conditional one
 stands until a coordinator (协调人) is named and every permit's approver has
-acknowledged it in its own chain (``hot_work_simops_acknowledged``), over the pair's
-current footprints; any change to a footprint puts it back. A hot job and the
+acknowledged it in its own chain (``hot_work_simops_acknowledged`` in a hot-work
+chain, ``simops_acknowledged`` in a confined-space one), over the pair's current
+footprints; any change to a footprint puts it back. A hot job and the
 confined-space permit it is linked to are one job (docs/rules.md, Hot work: it needs
 both), not two operations to coordinate. Kivy-free.
 """
@@ -13,9 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from permits.confined_space_footprint import confined_space_footprint
+from permits.confined_space_footprint import (
+    confined_space_acknowledgements,
+    confined_space_footprint,
+)
 from permits.errors import PermitError
-from permits.events import SignOffMeaning
+from permits.events import SignOffMeaning, SimopsAcknowledged
 from permits.hot_work.events import HotWorkSimopsAcknowledged
 from permits.hot_work.simops import hot_work_acknowledgements, hot_work_footprint
 from permits.messages import N_
@@ -24,6 +28,7 @@ from permits.simops import (
     Conflict,
     Footprint,
     Verdict,
+    isolation_removal_blockers,
     pair_digest,
     parse_plan,
     unresolved,
@@ -73,6 +78,7 @@ class SimopsCheck:
             ):
                 continue
             out[pid] = confined_space_footprint(state, now)
+            acks.extend(confined_space_acknowledgements(state))
         for footprint in self.pulled():
             out.setdefault(footprint.permit_id, footprint)  # this tablet's chain wins
         return out, acks
@@ -132,6 +138,40 @@ class SimopsCheck:
     def lines(self, permit_id: str) -> list[tuple[str, Any]]:
         return [(self.describe(c, permit_id), c) for c in self.conflicts(permit_id)]
 
+    def isolation_blockers(self, permit_id: str, point_id: str) -> list[str]:
+        """The other open permits this tablet knows that depend on isolation point
+        ``point_id``, in words: while any is open the point stays isolated
+        (docs/rules.md, SIMOPS: a shared isolation point)."""
+        footprints, _acks = self.footprints()
+        return [
+            _("{what} on {space}").format(
+                what=words(TYPE_TEXT, footprints[pid].type.value),
+                space=self.desk.space_name(footprints[pid].space_id or "")
+                if footprints[pid].space_id
+                else _("the site"),
+            )
+            for pid in isolation_removal_blockers(point_id, permit_id, footprints.values())
+        ]
+
+    def approver(self, permit_id: str) -> str | None:
+        """Who acknowledges for ``permit_id`` on this tablet: its approver (None when it
+        is not approved yet or not on this tablet)."""
+        if self.hot.is_hot_work(permit_id):
+            return self.hot.state(permit_id).approved_by
+        if permit_id in self.desk.permit_ids():
+            return self.desk.state(permit_id).approved_by
+        return None
+
+    def approvers(self, permit_id: str, other_id: str) -> list[str]:
+        """The approvers who must acknowledge the pair on this tablet, in order; the
+        screen asks each for their own PIN (one field per approver)."""
+        found: list[str] = []
+        for pid in (permit_id, other_id):
+            person = self.approver(pid)
+            if person is not None and person not in found:
+                found.append(person)
+        return found
+
     def acknowledge(
         self,
         permit_id: str,
@@ -139,43 +179,56 @@ class SimopsCheck:
         coordinator_id: str,
         pins: dict[str, str] | None = None,
     ) -> Outcome:
-        """This hot-work permit's approver accepts the conditional conflict with
-        ``other_id`` naming the coordinator; a hot-work ``other_id`` on this tablet has
-        its own approver acknowledge it in its chain too. Each approver who is not the
-        signed-in person gives their PIN (``pins`` by person)."""
+        """This permit's approver accepts the conditional conflict with ``other_id``
+        naming the coordinator; when ``other_id`` is on this tablet too (hot work or
+        confined space), its own approver acknowledges it in its chain as well. Each
+        approver who is not the signed-in person gives their PIN (``pins`` by person);
+        every PIN is checked before anything is written."""
         pins = pins or {}
         footprints, _acks = self.footprints()
         if coordinator_id == "":
             return Outcome(False, error=_("Name the coordinator first."))
         if permit_id not in footprints or other_id not in footprints:
             return Outcome(False, error=_("That permit is not on this tablet."))
+        if self.approver(permit_id) is None:
+            return Outcome(False, error=_("The permit must be approved first."))
         digest = pair_digest(footprints[permit_id], footprints[other_id])
 
         def ack(pid: str, other: str) -> Any:
-            approver = self.hot.state(pid).approved_by
+            approver = self.approver(pid)
             if approver is None:
                 raise ValueError(_("The permit must be approved first."))
-            return self.hot.record(
+            if self.hot.is_hot_work(pid):
+                return self.hot.record(
+                    pid,
+                    HotWorkSimopsAcknowledged(
+                        other_permit_id=other,
+                        coordinator_id=coordinator_id,
+                        digest=digest,
+                        signoff=self.hot.signoff(pid, approver, SignOffMeaning.APPROVE),
+                    ),
+                    actor=approver,
+                )
+            return self.desk.record(
                 pid,
-                HotWorkSimopsAcknowledged(
+                SimopsAcknowledged(
                     other_permit_id=other,
                     coordinator_id=coordinator_id,
                     digest=digest,
-                    signoff=self.hot.signoff(pid, approver, SignOffMeaning.APPROVE),
+                    signoff=self.desk.signoff(pid, approver, SignOffMeaning.APPROVE),
                 ),
                 actor=approver,
             )
 
-        def check_pins() -> None:  # every PIN before anything is written
-            for pid in (permit_id, other_id):
-                approver = self.hot.state(pid).approved_by if self.hot.is_hot_work(pid) else None
-                if approver is not None and approver != self.desk.context.user:
+        def check_pins() -> None:
+            for approver in self.approvers(permit_id, other_id):
+                if approver != self.desk.context.user:
                     self.desk.check_pin(approver, pins.get(approver, ""))
 
         checked = attempt(check_pins)
         if not checked.ok:
             return checked
         outcome = attempt(lambda: ack(permit_id, other_id))
-        if outcome.ok and self.hot.is_hot_work(other_id):
+        if outcome.ok and self.approver(other_id) is not None:
             outcome = attempt(lambda: ack(other_id, permit_id))
         return outcome

@@ -43,6 +43,7 @@ class HotWorkScreen(BaseScreen):
             levels=[Level.WARN for _o in view.simops],
         )
         self.ids.watch.text, self.ids.watch.level = view.watch, view.watch_level.value
+        self.ids.pin.hint_text = view.pin_prompt
         words = {
             "start_monitoring": _("Start continuous gas monitoring"),
             "start_fire": _("Start the fire (watcher signs)"),
@@ -53,6 +54,8 @@ class HotWorkScreen(BaseScreen):
             "confirm_presence": _("Watcher present"),
             "end_watch": _("No residual fire (watcher signs)"),
             "close": _("Close the hot-work permit"),
+            "simops_pin": _("Acknowledge the simultaneous operation (PIN)"),
+            "simops_cancel": _("Cancel the acknowledgement"),
         }
         fill_buttons(
             self.ids.actions,
@@ -61,21 +64,21 @@ class HotWorkScreen(BaseScreen):
         )
         fill_unmet(self.ids.refusal, view.refusal)
 
-    def _watcher(self) -> str:
-        watchers = sorted(self.presenter.state().fire_watchers)
-        return watchers[0] if watchers else "-"
-
     def act(self, name: str, point: str | None = None) -> None:
         p = self.presenter
         pin = self.ids.pin.text or None
         if name == "analyse" and point is not None:
             p.analyse(point)
+        elif name == "simops_pin":
+            p.give_pin(pin or "")
+        elif name == "simops_cancel":
+            p.cancel_simops_ack()
         elif name in ("start_fire", "start_watch", "confirm_presence", "end_watch"):
-            getattr(p, name)(self._watcher(), pin)
+            getattr(p, name)(p.watcher(), pin)
         elif name == "start_monitoring":
             p.start_monitoring(p.next_point())
         elif name == "resume":
-            p.resume(self._watcher(), pin)
+            p.resume(p.watcher(), pin)
         else:
             getattr(p, name)()
         self.ids.pin.text = ""
@@ -89,22 +92,13 @@ class HotWorkScreen(BaseScreen):
         except ValueError:
             return
         p.analyse_typed(
-            p.next_point(), {"LEL": value}, countersigner=self._watcher(), pin=self.ids.pin.text
+            p.next_point(), {"LEL": value}, countersigner=p.watcher(), pin=self.ids.pin.text
         )
         self.ids.typed_lel.text = self.ids.pin.text = ""
         self.refresh()
 
     def acknowledge(self, other_id: str) -> None:
-        p = self.presenter
-        pin = self.ids.pin.text
-        approvers = {p.state().approved_by} | (
-            {p.hot.state(other_id).approved_by} if p.hot.is_hot_work(other_id) else set()
-        )
-        p.acknowledge_simops(
-            other_id,
-            str(p.context.user or ""),
-            {a: pin for a in approvers if a},
-        )
+        self.presenter.begin_simops_ack(other_id)
         self.ids.pin.text = ""
         self.refresh()
 

@@ -26,6 +26,20 @@ class HotWorkDraftScreen(BaseScreen):
         self.ids.status.text = view.status
         self.ids.level.text, self.ids.level.level = view.level, view.level_level.value
         self.ids.window.text = view.window
+        fill_buttons(
+            self.ids.starts,
+            [
+                (("✓ " if on else "") + t, lambda c=c: self.choose_start(c))
+                for c, t, on in view.starts
+            ],
+        )
+        fill_buttons(
+            self.ids.durations,
+            [
+                (("✓ " if on else "") + t, lambda h=h: self.choose_hours(h))
+                for h, t, on in view.durations
+            ],
+        )
         self.ids.approver.text = view.approver
         fill_buttons(
             self.ids.levels,
@@ -46,7 +60,7 @@ class HotWorkDraftScreen(BaseScreen):
             self.ids.watchers,
             [
                 (
-                    ("✓ " if p.watcher else "") + p.text.split(" · ")[0],
+                    ("✓ " if p.watcher else "") + p.name,
                     lambda pid=p.person_id: self.watcher(pid),
                 )
                 for p in view.people
@@ -54,6 +68,14 @@ class HotWorkDraftScreen(BaseScreen):
             ],
         )
         fill_unmet(self.ids.refusal, view.refusal)
+
+    def choose_start(self, choice: str) -> None:
+        self.presenter.choose_start(choice)
+        self.refresh()
+
+    def choose_hours(self, hours: float) -> None:
+        self.presenter.choose_hours(hours)
+        self.refresh()
 
     def set_level(self, level: HotWorkLevel) -> None:
         self.presenter.set_level(level)
@@ -94,3 +116,7 @@ class HotWorkDraftScreen(BaseScreen):
     def to_work(self) -> None:
         if self.presenter.permit_id:
             self.app.go("hot_work")
+
+
+def _ticked(text: str, chosen: bool) -> str:
+    return ("✓ " if chosen else "") + text

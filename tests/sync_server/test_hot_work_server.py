@@ -120,8 +120,9 @@ def test_a_simops_conflict_between_two_pushed_permits_is_listed(world: World) ->
 
 
 def conflicting(world: World) -> Tablet:
-    """A confined-space permit approved on T-1 and a hot job drafted in it now: one
-    conditional conflict, listed; the tablet that pushed both."""
+    """A confined-space permit CS-1 approved on T-1, a hot job HW-2 drafted in it now
+    (linked: one job, no conflict between them) and a second crew's permit CS-3 on the
+    same tank: two conditional conflicts, listed; the tablet that pushed all three."""
     tab = enroll_tablet(world.client, world.h("a-admin"))
     push(world, tab, simple_permit(tab, "CS-1", "T-1"))
     now = datetime.now(UTC)
@@ -138,20 +139,66 @@ def conflicting(world: World) -> Tablet:
     s.record(payload, now - timedelta(minutes=20), actor="P-LEAD", permit_id="HW-2")
     push(world, tab, bodies(s))
     r = world.client.get("/api/v1/enterprises/ent-a/simops", headers=world.h("a-admin"))
+    assert r.json()["items"] == []  # a hot job and its linked permit are one job
+    push(world, tab, simple_permit(tab, "CS-3", "T-1"))
+    r = world.client.get("/api/v1/enterprises/ent-a/simops", headers=world.h("a-admin"))
     assert r.status_code == 200, r.text
-    [conflict] = r.json()["items"]
-    assert conflict["permits"] == ["CS-1", "HW-2"] and conflict["verdict"] == "conditional"
-    assert conflict["rules"]
+    items = r.json()["items"]
+    assert [c["permits"] for c in items] == [["CS-1", "CS-3"], ["CS-3", "HW-2"]]
+    assert all(c["verdict"] == "conditional" and c["rules"] for c in items)
     other = world.client.get("/api/v1/enterprises/ent-a/simops", headers=world.h("b-admin"))
     assert other.status_code == 404
     # The enterprise's tablets read them in their reference pull.
     pulled = world.client.get("/api/v1/sync/reference?cursor=0", headers=tab.headers).json()
-    assert [c["permits"] for c in pulled["simops"]] == [["CS-1", "HW-2"]]
+    assert [c["permits"] for c in pulled["simops"]] == [["CS-1", "CS-3"], ["CS-3", "HW-2"]]
     assert (
         world.client.get("/api/v1/enterprises/ent-a/simops", headers=tab.headers).json()["items"]
         == r.json()["items"]
     )
     return tab
+
+
+def test_both_confined_space_approvers_acknowledging_clears_their_conflict(
+    world: World,
+) -> None:
+    """Each approver signs ``simops_acknowledged`` in their own chain over the digest the
+    tablet computes from the core's footprints; the server, building the same
+    footprints, agrees and the conflict leaves the list (the other one stays)."""
+    from permits.confined_space_footprint import confined_space_footprint
+    from permits.events import SignOff, SignOffMeaning, SimopsAcknowledged, parse_event
+    from permits.simops import pair_digest
+    from permits.state import fold
+
+    tab = conflicting(world)
+    now = datetime.now(UTC)
+    chains = {
+        pid: world.client.get(f"/api/v1/permits/{pid}/export.json", headers=world.h("a-admin"))
+        for pid in ("CS-1", "CS-3")
+    }
+    assert all(r.status_code == 200 for r in chains.values()), chains
+    states = {pid: fold(parse_event(e) for e in r.json()["events"]) for pid, r in chains.items()}
+    digest = pair_digest(*(confined_space_footprint(states[pid], now) for pid in ("CS-1", "CS-3")))
+    for pid, other in (("CS-1", "CS-3"), ("CS-3", "CS-1")):
+        ack = SimopsAcknowledged(
+            other_permit_id=other,
+            coordinator_id="p-leader",
+            digest=digest,
+            signoff=SignOff(
+                person_id="p-approver",
+                meaning=SignOffMeaning.APPROVE,
+                signed_at=now - timedelta(minutes=1),
+                state_hash=tab.head(pid),
+                pin_verified=True,
+            ),
+        )
+        push(world, tab, [tab.event(pid, ack, actor="p-approver", at=now - timedelta(minutes=1))])
+    r = world.client.get("/api/v1/enterprises/ent-a/simops", headers=world.h("a-admin"))
+    assert [c["permits"] for c in r.json()["items"]] == [["CS-3", "HW-2"]]
+    t = trace(world, "CS-3")
+    assert t["permit"]["status"] == "approved"
+    ack_seq = t["events"][-1]["seq"]
+    assert t["events"][-1]["type"] == "simops_acknowledged"
+    assert all(f["seq"] != ack_seq for f in t["findings"]), t["findings"]
 
 
 def test_the_enterprise_and_bureau_pages_show_the_simops_conflict(world: World) -> None:
@@ -172,7 +219,7 @@ def test_a_cancelled_permit_leaves_the_simops_check(world: World) -> None:
     from tests.sync_server.chains import cancelled
 
     tab = conflicting(world)
-    push(world, tab, [tab.event("CS-1", cancelled())])
+    push(world, tab, [tab.event("CS-3", cancelled())])
     r = world.client.get("/api/v1/enterprises/ent-a/simops", headers=world.h("a-admin"))
     assert r.json()["items"] == []
 

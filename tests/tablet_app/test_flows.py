@@ -160,6 +160,35 @@ def test_group_lockbox_personal_locks_come_off_before_the_isolation(
     assert close.remove_lock("L-101").ok
 
 
+def test_a_shared_isolation_point_stays_while_another_open_permit_depends_on_it(
+    world: World, english: None
+) -> None:
+    """docs/rules.md, SIMOPS: a shared isolation point cannot be removed while any
+    permit that depends on it is open; the refusal names that work, not an id."""
+    from permits.events import Cancelled
+
+    setup = staffed(world)
+    first = world.context.permit_id
+    world.sign_in(demo.ELECTRICIAN)
+    assert setup.apply_isolation("IP-INLET", IsolationMethod.BLIND_FLANGE, "L-102", "T-102").ok, (
+        setup.last.lines()
+    )
+    drafted(world)  # a second crew's permit on the same tank, behind the same blind
+    second = world.context.permit_id
+    assert second is not None and second != first
+    world.context.permit_id = first
+    close = CloseoutPresenter(world.context, world.desk)
+    world.sign_in(demo.ELECTRICIAN)
+    refused = close.remove_lock("L-102")
+    assert not refused.ok and "shared with open work" in refused.error, refused
+    assert "1号糖蜜储罐" in refused.error and second not in refused.error
+    assert "L-102" in world.desk.state(first).isolations  # nothing was written
+    world.sign_in(demo.LEADER)
+    world.desk.record(second, Cancelled(reason="crew moved to tank 2"), actor=demo.LEADER)
+    world.sign_in(demo.ELECTRICIAN)
+    assert close.remove_lock("L-102").ok, close.last
+
+
 def test_an_entrant_confirms_the_recorded_values_per_point_and_the_verdict(
     world: World, english: None
 ) -> None:

@@ -360,3 +360,81 @@ def test_a_short_interruption_resumes_on_the_same_analysis(world: World) -> None
     assert work.interrupt().ok
     world.clock.advance(minutes=20)  # 一级 allows 30 min; the analysis is 45 min old
     assert work.resume(demo.GUARDIAN, PINS[demo.GUARDIAN]).ok, work.view().refusal
+
+
+def test_a_conflict_with_an_unlinked_confined_space_permit_is_cleared_in_both_chains(
+    world: World,
+) -> None:
+    """Hot work linked to one confined-space permit shares its space with a second one:
+    a conditional conflict that the second permit's approver acknowledges in the
+    confined-space chain (``simops_acknowledged``), each approver with their own PIN."""
+    from tests.tablet_app.test_presenters import ready
+
+    atmo, board, _setup = ready(world)
+    confined = world.context.permit_id
+    assert confined is not None
+    assert atmo.confirm_readings(demo.ENTRANT_A, PINS[demo.ENTRANT_A]).ok
+    world.air(2)
+    assert board.enter(demo.ENTRANT_A).ok
+    _atmo2, _board2, _setup2 = ready(world)
+    second_cs = world.context.permit_id
+    assert second_cs is not None and second_cs != confined
+    world.sign_in(demo.LEADER)
+    draft, work = presenters(world)
+    draft.start_new(confined)
+    draft.add_fire_point("罐内底部焊缝", 10, 5, 0)
+    draft.toggle_operator(demo.ENTRANT_A)
+    draft.set_watcher(demo.ELECTRICIAN)
+    assert draft.draft().ok, draft.view().refusal
+    assert draft.approve(demo.PRINCIPAL).ok, draft.view().refusal
+    work.open(draft.permit_id or "")
+    world.air(3)
+    assert work.analyse("FP1").ok
+    out = work.start_fire(demo.ELECTRICIAN, PINS[demo.ELECTRICIAN])
+    assert not out.ok and "需要协调" in out.error, out.error
+    assert [o for o, _t in work.simops_others()] == [second_cs]
+    # the signed-in leader coordinates; the approver (not signed in) is asked by name
+    assert work.begin_simops_ack(second_cs) is None
+    prompt = work.view().pin_prompt
+    assert "王建国" in prompt and "审批人" in prompt, prompt
+    assert work.view().actions == ("simops_pin", "simops_cancel")
+    wrong = work.give_pin("0000")
+    assert wrong is not None and not wrong.ok
+    assert not world.desk.state(second_cs).simops_acknowledgements  # nothing on a wrong PIN
+    assert not work.state().acknowledgements
+    assert work.begin_simops_ack(second_cs) is None
+    done = work.give_pin(PINS[demo.PRINCIPAL])
+    assert done is not None and done.ok, work.view().refusal
+    acks = world.desk.state(second_cs).simops_acknowledgements
+    assert [a.other_permit_id for a in acks] == [work.permit_id]
+    assert acks[0].coordinator_id == demo.LEADER
+    assert [a.other_permit_id for a in work.state().acknowledgements] == [second_cs]
+    assert work.simops_others() == []
+    assert work.start_fire(demo.ELECTRICIAN, PINS[demo.ELECTRICIAN]).ok, work.view().refusal
+
+
+def test_the_window_is_chosen_with_buttons(world: World) -> None:
+    from datetime import timedelta
+
+    draft, _work = presenters(world)
+    draft.start_new()
+    now = world.clock.now
+    assert draft.choose_start("in_2h").ok and draft.choose_hours(2).ok
+    view = draft.view()
+    assert [c for c, _t, on in view.starts if on] == ["in_2h"]
+    assert [h for h, _t, on in view.durations if on] == [2.0]
+    assert "2 小时" in [t for _h, t, _on in view.durations]
+    draft.add_fire_point("罐顶人孔", 10, 5, 3)
+    draft.toggle_operator(demo.ENTRANT_A)
+    draft.set_watcher(demo.GUARDIAN)
+    assert draft.draft().ok, draft.view().refusal
+    state = draft.hot.state(draft.permit_id or "")
+    assert state.planned_start is not None and state.planned_end is not None
+    start = state.planned_start
+    assert timedelta(hours=2) <= start - now < timedelta(hours=2, minutes=5)
+    assert start.minute % 5 == 0 and start.second == 0
+    assert state.planned_end - start == timedelta(hours=2)
+    assert draft.view().starts == ()  # a drafted permit's window is the chain's
+    # no empty window
+    draft.start_new()
+    assert not draft.set_window(None, 0).ok

@@ -8,7 +8,8 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2] / "tablet_app"
-CATALOGUE = ROOT / "locale" / "zh_CN" / "LC_MESSAGES" / "tablet.po"
+# Every catalogue file of the domain, as cspermit.i18n_build merges them.
+CATALOGUES = ROOT / "locale" / "zh_CN" / "LC_MESSAGES"
 # _("..."), N_("..."), tr._("...") with adjacent string literals joined.
 CALL = re.compile(r'(?<![A-Za-z0-9])(?:tr\._|N_|_)\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\)')
 LITERAL = re.compile(r'"((?:[^"\\]|\\.)*)"')
@@ -30,8 +31,10 @@ def msgids() -> dict[str, str]:
 
 
 def test_every_msgid_has_a_chinese_translation() -> None:
-    with CATALOGUE.open("rb") as f:
-        translated = {m.id: m.string for m in read_po(f) if m.id and m.string}
+    translated: dict[str, str] = {}
+    for po in sorted(CATALOGUES.rglob("*.po")):
+        with po.open("rb") as f:
+            translated.update({m.id: m.string for m in read_po(f) if m.id and m.string})
     ids = msgids()
     assert len(ids) > 100  # the extractor found the screens' strings
     missing = {msgid: where for msgid, where in ids.items() if msgid not in translated}
@@ -39,9 +42,10 @@ def test_every_msgid_has_a_chinese_translation() -> None:
 
 
 def test_placeholders_survive_translation() -> None:
-    with CATALOGUE.open("rb") as f:
-        for m in read_po(f):
-            if m.id and m.string:
-                assert set(re.findall(r"\{[^}]*\}", str(m.id))) == set(
-                    re.findall(r"\{[^}]*\}", str(m.string))
-                ), m.id
+    for po in sorted(CATALOGUES.rglob("*.po")):
+        with po.open("rb") as f:
+            for m in read_po(f):
+                if m.id and m.string:
+                    assert set(re.findall(r"\{[^}]*\}", str(m.id))) == set(
+                        re.findall(r"\{[^}]*\}", str(m.string))
+                    ), m.id

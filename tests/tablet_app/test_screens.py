@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po
 from tests.tablet_app.world import run_app_process
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOGUE = ROOT / "tablet_app" / "locale" / "zh_CN" / "LC_MESSAGES" / "tablet.po"
+CATALOGUES = ROOT / "tablet_app" / "locale" / "zh_CN" / "LC_MESSAGES"
 
 
 @pytest.fixture(scope="module")
@@ -85,12 +85,13 @@ def test_a_png_per_screen(walk: dict) -> None:
 
 def _english_patterns() -> list[re.Pattern[str]]:
     patterns = []
-    with CATALOGUE.open("rb") as f:
-        for message in read_po(f):
-            if not message.id or message.string == message.id:
-                continue
-            parts = re.split(r"\{[^}]*\}", str(message.id))
-            patterns.append(re.compile(".+".join(re.escape(p) for p in parts)))
+    for po in sorted(CATALOGUES.rglob("*.po")):
+        with po.open("rb") as f:
+            for message in read_po(f):
+                if not message.id or message.string == message.id:
+                    continue
+                parts = re.split(r"\{[^}]*\}", str(message.id))
+                patterns.append(re.compile(".+".join(re.escape(p) for p in parts)))
     return patterns
 
 

@@ -19,13 +19,20 @@ from permits.events import (
     Role,
     RoleAssigned,
     SignOffMeaning,
+    SimopsAcknowledged,
 )
 from permits.interlock import approval_authorised, required_authority, training_valid
 from permits.reference.delegation import delegation_unmet
 from permits.reference.people import contractor_unmet
 from permits.state import PermitState
 
-__all__ = ["approved", "briefing_signed", "employer_unmet", "role_assigned"]
+__all__ = [
+    "approved",
+    "briefing_signed",
+    "employer_unmet",
+    "role_assigned",
+    "simops_acknowledged",
+]
 
 
 def role_assigned(state: PermitState, p: RoleAssigned, now: datetime) -> list[Unmet]:
@@ -99,4 +106,14 @@ def briefing_signed(state: PermitState, p: BriefingSigned, now: datetime) -> lis
     if p.signoff.person_id not in state.entrants:
         unmet.append(Unmet(Code.NOT_AN_ENTRANT, {"person": p.signoff.person_id}))
     unmet.extend(signoff_unmet(state, p.signoff, SignOffMeaning.BRIEF, now))
+    return unmet
+
+
+def simops_acknowledged(state: PermitState, p: SimopsAcknowledged, now: datetime) -> list[Unmet]:
+    """Only the approver who approved this permit accepts a conditional SIMOPS conflict
+    for it (docs/rules.md, SIMOPS); whether the pair is then cleared is the SIMOPS
+    check's (both approvers, one coordinator, the footprints as acknowledged)."""
+    unmet = signoff_unmet(state, p.signoff, SignOffMeaning.APPROVE, now)
+    if p.signoff.person_id != state.approved_by:
+        unmet.append(Unmet(Code.SIMOPS_ACK_NOT_APPROVER, {"person": p.signoff.person_id}))
     return unmet
