@@ -64,8 +64,9 @@ curl -fsS "$URL/healthz" >/dev/null || { echo "run.sh: the server did not start,
 grep -q '"status": "running"' var/sim.jsonl || { echo "run.sh: the simulator did not start, see var/sim.log" >&2; exit 1; }
 
 # enrol the tablet, put the simulator's detectors in the mill's ledger, pull the ledger
-cspermit tablet connect --server "$URL" --db "$TABLET_DB" --sim-endpoints var/sim.jsonl \
-  --demo-pins >var/connect.json
+# (the demo admin's password through the environment, never the command line)
+CSPERMIT_ADMIN_PASSWORD=a-admin-demo cspermit tablet connect --server "$URL" --db "$TABLET_DB" \
+  --sim-endpoints var/sim.jsonl --label "1号糖罐入口演示平板（run.sh）" --demo-pins >var/connect.json
 echo "run.sh: server $URL (demo logins: a-admin / a-admin-demo, bureau / bureau-demo)"
 echo "run.sh: simulator molasses-tank: $(grep -c '"serial"' var/sim.jsonl) detectors (var/sim.jsonl)"
 echo "run.sh: tablet enrolled, reading the serial detector; demo PINs: $(python3 -c 'import json,sys; print(", ".join(f"{k} {v}" for k, v in json.load(open(sys.argv[1]))["demo_pins"].items()) or "as before")' var/connect.json)"

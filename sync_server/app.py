@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sync_server.body_limit import BodyLimit
 from sync_server.errors import SyncError, TooManyRequests, Unauthorized
 from sync_server.i18n import gettext as _
-from sync_server.routers import ALL_ROUTERS
+from sync_server.routers import ALL_ROUTERS, people_access
 from sync_server.security import Passwords
 from sync_server.services import server_identity
 from sync_server.settings import Settings
@@ -109,6 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(SyncError, _sync_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
+    # before the reference router: its /enterprises/{id}/{kind} would take signon-codes
+    app.include_router(people_access.router)
     for router in ALL_ROUTERS:
         app.include_router(router)
     mount_web(app)

@@ -6,6 +6,7 @@ serves the zh_CN pages, the en pages and the (always Chinese) permit PDF.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 from sync_server.i18n import Gettext
@@ -203,6 +204,32 @@ HAZARD_ACTIONS: dict[str, str] = {
     "hazard_verified": N_("verified"),
     "hazard_rejected": N_("verification failed, back to planned"),
     "hazard_closed": N_("closed (销号)"),
+    # The core's event names for the same steps (``permits.hazards.HazardEventType``).
+    "rectification_planned": N_("rectification planned"),
+    "rectification_verified": N_("verified"),
+}
+
+# Accounts (``security.Role``) as the accounts pages name them.
+ACCOUNT_ROLES: dict[str, str] = {
+    "operator": N_("server operator"),
+    "enterprise_admin": N_("enterprise admin (safety manager)"),
+    "bureau_reviewer": N_("bureau reviewer"),
+    "aggregator": N_("provincial platform"),
+    "device": N_("tablet"),
+}
+
+# An enterprise's industry (the eight industry-and-trade sectors of MEM, and the demo's).
+INDUSTRIES: dict[str, str] = {
+    "metallurgy": N_("metallurgy"),
+    "nonferrous": N_("non-ferrous metals"),
+    "building_materials": N_("building materials"),
+    "machinery": N_("machinery"),
+    "light_industry": N_("light industry"),
+    "textile": N_("textiles"),
+    "tobacco": N_("tobacco"),
+    "trade": N_("commerce and trade"),
+    "sugar": N_("sugar making (light industry)"),
+    "cement": N_("cement (building materials)"),
 }
 
 ISOLATION_METHODS: dict[str, str] = {
@@ -213,6 +240,159 @@ ISOLATION_METHODS: dict[str, str] = {
     "electrical_lockout": N_("electrical lockout"),
     "mechanical_block": N_("mechanical block"),
 }
+
+# ---- Words for the codes the ledger and the findings store (the pages read as safety
+# documents: no code is shown as it is stored, docs/web.md "Words, not codes").
+
+# Hazard factors of a space (``ConfinedSpace.hazards``); gases keep their formula.
+HAZARD_FACTORS: dict[str, str] = {
+    "O2_deficiency": N_("oxygen deficiency (asphyxiation)"),
+    "O2_enrichment": N_("oxygen enrichment"),
+    "engulfment": N_("engulfment (drowning or burial)"),
+    "drowning": N_("drowning"),
+    "flammable_gas": N_("flammable gas"),
+    "toxic_gas": N_("toxic gas"),
+    "fall_from_height": N_("fall from height"),
+    "electric_shock": N_("electric shock"),
+    "mechanical_injury": N_("mechanical injury"),
+    "high_temperature": N_("high temperature"),
+    "dust_explosion": N_("dust explosion"),
+}
+
+# Protective and rescue equipment (``required_ppe``, ``rescue_equipment``, what a guardian
+# confirms on site).
+EQUIPMENT: dict[str, str] = {
+    "breathing_apparatus": N_("positive-pressure breathing apparatus"),
+    "escape_respirator": N_("escape respirator"),
+    "harness": N_("full-body harness"),
+    "safety_rope": N_("safety rope"),
+    "tripod": N_("rescue tripod"),
+    "winch": N_("winch"),
+    "gas_detector": N_("gas detector"),
+    "ventilator": N_("ventilator"),
+    "explosion_proof_lamp": N_("explosion-proof lamp"),
+    "intercom": N_("intercom"),
+    "stretcher": N_("stretcher"),
+    "first_aid_kit": N_("first-aid kit"),
+    "helmet": N_("safety helmet"),
+    "protective_clothing": N_("protective clothing"),
+}
+
+# Special-operation certificates (``Certificate.type``).
+CERTIFICATE_TYPES: dict[str, str] = {
+    "hot_work": N_("welding and hot cutting (special operation)"),
+    "welding_hot_cutting": N_("welding and hot cutting (special operation)"),
+    "electrician": N_("electrician (special operation)"),
+    "working_at_height": N_("working at height (special operation)"),
+    "confined_space": N_("confined-space work"),
+    "refrigeration": N_("refrigeration and air conditioning (special operation)"),
+}
+
+# Sample points as the demo and most ledgers name them; others are shown as entered.
+SAMPLE_POINTS: dict[str, str] = {
+    "top": N_("top"),
+    "middle": N_("middle"),
+    "bottom": N_("bottom"),
+    "inlet": N_("inlet"),
+    "outlet": N_("outlet"),
+}
+
+# A hazard's clause: the page's form stores ``MEM10-13-1``, the server's automatic
+# findings ``MEM10 Art. 13 (一)``; both read as one Chinese citation.
+HAZARD_CATEGORIES: dict[str, str] = {
+    "MEM10-13-1": N_("MEM Order No. 10, Art. 13 (1): no ledger entry or warning sign"),
+    "MEM10 Art. 13 (一)": N_("MEM Order No. 10, Art. 13 (1): no ledger entry or warning sign"),
+    "MEM10-13-2": N_(
+        "MEM Order No. 10, Art. 13 (2): work without approval, ventilation, test or guardian"
+    ),
+    "MEM10_13_2": N_(
+        "MEM Order No. 10, Art. 13 (2): work without approval, ventilation, test or guardian"
+    ),
+    "MEM10 Art. 13 (二)": N_(
+        "MEM Order No. 10, Art. 13 (2): work without approval, ventilation, test or guardian"
+    ),
+    "GB 30871-2022 §5": N_("GB 30871-2022, clause 5 (hot work)"),
+}
+
+# What the server's replay and ledger check found on a permit (its anomaly codes).
+ANOMALY_CODES: dict[str, str] = {
+    "ALARM_RAISED": N_("gas alarm"),
+    "EVACUATION_ORDERED": N_("evacuation ordered"),
+    "ATMOSPHERE_NO_TEST": N_("no gas test"),
+    "ENTRANT_NOT_BRIEFED": N_("entrant not briefed"),
+    "ENTRY_WITHOUT_APPROVAL": N_("entry without approval"),
+    "ENTRY_WITHOUT_GUARDIAN": N_("entry without a guardian"),
+    "ENTRY_WITHOUT_PASSING_TEST": N_("entry without a passing gas test"),
+    "ENTRY_WITHOUT_VENTILATION": N_("entry without ventilation"),
+    "EQUIPMENT_NOT_CONFIRMED": N_("equipment not confirmed"),
+    "GUARDIAN_NOT_ON_DUTY": N_("guardian not on duty"),
+    "ISOLATION_NOT_APPLIED": N_("isolation not applied"),
+    "PERMIT_NOT_APPROVED": N_("permit not approved"),
+    "RETEST_DUE_OVERDUE": N_("gas re-test overdue"),
+    "VENTILATION_NOT_STARTED": N_("ventilation not started"),
+    "RULE_VIOLATION": N_("rule broken"),
+    "CLOCK_AHEAD": N_("tablet clock ahead"),
+    "CLOCK_BACKWARDS": N_("tablet clock went backwards"),
+    "VERSION_CONFLICT": N_("conflicting versions"),
+    "CHAIN_TRUNCATED": N_("record cut short"),
+    "HOT_WORK_WITHOUT_PASSING_ANALYSIS": N_("fire without a passing gas analysis"),
+    "HOT_WORK_WITHOUT_FIRE_WATCHER": N_("fire without a fire watcher"),
+    "HOT_WORK_OUTSIDE_VALIDITY": N_("fire outside the permit's validity"),
+    "HOT_WORK_LINK_MISMATCH": N_("linked permit does not match"),
+    # The chain verification's first failure (``permits.integrity``).
+    "BAD_HASH": N_("altered after it was sealed"),
+    "BAD_PREV_HASH": N_("link to the event before broken"),
+    "BAD_SIGNATURE": N_("tablet signature invalid"),
+    "CHAIN_GAP": N_("events missing"),
+    "UNKNOWN_DEVICE": N_("signed by a tablet not enrolled here"),
+}
+
+# Topic trainings (``TopicTraining.topic``).
+TOPICS: dict[str, str] = {
+    "confined_space": N_("confined-space work"),
+    "hot_work": N_("hot work"),
+    "emergency_rescue": N_("emergency rescue"),
+    "gas_detection": N_("gas detection"),
+}
+
+# Who did a step when no person did: the server's own checks.
+SYSTEM_ACTORS: dict[str, str] = {
+    "server-replay": N_("the server's rule check"),
+    "server-ledger-check": N_("the server's ledger check"),
+    "cli": N_("the server's command line"),
+}
+
+# Every table a stored code may come from, for ``words``: a code inside a sentence
+# (the core's "not confirmed on site: breathing_apparatus") is replaced by its words.
+_WORD_TABLES = (EQUIPMENT, HAZARD_FACTORS, CERTIFICATE_TYPES, ROLES, PERMIT_STATUSES)
+_CODE_TOKEN = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b")
+
+
+def words(text: str | None, _: Gettext, names: dict[str, str] | None = None) -> str:
+    """``text`` with every stored code it holds (snake_case, e.g. ``O2_deficiency``)
+    replaced by its words in the reader's language, and every person id of ``names``
+    (the core's messages name people by id) by the person's name."""
+    if not text:
+        return ""
+
+    def one(match: re.Match[str]) -> str:
+        code = match.group(0)
+        for table in _WORD_TABLES:
+            if code in table:
+                return _(table[code])
+        return code
+
+    text = _CODE_TOKEN.sub(one, text)
+    if names:
+        ids = "|".join(re.escape(k) for k in sorted(names, key=len, reverse=True))
+        text = re.sub(rf"(?<![\w-])(?:{ids})(?![\w-])", lambda m: names[m.group(0)], text)
+    return text
+
+
+def labels(table: dict[str, str], codes: list[str] | tuple[str, ...] | None, _: Gettext) -> str:
+    """Several codes of one table in words, joined the Chinese way (、)."""
+    return "、".join(label(table, c, _) for c in codes or ())
+
 
 CHANNEL_UNITS = {"O2": "%VOL", "LEL": "%LEL"}
 

@@ -42,6 +42,8 @@ enterprises = sa.Table(
     sa.Column("rev", sa.BigInteger, nullable=False, index=True),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
+    # Migration 0009: shown on every space's public page (码上查).
+    sa.Column("emergency_phone", sa.String(40), nullable=True),
 )
 
 accounts = sa.Table(
@@ -93,6 +95,9 @@ enrollment_codes = sa.Table(
     sa.Column("expires_at", TS, nullable=False),
     sa.Column("used_at", TS, nullable=True),
     sa.Column("device_id", ID, nullable=True),
+    # 0007: an id the devices page lists and revokes a pending code by (never its hash)
+    sa.Column("code_id", ID, nullable=True, unique=True),
+    sa.Column("revoked_at", TS, nullable=True),
 )
 
 devices = sa.Table(
@@ -104,6 +109,9 @@ devices = sa.Table(
     sa.Column("public_key_b64", sa.String(100), nullable=False, unique=True),
     sa.Column("enrolled_at", TS, nullable=False),
     sa.Column("revoked_at", TS, nullable=True),
+    # 0007: when the tablet last synced, and when it last pulled the ledger (its age)
+    sa.Column("last_sync_at", TS, nullable=True),
+    sa.Column("ledger_pulled_at", TS, nullable=True),
 )
 
 # The server's identity keys (Ed25519): the current one signs export attestations; retired
@@ -356,4 +364,71 @@ audit_log = sa.Table(
     sa.Column("object_id", sa.String(200), nullable=False),
     sa.Column("before", sa.JSON, nullable=True),
     sa.Column("after", sa.JSON, nullable=True),
+)
+
+# 0007: one-time sign-on codes a person trades once, on a tablet, for a PIN they choose
+# (sync_server/services/signon_codes.py); stored only as a SHA-256 digest.
+signon_codes = sa.Table(
+    "signon_codes",
+    metadata,
+    sa.Column("code_id", ID, primary_key=True),
+    sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("enterprise_id", ENT, nullable=False, index=True),
+    sa.Column("person_id", ID, nullable=False),
+    sa.Column("created_by", ID, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("used_at", TS, nullable=True),
+    sa.Column("used_by_device", ID, nullable=True),
+    sa.Column("revoked_at", TS, nullable=True),
+)
+
+# Migration 0009 (码上查, docs/server.md "The public page"): each space's random public
+# token behind the QR on its warning card. One current token per space (neither replaced
+# nor revoked); older ones stay, so an old card says "this code has been replaced".
+space_public_codes = sa.Table(
+    "space_public_codes",
+    metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("enterprise_id", ENT, nullable=False),
+    sa.Column("space_id", ID, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("replaced_at", TS, nullable=True),
+    sa.Column("revoked_at", TS, nullable=True),
+    sa.Index(None, "enterprise_id", "space_id"),
+)
+
+# Reports from the public page: each files a worker-report hazard (the loop is the
+# hazard's); this row keeps what only the reporter and the answer need. The receipt code
+# and the client address are kept as SHA-256 only.
+public_reports = sa.Table(
+    "public_reports",
+    metadata,
+    sa.Column("report_id", ID, primary_key=True),
+    sa.Column("enterprise_id", ENT, nullable=False, index=True),
+    sa.Column("space_id", ID, nullable=False),
+    sa.Column("token", sa.String(64), nullable=False, index=True),
+    sa.Column("hazard_id", ID, nullable=False, unique=True),
+    sa.Column("receipt_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("challenge", sa.String(128), nullable=False, unique=True),
+    sa.Column("address_hash", sa.String(64), nullable=False, index=True),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("contact", sa.String(200), nullable=True),
+    sa.Column("photos", sa.JSON, nullable=False),
+    sa.Column("answer", sa.Text, nullable=True),
+    sa.Column("answered_at", TS, nullable=True),
+    sa.Column("answered_by", sa.String(200), nullable=True),
+    sa.Column("reward_marked_at", TS, nullable=True),
+    sa.Column("reward_marked_by", sa.String(200), nullable=True),
+    sa.Column("created_at", TS, nullable=False, index=True),
+)
+
+# When each tablet last reached the server (a push or a reference pull): the public page
+# shows 状态未知 when none of an enterprise's tablets has within the limit.
+device_contacts = sa.Table(
+    "device_contacts",
+    metadata,
+    sa.Column("device_id", ID, primary_key=True),
+    sa.Column("enterprise_id", ENT, nullable=False, index=True),
+    sa.Column("last_seen_at", TS, nullable=False),
 )

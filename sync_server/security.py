@@ -31,6 +31,13 @@ class Principal:
     name: str
     enterprise_id: str | None = None
     jurisdiction: str | None = None
+    # What pages show for the person (the account's display name); ``name`` stays the
+    # username, the identity the audit log records.
+    display_name: str = ""
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.name
 
     @property
     def is_device(self) -> bool:

@@ -39,3 +39,7 @@ class Settings(BaseSettings):
     argon2_memory_cost_kib: int = 65536
     # Plain HTTP is acceptable only behind a TLS-terminating proxy or on loopback.
     run_migrations: bool = True
+    # The address phones reach this server at (e.g. https://codes.county.gov.cn): the QR on
+    # a warning card is ``<public_base_url>/q/<token>``. No default: a card printed with a
+    # guessed address would send every phone at the entrance nowhere (docs/server.md).
+    public_base_url: str | None = None

@@ -21,6 +21,7 @@ from tablet_app.store import Store
 CURSOR = "reference"
 PULLED_AT = "ledger_pulled_at"  # setting: when the last pull completed
 DEFAULT_PROFILE = "default_profile"  # setting: the enterprise's default profile name
+PUBLIC_CODES = "public_codes"  # setting: public token -> space id (the warning cards' QR)
 _AUTHORITY = ("principal", "approver")  # strongest first
 # Server kinds the tablet keeps, and the store table of those kept as rows.
 _PULLED = frozenset(
@@ -224,6 +225,9 @@ def apply_update(store: Store, update: Any, now: datetime | None = None) -> dict
     for hazard in update.hazards:
         store.put_references("hazards", [{"id": hazard["hazard_id"], **hazard}])
     counts["hazards"] = len(update.hazards)
+    codes = getattr(update, "public_codes", None)
+    if codes is not None:  # the full list on every pull: a replaced code drops out
+        store.set_setting(PUBLIC_CODES, {c["token"]: c["space_id"] for c in codes})
     if update.enterprise:
         store.set_setting("enterprise", update.enterprise)
         store.set_setting("enterprise_id", update.enterprise["enterprise_id"])
@@ -238,6 +242,14 @@ async def pull_reference(store: Store, client: Any, now: datetime | None = None)
     cursor = int(store.get_cursor(CURSOR) or 0)
     update = await client.pull_reference(cursor)
     return apply_update(store, update, now)
+
+
+def space_of_token(store: Store, token: str) -> str | None:
+    """The space whose warning card carries ``token``, from the synced ledger; None for a
+    token of another enterprise, a replaced card, or one printed since the last pull."""
+    codes = store.get_setting(PUBLIC_CODES) or {}
+    space_id = codes.get(token) if isinstance(codes, dict) else None
+    return str(space_id) if space_id else None
 
 
 def ledger_pulled_at(store: Store) -> datetime | None:

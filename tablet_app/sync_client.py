@@ -101,6 +101,9 @@ class ReferenceUpdate:
     hazards: list[dict[str, Any]] = field(default_factory=list)
     enterprise: dict[str, Any] | None = None
     profiles: list[str] = field(default_factory=list)
+    # Every space's current public token (the QR on its warning card); None from a server
+    # that does not send them.
+    public_codes: list[dict[str, str]] | None = None
 
 
 class SyncClient:
@@ -214,6 +217,24 @@ class SyncClient:
         self.token = str(body["token"])
         return Enrollment(str(body["device_id"]), str(body["token"]), str(body["enterprise_id"]))
 
+    async def redeem_signon_code(self, code: str, person_id: str, pin_hash: str) -> dict[str, Any]:
+        """A person's first sign-on: their one-time code and the hash of the PIN they
+        chose (never the PIN); the server writes the hash into their ledger entry."""
+        # One try, no retry: a person waits at the screen, and a throttled code (429)
+        # must say so at once rather than be retried behind their back.
+        body = {"code": code, "person_id": person_id, "pin_hash": pin_hash}
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            r = await self._http.post("/api/v1/signon", json=body, headers=headers)
+        except httpx.TransportError as exc:
+            raise ServerUnavailable(
+                _("the server did not answer ({error})").format(error=type(exc).__name__),
+                code="SERVER_UNAVAILABLE",
+            ) from exc
+        if r.status_code >= 400:
+            raise _error_of(r)
+        return dict(r.json())
+
     async def push_events(self, events: Sequence[Mapping[str, Any]]) -> PushOutcome:
         """Push events in chain order, in batches; one result per event, in input order."""
         outcome = PushOutcome()
@@ -285,6 +306,8 @@ class SyncClient:
             update.hazards += body["hazards"]
             update.enterprise = body["enterprise"] or update.enterprise
             update.profiles = body["profiles"]
+            if "public_codes" in body:
+                update.public_codes = list(body["public_codes"])
             update.cursor = int(body["cursor"])
             self._report("reference", len(update.items), None)
             if not body["more"]:

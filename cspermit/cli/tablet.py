@@ -72,6 +72,22 @@ def walkthrough(
     raise typer.Exit(0 if report["ok"] else 1)
 
 
+# The admin's password comes from here or the terminal, never the command line (where
+# other users see it in the process list and it stays in the shell's history).
+ADMIN_PASSWORD_ENV = "CSPERMIT_ADMIN_PASSWORD"
+
+
+def _admin_password(username: str) -> str | None:
+    import os
+
+    password = os.environ.get(ADMIN_PASSWORD_ENV)
+    if password:
+        return password
+    if sys.stdin.isatty():
+        return str(typer.prompt(f"password of {username}", hide_input=True))
+    return None
+
+
 @app.command("connect")
 def connect(
     server: Annotated[
@@ -79,8 +95,19 @@ def connect(
     ],
     db: Annotated[Path, typer.Option(help="the tablet's local SQLite file")] = DEFAULT_DB,
     admin: Annotated[
-        str, typer.Option(help="USER:PASSWORD of the enterprise admin who enrols the tablet")
-    ] = "a-admin:a-admin-demo",
+        str,
+        typer.Option(
+            help=f"username of the enterprise admin; the password from ${ADMIN_PASSWORD_ENV}"
+            " or the terminal"
+        ),
+    ] = "a-admin",
+    code: Annotated[
+        str | None,
+        typer.Option(help="an enrolment code made on the web's tablets page (or the QR's text)"),
+    ] = None,
+    label: Annotated[
+        str, typer.Option(help="the tablet's name on the tablets page, e.g. 1号糖罐入口平板")
+    ] = "演示平板",
     sim_endpoints: Annotated[
         Path | None,
         typer.Option(help="the JSON lines `cspermit sim run` printed: its detectors"),
@@ -96,9 +123,28 @@ def connect(
     enterprise's ledger, and pull the ledger into the tablet (for ``scripts/run.sh``).
 
     Prints one JSON line: device id, detector to read, people and their demo PINs."""
+    from cspermit.demo.connect import AdminNeeded
     from cspermit.demo.connect import connect as connect_tablet
 
-    report = asyncio.run(connect_tablet(server, db, admin, sim_endpoints, detector, demo_pins))
+    if ":" in admin:
+        typer.echo(
+            f"--admin takes the username only; give the password in ${ADMIN_PASSWORD_ENV},"
+            " at the prompt, or enrol with --code from the web's tablets page",
+            err=True,
+        )
+        raise typer.Exit(2)
+    needs_admin = sim_endpoints is not None or demo_pins or code is None
+    password = _admin_password(admin) if needs_admin else None
+    credentials = (admin, password) if password else None
+    try:
+        report = asyncio.run(
+            connect_tablet(
+                server, db, credentials, sim_endpoints, detector, demo_pins, code=code, label=label
+            )
+        )
+    except AdminNeeded as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
     print(json.dumps(report, ensure_ascii=False))
 
 

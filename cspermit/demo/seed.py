@@ -31,6 +31,14 @@ DEMO_ACCOUNTS = [
     ("operator", "operator-demo", Role.OPERATOR, None, None),
 ]
 
+# What the pages show for each demo account (docs/web.md, "Accounts").
+DEMO_DISPLAY_NAMES = {
+    "bureau": "县应急管理局 李监管",
+    "a-admin": "糖厂安全管理员 陈明",
+    "b-admin": "水泥厂安全管理员 刘洋",
+    "operator": "系统运维",
+}
+
 DEMO_ADMIN_PASSWORDS = {"ent-a": ("a-admin", "a-admin-demo"), "ent-b": ("b-admin", "b-admin-demo")}
 
 DEMO_ENTERPRISES: list[dict[str, Any]] = [
@@ -146,16 +154,16 @@ DEMO_SPACES: dict[str, list[dict[str, Any]]] = {
 # person_id, name, authority; training valid a year ahead of the seed date.
 DEMO_PEOPLE: dict[str, list[tuple[str, str, str]]] = {
     "ent-a": [
-        ("a-p-zhao", "赵建国 (principal)", "principal"),
-        ("a-p-qian", "钱卫东 (approver)", "approver"),
-        ("a-p-sun", "孙立 (guardian)", "none"),
-        ("a-p-li", "李强 (entrant)", "none"),
-        ("a-p-zhou", "周明 (entrant)", "none"),
+        ("a-p-zhao", "赵建国", "principal"),
+        ("a-p-qian", "钱卫东", "approver"),
+        ("a-p-sun", "孙立", "none"),
+        ("a-p-li", "李强", "none"),
+        ("a-p-zhou", "周明", "none"),
     ],
     "ent-b": [
-        ("b-p-sun", "孙海 (principal)", "principal"),
-        ("b-p-wu", "吴芳 (guardian)", "none"),
-        ("b-p-zheng", "郑伟 (entrant)", "none"),
+        ("b-p-sun", "孙海", "principal"),
+        ("b-p-wu", "吴芳", "none"),
+        ("b-p-zheng", "郑伟", "none"),
     ],
 }
 
@@ -204,6 +212,7 @@ def seed_reference(engine: Engine, passwords: Passwords) -> SeedResult:
                 username=username,
                 password=password,
                 role=role,
+                display_name=DEMO_DISPLAY_NAMES.get(username, ""),
                 enterprise_id=eid,
                 jurisdiction=jur,
             )

@@ -10,6 +10,7 @@ from sync_server.routers import (
     enterprises,
     feed,
     hazards,
+    ledger_excel,
     permits,
     reference,
     server_key,
@@ -20,6 +21,8 @@ ALL_ROUTERS: list[APIRouter] = [
     auth.router,
     enterprises.router,
     devices.router,
+    # before reference: /enterprises/{id}/ledger.xlsx is not a {kind}
+    ledger_excel.router,
     reference.router,
     sync.router,
     permits.router,

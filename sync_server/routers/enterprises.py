@@ -11,8 +11,8 @@ from sync_server.deps import AppPasswords, Conn, CurrentPrincipal
 from sync_server.errors import Forbidden
 from sync_server.i18n import gettext as _
 from sync_server.security import Role
+from sync_server.services import account_admin, audit
 from sync_server.services import accounts as account_service
-from sync_server.services import audit
 from sync_server.services import enterprises as enterprise_service
 from sync_server.services import simops as simops_service
 from sync_server.services.tenancy import require_role, require_visible
@@ -69,40 +69,23 @@ class PasswordIn(BaseModel):
 
 
 def _out(row: Any) -> EnterpriseOut:
-    return EnterpriseOut(
-        enterprise_id=row.enterprise_id,
-        name=row.name,
-        credit_code=row.credit_code,
-        jurisdiction=row.jurisdiction,
-        details=row.data,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return EnterpriseOut(**account_admin.enterprise_view(row))
 
 
 @router.post("/enterprises", response_model=EnterpriseOut, status_code=201)
 def create_enterprise(body: EnterpriseIn, conn: Conn, who: CurrentPrincipal) -> EnterpriseOut:
     """Operator only: register an enterprise under a bureau's jurisdiction."""
-    require_role(who, Role.OPERATOR)
-    eid = enterprise_service.create(
-        conn,
-        enterprise_id=body.enterprise_id,
-        name=body.name,
-        credit_code=body.credit_code,
-        jurisdiction=body.jurisdiction,
-        details=body.details,
+    return EnterpriseOut(
+        **account_admin.create_enterprise(
+            conn,
+            who,
+            enterprise_id=body.enterprise_id,
+            name=body.name,
+            credit_code=body.credit_code,
+            jurisdiction=body.jurisdiction,
+            details=body.details,
+        )
     )
-    row = enterprise_service.get(conn, eid)
-    audit.record(
-        conn,
-        who,
-        "enterprise.create",
-        "enterprise",
-        eid,
-        enterprise_id=eid,
-        after=_out(row).model_dump(),
-    )
-    return _out(row)
 
 
 @router.get("/enterprises", response_model=list[EnterpriseOut])
@@ -152,15 +135,7 @@ def patch_enterprise(
 
 
 def _account_out(row: Any) -> AccountOut:
-    return AccountOut(
-        account_id=row.account_id,
-        username=row.username,
-        role=row.role,
-        display_name=row.display_name,
-        enterprise_id=row.enterprise_id,
-        jurisdiction=row.jurisdiction,
-        disabled=bool(row.disabled),
-    )
+    return AccountOut(**account_admin.account_view(row))
 
 
 @router.post("/accounts", response_model=AccountOut, status_code=201, tags=["accounts"])
@@ -168,37 +143,19 @@ def create_account(
     body: AccountIn, conn: Conn, who: CurrentPrincipal, passwords: AppPasswords
 ) -> AccountOut:
     """Operator: any account. Enterprise admin: another admin of its own enterprise."""
-    if who.role is Role.ENTERPRISE_ADMIN:
-        if body.role is not Role.ENTERPRISE_ADMIN or body.enterprise_id != who.enterprise_id:
-            raise Forbidden(
-                _("an enterprise admin may add only admins of its own enterprise"),
-                code="ROLE_FORBIDDEN",
-                field="role",
-            )
-    else:
-        require_role(who, Role.OPERATOR)
-    account_id = account_service.create_account(
-        conn,
-        passwords,
-        username=body.username,
-        password=body.password,
-        role=body.role,
-        display_name=body.display_name,
-        enterprise_id=body.enterprise_id,
-        jurisdiction=body.jurisdiction,
+    return AccountOut(
+        **account_admin.create_account(
+            conn,
+            passwords,
+            who,
+            username=body.username,
+            password=body.password,
+            role=body.role,
+            display_name=body.display_name,
+            enterprise_id=body.enterprise_id,
+            jurisdiction=body.jurisdiction,
+        )
     )
-    row = account_service.account_row(conn, account_id)
-    out = _account_out(row)
-    audit.record(
-        conn,
-        who,
-        "account.create",
-        "account",
-        account_id,
-        enterprise_id=row.enterprise_id,
-        after=out.model_dump(),
-    )
-    return out
 
 
 @router.get("/accounts", response_model=list[AccountOut], tags=["accounts"])
@@ -207,34 +164,17 @@ def list_accounts(conn: Conn, who: CurrentPrincipal) -> list[AccountOut]:
     return [_account_out(r) for r in account_service.accounts_for(conn, who)]
 
 
-def _set_disabled(conn: Conn, who: CurrentPrincipal, account_id: str, disabled: bool) -> AccountOut:
-    row = account_service.disable_by(conn, who, account_id, disabled)
-    before = _account_out(row)
-    after = _account_out(account_service.account_row(conn, account_id))
-    audit.record(
-        conn,
-        who,
-        "account.disable" if disabled else "account.enable",
-        "account",
-        account_id,
-        enterprise_id=row.enterprise_id,
-        before=before.model_dump(),
-        after=after.model_dump(),
-    )
-    return after
-
-
 @router.post("/accounts/{account_id}/disable", response_model=AccountOut, tags=["accounts"])
 def disable_account(account_id: str, conn: Conn, who: CurrentPrincipal) -> AccountOut:
     """Operator: any other account; enterprise admin: another admin of its enterprise.
     The account's sessions and tokens end at once (API and pages)."""
-    return _set_disabled(conn, who, account_id, True)
+    return AccountOut(**account_admin.set_disabled(conn, who, account_id, True))
 
 
 @router.post("/accounts/{account_id}/enable", response_model=AccountOut, tags=["accounts"])
 def enable_account(account_id: str, conn: Conn, who: CurrentPrincipal) -> AccountOut:
     """Undo a disable; the person signs in again (no old session comes back)."""
-    return _set_disabled(conn, who, account_id, False)
+    return AccountOut(**account_admin.set_disabled(conn, who, account_id, False))
 
 
 @router.post("/accounts/{account_id}/password", status_code=204, tags=["accounts"])
@@ -248,13 +188,4 @@ def reset_password(
     """Set a new password (not a common one, not made of the username: 422
     ``PASSWORD_COMMON`` / ``PASSWORD_FROM_USERNAME``); the account's sessions and
     tokens end at once. Audited without the password."""
-    row = account_service.account_to_manage(conn, who, account_id)
-    account_service.reset_password(conn, passwords, account_id, body.password)
-    audit.record(
-        conn,
-        who,
-        "account.reset_password",
-        "account",
-        account_id,
-        enterprise_id=row.enterprise_id,
-    )
+    account_admin.reset_password(conn, passwords, who, account_id, body.password)

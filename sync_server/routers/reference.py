@@ -11,17 +11,15 @@ import segno
 from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from permits.space_code import space_code
-from sync_server.deps import Conn, CurrentPrincipal
+from sync_server.deps import AppSettings, Conn, CurrentPrincipal
 from sync_server.errors import Forbidden, Unprocessable
 from sync_server.i18n import gettext as _
 from sync_server.ids import normalised, safe_id
 from sync_server.security import Role
-from sync_server.services import audit, ledger_history
-from sync_server.services import hazards as hazard_service
+from sync_server.services import enrolments, ledger_edits, ledger_history, public_codes
 from sync_server.services import reference as ref
 from sync_server.services.reference import Kind
-from sync_server.services.tenancy import require_admin_of, require_role, require_visible
+from sync_server.services.tenancy import require_role, require_visible
 from sync_server.storage import DB_INT_MAX
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
@@ -54,6 +52,11 @@ class ReferencePull(BaseModel):
     simops: list[dict[str, Any]] = Field(
         default_factory=list,
         description="the SIMOPS conflicts standing now between the enterprise's open permits",
+    )
+    public_codes: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="every space's current public token (the QR on its warning card), all "
+        "of them on every pull: {token, space_id}",
     )
 
 
@@ -139,29 +142,21 @@ def put_reference(
     enterprise_id: str,
     kind: Kind,
     item_id: Annotated[str, Path(max_length=200)],
-    data: Annotated[dict[str, Any], Body()],
+    data: Annotated[
+        dict[str, Any],
+        Body(description="the item's fields as GET /api/v1/ledger-schema lists them for the kind"),
+    ],
     conn: Conn,
     who: CurrentPrincipal,
     response: Response,
 ) -> ItemOut:
     """Create or replace one item. A profile override must be stricter (422 otherwise).
     ``item_id`` is NFKC-normalised, then letters A-Z, digits and ``_ . : - @`` (422
-    ``ID_INVALID`` otherwise): no control characters, no look-alikes."""
+    ``ID_INVALID`` otherwise): no control characters, no look-alikes. The body's fields,
+    labels and allowed values: ``GET /api/v1/ledger-schema``. A 422 names the first
+    invalid field (``field``, ``code``) and lists every one in ``errors``."""
     item_id = safe_id(item_id, "item_id")
-    require_admin_of(conn, who, enterprise_id)
-    before, after = ref.upsert(conn, enterprise_id, kind, item_id, data, changed_by=who.name)
-    audit.record(
-        conn,
-        who,
-        f"{kind.value}.put",
-        kind.value,
-        item_id,
-        enterprise_id=enterprise_id,
-        before=before,
-        after=after,
-    )
-    if kind is Kind.SPACE:
-        hazard_service.follow_ledger(conn, who, enterprise_id, item_id, after)
+    before, _after = ledger_edits.save(conn, who, enterprise_id, kind, item_id, data)
     if before is None:
         response.status_code = 201
     return _item(ref.get(conn, enterprise_id, kind, item_id))
@@ -172,27 +167,20 @@ def delete_reference(
     enterprise_id: str, kind: Kind, item_id: str, conn: Conn, who: CurrentPrincipal
 ) -> None:
     item_id = normalised(item_id)
-    require_admin_of(conn, who, enterprise_id)
-    before = ref.delete(conn, enterprise_id, kind, item_id, changed_by=who.name)
-    audit.record(
-        conn,
-        who,
-        f"{kind.value}.delete",
-        kind.value,
-        item_id,
-        enterprise_id=enterprise_id,
-        before=before,
-        after=None,
-    )
+    ledger_edits.remove(conn, who, enterprise_id, kind, item_id)
 
 
 @router.get("/enterprises/{enterprise_id}/spaces/{space_id}/qr", response_model=QrOut)
-def space_qr(enterprise_id: str, space_id: str, conn: Conn, who: CurrentPrincipal) -> QrOut:
-    """The space's QR code: the tablet opens the space, a browser its public safety card."""
+def space_qr(
+    enterprise_id: str, space_id: str, conn: Conn, who: CurrentPrincipal, settings: AppSettings
+) -> QrOut:
+    """The space's QR code: the tablet opens the space, a phone its public page
+    (``/q/{token}``, 码上查). 422 ``PUBLIC_BASE_URL_MISSING`` while the server's public
+    address is not set."""
     require_visible(conn, who, enterprise_id)
     _readers(who)
     ref.get(conn, enterprise_id, Kind.SPACE, space_id)
-    payload = space_code(enterprise_id, space_id)
+    payload = public_codes.card_url(conn, settings.public_base_url, enterprise_id, space_id)
     out = io.BytesIO()
     segno.make(payload, error="m").save(out, kind="svg", scale=4)
     return QrOut(payload=payload, svg=out.getvalue().decode())
@@ -219,4 +207,8 @@ def pull_reference(
     if enterprise_id is not None and enterprise_id != eid:
         raise Forbidden(_("a device pulls only its own enterprise"), code="TENANT_FORBIDDEN")
     require_visible(conn, who, eid)
-    return ReferencePull(**ref.changes_since(conn, eid, cursor, limit))
+    changes = ref.changes_since(conn, eid, cursor, limit)
+    # the devices page shows each tablet's last sync and how old its ledger is
+    enrolments.seen(conn, who, pulled_ledger=not changes["more"])
+    public_codes.note_contact(conn, who)
+    return ReferencePull(**changes, public_codes=public_codes.tablet_codes(conn, eid))

@@ -15,7 +15,7 @@ from sync_server.errors import BadRequest, PayloadTooLarge
 from sync_server.i18n import gettext as _
 from sync_server.security import Principal, Role
 from sync_server.services import blobs as blob_service
-from sync_server.services import ingest
+from sync_server.services import ingest, public_codes
 from sync_server.services import permits as permit_service
 from sync_server.services.tenancy import require_role, require_visible
 
@@ -112,6 +112,7 @@ async def push_events(
     ``PREV_HASH_MISMATCH``, ``PREDECESSOR_REJECTED``, ``EVENT_ID_REUSED`` …).
     """
     device = _device(who)
+    await run_in_threadpool(public_codes.touch, engine, device)  # 码上查: the tablet is in touch
     raw = await _read_limited(request, settings.max_batch_bytes)
     try:
         body = json.loads(raw)

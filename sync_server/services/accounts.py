@@ -255,6 +255,7 @@ def authenticate(conn: Connection, token: str) -> Principal:
         name=acc.username,
         enterprise_id=acc.enterprise_id,
         jurisdiction=acc.jurisdiction,
+        display_name=acc.display_name or "",
     )
 
 
@@ -281,6 +282,7 @@ def create_enrollment_code(
             expires_at=expires,
             used_at=None,
             device_id=None,
+            code_id=str(uuid.uuid4()),
         )
     )
     return code, expires
@@ -317,6 +319,8 @@ def enroll_device(
             code="ENROLLMENT_CODE_USED",
             field="code",
         )
+    if row.revoked_at is not None:
+        raise Unauthorized(_("this enrollment code was revoked"), code="ENROLLMENT_CODE_REVOKED")
     if parse_iso(row.expires_at) <= datetime.now(UTC):
         raise Unauthorized(_("this enrollment code has expired"), code="ENROLLMENT_CODE_EXPIRED")
     taken = conn.execute(

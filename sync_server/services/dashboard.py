@@ -106,7 +106,11 @@ def dashboard(conn: Connection, who: Principal, now: datetime | None = None) -> 
         )
     )
     return {
-        "today": count(permits.c.first_at >= now_iso(today_start_utc(now))),
+        # A draft is not a started job; the findings tile counts the permits the server's
+        # checks flagged, the same permits its link lists (``anomaly=true``).
+        "today": count(
+            permits.c.first_at >= now_iso(today_start_utc(now)), permits.c.status != "draft"
+        ),
         "active_count": count(permits.c.status.in_(ACTIVE)),
         "active": active,
         "alarm_count": count(alarm_cond),
@@ -114,7 +118,8 @@ def dashboard(conn: Connection, who: Principal, now: datetime | None = None) -> 
         "open_by_enterprise": open_by_ent,
         "open_total": sum(open_by_ent.values()),
         "overdue": [r for r in overdue if hazard_service.is_overdue(r, now)],
-        "finding_count": finding_count,
+        "finding_count": count(permits.c.has_anomaly.is_(True)),
+        "findings_total": finding_count,
         "findings": latest_findings,
         "series": open_hazards_series(conn, who, now),
     }

@@ -536,12 +536,19 @@ def actor_names(conn: Connection, enterprise_id: str, identities: set[str]) -> d
         if kind == "person":
             item = find_reference(conn, enterprise_id, Kind.PERSON, key)
             name = item.data.get("name") if item is not None else None
-            names[identity] = f"{name} ({key})" if name else key
+            names[identity] = name or key
+        elif not _sep:  # a username (steps the pages record under who.name)
+            acc = conn.execute(
+                sa.select(accounts.c.display_name).where(accounts.c.username == identity)
+            ).first()
+            names[identity] = (acc.display_name or identity) if acc is not None else identity
         elif kind == "account":
             acc = conn.execute(
-                sa.select(accounts.c.username).where(accounts.c.account_id == key)
+                sa.select(accounts.c.username, accounts.c.display_name).where(
+                    accounts.c.account_id == key
+                )
             ).first()
-            names[identity] = acc.username if acc is not None else identity
+            names[identity] = (acc.display_name or acc.username) if acc is not None else identity
     return names
 
 

@@ -55,7 +55,7 @@ def _person(state: HotWorkState, person_id: str | None) -> str:
     if not person_id:
         return ""
     person = state.people.get(person_id)
-    return f"{person.name} ({person_id})" if person else person_id
+    return person.name if person else person_id
 
 
 def build_from(

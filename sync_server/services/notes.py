@@ -61,7 +61,7 @@ def insert(
         "object_kind": kind,
         "object_id": object_id,
         "author_account_id": who.subject_id,
-        "author": who.name,
+        "author": who.shown_name,
         "text": text,
         "created_at": now_iso(),
     }

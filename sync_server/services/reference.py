@@ -14,7 +14,7 @@ from sync_server import domain
 from sync_server.errors import NotFound, Unprocessable
 from sync_server.i18n import gettext as _
 from sync_server.schema import enterprises, hazards, reference_items
-from sync_server.services import ledger_history
+from sync_server.services import ledger_catalogue, ledger_history
 from sync_server.services import simops as simops_service
 from sync_server.storage import next_rev, now_iso
 
@@ -36,11 +36,18 @@ class Kind(StrEnum):
 
 
 def validate(kind: Kind, item_id: str, data: dict[str, Any], enterprise_id: str) -> dict[str, Any]:
-    """The permit core's model checks the item; its errors become a 422 naming the field."""
+    """The permit core's model checks the item; its errors become a 422 naming the first
+    field (``field``, ``code``) and, in ``errors``, every invalid field by its label."""
     try:
         return domain.validate_reference(kind.value, item_id, data, enterprise_id)
     except domain.ReferenceInvalid as exc:
-        raise Unprocessable(exc.message, code=exc.code, field=exc.field) from exc
+        every = ledger_catalogue.validate_all(kind.value, item_id, data, enterprise_id)
+        raise Unprocessable(
+            exc.message,
+            code=exc.code,
+            field=exc.field,
+            extra={"errors": [e.as_json() for e in every]},
+        ) from exc
 
 
 def get(conn: Connection, enterprise_id: str, kind: Kind, item_id: str) -> Any:

@@ -30,19 +30,24 @@ from permits.readings import Channel, Unit
 from permits.state import PermitState
 from permits.timeline import Step, steps_of_json
 from sync_server.labels import (
+    CERTIFICATE_TYPES,
+    EQUIPMENT,
     EVENT_TYPES,
     ISOLATION_METHODS,
     LEDGER_FIELDS,
     PERMIT_STATUSES,
     ROLES,
+    SAMPLE_POINTS,
     Gettext,
     label,
+    labels,
     local_time,
     parse_time,
 )
 from sync_server.schema import devices, enterprises
 from sync_server.security import Principal
 from sync_server.services import hot_work_trace, permit_lookup
+from sync_server.services import names as names_service
 from sync_server.services import readings as readings_mod
 from sync_server.services.permits import trace_and_chain
 
@@ -102,7 +107,7 @@ def _name(people: dict[str, dict[str, Any]], person_id: str | None) -> str:
     if not person_id:
         return ""
     person = people.get(person_id)
-    return f"{person['name']} ({person_id})" if person else person_id
+    return str(person["name"]) if person else person_id
 
 
 def _signer(payload: dict[str, Any]) -> str | None:
@@ -117,12 +122,12 @@ def _summary(
     who = _signer(p)
     if kind == "drafted":
         space = p.get("space") or {}
-        where = f"{space.get('name', '')} ({space.get('space_id', '')})"
+        where = space.get("name") or space.get("space_id", "")
         return f"{where}: {p.get('work_description', '')}"
     if kind == "role_assigned":
         person = p.get("person") or {}
         role = label(ROLES, p.get("role"), _)
-        return f"{role}: {person.get('name', '')} ({person.get('person_id', '')})"
+        return f"{role}: {person.get('name') or person.get('person_id', '')}"
     if kind == "hazard_identified":
         return f"{p.get('hazard', '')}; {_('controls')}: {', '.join(p.get('controls') or [])}"
     if kind in ("isolation_applied", "isolation_verified", "isolation_removed"):
@@ -135,7 +140,8 @@ def _summary(
     if kind in ("ventilation_started",):
         return str(p.get("equipment", ""))
     if kind == "equipment_confirmed":
-        return f"{', '.join(p.get('items') or [])} — {_name(people, p.get('confirmed_by'))}"
+        items = labels(EQUIPMENT, p.get("items") or [], _)
+        return f"{items} — {_name(people, p.get('confirmed_by'))}"
     if kind == "atmosphere_test_recorded":
         test = p.get("test") or {}
         det = p.get("detector") or {}
@@ -154,7 +160,8 @@ def _summary(
     if kind == "alarm_raised":
         return (
             f"{p.get('channel', '')} {p.get('value', '')} {p.get('unit', '')} "
-            f"({_('limit')} {p.get('limit', '')}) {_('at point')} {p.get('point', '')}"
+            f"({_('limit')} {p.get('limit', '')}) {_('at point')} "
+            f"{label(SAMPLE_POINTS, p.get('point', ''), _)}"
         )
     if kind == "alarm_cleared":
         return str(p.get("alarm_id", ""))
@@ -177,7 +184,8 @@ def _shown(value: Any, _: Gettext) -> str:
         return "、".join(_shown(v, _) for v in value)
     if isinstance(value, dict):
         if "kind" in value and "valid_until" in value:  # a certificate
-            return f"{value['kind']} {value.get('number', '')} → {value['valid_until']}"
+            kind = label(CERTIFICATE_TYPES, value["kind"], _)
+            return f"{kind} {value.get('number', '')} → {value['valid_until']}"
         if "contractor_id" in value:  # a contractor snapshot
             if value.get("registered") is False:
                 return _("{contractor}: not a registered contractor").format(
@@ -307,6 +315,8 @@ def build(
     history = list(steps_of_json(bodies))
     final = history[-1].after if history else PermitState()
     people = _people(history)
+    # Who acted before any role was theirs (a draft) is named from the ledger, not by id.
+    named = {**names_service.ledger_people(conn, permit["enterprise_id"]), **people}
     space: dict[str, Any] = final.space.model_dump(mode="json") if final.space else {}
 
     findings_by_seq: dict[int, list[str]] = {}
@@ -338,16 +348,16 @@ def build(
                     row.update(
                         method=label(ISOLATION_METHODS, record.method.value, _),
                         tag_id=record.tag_id,
-                        applied_by=_name(people, record.applied_by),
+                        applied_by=_name(named, record.applied_by),
                         applied_at=local_time(record.applied_at),
                     )
                 elif isinstance(p, IsolationVerified) and record and record.verified_at:
                     row.update(
-                        verified_by=_name(people, record.verified_by),
+                        verified_by=_name(named, record.verified_by),
                         verified_at=local_time(record.verified_at),
                     )
                 elif isinstance(p, IsolationRemoved) and held is not None and record is None:
-                    row.update(removed_by=_name(people, p.removed_by), removed_at=local_time(at))
+                    row.update(removed_by=_name(named, p.removed_by), removed_at=local_time(at))
         elif isinstance(p, AtmosphereTestRecorded):
             recorded = step.after.test_by_seq(e["seq"])
             for sample in _samples(p) if recorded is not None else []:
@@ -358,7 +368,7 @@ def build(
                         "at_ms": _ms(parse_time(sample.get("taken_at")) or at),
                         "point": sample.get("point", ""),
                         "detector": recorded.detector_serial,
-                        "by": _name(people, recorded.tested_by),
+                        "by": _name(named, recorded.tested_by),
                         "readings": [
                             {
                                 "channel": r.get("channel"),
@@ -380,8 +390,8 @@ def build(
                 "limit": raw.get("limit"),
                 "unit": raw.get("unit"),
                 "point": raw.get("point"),
-                "inside": [_name(people, x) for x in inside],
-                "guardian": _name(people, step.after.guardian),
+                "inside": [_name(named, x) for x in inside],
+                "guardian": _name(named, step.after.guardian),
                 "device": device_labels.get(e["device_id"], e["device_id"]),
                 "cleared_at": "",
                 "evacuation_at": "",
@@ -407,7 +417,7 @@ def build(
         for person in sorted(step.came_out):
             for a in alarms:
                 if not a["cleared_at"]:
-                    a["exits"].append(f"{_name(people, person)} {local_time(at)}")
+                    a["exits"].append(f"{_name(named, person)} {local_time(at)}")
         timeline.append(
             {
                 "seq": e["seq"],
@@ -419,16 +429,16 @@ def build(
                 "received_at": local_time(e["received_at"]),
                 "type": kind,
                 "label": label(EVENT_TYPES, kind, _),
-                "actor": _name(people, e["actor"]),
+                "actor": _name(named, e["actor"]),
                 "device": device_labels.get(e["device_id"], ""),
                 "device_id": e["device_id"],
-                "summary": _summary(kind, raw, people, _),
+                "summary": _summary(kind, raw, named, _),
                 "hash": e["hash"],
                 "clock_flag": e["clock_flag"],
                 "findings": findings_by_seq.get(e["seq"], []),
                 "alarm": kind in ("alarm_raised", "evacuation_ordered"),
                 "signoff": {
-                    "person": _name(people, (raw.get("signoff") or {}).get("person_id")),
+                    "person": _name(named, (raw.get("signoff") or {}).get("person_id")),
                     "meaning": (raw.get("signoff") or {}).get("meaning", ""),
                     "pin_verified": bool((raw.get("signoff") or {}).get("pin_verified")),
                 }

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from sync_server.web.pages import public as public_page
 from sync_server.web.pages import router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -16,6 +17,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 def mount(app: FastAPI) -> None:
     """Add the pages under ``/web`` and their static files under ``/static/web``."""
     app.include_router(router)
+    app.include_router(public_page.router)  # /q/{token}: the public page (码上查)
     app.mount("/static/web", StaticFiles(directory=str(STATIC_DIR)), name="web-static")
 
     @app.get("/", include_in_schema=False)

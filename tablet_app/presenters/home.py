@@ -7,13 +7,14 @@ from datetime import timedelta
 
 from permits.errors import InvalidInput
 from permits.events import GENESIS_HASH, Drafted, Role, RoleAssigned, SignOff, SignOffMeaning
-from permits.space_code import parse_space_code
+from permits.space_code import SpaceCode, parse_space_code
 from permits.state import TERMINAL, Status
 from tablet_app.context import AppContext
 from tablet_app.desk import PermitDesk
 from tablet_app.i18n import N_, _
 from tablet_app.permit_ids import new_permit_id
 from tablet_app.presenters.common import Outcome, attempt
+from tablet_app.reference_sync import space_of_token
 from tablet_app.theme import Level
 
 STATUS_TEXT = {
@@ -305,6 +306,19 @@ class HomePresenter:
                 ),
             )
             return self.last
+        if code.token is not None:
+            space_id = space_of_token(self.context.store, code.token)
+            if space_id is None:
+                self.last = Outcome(
+                    False,
+                    error=_(
+                        "This warning sign's code is not one of this enterprise's spaces: it "
+                        "belongs to another enterprise, was replaced, or was printed after "
+                        "the last sync. Sync the tablet, or choose the space from the list."
+                    ),
+                )
+                return self.last
+            code = SpaceCode(space_id)
         own = self.context.store.get_setting("enterprise_id", "")
         if code.enterprise_id is not None and own and code.enterprise_id != own:
             self.last = Outcome(

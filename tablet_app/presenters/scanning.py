@@ -11,11 +11,13 @@ same way. Typed entry stays for a tablet whose camera fails.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
-
 import numpy as np
 import zxingcpp
+
+# The enrolment QR's one reader, shared with the server that prints it (permits.enrolment_code).
+from permits.enrolment_code import EnrolmentCode, parse_enrolment_code
+
+__all__ = ["EnrolmentCode", "FrameScanner", "decode_frame", "parse_enrolment_code"]
 
 # Below this many pixels on the short side a phone camera's frame cannot hold a
 # readable code at arm's length; such a frame is skipped rather than decoded.
@@ -50,25 +52,6 @@ def decode_frame(
         if code.valid and code.text:
             return str(code.text)
     return None
-
-
-@dataclass(frozen=True)
-class EnrolmentCode:
-    code: str
-    server: str | None = None
-
-
-def parse_enrolment_code(payload: str) -> EnrolmentCode:
-    """A scanned enrolment QR: the one-time code as the admin page shows it, or an
-    address carrying it (``…?code=<code>``, whose scheme and host are the server)."""
-    text = payload.strip()
-    if "://" in text:
-        parts = urlsplit(text)
-        query = parse_qs(parts.query)
-        if "code" in query:
-            server = f"{parts.scheme}://{parts.netloc}" if parts.scheme.startswith("http") else None
-            return EnrolmentCode(query["code"][0].strip(), server)
-    return EnrolmentCode(text)
 
 
 class FrameScanner:

@@ -173,6 +173,14 @@ def fill_buttons(
     return buttons
 
 
+def fill_keypad(grid: Any, keys: Iterable[str], on_key: Callable[[str], None]) -> None:
+    """A PIN keypad: one large button per key, each calling ``on_key`` with its key."""
+    for key in keys:
+        button = Button(text=key, height=dp(theme.PRIMARY_ACTION_DP), font_size=dp(30))
+        button.bind(on_release=lambda _b, k=key: on_key(k))
+        grid.add_widget(button)
+
+
 def fill_unmet(box: BoxLayout, unmet: Iterable[tuple[str, str]]) -> None:
     """Show a refusal: each unmet condition in red, its remedy under it, verbatim."""
     box.clear_widgets()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tablet_app.screens.atmosphere import AtmosphereScreen
 from tablet_app.screens.board import BoardScreen
 from tablet_app.screens.closeout import CloseoutScreen
+from tablet_app.screens.first_signon import FirstSignOnScreen
 from tablet_app.screens.hazard import HazardScreen
 from tablet_app.screens.home import HomeScreen
 from tablet_app.screens.hot_work import HotWorkScreen
@@ -24,5 +25,6 @@ SCREENS = (
     ("settings", SettingsScreen),
     ("hot_work_draft", HotWorkDraftScreen),
     ("hot_work", HotWorkScreen),
+    ("first_signon", FirstSignOnScreen),
 )
 FIRST_SCREEN = "signin"

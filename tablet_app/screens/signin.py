@@ -2,13 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.metrics import dp
-from kivy.uix.button import Button
-
 from tablet_app import theme
 from tablet_app.i18n import _
 from tablet_app.presenters.signin import SignInPresenter
-from tablet_app.screens.base import BaseScreen, fill_buttons, load_kv
+from tablet_app.screens.base import BaseScreen, fill_buttons, fill_keypad, load_kv
 
 load_kv("signin")
 
@@ -17,10 +14,8 @@ class SignInScreen(BaseScreen):
     def __init__(self, context: Any, desk: Any, feed: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.presenter = SignInPresenter(context, desk)
-        for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "←", "0", "✓"):
-            button = Button(text=key, height=dp(theme.PRIMARY_ACTION_DP), font_size=dp(30))
-            button.bind(on_release=lambda _b, k=key: self.key(k))
-            self.ids.keypad.add_widget(button)
+        keys = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "←", "0", "✓")
+        fill_keypad(self.ids.keypad, keys, self.key)
 
     def refresh(self) -> None:
         view = self.presenter.view()
@@ -50,6 +45,12 @@ class SignInScreen(BaseScreen):
         else:
             self.presenter.press(key)
         self.refresh()
+
+    def first_signon(self) -> None:
+        """A person with a sign-on slip chooses their PIN (for the name chosen here)."""
+        screen = self.app.screens["first_signon"]
+        screen.presenter.start(self.presenter.selected)
+        self.app.go("first_signon")
 
     def submit(self) -> None:
         if self.presenter.submit():

@@ -54,6 +54,9 @@ def today() -> date:
 
 
 def days(n: int) -> str:
+    """Today (UTC) plus ``n`` days. A date that must have passed is ``days(-2)``, not
+    ``days(-1)``: a broken chain's events start 30 minutes back, which between 00:00 and
+    00:30 UTC is still yesterday, when yesterday's expiry has not passed yet."""
     return (today() + timedelta(days=n)).isoformat()
 
 

@@ -100,7 +100,7 @@ def test_a_written_delegate_approves_until_the_delegation_ends(site: Site) -> No
             "delegator": "e-boss",
             "delegate": "e-deputy",
             "valid_from": days(-60),
-            "valid_until": days(-1),
+            "valid_until": days(-2),
             "document_ref": "委托书 2026-07",
         },
     )

@@ -123,7 +123,7 @@ def _monitoring_refused(site: Site, serial: str, code: str) -> None:
 
 @pytest.mark.ledger_rule("MONITORING_DETECTOR_NOT_CALIBRATED")
 def test_an_uncalibrated_detector_cannot_monitor(site: Site) -> None:
-    _detector(site, "DET-OLD", calibration_due=days(-1))
+    _detector(site, "DET-OLD", calibration_due=days(-2))
     _monitoring_refused(site, "DET-OLD", "MONITORING_DETECTOR_NOT_CALIBRATED")
 
 

@@ -71,7 +71,7 @@ def test_a_worker_of_a_contractor_whose_contract_ended_is_refused(site: Site) ->
     site.put(
         "contractors",
         "CON-OLD",
-        contractor("合同到期承包商", contract_valid_from=days(-400), contract_valid_until=days(-1)),
+        contractor("合同到期承包商", contract_valid_from=days(-400), contract_valid_until=days(-2)),
     )
     _ledger(site, person("赵六", contractor="CON-OLD"))
     site.enrol()

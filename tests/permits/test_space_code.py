@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from permits.errors import InvalidInput
-from permits.space_code import SpaceCode, parse_space_code, space_code
+from permits.space_code import SpaceCode, parse_space_code, public_url, space_code
 
 # Ledger ids are free text from the enterprise (no slash or control character).
 ids = st.text(
@@ -58,3 +60,32 @@ def test_anything_else_is_refused_naming_the_field(payload: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_space_code(payload)
     assert caught.value.field == "qr"
+
+
+@given(st.integers(min_value=17, max_value=48))
+def test_the_printed_public_url_reads_back_as_its_token(n: int) -> None:
+    token = secrets.token_urlsafe(n)
+    for base in ("https://codes.example.cn", "https://srv.example/county/", "http://10.0.0.5:8000"):
+        url = public_url(base, token)
+        assert "//q/" not in url and url.endswith(f"/q/{token}")
+        assert parse_space_code(url) == SpaceCode("", token=token)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "https://codes.example.cn/q/short",
+        "https://codes.example.cn/q/" + "x" * 65,
+        "https://codes.example.cn/q/abc$defghijklmnopqrstuvwxyz",
+        "https://codes.example.cn/q/",
+    ],
+)
+def test_a_public_url_without_a_token_is_refused(payload: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_space_code(payload)
+    assert caught.value.field == "qr"
+
+
+def test_no_url_is_printed_for_a_token_too_weak_to_be_one() -> None:
+    with pytest.raises(InvalidInput):
+        public_url("https://codes.example.cn", "abc")

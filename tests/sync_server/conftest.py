@@ -104,6 +104,9 @@ def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def make_settings(db_url: str, **overrides: Any) -> Settings:
     # argon2 at its cheapest: tests check behaviour, not the work factor.
     values: dict[str, Any] = {"db_url": db_url, "argon2_time_cost": 1, "argon2_memory_cost_kib": 64}
+    # Where phones reach the server (the warning card's QR, 码上查); a test of the unset
+    # case passes None.
+    values["public_base_url"] = "https://codes.example.cn"
     values.update(overrides)
     return Settings(**values)
 

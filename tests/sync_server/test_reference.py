@@ -18,7 +18,9 @@ def test_admin_writes_ledger_and_reads_it_back(world: World) -> None:
     listed = c.get("/api/v1/enterprises/ent-a/spaces", headers=world.h("a-admin")).json()
     assert [i["item_id"] for i in listed] == ["T-1"]
     qr = c.get("/api/v1/enterprises/ent-a/spaces/T-1/qr", headers=world.h("a-admin")).json()
-    assert qr["payload"] == "cspermit://space/ent-a/T-1" and qr["svg"].startswith("<?xml")
+    # The card's QR: the space's public page (码上查), by a random token, no ids.
+    assert qr["payload"].startswith("https://codes.example.cn/q/") and "T-1" not in qr["payload"]
+    assert qr["svg"].startswith("<?xml")
 
 
 def test_other_tenant_gets_404_and_bureau_may_read_not_write(world: World) -> None:

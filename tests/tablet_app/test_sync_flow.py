@@ -19,22 +19,12 @@ from tablet_app.presenters.settings import SettingsPresenter
 from tablet_app.presenters.setup import SetupPresenter
 from tablet_app.store import Store
 
-from .server_rig import enrol_and_sync
+from .server_rig import demo_app, enrol_and_sync
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Any:
-    from cspermit.demo.seed import seed_reference
-    from sync_server.app import create_app
-    from sync_server.settings import Settings
-    from sync_server.storage import make_engine, migrate
-
-    url = f"sqlite:///{tmp_path / 'server.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    engine.dispose()
-    app = create_app(Settings(db_url=url, argon2_time_cost=1, argon2_memory_cost_kib=64))
-    seed_reference(app.state.engine, app.state.passwords)
+    app = demo_app(tmp_path)
     yield app
     app.state.engine.dispose()
 

@@ -24,6 +24,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
+PUBLIC_BASE_URL = "https://codes.example.cn"
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -54,7 +55,8 @@ def serve(url: str, workdir: Path) -> Iterator[str]:
     first and passing it on races with other processes on a shared machine (a server
     that lost the race would leave the tests talking to someone else's). Stopped by its
     own pid."""
-    env = {**os.environ, "CSPERMIT_LANG": "zh_CN"}
+    # Where phones reach the server: what the warning cards' QR codes print (码上查).
+    env = {**os.environ, "CSPERMIT_LANG": "zh_CN", "CSPERMIT_PUBLIC_BASE_URL": PUBLIC_BASE_URL}
     log_path = workdir / f"server-{time.monotonic_ns()}.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
@@ -93,9 +95,10 @@ def seed_demo(url: str) -> None:
     assert seeded.returncode == 0, seeded.stderr
 
 
-@pytest.fixture(scope="session")
-def demo_server() -> Iterator[DemoServer]:
-    tmp = Path(tempfile.mkdtemp(prefix="cspermit-web-"))
+@contextmanager
+def fresh_demo_server(prefix: str) -> Iterator[DemoServer]:
+    """A server on a demo database of its own, seeded anew, removed afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     db = tmp / "demo.db"
     url = f"sqlite:///{db}"
     try:
@@ -104,6 +107,12 @@ def demo_server() -> Iterator[DemoServer]:
             yield DemoServer(base, db)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def demo_server() -> Iterator[DemoServer]:
+    with fresh_demo_server("cspermit-web-") as server:
+        yield server
 
 
 def sign_in(client: httpx.Client, username: str, password: str) -> str:
@@ -151,11 +160,20 @@ def browser_context() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser_context: Any) -> Iterator[Any]:
+def page(browser_context: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     page = browser_context.new_page()
     errors: list[str] = []
+    # A module may expect some console errors (Chromium logs a refused form's 422).
+    expected = getattr(request.module, "EXPECTED_CONSOLE_ERRORS", ())
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and not any(e in msg.text for e in expected)
+            else None
+        ),
+    )
     try:
         yield page
         assert not errors, f"browser errors: {errors}"

@@ -163,7 +163,8 @@ def test_bureau_finding_through_the_loop_to_a_confirmed_closure(
         url + "/actions", data={"action": "verify", "person": "b-p-wu", "csrf": csrf(admin_b)}
     )
     assert r.status_code == 422 and 'id="step-refused"' in r.text
-    assert "HAZARD_VERIFIER_IS_RECTIFIER" in r.text
+    assert "负责整改此隐患，不能进行验收" in r.text  # the core's reason, in words
+    assert "HAZARD_VERIFIER_IS_RECTIFIER" not in r.text
     # The bureau may not close the enterprise's hazard, only confirm a closure.
     early = bureau.post(url + "/closure-check", data={"csrf": csrf(bureau), "text": "early"})
     assert early.status_code == 422 and "HAZARD_NOT_CLOSED" in early.text
@@ -221,12 +222,13 @@ def test_bad_search_input_names_the_field(bureau: httpx.Client) -> None:
 def test_ledger_has_qr_codes_and_printable_cards(admin_a: httpx.Client) -> None:
     ledger = admin_a.get("/web/enterprises/ent-a/spaces")
     assert ledger.text.count("<svg") == 2
-    assert "cspermit://space/ent-a/A-P1" in ledger.text
+    assert ledger.text.count("https://codes.example.cn/q/") == 2  # each space's public page
     card = admin_a.get("/web/enterprises/ent-a/spaces/A-T1/card")
     assert "未经许可 严禁入内" in card.text and "<svg" in card.text
     ent = admin_a.get("/web/enterprises/ent-a")
     ledger_rows = ent.text.split('id="ent-ledger"')[1].split("</table>")[0]
-    assert "A-T1" in ledger_rows and "A-P1" in ledger_rows and "未设置" in ledger_rows
+    # Spaces by name (docs/web.md, "Words, not codes").
+    assert "1号糖蜜罐" in ledger_rows and "废水沉淀池" in ledger_rows and "未设置" in ledger_rows
     # No drill or topic training on record in the demo: both are flagged overdue.
     assert "没有应急演练记录" in ent.text and "没有专题培训记录" in ent.text
 
@@ -328,11 +330,14 @@ def test_expiring_and_expired_certificates_are_flagged(
             assert r.status_code in (200, 201), r.text
     page = admin_b.get("/web/enterprises/ent-b").text
     rows = page.split('id="people"')[1].split("</table>")[0].split("<tr")
-    wu = next(r for r in rows if "b-p-wu" in r)
-    zheng = next(r for r in rows if "b-p-zheng" in r)
-    sun = next(r for r in rows if "b-p-sun" in r)
+    # People by name, never by id.
+    assert not any("b-p-" in r for r in rows)
+    wu = next(r for r in rows if "吴芳" in r)
+    zheng = next(r for r in rows if "郑伟" in r)
+    sun = next(r for r in rows if "孙海" in r)
     assert "即将到期" in wu and 'class="anomaly"' in wu
     assert "已过期" in zheng and 'class="anomaly"' in zheng
+    assert "有限空间作业" in wu  # the certificate's type in words
     assert "anomaly" not in sun and "主要负责人" in sun  # roles in Chinese, nothing due
 
 
@@ -385,7 +390,8 @@ def test_a_cut_chain_and_changed_chunk_bytes_are_named(
         db.execute("UPDATE blobs SET data = ? WHERE sha256 = ?", (bytes(data) + b"\0", digest))
     db.close()
     cut = bureau.get("/web/permits/B-2026-0004")
-    assert f"第一个不符的事件为第 {last} 条（CHAIN_TRUNCATED）" in cut.text
+    # The failure in words (记录被截短), not its code.
+    assert f"第一个不符的事件为第 {last} 条（记录被截短）" in cut.text
     changed = bureau.get("/web/permits/B-2026-0001")
     assert 'id="chunks-corrupt"' in changed.text and "校验通过" in changed.text
     assert "读数数据块：应有 3，已收到 2，缺失 0" in changed.text

@@ -52,7 +52,7 @@ def _name(state: PermitState, person_id: str | None) -> str:
     if not person_id:
         return ""
     person = state.people.get(person_id)
-    return f"{person.name} ({person_id})" if person else person_id
+    return person.name if person else person_id
 
 
 def _expected(bodies: list[dict[str, Any]]) -> dict[str, Any]:

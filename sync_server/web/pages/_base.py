@@ -22,17 +22,28 @@ from sync_server.deps import AppEngine, session_token
 from sync_server.errors import Forbidden, SyncError, Unprocessable
 from sync_server.i18n import Gettext, gettext_for
 from sync_server.labels import (
+    ACCOUNT_ROLES,
+    ANOMALY_CODES,
+    CERTIFICATE_TYPES,
+    EQUIPMENT,
     EVENT_TYPES,
     HAZARD_ACTIONS,
+    HAZARD_CATEGORIES,
+    HAZARD_FACTORS,
     HAZARD_SOURCES,
     HAZARD_STATUSES,
     PERMIT_STATUSES,
     PERMIT_TYPES,
     ROLES,
+    SAMPLE_POINTS,
     SIMOPS_RULES,
     SIMOPS_VERDICTS,
+    SYSTEM_ACTORS,
+    TOPICS,
     label,
+    labels,
     local_time,
+    words,
 )
 from sync_server.security import Principal, Role
 from sync_server.services import permit_lookup
@@ -149,6 +160,18 @@ def _ctx(request: Request, who: Principal | None, **extra: Any) -> dict[str, Any
         "HAZARD_SOURCES": HAZARD_SOURCES,
         "HAZARD_ACTIONS": HAZARD_ACTIONS,
         "ROLES": ROLES,
+        # Words for stored codes (docs/web.md, "Words, not codes").
+        "words": lambda text, names=None: words(text, gettext_for(lang), names),
+        "labels": labels,
+        "ANOMALY_CODES": ANOMALY_CODES,
+        "HAZARD_CATEGORIES": HAZARD_CATEGORIES,
+        "HAZARD_FACTORS": HAZARD_FACTORS,
+        "EQUIPMENT": EQUIPMENT,
+        "CERTIFICATE_TYPES": CERTIFICATE_TYPES,
+        "SAMPLE_POINTS": SAMPLE_POINTS,
+        "SYSTEM_ACTORS": SYSTEM_ACTORS,
+        "TOPICS": TOPICS,
+        "ACCOUNT_ROLES": ACCOUNT_ROLES,
         "is_bureau": who is not None and who.role is Role.BUREAU_REVIEWER,
         "permit_url": lambda pid, eid, path="": permit_url(who, pid, eid, path),
         "is_admin": who is not None and who.role in (Role.ENTERPRISE_ADMIN, Role.OPERATOR),

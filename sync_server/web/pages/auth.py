@@ -49,6 +49,7 @@ def sign_in_form(request: Request, conn: PageConn, next: str | None = None) -> H
         form_csrf=csrf_for(presession),
         error=None,
         username="",
+        changed=request.query_params.get("changed") == "1",
     )
     response.set_cookie(PRESESSION_COOKIE, presession, httponly=True, samesite="strict")
     return response

@@ -9,7 +9,8 @@ from fastapi.responses import HTMLResponse
 
 from sync_server.labels import BEIJING
 from sync_server.services import dashboard as dashboard_service
-from sync_server.services import ledger
+from sync_server.services import ledger, public_reports
+from sync_server.services import names as names_service
 from sync_server.services import simops as simops_service
 from sync_server.web.pages import _base as base
 from sync_server.web.pages._base import PageConn, Who
@@ -31,5 +32,8 @@ def dashboard(request: Request, conn: PageConn, who: Who) -> HTMLResponse:
         today_date=today.isoformat(),
         training_due=ledger.training_due(conn, list(names), today),
         simops=simops_service.visible(conn, who),
+        space_names=names_service.space_names(conn, who),
+        people=names_service.person_names(conn, who),
         show_enterprise=True,
+        **public_reports.dashboard_part(conn, who),
     )

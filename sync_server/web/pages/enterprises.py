@@ -10,13 +10,15 @@ import segno
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 
-from permits.space_code import space_code
+from sync_server.deps import AppSettings
+from sync_server.errors import Unprocessable
 from sync_server.labels import BEIJING
 from sync_server.security import Role
 from sync_server.services import dashboard as dashboard_service
 from sync_server.services import enterprises as enterprise_service
 from sync_server.services import hazards as hazard_service
-from sync_server.services import ledger
+from sync_server.services import ledger, ledger_changes, public_codes
+from sync_server.services import names as names_service
 from sync_server.services import permits as permit_service
 from sync_server.services import reference as ref
 from sync_server.services import simops as simops_service
@@ -24,7 +26,9 @@ from sync_server.services.hazards import HazardQuery
 from sync_server.services.permits import PermitQuery
 from sync_server.services.reference import Kind
 from sync_server.services.tenancy import require_visible
+from sync_server.web.i18n import request_gettext
 from sync_server.web.pages import _base as base
+from sync_server.web.pages import public as public_page
 from sync_server.web.pages._base import PageConn, Who
 
 router = base.page_router()
@@ -52,6 +56,7 @@ def enterprise_page(request: Request, enterprise_id: str, conn: PageConn, who: W
             conn, who, HazardQuery(enterprise_id=enterprise_id, open_only=True, limit=50)
         ),
         simops=simops_service.of_enterprise(conn, who, enterprise_id),
+        space_names=names_service.space_names(conn, who),
     )
 
 
@@ -63,24 +68,48 @@ def _qr_svg(payload: str) -> str:
 
 
 @router.get("/enterprises/{enterprise_id}/spaces")
-def ledger_page(request: Request, enterprise_id: str, conn: PageConn, who: Who) -> HTMLResponse:
+def ledger_page(
+    request: Request, enterprise_id: str, conn: PageConn, who: Who, settings: AppSettings
+) -> HTMLResponse:
     require_visible(conn, who, enterprise_id)
     ent = enterprise_service.get(conn, enterprise_id)
+    _ = request_gettext(request)
     spaces = []
     for row in ref.list_items(conn, enterprise_id, Kind.SPACE):
-        payload = space_code(enterprise_id, row.item_id)
-        spaces.append({**row.data, "qr": _qr_svg(payload), "payload": payload})
-    return base.render(request, "ledger.html", who, ent=ent, spaces=spaces)
+        # Codes in words (isolation methods, PPE, rescue equipment, gases, hazards).
+        words = ledger_changes.described(Kind.SPACE.value, row.data, _)
+        try:
+            payload = public_codes.card_url(
+                conn, settings.public_base_url, enterprise_id, row.item_id
+            )
+        except Unprocessable as exc:  # no public address: no QR, the reason instead
+            spaces.append({**row.data, "words": words, "qr": "", "payload": exc.message})
+            continue
+        spaces.append({**row.data, "words": words, "qr": _qr_svg(payload), "payload": payload})
+    return base.render(
+        request,
+        "ledger.html",
+        who,
+        ent=ent,
+        spaces=spaces,
+        may_write=who.role in (Role.ENTERPRISE_ADMIN, Role.OPERATOR),
+    )
 
 
 @router.get("/enterprises/{enterprise_id}/spaces/{space_id}/card")
 def warning_card(
-    request: Request, enterprise_id: str, space_id: str, conn: PageConn, who: Who
+    request: Request,
+    enterprise_id: str,
+    space_id: str,
+    conn: PageConn,
+    who: Who,
+    settings: AppSettings,
 ) -> HTMLResponse:
     require_visible(conn, who, enterprise_id)
     ent = enterprise_service.get(conn, enterprise_id)
     row = ref.get(conn, enterprise_id, Kind.SPACE, space_id)
-    payload = space_code(enterprise_id, space_id)
+    # Fails closed (an error page naming the setting) while the public address is unset.
+    payload = public_codes.card_url(conn, settings.public_base_url, enterprise_id, space_id)
     return base.render(
         request,
         "card.html",
@@ -89,4 +118,5 @@ def warning_card(
         space=row.data,
         qr=_qr_svg(payload),
         payload=payload,
+        terms=public_page.shown_terms,
     )

@@ -12,11 +12,14 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
-from sync_server.errors import SyncError
-from sync_server.labels import BEIJING
+from permits.hazards import HAZARD_WRONG_STEP
+from sync_server.errors import SyncError, Unprocessable
+from sync_server.i18n import Gettext
+from sync_server.labels import BEIJING, HAZARD_STATUSES, N_, label
 from sync_server.security import Principal
 from sync_server.services import dashboard as dashboard_service
 from sync_server.services import hazards as hazard_service
+from sync_server.services import names as names_service
 from sync_server.services.hazards import (
     HazardAction,
     HazardIn,
@@ -57,6 +60,7 @@ def hazard_list(request: Request, conn: PageConn, who: Who) -> HTMLResponse:
         who,
         result=result,
         names=dashboard_service.enterprise_names(conn, who),
+        people=names_service.person_names(conn, who),
         form=request.query_params,
         error=None,
         **base.list_page(filters, size, page, pages),
@@ -158,6 +162,8 @@ def _hazard_response(
         h=h,
         closure_checks=h["closure_checks"],
         names=dashboard_service.enterprise_names(conn, who),
+        space_names=names_service.space_names(conn, who),
+        people=names_service.person_names(conn, who).get(h["enterprise_id"], {}),
         error=error,
     )
 
@@ -227,7 +233,45 @@ def hazard_action(
     return form.attempt(
         lambda: hazard_service.act_on(conn, who, hazard_id, body),
         done=lambda: base.see_other(f"/web/hazards/{quote(hazard_id)}"),
-        refused=lambda exc: _hazard_response(request, conn, who, hazard_id, error=exc),
+        refused=lambda exc: _hazard_response(
+            request,
+            conn,
+            who,
+            hazard_id,
+            error=_step_in_words(conn, who, hazard_id, step, exc, form.gettext),
+        ),
+    )
+
+
+# The loop's steps as the step form names them (hazard.html).
+STEP_WORDS = {
+    "plan": N_("plan the rectification"),
+    "rectify": N_("record the rectification"),
+    "verify": N_("verify (someone other than the rectifier)"),
+    "reject": N_("verification failed: back to planned"),
+    "close": N_("close (销号)"),
+}
+
+
+def _step_in_words(
+    conn: Connection,
+    who: Principal,
+    hazard_id: str,
+    step: HazardStepForm,
+    exc: Unprocessable,
+    _: Gettext,
+) -> Unprocessable:
+    """The core says which status refused which step by their codes ("reported",
+    "hazard_closed"); the page says it in words."""
+    if exc.code != HAZARD_WRONG_STEP:
+        return exc
+    status = hazard_service.detail(conn, who, hazard_id)["status"]
+    return Unprocessable(
+        _("this hazard is “{status}”: “{step}” is not the next step").format(
+            status=label(HAZARD_STATUSES, status, _), step=_(STEP_WORDS[step.action])
+        ),
+        code=exc.code,
+        field="action",
     )
 
 

@@ -14,6 +14,7 @@ from sync_server.ids import safe_id
 from sync_server.labels import BEIJING
 from sync_server.security import Principal
 from sync_server.services import dashboard as dashboard_service
+from sync_server.services import names as names_service
 from sync_server.services import permits as permit_service
 from sync_server.services import trace as trace_service
 from sync_server.services.permits import PermitPage, PermitQuery
@@ -95,6 +96,7 @@ def permit_search(request: Request, conn: PageConn, who: Who) -> HTMLResponse:
         pages_more=pages_more,
         names=dashboard_service.enterprise_names(conn, who),
         anomaly_codes=permit_service.anomaly_codes(conn, who),
+        space_names=names_service.space_names(conn, who),
         **base.list_page(filters, size, page, pages),
     )
 
@@ -152,4 +154,5 @@ def permit_trace(request: Request, permit_id: str, conn: PageConn, who: Who) -> 
     enterprise_id = None if chosen is None else safe_id(chosen, "enterprise_id")
     view = trace_service.build(conn, who, permit_id, request_gettext(request), enterprise_id)
     page = "trace_hot_work.html" if view.get("permit_type") == "hot_work" else "trace.html"
-    return base.render(request, page, who, v=view)
+    people = names_service.person_names(conn, who).get(view["permit"]["enterprise_id"], {})
+    return base.render(request, page, who, v=view, people=people)

@@ -1,0 +1,241 @@
+"""The ledger forms' pure half (``sync_server.services.ledger_forms``): a posted form
+becomes the item's JSON, and a stored item shown in its form and posted back unchanged
+is the same item (every kind of the catalogue, the demo's ledger and the e2e shapes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cspermit.demo.seed import DEMO_SPACES
+from sync_server import domain
+from sync_server.i18n import gettext_for
+from sync_server.services import ledger_catalogue as catalogue
+from sync_server.services import ledger_changes
+from sync_server.services import ledger_forms as forms
+from sync_server.services.ledger_forms import Form, State
+from tests.e2e.harness import contractor, person, space
+
+
+def posted(state: State) -> Form:
+    """What a browser posts for a form showing ``state`` (ticked boxes post "1")."""
+    items: list[tuple[str, str]] = []
+    for key, value in state.values.items():
+        if isinstance(value, list):
+            items += [(key, v) for v in value]
+        elif value is True:
+            items.append((key, "1"))
+        elif value is not False:
+            items.append((key, str(value)))
+    return Form(items)
+
+
+ITEMS: list[tuple[str, dict[str, Any]]] = [
+    *[("spaces", {k: v for k, v in s.items() if k != "id"}) for s in DEMO_SPACES["ent-a"]],
+    ("spaces", space("E-S1", profile="cn-gongmao", oxygen_enriched=True)),
+    ("people", {k: v for k, v in person("王五", roles=["entrant"]).items() if k != "pin_hash"}),
+    (
+        "people",
+        {
+            **{k: v for k, v in person("李四", contractor="CON-1").items() if k != "pin_hash"},
+            "certificates": [
+                {
+                    "type": "hot_work",
+                    "number": "T123",
+                    "issued_on": "2025-01-01",
+                    "expires_on": "2031-01-01",
+                }
+            ],
+        },
+    ),
+    ("contractors", contractor("华鑫", blacklisted_on="2026-11-01", blacklist_reason="事故")),
+    (
+        "detectors",
+        {
+            "model": "GT-4",
+            "vendor": "某厂",
+            "protocol": "modbus-gt4",
+            "channels": ["O2", "H2S"],
+            "calibration_due": "2027-03-01",
+            "bump_tests": [
+                {"at": "2026-11-30T01:30:00Z", "passed": True, "by": "张三", "channels": ["O2"]},
+                {"at": "2026-11-29T09:00:00+08:00", "passed": False, "by": None, "channels": []},
+            ],
+        },
+    ),
+    (
+        "delegations",
+        {
+            "delegator": "a-p-zhao",
+            "delegate": "a-p-qian",
+            "space_ids": ["A-P1"],
+            "valid_from": "2026-01-01",
+            "valid_until": "2026-12-31",
+            "document_ref": "授权委托书 2026-01",
+        },
+    ),
+    (
+        "training",
+        {"person_id": "a-p-li", "completed_on": "2026-01-01", "valid_until": "2026-12-31"},
+    ),
+    ("default-profile", {"profile": "cn-gongmao"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "data"), ITEMS, ids=[f"{k}-{i}" for i, (k, _) in enumerate(ITEMS)]
+)
+def test_a_stored_item_posted_back_from_its_form_is_the_same_item(
+    kind: str, data: dict[str, Any]
+) -> None:
+    item_id = "default" if kind == "default-profile" else "X1"
+    stored = domain.validate_reference(kind, item_id, data, "ent-a")
+    form = forms.state_of_item(kind, stored)
+    for name in form.rows:
+        form.with_blank_row(name)  # the spare row the form always offers stays empty
+    again = forms.parse(kind, posted(form), "ent-a")
+    assert again.unread == {}
+    data = forms.keep_unchanged_times(kind, again.data, stored)
+    assert domain.validate_reference(kind, item_id, data, "ent-a") == stored
+
+
+def test_rows_left_blank_or_removed_are_dropped_and_nested_fields_are_objects() -> None:
+    form = Form(
+        [
+            ("employer.kind", "contractor"),
+            ("employer.id", "CON-1"),
+            ("training.0.topic", ""),
+            ("training.0.completed_on", ""),
+            ("training.3.topic", "confined_space"),
+            ("training.3.completed_on", "2026-01-01"),
+            ("training.3.valid_until", "2026-12-31"),
+            ("training.7.completed_on", "2020-01-01"),
+            ("training.7._remove", "1"),
+            ("roles", "guardian"),
+            ("roles", "entrant"),
+        ]
+    )
+    data = forms.parse("people", form, "ent-a").data
+    assert data["employer"] == {"kind": "contractor", "id": "CON-1"}
+    assert data["training"] == [
+        {"topic": "confined_space", "completed_on": "2026-01-01", "valid_until": "2026-12-31"}
+    ]
+    assert data["roles"] == ["guardian", "entrant"]
+    assert data["certificates"] == []
+    assert "name" not in data  # empty: left for the catalogue to name as required
+
+
+def test_the_enterprises_own_people_are_employed_by_the_enterprise() -> None:
+    form = Form([("employer.kind", "enterprise"), ("employer.id", "CON-1")])
+    assert forms.parse("people", form, "ent-a").data["employer"] == {
+        "kind": "enterprise",
+        "id": "ent-a",
+    }
+
+
+def test_a_bump_test_time_entered_without_offset_is_beijing_time_and_the_result_a_boolean() -> None:
+    form = Form(
+        [
+            ("bump_tests.0.at", "2026-12-01T08:30"),
+            ("bump_tests.0.passed", "false"),
+            ("bump_tests.1.at", "not a time"),
+            ("bump_tests.1.passed", "true"),
+        ]
+    )
+    rows = forms.parse("detectors", form, "ent-a").data["bump_tests"]
+    assert rows[0]["at"] == "2026-12-01T08:30:00+08:00" and rows[0]["passed"] is False
+    assert rows[1]["at"] == "not a time" and rows[1]["passed"] is True  # the core judges it
+    shown = forms.state_of_item("detectors", {"bump_tests": [{"at": "2026-12-01T00:30:00Z"}]})
+    assert shown.value("bump_tests.0.at") == "2026-12-01T08:30"
+
+
+def test_an_open_list_takes_values_of_its_own_beside_the_ticked_ones() -> None:
+    form = Form(
+        [
+            ("required_ppe", "harness"),
+            ("required_ppe._other", "防化服\n\n  harness  "),
+            ("hazards._other", "噪声"),
+        ]
+    )
+    data = forms.parse("spaces", form, "ent-a").data
+    assert data["required_ppe"] == ["harness", "防化服"]
+    assert data["hazards"] == ["噪声"]
+    state = forms.state_of_item("spaces", data)
+    assert state.ticked("required_ppe", "harness")
+    assert state.value("required_ppe._other") == "防化服"
+    # An open single choice (a certificate type the list does not know) the same way.
+    cert = forms.parse("certificates", Form([("type._other", "forklift")]), "ent-a").data
+    assert cert["type"] == "forklift"
+    assert forms.state_of_item("certificates", cert).value("type._other") == "forklift"
+
+
+def test_json_that_does_not_parse_is_kept_as_typed_and_reported() -> None:
+    parsed = forms.parse("profile-overrides", Form([("override", "{not json")]), "ent-a")
+    assert parsed.unread == {"override": "{not json"}
+    assert "override" not in parsed.data
+    state = forms.state_of_item("profile-overrides", parsed.data, parsed.unread)
+    assert state.value("override") == "{not json"
+
+
+def test_every_error_of_the_catalogue_lands_on_its_input() -> None:
+    form = Form(
+        [
+            ("name", "罐"),
+            ("type", "tank"),
+            ("required_channels", "XX"),
+            ("isolation_points.0.id", "V1"),
+            ("isolation_points.0.kind", "bad"),
+        ]
+    )
+    parsed = forms.parse("spaces", form, "ent-a")
+    state = forms.state_of_item("spaces", parsed.data)
+    errors = catalogue.validate_all("spaces", "S1", parsed.data, "ent-a")
+    keys = {forms.form_key(e.field, state.known()) for e in errors}
+    assert {
+        "location",
+        "type",
+        "required_channels",
+        "sample_points",
+        "isolation_points.0.kind",
+        "isolation_points.0.description",
+        "isolation_points.0.energy",
+    } <= keys
+    assert "" not in keys
+    assert forms.input_id("isolation_points.0.kind") == "f-isolation_points-0-kind"
+
+
+def test_the_history_names_each_change_in_words() -> None:
+    before = domain.validate_reference("spaces", "S1", space("S1"), "ent-a")
+    after = {
+        **before,
+        "location": "west yard",
+        "isolation_points": [
+            {
+                "id": "V1",
+                "description": "inlet",
+                "kind": "closed_valve",
+                "energy": "pipe",
+                "hazardous_source": False,
+            }
+        ],
+        "warning_sign_present": False,
+    }
+    zh = gettext_for("zh_CN")
+    changes = ledger_changes.changes("spaces", before, after, zh)
+    by_label = {c.label: (c.before, c.after) for c in changes}
+    assert by_label["位置"] == ("east yard", "west yard")
+    assert by_label["已设置安全警示标志"] == ("是", "否")
+    assert any("隔离方式" in c.label and c.after == "关闭阀门" for c in changes), changes
+
+
+def test_the_history_names_people_and_spaces_only_where_a_field_refers_to_them() -> None:
+    names = {"a-p-qian": "钱审批", "S1": "1号罐"}
+    before = {"delegator": "a-p-zhao", "delegate": "a-p-li", "document_ref": "S1"}
+    after = {**before, "delegate": "a-p-qian", "space_ids": ["S1"], "document_ref": "S1 v2"}
+    changes = ledger_changes.changes("delegations", before, after, gettext_for("zh_CN"), names)
+    assert [(c.before, c.after) for c in changes] == [
+        ("a-p-li", "钱审批"),
+        ("", "1号罐"),
+        ("S1", "S1 v2"),  # free text that happens to equal an id stays as written
+    ]
