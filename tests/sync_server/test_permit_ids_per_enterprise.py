@@ -364,3 +364,38 @@ def test_the_bureau_s_simops_links_name_the_enterprise(world: World) -> None:
     assert 'href="/web/permits/HW-2?enterprise_id=ent-a"' in section
     own = _page(world, "/web/enterprises/ent-a", "a-admin")
     assert 'href="/web/permits/CS-1"' in own[own.index('id="simops"') :]
+
+
+def test_the_public_page_reads_its_own_enterprise_chain(tmp_path: Path) -> None:
+    from sync_server.schema import permits
+    from tests.sync_server.chains import cancelled
+    from tests.sync_server.conftest import ASGIClient
+    from tests.sync_server.test_public_page import BASE, _app, card_url, public_path, sign_in
+
+    app = _app(tmp_path, public_base_url=BASE)
+    web, phone = ASGIClient(app), ASGIClient(app)
+    try:
+        with app.state.engine.connect() as conn:
+            (active,) = conn.execute(
+                sa.select(permits.c.permit_id).where(
+                    permits.c.enterprise_id == "ent-a",
+                    permits.c.space_id == "A-P1",
+                    permits.c.status == "active",
+                )
+            ).scalars()
+        # Enterprise B's tablet pushes a permit of its own under the same id, cancelled.
+        b_admin = web.post(
+            "/api/v1/auth/token", data={"username": "b-admin", "password": "b-admin-demo"}
+        ).json()["access_token"]
+        tablet = enroll_tablet(web, {"Authorization": f"Bearer {b_admin}"})
+        events = [*simple_permit(tablet, active, "B-S1"), tablet.event(active, cancelled())]
+        r = web.post("/api/v1/sync/events", json={"events": events}, headers=tablet.headers)
+        assert r.json()["accepted"] == 3, r.text
+        sign_in(web, "a-admin")
+        page = phone.get(public_path(card_url(web, "A-P1")))
+        # A's permit in A-P1 is still at work: B's chain is not mixed into it.
+        assert page.status_code == 200 and 'data-state="active"' in page.text, page.text[:500]
+    finally:
+        web.close()
+        phone.close()
+        app.state.engine.dispose()
