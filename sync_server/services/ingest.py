@@ -40,11 +40,11 @@ from sync_server.services import simops as simops_service
 from sync_server.settings import Settings
 from sync_server.storage import begin_write, next_rev, now_iso, parse_iso
 
-# The replay of each permit pushed lately, to continue from on its next push: (enterprise
-# id, permit id) ->
-# (the core's Replayer, the replay on the server's ledger facts or None while they agree
-# with the tablet's: the ledger cross-check's), whose state names the head (seq, hash)
-# it was made for. Bounded; a miss only costs a replay from seq 1.
+# The replay of each permit pushed lately, to continue from on its next push:
+# (enterprise id, permit id) -> (the core's Replayer, the replay on the server's ledger
+# facts or None while they agree with the tablet's: the ledger cross-check's), whose
+# state names the head (seq, hash) it was made for. Bounded; a miss only costs a replay
+# from seq 1.
 _REPLAYS: OrderedDict[tuple[str, str], tuple[Any, Any]] = OrderedDict()
 _REPLAYS_MAX = 512
 _REPLAYS_LOCK = threading.Lock()

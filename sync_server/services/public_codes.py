@@ -282,7 +282,8 @@ def _open_permit_states(
             domain.parse_event(b[0])
             for b in conn.execute(
                 sa.select(events.c.body)
-                .where(events.c.permit_id == row.permit_id)
+                # Permit ids are unique per enterprise (migration 0006).
+                .where(events.c.enterprise_id == enterprise_id, events.c.permit_id == row.permit_id)
                 .order_by(events.c.seq)
             )
         ]

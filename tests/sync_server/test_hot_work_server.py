@@ -224,14 +224,20 @@ def test_a_cancelled_permit_leaves_the_simops_check(world: World) -> None:
     assert r.json()["items"] == []
 
 
-def test_a_linked_permit_that_agrees_is_no_anomaly(world: World) -> None:
+def fire_linked_to_an_active_permit(world: World, cs: str) -> None:
+    """Enterprise A's confined-space permit ``cs`` approved and entered, then its hot job
+    HW-1 started on the tablet's true view of it."""
     from permits.events import EntrantEntered
 
     tab = enroll_tablet(world.client, world.h("a-admin"))
     now = datetime.now(UTC)
-    approved = simple_permit(tab, "CS-2", "T-1")
-    entered = tab.event("CS-2", EntrantEntered(entrant_id="p-1"), at=now - timedelta(minutes=4))
+    approved = simple_permit(tab, cs, "T-1")
+    entered = tab.event(cs, EntrantEntered(entrant_id="p-1"), at=now - timedelta(minutes=4))
     push(world, tab, [*approved, entered])
-    push_fire_linked_to(world, tab, "CS-2", 3, now - timedelta(minutes=2))
+    push_fire_linked_to(world, tab, cs, 3, now - timedelta(minutes=2))
+
+
+def test_a_linked_permit_that_agrees_is_no_anomaly(world: World) -> None:
+    fire_linked_to_an_active_permit(world, "CS-2")
     assert "HOT_WORK_LINK_MISMATCH" not in trace(world, "HW-1")["permit"]["anomalies"]
     assert "HOT_WORK_LINK_MISMATCH" not in trace(world, "CS-2")["permit"]["anomalies"]

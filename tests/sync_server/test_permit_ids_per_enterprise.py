@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from tests.sync_server.chains import Tablet, enroll_tablet, simple_permit
 from tests.sync_server.conftest import World
 from tests.sync_server.test_cli_server import verify_offline
+from tests.sync_server.test_ledger_cross_check import _signed_in_page as _page
 
 SAME = "PMT-SAME-1"
 
@@ -34,21 +35,6 @@ def twins(world: World) -> dict[str, Tablet]:
     assert _push(world, tablets["b"], simple_permit(tablets["b"], SAME, "T-B"))["accepted"] == 2
     assert _push(world, tablets["a"], simple_permit(tablets["a"], SAME, "T-A"))["accepted"] == 2
     return tablets
-
-
-def _page(world: World, url: str, username: str) -> Any:
-    """``url`` as ``username`` reads it, signed in through the form."""
-    c = world.client
-    c._client.cookies.clear()
-    form = c.get("/web/sign-in")
-    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
-    assert token
-    r = c.post(
-        "/web/sign-in",
-        data={"username": username, "password": f"{username}-pass", "csrf": token.group(1)},
-    )
-    assert r.status_code == 303, r.text
-    return c.get(url)
 
 
 def test_each_enterprise_sees_its_own_permit_of_a_shared_id(
@@ -154,23 +140,12 @@ def test_hazards_and_notes_stay_with_their_enterprise_permit(
         headers=world.h("a-admin"),
     )
     assert r.status_code == 201, r.text
-    note = c.post(
-        "/api/v1/notes",
-        json={"object_kind": "permit", "object_id": SAME, "text": "复核 B 的作业证"},
-        headers=world.h("bureau"),
-    )
-    assert note.status_code == 409 and note.json()["error"]["code"] == "PERMIT_ID_AMBIGUOUS"
-    note = c.post(
-        "/api/v1/notes",
-        json={
-            "object_kind": "permit",
-            "object_id": SAME,
-            "text": "复核 B 的作业证",
-            "enterprise_id": "ent-b",
-        },
-        headers=world.h("bureau"),
-    )
-    assert note.status_code == 201, note.text
+    # The bureau's note on the shared id: which enterprise's permit, then B's.
+    note = {"object_kind": "permit", "object_id": SAME, "text": "复核 B 的作业证"}
+    r = c.post("/api/v1/notes", json=note, headers=world.h("bureau"))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "PERMIT_ID_AMBIGUOUS"
+    r = c.post("/api/v1/notes", json={**note, "enterprise_id": "ent-b"}, headers=world.h("bureau"))
+    assert r.status_code == 201, r.text
     a = c.get(f"/api/v1/permits/{SAME}", headers=world.h("a-admin")).json()
     b = c.get(f"/api/v1/permits/{SAME}", headers=world.h("b-admin")).json()
     assert _manual(a) == ["梯子缺失"] and _manual(b) == []
@@ -199,15 +174,15 @@ def test_pages_show_each_enterprise_its_own_and_the_bureau_links_name_the_enterp
     world: World, twins: dict[str, Tablet]
 ) -> None:
     # An enterprise admin's links are as they were (the enterprise is implied).
-    listing = _page(world, "/web/permits", "a-admin").text
+    listing = _page(world, "/web/permits", "a-admin")
     assert f'href="/web/permits/{SAME}"' in listing
-    trace = _page(world, f"/web/permits/{SAME}", "a-admin").text
+    trace = _page(world, f"/web/permits/{SAME}", "a-admin")
     # the page names the enterprise (spaces are shown by name, not id, since issue 16)
     assert "Enterprise A" in trace and "Enterprise B" not in trace
     assert f'href="/api/v1/permits/{SAME}/export.pdf"' in trace
-    assert _page(world, f"/web/permits/{SAME}", "b-admin").text.count("Enterprise A") == 0
+    assert _page(world, f"/web/permits/{SAME}", "b-admin").count("Enterprise A") == 0
     # The bureau's list shows both, by enterprise name, each link naming its enterprise.
-    listing = _page(world, "/web/permits", "bureau").text
+    listing = _page(world, "/web/permits", "bureau")
     assert "Enterprise A" in listing and "Enterprise B" in listing
     links = re.findall(r'href="(/web/permits/[^"?]+\?enterprise_id=[^"]+)"', listing)
     assert sorted(links) == [
@@ -367,21 +342,13 @@ def test_the_tablet_mints_ids_with_64_random_bits() -> None:
 
 
 def test_a_hot_work_link_is_checked_against_its_own_enterprise_permit(world: World) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from permits.events import EntrantEntered
-    from tests.sync_server.test_hot_work_server import push_fire_linked_to
+    from tests.sync_server.test_hot_work_server import fire_linked_to_an_active_permit
 
     # B's CS-2 first: another chain, in another space.
     tab_b = enroll_tablet(world.client, world.h("b-admin"))
     _push(world, tab_b, simple_permit(tab_b, "CS-2", "T-9"))
-    tab_a = enroll_tablet(world.client, world.h("a-admin"))
-    now = datetime.now(UTC)
-    approved = simple_permit(tab_a, "CS-2", "T-1")
-    entered = tab_a.event("CS-2", EntrantEntered(entrant_id="p-1"), at=now - timedelta(minutes=4))
-    _push(world, tab_a, [*approved, entered])
     # A's hot job links to A's CS-2, as A's tablet saw it: that agrees.
-    push_fire_linked_to(world, tab_a, "CS-2", 3, now - timedelta(minutes=2))
+    fire_linked_to_an_active_permit(world, "CS-2")
     for key, permit_id in (("a", "HW-1"), ("a", "CS-2"), ("b", "CS-2")):
         t = world.client.get(f"/api/v1/permits/{permit_id}", headers=world.h(f"{key}-admin"))
         assert "HOT_WORK_LINK_MISMATCH" not in t.json()["permit"]["anomalies"], (key, permit_id)
@@ -391,9 +358,44 @@ def test_the_bureau_s_simops_links_name_the_enterprise(world: World) -> None:
     from tests.sync_server.test_hot_work_server import conflicting
 
     conflicting(world)
-    page = _page(world, "/web/", "bureau").text
+    page = _page(world, "/web/", "bureau")
     section = page[page.index('id="simops"') :]
     assert 'href="/web/permits/CS-1?enterprise_id=ent-a"' in section
     assert 'href="/web/permits/HW-2?enterprise_id=ent-a"' in section
-    own = _page(world, "/web/enterprises/ent-a", "a-admin").text
+    own = _page(world, "/web/enterprises/ent-a", "a-admin")
     assert 'href="/web/permits/CS-1"' in own[own.index('id="simops"') :]
+
+
+def test_the_public_page_reads_its_own_enterprise_chain(tmp_path: Path) -> None:
+    from sync_server.schema import permits
+    from tests.sync_server.chains import cancelled
+    from tests.sync_server.conftest import ASGIClient
+    from tests.sync_server.test_public_page import BASE, _app, card_url, public_path, sign_in
+
+    app = _app(tmp_path, public_base_url=BASE)
+    web, phone = ASGIClient(app), ASGIClient(app)
+    try:
+        with app.state.engine.connect() as conn:
+            (active,) = conn.execute(
+                sa.select(permits.c.permit_id).where(
+                    permits.c.enterprise_id == "ent-a",
+                    permits.c.space_id == "A-P1",
+                    permits.c.status == "active",
+                )
+            ).scalars()
+        # Enterprise B's tablet pushes a permit of its own under the same id, cancelled.
+        b_admin = web.post(
+            "/api/v1/auth/token", data={"username": "b-admin", "password": "b-admin-demo"}
+        ).json()["access_token"]
+        tablet = enroll_tablet(web, {"Authorization": f"Bearer {b_admin}"})
+        events = [*simple_permit(tablet, active, "B-S1"), tablet.event(active, cancelled())]
+        r = web.post("/api/v1/sync/events", json={"events": events}, headers=tablet.headers)
+        assert r.json()["accepted"] == 3, r.text
+        sign_in(web, "a-admin")
+        page = phone.get(public_path(card_url(web, "A-P1")))
+        # A's permit in A-P1 is still at work: B's chain is not mixed into it.
+        assert page.status_code == 200 and 'data-state="active"' in page.text, page.text[:500]
+    finally:
+        web.close()
+        phone.close()
+        app.state.engine.dispose()
