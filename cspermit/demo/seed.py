@@ -258,6 +258,8 @@ def _seed_ledger(conn: Any, today: date) -> None:
                 det["serial"],
                 {
                     **det,
+                    # calibrated eight months ago, due again in four (a yearly calibration)
+                    "calibrated_on": (today - timedelta(days=245)).isoformat(),
                     "calibration_due": (today + timedelta(days=120)).isoformat(),
                     "bump_tests": [
                         {"at": at.isoformat(), "passed": True, "by": "demo"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from permits.readings import Channel
 
@@ -31,8 +31,17 @@ class Detector(BaseModel):
     vendor: str = ""
     protocol: _Id  # e.g. "gasl", "winsen-uart", "ess", "modbus-gt4" (docs/protocols.md)
     channels: Annotated[tuple[Channel, ...], Field(min_length=1)]
+    # The date of the last calibration, kept in the register beside the due date; the
+    # rules read the due date (docs/rules.md, Calibration).
+    calibrated_on: date | None = None
     calibration_due: date
     bump_tests: tuple[BumpTest, ...] = ()
+
+    @model_validator(mode="after")
+    def _calibrated_before_due(self) -> Detector:
+        if self.calibrated_on is not None and self.calibrated_on > self.calibration_due:
+            raise ValueError("calibration_due is before calibrated_on")
+        return self
 
     def calibration_valid(self, on_date: date) -> bool:
         return self.calibration_due >= on_date

@@ -284,6 +284,7 @@ CATALOGUE: tuple[KindSchema, ...] = (
                 "protocol", N_("protocol"), T.CHOICE, True, choices="protocols", closed=False
             ),
             LedgerField("channels", N_("gases measured"), T.MULTI_CHOICE, True, choices="gases"),
+            LedgerField("calibrated_on", N_("calibrated on"), T.DATE),
             LedgerField("calibration_due", N_("calibration due"), T.DATE, required=True),
             LedgerField(
                 "bump_tests",
@@ -461,6 +462,9 @@ _LIST_TYPES = ("tuple_type", "list_type", "frozen_set_type", "set_type", "iterab
 _CORE_SENTENCES = {
     "valid_until is before completed_on": N_("the valid-until date is before the completion date"),
     "valid_until is before valid_from": N_("the valid-until date is before the valid-from date"),
+    "calibration_due is before calibrated_on": N_(
+        "the calibration due date is before the calibration date"
+    ),
     "a principal cannot delegate to themselves": N_("a principal cannot delegate to themselves"),
     "sample_points must be unique": N_("a sample point is listed twice"),
     "isolation point ids must be unique": N_("an isolation point number is used twice"),

@@ -175,6 +175,22 @@ def test_validate_all_accepts_a_valid_item_and_reports_the_missing_person() -> N
     assert [e.message for e in backwards] == ["书面委托：主要负责人不能委托给自己"]
 
 
+def test_a_detector_keeps_its_calibration_date_and_it_cannot_follow_the_due_date() -> None:
+    detector = {
+        "model": "GT-4",
+        "protocol": "gasl",
+        "channels": ["O2", "H2S"],
+        "calibrated_on": "2026-03-01",
+        "calibration_due": "2027-03-01",
+    }
+    assert lc.validate_all("detectors", "D-1", detector, "ent-a", ZH) == []
+    late = {**detector, "calibrated_on": "2027-04-01"}
+    errors = lc.validate_all("detectors", "D-1", late, "ent-a", ZH)
+    assert [e.message for e in errors] == ["气体检测仪：校准到期日早于校准日期"], errors
+    fields = [f.name for f in lc.kind_schema("detectors").fields]
+    assert fields.index("calibrated_on") + 1 == fields.index("calibration_due")
+
+
 def test_validate_all_in_english() -> None:
     (error,) = lc.validate_all("contractors", "C-1", _contractor(uscc="123"), "ent-a", lambda s: s)
     assert error.field == "uscc" and error.message.startswith("unified social credit code: ")
