@@ -360,6 +360,7 @@ SYSTEM_ACTORS: dict[str, str] = {
     "server-replay": N_("the server's rule check"),
     "server-ledger-check": N_("the server's ledger check"),
     "cli": N_("the server's command line"),
+    "public-report": N_("a report from the public QR page (码上查)"),
 }
 
 # Every table a stored code may come from, for ``words``: a code inside a sentence

@@ -243,6 +243,9 @@ def test_a_report_with_a_photo_through_to_the_answer(app: Any, web: ASGIClient) 
     try:
         bcsrf = sign_in(bureau, "bureau")
         assert row.hazard_id in bureau.get("/web/hazards").text
+        # the loop's first step names who reported it in words, not the server's code
+        step = bureau.get(f"/web/hazards/{row.hazard_id}").text
+        assert "码上查公众举报" in step and "public-report" not in step
         dash = bureau.get("/web/").text
         assert 'id="public-report-counts"' in dash
         # The contact: only on a deliberate, audited view.

@@ -14,8 +14,9 @@ from fastapi.responses import HTMLResponse
 
 from sync_server.errors import SyncError
 from sync_server.i18n import gettext_for
-from sync_server.labels import N_, PERMIT_TYPES
+from sync_server.labels import EQUIPMENT, HAZARD_FACTORS, PERMIT_TYPES
 from sync_server.services import public_codes, public_reports
+from sync_server.services.ledger_choices import GASES
 from sync_server.web.pages import _base as base
 from sync_server.web.pages._base import PageConn
 
@@ -23,27 +24,9 @@ router = base.page_router()
 ZH = gettext_for("zh_CN")
 # The ledger's codes for gases, hazards and equipment as a passer-by reads them; a code
 # not listed is shown as the ledger wrote it.
-PUBLIC_TERMS: dict[str, str] = {
-    "H2S": N_("hydrogen sulphide (H2S)"),
-    "CO": N_("carbon monoxide (CO)"),
-    "CO2": N_("carbon dioxide (CO2)"),
-    "CH4": N_("methane (CH4)"),
-    "NH3": N_("ammonia (NH3)"),
-    "Cl2": N_("chlorine (Cl2)"),
-    "LEL": N_("flammable gas"),
-    "O2_deficiency": N_("oxygen deficiency"),
-    "O2_enrichment": N_("oxygen enrichment"),
-    "engulfment": N_("engulfment"),
-    "drowning": N_("drowning"),
-    "breathing_apparatus": N_("breathing apparatus"),
-    "harness": N_("full-body harness"),
-    "gas_detector": N_("gas detector"),
-    "helmet": N_("safety helmet"),
-    "tripod": N_("rescue tripod"),
-    "winch": N_("winch"),
-    "stretcher": N_("stretcher"),
-    "first_aid_kit": N_("first-aid kit"),
-}
+# Ledger codes in the words every other page uses (sync_server/labels.py, and the
+# catalogue's gas names): one table per kind of term, not a copy for this page.
+PUBLIC_TERMS: dict[str, str] = {**GASES, **HAZARD_FACTORS, **EQUIPMENT}
 MAX_PHOTO_READ = int(public_reports.LIMITS["max_photo_bytes"]) + 1
 
 
