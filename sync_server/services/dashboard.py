@@ -20,10 +20,11 @@ from sync_server.schema import (
 )
 from sync_server.security import Principal
 from sync_server.services import hazards as hazard_service
+from sync_server.services.permits import OPEN_NOW
 from sync_server.services.tenancy import scope_filter, visible_enterprises
 from sync_server.storage import now_iso
 
-ACTIVE = ("approved", "active", "evacuating", "suspended", "closing")
+ACTIVE = OPEN_NOW  # the tile's link lists the same permits (status=open)
 ALARM_CODES = ("ALARM_RAISED", "EVACUATION_ORDERED")
 
 

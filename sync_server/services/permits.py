@@ -104,7 +104,9 @@ class PermitQuery(BaseModel):
 
     enterprise_id: FilterText | None = None
     space_id: FilterText | None = None
-    status: FilterText | None = None
+    status: FilterText | None = Field(
+        default=None, description="a status, or open: approved to the end of closing"
+    )
     date_from: FilterText | None = Field(default=None, description="first event at or after (ISO)")
     date_to: FilterText | None = Field(default=None, description="first event before (ISO)")
     person: FilterText | None = None
@@ -114,6 +116,11 @@ class PermitQuery(BaseModel):
     )
     limit: int = Field(default=50, ge=1, le=200)
     offset: int = Field(default=0, ge=0, le=DB_INT4_MAX)
+
+
+# Permits in progress, from approval to the end of closing: the dashboard's "open now"
+# tile counts these and its link lists them (``status=open``).
+OPEN_NOW = ("approved", "active", "evacuating", "suspended", "closing")
 
 
 def search(conn: Connection, who: Principal, query: PermitQuery) -> PermitPage:
@@ -156,7 +163,9 @@ def search(conn: Connection, who: Principal, query: PermitQuery) -> PermitPage:
     permit_conds: list[Any] = []
     if space_id is not None:
         permit_conds.append(permits.c.space_id == space_id)
-    if status is not None:
+    if status == "open":
+        permit_conds.append(permits.c.status.in_(OPEN_NOW))
+    elif status is not None:
         permit_conds.append(permits.c.status == status)
     if anomaly == "true":
         permit_conds.append(permits.c.has_anomaly.is_(True))
