@@ -8,7 +8,8 @@ judged the start on that snapshot, so the chain replays with no outside lookup
 it holds, folded by the core (``permits.state.fold``) up to the fire's time: the
 linked permit must have been active then, with that event at that seq, in that
 space. A disagreement is stored as evidence and an anomaly on both permits. A linked
-chain the server does not hold yet contradicts nothing.
+chain the server does not hold yet contradicts nothing then; when it arrives, the open
+hot-work permits linked to it are checked against it (:func:`recheck_linked_to`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from permits.events import EventType
 from permits.hot_work.events import HotWorkFireStarted, LinkedPermitSnapshot
 from permits.state import Status, fold
 from sync_server import domain
@@ -110,6 +112,22 @@ def _mark_linked(
     permit_members.flag(conn, enterprise_id, linked_id, LINK_MISMATCH)
 
 
+def _facts(
+    linked: LinkedPermitSnapshot, ev: domain.ParsedEvent, fields: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "linked_permit_id": linked.permit_id,
+        "hot_work_permit_id": ev.permit_id,
+        "hot_work_seq": ev.seq,
+        "fields": fields,
+        # In words on the trace, like every other finding's message.
+        "message": _(
+            "the hot work {hot} recorded its linked confined-space permit {linked} "
+            "differently from the chain the server holds"
+        ).format(hot=ev.permit_id, linked=linked.permit_id),
+    }
+
+
 def with_link_check(
     conn: Connection,
     enterprise_id: str,
@@ -128,19 +146,70 @@ def with_link_check(
         fields = _disagreements(conn, enterprise_id, linked, ev)
         if not fields:
             continue
-        facts = {
-            "linked_permit_id": linked.permit_id,
-            "hot_work_permit_id": ev.permit_id,
-            "hot_work_seq": ev.seq,
-            "fields": fields,
-            # In words on the trace, like every other finding's message.
-            "message": _(
-                "the hot work {hot} recorded its linked confined-space permit {linked} "
-                "differently from the chain the server holds"
-            ).format(hot=ev.permit_id, linked=linked.permit_id),
-        }
+        facts = _facts(linked, ev, fields)
         found.append(domain.ReplayFinding(ev.seq, LINK_MISMATCH, facts))
         _mark_linked(conn, enterprise_id, linked.permit_id, facts, now)
     if not found:
         return summary
     return dataclasses.replace(summary, evidence=[*summary.evidence, *found])
+
+
+def recheck_linked_to(conn: Connection, enterprise_id: str, linked_id: str, now: str) -> None:
+    """A confined-space chain was pushed: the fire starts of the enterprise's open hot-work
+    permits linked to it are checked against it now. A fire start pushed before its
+    linked chain was checked against nothing (see the module's docstring); this is
+    where it is checked once the chain is held. Only open hot-work permits keep their
+    link on their row (``permits.footprint``, services/simops.py), so a hot job closed
+    before its linked chain reached the server is not checked again."""
+    rows = conn.execute(
+        sa.select(permits.c.permit_id, permits.c.footprint).where(
+            permits.c.enterprise_id == enterprise_id,
+            permits.c.permit_type == domain.HOT_WORK,
+            permits.c.footprint.is_not(None),
+        )
+    )
+    hot_ids = [
+        r.permit_id for r in rows if (r.footprint or {}).get("linked_permit_id") == linked_id
+    ]
+    for hot_id in hot_ids:
+        mine = (findings.c.enterprise_id == enterprise_id, findings.c.permit_id == hot_id)
+        done = {
+            r.seq
+            for r in conn.execute(
+                sa.select(findings.c.seq).where(*mine, findings.c.code == LINK_MISMATCH)
+            )
+        }
+        fires = conn.execute(
+            sa.select(events.c.body)
+            .where(
+                events.c.enterprise_id == enterprise_id,
+                events.c.permit_id == hot_id,
+                events.c.type == EventType.HOT_WORK_FIRE_STARTED.value,
+            )
+            .order_by(events.c.seq)
+        )
+        for body in [r.body for r in fires]:
+            ev = domain.parse_event(body)
+            payload = ev.obj.payload
+            if ev.seq in done or not isinstance(payload, HotWorkFireStarted):
+                continue
+            if payload.linked is None or payload.linked.permit_id != linked_id:
+                continue
+            fields = _disagreements(conn, enterprise_id, payload.linked, ev)
+            if not fields:
+                continue
+            facts = _facts(payload.linked, ev, fields)
+            conn.execute(
+                findings.insert().values(
+                    finding_id=str(uuid.uuid4()),
+                    enterprise_id=enterprise_id,
+                    permit_id=hot_id,
+                    seq=ev.seq,
+                    code=LINK_MISMATCH,
+                    facts=facts,
+                    hazard_id=None,
+                    created_at=now,
+                )
+            )
+            permit_members.flag(conn, enterprise_id, hot_id, LINK_MISMATCH)
+            _mark_linked(conn, enterprise_id, linked_id, facts, now)

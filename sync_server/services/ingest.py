@@ -422,6 +422,8 @@ def _group_outcome(
         flags.add("VERSION_CONFLICT")
     _save_permit(conn, enterprise_id, permit, new, flags, summary, received_iso)
     _save_findings(conn, enterprise_id, permit_id, summary, received_iso)
+    if summary.permit_type == domain.CONFINED_SPACE:  # hot work pushed before this chain
+        hot_work_links.recheck_linked_to(conn, enterprise_id, permit_id, received_iso)
     return out, (replayer, ledger_replayer)
 
 

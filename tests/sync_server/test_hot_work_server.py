@@ -109,6 +109,29 @@ def test_a_linked_permit_that_was_not_active_is_an_anomaly_on_both_traces(
     assert "HOT_WORK_LINK_MISMATCH" in trace(world, "CS-1")["permit"]["anomalies"]
 
 
+def test_a_linked_chain_pushed_after_the_fire_is_checked_when_it_arrives(
+    world: World,
+) -> None:
+    """The hot work reaches the server before its confined-space permit (two tablets,
+    one offline): nothing to compare then; the link is checked when the chain comes."""
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    later = simple_permit(tab, "CS-1", "T-1")  # built on the tablet, not pushed yet
+    push_fire_linked_to(world, tab, "CS-1", 2, START)
+    assert "HOT_WORK_LINK_MISMATCH" not in trace(world, "HW-1")["permit"]["anomalies"]
+    push(world, tab, later)
+    hot = trace(world, "HW-1")
+    [mismatch] = [f for f in hot["findings"] if f["code"] == "HOT_WORK_LINK_MISMATCH"]
+    assert mismatch["facts"]["linked_permit_id"] == "CS-1"
+    assert {f["field"] for f in mismatch["facts"]["fields"]} >= {"status"}  # approved only
+    assert "HOT_WORK_LINK_MISMATCH" in hot["permit"]["anomalies"]
+    cs = trace(world, "CS-1")
+    assert "HOT_WORK_LINK_MISMATCH" in cs["permit"]["anomalies"]
+    # checked once: a later push into the confined-space permit adds no second finding
+    push(world, tab, [tab.event("CS-1", drafted_filler())])
+    again = trace(world, "HW-1")["findings"]
+    assert len([f for f in again if f["code"] == "HOT_WORK_LINK_MISMATCH"]) == 1
+
+
 def drafted_filler() -> Any:
     from tests.sync_server.chains import filler
 
