@@ -139,6 +139,9 @@ class HotWorkGasAnalysed(Payload):
     readings: tuple[HotWorkGasReading, ...] = Field(min_length=1)
     detector: DetectorIdentity
     analysed_by: Id
+    # Typed values (flagged ``manual``) carry a second person's signature (COUNTERSIGN);
+    # None by default, so analyses recorded before it hash as they did.
+    countersign: SignOff | None = None
 
 
 class HotWorkMonitoringStarted(Payload):

@@ -143,7 +143,19 @@ def _point_known(state: HotWorkState, point: str) -> list[Unmet]:
 
 
 def gas_analysed(state: HotWorkState, p: HotWorkGasAnalysed, now: datetime) -> list[Unmet]:
-    return _point_known(state, p.fire_point_id)
+    """A known fire point; typed values (``manual``) countersigned by a second person
+    (docs/rules.md, Hot work: gas analysis)."""
+    unmet = _point_known(state, p.fire_point_id)
+    if any("manual" in r.status for r in p.readings):
+        if p.countersign is None:
+            unmet.append(
+                Unmet(_C.HOT_WORK_TYPED_ANALYSIS_NOT_COUNTERSIGNED, {"point": p.fire_point_id})
+            )
+        else:
+            unmet.extend(signoff_unmet(state, p.countersign, SignOffMeaning.COUNTERSIGN, now))
+            if p.countersign.person_id == p.analysed_by:
+                unmet.append(Unmet(_C.HOT_WORK_COUNTERSIGNER_IS_ANALYST, {"person": p.analysed_by}))
+    return unmet
 
 
 def monitoring_started(

@@ -100,7 +100,9 @@ def build_from(
                     "at": _t(p.sampled_at),
                     "point": f"{point.location} ({p.fire_point_id})" if point else p.fire_point_id,
                     "readings": "; ".join(f"{r.channel} {r.value:g} {r.unit}" for r in p.readings),
-                    "by": _person(state, p.analysed_by),
+                    # the analyst, and for typed values the second person who countersigned
+                    "by": _person(state, p.analysed_by)
+                    + (f" / {_person(state, p.countersign.person_id)}" if p.countersign else ""),
                     "detector": p.detector.serial,
                     "acceptable": verdict is not None and verdict.acceptable,
                     # In words, the core's message for each unmet fact (the code beside it).

@@ -201,7 +201,7 @@ class HotWorkPresenter:
             if countersigner == self.context.user:
                 raise ValueError(_("The countersigner must be a second person."))
             self.desk.check_pin(countersigner, pin)
-            flags = ("manual", f"countersigned_by:{countersigner}")
+            flags = ("manual",)
             readings = []
             for channel, value in values.items():
                 unit = "%LEL" if channel == "LEL" else "%VOL"
@@ -223,6 +223,9 @@ class HotWorkPresenter:
                     readings=tuple(readings),
                     detector=self._detector(None),
                     analysed_by=self._actor(),
+                    countersign=self.hot.signoff(
+                        self.permit_id, countersigner, SignOffMeaning.COUNTERSIGN
+                    ),
                 ),
                 actor=self._actor(),
             )

@@ -639,3 +639,26 @@ def test_the_permit_cli_replays_a_hot_work_chain(tmp_path: Path, key: DeviceKey)
     out = json.loads(result.stdout)
     assert out["integrity"]["valid"] and out["state"]["permit_type"] == "hot_work"
     assert out["state"]["status"] == "active" and out["findings"] == []
+
+
+def test_typed_values_need_a_countersign_by_a_second_person(key: DeviceKey) -> None:
+    """docs/rules.md, Hot work: typed values (``manual``) carry a second person's
+    signature in the event; the analyst cannot countersign."""
+    s = approved_session(key)
+    at = T0 - timedelta(minutes=10)
+    typed = (
+        HotWorkGasReading(channel="LEL", value=0.0, unit="%LEL", gas="CH4", status=("manual",)),
+    )
+    for countersign, code in (
+        (None, "HOT_WORK_TYPED_ANALYSIS_NOT_COUNTERSIGNED"),
+        (s.signoff("P-GAS", SignOffMeaning.COUNTERSIGN, at), "HOT_WORK_COUNTERSIGNER_IS_ANALYST"),
+        (s.signoff("P-WATCH", SignOffMeaning.GUARD, at), "SIGNOFF_WRONG_MEANING"),
+    ):
+        payload = analysis(at, readings=typed, countersign=countersign)
+        assert code in refused(s, payload, at, "P-GAS")
+    good = s.signoff("P-WATCH", SignOffMeaning.COUNTERSIGN, at)
+    event = s.record(analysis(at, readings=typed, countersign=good), at, actor="P-GAS")
+    assert event.payload.countersign is not None
+    assert s.state.status is HotWorkStatus.GAS_OK
+    # a detector's own reading needs none
+    s.record(analysis(at + timedelta(minutes=1)), at + timedelta(minutes=1), actor="P-GAS")

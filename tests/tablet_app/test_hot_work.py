@@ -315,7 +315,9 @@ def test_typed_values_need_a_second_persons_pin_and_are_flagged_manual(world: Wo
     )
     assert ok.ok, work.view().refusal
     (reading,) = ok.value.payload.readings
-    assert "manual" in reading.status and f"countersigned_by:{demo.GUARDIAN}" in reading.status
+    assert "manual" in reading.status
+    countersign = ok.value.payload.countersign  # signed in the event, not a flag
+    assert countersign is not None and countersign.person_id == demo.GUARDIAN
     assert work.state().status is HotWorkStatus.GAS_OK
     # a typed value over the limit fails the analysis, in words
     high = work.analyse_typed(
