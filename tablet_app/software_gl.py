@@ -16,6 +16,8 @@ from typing import Any
 
 # GL_RENDERER strings of software rasterizers (Mesa's, Google's SwiftShader)
 SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "swiftshader")
+# windows already finishing their frames (an app built twice in one process binds once)
+_finishing: set[int] = set()
 
 
 def is_software(renderer: str) -> bool:
@@ -34,10 +36,13 @@ def renderer() -> str:
 def finish_each_frame(window: Any) -> bool:
     """On a software rasterizer, finish each frame before the window shows it; returns
     whether it does. Call once the window exists (``App.build``)."""
+    if id(window) in _finishing:
+        return True
     if not is_software(renderer()):
         return False
     from kivy.graphics.opengl import glFinish
 
     # bound handlers run before the window's own on_flip (the buffer swap)
     window.bind(on_flip=lambda *_args: glFinish())
+    _finishing.add(id(window))
     return True
