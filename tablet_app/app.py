@@ -36,6 +36,7 @@ from tablet_app.memory import TRIM_EVERY_S, release_freed  # noqa: E402
 from tablet_app.presenters.alarm import Pattern  # noqa: E402
 from tablet_app.screens import registry  # noqa: E402
 from tablet_app.screens.base import load_kv  # noqa: E402
+from tablet_app.software_gl import finish_each_frame  # noqa: E402
 from tablet_app.sound import AlarmPlayer, keep_screen_on  # noqa: E402
 from tablet_app.store import Store  # noqa: E402
 
@@ -67,6 +68,7 @@ class PermitApp(App):  # type: ignore[misc]
         super().__init__(**kwargs)
         self.context = context
         self.font_path: Path | None = None
+        self.finishes_frames = False
         self.manager: ScreenManager | None = None
         self.screens = Screens(self)
         self.desk = PermitDesk(context)
@@ -81,6 +83,8 @@ class PermitApp(App):  # type: ignore[misc]
         self.font_path = register_cjk_font()
         load_kv("theme")
         Window.clearcolor = theme.BACKGROUND
+        # llvmpipe's queued frames held up to 120 MB (tablet_app/software_gl.py)
+        self.finishes_frames = finish_each_frame(Window)
         manager = ScreenManager(transition=NoTransition())
         self.manager = manager
         self.screens[registry.FIRST_SCREEN]  # the others when first needed
