@@ -49,6 +49,9 @@ if [ ! -f var/demo.db ]; then
   fi
 fi
 
+# The warning cards' 码上查 QR codes open this server's public pages (on this machine for
+# the demo; a real server sets its public https address, docs/server.md).
+export CSPERMIT_PUBLIC_BASE_URL="${CSPERMIT_PUBLIC_BASE_URL:-$URL}"
 cspermit server run --db "$DB" --host "$HOST" --port "$PORT" >var/server.log 2>&1 &
 SERVER=$!
 PIDS+=("$SERVER")
