@@ -3,12 +3,15 @@ ingest against the floor"): each is a cut the profile showed, never a change of 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
-from sync_server.storage import now_iso
+from sync_server.storage import normalise_url, now_iso
+from tests.sync_server.chains import drafted, enroll_tablet, filler
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
@@ -51,3 +54,38 @@ def test_item_versions_answer_as_as_of_at_every_instant(app: Any, unattributed_f
     assert None in answers[4:]  # deleted between hours 4 and 6
     before = ledger_history.item_at(rows, T0 - timedelta(hours=1))
     assert (before is not None) is unattributed_first
+
+
+def test_a_push_holds_one_pooled_connection_at_a_time(world: Any, app: Any, db_url: str) -> None:
+    """A push authenticates on a connection it gives back before its contact note and
+    its permits' transactions take theirs: with a pool of one connection it is stored.
+    Holding the request's connection while asking for another, a worker's concurrent
+    pushes used up its pool and each waited the pool's timeout (the quick storm's
+    28-s alarms)."""
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    wide = app.state.engine
+    sqlite = db_url.startswith("sqlite")
+    app.state.engine = sa.create_engine(
+        normalise_url(db_url),
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=2,
+        connect_args={"check_same_thread": False} if sqlite else {},
+    )
+    try:
+        batch = [tab.event("P-POOL", drafted(tab.enterprise_id))]
+        batch += [tab.event("P-POOL", filler(i)) for i in range(20)]
+        r = world.client.post("/api/v1/sync/events", json={"events": batch}, headers=tab.headers)
+        assert r.status_code == 200, r.text
+        assert r.json()["accepted"] == len(batch)
+        chunk = b"readings"
+        digest = hashlib.sha256(chunk).hexdigest()
+        r = world.client.put(
+            f"/api/v1/sync/chunks/{digest}",
+            content=chunk,
+            headers={**tab.headers, "Content-Type": "application/octet-stream"},
+        )
+        assert r.status_code == 201, r.text
+    finally:
+        app.state.engine.dispose()
+        app.state.engine = wide
