@@ -166,15 +166,7 @@ def all_as_of(
 
 def history(conn: Connection, enterprise_id: str, kind: str, item_id: str) -> list[dict[str, Any]]:
     """Every version of one item, oldest first."""
-    rows = conn.execute(
-        sa.select(versions)
-        .where(
-            versions.c.enterprise_id == enterprise_id,
-            versions.c.kind == kind,
-            versions.c.item_id == item_id,
-        )
-        .order_by(versions.c.version)
-    )
+    rows = item_versions(conn, enterprise_id, kind, item_id)
     return [
         {
             "version": r.version,

@@ -57,8 +57,9 @@ def test_item_versions_answer_as_as_of_at_every_instant(app: Any, unattributed_f
 
 
 def test_a_push_holds_one_pooled_connection_at_a_time(world: Any, app: Any, db_url: str) -> None:
-    """A push authenticates on a connection it gives back before its contact note and
-    its permits' transactions take theirs: with a pool of one connection it is stored.
+    """A push (and an upload) authenticates on a connection it gives back before its
+    contact note and its permits' transactions take theirs: with a pool of one
+    connection it is stored.
     Holding the request's connection while asking for another, a worker's concurrent
     pushes used up its pool and each waited the pool's timeout (the quick storm's
     28-s alarms)."""
@@ -78,14 +79,11 @@ def test_a_push_holds_one_pooled_connection_at_a_time(world: Any, app: Any, db_u
         r = world.client.post("/api/v1/sync/events", json={"events": batch}, headers=tab.headers)
         assert r.status_code == 200, r.text
         assert r.json()["accepted"] == len(batch)
-        chunk = b"readings"
-        digest = hashlib.sha256(chunk).hexdigest()
-        r = world.client.put(
-            f"/api/v1/sync/chunks/{digest}",
-            content=chunk,
-            headers={**tab.headers, "Content-Type": "application/octet-stream"},
-        )
-        assert r.status_code == 201, r.text
+        for kind in ("chunks", "attachments"):  # the uploads authenticate the same way
+            body = f"{kind} through a pool of one".encode()
+            path = f"/api/v1/sync/{kind}/{hashlib.sha256(body).hexdigest()}"
+            r = world.client.put(path, content=body, headers=tab.headers)
+            assert r.status_code == 201, (kind, r.text)
     finally:
         app.state.engine.dispose()
         app.state.engine = wide
