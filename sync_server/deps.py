@@ -72,6 +72,19 @@ def get_principal(conn: Conn, token: BearerToken) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
+def get_principal_apart(engine: AppEngine, token: BearerToken) -> Principal:
+    # For handlers that do their work in transactions of their own (a push runs one per
+    # permit): the token is read on a connection given back before the handler runs, so
+    # a request never holds one pooled connection while it waits for another. Holding
+    # it, a worker's own concurrent pushes used up its pool and each waited the pool's
+    # 30 s (docs/performance.md, "Catch-up ingest against the floor").
+    with engine.connect() as conn:
+        return account_service.authenticate(conn, token)
+
+
+PrincipalApart = Annotated[Principal, Depends(get_principal_apart)]
+
+
 def session_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
 

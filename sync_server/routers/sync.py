@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from sync_server.admission import PushAdmission
-from sync_server.deps import AppEngine, AppSettings, Conn, CurrentPrincipal
+from sync_server.deps import AppEngine, AppSettings, Conn, CurrentPrincipal, PrincipalApart
 from sync_server.errors import BadRequest, PayloadTooLarge
 from sync_server.i18n import gettext as _
 from sync_server.security import Principal, Role
@@ -102,7 +102,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     },
 )
 async def push_events(
-    request: Request, engine: AppEngine, settings: AppSettings, who: CurrentPrincipal
+    request: Request, engine: AppEngine, settings: AppSettings, who: PrincipalApart
 ) -> PushResult:
     """Push a batch of permit events (device only). At most ``max_batch_events`` events
     (500 by default) and ``max_batch_bytes`` (4 MiB) per batch; over either is 413.
@@ -201,7 +201,7 @@ async def put_chunk(
     request: Request,
     engine: AppEngine,
     settings: AppSettings,
-    who: CurrentPrincipal,
+    who: PrincipalApart,
     response: Response,
 ) -> BlobResult:
     """Upload a readings chunk by its SHA-256 (device only). 201 stored, 200 already there,
@@ -215,7 +215,7 @@ async def put_attachment(
     request: Request,
     engine: AppEngine,
     settings: AppSettings,
-    who: CurrentPrincipal,
+    who: PrincipalApart,
     response: Response,
 ) -> BlobResult:
     """Upload an attachment (drawn signature, photo) by its SHA-256, like a chunk."""

@@ -12,7 +12,7 @@ Everything for one permit is written in one transaction; a rejected event writes
 and the accepted events before it in the same batch are kept.
 
 Each snapshot a tablet recorded is also compared with the server's ledger as it stood at
-the event's time, and the chain replayed on the ledger's facts (``_with_ledger_check``,
+the event's time, and the chain replayed on the ledger's facts (``ingest_ledger``,
 docs/server.md): that replay is kept in memory beside the permit's, so it costs O(n) too.
 """
 
@@ -35,8 +35,9 @@ from sync_server.i18n import gettext as _
 from sync_server.schema import devices, events, findings, permits, version_conflicts
 from sync_server.security import Principal
 from sync_server.services import hazards as hazard_service
-from sync_server.services import hot_work_links, ledger_history, permit_members
+from sync_server.services import hot_work_links, permit_members
 from sync_server.services import simops as simops_service
+from sync_server.services.ingest_ledger import load_chain, with_ledger_check
 from sync_server.settings import Settings
 from sync_server.storage import begin_write, next_rev, now_iso, parse_iso
 
@@ -48,7 +49,6 @@ from sync_server.storage import begin_write, next_rev, now_iso, parse_iso
 _REPLAYS: OrderedDict[tuple[str, str], tuple[Any, Any]] = OrderedDict()
 _REPLAYS_MAX = 512
 _REPLAYS_LOCK = threading.Lock()
-LEDGER_MISMATCH_PREFIX = domain.LEDGER_MISMATCH_PREFIX
 
 
 def _cached_replays(permit: Any) -> tuple[Any, Any]:
@@ -156,11 +156,14 @@ def push(
             )
             continue
         groups[ev.permit_id].append((index, ev))
+    # What the push's permits share, read once per push, not once per permit: the
+    # pusher's key and the ledger items' versions (``_Shared``).
+    shared = _Shared()
     for permit_id, group in groups.items():
         for attempt in range(3):
             try:
                 with begin_write(engine) as conn:
-                    out, replays = _push_permit(conn, settings, device, permit_id, group)
+                    out, replays = _push_permit(conn, settings, device, permit_id, group, shared)
                 if replays is not None:  # committed: the next push continues from it
                     _keep_replay((device.enterprise_id or "", permit_id), replays)
                 break
@@ -182,13 +185,6 @@ def _of_permit(enterprise_id: str, permit_id: str) -> tuple[Any, Any]:
     return events.c.enterprise_id == enterprise_id, events.c.permit_id == permit_id
 
 
-def _load_chain(conn: Connection, enterprise_id: str, permit_id: str) -> list[domain.ParsedEvent]:
-    rows = conn.execute(
-        sa.select(events.c.body).where(*_of_permit(enterprise_id, permit_id)).order_by(events.c.seq)
-    )
-    return [domain.parse_event(r.body) for r in rows]
-
-
 def _load_event(
     conn: Connection, enterprise_id: str, permit_id: str, seq: int
 ) -> domain.ParsedEvent:
@@ -208,12 +204,34 @@ def _public_keys(conn: Connection, enterprise_id: str) -> dict[str, str]:
     return {r.device_id: r.public_key_b64 for r in rows}
 
 
+@dataclass
+class _Shared:
+    """Read once per push for all its permits. Every event of a push is the pusher's
+    (``DEVICE_MISMATCH`` otherwise), so the pusher's key is the only one its checks use.
+    A ledger item's versions are read by the first permit that asks; each event's
+    instant is picked from them (a ledger write committed during the push is dated
+    after the events, as ``valid_from`` is the time of the write)."""
+
+    keys: dict[str, str] | None = None
+    ledger_items: dict[tuple[str, str], list[Any]] = dataclasses.field(default_factory=dict)
+
+
+def _pusher_key(conn: Connection, enterprise_id: str, device_id: str) -> dict[str, str]:
+    rows = conn.execute(
+        sa.select(devices.c.device_id, devices.c.public_key_b64).where(
+            devices.c.enterprise_id == enterprise_id, devices.c.device_id == device_id
+        )
+    )
+    return {r.device_id: r.public_key_b64 for r in rows}
+
+
 def _push_permit(
     conn: Connection,
     settings: Settings,
     device: Principal,
     permit_id: str,
     group: list[tuple[int, domain.ParsedEvent]],
+    shared: _Shared,
 ) -> tuple[list[Result], Any]:
     enterprise_id = device.enterprise_id or ""
     received = datetime.now(UTC)
@@ -315,7 +333,7 @@ def _push_permit(
         candidates.append((index, ev))
         expected += 1
     out, replays = _group_outcome(
-        conn, settings, device, permit_id, permit, candidates, out, received
+        conn, settings, device, permit_id, permit, candidates, out, received, shared
     )
     return _with_echoes(out, echoes), replays
 
@@ -342,6 +360,7 @@ def _group_outcome(
     candidates: list[tuple[int, domain.ParsedEvent]],
     out: list[Result],
     received: datetime,
+    shared: _Shared,
 ) -> tuple[list[Result], Any]:
     """Verify, replay and store the candidates that continue the chain."""
     enterprise_id = device.enterprise_id or ""
@@ -355,9 +374,11 @@ def _group_outcome(
         if resume is not None:
             last = _load_event(conn, enterprise_id, permit_id, permit.last_seq)
         else:
-            chain = _load_chain(conn, enterprise_id, permit_id)
+            chain = load_chain(conn, enterprise_id, permit_id)
             last = chain[-1]
-    keys = _public_keys(conn, enterprise_id)
+    if shared.keys is None:
+        shared.keys = _pusher_key(conn, enterprise_id, device.subject_id)
+    keys = shared.keys
     accepted = candidates
     try:
         # The stored chain was verified event by event when it was pushed; the new events
@@ -388,8 +409,8 @@ def _group_outcome(
 
     new = [ev for _, ev in accepted]
     summary, replayer = domain.replay_chain([*chain, *new], received, resume=resume)
-    summary, ledger_replayer = _with_ledger_check(
-        conn, enterprise_id, permit, chain, new, summary, resume, ledger_resume
+    summary, ledger_replayer = with_ledger_check(
+        conn, enterprise_id, permit, chain, new, summary, resume, ledger_resume, shared.ledger_items
     )
     previous_at = last.occurred_at if last is not None else None
     received_iso = now_iso(received)
@@ -425,62 +446,6 @@ def _group_outcome(
     if summary.permit_type == domain.CONFINED_SPACE:  # hot work pushed before this chain
         hot_work_links.recheck_linked_to(conn, enterprise_id, permit_id, received_iso)
     return out, (replayer, ledger_replayer)
-
-
-def _with_ledger_check(
-    conn: Connection,
-    enterprise_id: str,
-    permit: Any,
-    chain: list[domain.ParsedEvent],
-    new: list[domain.ParsedEvent],
-    summary: domain.ReplaySummary,
-    resume: Any,
-    ledger_resume: Any,
-) -> tuple[domain.ReplaySummary, Any]:
-    """The summary plus the ledger cross-check, and the replay on the ledger's facts to
-    continue from (None while they agree with the tablet's). Each disagreement between
-    a snapshot the tablet recorded and the server's ledger at the event's time is
-    evidence (``LEDGER_MISMATCH_*``); each refusal the core's rules make on the ledger's
-    facts is a hazard finding. Run when a new event carries a snapshot, or when the
-    permit has disagreements already (a later event may be judged differently on the
-    ledger's facts): on the new events, continuing the two replays; from seq 1 when
-    they are not in memory."""
-    earlier = permit is not None and any(
-        str(a).startswith(LEDGER_MISMATCH_PREFIX) for a in permit.anomalies
-    )
-    if not earlier and not any(domain.has_snapshot(ev) for ev in new):
-        return summary, None
-    before, events = resume, new
-    if chain or (earlier and ledger_resume is None):
-        # From seq 1: the stored chain was replayed from seq 1 too, or the replay on the
-        # ledger's facts is not in memory (a restart, another worker).
-        before, ledger_resume = None, None
-        events = [*(chain or _load_chain(conn, enterprise_id, permit.permit_id)), *new]
-    items: dict[tuple[str, str, datetime], dict[str, Any] | None] = {}
-    kinds: dict[str, list[Any]] = {}
-
-    def lookup(kind: str, item_id: str, at: datetime) -> dict[str, Any] | None:
-        key = (kind, item_id, at)
-        if key not in items:
-            items[key] = ledger_history.as_of(conn, enterprise_id, kind, item_id, at)
-        return items[key]
-
-    def every(kind: str, at: datetime) -> dict[str, dict[str, Any]]:
-        # One query per kind and push; each event's instant picked from the versions.
-        if kind not in kinds:
-            kinds[kind] = ledger_history.versions_of(conn, enterprise_id, kind)
-        return ledger_history.standing_at(kinds[kind], at)
-
-    check, ledger_replayer = domain.cross_check_ledger(
-        events, lookup, every, recorded_before=before, ledger_before=ledger_resume
-    )
-    if not check.mismatches and not check.refusals:
-        return summary, ledger_replayer
-    return dataclasses.replace(
-        summary,
-        hazard_findings=[*summary.hazard_findings, *check.refusals],
-        evidence=[*summary.evidence, *check.mismatches],
-    ), ledger_replayer
 
 
 def _clock(

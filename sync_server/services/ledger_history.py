@@ -105,6 +105,35 @@ def _unattributed_first(conn: Connection, enterprise_id: str, kind: str, item_id
     ).first()
 
 
+def item_versions(conn: Connection, enterprise_id: str, kind: str, item_id: str) -> list[Any]:
+    """Every version of one item, oldest first (for :func:`item_at`): one query for all
+    the instants a push asks about, where :func:`as_of` is one query an instant."""
+    return list(
+        conn.execute(
+            sa.select(versions)
+            .where(
+                versions.c.enterprise_id == enterprise_id,
+                versions.c.kind == kind,
+                versions.c.item_id == item_id,
+            )
+            .order_by(versions.c.version)
+        )
+    )
+
+
+def item_at(rows: list[Any], at: datetime) -> dict[str, Any] | None:
+    """Of :func:`item_versions`' rows, the item as it stood at ``at``, as :func:`as_of`
+    answers: the newest version valid by then, else an unattributed first version."""
+    when = now_iso(at)
+    row = None
+    for candidate in rows:
+        if candidate.valid_from <= when and (row is None or candidate.version > row.version):
+            row = candidate
+    if row is None:
+        row = next((r for r in rows if r.version == 1 and r.changed_by == ""), None)
+    return None if row is None or row.data is None else dict(row.data)
+
+
 def versions_of(conn: Connection, enterprise_id: str, kind: str) -> list[Any]:
     """Every version of every item of ``kind``, oldest first (for :func:`standing_at`)."""
     return list(
@@ -137,15 +166,7 @@ def all_as_of(
 
 def history(conn: Connection, enterprise_id: str, kind: str, item_id: str) -> list[dict[str, Any]]:
     """Every version of one item, oldest first."""
-    rows = conn.execute(
-        sa.select(versions)
-        .where(
-            versions.c.enterprise_id == enterprise_id,
-            versions.c.kind == kind,
-            versions.c.item_id == item_id,
-        )
-        .order_by(versions.c.version)
-    )
+    rows = item_versions(conn, enterprise_id, kind, item_id)
     return [
         {
             "version": r.version,
