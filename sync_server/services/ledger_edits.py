@@ -130,6 +130,8 @@ class Submission:
 def _id_errors(kind: str, item_id: str, exists: bool, _: Gettext) -> list[tuple[str, str]]:
     label = _(forms.schema(kind).id_label)
     problem = id_problem(item_id)
+    if item_id == "new":  # the path of the blank form
+        problem = _("“new” is kept for a new entry's form: choose another")
     if problem is not None:
         return [("item_id", f"{label}: {problem}")]
     if exists:

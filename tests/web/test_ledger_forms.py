@@ -426,7 +426,10 @@ def test_a_new_entry_never_overwrites_one_of_the_same_id(forms_server: DemoServe
                 "sample_points": "a",
             },
         )
-    assert r.status_code == 422 and "已有" in r.text
+        assert r.status_code == 422 and "已有" in r.text
+        # Nor takes the id of the blank form's path.
+        r = c.post(ENT + "/ledger/contractors/new", data={"csrf": token, "item_id": "new"})
+        assert r.status_code == 422 and "请换一个编号" in r.text
     assert stored(forms_server, "spaces", "A-T1") == before
 
 

@@ -41,9 +41,9 @@ ITEMS = "/enterprises/{enterprise_id}/ledger/{kind}"
 DOCUMENT = "document_file"  # the delegation's scan, an upload beside the form's fields
 
 
-def _kind(kind: str) -> str:
+def _kind(request: Request, kind: str) -> str:
     if kind not in forms.FORM_KINDS:
-        raise NotFound("not found", code="NOT_FOUND")
+        raise NotFound(request_gettext(request)("there is no such page"), code="NOT_FOUND")
     return kind
 
 
@@ -157,7 +157,7 @@ def _form_page(
 def item_list(
     request: Request, enterprise_id: str, kind: str, conn: PageConn, who: Who
 ) -> Response:
-    k = _kind(kind)
+    k = _kind(request, kind)
     require_visible(conn, who, enterprise_id)
     _ = request_gettext(request)
     columns = [f for f in forms.inputs(k) if forms.widget(k, f) not in ("rows", "json")]
@@ -192,7 +192,7 @@ def item_list(
 
 @router.get(ITEMS + "/new")
 def new_item(request: Request, enterprise_id: str, kind: str, conn: PageConn, who: Who) -> Response:
-    k = _kind(kind)
+    k = _kind(request, kind)
     require_admin_of(conn, who, enterprise_id)
     state = forms.state_of_item(k, {})
     for name in state.rows:
@@ -204,7 +204,7 @@ def new_item(request: Request, enterprise_id: str, kind: str, conn: PageConn, wh
 def item_page(
     request: Request, enterprise_id: str, kind: str, item_id: str, conn: PageConn, who: Who
 ) -> Response:
-    k = _kind(kind)
+    k = _kind(request, kind)
     require_visible(conn, who, enterprise_id)
     the_id = normalised(item_id)
     data = ledger_edits.stored(conn, enterprise_id, k, the_id)
@@ -253,7 +253,7 @@ async def save_item(
 
 def _save(post: _Post, upload: ledger_edits.Upload | None) -> Response:
     check = FormPost(post.request, post.form.get("csrf"))
-    k = _kind(post.kind)
+    k = _kind(post.request, post.kind)
     item_id = None if post.item_id == "new" else post.item_id
     add_row = post.form.get("_add_row")
     if add_row:
@@ -295,7 +295,7 @@ async def delete_item(
 
 def _delete(post: _Post) -> Response:
     FormPost(post.request, post.form.get("csrf"))
-    k = _kind(post.kind)
+    k = _kind(post.request, post.kind)
     the_id = normalised(post.item_id)
     ledger_edits.delete_any(post.conn, post.who, post.enterprise_id, k, the_id)
     return base.see_other(_url(post.enterprise_id, k) + f"?deleted={quote(the_id)}")
@@ -305,7 +305,7 @@ def _delete(post: _Post) -> Response:
 def item_history(
     request: Request, enterprise_id: str, kind: str, item_id: str, conn: PageConn, who: Who
 ) -> Response:
-    k = _kind(kind)
+    k = _kind(request, kind)
     require_visible(conn, who, enterprise_id)
     _ = request_gettext(request)
     the_id = normalised(item_id)
