@@ -391,6 +391,13 @@ def test_a_refused_form_stores_nothing_and_names_every_field(forms_server: DemoS
             "f-contract_valid_from",
             "f-contract_valid_until",
         } <= ids, summary
+        for target in ids:  # each line of the summary leads to its input
+            assert f'id="{target}"' in r.text, target
+        empty = c.post(ENT + "/ledger/spaces/new", data={"csrf": token, "item_id": "HT-S1"})
+        targets = re.findall(r'<li><a href="#(f-[^"]+)">', empty.text)
+        assert "f-required_channels" in targets  # a group of tick boxes
+        for target in targets:
+            assert f'id="{target}"' in empty.text, target
         assert 'value="某公司"' in r.text  # kept
         assert stored(forms_server, "contractors", "HT-C1") is None
         history = api(forms_server, "/api/v1/enterprises/ent-a/contractors/HT-C1/history")
