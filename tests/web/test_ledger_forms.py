@@ -146,8 +146,8 @@ def _space(page: Any, base: str, server: DemoServer) -> None:
 
     page.goto(base + ENT + "/spaces")
     row = page.locator("#space-WF-S1")
-    assert "V-9 进浆阀" in row.locator(".isolation-points").inner_text()
-    assert "盲板" in row.locator(".isolation-points").inner_text()
+    # By name and in words, not by id or code: the point's description and its method.
+    assert "进浆阀：盲板隔离" in row.locator(".isolation-points").inner_text()
     assert "安全带" in row.locator(".ppe").inner_text()
     assert "三脚架" in row.locator(".rescue").inner_text()
     assert "池口" in row.locator(".sample-points").inner_text()
