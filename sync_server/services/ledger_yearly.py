@@ -29,7 +29,7 @@ from sync_server.services.ledger_catalogue import (
     FieldType,
     KindSchema,
     LedgerField,
-    label_of,
+    field_errors,
 )
 from sync_server.services.ledger_choices import N_
 from sync_server.services.tenancy import require_admin_of
@@ -93,21 +93,7 @@ def validate_all(
     try:
         _MODELS[kind].model_validate({**data, "id": item_id, "enterprise_id": enterprise_id})
     except ValidationError as exc:
-        out = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            label = label_of(schema, loc, _)
-            if err["type"] == "missing":
-                message = _("{label}: required").format(label=label)
-            elif err["type"] == "string_too_short":
-                message = _("{label}: must not be empty").format(label=label)
-            elif str(err["type"]).startswith("date"):
-                message = _("{label}: expected a date such as 2026-12-01").format(label=label)
-            else:
-                message = f"{label}: {err['msg']}"
-            path = ".".join(str(p) for p in loc)
-            out.append(FieldError(path, label, str(err["type"]), message, loc))
-        return out
+        return field_errors(schema, exc, _)
     return []
 
 
@@ -153,7 +139,9 @@ def remove(conn: Connection, who: Principal, enterprise_id: str, kind: str, item
 
 def history(conn: Connection, enterprise_id: str, kind: str, item_id: str) -> list[dict[str, Any]]:
     """Every version of one record, oldest first, from its audit entries (the shape of
-    ``ledger_history.history``)."""
+    ``ledger_history.history``). A record written before these forms (the enterprise's
+    ``details`` through the API, or the demo's seed) has no entry: it is shown as one
+    version, as the enterprise record holds it now, by nobody known."""
     rows = conn.execute(
         sa.select(audit_log)
         .where(
@@ -162,7 +150,22 @@ def history(conn: Connection, enterprise_id: str, kind: str, item_id: str) -> li
             audit_log.c.object_id == item_id,
         )
         .order_by(audit_log.c.audit_id)
-    )
+    ).all()
+    if not rows:
+        current = find(conn, enterprise_id, kind, item_id)
+        if current is None:
+            return []
+        at = enterprise_service.get(conn, enterprise_id).updated_at
+        return [
+            {
+                "version": 1,
+                "valid_from": at,
+                "changed_by": "",
+                "deleted": False,
+                "data": current,
+                "rev": 0,
+            }
+        ]
     return [
         {
             "version": n,

@@ -17,6 +17,7 @@ from sync_server.services import ledger_changes, ledger_yearly
 from sync_server.services import ledger_forms as forms
 from sync_server.services.ledger_forms import Form, State
 from tests.e2e.harness import contractor, person, space
+from tests.sync_server.conftest import World
 
 
 def posted(state: State) -> Form:
@@ -275,3 +276,24 @@ def test_a_drill_or_topic_training_posted_back_from_its_form_is_the_same(
 def test_a_drill_without_its_date_or_scenario_is_refused_naming_both() -> None:
     errors = ledger_yearly.validate_all("drills", "D1", {}, "ent-a", gettext_for("zh_CN"))
     assert sorted(e.message for e in errors) == ["举行日期：必填", "演练情景：必填"]
+
+
+def test_a_drill_entered_before_the_forms_has_a_history_of_one_version(world: World) -> None:
+    """A drill written into the enterprise record through the API (or the demo's seed)
+    has no audit entry: its history page shows it as it is, not a 404."""
+    from tests.sync_server.test_ledger_cross_check import _signed_in_page
+
+    drill = {
+        "id": "D-OLD",
+        "enterprise_id": "ent-a",
+        "held_on": "2026-06-01",
+        "scenario": "硫化氢中毒救援",
+    }
+    r = world.client.patch(
+        "/api/v1/enterprises/ent-a",
+        json={"details": {"drills": [drill]}},
+        headers=world.h("a-admin"),
+    )
+    assert r.status_code == 200, r.text
+    page = _signed_in_page(world, "/web/enterprises/ent-a/ledger/drills/D-OLD/history", "bureau")
+    assert "硫化氢中毒救援" in page
