@@ -29,6 +29,7 @@ from sync_server.schema import devices, enterprises, events, permits, space_publ
 from sync_server.security import Principal, Role
 from sync_server.services import audit
 from sync_server.services import reference as ref
+from sync_server.services.permits import OPEN_NOW
 from sync_server.services.reference import Kind
 from sync_server.services.tenancy import require_admin_of
 from sync_server.storage import now_iso, parse_iso
@@ -41,17 +42,7 @@ STALE_AFTER = timedelta(minutes=int(CONFIG["status"]["stale_after_minutes"]))
 CONTACT_EVERY = timedelta(seconds=60)
 # Permit statuses (the ``permits`` summary) whose chain the page folds; the fold then says
 # whether the permit still stands at the page's time (validity may have run out since).
-OPEN_STATUSES = (
-    "approved",
-    "active",
-    "evacuating",
-    "suspended",
-    "closing",
-    "gas_ok",
-    "interrupted",
-    "work_done",
-    "fire_watch",
-)
+OPEN_STATUSES = OPEN_NOW
 EVACUATING = "evacuating"
 
 
