@@ -339,6 +339,7 @@ ANOMALY_CODES: dict[str, str] = {
     "HOT_WORK_WITHOUT_FIRE_WATCHER": N_("fire without a fire watcher"),
     "HOT_WORK_OUTSIDE_VALIDITY": N_("fire outside the permit's validity"),
     "HOT_WORK_LINK_MISMATCH": N_("linked permit does not match"),
+    "CONFLICT_LIMIT": N_("too many conflicting versions"),
     # The chain verification's first failure (``permits.integrity``).
     "BAD_HASH": N_("altered after it was sealed"),
     "BAD_PREV_HASH": N_("link to the event before broken"),
@@ -399,6 +400,23 @@ def labels(table: dict[str, str], codes: list[str] | tuple[str, ...] | None, _: 
 
 
 CHANNEL_UNITS = {"O2": "%VOL", "LEL": "%LEL"}
+
+
+# A recorded fact that differs from the ledger at that time (permits.ledger_check): the
+# prefix and the rule's code, one label for all of them.
+LEDGER_MISMATCH_PREFIX = "LEDGER_MISMATCH_"
+
+
+def anomaly(code: str | None, _: Gettext) -> str:
+    """An anomaly or finding code in words: ``ANOMALY_CODES``, every ledger mismatch, and
+    for any other rule's code a word, never the code (its finding's message says which)."""
+    if code is None:
+        return ""
+    if code in ANOMALY_CODES:
+        return label(ANOMALY_CODES, code, _)
+    if code.startswith(LEDGER_MISMATCH_PREFIX):
+        return _(N_("recorded differently from the ledger"))
+    return _(N_("rule broken"))
 
 
 def label(table: dict[str, str], code: str | None, _: Gettext) -> str:
