@@ -43,6 +43,8 @@ CONTACT_EVERY = timedelta(seconds=60)
 # Permit statuses (the ``permits`` summary) whose chain the page folds; the fold then says
 # whether the permit still stands at the page's time (validity may have run out since).
 OPEN_STATUSES = OPEN_NOW
+# An enterprise's emergency phone (the onboarding page and the public desk check it so).
+PHONE = re.compile(r"[0-9+() -]{3,40}")
 EVACUATING = "evacuating"
 
 
@@ -385,9 +387,9 @@ def set_emergency_phone(conn: Connection, who: Principal, enterprise_id: str, ph
     call, not a person's)."""
     require_admin_of(conn, who, enterprise_id)
     phone = phone.strip()
-    if phone and not re.fullmatch(r"[0-9+\- ]{3,40}", phone):
+    if phone and not PHONE.fullmatch(phone):
         raise Unprocessable(
-            _("expected a phone number: digits, spaces, + and - (3 to 40 characters)"),
+            _("expected a phone number: digits, spaces, + ( ) and - (3 to 40 characters)"),
             code="INVALID_INPUT",
             field="emergency_phone",
         )

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from tests.sync_server.conftest import ASGIClient, World
 
@@ -104,7 +105,16 @@ def test_the_operator_registers_an_enterprise_and_its_first_admin(
     assert right.headers["location"] == "/web/accounts?created=ent-d"
     ent = world.client.get("/api/v1/enterprises/ent-d", headers=world.h("op")).json()
     assert ent["credit_code"] == GOOD_USCC and ent["jurisdiction"] == "530102"
-    assert ent["details"] == {"industry": "sugar", "emergency_phone": "0871-6543 2100"}
+    assert ent["details"] == {"industry": "sugar"}
+    # the phone is where the public pages and the warning card read it
+    with app.state.engine.connect() as conn:
+        from sync_server.schema import enterprises
+
+        phone = conn.execute(
+            sa.select(enterprises.c.emergency_phone).where(enterprises.c.enterprise_id == "ent-d")
+        ).scalar_one()
+    assert phone == "0871-6543 2100"
+    assert {"enterprise.emergency_phone"} <= set(audit_actions(world))
     admin = accounts_of(world)["d-admin"]
     assert admin["display_name"] == "张敏" and admin["enterprise_id"] == "ent-d"
     assert admin["role"] == "enterprise_admin"
