@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
+from sqlalchemy.engine import Connection
+from starlette.concurrency import run_in_threadpool
 
 from sync_server.errors import SyncError
 from sync_server.i18n import gettext_for
@@ -107,6 +109,25 @@ async def public_report(
         if data:  # an empty file input sends one empty part
             datas.append(data)
     address = request.client.host if request.client else ""
+    # The photos' decode and re-encode and the writes off the event loop: one
+    # passer-by's upload must not stall every other request.
+    return await run_in_threadpool(
+        _submit, request, conn, token, address, category, text, contact, datas, challenge, nonce
+    )
+
+
+def _submit(
+    request: Request,
+    conn: Connection,
+    token: str,
+    address: str,
+    category: str,
+    text: str,
+    contact: str,
+    photos: list[bytes],
+    challenge: str,
+    nonce: str,
+) -> HTMLResponse:
     try:
         receipt = public_reports.submit(
             conn,
@@ -115,7 +136,7 @@ async def public_report(
             category=category,
             text=text,
             contact=contact,
-            photos=datas,
+            photos=photos,
             challenge_value=challenge,
             nonce=nonce,
         )
