@@ -400,3 +400,18 @@ def test_the_operator_cannot_disable_itself(world: World, operator: tuple[ASGICl
     r = c.post(f"/web/accounts/{me}/disable", data={"csrf": csrf})
     assert r.status_code == 422 and "不能停用自己的账户" in r.text
     assert accounts_of(world)["op"]["disabled"] is False
+
+
+def test_a_form_refused_before_its_page_runs_answers_a_page_naming_the_field(
+    admin_a: Any,
+) -> None:
+    """A field over its form limit (or missing) is refused by FastAPI before the handler:
+    the browser gets a page in words naming it, not the API's JSON, and nothing changes."""
+    c, csrf = admin_a
+    r = c.post(
+        "/web/enterprises/ent-a/public/phone", data={"csrf": csrf, "emergency_phone": "1" * 200}
+    )
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("text/html")
+    assert "表单未被接受" in r.text and "emergency_phone" in r.text
+    assert "1" * 200 not in c.get("/web/enterprises/ent-a/public").text
