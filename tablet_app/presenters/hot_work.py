@@ -201,7 +201,7 @@ class HotWorkPresenter:
             if countersigner == self.context.user:
                 raise ValueError(_("The countersigner must be a second person."))
             self.desk.check_pin(countersigner, pin)
-            flags = ("manual",)
+            flags = (hw.MANUAL,)
             readings = []
             for channel, value in values.items():
                 unit = "%LEL" if channel == "LEL" else "%VOL"
