@@ -440,3 +440,16 @@ def test_the_window_is_chosen_with_buttons(world: World) -> None:
     # no empty window
     draft.start_new()
     assert not draft.set_window(None, 0).ok
+
+
+def test_what_the_screens_type_is_parsed_in_the_presenter_and_a_non_number_is_said(
+    world: World,
+) -> None:
+    draft, work, _pid = approved(world)
+    bad = draft.add_typed_fire_point("罐顶", "x", "1", "2")  # said, not dropped
+    assert not bad.ok and "x" in bad.error and "z" in bad.error
+    assert draft.add_typed_fire_point("罐顶", "1,5", "2", "3").ok
+    refused = work.analyse_typed_lel("abc", PINS[demo.GUARDIAN])
+    assert not refused.ok and "%LEL" in refused.error
+    assert not work.state().analyses
+    assert work.analyse_typed_lel("0", PINS[demo.GUARDIAN]).ok
