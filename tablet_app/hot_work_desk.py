@@ -32,9 +32,8 @@ def hot_work_authority(row: dict[str, Any] | None) -> HotWorkAuthority | None:
     """The hot-work approval authority of a ledger person, or None (may not approve)."""
     if row is None:
         return None
-    named = row.get("hot_work_authority")
-    if named:
-        return HotWorkAuthority(str(named))
+    # From the ledger's approval authority (the core's Person model has no other field
+    # for it, so a synced row carries nothing else); unknown: may not approve.
     return _AUTHORITY_BY_APPROVAL.get(str(row.get("approval_authority", "none")))
 
 
