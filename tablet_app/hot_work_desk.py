@@ -15,7 +15,7 @@ from permits.events import Event, Payload, SignOff, SignOffMeaning, parse_event
 from permits.hot_work.events import HotWorkAuthority
 from permits.hot_work.replay import HotWorkSession
 from permits.hot_work.state import HOT_WORK_TERMINAL, HotWorkState, fold_hot_work
-from tablet_app.desk import PermitDesk, record_on_copy
+from tablet_app.desk import PermitDesk, decide_on_copy, record_on_copy
 
 HOT_WORK_PREFIX = "hot_work_"
 
@@ -101,6 +101,15 @@ class HotWorkDesk:
         trial, event = record_on_copy(self.desk, base, permit_id, payload, actor=actor, new=new)
         self._sessions[permit_id] = trial
         return event
+
+    def decide(self, permit_id: str, payload: Payload, *, actor: str) -> tuple[Any, Event]:
+        """Decided and sealed on a copy, nothing stored (:meth:`adopt` after storing)."""
+        return decide_on_copy(
+            self.desk, self.session(permit_id), permit_id, payload, actor=actor, new=False
+        )
+
+    def adopt(self, permit_id: str, trial: Any) -> None:
+        self._sessions[permit_id] = trial
 
     def signoff(self, permit_id: str, person_id: str, meaning: SignOffMeaning) -> SignOff:
         """A sign-off over the chain head the person sees (PIN checked before)."""
