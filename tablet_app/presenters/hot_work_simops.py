@@ -90,7 +90,19 @@ class SimopsCheck:
         try:
             return parse_plan({"profile": "cn-gb30871-2022", "permits": rows}).footprints
         except (PermitError, ValueError):
-            return ()  # a bad pull checks nothing more; the server checks it again
+            return ()  # unreadable: pull_unreadable() refuses what it would have checked
+
+    def pull_unreadable(self) -> bool:
+        """The other tablets' permits, as pulled, cannot be read: the check would be
+        against this tablet's permits only, so it refuses (fail closed) until a sync."""
+        rows = self.desk.store.get_setting(PULLED_SETTING, []) or []
+        if not rows:
+            return False
+        try:
+            parse_plan({"profile": "cn-gb30871-2022", "permits": rows})
+        except (PermitError, ValueError):
+            return True
+        return False
 
     def conflicts(self, permit_id: str) -> list[Conflict]:
         """The unresolved conflicts of ``permit_id`` with the other permits here."""
@@ -128,12 +140,21 @@ class SimopsCheck:
 
     def blocking(self, permit_id: str, *, conditional_too: bool = False) -> list[str]:
         """What refuses now: every *never* conflict, and at the fire start each
-        conditional one not yet cleared."""
-        return [
+        conditional one not yet cleared; and an unreadable pull of the other tablets'
+        permits, which checks nothing."""
+        found = [
             self.describe(c, permit_id)
             for c in self.conflicts(permit_id)
             if c.verdict is Verdict.NEVER or conditional_too
         ]
+        if self.pull_unreadable():
+            found.append(
+                _(
+                    "The other tablets' permits from the last sync cannot be read, so they "
+                    "were not checked for simultaneous operations: sync again."
+                )
+            )
+        return found
 
     def lines(self, permit_id: str) -> list[tuple[str, Any]]:
         return [(self.describe(c, permit_id), c) for c in self.conflicts(permit_id)]

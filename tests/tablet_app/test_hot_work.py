@@ -478,3 +478,15 @@ def test_an_acknowledgement_one_chain_refuses_is_written_in_neither(world: World
     assert not world.desk.state(second_cs).simops_acknowledgements
     # nothing in the store of either chain (the hot work's event was decided, not kept)
     assert {pid: len(world.store.events_for_permit(pid)) for pid in stored} == stored
+
+
+def test_an_unreadable_pull_of_the_other_tablets_permits_refuses_approval(world: World) -> None:
+    """Fail closed: permits pulled from the server that cannot be read are not "no
+    conflict"; the approval is refused, saying to sync."""
+    draft, _work = presenters(world)
+    drafted(world, draft)
+    world.store.set_setting("simops_permits", [{"id": "X", "type": "no_such_type"}])
+    out = draft.approve(demo.PRINCIPAL)
+    assert not out.ok and "同步" in out.error, out.error
+    world.store.set_setting("simops_permits", [])
+    assert draft.approve(demo.PRINCIPAL).ok, draft.view().refusal
