@@ -175,7 +175,7 @@ class EventType(StrEnum):
     HOT_WORK_CANCELLED = "hot_work_cancelled"
     HOT_WORK_SIMOPS_ACKNOWLEDGED = "hot_work_simops_acknowledged"
     # A confined-space permit's approver accepts a conditional SIMOPS conflict
-    # (payload in permits.simops_events; appended: existing chains hash as before).
+    # (payload SimopsAcknowledged below; appended: existing chains hash as before).
     SIMOPS_ACKNOWLEDGED = "simops_acknowledged"
 
 

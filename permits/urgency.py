@@ -43,7 +43,9 @@ def is_urgent_event(event: Mapping[str, Any], now: datetime) -> bool:
         return False
     if at.tzinfo is None:
         return False
-    return now - at <= URGENT_WINDOW
+    # Both ways: an event dated ahead of the server (a clock ahead, or a tablet that
+    # would put its whole backlog in the urgent lane) is urgent only within the window.
+    return abs(now - at) <= URGENT_WINDOW
 
 
 def carries_urgent(events: Iterable[Any], now: datetime) -> bool:

@@ -248,44 +248,59 @@ ISOLATION_METHODS: dict[str, str] = {
 HAZARD_FACTORS: dict[str, str] = {
     "O2_deficiency": N_("oxygen deficiency (asphyxiation)"),
     "O2_enrichment": N_("oxygen enrichment"),
-    "engulfment": N_("engulfment (drowning or burial)"),
+    "H2S": N_("hydrogen sulphide poisoning"),
+    "CO": N_("carbon monoxide poisoning"),
+    "CO2": N_("carbon dioxide poisoning"),
+    "NH3": N_("ammonia poisoning"),
+    "Cl2": N_("chlorine poisoning"),
+    "SO2": N_("sulphur dioxide poisoning"),
+    "NO2": N_("nitrogen dioxide poisoning"),
+    "CH4": N_("methane (fire and explosion)"),
+    "flammable": N_("flammable gas or vapour (fire and explosion)"),
+    "dust_explosion": N_("combustible dust explosion"),
+    "engulfment": N_("engulfment or burial"),
     "drowning": N_("drowning"),
-    "flammable_gas": N_("flammable gas"),
-    "toxic_gas": N_("toxic gas"),
-    "fall_from_height": N_("fall from height"),
     "electric_shock": N_("electric shock"),
     "mechanical_injury": N_("mechanical injury"),
-    "high_temperature": N_("high temperature"),
-    "dust_explosion": N_("dust explosion"),
+    "fall": N_("fall from height"),
+    "struck_by": N_("struck by falling objects"),
+    "heat": N_("high temperature or humidity"),
+    "scalding": N_("burns and scalds"),
 }
 
 # Protective and rescue equipment (``required_ppe``, ``rescue_equipment``, what a guardian
 # confirms on site).
 EQUIPMENT: dict[str, str] = {
-    "breathing_apparatus": N_("positive-pressure breathing apparatus"),
-    "escape_respirator": N_("escape respirator"),
-    "harness": N_("full-body harness"),
-    "safety_rope": N_("safety rope"),
+    "breathing_apparatus": N_("self-contained breathing apparatus"),
+    "supplied_air_respirator": N_("supplied-air respirator"),
+    "harness": N_("full-body safety harness"),
+    "safety_helmet": N_("safety helmet"),
+    "anti_static_clothing": N_("anti-static clothing"),
+    "protective_gloves": N_("protective gloves"),
     "tripod": N_("rescue tripod"),
-    "winch": N_("winch"),
+    "winch": N_("rescue winch"),
+    "stretcher": N_("stretcher"),
+    "first_aid_kit": N_("first-aid kit"),
+    "lifeline": N_("lifeline"),
+    "escape_respirator": N_("escape respirator"),
+    "safety_rope": N_("safety rope"),
     "gas_detector": N_("gas detector"),
     "ventilator": N_("ventilator"),
     "explosion_proof_lamp": N_("explosion-proof lamp"),
     "intercom": N_("intercom"),
-    "stretcher": N_("stretcher"),
-    "first_aid_kit": N_("first-aid kit"),
     "helmet": N_("safety helmet"),
     "protective_clothing": N_("protective clothing"),
 }
 
 # Special-operation certificates (``Certificate.type``).
 CERTIFICATE_TYPES: dict[str, str] = {
-    "hot_work": N_("welding and hot cutting (special operation)"),
-    "welding_hot_cutting": N_("welding and hot cutting (special operation)"),
-    "electrician": N_("electrician (special operation)"),
-    "working_at_height": N_("working at height (special operation)"),
+    "hot_work": N_("welding and hot cutting"),
+    "welding_hot_cutting": N_("welding and hot cutting"),
+    "electrician": N_("electrician work"),
+    "working_at_height": N_("work at height"),
+    "hazardous_chemicals": N_("hazardous chemicals safety work"),
+    "refrigeration": N_("refrigeration and air-conditioning work"),
     "confined_space": N_("confined-space work"),
-    "refrigeration": N_("refrigeration and air conditioning (special operation)"),
 }
 
 # Sample points as the demo and most ledgers name them; others are shown as entered.
@@ -339,6 +354,7 @@ ANOMALY_CODES: dict[str, str] = {
     "HOT_WORK_WITHOUT_FIRE_WATCHER": N_("fire without a fire watcher"),
     "HOT_WORK_OUTSIDE_VALIDITY": N_("fire outside the permit's validity"),
     "HOT_WORK_LINK_MISMATCH": N_("linked permit does not match"),
+    "CONFLICT_LIMIT": N_("too many conflicting versions"),
     # The chain verification's first failure (``permits.integrity``).
     "BAD_HASH": N_("altered after it was sealed"),
     "BAD_PREV_HASH": N_("link to the event before broken"),
@@ -349,10 +365,12 @@ ANOMALY_CODES: dict[str, str] = {
 
 # Topic trainings (``TopicTraining.topic``).
 TOPICS: dict[str, str] = {
-    "confined_space": N_("confined-space work"),
-    "hot_work": N_("hot work"),
+    "confined_space": N_("confined-space work safety"),
+    "hot_work": N_("hot-work safety"),
     "emergency_rescue": N_("emergency rescue"),
     "gas_detection": N_("gas detection"),
+    "ppe": N_("personal protective equipment"),
+    "lockout_tagout": N_("lockout-tagout"),
 }
 
 # Who did a step when no person did: the server's own checks.
@@ -399,6 +417,32 @@ def labels(table: dict[str, str], codes: list[str] | tuple[str, ...] | None, _: 
 
 
 CHANNEL_UNITS = {"O2": "%VOL", "LEL": "%LEL"}
+
+
+# A recorded fact that differs from the ledger at that time (permits.ledger_check): the
+# prefix and the rule's code, one label for all of them.
+LEDGER_MISMATCH_PREFIX = "LEDGER_MISMATCH_"
+
+
+def anomaly(code: str | None, _: Gettext) -> str:
+    """An anomaly or finding code in words: ``ANOMALY_CODES``, every ledger mismatch, and
+    for any other rule's code a word, never the code (its finding's message says which)."""
+    if code is None:
+        return ""
+    if code in ANOMALY_CODES:
+        return label(ANOMALY_CODES, code, _)
+    if code.startswith(LEDGER_MISMATCH_PREFIX):
+        return _(N_("recorded differently from the ledger"))
+    return _(N_("rule broken"))
+
+
+def space_terms(codes: list[str] | tuple[str, ...] | None, _: Gettext) -> list[str]:
+    """A space's hazards, PPE and rescue equipment in words (the warning card, the
+    public page); a code of the enterprise's own stays as entered."""
+    return [
+        label(HAZARD_FACTORS, c, _) if c in HAZARD_FACTORS else label(EQUIPMENT, c, _)
+        for c in codes or ()
+    ]
 
 
 def label(table: dict[str, str], code: str | None, _: Gettext) -> str:

@@ -137,16 +137,25 @@ def training_valid_on(row: dict[str, Any], day: date) -> bool:
 SessionT = TypeVar("SessionT", bound=ChainSession[Any])
 
 
+def decide_on_copy(
+    desk: PermitDesk, base: SessionT, permit_id: str, payload: Payload, *, actor: str, new: bool
+) -> tuple[SessionT, Event]:
+    """Decide and seal on a copy of ``base``, storing nothing: a refusal (RuleViolation)
+    leaves ``base`` untouched. Any permit type's session."""
+    trial = dc_replace(base, events=list(base.events))
+    event = trial.record(
+        payload, desk.context.now(), actor=actor, permit_id=permit_id if new else None
+    )
+    return trial, event
+
+
 def record_on_copy(
     desk: PermitDesk, base: SessionT, permit_id: str, payload: Payload, *, actor: str, new: bool
 ) -> tuple[SessionT, Event]:
     """Decide and seal on a copy of ``base``, commit the event to the store; the caller
     adopts the copy. A refusal (RuleViolation) or a store error leaves both untouched.
     Any permit type's session (tablet_app/hot_work_desk.py records hot work with it)."""
-    trial = dc_replace(base, events=list(base.events))
-    event = trial.record(
-        payload, desk.context.now(), actor=actor, permit_id=permit_id if new else None
-    )
+    trial, event = decide_on_copy(desk, base, permit_id, payload, actor=actor, new=new)
     desk.store.append_event(event.to_json())
     return trial, event
 
@@ -228,6 +237,17 @@ class PermitDesk:
         trial, event = record_on_copy(self, base, permit_id, payload, actor=actor, new=new)
         self._sessions[permit_id] = trial
         return event
+
+    def decide(self, permit_id: str, payload: Payload, *, actor: str) -> tuple[Any, Event]:
+        """Decided and sealed on a copy, nothing stored: the caller stores the event (with
+        others, all or none), then hands the copy to :meth:`adopt`."""
+        return decide_on_copy(
+            self, self.session(permit_id), permit_id, payload, actor=actor, new=False
+        )
+
+    def adopt(self, permit_id: str, trial: Any) -> None:
+        """A decided copy whose event the caller has stored becomes the permit's session."""
+        self._sessions[permit_id] = trial
 
     def seal_readings_with(self, permit_id: str, sealer: Callable[[str], object]) -> None:
         """``sealer(actor)`` runs before any event that closes, cancels, suspends or

@@ -15,7 +15,7 @@ from permits.events import Event, Payload, SignOff, SignOffMeaning, parse_event
 from permits.hot_work.events import HotWorkAuthority
 from permits.hot_work.replay import HotWorkSession
 from permits.hot_work.state import HOT_WORK_TERMINAL, HotWorkState, fold_hot_work
-from tablet_app.desk import PermitDesk, record_on_copy
+from tablet_app.desk import PermitDesk, decide_on_copy, record_on_copy
 
 HOT_WORK_PREFIX = "hot_work_"
 
@@ -32,9 +32,8 @@ def hot_work_authority(row: dict[str, Any] | None) -> HotWorkAuthority | None:
     """The hot-work approval authority of a ledger person, or None (may not approve)."""
     if row is None:
         return None
-    named = row.get("hot_work_authority")
-    if named:
-        return HotWorkAuthority(str(named))
+    # From the ledger's approval authority (the core's Person model has no other field
+    # for it, so a synced row carries nothing else); unknown: may not approve.
     return _AUTHORITY_BY_APPROVAL.get(str(row.get("approval_authority", "none")))
 
 
@@ -102,6 +101,15 @@ class HotWorkDesk:
         trial, event = record_on_copy(self.desk, base, permit_id, payload, actor=actor, new=new)
         self._sessions[permit_id] = trial
         return event
+
+    def decide(self, permit_id: str, payload: Payload, *, actor: str) -> tuple[Any, Event]:
+        """Decided and sealed on a copy, nothing stored (:meth:`adopt` after storing)."""
+        return decide_on_copy(
+            self.desk, self.session(permit_id), permit_id, payload, actor=actor, new=False
+        )
+
+    def adopt(self, permit_id: str, trial: Any) -> None:
+        self._sessions[permit_id] = trial
 
     def signoff(self, permit_id: str, person_id: str, meaning: SignOffMeaning) -> SignOff:
         """A sign-off over the chain head the person sees (PIN checked before)."""

@@ -186,6 +186,10 @@ class SyncClient:
                     stale += 1
                     continue
             else:
+                if response.status_code == 429 and not _deferred(response):
+                    # any other 429 (a locked account, a throttled code) is an answer,
+                    # not a wait: said at once, in the server's words
+                    raise _error_of(response)
                 if response.status_code == 429 or response.status_code >= 500:
                     last = f"HTTP {response.status_code}"
                     retry_after = response.headers.get("Retry-After", "")
@@ -388,6 +392,14 @@ class SyncClient:
         """The server's copy of a permit chain, to continue it after a signed handover."""
         r = await self._request("GET", f"/api/v1/sync/permits/{permit_id}/events")
         return list(r.json()["events"])
+
+
+def _deferred(response: httpx.Response) -> bool:
+    """A bulk push the server put off under load (429 PUSH_DEFERRED, docs/server.md)."""
+    try:
+        return bool(response.json()["error"]["code"] == "PUSH_DEFERRED")
+    except (ValueError, KeyError, TypeError):
+        return False
 
 
 def _error_of(response: httpx.Response) -> SyncClientError:

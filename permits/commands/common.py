@@ -41,6 +41,20 @@ def signoff_unmet(
     return unmet
 
 
+def countersign_unmet(
+    state: _Headed, countersign: SignOff | None, author: str, now: datetime
+) -> list[Unmet]:
+    """Values typed in (not read from the detector) carry a second person's signature:
+    the pre-entry test and the hot-work gas analysis alike (docs/rules.md)."""
+    if countersign is None:
+        return [Unmet(Code.MANUAL_TEST_NOT_COUNTERSIGNED)]
+    unmet: list[Unmet] = []
+    if countersign.person_id == author:
+        unmet.append(Unmet(Code.COUNTERSIGN_SAME_PERSON, {"person": author}))
+    unmet.extend(signoff_unmet(state, countersign, SignOffMeaning.COUNTERSIGN, now))
+    return unmet
+
+
 def inside_unmet(state: PermitState) -> list[Unmet]:
     if state.inside:
         return [Unmet(Code.ENTRANTS_INSIDE, {"people": ", ".join(sorted(state.inside))})]

@@ -134,16 +134,6 @@ class HotWorkCode(ReasonCode):
         N_("the fire has burned: the fire watch must be completed first"),
         N_("finish the work, keep the fire watch, then close or cancel"),
     )
-    HOT_WORK_TYPED_ANALYSIS_NOT_COUNTERSIGNED = (
-        "HOT_WORK_TYPED_ANALYSIS_NOT_COUNTERSIGNED",
-        N_("typed gas values at fire point {point} carry no second person's countersign"),
-        N_("a second person checks the values and countersigns with their PIN"),
-    )
-    HOT_WORK_COUNTERSIGNER_IS_ANALYST = (
-        "HOT_WORK_COUNTERSIGNER_IS_ANALYST",
-        N_("{person} typed the values and cannot countersign them"),
-        N_("a second person countersigns"),
-    )
     HOT_WORK_ACK_NOT_APPROVER = (
         "HOT_WORK_ACK_NOT_APPROVER",
         N_("{person} is not this permit's approver"),

@@ -24,6 +24,7 @@ from permits.events import (
 )
 
 __all__ = [
+    "MANUAL",
     "FirePoint",
     "HotWorkAlarmCleared",
     "HotWorkAlarmRaised",
@@ -114,6 +115,11 @@ class HotWorkApproved(Payload):
     approver: PersonSnapshot
     authority: HotWorkAuthority
     signoff: SignOff
+
+
+# A reading's flag: the value was typed in, not read from a detector (it needs a
+# countersign, permits.commands.common.countersign_unmet).
+MANUAL = "manual"
 
 
 class HotWorkGasReading(_Model):

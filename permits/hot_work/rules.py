@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from permits.commands.codes import Code
-from permits.commands.common import no_rule, signoff_unmet
+from permits.commands.common import countersign_unmet, no_rule, signoff_unmet
 from permits.commands.permit_type import PermitType, Step, register_permit_type
 from permits.errors import ProfileError, Unmet
 from permits.events import (
@@ -30,6 +30,7 @@ from permits.hot_work.data import (
     level_rule,
 )
 from permits.hot_work.events import (
+    MANUAL,
     HotWorkAlarmCleared,
     HotWorkAlarmRaised,
     HotWorkApproved,
@@ -143,18 +144,11 @@ def _point_known(state: HotWorkState, point: str) -> list[Unmet]:
 
 
 def gas_analysed(state: HotWorkState, p: HotWorkGasAnalysed, now: datetime) -> list[Unmet]:
-    """A known fire point; typed values (``manual``) countersigned by a second person
+    """A known fire point; typed values (``MANUAL``) countersigned by a second person
     (docs/rules.md, Hot work: gas analysis)."""
     unmet = _point_known(state, p.fire_point_id)
-    if any("manual" in r.status for r in p.readings):
-        if p.countersign is None:
-            unmet.append(
-                Unmet(_C.HOT_WORK_TYPED_ANALYSIS_NOT_COUNTERSIGNED, {"point": p.fire_point_id})
-            )
-        else:
-            unmet.extend(signoff_unmet(state, p.countersign, SignOffMeaning.COUNTERSIGN, now))
-            if p.countersign.person_id == p.analysed_by:
-                unmet.append(Unmet(_C.HOT_WORK_COUNTERSIGNER_IS_ANALYST, {"person": p.analysed_by}))
+    if any(MANUAL in r.status for r in p.readings):
+        unmet.extend(countersign_unmet(state, p.countersign, p.analysed_by, now))
     return unmet
 
 

@@ -16,7 +16,7 @@ from sync_server.errors import BadRequest, PayloadTooLarge
 from sync_server.i18n import gettext as _
 from sync_server.security import Principal, Role
 from sync_server.services import blobs as blob_service
-from sync_server.services import ingest, public_codes
+from sync_server.services import enrolments, ingest
 from sync_server.services import permits as permit_service
 from sync_server.services.tenancy import require_role, require_visible
 
@@ -117,7 +117,7 @@ async def push_events(
     ``max_bulk_pushes_in_flight`` others is 429 ``PUSH_DEFERRED`` with ``Retry-After``.
     """
     device = _device(who)
-    await run_in_threadpool(public_codes.touch, engine, device)  # 码上查: the tablet is in touch
+    await run_in_threadpool(enrolments.touch, engine, device)  # its last sync (tablets, 码上查)
     raw = await _read_limited(request, settings.max_batch_bytes)
     try:
         body = json.loads(raw)

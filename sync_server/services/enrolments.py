@@ -9,11 +9,11 @@ The code itself is made and traded by ``services.accounts`` (``create_enrollment
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from permits.reference.rules import reference_rules
 from sync_server.errors import NotFound
@@ -131,12 +131,35 @@ def device_list(conn: Connection, enterprise_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def seen(conn: Connection, device: Principal, *, pulled_ledger: bool = False) -> None:
-    """A tablet synced (pushed or pulled); ``pulled_ledger``: it pulled the ledger."""
+# A tablet's last sync is written at most this often (a push of many batches is one
+# write); a pull of the whole ledger is always written, with its time.
+SEEN_EVERY = timedelta(seconds=60)
+
+
+def seen(
+    conn: Connection, device: Principal, *, pulled_ledger: bool = False, now: datetime | None = None
+) -> None:
+    """A tablet synced (pushed or pulled); ``pulled_ledger``: it pulled the ledger. The
+    one writer of ``devices.last_sync_at``: the tablets page shows it, the public page's
+    状态未知 reads it."""
     if not device.is_device:
         return
-    stamp = now_iso()
+    now = now or datetime.now(UTC)
+    if not pulled_ledger:
+        last = conn.execute(
+            sa.select(devices.c.last_sync_at).where(devices.c.device_id == device.subject_id)
+        ).scalar_one_or_none()
+        if last is not None and now - parse_iso(last) < SEEN_EVERY:
+            return
+    stamp = now_iso(now)
     values: dict[str, str] = {"last_sync_at": stamp}
     if pulled_ledger:
         values["ledger_pulled_at"] = stamp
     conn.execute(devices.update().where(devices.c.device_id == device.subject_id).values(**values))
+
+
+def touch(engine: Engine, device: Principal) -> None:
+    """``seen`` in a transaction of its own (a push runs its own per batch)."""
+    if device.is_device:
+        with engine.begin() as conn:
+            seen(conn, device)

@@ -553,15 +553,21 @@ def validate_all(
         if not isinstance(cause, ValidationError):
             errors.append(_first_error(exc, schema, _))
             return errors
-        for err in cause.errors():
-            loc = tuple(err["loc"])
-            found, _name = _field_at(schema, loc)
-            label = label_of(schema, loc, _)
-            path = ".".join(str(p) for p in loc) or schema.kind
-            errors.append(
-                FieldError(path, label, str(err["type"]), _message(err, found, label, _), loc)
-            )
+        errors.extend(field_errors(schema, cause, _))
     return errors
+
+
+def field_errors(schema: KindSchema, exc: ValidationError, _: Gettext) -> list[FieldError]:
+    """A model's refusal as one error per field, each named by its label and in words
+    (also for kinds kept outside ``reference_items``: services/ledger_yearly.py)."""
+    out = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        found, _name = _field_at(schema, loc)
+        label = label_of(schema, loc, _)
+        path = ".".join(str(p) for p in loc) or schema.kind
+        out.append(FieldError(path, label, str(err["type"]), _message(err, found, label, _), loc))
+    return out
 
 
 # ---------------------------------------------------------------- the catalogue as JSON

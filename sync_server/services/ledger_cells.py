@@ -148,8 +148,14 @@ def from_cell(field: LedgerField, raw: Any, zh: Gettext) -> Any:
         return _bool(raw, zh)
     if kind is T.CHOICE:
         code = _code(field, _text(raw), zh)
-        # a result (合格/不合格) is the core's bool
-        return code == "true" if field.choices == "bump_results" else code
+        if field.choices == "bump_results":
+            # a result (合格/不合格) is the core's bool; anything else is not a result (a
+            # "通过" read as failed would hide a passed test, the other way a failed one)
+            if code not in ("true", "false"):
+                names = "、".join(zh(c.label) for c in choices(field.choices))
+                raise CellError(zh("one of {names}").format(names=names))
+            return code == "true"
+        return code
     if kind in (T.MULTI_CHOICE, T.LIST, T.IDS):
         # not stripped first: a trailing line break marks one value holding a separator
         return [_code(field, v, zh) for v in _split(raw if isinstance(raw, str) else _text(raw))]

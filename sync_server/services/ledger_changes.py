@@ -15,9 +15,9 @@ from sync_server.i18n import Gettext
 from sync_server.labels import local_time
 from sync_server.services import accounts as account_service
 from sync_server.services import ledger_catalogue as catalogue
-from sync_server.services import ledger_history
+from sync_server.services import ledger_forms as forms
+from sync_server.services import ledger_history, ledger_yearly
 from sync_server.services.ledger_catalogue import FieldType, LedgerField
-from sync_server.services.ledger_forms import field_value
 
 
 def shown(f: LedgerField, value: Any, _: Gettext, names: Mapping[str, str] | None = None) -> str:
@@ -66,19 +66,19 @@ def changes(
 ) -> list[Change]:
     """What differs between two versions of an item, field by field (a table's rows
     cell by cell), in the catalogue's order."""
-    schema = catalogue.kind_schema(kind)
+    schema = forms.schema(kind)
     out: list[Change] = []
     for f in schema.fields:
         if f.derived or f.name == schema.id_field:  # the id never changes: the page names it
             continue
-        old, new = field_value(before, f.name), field_value(after, f.name)
+        old, new = forms.field_value(before, f.name), forms.field_value(after, f.name)
         if f.type is FieldType.ROWS:
             olds, news = old or [], new or []
             for n in range(max(len(olds), len(news))):
                 o = olds[n] if n < len(olds) else None
                 w = news[n] if n < len(news) else None
                 for sub in f.rows:
-                    a, b = field_value(o, sub.name), field_value(w, sub.name)
+                    a, b = forms.field_value(o, sub.name), forms.field_value(w, sub.name)
                     if a != b:
                         label = catalogue.label_of(schema, (f.name, n, sub.name), _)
                         out.append(Change(label, shown(sub, a, _, names), shown(sub, b, _, names)))
@@ -115,7 +115,10 @@ def history(
 ) -> list[Version]:
     """Every version of one item, newest first, each with what it changed."""
     name_of = display_names(conn)
-    versions = ledger_history.history(conn, enterprise_id, kind, item_id)
+    if kind in ledger_yearly.SCHEMAS:
+        versions = ledger_yearly.history(conn, enterprise_id, kind, item_id)
+    else:
+        versions = ledger_history.history(conn, enterprise_id, kind, item_id)
     out: list[Version] = []
     previous: Mapping[str, Any] | None = None
     for v in versions:
@@ -137,11 +140,11 @@ def described(kind: str, data: Mapping[str, Any], _: Gettext) -> dict[str, Any]:
     """Each field of an item in words, by field name; a table's field as a list of
     rows, each a dict of its fields in words (the ledger page's columns)."""
     out: dict[str, Any] = {}
-    for f in catalogue.kind_schema(kind).fields:
-        value = field_value(data, f.name)
+    for f in forms.schema(kind).fields:
+        value = forms.field_value(data, f.name)
         if f.type is FieldType.ROWS:
             out[f.name] = [
-                {sub.name: shown(sub, field_value(row, sub.name), _) for sub in f.rows}
+                {sub.name: shown(sub, forms.field_value(row, sub.name), _) for sub in f.rows}
                 for row in value or ()
                 if isinstance(row, Mapping)
             ]

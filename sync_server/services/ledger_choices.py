@@ -12,7 +12,16 @@ from typing import get_args
 
 from permits.readings import Channel
 from permits.reference import Employer, IsolationKind, IsolationPoint, Role, SpaceType
-from sync_server.labels import SAMPLE_POINTS
+
+# One owner of a code's words (the pages, the trace, the public page read the same).
+from sync_server.labels import (
+    CERTIFICATE_TYPES,
+    EQUIPMENT,
+    ROLES,
+    SAMPLE_POINTS,
+    TOPICS,
+)
+from sync_server.labels import HAZARD_FACTORS as HAZARDS
 
 
 def N_(message: str) -> str:
@@ -60,28 +69,6 @@ GASES = {
 # The hazard factors of a space (GB/T confined-space guidance: poisoning, oxygen
 # deficiency, fire and explosion, and the others); a gas code names its poisoning risk,
 # which the key-supervision rule reads (permits/data/reference.toml).
-HAZARDS = {
-    "O2_deficiency": N_("oxygen deficiency (asphyxiation)"),
-    "O2_enrichment": N_("oxygen enrichment"),
-    "H2S": N_("hydrogen sulphide poisoning"),
-    "CO": N_("carbon monoxide poisoning"),
-    "CO2": N_("carbon dioxide poisoning"),
-    "NH3": N_("ammonia poisoning"),
-    "Cl2": N_("chlorine poisoning"),
-    "SO2": N_("sulphur dioxide poisoning"),
-    "NO2": N_("nitrogen dioxide poisoning"),
-    "CH4": N_("methane (fire and explosion)"),
-    "flammable": N_("flammable gas or vapour (fire and explosion)"),
-    "dust_explosion": N_("combustible dust explosion"),
-    "engulfment": N_("engulfment or burial"),
-    "drowning": N_("drowning"),
-    "electric_shock": N_("electric shock"),
-    "mechanical_injury": N_("mechanical injury"),
-    "fall": N_("fall from height"),
-    "struck_by": N_("struck by falling objects"),
-    "heat": N_("high temperature or humidity"),
-    "scalding": N_("burns and scalds"),
-}
 
 ISOLATION_METHODS = {
     "blind_flange": N_("blind flange"),
@@ -100,40 +87,15 @@ ENERGIES = {
     "other": N_("other"),
 }
 
-ROLES = {
-    "principal": N_("principal"),
-    "approver": N_("approver"),
-    "work_leader": N_("work leader"),
-    "guardian": N_("guardian"),
-    "entrant": N_("entrant"),
-    "safety_manager": N_("safety manager"),
-    "rescuer": N_("rescuer"),
-}
 
 EMPLOYERS = {
     "enterprise": N_("this enterprise"),
     "contractor": N_("a contractor"),
 }
 
-TOPICS = {
-    "confined_space": N_("confined-space work safety"),
-    "hot_work": N_("hot-work safety"),
-    "emergency_rescue": N_("emergency rescue"),
-    "gas_detection": N_("gas detection"),
-    "ppe": N_("personal protective equipment"),
-    "lockout_tagout": N_("lockout-tagout"),
-}
 
 # Special-operation certificates (特种作业操作证) and others a rule may ask for; the
 # hot-work rule asks for ``hot_work`` (permits/data/hot_work/rules.toml).
-CERTIFICATE_TYPES = {
-    "hot_work": N_("welding and hot cutting"),
-    "electrician": N_("electrician work"),
-    "working_at_height": N_("work at height"),
-    "hazardous_chemicals": N_("hazardous chemicals safety work"),
-    "refrigeration": N_("refrigeration and air-conditioning work"),
-    "confined_space": N_("confined-space work"),
-}
 
 # The detector protocols the drivers speak (docs/protocols.md).
 PROTOCOLS = {
@@ -148,22 +110,22 @@ BUMP_RESULTS = {
     "false": N_("failed"),
 }
 
+# the ledger's PPE and rescue lists, in the words of sync_server/labels.py's EQUIPMENT
 PPE = {
-    "breathing_apparatus": N_("self-contained breathing apparatus"),
-    "supplied_air_respirator": N_("supplied-air respirator"),
-    "harness": N_("full-body safety harness"),
-    "safety_helmet": N_("safety helmet"),
-    "anti_static_clothing": N_("anti-static clothing"),
-    "protective_gloves": N_("protective gloves"),
+    c: EQUIPMENT[c]
+    for c in (
+        "breathing_apparatus",
+        "supplied_air_respirator",
+        "harness",
+        "safety_helmet",
+        "anti_static_clothing",
+        "protective_gloves",
+    )
 }
 
 RESCUE = {
-    "tripod": N_("rescue tripod"),
-    "winch": N_("rescue winch"),
-    "breathing_apparatus": N_("self-contained breathing apparatus"),
-    "stretcher": N_("stretcher"),
-    "first_aid_kit": N_("first-aid kit"),
-    "lifeline": N_("lifeline"),
+    c: EQUIPMENT[c]
+    for c in ("tripod", "winch", "breathing_apparatus", "stretcher", "first_aid_kit", "lifeline")
 }
 
 

@@ -21,7 +21,7 @@ from sync_server.errors import NotFound, Unprocessable
 from sync_server.i18n import Gettext
 from sync_server.ids import id_problem, normalised
 from sync_server.security import Principal
-from sync_server.services import audit, blobs
+from sync_server.services import audit, blobs, ledger_yearly
 from sync_server.services import hazards as hazard_service
 from sync_server.services import ledger_catalogue as catalogue
 from sync_server.services import ledger_forms as forms
@@ -127,9 +127,11 @@ class Submission:
         return not self.errors
 
 
-def _id_errors(kind: Kind, item_id: str, exists: bool, _: Gettext) -> list[tuple[str, str]]:
-    label = _(catalogue.kind_schema(kind.value).id_label)
+def _id_errors(kind: str, item_id: str, exists: bool, _: Gettext) -> list[tuple[str, str]]:
+    label = _(forms.schema(kind).id_label)
     problem = id_problem(item_id)
+    if item_id == "new":  # the path of the blank form
+        problem = _("“new” is kept for a new entry's form: choose another")
     if problem is not None:
         return [("item_id", f"{label}: {problem}")]
     if exists:
@@ -156,11 +158,66 @@ def _document(
     return kept
 
 
+def stored(conn: Connection, enterprise_id: str, kind: str, item_id: str) -> dict[str, Any] | None:
+    """One item of any form's kind as stored, or None."""
+    if kind in ledger_yearly.SCHEMAS:
+        return ledger_yearly.find(conn, enterprise_id, kind, item_id)
+    row = ref.find(conn, enterprise_id, Kind(kind), item_id)
+    return None if row is None else dict(row.data)
+
+
+def items(conn: Connection, enterprise_id: str, kind: str) -> list[Any]:
+    """Every item of any form's kind, by id: (``item_id``, ``data``) rows."""
+    if kind in ledger_yearly.SCHEMAS:
+        return [
+            _Item(str(r.get("id", "")), r) for r in ledger_yearly.items(conn, enterprise_id, kind)
+        ]
+    return [_Item(r.item_id, dict(r.data)) for r in ref.list_items(conn, enterprise_id, Kind(kind))]
+
+
+@dataclass(frozen=True)
+class _Item:
+    item_id: str
+    data: dict[str, Any]
+
+
+def delete_any(
+    conn: Connection, who: Principal, enterprise_id: str, kind: str, item_id: str
+) -> None:
+    """Delete one item of any form's kind as ``who``."""
+    if kind in ledger_yearly.SCHEMAS:
+        ledger_yearly.remove(conn, who, enterprise_id, kind, item_id)
+    else:
+        remove(conn, who, enterprise_id, Kind(kind), item_id)
+
+
+def _check(
+    kind: str, item_id: str, data: dict[str, Any], enterprise_id: str, _: Gettext
+) -> list[Any]:
+    if kind in ledger_yearly.SCHEMAS:
+        return ledger_yearly.validate_all(kind, item_id, data, enterprise_id, _)
+    return catalogue.validate_all(kind, item_id, data, enterprise_id, _)
+
+
+def _save_any(
+    conn: Connection,
+    who: Principal,
+    enterprise_id: str,
+    kind: str,
+    item_id: str,
+    data: dict[str, Any],
+) -> None:
+    if kind in ledger_yearly.SCHEMAS:
+        ledger_yearly.save(conn, who, enterprise_id, kind, item_id, data)
+    else:
+        save(conn, who, enterprise_id, Kind(kind), item_id, data)
+
+
 def submit(
     conn: Connection,
     who: Principal,
     enterprise_id: str,
-    kind: Kind,
+    kind: str,
     item_id: str | None,
     form: forms.Form,
     upload: Upload | None,
@@ -171,39 +228,36 @@ def submit(
     refusal the caller answers 422, which rolls back anything written (the scan)."""
     require_admin_of(conn, who, enterprise_id)
     the_id = normalised((form.get("item_id") if item_id is None else item_id).strip())
-    row = ref.find(conn, enterprise_id, kind, the_id) if the_id else None
-    if item_id is not None and row is None:
+    before = stored(conn, enterprise_id, kind, the_id) if the_id else None
+    if item_id is not None and before is None:
         raise NotFound(_("not found"), code="NOT_FOUND")
-    before = row.data if row is not None else None
-    parsed = forms.parse(kind.value, form, enterprise_id)
-    on_form = {f.name.split(".")[0] for f in forms.inputs(kind.value)}
+    parsed = forms.parse(kind, form, enterprise_id)
+    on_form = {f.name.split(".")[0] for f in forms.inputs(kind)}
     data = forms.keep_unchanged_times(
-        kind.value, {**carried_over(before, on_form), **parsed.data}, before
+        kind, {**carried_over(before, on_form), **parsed.data}, before
     )
-    kept = (
-        _document(conn, enterprise_id, data, before, form, upload)
-        if kind is Kind.DELEGATION
-        else None
-    )
-    state = forms.state_of_item(kind.value, data, parsed.unread)
+    kept = None
+    if kind == Kind.DELEGATION.value:
+        kept = _document(conn, enterprise_id, data, before, form, upload)
+    state = forms.state_of_item(kind, data, parsed.unread)
     known = state.known()
     out = Submission(the_id, state)
     if item_id is None:
         state.values["item_id"] = form.get("item_id")
-        out.errors += _id_errors(kind, the_id, row is not None, _)
+        out.errors += _id_errors(kind, the_id, before is not None, _)
     for key in parsed.unread:
-        f = catalogue.kind_schema(kind.value).field(key)
+        f = forms.schema(kind).field(key)
         out.errors.append(
             (key, _("{label}: not valid JSON").format(label=_(f.label) if f else key))
         )
-    for e in catalogue.validate_all(kind.value, the_id or "-", data, enterprise_id, _):
+    for e in _check(kind, the_id or "-", data, enterprise_id, _):
         out.errors.append((forms.form_key(e.field, known), e.message))
     if not out.errors:
         try:
-            save(conn, who, enterprise_id, kind, the_id, data)
+            _save_any(conn, who, enterprise_id, kind, the_id, data)
         except Unprocessable as exc:  # a check beyond the model's (one override per base)
             out.errors.append((forms.form_key(exc.field or "", known), exc.message))
-    if out.errors and upload is not None:
+    if out.errors and upload is not None and kind == Kind.DELEGATION.value:
         # A refused form keeps no file: the person chooses it again.
         text = split_attachment(str(data.get("document_ref", "")))[0]
         state.values["document_ref"] = with_attachment(text, kept)

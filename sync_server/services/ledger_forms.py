@@ -25,10 +25,16 @@ from typing import Any
 
 from sync_server.labels import BEIJING
 from sync_server.services import ledger_catalogue as catalogue
+from sync_server.services import ledger_yearly
 from sync_server.services.ledger_catalogue import FieldType, KindSchema, LedgerField
 
-# The kinds with a form: every kind of the catalogue (each is read by a rule).
-FORM_KINDS = tuple(k.kind for k in catalogue.CATALOGUE)
+# The kinds with a form: every kind of the catalogue (each is read by a rule), and the
+# yearly drills and topic trainings kept in the enterprise record.
+SCHEMAS: dict[str, KindSchema] = {
+    **{k.kind: k for k in catalogue.CATALOGUE},
+    **ledger_yearly.SCHEMAS,
+}
+FORM_KINDS = tuple(SCHEMAS)
 
 # A tick box posts "1" when ticked and nothing when not; a yes/no list posts these.
 _TRUE = ("1", "true", "on", "yes")
@@ -39,20 +45,20 @@ OTHER = "_other"  # the free-text companion of an open list ("others, one a line
 
 
 def schema(kind: str) -> KindSchema:
-    return catalogue.kind_schema(kind)
+    return SCHEMAS[kind]
 
 
 def widget(kind: str, f: LedgerField) -> str:
     """The input of a field: ``text``, ``date``, ``datetime``, ``bool``, ``choice`` (a
-    list to pick one from), ``choices`` (tick boxes), ``lines`` (one a line), ``person``,
-    ``spaces`` and ``employer`` (picked from the enterprise's own ledger), ``rows``
-    (a table), ``json``."""
+    list to pick one from), ``choices`` (tick boxes), ``lines`` (one a line), ``person``
+    and ``employer`` (one picked from the enterprise's own ledger), ``people`` and
+    ``spaces`` (tick boxes of its people or spaces), ``rows`` (a table), ``json``."""
     if kind == "people" and f.name == "employer.id":
         return "employer"
+    if f.type is FieldType.IDS and f.references in ("people", "spaces"):
+        return str(f.references)
     if f.references == "people":
         return "person"
-    if f.references == "spaces":
-        return "spaces"
     return {
         FieldType.DATE: "date",
         FieldType.DATETIME: "datetime",
@@ -139,7 +145,7 @@ def _value(kind: str, f: LedgerField, form: Form, key: str, parsed: Parsed) -> t
         ticked = [v for v in form.getlist(key) if v.strip()]
         others = _lines(form.get(f"{key}.{OTHER}")) if open_list(f) else []
         return True, list(dict.fromkeys(ticked + others))
-    if w == "spaces":
+    if w in ("spaces", "people"):
         return True, [v for v in form.getlist(key) if v.strip()]
     if w == "lines":
         return True, _lines(form.get(key))
@@ -298,7 +304,7 @@ def _state_of_item(
                 _state_of_item(
                     kind, f.rows, row if isinstance(row, Mapping) else {}, f"{key}.{n}.", out
                 )
-        elif w in ("choices", "spaces"):
+        elif w in ("choices", "spaces", "people"):
             values = [str(v) for v in value or ()]
             if open_list(f):
                 known = _codes(f)

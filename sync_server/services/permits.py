@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection
 
+from permits.hot_work.state import HOT_WORK_TERMINAL, HotWorkStatus
+from permits.state import TERMINAL, Status
 from sync_server import domain
 from sync_server.errors import Forbidden, NotFound, Unprocessable
 from sync_server.i18n import gettext as _
@@ -105,7 +107,7 @@ class PermitQuery(BaseModel):
     enterprise_id: FilterText | None = None
     space_id: FilterText | None = None
     status: FilterText | None = Field(
-        default=None, description="a status, or open: approved to the end of closing"
+        default=None, description="a status, or open: every permit in progress"
     )
     date_from: FilterText | None = Field(default=None, description="first event at or after (ISO)")
     date_to: FilterText | None = Field(default=None, description="first event before (ISO)")
@@ -118,9 +120,16 @@ class PermitQuery(BaseModel):
     offset: int = Field(default=0, ge=0, le=DB_INT4_MAX)
 
 
-# Permits in progress, from approval to the end of closing: the dashboard's "open now"
-# tile counts these and its link lists them (``status=open``).
-OPEN_NOW = ("approved", "active", "evacuating", "suspended", "closing")
+# Permits in progress: every status of every permit type but before approval and after
+# the end (the core's TERMINAL sets, expired). The dashboard's "open now" tile counts
+# these, its link lists them (``status=open``), the public page folds them.
+OPEN_NOW = tuple(
+    sorted(
+        {s.value for s in (*Status, *HotWorkStatus)}
+        - {Status.NONE.value, Status.DRAFT.value, Status.EXPIRED.value}
+        - {s.value for s in (*TERMINAL, *HOT_WORK_TERMINAL)}
+    )
+)
 
 
 def search(conn: Connection, who: Principal, query: PermitQuery) -> PermitPage:

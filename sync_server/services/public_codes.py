@@ -19,16 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from permits.space_code import public_url
 from sync_server import domain
 from sync_server.errors import NotFound, Unprocessable
 from sync_server.i18n import gettext as _
 from sync_server.schema import devices, enterprises, events, permits, space_public_codes
-from sync_server.security import Principal, Role
+from sync_server.security import Principal
 from sync_server.services import audit
 from sync_server.services import reference as ref
+from sync_server.services.permits import OPEN_NOW
 from sync_server.services.reference import Kind
 from sync_server.services.tenancy import require_admin_of
 from sync_server.storage import now_iso, parse_iso
@@ -37,21 +38,11 @@ CONFIG: dict[str, Any] = tomllib.loads(
     Path(__file__).with_name("public_page.toml").read_text(encoding="utf-8")
 )
 STALE_AFTER = timedelta(minutes=int(CONFIG["status"]["stale_after_minutes"]))
-# A tablet's contact is written at most this often (a push of many batches is one write).
-CONTACT_EVERY = timedelta(seconds=60)
 # Permit statuses (the ``permits`` summary) whose chain the page folds; the fold then says
 # whether the permit still stands at the page's time (validity may have run out since).
-OPEN_STATUSES = (
-    "approved",
-    "active",
-    "evacuating",
-    "suspended",
-    "closing",
-    "gas_ok",
-    "interrupted",
-    "work_done",
-    "fire_watch",
-)
+OPEN_STATUSES = OPEN_NOW
+# An enterprise's emergency phone (the onboarding page and the public desk check it so).
+PHONE = re.compile(r"[0-9+() -]{3,40}")
 EVACUATING = "evacuating"
 
 
@@ -199,33 +190,6 @@ def codes_of(conn: Connection, enterprise_id: str) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------- tablets' contact
-
-
-def note_contact(conn: Connection, who: Principal, now: datetime | None = None) -> None:
-    """A tablet reached the server (a push or a reference pull): its
-    ``devices.last_sync_at``, the one record of it (the tablets page shows it, the
-    public page's 状态未知 reads it), written at most once a minute per tablet."""
-    if who.role is not Role.DEVICE or who.enterprise_id is None:
-        return
-    now = now or datetime.now(UTC)
-    row = conn.execute(
-        sa.select(devices.c.last_sync_at).where(devices.c.device_id == who.subject_id)
-    ).first()
-    if row is None:
-        return
-    if row.last_sync_at is None or now - parse_iso(row.last_sync_at) >= CONTACT_EVERY:
-        conn.execute(
-            devices.update()
-            .where(devices.c.device_id == who.subject_id)
-            .values(last_sync_at=now_iso(now))
-        )
-
-
-def touch(engine: Engine, who: Principal) -> None:
-    """``note_contact`` in a transaction of its own (the push runs its own per batch)."""
-    if who.role is Role.DEVICE:
-        with engine.begin() as conn:
-            note_contact(conn, who)
 
 
 def last_contact(conn: Connection, enterprise_id: str) -> datetime | None:
@@ -394,9 +358,9 @@ def set_emergency_phone(conn: Connection, who: Principal, enterprise_id: str, ph
     call, not a person's)."""
     require_admin_of(conn, who, enterprise_id)
     phone = phone.strip()
-    if phone and not re.fullmatch(r"[0-9+\- ]{3,40}", phone):
+    if phone and not PHONE.fullmatch(phone):
         raise Unprocessable(
-            _("expected a phone number: digits, spaces, + and - (3 to 40 characters)"),
+            _("expected a phone number: digits, spaces, + ( ) and - (3 to 40 characters)"),
             code="INVALID_INPUT",
             field="emergency_phone",
         )

@@ -55,6 +55,13 @@ CATEGORY_LABELS: dict[str, str] = {
     "equipment_missing": N_("rescue or protective equipment missing"),
     "other": N_("other"),
 }
+# A category added to public_page.toml needs its words here: checked when the server
+# starts, not by a report that fails for a passer-by.
+if set(CATEGORIES) - set(CATEGORY_LABELS):
+    raise RuntimeError(
+        "public_page.toml: categories without words: "
+        + ", ".join(sorted(set(CATEGORIES) - set(CATEGORY_LABELS)))
+    )
 STAGES = ("received", "checked", "handled", "answered")
 STAGE_LABELS: dict[str, str] = {
     "received": N_("received (受理)"),

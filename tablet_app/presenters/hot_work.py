@@ -184,6 +184,18 @@ class HotWorkPresenter:
 
         return self._do(record)
 
+    def analyse_typed_lel(self, text: str, pin: str) -> Outcome:
+        """The screen's typed LEL value at the next fire point without a passing
+        analysis, the fire watcher countersigning; a value that is no number is said."""
+        try:
+            value = float(text.replace(",", "."))
+        except ValueError:
+            self.last = Outcome(False, error=_("Type the LEL value as a number, in %LEL."))
+            return self.last
+        return self.analyse_typed(
+            self.next_point(), {"LEL": value}, countersigner=self.watcher(), pin=pin
+        )
+
     def analyse_typed(
         self,
         point_id: str,
@@ -201,7 +213,7 @@ class HotWorkPresenter:
             if countersigner == self.context.user:
                 raise ValueError(_("The countersigner must be a second person."))
             self.desk.check_pin(countersigner, pin)
-            flags = ("manual",)
+            flags = (hw.MANUAL,)
             readings = []
             for channel, value in values.items():
                 unit = "%LEL" if channel == "LEL" else "%VOL"

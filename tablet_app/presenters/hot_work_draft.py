@@ -178,6 +178,17 @@ class HotWorkDraftPresenter:
         self.form.start, self.form.hours = start, hours
         return Outcome(True)
 
+    def add_typed_fire_point(self, location: str, x: str, y: str, z: str) -> Outcome:
+        """The fire point as typed on the screen: x, y, z in metres on the site plan."""
+        try:
+            numbers = [float(v.replace(",", ".")) for v in (x, y, z)]
+        except ValueError:
+            self.last = Outcome(
+                False, error=_("A fire point needs a location and numbers for x, y and z.")
+            )
+            return self.last
+        return self.add_fire_point(location, *numbers)
+
     def add_fire_point(self, location: str, x: float, y: float, z: float) -> Outcome:
         def add() -> FirePoint:
             point = FirePoint(

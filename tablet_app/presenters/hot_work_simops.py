@@ -90,7 +90,19 @@ class SimopsCheck:
         try:
             return parse_plan({"profile": "cn-gb30871-2022", "permits": rows}).footprints
         except (PermitError, ValueError):
-            return ()  # a bad pull checks nothing more; the server checks it again
+            return ()  # unreadable: pull_unreadable() refuses what it would have checked
+
+    def pull_unreadable(self) -> bool:
+        """The other tablets' permits, as pulled, cannot be read: the check would be
+        against this tablet's permits only, so it refuses (fail closed) until a sync."""
+        rows = self.desk.store.get_setting(PULLED_SETTING, []) or []
+        if not rows:
+            return False
+        try:
+            parse_plan({"profile": "cn-gb30871-2022", "permits": rows})
+        except (PermitError, ValueError):
+            return True
+        return False
 
     def conflicts(self, permit_id: str) -> list[Conflict]:
         """The unresolved conflicts of ``permit_id`` with the other permits here."""
@@ -128,12 +140,21 @@ class SimopsCheck:
 
     def blocking(self, permit_id: str, *, conditional_too: bool = False) -> list[str]:
         """What refuses now: every *never* conflict, and at the fire start each
-        conditional one not yet cleared."""
-        return [
+        conditional one not yet cleared; and an unreadable pull of the other tablets'
+        permits, which checks nothing."""
+        found = [
             self.describe(c, permit_id)
             for c in self.conflicts(permit_id)
             if c.verdict is Verdict.NEVER or conditional_too
         ]
+        if self.pull_unreadable():
+            found.append(
+                _(
+                    "The other tablets' permits from the last sync cannot be read, so they "
+                    "were not checked for simultaneous operations: sync again."
+                )
+            )
+        return found
 
     def lines(self, permit_id: str) -> list[tuple[str, Any]]:
         return [(self.describe(c, permit_id), c) for c in self.conflicts(permit_id)]
@@ -194,41 +215,35 @@ class SimopsCheck:
             return Outcome(False, error=_("The permit must be approved first."))
         digest = pair_digest(footprints[permit_id], footprints[other_id])
 
-        def ack(pid: str, other: str) -> Any:
+        def decided(pid: str, other: str) -> tuple[Any, Any, Any]:
+            """(desk, trial, event) of ``pid``'s acknowledgement, decided, not stored."""
             approver = self.approver(pid)
             if approver is None:
                 raise ValueError(_("The permit must be approved first."))
-            if self.hot.is_hot_work(pid):
-                return self.hot.record(
-                    pid,
-                    HotWorkSimopsAcknowledged(
-                        other_permit_id=other,
-                        coordinator_id=coordinator_id,
-                        digest=digest,
-                        signoff=self.hot.signoff(pid, approver, SignOffMeaning.APPROVE),
-                    ),
-                    actor=approver,
-                )
-            return self.desk.record(
-                pid,
-                SimopsAcknowledged(
-                    other_permit_id=other,
-                    coordinator_id=coordinator_id,
-                    digest=digest,
-                    signoff=self.desk.signoff(pid, approver, SignOffMeaning.APPROVE),
-                ),
-                actor=approver,
+            desk: Any = self.hot if self.hot.is_hot_work(pid) else self.desk
+            kind = HotWorkSimopsAcknowledged if desk is self.hot else SimopsAcknowledged
+            payload = kind(
+                other_permit_id=other,
+                coordinator_id=coordinator_id,
+                digest=digest,
+                signoff=desk.signoff(pid, approver, SignOffMeaning.APPROVE),
             )
+            trial, event = desk.decide(pid, payload, actor=approver)
+            return desk, trial, event
 
-        def check_pins() -> None:
+        def acknowledge_all() -> Any:
             for approver in self.approvers(permit_id, other_id):
                 if approver != self.desk.context.user:
                     self.desk.check_pin(approver, pins.get(approver, ""))
+            # Both chains' events decided first, then stored together (all or none): a
+            # refusal of the second leaves no half-acknowledged pair behind.
+            pairs = [(permit_id, other_id)]
+            if self.approver(other_id) is not None:
+                pairs.append((other_id, permit_id))
+            done = [(pid, *decided(pid, other)) for pid, other in pairs]
+            self.desk.store.append_events([event.to_json() for _p, _d, _t, event in done])
+            for pid, desk, trial, _event in done:
+                desk.adopt(pid, trial)
+            return done[0][3]
 
-        checked = attempt(check_pins)
-        if not checked.ok:
-            return checked
-        outcome = attempt(lambda: ack(permit_id, other_id))
-        if outcome.ok and self.approver(other_id) is not None:
-            outcome = attempt(lambda: ack(other_id, permit_id))
-        return outcome
+        return attempt(acknowledge_all)

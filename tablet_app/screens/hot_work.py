@@ -86,14 +86,7 @@ class HotWorkScreen(BaseScreen):
 
     def typed(self) -> None:
         """A typed LEL value at the next fire point without a passing analysis."""
-        p = self.presenter
-        try:
-            value = float(self.ids.typed_lel.text)
-        except ValueError:
-            return
-        p.analyse_typed(
-            p.next_point(), {"LEL": value}, countersigner=p.watcher(), pin=self.ids.pin.text
-        )
+        self.presenter.analyse_typed_lel(self.ids.typed_lel.text, self.ids.pin.text)
         self.ids.typed_lel.text = self.ids.pin.text = ""
         self.refresh()
 

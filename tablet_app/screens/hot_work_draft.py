@@ -28,17 +28,11 @@ class HotWorkDraftScreen(BaseScreen):
         self.ids.window.text = view.window
         fill_buttons(
             self.ids.starts,
-            [
-                (("✓ " if on else "") + t, lambda c=c: self.choose_start(c))
-                for c, t, on in view.starts
-            ],
+            [(_ticked(t, on), lambda c=c: self.choose_start(c)) for c, t, on in view.starts],
         )
         fill_buttons(
             self.ids.durations,
-            [
-                (("✓ " if on else "") + t, lambda h=h: self.choose_hours(h))
-                for h, t, on in view.durations
-            ],
+            [(_ticked(t, on), lambda h=h: self.choose_hours(h)) for h, t, on in view.durations],
         )
         self.ids.approver.text = view.approver
         fill_buttons(
@@ -59,10 +53,7 @@ class HotWorkDraftScreen(BaseScreen):
         fill_buttons(
             self.ids.watchers,
             [
-                (
-                    ("✓ " if p.watcher else "") + p.name,
-                    lambda pid=p.person_id: self.watcher(pid),
-                )
+                (_ticked(p.name, p.watcher), lambda pid=p.person_id: self.watcher(pid))
                 for p in view.people
                 if not p.operator
             ],
@@ -95,14 +86,7 @@ class HotWorkDraftScreen(BaseScreen):
 
     def add_point(self, *_args: Any) -> None:
         ids = self.ids
-        try:
-            xyz = [float(ids[k].text) for k in ("x", "y", "z")]
-        except ValueError:
-            xyz = []
-        if len(xyz) == 3:
-            self.presenter.add_fire_point(ids.location.text, *xyz)
-        else:
-            self.presenter.add_fire_point("", 0, 0, 0)
+        self.presenter.add_typed_fire_point(ids.location.text, ids.x.text, ids.y.text, ids.z.text)
         self.refresh()
 
     def draft(self) -> None:

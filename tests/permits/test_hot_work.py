@@ -650,8 +650,8 @@ def test_typed_values_need_a_countersign_by_a_second_person(key: DeviceKey) -> N
         HotWorkGasReading(channel="LEL", value=0.0, unit="%LEL", gas="CH4", status=("manual",)),
     )
     for countersign, code in (
-        (None, "HOT_WORK_TYPED_ANALYSIS_NOT_COUNTERSIGNED"),
-        (s.signoff("P-GAS", SignOffMeaning.COUNTERSIGN, at), "HOT_WORK_COUNTERSIGNER_IS_ANALYST"),
+        (None, "MANUAL_TEST_NOT_COUNTERSIGNED"),
+        (s.signoff("P-GAS", SignOffMeaning.COUNTERSIGN, at), "COUNTERSIGN_SAME_PERSON"),
         (s.signoff("P-WATCH", SignOffMeaning.GUARD, at), "SIGNOFF_WRONG_MEANING"),
     ):
         payload = analysis(at, readings=typed, countersign=countersign)

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from tests.sync_server.conftest import ASGIClient, World
 
@@ -104,7 +105,16 @@ def test_the_operator_registers_an_enterprise_and_its_first_admin(
     assert right.headers["location"] == "/web/accounts?created=ent-d"
     ent = world.client.get("/api/v1/enterprises/ent-d", headers=world.h("op")).json()
     assert ent["credit_code"] == GOOD_USCC and ent["jurisdiction"] == "530102"
-    assert ent["details"] == {"industry": "sugar", "emergency_phone": "0871-6543 2100"}
+    assert ent["details"] == {"industry": "sugar"}
+    # the phone is where the public pages and the warning card read it
+    with app.state.engine.connect() as conn:
+        from sync_server.schema import enterprises
+
+        phone = conn.execute(
+            sa.select(enterprises.c.emergency_phone).where(enterprises.c.enterprise_id == "ent-d")
+        ).scalar_one()
+    assert phone == "0871-6543 2100"
+    assert {"enterprise.emergency_phone"} <= set(audit_actions(world))
     admin = accounts_of(world)["d-admin"]
     assert admin["display_name"] == "张敏" and admin["enterprise_id"] == "ent-d"
     assert admin["role"] == "enterprise_admin"
@@ -390,3 +400,18 @@ def test_the_operator_cannot_disable_itself(world: World, operator: tuple[ASGICl
     r = c.post(f"/web/accounts/{me}/disable", data={"csrf": csrf})
     assert r.status_code == 422 and "不能停用自己的账户" in r.text
     assert accounts_of(world)["op"]["disabled"] is False
+
+
+def test_a_form_refused_before_its_page_runs_answers_a_page_naming_the_field(
+    admin_a: Any,
+) -> None:
+    """A field over its form limit (or missing) is refused by FastAPI before the handler:
+    the browser gets a page in words naming it, not the API's JSON, and nothing changes."""
+    c, csrf = admin_a
+    r = c.post(
+        "/web/enterprises/ent-a/public/phone", data={"csrf": csrf, "emergency_phone": "1" * 200}
+    )
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("text/html")
+    assert "表单未被接受" in r.text and "emergency_phone" in r.text
+    assert "1" * 200 not in c.get("/web/enterprises/ent-a/public").text

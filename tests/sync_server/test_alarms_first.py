@@ -20,7 +20,7 @@ import pytest
 from bench.support.server_process import cli_server
 from permits.events import EntrantEntered
 from permits.urgency import LANE_HEADER, URGENT_LANE, carries_urgent
-from tablet_app.sync_client import ServerUnavailable, SyncClient
+from tablet_app.sync_client import ServerUnavailable, SyncClient, SyncClientError
 from tests.sync_server.chains import Tablet, drafted, enroll_tablet, filler
 from tests.sync_server.conftest import ASGIClient, World, build_world, make_settings
 
@@ -59,6 +59,12 @@ def test_the_urgent_rule_is_recent_alarms_entries_and_exits() -> None:
     assert not carries_urgent([history], now)
     assert not carries_urgent([tab.event("P-1", filler(1), at=now)], now)
     assert not carries_urgent([{"type": ["alarm_raised"]}, "junk", None], now)
+    # dated ahead of the server: urgent only within the window, never a whole backlog
+    ahead = Tablet(device_id="d-1", enterprise_id="ent-a")
+    soon = ahead.event("P-3", EntrantEntered(entrant_id="p-1"), at=now + timedelta(minutes=2))
+    assert carries_urgent([soon], now)
+    far = ahead.event("P-4", EntrantEntered(entrant_id="p-1"), at=now + timedelta(days=300))
+    assert not carries_urgent([far], now)
 
 
 def test_busy_workers_defer_bulk_with_retry_after_and_never_an_alarm(
@@ -254,3 +260,30 @@ def test_deferrals_are_waited_out_without_using_up_the_retries(world: World, app
     # Past max_deferrals the retries count again, and then the client gives up.
     with pytest.raises(ServerUnavailable):
         asyncio.run(push(99, 1))
+
+
+def test_a_429_that_is_not_a_deferral_is_said_at_once(world: World, app: Any) -> None:
+    """A locked account or a throttled code also answers 429 with Retry-After: that is
+    the server's answer, not a wait (only PUSH_DEFERRED is waited out)."""
+    sleeps: list[float] = []
+
+    async def sleep(s: float) -> None:
+        sleeps.append(s)
+
+    class Locked(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            body = {"error": {"code": "ACCOUNT_LOCKED", "message": "locked", "field": None}}
+            return httpx.Response(429, headers={"Retry-After": "900"}, json=body)
+
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+
+    async def push() -> Any:
+        async with SyncClient(
+            "http://localhost", token=tab.token, transport=Locked(), sleep=sleep
+        ) as c:
+            return await c.push_events(_backlog(tab, "OLD-4", 1))
+
+    with pytest.raises(SyncClientError) as refused:
+        asyncio.run(push())
+    assert refused.value.code == "ACCOUNT_LOCKED" and refused.value.status == 429
+    assert sleeps == []

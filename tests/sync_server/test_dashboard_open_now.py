@@ -1,4 +1,5 @@
-"""The dashboard's "open now" tile and the list its link opens count the same permits."""
+"""The dashboard's counts and words: the "open now" tile and the list its link opens count
+the same permits; anomaly codes read as words."""
 
 from __future__ import annotations
 
@@ -33,3 +34,16 @@ def test_the_open_now_tile_and_its_list_agree(world: World) -> None:
     assert listed["total"] == shown
     assert sorted(p["permit_id"] for p in listed["items"]) == ["OPEN-1", "OPEN-2"]
     assert "OPEN-1" in _signed_in_page(world, link, "bureau")
+
+
+def test_every_stored_anomaly_code_reads_as_words() -> None:
+    """Badges and findings show words: the table's codes, every ledger mismatch, the
+    fork cap, and for any other rule's code a word, never the code itself."""
+    from sync_server.i18n import gettext_for
+    from sync_server.labels import anomaly
+
+    zh = gettext_for("zh_CN")
+    assert anomaly("LEDGER_MISMATCH_ROSTER_CONTRACTOR_BLACKLISTED", zh) == "与台账不一致"
+    assert anomaly("CONFLICT_LIMIT", zh) == "冲突版本过多"
+    other = anomaly("SOME_RULE_CODE", zh)
+    assert other and "SOME_RULE_CODE" not in other

@@ -236,3 +236,28 @@ def test_the_catalogue_is_served(world: World) -> None:
     assert "ledger-schema" in put["requestBody"]["content"]["application/json"]["schema"].get(
         "description", ""
     ) + put.get("description", "")
+
+
+def test_a_code_the_ledger_offers_reads_the_same_on_every_page() -> None:
+    """One owner of a code's words (sync_server/labels.py): what the forms and Excel
+    offer is what the trace, the public page and the card say."""
+    from sync_server import labels
+
+    zh = gettext_for("zh_CN")
+    tables = {
+        "hazards": labels.HAZARD_FACTORS,
+        "ppe": labels.EQUIPMENT,
+        "rescue": labels.EQUIPMENT,
+        "roles": labels.ROLES,
+        "topics": labels.TOPICS,
+        "certificate_types": labels.CERTIFICATE_TYPES,
+    }
+    for name, table in tables.items():
+        for choice in lc.choices(name):
+            assert choice.code in table, (name, choice.code)
+            assert zh(choice.label) == labels.label(table, choice.code, zh), (name, choice.code)
+    assert labels.space_terms(["H2S", "safety_helmet", "own-code"], zh) == [
+        zh(labels.HAZARD_FACTORS["H2S"]),
+        zh(labels.EQUIPMENT["safety_helmet"]),
+        "own-code",
+    ]

@@ -469,3 +469,18 @@ def test_text_that_looks_like_a_formula_is_exported_as_text(world: World) -> Non
     cell = spaces.cell(2, _headers(spaces).index("位置 (location)") + 1)
     assert cell.data_type == "s" and cell.value == data["location"]
     assert _post(world, _export(world)).json()["unchanged"] == 1
+
+
+def test_a_bump_result_that_is_neither_passed_nor_failed_is_refused_not_read_as_failed() -> None:
+    from sync_server.i18n import gettext_for
+    from sync_server.services import ledger_catalogue
+    from sync_server.services.ledger_cells import CellError, from_cell
+
+    zh = gettext_for("zh_CN")
+    bump = ledger_catalogue.kind_schema("detectors").field("bump_tests")
+    assert bump is not None
+    result = next(f for f in bump.rows if f.choices == "bump_results")
+    assert from_cell(result, "合格", zh) is True and from_cell(result, "不合格", zh) is False
+    for typed in ("通过", "是", "typo"):
+        with pytest.raises(CellError, match="合格"):
+            from_cell(result, typed, zh)

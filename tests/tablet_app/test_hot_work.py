@@ -364,12 +364,9 @@ def test_a_short_interruption_resumes_on_the_same_analysis(world: World) -> None
     assert work.resume(demo.GUARDIAN, PINS[demo.GUARDIAN]).ok, work.view().refusal
 
 
-def test_a_conflict_with_an_unlinked_confined_space_permit_is_cleared_in_both_chains(
-    world: World,
-) -> None:
-    """Hot work linked to one confined-space permit shares its space with a second one:
-    a conditional conflict that the second permit's approver acknowledges in the
-    confined-space chain (``simops_acknowledged``), each approver with their own PIN."""
+def beside_a_second_permit(world: World) -> tuple[HotWorkPresenter, str]:
+    """Hot work linked to one confined-space permit, a second confined-space permit on
+    the same tank: the hot work's one conditional conflict is with that second one."""
     from tests.tablet_app.test_presenters import ready
 
     atmo, board, _setup = ready(world)
@@ -395,6 +392,16 @@ def test_a_conflict_with_an_unlinked_confined_space_permit_is_cleared_in_both_ch
     out = work.start_fire(demo.ELECTRICIAN, PINS[demo.ELECTRICIAN])
     assert not out.ok and "需要协调" in out.error, out.error
     assert [o for o, _t in work.simops_others()] == [second_cs]
+    return work, second_cs
+
+
+def test_a_conflict_with_an_unlinked_confined_space_permit_is_cleared_in_both_chains(
+    world: World,
+) -> None:
+    """Hot work linked to one confined-space permit shares its space with a second one:
+    a conditional conflict that the second permit's approver acknowledges in the
+    confined-space chain (``simops_acknowledged``), each approver with their own PIN."""
+    work, second_cs = beside_a_second_permit(world)
     # the signed-in leader coordinates; the approver (not signed in) is asked by name
     assert work.begin_simops_ack(second_cs) is None
     prompt = work.view().pin_prompt
@@ -440,3 +447,46 @@ def test_the_window_is_chosen_with_buttons(world: World) -> None:
     # no empty window
     draft.start_new()
     assert not draft.set_window(None, 0).ok
+
+
+def test_what_the_screens_type_is_parsed_in_the_presenter_and_a_non_number_is_said(
+    world: World,
+) -> None:
+    draft, work, _pid = approved(world)
+    bad = draft.add_typed_fire_point("罐顶", "x", "1", "2")  # said, not dropped
+    assert not bad.ok and "x" in bad.error and "z" in bad.error
+    assert draft.add_typed_fire_point("罐顶", "1,5", "2", "3").ok
+    refused = work.analyse_typed_lel("abc", PINS[demo.GUARDIAN])
+    assert not refused.ok and "%LEL" in refused.error
+    assert not work.state().analyses
+    assert work.analyse_typed_lel("0", PINS[demo.GUARDIAN]).ok
+
+
+def test_an_acknowledgement_one_chain_refuses_is_written_in_neither(world: World) -> None:
+    """Both chains' acknowledgements are decided before either is stored: the second
+    permit, already closing, refuses; the hot work's chain gets nothing either."""
+    from permits.events import ClosingStarted
+
+    work, second_cs = beside_a_second_permit(world)
+    world.desk.record(second_cs, ClosingStarted(), actor=demo.LEADER)
+    stored = {pid: len(world.store.events_for_permit(pid)) for pid in (work.permit_id, second_cs)}
+    assert work.begin_simops_ack(second_cs) is None
+    refused = work.give_pin(PINS[demo.PRINCIPAL])
+    assert refused is not None and not refused.ok
+    assert "NOT_ALLOWED_IN_STATUS" in refused.codes
+    assert not work.state().acknowledgements
+    assert not world.desk.state(second_cs).simops_acknowledgements
+    # nothing in the store of either chain (the hot work's event was decided, not kept)
+    assert {pid: len(world.store.events_for_permit(pid)) for pid in stored} == stored
+
+
+def test_an_unreadable_pull_of_the_other_tablets_permits_refuses_approval(world: World) -> None:
+    """Fail closed: permits pulled from the server that cannot be read are not "no
+    conflict"; the approval is refused, saying to sync."""
+    draft, _work = presenters(world)
+    drafted(world, draft)
+    world.store.set_setting("simops_permits", [{"id": "X", "type": "no_such_type"}])
+    out = draft.approve(demo.PRINCIPAL)
+    assert not out.ok and "同步" in out.error, out.error
+    world.store.set_setting("simops_permits", [])
+    assert draft.approve(demo.PRINCIPAL).ok, draft.view().refusal

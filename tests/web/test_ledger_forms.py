@@ -1,10 +1,11 @@
 """The ledger's forms, in real headless Chromium and over HTTP, against a real server of
 their own (seeded like the demo; the shared demo server stays as the other web tests
 expect it): an enterprise admin enters a space, a blacklisted contractor, a person with
-training and a certificate, a detector and a written delegation with its document,
-each first with mistakes (every one named at once, in Chinese, next to its input and
-in a summary, nothing stored), then corrected, saved and edited; the history shows the
-change; then a real tablet store enrolls over the network and syncs what was entered.
+training and a certificate, a detector, a written delegation with its document and an
+emergency drill, each first with mistakes (every one named at once, in Chinese, next to
+its input and in a summary, nothing stored), then corrected, saved and edited; the
+history shows the change; then a real tablet store enrolls over the network and syncs
+what was entered.
 
 Refusals over HTTP: a reviewer reads but cannot post, a post without the form's CSRF
 token or from another tenant is refused, and nothing of a refused form is stored."""
@@ -146,8 +147,8 @@ def _space(page: Any, base: str, server: DemoServer) -> None:
 
     page.goto(base + ENT + "/spaces")
     row = page.locator("#space-WF-S1")
-    assert "进浆阀" in row.locator(".isolation-points").inner_text()  # by name, not V-9
-    assert "盲板" in row.locator(".isolation-points").inner_text()
+    # By name and in words, not by id or code: the point's description and its method.
+    assert "进浆阀：盲板隔离" in row.locator(".isolation-points").inner_text()
     assert "安全带" in row.locator(".ppe").inner_text()
     assert "三脚架" in row.locator(".rescue").inner_text()
     assert "池口" in row.locator(".sample-points").inner_text()
@@ -265,6 +266,24 @@ def _delegation(page: Any, base: str, server: DemoServer, tmp: Path) -> None:
     assert (tmp / "scan.pdf").read_bytes() == scan
 
 
+def _drill(page: Any, base: str) -> None:
+    page.goto(base + ENT + "/ledger/drills/new")
+    page.locator("#f-item_id").fill("WF-DR1")
+    page.locator("#f-held_on").fill(today(-1))
+    page.locator("#f-space_ids-WF-S1").check()
+    page.locator("#f-participants-a-p-li").check()
+    page.locator("#f-participants-a-p-sun").check()
+    _save(page)  # no scenario
+    assert _summary(page) == ["演练情景：必填"]
+    assert page.locator("#f-participants-a-p-sun").is_checked()
+    page.locator("#f-scenario").fill("澄清池硫化氢中毒救援")
+    _save(page)
+    assert page.locator("#saved").is_visible()
+    _shot(page, "drill-form")
+    page.goto(base + ENT)
+    assert "澄清池硫化氢中毒救援" in page.locator("#h-drills + ul").inner_text()
+
+
 def _tablet_syncs(base: str, tmp: Path) -> Any:
     """A real tablet store enrolls with the live server over the network and syncs."""
     from tablet_app.context import AppContext
@@ -312,6 +331,7 @@ def test_an_admin_enters_the_ledger_through_the_forms_and_a_tablet_syncs_it(
     _person(page, base, forms_server)
     _detector(page, base, forms_server)
     _delegation(page, base, forms_server, tmp_path)
+    _drill(page, base)
 
     store = _tablet_syncs(base, tmp_path)
     try:
@@ -372,6 +392,13 @@ def test_a_refused_form_stores_nothing_and_names_every_field(forms_server: DemoS
             "f-contract_valid_from",
             "f-contract_valid_until",
         } <= ids, summary
+        for target in ids:  # each line of the summary leads to its input
+            assert f'id="{target}"' in r.text, target
+        empty = c.post(ENT + "/ledger/spaces/new", data={"csrf": token, "item_id": "HT-S1"})
+        targets = re.findall(r'<li><a href="#(f-[^"]+)">', empty.text)
+        assert "f-required_channels" in targets  # a group of tick boxes
+        for target in targets:
+            assert f'id="{target}"' in empty.text, target
         assert 'value="某公司"' in r.text  # kept
         assert stored(forms_server, "contractors", "HT-C1") is None
         history = api(forms_server, "/api/v1/enterprises/ent-a/contractors/HT-C1/history")
@@ -407,7 +434,10 @@ def test_a_new_entry_never_overwrites_one_of_the_same_id(forms_server: DemoServe
                 "sample_points": "a",
             },
         )
-    assert r.status_code == 422 and "已有" in r.text
+        assert r.status_code == 422 and "已有" in r.text
+        # Nor takes the id of the blank form's path.
+        r = c.post(ENT + "/ledger/contractors/new", data={"csrf": token, "item_id": "new"})
+        assert r.status_code == 422 and "请换一个编号" in r.text
     assert stored(forms_server, "spaces", "A-T1") == before
 
 
@@ -497,3 +527,33 @@ def test_editing_a_person_keeps_their_pin_and_deleting_leaves_a_tombstone(
     pull = api(forms_server, "/api/v1/sync/reference?cursor=0&limit=5000")
     tomb = [i for i in pull.json()["items"] if i["item_id"] == "HT-P1"]
     assert tomb and tomb[-1]["deleted"] is True
+
+
+def test_a_topic_training_is_kept_in_the_enterprise_record_with_its_history(
+    forms_server: DemoServer,
+) -> None:
+    with forms_server.client() as c:
+        csrf = _csrf(c, "a-admin", "a-admin-demo")
+        path = ENT + "/ledger/topic-trainings"
+        r = c.post(path + "/new", data={"csrf": csrf, "item_id": "HT-T1", "topic": "gas_detection"})
+        assert r.status_code == 422 and "举行日期：必填" in r.text
+        r = c.post(
+            path + "/new",
+            data={"csrf": csrf, "item_id": "HT-T1", "topic": "gas_detection", "held_on": today()},
+        )
+        assert r.status_code == 303, r.text
+        r = c.post(
+            path + "/HT-T1",
+            data={"csrf": csrf, "topic": "gas_detection", "held_on": today(), "trainer": "王工"},
+        )
+        assert r.status_code == 303, r.text
+        history = c.get(path + "/HT-T1/history")
+        assert history.status_code == 200 and "授课人" in history.text and "王工" in history.text
+    details = api(forms_server, "/api/v1/enterprises/ent-a").json()["details"]
+    (training,) = [t for t in details["topic_trainings"] if t["id"] == "HT-T1"]
+    assert training["trainer"] == "王工" and training["enterprise_id"] == "ent-a"
+    with forms_server.client() as c:
+        csrf = _csrf(c, "a-admin", "a-admin-demo")
+        assert c.post(path + "/HT-T1/delete", data={"csrf": csrf}).status_code == 303
+    details = api(forms_server, "/api/v1/enterprises/ent-a").json()["details"]
+    assert all(t["id"] != "HT-T1" for t in details["topic_trainings"])

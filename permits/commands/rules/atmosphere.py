@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from permits.atmosphere import parse_test
 from permits.commands.codes import Code
-from permits.commands.common import signoff_unmet
+from permits.commands.common import countersign_unmet, signoff_unmet
 from permits.errors import InvalidInput, ProfileError, Unmet
 from permits.events import (
     AtmosphereTestRecorded,
@@ -42,12 +42,7 @@ def ventilation_stopped(state: PermitState, payload: Payload, now: datetime) -> 
 def atmosphere_test(state: PermitState, p: AtmosphereTestRecorded, now: datetime) -> list[Unmet]:
     unmet: list[Unmet] = []
     if p.source == "manual":
-        if p.countersign is None:
-            unmet.append(Unmet(Code.MANUAL_TEST_NOT_COUNTERSIGNED))
-        else:
-            if p.countersign.person_id == p.tested_by:
-                unmet.append(Unmet(Code.COUNTERSIGN_SAME_PERSON, {"person": p.tested_by}))
-            unmet.extend(signoff_unmet(state, p.countersign, SignOffMeaning.COUNTERSIGN, now))
+        unmet.extend(countersign_unmet(state, p.countersign, p.tested_by, now))
     try:
         parse_test(test_input(p, state.space, now))
     except InvalidInput as exc:

@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -40,6 +41,7 @@ from sync_server.labels import (
     SIMOPS_VERDICTS,
     SYSTEM_ACTORS,
     TOPICS,
+    anomaly,
     label,
     labels,
     local_time,
@@ -110,6 +112,11 @@ class PageRoute(APIRoute):
             except SyncError as exc:
                 await run_in_threadpool(_finish, request, False)
                 return error_page(request, exc)
+            except RequestValidationError as exc:
+                # A form FastAPI refuses before the page runs (a field too long, one
+                # missing): a page naming the fields, not the API's JSON body.
+                await run_in_threadpool(_finish, request, False)
+                return error_page(request, _form_refused(request, exc))
             except BaseException:
                 await run_in_threadpool(_finish, request, False)
                 raise
@@ -151,6 +158,7 @@ def _ctx(request: Request, who: Principal | None, **extra: Any) -> dict[str, Any
         "csrf": csrf_for(token) if token and who else "",
         "t": local_time,
         "label": label,
+        "anomaly": anomaly,
         "EVENT_TYPES": EVENT_TYPES,
         "PERMIT_STATUSES": PERMIT_STATUSES,
         "PERMIT_TYPES": PERMIT_TYPES,
@@ -206,6 +214,17 @@ def render(
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _form_refused(request: Request, exc: RequestValidationError) -> Unprocessable:
+    _ = request_gettext(request)
+    fields = [str(e["loc"][-1]) for e in exc.errors() if e.get("loc")]
+    shown = ", ".join(dict.fromkeys(fields)) or "-"
+    return Unprocessable(
+        _("the form was not accepted: check {fields} (missing or too long)").format(fields=shown),
+        code="INVALID_INPUT",
+        field=fields[0] if fields else None,
+    )
 
 
 def error_page(request: Request, exc: SyncError) -> HTMLResponse:

@@ -21,7 +21,7 @@ from sync_server.errors import Conflict, SyncError, Unauthorized, Unprocessable
 from sync_server.i18n import Gettext
 from sync_server.labels import ACCOUNT_ROLES, INDUSTRIES
 from sync_server.security import Principal, Role
-from sync_server.services import account_admin, password_policy
+from sync_server.services import account_admin, password_policy, public_codes
 from sync_server.services import accounts as account_service
 from sync_server.services import dashboard as dashboard_service
 from sync_server.services.tenancy import require_role
@@ -32,7 +32,6 @@ router = base.page_router()
 
 USERNAME = re.compile(r"[A-Za-z0-9_.@-]{2,64}")
 DIVISION = re.compile(r"[0-9]{2,12}")
-PHONE = re.compile(r"[0-9+() -]{3,32}")
 ENTERPRISE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 MANAGERS = (Role.OPERATOR, Role.ENTERPRISE_ADMIN)
 
@@ -142,7 +141,7 @@ def _enterprise_errors(form: EnterpriseForm, _: Gettext) -> Errors:
     if form.industry and form.industry not in INDUSTRIES:
         errors.add("industry", _("choose an industry from the list"))
     phone = form.emergency_phone.strip()
-    if phone and not PHONE.fullmatch(phone):
+    if phone and not public_codes.PHONE.fullmatch(phone):
         errors.add("emergency_phone", _("a telephone number has digits, spaces, + ( ) or -"))
     if form.enterprise_id.strip() and not ENTERPRISE_ID.fullmatch(form.enterprise_id.strip()):
         errors.add("enterprise_id", _("a short code has letters, digits or . _ - (no spaces)"))
@@ -172,14 +171,7 @@ def onboard(
     errors = _enterprise_errors(posted, _)
     if errors:
         return _onboarding_page(request, who, posted, errors)
-    details = {
-        k: v
-        for k, v in (
-            ("industry", posted.industry),
-            ("emergency_phone", posted.emergency_phone.strip()),
-        )
-        if v
-    }
+    details = {"industry": posted.industry} if posted.industry else {}
     created = errors.check(
         "credit_code",
         lambda: account_admin.create_enterprise(
@@ -192,6 +184,14 @@ def onboard(
             details=details,
         ),
     )
+    if created is not None and posted.emergency_phone.strip():
+        # where the public pages and the warning card read it (one place, one rule)
+        errors.check(
+            "emergency_phone",
+            lambda: public_codes.set_emergency_phone(
+                conn, who, created["enterprise_id"], posted.emergency_phone
+            ),
+        )
     if created is not None:
         errors.check(
             "admin_username",

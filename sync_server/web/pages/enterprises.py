@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse
 
 from sync_server.deps import AppSettings
 from sync_server.errors import Unprocessable
-from sync_server.labels import BEIJING
+from sync_server.i18n import gettext_for
+from sync_server.labels import BEIJING, space_terms
 from sync_server.security import Role
 from sync_server.services import dashboard as dashboard_service
 from sync_server.services import enterprises as enterprise_service
@@ -28,7 +29,6 @@ from sync_server.services.reference import Kind
 from sync_server.services.tenancy import require_visible
 from sync_server.web.i18n import request_gettext
 from sync_server.web.pages import _base as base
-from sync_server.web.pages import public as public_page
 from sync_server.web.pages._base import PageConn, Who
 
 router = base.page_router()
@@ -118,5 +118,6 @@ def warning_card(
         space=row.data,
         qr=_qr_svg(payload),
         payload=payload,
-        terms=public_page.shown_terms,
+        # the card is a Chinese document, whatever the reader's language
+        terms=lambda codes: space_terms(codes, gettext_for("zh_CN")),
     )

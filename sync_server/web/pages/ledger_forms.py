@@ -41,10 +41,10 @@ ITEMS = "/enterprises/{enterprise_id}/ledger/{kind}"
 DOCUMENT = "document_file"  # the delegation's scan, an upload beside the form's fields
 
 
-def _kind(kind: str) -> Kind:
+def _kind(request: Request, kind: str) -> str:
     if kind not in forms.FORM_KINDS:
-        raise NotFound("not found", code="NOT_FOUND")
-    return Kind(kind)
+        raise NotFound(request_gettext(request)("there is no such page"), code="NOT_FOUND")
+    return kind
 
 
 def _url(enterprise_id: str, kind: str, item_id: str | None = None) -> str:
@@ -68,7 +68,7 @@ def _render(
     conn: Connection,
     who: Principal,
     enterprise_id: str,
-    kind: Kind,
+    kind: str,
     template: str,
     status_code: int = 200,
     **extra: Any,
@@ -80,8 +80,8 @@ def _render(
         who,
         status_code=status_code,
         ent=enterprise_service.get(conn, enterprise_id),
-        kind=kind.value,
-        schema=catalogue.kind_schema(kind.value),
+        kind=kind,
+        schema=forms.schema(kind),
         **extra,
     )
 
@@ -104,7 +104,7 @@ def _form_page(
     conn: Connection,
     who: Principal,
     enterprise_id: str,
-    kind: Kind,
+    kind: str,
     item_id: str | None,
     state: forms.State,
     *,
@@ -119,7 +119,7 @@ def _form_page(
     for key, message in errors or []:
         by_key.setdefault(key, []).append(message)
     document = None
-    if kind is Kind.DELEGATION:
+    if kind == Kind.DELEGATION.value:
         text, sha = ledger_edits.split_attachment(str(state.values.get("document_ref", "")))
         state.values["document_ref"] = text
         document = sha
@@ -131,8 +131,8 @@ def _form_page(
         kind,
         "ledger_form.html",
         status_code,
-        fields=forms.inputs(kind.value),
-        widget=lambda f: forms.widget(kind.value, f),
+        fields=forms.inputs(kind),
+        widget=lambda f: forms.widget(kind, f),
         choices=lambda f: _choices(f, _),
         open_list=forms.open_list,
         OTHER=forms.OTHER,
@@ -145,11 +145,11 @@ def _form_page(
         people=_names(conn, enterprise_id, Kind.PERSON),
         contractors=_names(conn, enterprise_id, Kind.CONTRACTOR),
         spaces=_names(conn, enterprise_id, Kind.SPACE),
-        derived=catalogue.derive(kind.value, stored) if stored else {},
+        derived=catalogue.derive(kind, stored) if stored else {},
         document=document,
         saved=request.query_params.get("saved") == "1",
-        action=_url(enterprise_id, kind.value, item_id if item_id is not None else "new"),
-        list_url=_url(enterprise_id, kind.value),
+        action=_url(enterprise_id, kind, item_id if item_id is not None else "new"),
+        list_url=_url(enterprise_id, kind),
     )
 
 
@@ -157,10 +157,10 @@ def _form_page(
 def item_list(
     request: Request, enterprise_id: str, kind: str, conn: PageConn, who: Who
 ) -> Response:
-    k = _kind(kind)
+    k = _kind(request, kind)
     require_visible(conn, who, enterprise_id)
     _ = request_gettext(request)
-    columns = [f for f in forms.inputs(k.value) if forms.widget(k.value, f) not in ("rows", "json")]
+    columns = [f for f in forms.inputs(k) if forms.widget(k, f) not in ("rows", "json")]
     columns = columns[:3]
     names = _all_names(conn, enterprise_id)
     rows = [
@@ -170,9 +170,9 @@ def item_list(
                 ledger_changes.shown(f, forms.field_value(r.data, f.name), _, names)
                 for f in columns
             ],
-            "url": _url(enterprise_id, k.value, r.item_id),
+            "url": _url(enterprise_id, k, r.item_id),
         }
-        for r in ref.list_items(conn, enterprise_id, k)
+        for r in ledger_edits.items(conn, enterprise_id, k)
     ]
     return _render(
         request,
@@ -184,17 +184,17 @@ def item_list(
         columns=columns,
         rows=rows,
         may_write=_may_write(who),
-        new_url=_url(enterprise_id, k.value, "new"),
-        kinds=[(c.kind, c.label) for c in catalogue.CATALOGUE],
+        new_url=_url(enterprise_id, k, "new"),
+        kinds=[(code, s.label) for code, s in forms.SCHEMAS.items()],
         deleted=request.query_params.get("deleted", ""),
     )
 
 
 @router.get(ITEMS + "/new")
 def new_item(request: Request, enterprise_id: str, kind: str, conn: PageConn, who: Who) -> Response:
-    k = _kind(kind)
+    k = _kind(request, kind)
     require_admin_of(conn, who, enterprise_id)
-    state = forms.state_of_item(k.value, {})
+    state = forms.state_of_item(k, {})
     for name in state.rows:
         state.with_blank_row(name)
     return _form_page(request, conn, who, enterprise_id, k, None, state, stored=None)
@@ -204,14 +204,17 @@ def new_item(request: Request, enterprise_id: str, kind: str, conn: PageConn, wh
 def item_page(
     request: Request, enterprise_id: str, kind: str, item_id: str, conn: PageConn, who: Who
 ) -> Response:
-    k = _kind(kind)
+    k = _kind(request, kind)
     require_visible(conn, who, enterprise_id)
-    row = ref.get(conn, enterprise_id, k, normalised(item_id))
-    state = forms.state_of_item(k.value, row.data)
+    the_id = normalised(item_id)
+    data = ledger_edits.stored(conn, enterprise_id, k, the_id)
+    if data is None:
+        raise NotFound(request_gettext(request)("not found"), code="NOT_FOUND")
+    state = forms.state_of_item(k, data)
     if _may_write(who):
         for name in state.rows:
             state.with_blank_row(name)
-    return _form_page(request, conn, who, enterprise_id, k, row.item_id, state, stored=row.data)
+    return _form_page(request, conn, who, enterprise_id, k, the_id, state, stored=data)
 
 
 async def _posted(request: Request) -> tuple[forms.Form, ledger_edits.Upload | None]:
@@ -250,13 +253,13 @@ async def save_item(
 
 def _save(post: _Post, upload: ledger_edits.Upload | None) -> Response:
     check = FormPost(post.request, post.form.get("csrf"))
-    k = _kind(post.kind)
+    k = _kind(post.request, post.kind)
     item_id = None if post.item_id == "new" else post.item_id
     add_row = post.form.get("_add_row")
     if add_row:
         # "Add a row": the form again with one more, nothing checked or stored.
         require_admin_of(post.conn, post.who, post.enterprise_id)
-        state = forms.with_added_row(k.value, post.form, post.enterprise_id, add_row)
+        state = forms.with_added_row(k, post.form, post.enterprise_id, add_row)
         return _form_page(
             post.request, post.conn, post.who, post.enterprise_id, k, item_id, state, stored=None
         )
@@ -264,7 +267,7 @@ def _save(post: _Post, upload: ledger_edits.Upload | None) -> Response:
         post.conn, post.who, post.enterprise_id, k, item_id, post.form, upload, check.gettext
     )
     if done.saved:
-        return base.see_other(_url(post.enterprise_id, k.value, done.item_id) + "?saved=1")
+        return base.see_other(_url(post.enterprise_id, k, done.item_id) + "?saved=1")
     for name in done.state.rows:
         done.state.with_blank_row(name)
     return _form_page(
@@ -292,22 +295,22 @@ async def delete_item(
 
 def _delete(post: _Post) -> Response:
     FormPost(post.request, post.form.get("csrf"))
-    k = _kind(post.kind)
+    k = _kind(post.request, post.kind)
     the_id = normalised(post.item_id)
-    ledger_edits.remove(post.conn, post.who, post.enterprise_id, k, the_id)
-    return base.see_other(_url(post.enterprise_id, k.value) + f"?deleted={quote(the_id)}")
+    ledger_edits.delete_any(post.conn, post.who, post.enterprise_id, k, the_id)
+    return base.see_other(_url(post.enterprise_id, k) + f"?deleted={quote(the_id)}")
 
 
 @router.get(ITEMS + "/{item_id}/history")
 def item_history(
     request: Request, enterprise_id: str, kind: str, item_id: str, conn: PageConn, who: Who
 ) -> Response:
-    k = _kind(kind)
+    k = _kind(request, kind)
     require_visible(conn, who, enterprise_id)
     _ = request_gettext(request)
     the_id = normalised(item_id)
     names = _all_names(conn, enterprise_id)
-    versions = ledger_changes.history(conn, enterprise_id, k.value, the_id, _, names)
+    versions = ledger_changes.history(conn, enterprise_id, k, the_id, _, names)
     if not versions:
         raise NotFound(_("not found"), code="NOT_FOUND")
     return _render(
@@ -319,8 +322,8 @@ def item_history(
         "ledger_history.html",
         item_id=the_id,
         versions=versions,
-        item_url=_url(enterprise_id, k.value, the_id),
-        list_url=_url(enterprise_id, k.value),
+        item_url=_url(enterprise_id, k, the_id),
+        list_url=_url(enterprise_id, k),
     )
 
 

@@ -11,28 +11,28 @@ from typing import Annotated, Any
 
 from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
+from sqlalchemy.engine import Connection
+from starlette.concurrency import run_in_threadpool
 
 from sync_server.errors import SyncError
 from sync_server.i18n import gettext_for
-from sync_server.labels import EQUIPMENT, HAZARD_FACTORS, PERMIT_TYPES
+from sync_server.labels import PERMIT_TYPES, space_terms
 from sync_server.services import public_codes, public_reports
-from sync_server.services.ledger_choices import GASES
 from sync_server.web.pages import _base as base
 from sync_server.web.pages._base import PageConn
 
 router = base.page_router()
 ZH = gettext_for("zh_CN")
+
+
 # The ledger's codes for gases, hazards and equipment as a passer-by reads them; a code
 # not listed is shown as the ledger wrote it.
-# Ledger codes in the words every other page uses (sync_server/labels.py, and the
-# catalogue's gas names): one table per kind of term, not a copy for this page.
-PUBLIC_TERMS: dict[str, str] = {**GASES, **HAZARD_FACTORS, **EQUIPMENT}
 MAX_PHOTO_READ = int(public_reports.LIMITS["max_photo_bytes"]) + 1
 
 
 def shown_terms(codes: list[str] | tuple[str, ...] | None) -> list[str]:
     """Ledger codes in Chinese (the card and the public page are Chinese documents)."""
-    return [ZH(PUBLIC_TERMS[c]) if c in PUBLIC_TERMS else c for c in codes or ()]
+    return space_terms(codes, ZH)
 
 
 def _render(request: Request, name: str, status_code: int = 200, **extra: Any) -> HTMLResponse:
@@ -107,6 +107,25 @@ async def public_report(
         if data:  # an empty file input sends one empty part
             datas.append(data)
     address = request.client.host if request.client else ""
+    # The photos' decode and re-encode and the writes off the event loop: one
+    # passer-by's upload must not stall every other request.
+    return await run_in_threadpool(
+        _submit, request, conn, token, address, category, text, contact, datas, challenge, nonce
+    )
+
+
+def _submit(
+    request: Request,
+    conn: Connection,
+    token: str,
+    address: str,
+    category: str,
+    text: str,
+    contact: str,
+    photos: list[bytes],
+    challenge: str,
+    nonce: str,
+) -> HTMLResponse:
     try:
         receipt = public_reports.submit(
             conn,
@@ -115,7 +134,7 @@ async def public_report(
             category=category,
             text=text,
             contact=contact,
-            photos=datas,
+            photos=photos,
             challenge_value=challenge,
             nonce=nonce,
         )
