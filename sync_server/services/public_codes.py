@@ -28,6 +28,7 @@ from sync_server.i18n import gettext as _
 from sync_server.schema import devices, enterprises, events, permits, space_public_codes
 from sync_server.security import Principal
 from sync_server.services import audit
+from sync_server.services import names as names_service
 from sync_server.services import reference as ref
 from sync_server.services.permits import OPEN_NOW
 from sync_server.services.reference import Kind
@@ -221,14 +222,6 @@ def scrub(text: str, full_names: dict[str, str]) -> str:
     return _PHONE.sub(lambda m: m.group(1)[:3] + "****", text)
 
 
-def _people_names(conn: Connection, enterprise_id: str) -> dict[str, str]:
-    """Person id → name, from the enterprise's ledger."""
-    return {
-        r.item_id: str(r.data.get("name") or "")
-        for r in ref.list_items(conn, enterprise_id, Kind.PERSON)
-    }
-
-
 def _open_permit_states(
     conn: Connection, enterprise_id: str, space_id: str, now: datetime
 ) -> list[tuple[Any, Any]]:
@@ -288,7 +281,7 @@ def status_now(
     base: dict[str, Any] = {"last_contact": now_iso(contact) if contact else None, "jobs": []}
     if contact is None or now - contact > STALE_AFTER:
         return {**base, "state": "unknown", "stale_minutes": int(STALE_AFTER.total_seconds() // 60)}
-    names = _people_names(conn, enterprise_id)
+    names = names_service.person_names(conn, enterprise_id)
     jobs = [
         _job(row, s, names) for row, s in _open_permit_states(conn, enterprise_id, space_id, now)
     ]
@@ -324,7 +317,7 @@ def public_view(conn: Connection, token: str, now: datetime | None = None) -> di
             enterprises.c.enterprise_id == eid
         )
     ).one()
-    names = _people_names(conn, eid)
+    names = names_service.person_names(conn, eid)
     masks = {n: mask_name(n) for n in names.values() if n}
     space = item.data
     four = space.get("four_lists") or {}

@@ -33,6 +33,7 @@ from sync_server.i18n import gettext as _
 from sync_server.schema import devices, sign_in_failures, signon_codes
 from sync_server.security import Principal, normalise_code, token_digest
 from sync_server.services import accounts, audit, one_time_codes
+from sync_server.services import names as names_service
 from sync_server.services import reference as ref
 from sync_server.services.reference import Kind
 from sync_server.settings import Settings
@@ -95,13 +96,6 @@ def _row_out(row: Any, now: datetime, names: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _names(conn: Connection, enterprise_id: str) -> dict[str, str]:
-    return {
-        r.item_id: str(r.data.get("name", r.item_id))
-        for r in ref.list_items(conn, enterprise_id, Kind.PERSON)
-    }
-
-
 def issue(
     conn: Connection, who: Principal, enterprise_id: str, person_id: str
 ) -> tuple[str, dict[str, Any]]:
@@ -154,7 +148,7 @@ def issue(
 def listing(conn: Connection, enterprise_id: str) -> list[dict[str, Any]]:
     """Every code of the enterprise, newest first, with its state (never the code)."""
     now = datetime.now(UTC)
-    names = _names(conn, enterprise_id)
+    names = names_service.person_names(conn, enterprise_id)
     rows = conn.execute(
         sa.select(signon_codes)
         .where(signon_codes.c.enterprise_id == enterprise_id)

@@ -64,7 +64,7 @@ def hazard_list(request: Request, conn: PageConn, who: Who) -> HTMLResponse:
         who,
         result=result,
         names=dashboard_service.enterprise_names(conn, who),
-        people=names_service.person_names(conn, who),
+        people=names_service.people_in_scope(conn, who),
         form=request.query_params,
         error=None,
         **base.list_page(filters, size, page, pages),
@@ -172,7 +172,7 @@ def _hazard_response(
         closure_checks=checks,
         names=dashboard_service.enterprise_names(conn, who),
         space_names=names_service.space_names(conn, who),
-        people=names_service.person_names(conn, who).get(h["enterprise_id"], {}),
+        people=names_service.people_in_scope(conn, who).get(h["enterprise_id"], {}),
         error=error,
     )
 

@@ -29,7 +29,7 @@ from sync_server.services import blobs, ledger_changes, ledger_edits
 from sync_server.services import enterprises as enterprise_service
 from sync_server.services import ledger_catalogue as catalogue
 from sync_server.services import ledger_forms as forms
-from sync_server.services import reference as ref
+from sync_server.services import names as names_service
 from sync_server.services.reference import Kind
 from sync_server.services.tenancy import require_admin_of, require_visible
 from sync_server.web.i18n import request_gettext
@@ -57,10 +57,8 @@ def _may_write(who: Principal) -> bool:
 
 
 def _names(conn: Connection, enterprise_id: str, kind: Kind) -> dict[str, str]:
-    return {
-        r.item_id: str(r.data.get("name") or r.item_id)
-        for r in ref.list_items(conn, enterprise_id, kind)
-    }
+    """The current items of a kind by id (what a choice offers and a field shows)."""
+    return names_service.item_names(conn, enterprise_id, kind, current_only=True)
 
 
 def _render(
