@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from sync_server.services import signon_codes
 from tablet_app.context import AppContext
 from tablet_app.desk import PermitDesk
 from tablet_app.presenters.first_signon import CONFIRM, FirstSignOnPresenter
@@ -273,3 +274,10 @@ def test_the_pages_keep_to_the_enterprise_check_csrf_and_show_a_code_once(
         assert nameless.status_code == 422 and "请先为平板命名" in nameless.text
         after = a.get("/web/enterprises/ent-a/devices").text.count("等待平板注册")
         assert after == before
+        # the slip reads in the reader's language, the PIN's bounds the core's own
+        low, high = signon_codes.PIN_DIGITS
+        english = a.post(issue + "?lang=en", data={"csrf": csrf}).text
+        assert f"Choose a PIN of {low} to {high} digits" in english
+        assert "首次登录单" not in english and "只能使用一次" not in english
+        chinese = a.post(issue + "?lang=zh_CN", data={"csrf": csrf}).text
+        assert f"自己设定 {low} 至 {high} 位数字的 PIN 码" in chinese
