@@ -264,3 +264,20 @@ def test_a_linked_permit_that_agrees_is_no_anomaly(world: World) -> None:
     fire_linked_to_an_active_permit(world, "CS-2")
     assert "HOT_WORK_LINK_MISMATCH" not in trace(world, "HW-1")["permit"]["anomalies"]
     assert "HOT_WORK_LINK_MISMATCH" not in trace(world, "CS-2")["permit"]["anomalies"]
+
+
+def test_the_hot_work_trace_says_in_words_how_the_linked_permit_differed(
+    world: World,
+) -> None:
+    from tests.sync_server.test_ledger_cross_check import _signed_in_page
+
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    push(world, tab, simple_permit(tab, "CS-1", "T-1"))
+    push_fire_linked_to(world, tab, "CS-1", 2, START)
+    page = _signed_in_page(world, "/web/permits/HW-1")
+    anomalies = page[page.index('id="h-anom"') :]
+    anomalies = anomalies[: anomalies.index("</section>")]
+    assert "关联作业票的状态" in anomalies
+    assert "作业中" in anomalies and "尚无记录" in anomalies  # recorded, then the server's
+    assert "status:" not in anomalies and "active" not in anomalies  # words, never codes
+    assert "none" not in anomalies

@@ -521,8 +521,12 @@ def test_editing_a_person_keeps_their_pin_and_deleting_leaves_a_tombstone(
         r = c.post(ENT + "/ledger/people/HT-P1/delete", data={"csrf": csrf})
         assert r.status_code == 303
         assert stored(forms_server, "people", "HT-P1") is None
+        said = re.search(r'id="deleted">([^<]*)<', c.get(r.headers["location"]).text)
+        assert said and "吴六六" in said.group(1) and "HT-P1" not in said.group(1)  # a name
         history = c.get(ENT + "/ledger/people/HT-P1/history")
         assert history.status_code == 200 and "已删除" in history.text
+        heading = re.search(r"<h1>([^<]*)</h1>", history.text)
+        assert heading and "吴六六" in heading.group(1) and "HT-P1" not in heading.group(1)
         assert "吴六" in history.text and "吴六六" in history.text
     pull = api(forms_server, "/api/v1/sync/reference?cursor=0&limit=5000")
     tomb = [i for i in pull.json()["items"] if i["item_id"] == "HT-P1"]

@@ -161,6 +161,7 @@ def item_list(
     columns = [f for f in forms.inputs(k) if forms.widget(k, f) not in ("rows", "json")]
     columns = columns[:3]
     names = _all_names(conn, enterprise_id)
+    gone = request.query_params.get("deleted", "")
     rows = [
         {
             "item_id": r.item_id,
@@ -184,7 +185,7 @@ def item_list(
         may_write=_may_write(who),
         new_url=_url(enterprise_id, k, "new"),
         kinds=[(code, s.label) for code, s in forms.SCHEMAS.items()],
-        deleted=request.query_params.get("deleted", ""),
+        deleted=ledger_edits.label(conn, enterprise_id, k, normalised(gone), _) if gone else "",
     )
 
 
@@ -319,6 +320,7 @@ def item_history(
         k,
         "ledger_history.html",
         item_id=the_id,
+        item_label=ledger_edits.label(conn, enterprise_id, k, the_id, _),
         versions=versions,
         item_url=_url(enterprise_id, k, the_id),
         list_url=_url(enterprise_id, k),
