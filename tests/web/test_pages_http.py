@@ -174,6 +174,9 @@ def test_bureau_finding_through_the_loop_to_a_confirmed_closure(
     )
     assert late.status_code == 422 and f"整改期限 {past} 已过" in late.text
 
+    # who did a step on site is chosen among the enterprise's people by name
+    form = admin_b.get(url).text
+    assert '<option value="b-p-wu">吴芳</option>' in form and "人员编号" not in form
     deadline = (date.today() + timedelta(days=7)).isoformat()
     steps = [
         {"action": "plan", "measures": "加装联锁", "responsible": "孙海", "deadline": deadline},

@@ -173,6 +173,8 @@ def _hazard_response(
         names=dashboard_service.enterprise_names(conn, who),
         space_names=names_service.space_names(conn, who),
         people=names_service.people_in_scope(conn, who).get(h["enterprise_id"], {}),
+        # Who did a step on site is chosen by name; the form posts the person's id.
+        choosable_people=names_service.person_names(conn, h["enterprise_id"], current_only=True),
         error=error,
     )
 
