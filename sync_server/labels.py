@@ -207,6 +207,24 @@ HAZARD_SOURCES: dict[str, str] = {
     "automatic": N_("automatic finding"),
 }
 
+# The loop's next steps as the hazard page's step form offers them (hazard.html).
+HAZARD_STEPS: dict[str, str] = {
+    "plan": N_("plan the rectification"),
+    "rectify": N_("record the rectification"),
+    "verify": N_("verify (someone other than the rectifier)"),
+    "reject": N_("verification failed: back to planned"),
+    "close": N_("close (销号)"),
+}
+
+# The step form's fields as its labels name them (hazard.html).
+HAZARD_STEP_FIELDS: dict[str, str] = {
+    "measures": N_("Measures"),
+    "responsible": N_("Responsible person"),
+    "deadline": N_("Deadline"),
+    "evidence": N_("Evidence"),
+    "person": N_("Done on site by"),
+}
+
 HAZARD_ACTIONS: dict[str, str] = {
     "hazard_reported": N_("reported"),
     "hazard_planned": N_("rectification planned"),
@@ -419,6 +437,17 @@ def words(text: str | None, _: Gettext, names: dict[str, str] | None = None) -> 
         ids = "|".join(re.escape(k) for k in sorted(names, key=len, reverse=True))
         text = re.sub(rf"(?<![\w-])(?:{ids})(?![\w-])", lambda m: names[m.group(0)], text)
     return text
+
+
+def hazard_text(
+    source: str | None, text: str | None, _: Gettext, names: dict[str, str] | None = None
+) -> str:
+    """A hazard's title or description as shown: the server's own (an automatic finding,
+    written from the core's message, which names codes and people by id) in words; what a
+    person typed (an inspection, a worker's report) exactly as they typed it."""
+    if source == "automatic":
+        return words(text, _, names)
+    return text or ""
 
 
 def labels(table: dict[str, str], codes: list[str] | tuple[str, ...] | None, _: Gettext) -> str:

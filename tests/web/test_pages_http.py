@@ -206,6 +206,24 @@ def test_bureau_finding_through_the_loop_to_a_confirmed_closure(
     assert 'id="closure-checked"' in page.text and "县应急管理局 李监管" in page.text
 
 
+def test_a_hazard_title_a_person_typed_is_shown_as_typed(bureau: httpx.Client) -> None:
+    """Only the server's own text (an automatic finding) has its codes put in words: a
+    reviewer's "harness" stays "harness", not 全身式安全带."""
+    typed = "2号罐入口 harness 挂点松动"
+    r = bureau.post(
+        "/web/hazards",
+        data={
+            "csrf": csrf(bureau),
+            "enterprise_id": "ent-b",
+            "title": typed,
+            "category": "MEM10-13-2",
+        },
+    )
+    assert r.status_code == 303, r.text
+    page = bureau.get(r.headers["location"]).text
+    assert f"<h1>{typed}</h1>" in page
+
+
 def _csv(r: httpx.Response) -> list[list[str]]:
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert r.content.startswith("\ufeff".encode())
