@@ -25,9 +25,9 @@ from permits.space_code import public_url
 from sync_server import domain
 from sync_server.errors import NotFound, Unprocessable
 from sync_server.i18n import gettext as _
-from sync_server.schema import devices, enterprises, events, permits, space_public_codes
+from sync_server.schema import devices, enterprises, permits, space_public_codes
 from sync_server.security import Principal
-from sync_server.services import audit
+from sync_server.services import audit, chains
 from sync_server.services import names as names_service
 from sync_server.services import reference as ref
 from sync_server.services.permits import OPEN_NOW
@@ -235,15 +235,7 @@ def _open_permit_states(
     )
     out = []
     for row in rows:
-        chain = [
-            domain.parse_event(b[0])
-            for b in conn.execute(
-                sa.select(events.c.body)
-                # Permit ids are unique per enterprise (migration 0006).
-                .where(events.c.enterprise_id == enterprise_id, events.c.permit_id == row.permit_id)
-                .order_by(events.c.seq)
-            )
-        ]
+        chain = chains.parsed(conn, enterprise_id, row.permit_id)
         if not chain:
             continue
         summary, _replayer = domain.replay_chain(chain, now)
