@@ -21,7 +21,7 @@ from sync_server.errors import NotFound, Unprocessable
 from sync_server.i18n import Gettext
 from sync_server.ids import id_problem, normalised
 from sync_server.security import Principal
-from sync_server.services import audit, blobs, ledger_history, ledger_yearly
+from sync_server.services import audit, blobs, ledger_history, ledger_yearly, public_codes
 from sync_server.services import hazards as hazard_service
 from sync_server.services import ledger_catalogue as catalogue
 from sync_server.services import ledger_forms as forms
@@ -56,6 +56,7 @@ def save(
     )
     if kind is Kind.SPACE:
         hazard_service.follow_ledger(conn, who, enterprise_id, item_id, after)
+        public_codes.issue_first(conn, who, enterprise_id, item_id)  # its QR's token
     return before, after
 
 

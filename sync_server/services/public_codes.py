@@ -77,10 +77,42 @@ def _insert(conn: Connection, enterprise_id: str, space_id: str) -> str:
     return token
 
 
-def ensure_token(conn: Connection, enterprise_id: str, space_id: str) -> str:
-    """The space's current token, made on first use (the first card printed)."""
+def _issue(conn: Connection, who: Principal, enterprise_id: str, space_id: str) -> str:
+    token = _insert(conn, enterprise_id, space_id)
+    audit.record(
+        conn,
+        who,
+        "public_code.issue",
+        "space",
+        space_id,
+        enterprise_id=enterprise_id,
+        before=None,
+        after={"token": token[:4] + "…"},
+    )
+    return token
+
+
+def issue_first(conn: Connection, who: Principal, enterprise_id: str, space_id: str) -> None:
+    """A space saved for the first time gets its token (audit-logged); one that has had a
+    token keeps what it has: a withdrawn code is not brought back by an edit."""
+    had = conn.execute(
+        sa.select(space_public_codes.c.token).where(
+            space_public_codes.c.enterprise_id == enterprise_id,
+            space_public_codes.c.space_id == space_id,
+        )
+    ).first()
+    if had is None:
+        _issue(conn, who, enterprise_id, space_id)
+
+
+def issue(conn: Connection, who: Principal, enterprise_id: str, space_id: str) -> str:
+    """The space's code, issued by the admin where it has none (a space entered before
+    codes were made on saving, or one whose code was withdrawn). Audit-logged."""
+    require_admin_of(conn, who, enterprise_id)
     ref.get(conn, enterprise_id, Kind.SPACE, space_id)  # NotFound for no such space
-    return current_token(conn, enterprise_id, space_id) or _insert(conn, enterprise_id, space_id)
+    return current_token(conn, enterprise_id, space_id) or _issue(
+        conn, who, enterprise_id, space_id
+    )
 
 
 def rotate(conn: Connection, who: Principal, enterprise_id: str, space_id: str) -> str:
@@ -145,7 +177,18 @@ def card_url(conn: Connection, base_url: str | None, enterprise_id: str, space_i
             code="PUBLIC_BASE_URL_MISSING",
             field="public_base_url",
         )
-    return public_url(base_url, ensure_token(conn, enterprise_id, space_id))
+    # A read never makes a token: issuing one is a write with its audit entry.
+    token = current_token(conn, enterprise_id, space_id)
+    if token is None:
+        raise Unprocessable(
+            _(
+                "This space has no public code yet, so no warning card can be printed: the "
+                "enterprise's admin issues one on the enterprise's public page (码上查)."
+            ),
+            code="PUBLIC_CODE_MISSING",
+            field="space_id",
+        )
+    return public_url(base_url, token)
 
 
 @dataclass(frozen=True)
