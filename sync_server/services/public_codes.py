@@ -22,12 +22,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from permits.space_code import public_url
-from sync_server import domain
 from sync_server.errors import NotFound, Unprocessable
 from sync_server.i18n import gettext as _
 from sync_server.schema import devices, enterprises, permits, space_public_codes
 from sync_server.security import Principal
-from sync_server.services import audit, chains
+from sync_server.services import audit, public_folds
 from sync_server.services import names as names_service
 from sync_server.services import reference as ref
 from sync_server.services.permits import OPEN_NOW
@@ -278,11 +277,8 @@ def _open_permit_states(
     )
     out = []
     for row in rows:
-        chain = chains.parsed(conn, enterprise_id, row.permit_id)
-        if not chain:
-            continue
-        summary, _replayer = domain.replay_chain(chain, now)
-        if summary.status in OPEN_STATUSES:
+        summary = public_folds.summary_at(conn, row, now)
+        if summary is not None and summary.status in OPEN_STATUSES:
             out.append((row, summary))
     return out
 

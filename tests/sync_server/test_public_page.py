@@ -184,6 +184,37 @@ def test_status_active_none_and_stale(app: Any, web: ASGIClient) -> None:
         public.close()
 
 
+def test_a_new_event_changes_what_the_page_shows_at_once(app: Any, web: ASGIClient) -> None:
+    """The page keeps each permit's fold between views (``services.public_folds``); the
+    next event pushed is on the next view."""
+    from sync_server.services import public_folds
+    from tests.sync_server.chains import cancelled, enroll_tablet, simple_permit
+
+    sign_in(web, "a-admin")
+    path = public_path(card_url(web, "A-T1"))
+    token = web.post(
+        "/api/v1/auth/token", data={"username": "a-admin", "password": "a-admin-demo"}
+    ).json()["access_token"]
+    tab = enroll_tablet(web, {"Authorization": f"Bearer {token}"})
+
+    def push(events: list[dict[str, Any]]) -> None:
+        r = web.post("/api/v1/sync/events", json={"events": events}, headers=tab.headers)
+        assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
+
+    push(simple_permit(tab, "A-2026-0100", "A-T1"))
+    public = ASGIClient(app)  # a phone: no session
+    try:
+        assert 'data-state="none"' not in public.get(path).text  # a permit stands
+        seq, head = tab.heads["A-2026-0100"]
+        assert ("ent-a", "A-2026-0100", seq, head) in public_folds._folds  # kept
+        assert 'data-state="none"' not in public.get(path).text  # the kept fold, same answer
+        push([tab.event("A-2026-0100", cancelled())])
+        after = public.get(path).text
+        assert 'data-state="none"' in after and "无作业" in after
+    finally:
+        public.close()
+
+
 def test_the_page_shows_no_id_full_name_or_phone(app: Any, web: ASGIClient) -> None:
     from cspermit.demo.seed import DEMO_PEOPLE
 
