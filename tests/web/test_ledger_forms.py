@@ -27,7 +27,14 @@ import pytest
 
 from permits.reference import hash_pin
 from sync_server.labels import BEIJING
-from tests.web.conftest import SCREENSHOTS, DemoServer, seed_demo, serve, sign_in
+from tests.web.conftest import (
+    SCREENSHOTS,
+    DemoServer,
+    browser_sign_in,
+    seed_demo,
+    serve,
+    sign_in,
+)
 
 ENT = "/web/enterprises/ent-a"
 USCC = "91530102MA6K6GH00F"  # a valid 统一社会信用代码
@@ -69,14 +76,6 @@ def today(days: int = 0) -> str:
 
 
 # ---------------------------------------------------------------- the browser walk
-
-
-def _sign_in(page: Any, base: str) -> None:
-    page.goto(base + "/web/")
-    page.get_by_label("用户名").fill("a-admin")
-    page.get_by_label("密码").fill("a-admin-demo")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(base + "/web/")
 
 
 def _save(page: Any) -> None:
@@ -325,7 +324,7 @@ def test_an_admin_enters_the_ledger_through_the_forms_and_a_tablet_syncs_it(
     page: Any, forms_server: DemoServer, tmp_path: Path
 ) -> None:
     base = forms_server.url
-    _sign_in(page, base)
+    browser_sign_in(page, base, start="/web/")
     _space(page, base, forms_server)
     _contractor(page, base, forms_server)
     _person(page, base, forms_server)
@@ -358,7 +357,7 @@ def test_an_admin_enters_the_ledger_through_the_forms_and_a_tablet_syncs_it(
 @pytest.mark.browser
 def test_a_tablet_width_form_does_not_scroll_sideways(page: Any, forms_server: DemoServer) -> None:
     page.set_viewport_size({"width": 800, "height": 1200})
-    _sign_in(page, forms_server.url)
+    browser_sign_in(page, forms_server.url, start="/web/")
     page.goto(forms_server.url + ENT + "/ledger/spaces/A-T1")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 800, width

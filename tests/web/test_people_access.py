@@ -29,7 +29,7 @@ from tablet_app.presenters.scanning import decode_frame, parse_enrolment_code
 from tablet_app.presenters.settings import SettingsPresenter
 from tablet_app.presenters.signin import SignInPresenter
 from tablet_app.store import Store
-from tests.web.conftest import SCREENSHOTS, DemoServer
+from tests.web.conftest import SCREENSHOTS, DemoServer, browser_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -41,14 +41,6 @@ def _run(coro: Coroutine[Any, Any, Any]) -> Any:
     # async calls run on a loop of their own in another thread.
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
-
-
-def _sign_in(page: Any, base: str) -> None:
-    page.goto(base + "/web/sign-in")
-    page.get_by_label("用户名").fill("a-admin")
-    page.get_by_label("密码").fill("a-admin-demo")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(r".*/web/.*"))
 
 
 def _qr_in(png: bytes) -> str | None:
@@ -100,7 +92,7 @@ def test_web_enrolment_and_first_sign_on_end_to_end(
     demo_server: DemoServer, page: Any, tmp_path: Path
 ) -> None:
     base = demo_server.url
-    _sign_in(page, base)
+    browser_sign_in(page, base)
     page.goto(base + "/web/enterprises/ent-a")
     page.get_by_role("link", name="作业平板").click()
     page.wait_for_url(base + "/web/enterprises/ent-a/devices")
