@@ -24,10 +24,10 @@ from permits.events import (
 from permits.hot_work.codes import HotWorkCode
 from permits.hot_work.data import (
     AUTHORITY_RANK,
-    calendar,
     effective_level,
     hot_work_rules,
     level_rule,
+    years_without_calendar,
 )
 from permits.hot_work.events import (
     MANUAL,
@@ -73,11 +73,14 @@ def drafted(state: HotWorkState, p: HotWorkDrafted, now: datetime) -> list[Unmet
     ids = [f.point_id for f in p.fire_points]
     for point in sorted({i for i in ids if ids.count(i) > 1}):
         unmet.append(Unmet(_C.HOT_WORK_FIRE_POINT_DUPLICATE, {"point": point}))
-    end = p.planned_end.astimezone(p.planned_start.tzinfo)
-    for year in range(p.planned_start.year, end.year + 1):
-        if calendar(year) is None:
+    # A year without a holiday calendar is not refused: its days count as holidays (the
+    # level goes up, data.raise_reasons), and the draft must say so, so that a calendar
+    # installed later leaves the permit as it was written (docs/rules.md, Hot work).
+    gaps = years_without_calendar(p.planned_start, p.planned_end)
+    for year in gaps:
+        if year not in p.years_without_calendar:
             unmet.append(Unmet(_C.HOT_WORK_CALENDAR_MISSING, {"year": year}))
-    level = effective_level(p.base_level, p.planned_start, p.planned_end)
+    level = effective_level(p.base_level, p.planned_start, p.planned_end, p.years_without_calendar)
     validity = level_rule(level).validity
     if p.planned_end - p.planned_start > validity:
         unmet.append(

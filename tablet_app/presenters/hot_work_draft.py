@@ -19,7 +19,13 @@ from typing import Any
 
 from permits.errors import RuleViolation, Unmet
 from permits.events import Payload, SignOffMeaning
-from permits.hot_work.data import effective_level, hot_work_rules, level_rule, raise_reasons
+from permits.hot_work.data import (
+    effective_level,
+    hot_work_rules,
+    level_rule,
+    raise_reasons,
+    years_without_calendar,
+)
 from permits.hot_work.events import (
     FirePoint,
     HotWorkApproved,
@@ -283,6 +289,7 @@ class HotWorkDraftPresenter:
             work_description=self.form.work,
             linked_permit_id=link if space_id else None,
             linked_space_id=space_id,
+            years_without_calendar=years_without_calendar(start, end),
         )
         out: list[tuple[Payload, str]] = [(drafted, "")]
         leader = self.context.user
@@ -397,19 +404,26 @@ class HotWorkDraftPresenter:
     def view(self) -> DraftView:
         pid = self.permit_id
         state = self.hot.state(pid) if pid else None
-        if state is not None and state.base_level is not None:
-            base = state.base_level
+        if state is not None and state.level is not None and state.base_level is not None:
+            base, level, reasons = state.base_level, state.level, state.raised_because
             start, end = state.planned_start, state.planned_end
-        else:
+            gaps = state.years_without_calendar
+        else:  # the form before it is written: the rule the fold will apply
             base = self.form.base_level
             start, end = self._window()
+            gaps = years_without_calendar(start, end)
+            reasons = raise_reasons(start, end, gaps)
+            level = effective_level(base, start, end, gaps)
         assert start is not None and end is not None
-        reasons = raise_reasons(start, end)
-        level = effective_level(base, start, end)
         if level is not base:
             level_line = _("{level}: raised from {base} because of {why}").format(
                 level=level_text(level), base=level_text(base), why=raise_text(reasons)
             )
+            if gaps:
+                level_line += " · " + _(
+                    "the holiday arrangements for {years} are not installed: every day counts "
+                    "as a holiday"
+                ).format(years=", ".join(str(y) for y in gaps))
             level_level = Level.WARN
         else:
             level_line = _("{level}: not raised").format(level=level_text(level))
