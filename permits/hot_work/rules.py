@@ -8,7 +8,7 @@ judged on the snapshot the event carries (docs/rules.md, Hot work).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from permits.commands.codes import Code
@@ -16,6 +16,7 @@ from permits.commands.common import countersign_unmet, no_rule, signoff_unmet
 from permits.commands.permit_type import PermitType, Step, register_permit_type
 from permits.errors import ProfileError, Unmet
 from permits.events import (
+    Certificate,
     EventType,
     PersonSnapshot,
     SignOff,
@@ -50,7 +51,7 @@ from permits.hot_work.events import (
 )
 from permits.hot_work.state import SUSPENDABLE, HotWorkState, HotWorkStatus
 
-__all__ = ["HOT_WORK", "HotWorkCode", "hot_work_duties"]
+__all__ = ["HOT_WORK", "HotWorkCode", "hot_work_duties", "operator_certificate"]
 
 
 _C = HotWorkCode
@@ -60,9 +61,15 @@ def _minutes(delta: Any) -> int:
     return int(delta.total_seconds() // 60)
 
 
-def _certified(person: PersonSnapshot, at: datetime) -> bool:
+def operator_certificate(person: PersonSnapshot, day: date) -> Certificate | None:
+    """The person's welding and hot-cutting certificate valid on ``day`` (the kind is
+    profile data), or None: an operator without one is refused."""
     kind = hot_work_rules().operators.certificate
-    return any(c.kind == kind and c.valid_until >= at.date() for c in person.certificates)
+    return next((c for c in person.certificates if c.kind == kind and c.valid_until >= day), None)
+
+
+def _certified(person: PersonSnapshot, at: datetime) -> bool:
+    return operator_certificate(person, at.date()) is not None
 
 
 def drafted(state: HotWorkState, p: HotWorkDrafted, now: datetime) -> list[Unmet]:

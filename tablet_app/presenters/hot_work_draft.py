@@ -21,7 +21,6 @@ from permits.errors import RuleViolation, Unmet
 from permits.events import Payload, SignOffMeaning
 from permits.hot_work.data import (
     effective_level,
-    hot_work_rules,
     level_rule,
     raise_reasons,
     years_without_calendar,
@@ -35,9 +34,10 @@ from permits.hot_work.events import (
     HotWorkRoleAssigned,
 )
 from permits.hot_work.replay import HotWorkSession
+from permits.hot_work.rules import operator_certificate
 from permits.state import Status
 from tablet_app.context import AppContext
-from tablet_app.desk import PermitDesk
+from tablet_app.desk import PermitDesk, person_snapshot
 from tablet_app.hot_work_desk import HotWorkDesk, hot_work_authority
 from tablet_app.i18n import _
 from tablet_app.permit_ids import new_permit_id
@@ -251,20 +251,21 @@ class HotWorkDraftPresenter:
     # ---- certificates in words
 
     def _certificate_line(self, row: dict[str, Any]) -> tuple[str, bool]:
-        kind = hot_work_rules().operators.certificate
-        day = self.context.now().date()
         name = str(row.get("name", row["id"]))
-        for cert in row.get("certificates", ()):
-            if cert.get("kind") == kind and str(cert.get("valid_until")) >= day.isoformat():
-                return (
-                    _("{name}: {certificate} no. {number}, valid until {until}").format(
-                        name=name,
-                        certificate=_(CERTIFICATE_NAME),
-                        number=cert.get("number") or "-",
-                        until=cert.get("valid_until"),
-                    ),
-                    True,
-                )
+        try:  # the core's rule on the person as the permit would record them
+            cert = operator_certificate(person_snapshot(row), self.context.now().date())
+        except ValueError:  # a ledger row the snapshot cannot read holds no valid certificate
+            cert = None
+        if cert is not None:
+            return (
+                _("{name}: {certificate} no. {number}, valid until {until}").format(
+                    name=name,
+                    certificate=_(CERTIFICATE_NAME),
+                    number=cert.number or "-",
+                    until=cert.valid_until.isoformat(),
+                ),
+                True,
+            )
         return (
             _("{name}: no valid {certificate}").format(name=name, certificate=_(CERTIFICATE_NAME)),
             False,
