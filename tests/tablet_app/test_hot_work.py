@@ -103,6 +103,7 @@ def test_an_operator_without_a_certificate_is_refused_by_name_and_nothing_is_sto
     people = {p.person_id: p for p in draft.view().people}
     assert "没有有效的焊接与热切割作业证" in people[demo.ELECTRICIAN].text
     assert people[demo.ELECTRICIAN].level.value == "alarm"
+    assert "T-3201" in people[demo.ENTRANT_B].text and "2028-01-01" in people[demo.ENTRANT_B].text
 
 
 def test_the_watcher_cannot_be_an_operator(world: World) -> None:
