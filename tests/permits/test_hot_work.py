@@ -34,6 +34,7 @@ from permits.hot_work import (
     judge_analysis,
     raise_reasons,
 )
+from permits.hot_work.data import years_without_calendar
 from permits.hot_work.events import (
     FirePoint,
     HotWorkAlarmCleared,
@@ -230,6 +231,45 @@ def test_the_level_goes_up_one_step_at_night_on_rest_days_and_holidays() -> None
     assert raise_reasons(makeup_workday, makeup_workday + timedelta(hours=2)) == ()
     # Half-open: a window ending at 20:00 does not reach the night.
     assert raise_reasons(T0.replace(hour=18), T0.replace(hour=20)) == ()
+
+
+def test_a_year_without_a_holiday_calendar_counts_as_holidays_and_the_draft_records_it(
+    key: DeviceKey,
+) -> None:
+    # 2099 has no calendar installed (permits/data/hot_work/holidays): a Wednesday morning.
+    start = datetime(2099, 1, 7, 9, tzinfo=CST)
+    window = {"planned_start": start, "planned_end": start + timedelta(hours=2)}
+    assert years_without_calendar(start, start + timedelta(hours=2)) == (2099,)
+    assert raise_reasons(start, start + timedelta(hours=2)) == ("no_calendar",)
+    # Not refused: written at the stricter level, and the draft must say which years.
+    unrecorded = drafted(base_level=HotWorkLevel.SECOND, **window)
+    with pytest.raises(RuleViolation) as caught:
+        HotWorkSession(key).record(unrecorded, start, actor="P-LEAD", permit_id="HW-1")
+    assert [str(c) for c in caught.value.codes] == ["HOT_WORK_CALENDAR_MISSING"]
+    s = HotWorkSession(key)
+    s.record(
+        drafted(base_level=HotWorkLevel.SECOND, years_without_calendar=(2099,), **window),
+        start,
+        actor="P-LEAD",
+        permit_id="HW-1",
+    )
+    assert s.state.level is HotWorkLevel.FIRST and s.state.raised_because == ("no_calendar",)
+    assert replay_permit(s.events, start).clean
+    # A year the draft recorded as without data stays raised once its calendar is installed
+    # (2026 is installed; this Wednesday would not raise the level by itself).
+    weekday = {"planned_start": T0, "planned_end": T0 + timedelta(hours=2)}
+    assert raise_reasons(T0, T0 + timedelta(hours=2)) == ()
+    s = HotWorkSession(key)
+    s.record(
+        drafted(base_level=HotWorkLevel.SECOND, years_without_calendar=(2026,), **weekday),
+        T0,
+        actor="P-LEAD",
+        permit_id="HW-2",
+    )
+    assert s.state.level is HotWorkLevel.FIRST
+    # Only the window's own years can be recorded.
+    with pytest.raises(ValueError, match="years_without_calendar"):
+        drafted(years_without_calendar=(2025,))
 
 
 def test_validity_follows_the_raised_level(key: DeviceKey) -> None:
