@@ -3,6 +3,7 @@ confined-space permit, alarms, the fire watch, replay findings (docs/rules.md, H
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -628,8 +629,10 @@ def test_a_hot_work_permit_joins_the_simops_check_and_acknowledges_in_its_chain(
     s = approved_session(key, linked_permit_id="CS-9", linked_space_id="TANK-3")
     hot = hot_work_footprint(s.state)
     assert hot.points == (Point(0, 0, 1),) and hot.approver == "P-SAFE"
+    # A second crew's confined-space permit in the same tank (CS-9, the one the hot
+    # work is linked to, is the same job: never a conflict, permits.simops.one_job).
     entry = Footprint(
-        permit_id="CS-9",
+        permit_id="CS-8",
         type=WorkType.CONFINED_SPACE,
         start=T0,
         end=T0 + timedelta(hours=6),
@@ -638,18 +641,19 @@ def test_a_hot_work_permit_joins_the_simops_check_and_acknowledges_in_its_chain(
         space_id="TANK-3",
         approver="P-WANG",
     )
+    assert conflicts([hot, dataclasses.replace(entry, permit_id="CS-9")]) == []
     [conflict] = conflicts([hot, entry])
     assert conflict.verdict is Verdict.CONDITIONAL
     digest = pair_digest(hot, entry)
     at = T0 - timedelta(minutes=30)
     ack = HotWorkSimopsAcknowledged(
-        other_permit_id="CS-9",
+        other_permit_id="CS-8",
         coordinator_id="P-COORD",
         digest=digest,
         signoff=s.signoff("P-SAFE", SignOffMeaning.APPROVE, at),
     )
     s.record(ack, at, actor="P-SAFE")
-    theirs = Acknowledgement("CS-9", "HW-1", "P-WANG", "P-COORD", digest)
+    theirs = Acknowledgement("CS-8", "HW-1", "P-WANG", "P-COORD", digest)
     mine = hot_work_acknowledgements(s.state)
     assert unresolved([hot, entry], mine) == [conflict]  # the other approver has not
     assert unresolved([hot, entry], (*mine, theirs)) == []

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -27,7 +25,7 @@ import pytest
 
 from permits.reference import hash_pin
 from sync_server.labels import BEIJING
-from tests.web.conftest import SCREENSHOTS, DemoServer, seed_demo, serve, sign_in
+from tests.web.conftest import SCREENSHOTS, DemoServer, fresh_demo_server, sign_in
 
 ENT = "/web/enterprises/ent-a"
 USCC = "91530102MA6K6GH00F"  # a valid 统一社会信用代码
@@ -37,14 +35,8 @@ EXPECTED_CONSOLE_ERRORS = ("the server responded with a status of 422",)
 
 @pytest.fixture(scope="module")
 def forms_server() -> Iterator[DemoServer]:
-    tmp = Path(tempfile.mkdtemp(prefix="cspermit-forms-"))
-    url = f"sqlite:///{tmp / 'forms.db'}"
-    try:
-        seed_demo(url)
-        with serve(url, tmp) as base:
-            yield DemoServer(base, tmp / "forms.db")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with fresh_demo_server("cspermit-forms-") as server:
+        yield server
 
 
 def api(
