@@ -33,6 +33,7 @@ from typing import Any
 
 from permits.canonical import canonical_json
 from permits.errors import InvalidInput, ProfileError
+from permits.events import SimopsAcknowledgement
 from permits.i18n import gettext as _
 
 __all__ = [
@@ -314,10 +315,9 @@ class Acknowledgement:
 
 
 def signed_acknowledgements(
-    permit_id: str | None, signed: Iterable[Any]
+    permit_id: str | None, signed: Iterable[SimopsAcknowledgement]
 ) -> tuple[Acknowledgement, ...]:
-    """The acknowledgements a permit's chain carries (any permit type's event payload
-    with ``other_permit_id``, ``coordinator_id``, ``digest`` and a ``signoff``)."""
+    """The acknowledgements a permit's chain carries (either permit type's event)."""
     if permit_id is None:
         return ()
     return tuple(

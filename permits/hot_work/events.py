@@ -19,6 +19,7 @@ from permits.events import (
     Payload,
     PersonSnapshot,
     SignOff,
+    SimopsAcknowledgement,
     _Model,
     register_payloads,
 )
@@ -251,14 +252,10 @@ class HotWorkCancelled(Payload):
     reason: str = Field(min_length=1)
 
 
-class HotWorkSimopsAcknowledged(Payload):
+class HotWorkSimopsAcknowledged(SimopsAcknowledgement):
     """This permit's approver accepts a conditional SIMOPS conflict (permits.simops)."""
 
     event_type = EventType.HOT_WORK_SIMOPS_ACKNOWLEDGED
-    other_permit_id: Id
-    coordinator_id: Id
-    digest: Hash64  # permits.simops.pair_digest of the two footprints
-    signoff: SignOff
 
 
 register_payloads(
