@@ -105,6 +105,7 @@ __all__ = [
     "SignOff",
     "SignOffMeaning",
     "SimopsAcknowledged",
+    "SimopsAcknowledgement",
     "SpaceSnapshot",
     "Suspended",
     "VentilationStarted",
@@ -501,15 +502,20 @@ class DeviceHandover(Payload):
     to_public_key: str = Field(min_length=1)  # base64 raw Ed25519 key
 
 
-class SimopsAcknowledged(Payload):
-    """The approver accepts a conditional SIMOPS conflict with another permit, naming the
-    coordinator, over the pair's permits.simops.pair_digest (docs/rules.md, SIMOPS)."""
+class SimopsAcknowledgement(Payload):
+    """Any permit type's approver accepts a conditional SIMOPS conflict with another
+    permit, naming the coordinator, over the pair's permits.simops.pair_digest
+    (docs/rules.md, SIMOPS). Each type's event adds only its event type (canonical
+    JSON sorts keys: where a field is declared reaches no hash)."""
 
-    event_type = EventType.SIMOPS_ACKNOWLEDGED
     other_permit_id: Id
     coordinator_id: Id
     digest: Hash64
     signoff: SignOff
+
+
+class SimopsAcknowledged(SimopsAcknowledgement):
+    event_type = EventType.SIMOPS_ACKNOWLEDGED  # the confined-space permit's
 
 
 _PAYLOAD_TYPES: dict[EventType, type[Payload]] = {

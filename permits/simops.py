@@ -6,7 +6,8 @@ operations): its confined space, equipment, isolation points, pipelines, work po
 pair rules are data (``permits/data/simops.toml``, each with its source).
 
 * :func:`conflicts` gives one :class:`Conflict` per conflicting pair: the strongest
-  verdict and every rule that applies;
+  verdict and every rule that applies; a hot job and its linked confined-space permit
+  are :func:`one_job`, never a conflict;
 * :func:`unresolved` drops the conditional conflicts that are cleared: a
   coordinator (协调人) named and every permit's approver acknowledged the pair as
   it is now (:func:`pair_digest`; any change to a footprint puts the conflict
@@ -32,6 +33,7 @@ from typing import Any
 
 from permits.canonical import canonical_json
 from permits.errors import InvalidInput, ProfileError
+from permits.events import SimopsAcknowledgement
 from permits.i18n import gettext as _
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "conflicts",
     "is_cleared",
     "isolation_removal_blockers",
+    "one_job",
     "pair_digest",
     "parse_plan",
     "signed_acknowledgements",
@@ -126,6 +129,11 @@ class Footprint:
     isolation_points: frozenset[str] = frozenset()
     pipelines: frozenset[str] = frozenset()
     approver: str | None = None  # whose acknowledgement clears a conditional conflict
+    # The permit this one is one job with (a hot job and the confined-space permit it is
+    # linked to): never a conflict between the two (:func:`one_job`). Not in
+    # :meth:`as_json`: an acknowledgement is bound to that JSON's digest, and the link
+    # says nothing of where, when or what (a new key would orphan every signed one).
+    linked_permit_id: str | None = None
 
     def overlaps(self, other: Footprint) -> bool:
         return self.start < other.end and other.start < self.end
@@ -250,9 +258,20 @@ def closest_distance(first: Footprint, second: Footprint) -> float | None:
     )
 
 
+def one_job(first: Footprint, second: Footprint) -> bool:
+    """A hot job and the confined-space permit it is linked to are one job (docs/rules.md,
+    Hot work: it needs both), not two operations to coordinate."""
+    return (first.linked_permit_id is not None and first.linked_permit_id == second.permit_id) or (
+        second.linked_permit_id is not None and second.linked_permit_id == first.permit_id
+    )
+
+
 def pair_conflict(first: Footprint, second: Footprint) -> Conflict | None:
-    """The conflict between two permits, or None (their windows must overlap)."""
-    if first.permit_id == second.permit_id or not first.overlaps(second):
+    """The conflict between two permits, or None (their windows must overlap, and they
+    are not :func:`one_job`)."""
+    if first.permit_id == second.permit_id or one_job(first, second):
+        return None
+    if not first.overlaps(second):
         return None
     distance = closest_distance(first, second)
     applying = [r for r in simops_rules().rules if r.applies(first, second, distance)]
@@ -296,10 +315,9 @@ class Acknowledgement:
 
 
 def signed_acknowledgements(
-    permit_id: str | None, signed: Iterable[Any]
+    permit_id: str | None, signed: Iterable[SimopsAcknowledgement]
 ) -> tuple[Acknowledgement, ...]:
-    """The acknowledgements a permit's chain carries (any permit type's event payload
-    with ``other_permit_id``, ``coordinator_id``, ``digest`` and a ``signoff``)."""
+    """The acknowledgements a permit's chain carries (either permit type's event)."""
     if permit_id is None:
         return ()
     return tuple(

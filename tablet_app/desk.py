@@ -12,7 +12,7 @@ from dataclasses import replace as dc_replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from permits.commands import PermitSession
+from permits.commands import CONFINED_SPACE, PermitSession
 from permits.commands.session import ChainSession
 from permits.events import (
     ApprovalAuthority,
@@ -210,12 +210,7 @@ class PermitDesk:
     def permit_ids(self) -> list[str]:
         """The confined-space permits here (hot-work chains have their own desk,
         tablet_app/hot_work_desk.py)."""
-        opening = self.store.opening_types()
-        return [
-            pid
-            for pid in self.store.permit_ids()
-            if not opening.get(pid, "").startswith("hot_work_")
-        ]
+        return self.store.permits_opened_by(CONFINED_SPACE.opening)
 
     # ---- writing
 

@@ -14,10 +14,9 @@ from typing import Any
 from permits.events import Event, Payload, SignOff, SignOffMeaning, parse_event
 from permits.hot_work.events import HotWorkAuthority
 from permits.hot_work.replay import HotWorkSession
+from permits.hot_work.rules import HOT_WORK
 from permits.hot_work.state import HOT_WORK_TERMINAL, HotWorkState, fold_hot_work
 from tablet_app.desk import PermitDesk, decide_on_copy, record_on_copy
-
-HOT_WORK_PREFIX = "hot_work_"
 
 # Who approves which level (GB 30871-2022 B.1): a ledger row may name its hot-work
 # authority; otherwise it follows the person's confined-space approval authority.
@@ -58,14 +57,11 @@ class HotWorkDesk:
     def is_hot_work(self, permit_id: str) -> bool:
         if permit_id in self._sessions:
             return True
-        return self.store.opening_types().get(permit_id, "").startswith(HOT_WORK_PREFIX)
+        return permit_id in self.store.permits_opened_by(HOT_WORK.opening)
 
     def permit_ids(self, *, open_only: bool = True) -> list[str]:
         out = []
-        opening = self.store.opening_types()
-        for permit_id in self.store.permit_ids():
-            if not opening.get(permit_id, "").startswith(HOT_WORK_PREFIX):
-                continue
+        for permit_id in self.store.permits_opened_by(HOT_WORK.opening):
             if open_only and self.state(permit_id).status in HOT_WORK_TERMINAL:
                 continue
             out.append(permit_id)

@@ -187,10 +187,18 @@ def _m3_contractors_delegations(db: Database) -> None:
         )
 
 
+def _m4_opening_events(db: Database) -> None:
+    """Each chain's opening event, which says the permit's type (``permits_opened_by``):
+    an index of the seq-1 rows only, so the desks read one row per permit of the type
+    asked, not every event (``UNIQUE (permit_id, seq)`` cannot serve ``seq = 1``)."""
+    db.execute("CREATE INDEX events_openings ON events (type, stored_at, permit_id) WHERE seq = 1")
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _m1_initial,
     _m2_attachments_hazards,
     _m3_contractors_delegations,
+    _m4_opening_events,
 )
 
 
@@ -325,10 +333,16 @@ class Store:
         ).fetchall()
         return [r[0] for r in rows]
 
-    def opening_types(self) -> dict[str, str]:
-        """Each permit's first event type (which permit type its chain is)."""
-        rows = self.db.execute("SELECT permit_id, type FROM events WHERE seq = 1").fetchall()
-        return {r[0]: r[1] for r in rows}
+    def permits_opened_by(self, event_type: str) -> list[str]:
+        """The permits whose chain opens with ``event_type``, in the order first stored.
+        A chain's first event says its permit type (the core's ``PermitType.opening``):
+        how the desks tell a confined-space chain from a hot-work one. Indexed
+        (migration 4)."""
+        rows = self.db.execute(
+            "SELECT permit_id FROM events WHERE seq = 1 AND type = ? ORDER BY stored_at, permit_id",
+            [str(event_type)],
+        ).fetchall()
+        return [r[0] for r in rows]
 
     def unacked_events(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Events the server has not acknowledged, each permit's in seq order (the

@@ -16,8 +16,11 @@ class HotWorkCode(ReasonCode):
     )
     HOT_WORK_CALENDAR_MISSING = (
         "HOT_WORK_CALENDAR_MISSING",
-        N_("there is no holiday calendar for {year}"),
-        N_("install the holiday calendar for {year} before planning hot work in it"),
+        N_("there is no holiday calendar for {year} and the draft does not say so"),
+        N_(
+            "draft it with the app, which records the year and raises the level, "
+            "or install the holiday calendar for {year}"
+        ),
     )
     HOT_WORK_WINDOW_TOO_LONG = (
         "HOT_WORK_WINDOW_TOO_LONG",

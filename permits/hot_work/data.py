@@ -33,6 +33,7 @@ __all__ = [
     "effective_level",
     "hot_work_rules",
     "raise_reasons",
+    "years_without_calendar",
 ]
 
 HOT_WORK_DIR = Path(__file__).resolve().parent.parent / "data" / "hot_work"
@@ -209,11 +210,21 @@ def _touches_night(start: datetime, end: datetime, rule: LevelUp) -> bool:
     return False
 
 
-def raise_reasons(start: datetime, end: datetime) -> tuple[str, ...]:
-    """Why the window raises the level: ``holiday``, ``rest_day``, ``night``, or
-    ``no_calendar`` (a year without data raises it too: fail safe)."""
+def years_without_calendar(start: datetime, end: datetime) -> tuple[int, ...]:
+    """The window's years (local to its start) with no holiday calendar installed."""
     local_end = end.astimezone(start.tzinfo)
-    reasons: list[str] = []
+    return tuple(y for y in range(start.year, local_end.year + 1) if calendar(y) is None)
+
+
+def raise_reasons(
+    start: datetime, end: datetime, recorded_gaps: tuple[int, ...] = ()
+) -> tuple[str, ...]:
+    """Why the window raises the level: ``holiday``, ``rest_day``, ``night``, or
+    ``no_calendar``: a day of a year without data counts as a holiday (fail safe, never
+    a refusal: hot work goes on at the stricter level), and so does every year the draft
+    recorded as without data (``recorded_gaps``), even once a calendar is installed."""
+    local_end = end.astimezone(start.tzinfo)
+    reasons: list[str] = ["no_calendar"] if recorded_gaps else []
     for day in _days(start, local_end):
         cal = calendar(day.year)
         if cal is None:
@@ -227,9 +238,11 @@ def raise_reasons(start: datetime, end: datetime) -> tuple[str, ...]:
     return tuple(dict.fromkeys(reasons))
 
 
-def effective_level(base: HotWorkLevel, start: datetime, end: datetime) -> HotWorkLevel:
+def effective_level(
+    base: HotWorkLevel, start: datetime, end: datetime, recorded_gaps: tuple[int, ...] = ()
+) -> HotWorkLevel:
     """One level up when any reason applies (never more than one step)."""
-    return _UP[base] if raise_reasons(start, end) else base
+    return _UP[base] if raise_reasons(start, end, recorded_gaps) else base
 
 
 def level_rule(level: HotWorkLevel) -> LevelRule:

@@ -19,6 +19,7 @@ from permits.events import (
     Payload,
     PersonSnapshot,
     SignOff,
+    SimopsAcknowledgement,
     _Model,
     register_payloads,
 )
@@ -94,11 +95,20 @@ class HotWorkDrafted(Payload):
     # A hot job inside a confined space needs that space's permit too, and it must be active.
     linked_permit_id: Id | None = None
     linked_space_id: Id | None = None
+    # The window's years the drafting tablet had no holiday calendar for: the level stays
+    # raised for them (as if every such day were a holiday) whatever calendar a later
+    # reader has, so installing a year's calendar never changes a permit already written
+    # (docs/rules.md, Hot work). Default empty: earlier drafts hash as before.
+    years_without_calendar: tuple[int, ...] = ()
 
     @model_validator(mode="after")
     def _ordered(self) -> HotWorkDrafted:
         if self.planned_end <= self.planned_start:
             raise ValueError("planned_end must be after planned_start")
+        end = self.planned_end.astimezone(self.planned_start.tzinfo)
+        years = range(self.planned_start.year, end.year + 1)
+        if any(y not in years for y in self.years_without_calendar):
+            raise ValueError("years_without_calendar must be years of the planned window")
         if (self.linked_permit_id is None) != (self.linked_space_id is None):
             raise ValueError("linked_permit_id and linked_space_id go together")
         return self
@@ -242,14 +252,10 @@ class HotWorkCancelled(Payload):
     reason: str = Field(min_length=1)
 
 
-class HotWorkSimopsAcknowledged(Payload):
+class HotWorkSimopsAcknowledged(SimopsAcknowledgement):
     """This permit's approver accepts a conditional SIMOPS conflict (permits.simops)."""
 
     event_type = EventType.HOT_WORK_SIMOPS_ACKNOWLEDGED
-    other_permit_id: Id
-    coordinator_id: Id
-    digest: Hash64  # permits.simops.pair_digest of the two footprints
-    signoff: SignOff
 
 
 register_payloads(

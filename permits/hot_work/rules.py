@@ -8,7 +8,7 @@ judged on the snapshot the event carries (docs/rules.md, Hot work).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from permits.commands.codes import Code
@@ -16,6 +16,7 @@ from permits.commands.common import countersign_unmet, no_rule, signoff_unmet
 from permits.commands.permit_type import PermitType, Step, register_permit_type
 from permits.errors import ProfileError, Unmet
 from permits.events import (
+    Certificate,
     EventType,
     PersonSnapshot,
     SignOff,
@@ -24,10 +25,10 @@ from permits.events import (
 from permits.hot_work.codes import HotWorkCode
 from permits.hot_work.data import (
     AUTHORITY_RANK,
-    calendar,
     effective_level,
     hot_work_rules,
     level_rule,
+    years_without_calendar,
 )
 from permits.hot_work.events import (
     MANUAL,
@@ -50,7 +51,7 @@ from permits.hot_work.events import (
 )
 from permits.hot_work.state import SUSPENDABLE, HotWorkState, HotWorkStatus
 
-__all__ = ["HOT_WORK", "HotWorkCode", "hot_work_duties"]
+__all__ = ["HOT_WORK", "HotWorkCode", "hot_work_duties", "operator_certificate"]
 
 
 _C = HotWorkCode
@@ -60,9 +61,15 @@ def _minutes(delta: Any) -> int:
     return int(delta.total_seconds() // 60)
 
 
-def _certified(person: PersonSnapshot, at: datetime) -> bool:
+def operator_certificate(person: PersonSnapshot, day: date) -> Certificate | None:
+    """The person's welding and hot-cutting certificate valid on ``day`` (the kind is
+    profile data), or None: an operator without one is refused."""
     kind = hot_work_rules().operators.certificate
-    return any(c.kind == kind and c.valid_until >= at.date() for c in person.certificates)
+    return next((c for c in person.certificates if c.kind == kind and c.valid_until >= day), None)
+
+
+def _certified(person: PersonSnapshot, at: datetime) -> bool:
+    return operator_certificate(person, at.date()) is not None
 
 
 def drafted(state: HotWorkState, p: HotWorkDrafted, now: datetime) -> list[Unmet]:
@@ -73,11 +80,14 @@ def drafted(state: HotWorkState, p: HotWorkDrafted, now: datetime) -> list[Unmet
     ids = [f.point_id for f in p.fire_points]
     for point in sorted({i for i in ids if ids.count(i) > 1}):
         unmet.append(Unmet(_C.HOT_WORK_FIRE_POINT_DUPLICATE, {"point": point}))
-    end = p.planned_end.astimezone(p.planned_start.tzinfo)
-    for year in range(p.planned_start.year, end.year + 1):
-        if calendar(year) is None:
+    # A year without a holiday calendar is not refused: its days count as holidays (the
+    # level goes up, data.raise_reasons), and the draft must say so, so that a calendar
+    # installed later leaves the permit as it was written (docs/rules.md, Hot work).
+    gaps = years_without_calendar(p.planned_start, p.planned_end)
+    for year in gaps:
+        if year not in p.years_without_calendar:
             unmet.append(Unmet(_C.HOT_WORK_CALENDAR_MISSING, {"year": year}))
-    level = effective_level(p.base_level, p.planned_start, p.planned_end)
+    level = effective_level(p.base_level, p.planned_start, p.planned_end, p.years_without_calendar)
     validity = level_rule(level).validity
     if p.planned_end - p.planned_start > validity:
         unmet.append(

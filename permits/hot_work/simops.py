@@ -43,6 +43,7 @@ def hot_work_footprint(
         isolation_points=frozenset(isolation_points),
         pipelines=frozenset(pipelines),
         approver=state.approved_by,
+        linked_permit_id=state.linked_permit_id,
     )
 
 

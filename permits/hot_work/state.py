@@ -212,6 +212,7 @@ class HotWorkState:
     base_level: HotWorkLevel | None = None
     planned_start: datetime | None = None
     planned_end: datetime | None = None
+    years_without_calendar: tuple[int, ...] = ()  # as the draft recorded them
     fire_points: Mapping[str, FirePoint] = field(default_factory=dict)
     method: str = ""
     work_description: str = ""
@@ -243,13 +244,15 @@ class HotWorkState:
     def raised_because(self) -> tuple[str, ...]:
         if self.planned_start is None or self.planned_end is None:
             return ()
-        return raise_reasons(self.planned_start, self.planned_end)
+        return raise_reasons(self.planned_start, self.planned_end, self.years_without_calendar)
 
     @property
     def level(self) -> HotWorkLevel | None:
         if self.base_level is None or self.planned_start is None or self.planned_end is None:
             return None
-        return effective_level(self.base_level, self.planned_start, self.planned_end)
+        return effective_level(
+            self.base_level, self.planned_start, self.planned_end, self.years_without_calendar
+        )
 
     @property
     def validity(self) -> timedelta:
@@ -374,6 +377,7 @@ def apply_hot_work(state: HotWorkState, event: Event) -> HotWorkState:
                 base_level=p.base_level,
                 planned_start=p.planned_start,
                 planned_end=p.planned_end,
+                years_without_calendar=p.years_without_calendar,
                 fire_points={f.point_id: f for f in p.fire_points},
                 method=p.method,
                 work_description=p.work_description,

@@ -67,12 +67,12 @@ def footprint_of(state: Any, now: datetime) -> dict[str, Any] | None:
     data = footprint.as_json()
     data["window"] = [footprint.start.isoformat(), footprint.end.isoformat()]
     out: dict[str, Any] = {"footprint": data, "acknowledgements": acks}
-    if isinstance(state, HotWorkState) and state.linked_permit_id:
-        out["linked_permit_id"] = state.linked_permit_id
+    if footprint.linked_permit_id:
+        out["linked_permit_id"] = footprint.linked_permit_id
     return out
 
 
-def _footprint(data: dict[str, Any]) -> Footprint:
+def _footprint(data: dict[str, Any], linked_permit_id: str | None) -> Footprint:
     start, end = (datetime.fromisoformat(t) for t in data["window"])
     return Footprint(
         permit_id=data["id"],
@@ -87,6 +87,7 @@ def _footprint(data: dict[str, Any]) -> Footprint:
         isolation_points=frozenset(data.get("isolation_points") or ()),
         pipelines=frozenset(data.get("pipelines") or ()),
         approver=data.get("approver"),
+        linked_permit_id=linked_permit_id,
     )
 
 
@@ -100,16 +101,11 @@ def refresh(conn: Connection, enterprise_id: str, now: datetime) -> None:
         )
     )
     kept = [r.footprint for r in rows if r.footprint]
-    footprints = [_footprint(k["footprint"]) for k in kept]
+    # The link kept beside the footprint: a hot job and its linked confined-space permit
+    # are one job, never a conflict (the core's permits.simops.one_job, as on the tablet).
+    footprints = [_footprint(k["footprint"], k.get("linked_permit_id")) for k in kept]
     acks = [Acknowledgement(**a) for k in kept for a in k.get("acknowledgements") or ()]
-    # A hot job and the confined-space permit it is linked to are one job, not two
-    # operations to coordinate (docs/rules.md, Hot work), as on the tablet.
-    one_job = {
-        frozenset((k["footprint"]["id"], k["linked_permit_id"]))
-        for k in kept
-        if k.get("linked_permit_id")
-    }
-    found = [c for c in unresolved(footprints, acks) if frozenset(c.permits) not in one_job]
+    found = unresolved(footprints, acks)
     conn.execute(simops_conflicts.delete().where(simops_conflicts.c.enterprise_id == enterprise_id))
     if found:
         at = now_iso(now)

@@ -19,7 +19,12 @@ from typing import Any
 
 from permits.errors import RuleViolation, Unmet
 from permits.events import Payload, SignOffMeaning
-from permits.hot_work.data import effective_level, hot_work_rules, level_rule, raise_reasons
+from permits.hot_work.data import (
+    effective_level,
+    level_rule,
+    raise_reasons,
+    years_without_calendar,
+)
 from permits.hot_work.events import (
     FirePoint,
     HotWorkApproved,
@@ -29,9 +34,10 @@ from permits.hot_work.events import (
     HotWorkRoleAssigned,
 )
 from permits.hot_work.replay import HotWorkSession
+from permits.hot_work.rules import operator_certificate
 from permits.state import Status
 from tablet_app.context import AppContext
-from tablet_app.desk import PermitDesk
+from tablet_app.desk import PermitDesk, person_snapshot
 from tablet_app.hot_work_desk import HotWorkDesk, hot_work_authority
 from tablet_app.i18n import _
 from tablet_app.permit_ids import new_permit_id
@@ -245,20 +251,21 @@ class HotWorkDraftPresenter:
     # ---- certificates in words
 
     def _certificate_line(self, row: dict[str, Any]) -> tuple[str, bool]:
-        kind = hot_work_rules().operators.certificate
-        day = self.context.now().date()
         name = str(row.get("name", row["id"]))
-        for cert in row.get("certificates", ()):
-            if cert.get("kind") == kind and str(cert.get("valid_until")) >= day.isoformat():
-                return (
-                    _("{name}: {certificate} no. {number}, valid until {until}").format(
-                        name=name,
-                        certificate=_(CERTIFICATE_NAME),
-                        number=cert.get("number") or "-",
-                        until=cert.get("valid_until"),
-                    ),
-                    True,
-                )
+        try:  # the core's rule on the person as the permit would record them
+            cert = operator_certificate(person_snapshot(row), self.context.now().date())
+        except ValueError:  # a ledger row the snapshot cannot read holds no valid certificate
+            cert = None
+        if cert is not None:
+            return (
+                _("{name}: {certificate} no. {number}, valid until {until}").format(
+                    name=name,
+                    certificate=_(CERTIFICATE_NAME),
+                    number=cert.number or "-",
+                    until=cert.valid_until.isoformat(),
+                ),
+                True,
+            )
         return (
             _("{name}: no valid {certificate}").format(name=name, certificate=_(CERTIFICATE_NAME)),
             False,
@@ -283,6 +290,7 @@ class HotWorkDraftPresenter:
             work_description=self.form.work,
             linked_permit_id=link if space_id else None,
             linked_space_id=space_id,
+            years_without_calendar=years_without_calendar(start, end),
         )
         out: list[tuple[Payload, str]] = [(drafted, "")]
         leader = self.context.user
@@ -397,19 +405,26 @@ class HotWorkDraftPresenter:
     def view(self) -> DraftView:
         pid = self.permit_id
         state = self.hot.state(pid) if pid else None
-        if state is not None and state.base_level is not None:
-            base = state.base_level
+        if state is not None and state.level is not None and state.base_level is not None:
+            base, level, reasons = state.base_level, state.level, state.raised_because
             start, end = state.planned_start, state.planned_end
-        else:
+            gaps = state.years_without_calendar
+        else:  # the form before it is written: the rule the fold will apply
             base = self.form.base_level
             start, end = self._window()
+            gaps = years_without_calendar(start, end)
+            reasons = raise_reasons(start, end, gaps)
+            level = effective_level(base, start, end, gaps)
         assert start is not None and end is not None
-        reasons = raise_reasons(start, end)
-        level = effective_level(base, start, end)
         if level is not base:
             level_line = _("{level}: raised from {base} because of {why}").format(
                 level=level_text(level), base=level_text(base), why=raise_text(reasons)
             )
+            if gaps:
+                level_line += " · " + _(
+                    "the holiday arrangements for {years} are not installed: every day counts "
+                    "as a holiday"
+                ).format(years=", ".join(str(y) for y in gaps))
             level_level = Level.WARN
         else:
             level_line = _("{level}: not raised").format(level=level_text(level))

@@ -6,8 +6,8 @@ stands until a coordinator (协调人) is named and every permit's approver has
 acknowledged it in its own chain (``hot_work_simops_acknowledged`` in a hot-work
 chain, ``simops_acknowledged`` in a confined-space one), over the pair's current
 footprints; any change to a footprint puts it back. A hot job and the
-confined-space permit it is linked to are one job (docs/rules.md, Hot work: it needs
-both), not two operations to coordinate. Kivy-free.
+confined-space permit it is linked to are one job (the core's ``permits.simops.one_job``),
+not two operations to coordinate. Kivy-free.
 """
 
 from __future__ import annotations
@@ -109,12 +109,9 @@ class SimopsCheck:
         footprints, acks = self.footprints()
         if permit_id not in footprints:
             return []
-        linked = self.hot.state(permit_id).linked_permit_id
-        return [
-            c
-            for c in unresolved(list(footprints.values()), acks)
-            if permit_id in c.permits and linked not in c.permits
-        ]
+        # A hot job and its linked confined-space permit are one job: the core's
+        # footprints carry the link, and its check never pairs them (permits.simops.one_job).
+        return [c for c in unresolved(list(footprints.values()), acks) if permit_id in c.permits]
 
     def other(self, conflict: Conflict, permit_id: str) -> str:
         return conflict.permits[1] if conflict.permits[0] == permit_id else conflict.permits[0]

@@ -2,6 +2,10 @@
 modal view and each new frame's pixels go to ``presenters.scanning``; the first code
 read closes the view and is handed to the screen, which treats it exactly like a
 typed one. A tablet with no camera provider says so and keeps the typed field.
+
+Every screen that scans (home: a space's sign; settings: the enrolment code; first
+sign-on: the slip) is a :class:`ScansCodes`: the camera opened and a frame read here,
+once; the screen says only what a code does and where "no camera" is shown.
 """
 
 from __future__ import annotations
@@ -98,3 +102,32 @@ class CameraScan:
         if self._view is not None:
             self._view.dismiss()
             self._view = None
+
+
+class ScansCodes:
+    """A screen that reads QR codes: :meth:`scan_code` opens the camera, :meth:`scan_frame`
+    reads one frame (a Kivy texture: the walkthroughs hand frames in the way the camera's
+    poll does). The screen gives :meth:`scanned` (what a code does, as if typed) and
+    :meth:`no_camera` (where the camera's absence is said; typing stays)."""
+
+    _scan: CameraScan | None = None
+
+    def scan_code(self) -> None:
+        self._scan = CameraScan(self.scanned)
+        if not self._scan.open():
+            self.no_camera(self._scan.error)
+
+    def scan_frame(self, texture: Any) -> str | None:
+        # the decoder imported on use: a build without zxing-cpp keeps the typed field
+        from tablet_app.presenters.scanning import FrameScanner
+
+        payload = scan_texture(texture, FrameScanner())
+        if payload is not None:
+            self.scanned(payload)
+        return payload
+
+    def scanned(self, payload: str) -> None:
+        raise NotImplementedError
+
+    def no_camera(self, message: str) -> None:
+        raise NotImplementedError

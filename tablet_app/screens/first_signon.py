@@ -10,11 +10,12 @@ from tablet_app import theme
 from tablet_app.i18n import _
 from tablet_app.presenters.first_signon import CONFIRM, PIN, FirstSignOnPresenter
 from tablet_app.screens.base import BaseScreen, fill_buttons, fill_keypad, load_kv
+from tablet_app.screens.camera_scan import ScansCodes
 
 load_kv("first_signon")
 
 
-class FirstSignOnScreen(BaseScreen):
+class FirstSignOnScreen(ScansCodes, BaseScreen):
     def __init__(self, context: Any, desk: Any, feed: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.presenter = FirstSignOnPresenter(context, desk)
@@ -63,26 +64,12 @@ class FirstSignOnScreen(BaseScreen):
             self.presenter.press(key)
         self.refresh()
 
-    def scan_slip(self) -> None:
-        """Scan the QR on the slip; typing the code stays possible."""
-        from tablet_app.screens.camera_scan import CameraScan
-
-        self._scan = CameraScan(self.scanned)
-        if not self._scan.open():
-            self.presenter.error = self._scan.error
-            self.refresh()
-
-    def scan_frame(self, texture: Any) -> str | None:
-        """One camera frame (a Kivy texture) through the decoder, as the camera's poll."""
-        from tablet_app.presenters.scanning import FrameScanner
-        from tablet_app.screens.camera_scan import scan_texture
-
-        payload = scan_texture(texture, FrameScanner())
-        if payload is not None:
-            self.scanned(payload)
-        return payload
+    def no_camera(self, message: str) -> None:
+        self.presenter.error = message
+        self.refresh()
 
     def scanned(self, payload: str) -> None:
+        """The slip's QR fills the code; typing it stays possible."""
         self.presenter.scanned(payload)
         self.ids.code.text = self.presenter.code
         self.refresh()

@@ -9,6 +9,7 @@ from tablet_app.i18n import _
 from tablet_app.presenters.home import HomePresenter
 from tablet_app.presenters.wording import Wording
 from tablet_app.screens.base import BaseScreen, fill_buttons, fill_levels, fill_unmet, load_kv
+from tablet_app.screens.camera_scan import ScansCodes
 
 load_kv("home")
 
@@ -17,7 +18,7 @@ load_kv("home")
 DEFAULT_WORK = "有限空间作业"
 
 
-class HomeScreen(BaseScreen):
+class HomeScreen(ScansCodes, BaseScreen):
     def __init__(self, context: Any, desk: Any, feed: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.presenter = HomePresenter(context, desk)
@@ -81,26 +82,11 @@ class HomeScreen(BaseScreen):
         else:
             self.refresh()
 
-    def scan_with_camera(self) -> None:
-        """Scan the warning sign's QR code; the typed field stays as the fallback."""
-        from tablet_app.screens.camera_scan import CameraScan
-
-        self._scan = CameraScan(self.scanned)
-        if not self._scan.open():
-            self.ids.scan_message.text = self._scan.error
-
-    def scan_frame(self, texture: Any) -> str | None:
-        """One camera frame (a Kivy texture) through the decoder; a code found opens
-        the permit as if it had been typed."""
-        from tablet_app.presenters.scanning import FrameScanner
-        from tablet_app.screens.camera_scan import scan_texture
-
-        payload = scan_texture(texture, FrameScanner())
-        if payload is not None:
-            self.scanned(payload)
-        return payload
+    def no_camera(self, message: str) -> None:
+        self.ids.scan_message.text = message
 
     def scanned(self, payload: str) -> None:
+        """A code read from the warning sign opens the permit as if it had been typed."""
         self.ids.qr.text = payload
         self.ids.scan_message.text = ""
         self.new_from_qr()

@@ -8,11 +8,12 @@ from tablet_app.i18n import _
 from tablet_app.presenters.detectors import DetectorFinder
 from tablet_app.presenters.settings import SettingsPresenter
 from tablet_app.screens.base import BaseScreen, fill_buttons, load_kv
+from tablet_app.screens.camera_scan import ScansCodes
 
 load_kv("settings")
 
 
-class SettingsScreen(BaseScreen):
+class SettingsScreen(ScansCodes, BaseScreen):
     def __init__(self, context: AppContext, **kwargs: Any) -> None:
         kwargs.pop("desk", None)
         kwargs.pop("feed", None)
@@ -91,22 +92,8 @@ class SettingsScreen(BaseScreen):
         task = asyncio.ensure_future(coro)
         task.add_done_callback(lambda _t: self.refresh())
 
-    def scan_enrolment(self) -> None:
-        """Scan the one-time code's QR on the admin's screen; typing stays possible."""
-        from tablet_app.screens.camera_scan import CameraScan
-
-        self._scan = CameraScan(self.scanned)
-        if not self._scan.open():
-            self.message = self._scan.error
-
-    def scan_frame(self, texture: Any) -> str | None:
-        from tablet_app.presenters.scanning import FrameScanner
-        from tablet_app.screens.camera_scan import scan_texture
-
-        payload = scan_texture(texture, FrameScanner())
-        if payload is not None:
-            self.scanned(payload)
-        return payload
+    def no_camera(self, message: str) -> None:
+        self.message = message
 
     def scanned(self, payload: str) -> None:
         """A scanned code fills the field (and the server, if the code names one); the

@@ -104,3 +104,40 @@ def test_a_draft_cannot_acknowledge() -> None:
     with pytest.raises(RuleViolation) as refused:
         draft.record(_ack(draft, PRINCIPAL, "0" * 64), ENTRY_AT, actor=PRINCIPAL)
     assert "NOT_ALLOWED_IN_STATUS" in [u.code for u in refused.value.unmet]
+
+
+def test_both_permit_types_acknowledge_in_the_same_fields_and_bytes() -> None:
+    """The confined-space acknowledgement's fields come from the shared base
+    (``SimopsAcknowledgement``); the hot-work one says the same in the same canonical
+    bytes (keys sorted, so where a field is declared does not reach a hash)."""
+    from datetime import datetime, timezone
+
+    from permits.canonical import canonical_json
+    from permits.events import SignOff, SimopsAcknowledgement
+    from permits.hot_work.events import HotWorkSimopsAcknowledged
+
+    at = datetime(2026, 12, 2, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+    signoff = SignOff(
+        person_id="P-WANG",
+        meaning=SignOffMeaning.APPROVE,
+        signed_at=at,
+        state_hash="cd" * 32,
+        pin_verified=True,
+    )
+    fields = {
+        "other_permit_id": "HW-9",
+        "coordinator_id": "P-COORD",
+        "digest": "ab" * 32,
+        "signoff": signoff,
+    }
+    expected = (
+        '{"coordinator_id":"P-COORD","digest":"' + "ab" * 32 + '","other_permit_id":"HW-9",'
+        '"signoff":{"meaning":"approve","person_id":"P-WANG","pin_verified":true,'
+        '"signed_at":"2026-12-02T09:30:00+08:00","state_hash":"' + "cd" * 32 + '"}}'
+    )
+    assert issubclass(SimopsAcknowledged, SimopsAcknowledgement)
+    for kind in (SimopsAcknowledged, HotWorkSimopsAcknowledged):
+        assert list(kind.model_fields) == list(SimopsAcknowledgement.model_fields)
+        payload = kind(**fields)  # type: ignore[arg-type]
+        dumped = payload.model_dump(mode="python", exclude_defaults=True)
+        assert canonical_json(dumped) == expected

@@ -3,6 +3,7 @@ confined-space permit, alarms, the fire watch, replay findings (docs/rules.md, H
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -34,6 +35,7 @@ from permits.hot_work import (
     judge_analysis,
     raise_reasons,
 )
+from permits.hot_work.data import years_without_calendar
 from permits.hot_work.events import (
     FirePoint,
     HotWorkAlarmCleared,
@@ -230,6 +232,45 @@ def test_the_level_goes_up_one_step_at_night_on_rest_days_and_holidays() -> None
     assert raise_reasons(makeup_workday, makeup_workday + timedelta(hours=2)) == ()
     # Half-open: a window ending at 20:00 does not reach the night.
     assert raise_reasons(T0.replace(hour=18), T0.replace(hour=20)) == ()
+
+
+def test_a_year_without_a_holiday_calendar_counts_as_holidays_and_the_draft_records_it(
+    key: DeviceKey,
+) -> None:
+    # 2099 has no calendar installed (permits/data/hot_work/holidays): a Wednesday morning.
+    start = datetime(2099, 1, 7, 9, tzinfo=CST)
+    window = {"planned_start": start, "planned_end": start + timedelta(hours=2)}
+    assert years_without_calendar(start, start + timedelta(hours=2)) == (2099,)
+    assert raise_reasons(start, start + timedelta(hours=2)) == ("no_calendar",)
+    # Not refused: written at the stricter level, and the draft must say which years.
+    unrecorded = drafted(base_level=HotWorkLevel.SECOND, **window)
+    with pytest.raises(RuleViolation) as caught:
+        HotWorkSession(key).record(unrecorded, start, actor="P-LEAD", permit_id="HW-1")
+    assert [str(c) for c in caught.value.codes] == ["HOT_WORK_CALENDAR_MISSING"]
+    s = HotWorkSession(key)
+    s.record(
+        drafted(base_level=HotWorkLevel.SECOND, years_without_calendar=(2099,), **window),
+        start,
+        actor="P-LEAD",
+        permit_id="HW-1",
+    )
+    assert s.state.level is HotWorkLevel.FIRST and s.state.raised_because == ("no_calendar",)
+    assert replay_permit(s.events, start).clean
+    # A year the draft recorded as without data stays raised once its calendar is installed
+    # (2026 is installed; this Wednesday would not raise the level by itself).
+    weekday = {"planned_start": T0, "planned_end": T0 + timedelta(hours=2)}
+    assert raise_reasons(T0, T0 + timedelta(hours=2)) == ()
+    s = HotWorkSession(key)
+    s.record(
+        drafted(base_level=HotWorkLevel.SECOND, years_without_calendar=(2026,), **weekday),
+        T0,
+        actor="P-LEAD",
+        permit_id="HW-2",
+    )
+    assert s.state.level is HotWorkLevel.FIRST
+    # Only the window's own years can be recorded.
+    with pytest.raises(ValueError, match="years_without_calendar"):
+        drafted(years_without_calendar=(2025,))
 
 
 def test_validity_follows_the_raised_level(key: DeviceKey) -> None:
@@ -588,8 +629,10 @@ def test_a_hot_work_permit_joins_the_simops_check_and_acknowledges_in_its_chain(
     s = approved_session(key, linked_permit_id="CS-9", linked_space_id="TANK-3")
     hot = hot_work_footprint(s.state)
     assert hot.points == (Point(0, 0, 1),) and hot.approver == "P-SAFE"
+    # A second crew's confined-space permit in the same tank (CS-9, the one the hot
+    # work is linked to, is the same job: never a conflict, permits.simops.one_job).
     entry = Footprint(
-        permit_id="CS-9",
+        permit_id="CS-8",
         type=WorkType.CONFINED_SPACE,
         start=T0,
         end=T0 + timedelta(hours=6),
@@ -598,18 +641,19 @@ def test_a_hot_work_permit_joins_the_simops_check_and_acknowledges_in_its_chain(
         space_id="TANK-3",
         approver="P-WANG",
     )
+    assert conflicts([hot, dataclasses.replace(entry, permit_id="CS-9")]) == []
     [conflict] = conflicts([hot, entry])
     assert conflict.verdict is Verdict.CONDITIONAL
     digest = pair_digest(hot, entry)
     at = T0 - timedelta(minutes=30)
     ack = HotWorkSimopsAcknowledged(
-        other_permit_id="CS-9",
+        other_permit_id="CS-8",
         coordinator_id="P-COORD",
         digest=digest,
         signoff=s.signoff("P-SAFE", SignOffMeaning.APPROVE, at),
     )
     s.record(ack, at, actor="P-SAFE")
-    theirs = Acknowledgement("CS-9", "HW-1", "P-WANG", "P-COORD", digest)
+    theirs = Acknowledgement("CS-8", "HW-1", "P-WANG", "P-COORD", digest)
     mine = hot_work_acknowledgements(s.state)
     assert unresolved([hot, entry], mine) == [conflict]  # the other approver has not
     assert unresolved([hot, entry], (*mine, theirs)) == []

@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from cspermit.demo import molasses_tank as demo
 from permits.errors import InvalidInput
 from permits.events import parse_event
-from permits.integrity import DeviceKey
-
-
-def _first_event() -> dict:
-    return demo.demo_session(DeviceKey.generate(demo.DEVICE_ID)).events[0].to_json()
+from tests.support.events import first_event
 
 
 @pytest.mark.parametrize(
@@ -30,10 +25,10 @@ def _first_event() -> dict:
 )
 def test_a_look_alike_or_control_character_permit_id_is_refused(permit_id: str) -> None:
     with pytest.raises(InvalidInput) as caught:
-        parse_event({**_first_event(), "permit_id": permit_id})
+        parse_event({**first_event(), "permit_id": permit_id})
     assert caught.value.field == "permit_id"
 
 
 def test_the_ids_tablets_write_are_accepted() -> None:
     for permit_id in ("PMT-20261201-9F3A0C", "PMT-2026-0001", "HW.2026:7_a"):
-        assert parse_event({**_first_event(), "permit_id": permit_id}).permit_id == permit_id
+        assert parse_event({**first_event(), "permit_id": permit_id}).permit_id == permit_id

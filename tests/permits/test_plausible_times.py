@@ -13,15 +13,10 @@ from cspermit.demo import molasses_tank as demo
 from permits.atmosphere import parse_test
 from permits.errors import InvalidInput
 from permits.events import parse_event
-from permits.integrity import DeviceKey
 from permits.plausible import bounds, plausible
+from tests.support.events import first_event
 
 FAR_EAST = timezone(timedelta(hours=14))
-
-
-def _first_event() -> dict:
-    session = demo.demo_session(DeviceKey.generate(demo.DEVICE_ID))
-    return session.events[0].to_json()
 
 
 @pytest.mark.parametrize(
@@ -29,14 +24,14 @@ def _first_event() -> dict:
     ["9999-12-31T23:59:59+14:00", "0001-01-01T00:00:00+00:00", "1999-12-31T23:59:59+00:00"],
 )
 def test_an_event_dated_outside_the_range_is_refused_naming_the_field(at: str) -> None:
-    raw = {**_first_event(), "occurred_at": at}
+    raw = {**first_event(), "occurred_at": at}
     with pytest.raises(InvalidInput) as caught:
         parse_event(raw)
     assert caught.value.field == "occurred_at"
 
 
 def test_a_date_deep_in_a_payload_is_refused_with_its_path() -> None:
-    raw = _first_event()
+    raw = first_event()
     raw["payload"] = {**raw["payload"], "ledger_as_of": "9999-01-01T00:00:00+08:00"}
     with pytest.raises(InvalidInput) as caught:
         parse_event(raw)
@@ -60,7 +55,7 @@ def test_the_edges_of_the_range() -> None:
 
 @given(st.datetimes(timezones=st.just(UTC)))
 def test_any_aware_time_is_either_in_range_or_refused(at: datetime) -> None:
-    raw = {**_first_event(), "occurred_at": at.isoformat()}
+    raw = {**first_event(), "occurred_at": at.isoformat()}
     earliest, latest = bounds()
     if earliest <= at.date() < latest:
         assert parse_event(raw).occurred_at == at

@@ -142,6 +142,26 @@ def test_windows_are_half_open() -> None:
     assert len(conflicts([hot, overlapping])) == 1
 
 
+def test_a_hot_job_and_its_linked_confined_space_permit_are_one_job() -> None:
+    confined = fp("CS-1", kind=WorkType.CONFINED_SPACE, space_id="TANK-3")
+    second_crew = fp("CS-2", kind=WorkType.CONFINED_SPACE, space_id="TANK-3")
+    hot = fp("HW-1", HOT, kind=WorkType.HOT_WORK, space_id="TANK-3", linked_permit_id="CS-1")
+    # Never paired with its own permit, whichever comes first; still with the other crew's.
+    assert [c.permits for c in conflicts([hot, confined, second_crew])] == [
+        ("CS-1", "CS-2"),
+        ("CS-2", "HW-1"),
+    ]
+    assert conflicts([confined, hot]) == conflicts([hot, confined]) == []
+    assert [c.permits for c in unresolved([hot, confined])] == []
+    # Unlinked, the same two permits are two operations to coordinate.
+    [conflict] = conflicts([replace(hot, linked_permit_id=None), confined])
+    assert conflict.verdict is Verdict.CONDITIONAL
+    # The link is not what an acknowledgement is bound to.
+    assert pair_digest(hot, second_crew) == pair_digest(
+        replace(hot, linked_permit_id=None), second_crew
+    )
+
+
 # ------------------------------------------------------------ properties
 
 ACTIVITIES = st.frozensets(st.sampled_from(list(Activity)), max_size=3)

@@ -281,3 +281,41 @@ def test_the_hot_work_trace_says_in_words_how_the_linked_permit_differed(
     assert "作业中" in anomalies and "尚无记录" in anomalies  # recorded, then the server's
     assert "status:" not in anomalies and "active" not in anomalies  # words, never codes
     assert "none" not in anomalies
+
+
+def test_a_year_without_a_holiday_calendar_stays_raised_on_the_server(world: World) -> None:
+    from permits.events import new_event
+    from permits.hot_work import HotWorkSession
+    from permits.hot_work.events import HotWorkLevel
+    from permits.integrity import seal
+
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    # The drafting tablet had no calendar for the year: the server, which has it, keeps the
+    # level the tablet wrote (raised one step), and finds nothing.
+    s = closed_job(tab.device_key, base_level=HotWorkLevel.SECOND, years_without_calendar=(2026,))
+    push(world, tab, bodies(s))
+    t = trace(world, "HW-1")
+    assert t["findings"] == [], t["findings"]
+    assert s.state.level is HotWorkLevel.FIRST
+    # A draft into a year nobody has a calendar for that does not say so (a tampered or
+    # old device): the server's replay says the calendar is missing.
+    start = datetime(2099, 1, 7, 1, tzinfo=UTC)
+    forged = HotWorkSession(tab.device_key)
+    ev = new_event(
+        drafted(
+            enterprise_id="ent-a",
+            base_level=HotWorkLevel.SECOND,
+            planned_start=start,
+            planned_end=start + timedelta(hours=2),
+        ),
+        permit_id="HW-9",
+        seq=1,
+        actor="P-LEAD",
+        device_id=tab.device_key.device_id,
+        occurred_at=START,
+    )
+    forged.events.append(seal(ev, forged.state.head_hash, tab.device_key))
+    push(world, tab, bodies(forged))
+    (finding,) = trace(world, "HW-9")["findings"]
+    assert finding["code"] == "HOT_WORK_CALENDAR_MISSING"
+    assert "2099" in finding["facts"]["message"]

@@ -273,7 +273,10 @@ def test_the_trace_page_and_pdf_show_both_views_in_chinese(world: World) -> None
     assert "承包商已列入黑名单" in table
     row = table[table.index("承包商已列入黑名单") :]
     assert row.index("否") < row.index("是")
-    assert "PERSON_CONTRACTOR_BLACKLISTED" in page[page.index("按服务器台账") :]
+    # What the rule would have refused, in words (the rule's code is never shown).
+    refused = page[page.index("按服务器台账") :]
+    assert "李强 的所属单位" in refused and "已被列入黑名单" in refused
+    assert "PERSON_CONTRACTOR_BLACKLISTED" not in page
     pdf = c.get("/api/v1/permits/P-LB/export.pdf", headers=world.h("a-admin"))
     # scripts/setup.sh installs the CJK font the PDF embeds: it must render here.
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text[:200]

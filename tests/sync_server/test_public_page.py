@@ -21,6 +21,7 @@ from PIL import Image
 from permits.space_code import parse_space_code
 from sync_server.schema import audit_log, blobs, devices, hazards, public_reports
 from sync_server.services import public_reports as report_service
+from tests.support.photos import photo_with_gps
 from tests.sync_server.conftest import ASGIClient, make_settings
 
 BASE = "https://codes.example.cn"
@@ -100,17 +101,6 @@ def send_report(client: ASGIClient, path: str, *, photos: list[bytes] = (), **fi
     }
     files = [("photos", (f"p{i}.jpg", p, "image/jpeg")) for i, p in enumerate(photos)]
     return client.post(f"{path}/report", data=data, files=files or None)
-
-
-def photo_with_gps() -> bytes:
-    img = Image.new("RGB", (2400, 1800), (200, 120, 40))
-    exif = Image.Exif()
-    exif[0x010F] = "PhoneMaker"  # Make
-    exif[0x8825] = {1: "N", 2: (25.0, 2.0, 0.0), 3: "E", 4: (102.0, 42.0, 0.0)}  # GPS
-    out = io.BytesIO()
-    img.save(out, format="JPEG", exif=exif)
-    assert Image.open(io.BytesIO(out.getvalue())).getexif()  # the test photo carries EXIF
-    return out.getvalue()
 
 
 def receipt_of(response: Any) -> str:

@@ -103,6 +103,7 @@ def test_an_operator_without_a_certificate_is_refused_by_name_and_nothing_is_sto
     people = {p.person_id: p for p in draft.view().people}
     assert "没有有效的焊接与热切割作业证" in people[demo.ELECTRICIAN].text
     assert people[demo.ELECTRICIAN].level.value == "alarm"
+    assert "T-3201" in people[demo.ENTRANT_B].text and "2028-01-01" in people[demo.ENTRANT_B].text
 
 
 def test_the_watcher_cannot_be_an_operator(world: World) -> None:
@@ -490,3 +491,29 @@ def test_an_unreadable_pull_of_the_other_tablets_permits_refuses_approval(world:
     assert not out.ok and "同步" in out.error, out.error
     world.store.set_setting("simops_permits", [])
     assert draft.approve(demo.PRINCIPAL).ok, draft.view().refusal
+
+
+def test_a_window_in_a_year_without_a_holiday_calendar_is_written_at_the_raised_level(
+    world: World,
+) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from permits.hot_work.events import HotWorkLevel
+
+    # 2099 has no calendar installed: the draft is not refused; the level goes up one step
+    # and the chain records the year, so a calendar installed later changes nothing.
+    draft, _work = presenters(world)
+    draft.start_new()
+    draft.set_level(HotWorkLevel.SECOND)
+    cst = timezone(timedelta(hours=8))
+    assert draft.set_window(datetime(2099, 1, 7, 9, tzinfo=cst), 2).ok
+    view = draft.view()
+    assert "一级" in view.level and "二级" in view.level and "2099" in view.level, view.level
+    draft.add_fire_point("罐顶人孔", 10, 5, 3)
+    draft.toggle_operator(demo.ENTRANT_A)
+    draft.set_watcher(demo.GUARDIAN)
+    assert draft.draft().ok, draft.view().refusal
+    state = draft.hot.state(draft.permit_id or "")
+    assert state.years_without_calendar == (2099,)
+    assert state.level is HotWorkLevel.FIRST
+    assert "2099" in draft.view().level

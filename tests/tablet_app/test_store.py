@@ -81,6 +81,7 @@ def test_a_version_1_store_migrates_to_the_latest_keeping_its_events(tmp_path: P
     conn = sqlite3.connect(path)
     for table in ("attachments", "hazards", "hazard_reports", "contractors", "delegations"):
         conn.execute(f"DROP TABLE {table}")
+    conn.execute("DROP INDEX events_openings")
     conn.execute("DELETE FROM schema_version WHERE version > 1")
     conn.execute(
         "INSERT INTO events (event_id, permit_id, seq, type, occurred_at, body, stored_at)"
@@ -98,6 +99,7 @@ def test_a_version_1_store_migrates_to_the_latest_keeping_its_events(tmp_path: P
             "delegations",
         } <= set(s.db.table_names())
         assert s.count_unacked()["events"] == 1
+        assert s.permits_opened_by("drafted") == ["P1"]  # the chain stored before the index
 
 
 def test_a_failing_migration_leaves_no_half_schema(tmp_path: Path) -> None:
@@ -126,6 +128,27 @@ def test_events_round_trip_in_seq_order(store: Store) -> None:
     store.append_events([e2, e1])
     assert store.events_for_permit("P1") == [e1, e2]
     assert store.permit_ids() == ["P1"]
+
+
+def test_a_permits_type_is_its_opening_events_read_through_an_index(store: Store) -> None:
+    """The desks tell a chain's permit type by its first event (the core's
+    ``PermitType.opening``), never by an id or a prefix, from one index row a permit."""
+    store.append_events([_event("HW-1", 1, "hot_work_drafted"), _event("P1", 1, "drafted")])
+    store.append_events([_event("P1", 2, "hot_work_drafted"), _event("X-1", 1, "drafted")])
+    store.append_events([_event("P2", 2, "approved")])  # a chain whose opening is not here
+    assert store.permits_opened_by("drafted") == ["P1", "X-1"]
+    assert store.permits_opened_by("hot_work_drafted") == ["HW-1"]
+    plan = " ".join(
+        r[3]
+        for r in store.db.execute(
+            "EXPLAIN QUERY PLAN SELECT permit_id FROM events WHERE seq = 1 AND type = ?"
+            " ORDER BY stored_at, permit_id",
+            ["drafted"],
+        )
+    )
+    # One index entry per permit of the type asked, in order: no scan, no sort.
+    assert plan.startswith("SEARCH events USING") and "INDEX events_openings" in plan, plan
+    assert "SCAN" not in plan and "TEMP B-TREE" not in plan, plan
 
 
 def test_stored_events_cannot_be_changed_or_deleted_before_ack(store: Store) -> None:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -31,8 +29,7 @@ from tests.web.conftest import (
     SCREENSHOTS,
     DemoServer,
     browser_sign_in,
-    seed_demo,
-    serve,
+    fresh_demo_server,
     sign_in,
 )
 
@@ -44,14 +41,8 @@ EXPECTED_CONSOLE_ERRORS = ("the server responded with a status of 422",)
 
 @pytest.fixture(scope="module")
 def forms_server() -> Iterator[DemoServer]:
-    tmp = Path(tempfile.mkdtemp(prefix="cspermit-forms-"))
-    url = f"sqlite:///{tmp / 'forms.db'}"
-    try:
-        seed_demo(url)
-        with serve(url, tmp) as base:
-            yield DemoServer(base, tmp / "forms.db")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with fresh_demo_server("cspermit-forms-") as server:
+        yield server
 
 
 def api(

@@ -7,7 +7,6 @@ tests count on."""
 from __future__ import annotations
 
 import io
-import tempfile
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -17,18 +16,15 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.sync_server.ledger_workbooks import CONTRACTOR_HEADERS, PEOPLE_HEADERS, workbook
-from tests.web.conftest import SCREENSHOTS, DemoServer, browser_sign_in, seed_demo, serve
+from tests.web.conftest import SCREENSHOTS, DemoServer, browser_sign_in, fresh_demo_server
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def own_server() -> Iterator[DemoServer]:
-    tmp = Path(tempfile.mkdtemp(prefix="cspermit-excel-"))
-    url = f"sqlite:///{tmp / 'demo.db'}"
-    seed_demo(url)
-    with serve(url, tmp) as base:
-        yield DemoServer(base, tmp / "demo.db")
+    with fresh_demo_server("cspermit-excel-") as server:
+        yield server
 
 
 def _workbook(path: Path) -> Path:

@@ -12,7 +12,6 @@ the tablet's sync client pushes the evacuation. Screenshots go to build/screensh
 from __future__ import annotations
 
 import asyncio
-import io
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ import pytest
 from PIL import Image
 
 from sync_server.services.public_reports import LIMITS, solve
+from tests.support.photos import photo_with_gps
 from tests.web.conftest import (
     PUBLIC_BASE_URL,
     SCREENSHOTS,
@@ -156,16 +156,6 @@ def push_evacuation(server: DemoServer) -> None:
         pool.submit(asyncio.run, run()).result()
 
 
-def photo_with_gps() -> bytes:
-    img = Image.new("RGB", (1200, 900), (30, 90, 160))
-    exif = Image.Exif()
-    exif[0x010F] = "PhoneMaker"
-    exif[0x8825] = {1: "N", 2: (25.0, 2.0, 0.0), 3: "E", 4: (102.0, 42.0, 0.0)}
-    out = io.BytesIO()
-    img.save(out, format="JPEG", exif=exif)
-    return out.getvalue()
-
-
 def test_status_no_permit_active_evacuating_and_stale(
     phone: Any, own_server: DemoServer, admin: tuple[httpx.Client, str]
 ) -> None:
@@ -217,7 +207,7 @@ def test_a_report_with_a_photo_to_the_answer_then_throttled(
     client, csrf = admin
     path = public_path(client, "A-P1")
     photo = tmp_path / "manhole.jpg"
-    photo.write_bytes(photo_with_gps())
+    photo.write_bytes(photo_with_gps(1200, 900))
 
     open_page(phone, own_server, path)
     phone.select_option("#category", "no_guardian")
