@@ -85,12 +85,19 @@ def push_fire_linked_to(world: World, tab: Tablet, cs: str, seq: int, at: dateti
     push(world, tab, bodies(s))
 
 
-def test_a_linked_permit_that_was_not_active_is_an_anomaly_on_both_traces(
-    world: World,
-) -> None:
+def fire_linked_to_a_permit_not_active(world: World) -> Tablet:
+    """CS-1 approved but not active; HW-1's fire started on the tablet's view of it as
+    active."""
     tab = enroll_tablet(world.client, world.h("a-admin"))
     push(world, tab, simple_permit(tab, "CS-1", "T-1"))
     push_fire_linked_to(world, tab, "CS-1", 2, START)
+    return tab
+
+
+def test_a_linked_permit_that_was_not_active_is_an_anomaly_on_both_traces(
+    world: World,
+) -> None:
+    tab = fire_linked_to_a_permit_not_active(world)
     hot = trace(world, "HW-1")
     [mismatch] = [f for f in hot["findings"] if f["code"] == "HOT_WORK_LINK_MISMATCH"]
     assert mismatch["facts"]["linked_permit_id"] == "CS-1"
@@ -271,9 +278,7 @@ def test_the_hot_work_trace_says_in_words_how_the_linked_permit_differed(
 ) -> None:
     from tests.sync_server.test_ledger_cross_check import _signed_in_page
 
-    tab = enroll_tablet(world.client, world.h("a-admin"))
-    push(world, tab, simple_permit(tab, "CS-1", "T-1"))
-    push_fire_linked_to(world, tab, "CS-1", 2, START)
+    fire_linked_to_a_permit_not_active(world)
     page = _signed_in_page(world, "/web/permits/HW-1")
     anomalies = page[page.index('id="h-anom"') :]
     anomalies = anomalies[: anomalies.index("</section>")]
