@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from sync_server.i18n import Gettext
 
@@ -154,6 +155,15 @@ LEDGER_FIELDS: dict[str, str] = {
     "last_bump_test": N_("last bump test"),
 }
 
+# Where a hot work's record of its linked confined-space permit differs from the chain
+# the server holds (services.hot_work_links): each field in words.
+LINKED_PERMIT_FIELDS: dict[str, str] = {
+    "permit_type": N_("type of the linked permit"),
+    "head_hash": N_("last event of the linked permit"),
+    "status": N_("status of the linked permit"),
+    "space_id": N_("confined space of the linked permit"),
+}
+
 PERMIT_STATUSES: dict[str, str] = {
     "draft": N_("draft"),
     "approved": N_("approved"),
@@ -195,6 +205,24 @@ HAZARD_SOURCES: dict[str, str] = {
     "worker_report": N_("worker report"),
     "bureau_inspection": N_("bureau inspection"),
     "automatic": N_("automatic finding"),
+}
+
+# The loop's next steps as the hazard page's step form offers them (hazard.html).
+HAZARD_STEPS: dict[str, str] = {
+    "plan": N_("plan the rectification"),
+    "rectify": N_("record the rectification"),
+    "verify": N_("verify (someone other than the rectifier)"),
+    "reject": N_("verification failed: back to planned"),
+    "close": N_("close (销号)"),
+}
+
+# The step form's fields as its labels name them (hazard.html).
+HAZARD_STEP_FIELDS: dict[str, str] = {
+    "measures": N_("Measures"),
+    "responsible": N_("Responsible person"),
+    "deadline": N_("Deadline"),
+    "evidence": N_("Evidence"),
+    "person": N_("Done on site by"),
 }
 
 HAZARD_ACTIONS: dict[str, str] = {
@@ -411,6 +439,17 @@ def words(text: str | None, _: Gettext, names: dict[str, str] | None = None) -> 
     return text
 
 
+def hazard_text(
+    source: str | None, text: str | None, _: Gettext, names: dict[str, str] | None = None
+) -> str:
+    """A hazard's title or description as shown: the server's own (an automatic finding,
+    written from the core's message, which names codes and people by id) in words; what a
+    person typed (an inspection, a worker's report) exactly as they typed it."""
+    if source == "automatic":
+        return words(text, _, names)
+    return text or ""
+
+
 def labels(table: dict[str, str], codes: list[str] | tuple[str, ...] | None, _: Gettext) -> str:
     """Several codes of one table in words, joined the Chinese way (、)."""
     return "、".join(label(table, c, _) for c in codes or ())
@@ -443,6 +482,36 @@ def space_terms(codes: list[str] | tuple[str, ...] | None, _: Gettext) -> list[s
         label(HAZARD_FACTORS, c, _) if c in HAZARD_FACTORS else label(EQUIPMENT, c, _)
         for c in codes or ()
     ]
+
+
+def linked_difference(
+    difference: dict[str, Any], _: Gettext, spaces: dict[str, str]
+) -> dict[str, str]:
+    """One field of a hot work's linked-permit mismatch in words: the field, what the
+    tablet recorded and what the server's chain says (a status, a type, a space's name,
+    an event by its number)."""
+    field = str(difference.get("field") or "")
+
+    def shown(value: Any) -> str:
+        if value is None:
+            return _(N_("none"))
+        text = str(value)
+        if field == "status":  # "none": the chain held no event yet at the time
+            return _(N_("no event yet")) if text == "none" else label(PERMIT_STATUSES, text, _)
+        if field == "permit_type":
+            return label(PERMIT_TYPES, text, _)
+        if field == "space_id":
+            return spaces.get(text, text)
+        if field == "head_hash":
+            seq, _sep, digest = text.partition(":")
+            return _(N_("event {n} (hash {hash}…)")).format(n=seq, hash=digest[:8])
+        return text
+
+    return {
+        "field": label(LINKED_PERMIT_FIELDS, field, _) if field else "",
+        "recorded": shown(difference.get("recorded")),
+        "server": shown(difference.get("server")),
+    }
 
 
 def label(table: dict[str, str], code: str | None, _: Gettext) -> str:

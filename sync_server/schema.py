@@ -408,6 +408,15 @@ space_public_codes = sa.Table(
     sa.Column("replaced_at", TS, nullable=True),
     sa.Column("revoked_at", TS, nullable=True),
     sa.Index(None, "enterprise_id", "space_id"),
+    # One current token per space (migration 0011).
+    sa.Index(
+        "uq_space_public_codes_current",
+        "enterprise_id",
+        "space_id",
+        unique=True,
+        sqlite_where=sa.text("replaced_at IS NULL AND revoked_at IS NULL"),
+        postgresql_where=sa.text("replaced_at IS NULL AND revoked_at IS NULL"),
+    ),
 )
 
 # Reports from the public page: each files a worker-report hazard (the loop is the

@@ -223,9 +223,15 @@ def seed_reference(engine: Engine, passwords: Passwords) -> SeedResult:
 
 def _seed_ledger(conn: Any, today: date) -> None:
     from cspermit.demo.permit_history import demo_bump_tests, demo_certificates, demo_training
+    from sync_server.security import Principal
     from sync_server.services import hazards as hazard_service
+    from sync_server.services import public_codes
     from sync_server.services import reference as ref
     from sync_server.services.reference import Kind
+
+    # The seed writes as the operator would; each space's QR token is issued (audited)
+    # as a space saved through the pages or the API gets one.
+    seeder = Principal(Role.OPERATOR, "demo-seed", "demo-seed")
 
     roles = {"principal": ["principal", "approver", "work_leader"], "approver": ["approver"]}
     training = demo_training(today)
@@ -233,6 +239,7 @@ def _seed_ledger(conn: Any, today: date) -> None:
         for space in spaces:
             _, after = ref.upsert(conn, eid, Kind.SPACE, space["id"], dict(space))
             hazard_service.file_ledger_gaps(conn, eid, space["id"], after)
+            public_codes.issue_first(conn, seeder, eid, space["id"])
         for i, (person_id, name, authority) in enumerate(DEMO_PEOPLE[eid]):
             person_roles = roles.get(authority, ["guardian"] if i == len(roles) else ["entrant"])
             ref.upsert(

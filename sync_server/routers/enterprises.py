@@ -11,7 +11,7 @@ from sync_server.deps import AppPasswords, Conn, CurrentPrincipal
 from sync_server.errors import Forbidden
 from sync_server.i18n import gettext as _
 from sync_server.security import Role
-from sync_server.services import account_admin, audit
+from sync_server.services import account_admin, audit, password_policy
 from sync_server.services import accounts as account_service
 from sync_server.services import enterprises as enterprise_service
 from sync_server.services import simops as simops_service
@@ -47,7 +47,7 @@ class EnterpriseOut(BaseModel):
 
 class AccountIn(BaseModel):
     username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: str = Field(min_length=8, max_length=512)
+    password: str = Field(min_length=password_policy.MIN_LENGTH, max_length=512)
     role: Role
     display_name: str = Field(default="", max_length=200)
     enterprise_id: str | None = None
@@ -65,7 +65,7 @@ class AccountOut(BaseModel):
 
 
 class PasswordIn(BaseModel):
-    password: str = Field(min_length=8, max_length=512)
+    password: str = Field(min_length=password_policy.MIN_LENGTH, max_length=512)
 
 
 def _out(row: Any) -> EnterpriseOut:

@@ -6,19 +6,15 @@ import base64
 import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
 from sync_server.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    TooManyRequests,
     Unauthorized,
     Unprocessable,
 )
@@ -28,7 +24,6 @@ from sync_server.schema import (
     devices,
     enrollment_codes,
     enterprises,
-    sign_in_failures,
     tokens,
 )
 from sync_server.security import (
@@ -40,7 +35,7 @@ from sync_server.security import (
     normalise_code,
     token_digest,
 )
-from sync_server.services import password_policy
+from sync_server.services import password_policy, throttle
 from sync_server.settings import Settings
 from sync_server.storage import begin_write, now_iso, parse_iso
 
@@ -119,62 +114,6 @@ def create_account(
 ADDRESS_KEY = "address {}"
 
 
-def _lock_for(settings: Settings, failures: int, limit: int) -> int | None:
-    """Seconds of lockout after ``failures`` in a row (None: not yet at ``limit``)."""
-    if failures < limit:
-        return None
-    return int(min(settings.lockout_s * (2 ** (failures - limit)), settings.lockout_max_s))
-
-
-def _count_attempt(
-    conn: Connection,
-    settings: Settings,
-    key: str,
-    limit: int,
-    now: datetime,
-    fresh_after_s: int | None = None,
-) -> None:
-    """Count one attempt under ``key`` *before* the password is checked, atomically: the
-    row is created if absent (INSERT .. ON CONFLICT DO NOTHING), then incremented in one
-    UPDATE that also refuses while locked. A parallel burst cannot read the same count and
-    each get a try (the lost update of read-then-write); the attempt that reaches
-    ``limit`` sets the lock, and every one after it is a 429 without a password check.
-    ``fresh_after_s``: a count idle that long starts again at one (an address's)."""
-    stamp = now_iso(now)
-    insert = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(sign_in_failures)
-    conn.execute(
-        insert.values(
-            username=key, enterprise_id=None, failures=0, locked_until=None, last_failure_at=stamp
-        ).on_conflict_do_nothing(index_elements=["username"])
-    )
-    t = sign_in_failures.c
-    failures: Any = t.failures + 1
-    if fresh_after_s is not None:
-        idle_since = now_iso(now - timedelta(seconds=fresh_after_s))
-        failures = sa.case((t.last_failure_at < idle_since, 1), else_=t.failures + 1)
-    counted = conn.execute(
-        sign_in_failures.update()
-        .where(t.username == key, sa.or_(t.locked_until.is_(None), t.locked_until <= stamp))
-        .values(failures=failures, last_failure_at=stamp)
-        .returning(t.failures)
-    ).first()
-    if counted is None:
-        row = conn.execute(sa.select(t.locked_until).where(t.username == key)).first()
-        until = parse_iso(row.locked_until) if row is not None and row.locked_until else now
-        raise TooManyRequests(
-            _("too many failed sign-ins; try again later"),
-            retry_after=max(1, int((until - now).total_seconds() + 0.999)),
-            code="SIGN_IN_THROTTLED",
-        )
-    lock = _lock_for(settings, int(counted.failures), limit)
-    if lock is not None:
-        conn.execute(
-            sign_in_failures.update()
-            .where(t.username == key)
-            .values(locked_until=now_iso(now + timedelta(seconds=lock)))
-        )
-
-
 def sign_in(
     engine: Engine,
     settings: Settings,
@@ -185,7 +124,7 @@ def sign_in(
 ) -> tuple[str, int] | None:
     """Check the password; return (token, expires_in seconds), or None for a failure
     (the caller answers 401), or raise 429 while throttled. The attempt is counted and
-    committed first (``_count_attempt``), under the username and the client's address,
+    committed first (``throttle.count_attempt``), under the username and the client's address,
     so guesses running in parallel are counted like guesses in a row. Failures are
     counted by username whether or not it exists, and the answer never says which part
     was wrong. A successful sign-in clears the username's count and takes its own
@@ -194,11 +133,11 @@ def sign_in(
     by_name = not any(c.isspace() for c in username)  # no account has one (create_account)
     with begin_write(engine) as conn:
         if by_name:
-            _count_attempt(conn, settings, username, settings.max_failed_sign_ins, now)
+            throttle.count_attempt(conn, settings, username, settings.max_failed_sign_ins, now)
         if address:
             key = ADDRESS_KEY.format(address)
             limit = settings.max_failed_sign_ins_per_address
-            _count_attempt(conn, settings, key, limit, now, settings.lockout_max_s)
+            throttle.count_attempt(conn, settings, key, limit, now, settings.lockout_max_s)
     with engine.connect() as conn:
         row = conn.execute(sa.select(accounts).where(accounts.c.username == username)).first()
     ok = passwords.verify(row.password_hash if row is not None else None, password)
@@ -206,14 +145,9 @@ def sign_in(
         return None
     token = new_token()
     with engine.begin() as conn:
-        t = sign_in_failures.c
-        conn.execute(sign_in_failures.delete().where(t.username == username))
+        throttle.clear(conn, username)
         if address:
-            conn.execute(
-                sign_in_failures.update()
-                .where(t.username == ADDRESS_KEY.format(address), t.failures > 0)
-                .values(failures=t.failures - 1)
-            )
+            throttle.give_back(conn, ADDRESS_KEY.format(address))
         conn.execute(
             tokens.insert().values(
                 token_hash=token_digest(token),
@@ -492,4 +426,4 @@ def reset_password(conn: Connection, passwords: Passwords, account_id: str, pass
         .values(password_hash=passwords.hash(password))
     )
     _end_sessions(conn, account_id)
-    conn.execute(sign_in_failures.delete().where(sign_in_failures.c.username == row.username))
+    throttle.clear(conn, str(row.username))

@@ -26,8 +26,8 @@ from permits.hot_work.events import HotWorkFireStarted, LinkedPermitSnapshot
 from permits.state import Status, fold
 from sync_server import domain
 from sync_server.i18n import gettext as _
-from sync_server.schema import events, findings, permits
-from sync_server.services import permit_members
+from sync_server.schema import findings, permits
+from sync_server.services import chains, permit_members
 
 LINK_MISMATCH = "HOT_WORK_LINK_MISMATCH"
 
@@ -45,14 +45,7 @@ def _disagreements(
     ).first()
     if row is None:
         return None
-    chain = [
-        domain.parse_event(r.body)
-        for r in conn.execute(
-            sa.select(events.c.body)
-            .where(events.c.enterprise_id == enterprise_id, events.c.permit_id == linked.permit_id)
-            .order_by(events.c.seq)
-        )
-    ]
+    chain = chains.parsed(conn, enterprise_id, linked.permit_id)
     at = fire.occurred_at
     out: list[dict[str, Any]] = []
     if row.permit_type != domain.CONFINED_SPACE:
@@ -179,17 +172,8 @@ def recheck_linked_to(conn: Connection, enterprise_id: str, linked_id: str, now:
                 sa.select(findings.c.seq).where(*mine, findings.c.code == LINK_MISMATCH)
             )
         }
-        fires = conn.execute(
-            sa.select(events.c.body)
-            .where(
-                events.c.enterprise_id == enterprise_id,
-                events.c.permit_id == hot_id,
-                events.c.type == EventType.HOT_WORK_FIRE_STARTED.value,
-            )
-            .order_by(events.c.seq)
-        )
-        for body in [r.body for r in fires]:
-            ev = domain.parse_event(body)
+        fire = EventType.HOT_WORK_FIRE_STARTED.value
+        for ev in chains.parsed(conn, enterprise_id, hot_id, event_type=fire):
             payload = ev.obj.payload
             if ev.seq in done or not isinstance(payload, HotWorkFireStarted):
                 continue

@@ -27,15 +27,20 @@ from sync_server.labels import (
     HOT_WORK_LEVELS,
     HOT_WORK_RAISE_REASONS,
     HOT_WORK_ROLES,
+    LEDGER_FIELDS,
     PERMIT_STATUSES,
     SIMOPS_RULES,
     SIMOPS_VERDICTS,
     Gettext,
     label,
+    linked_difference,
     local_time,
 )
 from sync_server.schema import devices, enterprises
+from sync_server.services import names as names_service
 from sync_server.services import simops as simops_service
+from sync_server.services.hot_work_links import LINK_MISMATCH
+from sync_server.services.reference import Kind
 
 _ROLE_ORDER = ("work_leader", "operator", "fire_watcher")
 
@@ -58,6 +63,23 @@ def _person(state: HotWorkState, person_id: str | None) -> str:
     return person.name if person else person_id
 
 
+def _differences(
+    finding: dict[str, Any], _: Gettext, spaces: dict[str, str]
+) -> list[dict[str, str]]:
+    """What a finding found recorded differently, field by field, in words."""
+    fields = (finding.get("facts") or {}).get("fields") or []
+    if finding["code"] == LINK_MISMATCH:
+        return [linked_difference(d, _, spaces) for d in fields]
+    return [  # a ledger mismatch (permits.ledger_check): the tablet's fact, the ledger's
+        {
+            "field": label(LEDGER_FIELDS, str(d.get("field") or ""), _),
+            "recorded": str(d.get("recorded") or ""),
+            "server": str(d.get("ledger") or ""),
+        }
+        for d in fields
+    ]
+
+
 def build_from(
     conn: Connection,
     t: dict[str, Any],
@@ -70,6 +92,7 @@ def build_from(
     ent = conn.execute(
         sa.select(enterprises.c.name).where(enterprises.c.enterprise_id == permit["enterprise_id"])
     ).first()
+    spaces = names_service.item_names(conn, permit["enterprise_id"], Kind.SPACE)
     labels = {
         r.device_id: r.label
         for r in conn.execute(
@@ -219,7 +242,7 @@ def build_from(
         },
         "timeline": timeline,
         "verification": t["verification"],
-        "findings": t["findings"],
+        "findings": [{**f, "differences": _differences(f, _, spaces)} for f in t["findings"]],
         "hazards": t["hazards"],
         "conflicts": t["conflicts"],
         "notes": t["notes"],

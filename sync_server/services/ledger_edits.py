@@ -21,7 +21,7 @@ from sync_server.errors import NotFound, Unprocessable
 from sync_server.i18n import Gettext
 from sync_server.ids import id_problem, normalised
 from sync_server.security import Principal
-from sync_server.services import audit, blobs, ledger_yearly
+from sync_server.services import audit, blobs, ledger_history, ledger_yearly, public_codes
 from sync_server.services import hazards as hazard_service
 from sync_server.services import ledger_catalogue as catalogue
 from sync_server.services import ledger_forms as forms
@@ -56,6 +56,7 @@ def save(
     )
     if kind is Kind.SPACE:
         hazard_service.follow_ledger(conn, who, enterprise_id, item_id, after)
+        public_codes.issue_first(conn, who, enterprise_id, item_id)  # its QR's token
     return before, after
 
 
@@ -164,6 +165,19 @@ def stored(conn: Connection, enterprise_id: str, kind: str, item_id: str) -> dic
         return ledger_yearly.find(conn, enterprise_id, kind, item_id)
     row = ref.find(conn, enterprise_id, Kind(kind), item_id)
     return None if row is None else dict(row.data)
+
+
+def label(conn: Connection, enterprise_id: str, kind: str, item_id: str, _: Gettext) -> str:
+    """What a person calls one item: its name, else its kind's number label and the
+    number (a deleted item keeps the name of its last version)."""
+    data = stored(conn, enterprise_id, kind, item_id)
+    if data is None:
+        versions = (
+            ledger_yearly.history if kind in ledger_yearly.SCHEMAS else ledger_history.history
+        )(conn, enterprise_id, kind, item_id)
+        data = next((v["data"] for v in reversed(versions) if v["data"]), None)
+    name = (data or {}).get("name")
+    return str(name) if name else f"{_(forms.schema(kind).id_label)} {item_id}"
 
 
 def items(conn: Connection, enterprise_id: str, kind: str) -> list[Any]:

@@ -32,7 +32,6 @@ from sync_server.services.ledger_catalogue import (
     kind_schema,
     validate_all,
 )
-from sync_server.services.ledger_choices import N_
 from sync_server.services.ledger_workbook import (
     Problem,
     ReadItem,
@@ -199,10 +198,7 @@ def _override_clash(
 ) -> list[Problem]:
     # The store's rule (one override per base profile, services.reference) judged on the
     # ledger as the import would leave it.
-    bases = {
-        r.item_id: r.data.get("base")
-        for r in ref.list_items(conn, enterprise_id, Kind.PROFILE_OVERRIDE)
-    }
+    bases = ref.override_bases(conn, enterprise_id)
     mine = {
         item.item_id: (item, clean["base"])
         for item, clean in plans
@@ -211,18 +207,9 @@ def _override_clash(
     bases.update({i: base for i, (_item, base) in mine.items()})
     problems = []
     for item_id, (item, base) in mine.items():
-        other = next((o for o, b in sorted(bases.items()) if b == base and o != item_id), None)
-        if other is not None:
-            problems.append(
-                Problem(
-                    item.sheet,
-                    item.row,
-                    "base",
-                    zh(
-                        N_("the enterprise already overrides {base} with {other}: change that one")
-                    ).format(base=base, other=other),
-                )
-            )
+        clash = ref.override_clash(bases, item_id, base, zh)
+        if clash is not None:
+            problems.append(Problem(item.sheet, item.row, "base", clash))
     return problems
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from permits.reference import EmergencyDrill, TopicTraining
 from sync_server.errors import NotFound
 from sync_server.i18n import Gettext
+from sync_server.i18n import gettext as _
 from sync_server.schema import audit_log
 from sync_server.security import Principal
 from sync_server.services import audit
@@ -133,7 +134,7 @@ def save(
 
 def remove(conn: Connection, who: Principal, enterprise_id: str, kind: str, item_id: str) -> None:
     if find(conn, enterprise_id, kind, item_id) is None:
-        raise NotFound("not found", code="NOT_FOUND")
+        raise NotFound(_("not found"), code="NOT_FOUND")
     _write(conn, who, enterprise_id, kind, item_id, None)
 
 

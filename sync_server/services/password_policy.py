@@ -41,7 +41,7 @@ def check(password: str, username: str) -> None:
     """A 422 naming ``password`` when the password is too weak to keep."""
     if len(password) < MIN_LENGTH:
         raise Unprocessable(
-            _("a password needs at least 8 characters"),
+            _("a password needs at least {n} characters").format(n=MIN_LENGTH),
             code="PASSWORD_TOO_SHORT",
             field="password",
         )

@@ -24,7 +24,6 @@ from sync_server.ids import FilterText
 from sync_server.schema import (
     blobs,
     devices,
-    events,
     findings,
     hazards,
     permit_anomalies,
@@ -34,7 +33,7 @@ from sync_server.schema import (
     version_conflicts,
 )
 from sync_server.security import Principal, Role
-from sync_server.services import audit, notes, permit_lookup, server_identity
+from sync_server.services import audit, chains, notes, permit_lookup, server_identity
 from sync_server.services.reference import hazard_summary
 from sync_server.services.tenancy import (
     require_role,
@@ -244,16 +243,6 @@ def visible_permit(
     return permit_lookup.find(conn, who, permit_id, enterprise_id)
 
 
-def _chain(conn: Connection, enterprise_id: str, permit_id: str) -> list[Any]:
-    return list(
-        conn.execute(
-            sa.select(events)
-            .where(events.c.enterprise_id == enterprise_id, events.c.permit_id == permit_id)
-            .order_by(events.c.seq)
-        )
-    )
-
-
 def _keys(conn: Connection, enterprise_id: str, device_ids: set[str]) -> dict[str, str]:
     rows = conn.execute(
         sa.select(devices.c.device_id, devices.c.public_key_b64).where(
@@ -327,7 +316,7 @@ def trace_and_chain(
     trace page and the PDF fold them with the core)."""
     row = visible_permit(conn, who, permit_id, enterprise_id)
     owner = row.enterprise_id
-    chain = _chain(conn, owner, permit_id)
+    chain = chains.event_rows(conn, owner, permit_id)
     keys = _keys(conn, row.enterprise_id, {e.device_id for e in chain})
     trace = {
         "permit": item_of(row).model_dump(),
@@ -386,7 +375,7 @@ def export(
     public_key_b64}, "head": {"seq", "hash"}, "attestation"}``, the format
     ``cspermit permit verify`` checks offline against this server's key."""
     row = visible_permit(conn, who, permit_id, enterprise_id)
-    chain = _chain(conn, row.enterprise_id, permit_id)
+    chain = chains.event_rows(conn, row.enterprise_id, permit_id)
     writers = {e.device_id for e in chain}
     return {
         "permit_id": permit_id,
@@ -408,7 +397,7 @@ def chain_for_device(conn: Connection, device: Principal, permit_id: str) -> lis
     """The stored event bodies of one permit of the device's own enterprise (a second
     tablet continues the chain after a signed handover)."""
     row = permit_lookup.find(conn, device, permit_id)
-    return [e.body for e in _chain(conn, row.enterprise_id, permit_id)]
+    return [e.body for e in chains.event_rows(conn, row.enterprise_id, permit_id)]
 
 
 # ----------------------------------------------------------------- conflicts

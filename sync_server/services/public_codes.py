@@ -22,12 +22,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from permits.space_code import public_url
-from sync_server import domain
 from sync_server.errors import NotFound, Unprocessable
 from sync_server.i18n import gettext as _
-from sync_server.schema import devices, enterprises, events, permits, space_public_codes
+from sync_server.schema import devices, enterprises, permits, space_public_codes
 from sync_server.security import Principal
-from sync_server.services import audit
+from sync_server.services import audit, public_folds
+from sync_server.services import names as names_service
 from sync_server.services import reference as ref
 from sync_server.services.permits import OPEN_NOW
 from sync_server.services.reference import Kind
@@ -76,10 +76,42 @@ def _insert(conn: Connection, enterprise_id: str, space_id: str) -> str:
     return token
 
 
-def ensure_token(conn: Connection, enterprise_id: str, space_id: str) -> str:
-    """The space's current token, made on first use (the first card printed)."""
+def _issue(conn: Connection, who: Principal, enterprise_id: str, space_id: str) -> str:
+    token = _insert(conn, enterprise_id, space_id)
+    audit.record(
+        conn,
+        who,
+        "public_code.issue",
+        "space",
+        space_id,
+        enterprise_id=enterprise_id,
+        before=None,
+        after={"token": token[:4] + "…"},
+    )
+    return token
+
+
+def issue_first(conn: Connection, who: Principal, enterprise_id: str, space_id: str) -> None:
+    """A space saved for the first time gets its token (audit-logged); one that has had a
+    token keeps what it has: a withdrawn code is not brought back by an edit."""
+    had = conn.execute(
+        sa.select(space_public_codes.c.token).where(
+            space_public_codes.c.enterprise_id == enterprise_id,
+            space_public_codes.c.space_id == space_id,
+        )
+    ).first()
+    if had is None:
+        _issue(conn, who, enterprise_id, space_id)
+
+
+def issue(conn: Connection, who: Principal, enterprise_id: str, space_id: str) -> str:
+    """The space's code, issued by the admin where it has none (a space entered before
+    codes were made on saving, or one whose code was withdrawn). Audit-logged."""
+    require_admin_of(conn, who, enterprise_id)
     ref.get(conn, enterprise_id, Kind.SPACE, space_id)  # NotFound for no such space
-    return current_token(conn, enterprise_id, space_id) or _insert(conn, enterprise_id, space_id)
+    return current_token(conn, enterprise_id, space_id) or _issue(
+        conn, who, enterprise_id, space_id
+    )
 
 
 def rotate(conn: Connection, who: Principal, enterprise_id: str, space_id: str) -> str:
@@ -144,7 +176,18 @@ def card_url(conn: Connection, base_url: str | None, enterprise_id: str, space_i
             code="PUBLIC_BASE_URL_MISSING",
             field="public_base_url",
         )
-    return public_url(base_url, ensure_token(conn, enterprise_id, space_id))
+    # A read never makes a token: issuing one is a write with its audit entry.
+    token = current_token(conn, enterprise_id, space_id)
+    if token is None:
+        raise Unprocessable(
+            _(
+                "This space has no public code yet, so no warning card can be printed: the "
+                "enterprise's admin issues one on the enterprise's public page (码上查)."
+            ),
+            code="PUBLIC_CODE_MISSING",
+            field="space_id",
+        )
+    return public_url(base_url, token)
 
 
 @dataclass(frozen=True)
@@ -221,14 +264,6 @@ def scrub(text: str, full_names: dict[str, str]) -> str:
     return _PHONE.sub(lambda m: m.group(1)[:3] + "****", text)
 
 
-def _people_names(conn: Connection, enterprise_id: str) -> dict[str, str]:
-    """Person id → name, from the enterprise's ledger."""
-    return {
-        r.item_id: str(r.data.get("name") or "")
-        for r in ref.list_items(conn, enterprise_id, Kind.PERSON)
-    }
-
-
 def _open_permit_states(
     conn: Connection, enterprise_id: str, space_id: str, now: datetime
 ) -> list[tuple[Any, Any]]:
@@ -242,19 +277,8 @@ def _open_permit_states(
     )
     out = []
     for row in rows:
-        chain = [
-            domain.parse_event(b[0])
-            for b in conn.execute(
-                sa.select(events.c.body)
-                # Permit ids are unique per enterprise (migration 0006).
-                .where(events.c.enterprise_id == enterprise_id, events.c.permit_id == row.permit_id)
-                .order_by(events.c.seq)
-            )
-        ]
-        if not chain:
-            continue
-        summary, _replayer = domain.replay_chain(chain, now)
-        if summary.status in OPEN_STATUSES:
+        summary = public_folds.summary_at(conn, row, now)
+        if summary is not None and summary.status in OPEN_STATUSES:
             out.append((row, summary))
     return out
 
@@ -288,7 +312,7 @@ def status_now(
     base: dict[str, Any] = {"last_contact": now_iso(contact) if contact else None, "jobs": []}
     if contact is None or now - contact > STALE_AFTER:
         return {**base, "state": "unknown", "stale_minutes": int(STALE_AFTER.total_seconds() // 60)}
-    names = _people_names(conn, enterprise_id)
+    names = names_service.person_names(conn, enterprise_id)
     jobs = [
         _job(row, s, names) for row, s in _open_permit_states(conn, enterprise_id, space_id, now)
     ]
@@ -324,7 +348,7 @@ def public_view(conn: Connection, token: str, now: datetime | None = None) -> di
             enterprises.c.enterprise_id == eid
         )
     ).one()
-    names = _people_names(conn, eid)
+    names = names_service.person_names(conn, eid)
     masks = {n: mask_name(n) for n in names.values() if n}
     space = item.data
     four = space.get("four_lists") or {}

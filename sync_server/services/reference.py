@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from sync_server import domain
 from sync_server.errors import NotFound, Unprocessable
+from sync_server.i18n import Gettext
 from sync_server.i18n import gettext as _
 from sync_server.schema import enterprises, hazards, reference_items
 from sync_server.services import ledger_catalogue, ledger_history
@@ -110,20 +111,35 @@ def upsert(
     return (None if row.deleted else row.data), clean
 
 
+def override_bases(conn: Connection, enterprise_id: str) -> dict[str, Any]:
+    """The enterprise's profile overrides: override id → the base profile it tightens."""
+    return {
+        r.item_id: r.data.get("base")
+        for r in list_items(conn, enterprise_id, Kind.PROFILE_OVERRIDE)
+    }
+
+
+def override_clash(
+    bases: dict[str, Any], item_id: str, base: Any, gettext: Gettext = _
+) -> str | None:
+    """Why override ``item_id`` of ``base`` cannot stand beside ``bases`` (id → base, the
+    ledger as it would be), or None. A permit carries one override of its profile: two
+    for the same base would leave the tablet to choose which one tightens (docs/rules.md,
+    Profiles)."""
+    other = next((o for o, b in sorted(bases.items()) if b == base and o != item_id), None)
+    if other is None:
+        return None
+    return gettext("the enterprise already overrides {base} with {other}: change that one").format(
+        base=base, other=other
+    )
+
+
 def _one_override_per_base(
     conn: Connection, enterprise_id: str, item_id: str, clean: dict[str, Any]
 ) -> None:
-    # A permit carries one override of its profile: two for the same base would leave
-    # the tablet to choose which one tightens (docs/rules.md, Profiles).
-    for row in list_items(conn, enterprise_id, Kind.PROFILE_OVERRIDE):
-        if row.item_id != item_id and row.data.get("base") == clean["base"]:
-            raise Unprocessable(
-                _("the enterprise already overrides {base} with {other}: change that one").format(
-                    base=clean["base"], other=row.item_id
-                ),
-                code="PROFILE_OVERRIDE_DUPLICATE",
-                field="base",
-            )
+    clash = override_clash(override_bases(conn, enterprise_id), item_id, clean["base"])
+    if clash is not None:
+        raise Unprocessable(clash, code="PROFILE_OVERRIDE_DUPLICATE", field="base")
 
 
 def delete(

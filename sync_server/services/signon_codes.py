@@ -28,15 +28,22 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from permits.reference import hash_pin
+from permits.reference.people import _PIN_DIGITS
 from sync_server.errors import Conflict, TooManyRequests, Unprocessable
 from sync_server.i18n import gettext as _
-from sync_server.schema import devices, sign_in_failures, signon_codes
+from sync_server.schema import devices, signon_codes
 from sync_server.security import Principal, normalise_code, token_digest
-from sync_server.services import accounts, audit, one_time_codes
+from sync_server.services import audit, one_time_codes, throttle
+from sync_server.services import names as names_service
 from sync_server.services import reference as ref
 from sync_server.services.reference import Kind
 from sync_server.settings import Settings
 from sync_server.storage import begin_write, now_iso
+
+# The PIN's length bounds, as the core checks every PIN (permits.reference.people): the
+# sign-on slip tells the person the same bounds. (Private there: the core exports no name
+# for them yet.)
+PIN_DIGITS: tuple[int, int] = _PIN_DIGITS
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "signon_codes.toml"
 
@@ -95,13 +102,6 @@ def _row_out(row: Any, now: datetime, names: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _names(conn: Connection, enterprise_id: str) -> dict[str, str]:
-    return {
-        r.item_id: str(r.data.get("name", r.item_id))
-        for r in ref.list_items(conn, enterprise_id, Kind.PERSON)
-    }
-
-
 def issue(
     conn: Connection, who: Principal, enterprise_id: str, person_id: str
 ) -> tuple[str, dict[str, Any]]:
@@ -154,7 +154,7 @@ def issue(
 def listing(conn: Connection, enterprise_id: str) -> list[dict[str, Any]]:
     """Every code of the enterprise, newest first, with its state (never the code)."""
     now = datetime.now(UTC)
-    names = _names(conn, enterprise_id)
+    names = names_service.person_names(conn, enterprise_id)
     rows = conn.execute(
         sa.select(signon_codes)
         .where(signon_codes.c.enterprise_id == enterprise_id)
@@ -226,16 +226,16 @@ def _keys(device: Principal) -> tuple[str, str]:
 
 def _count(engine: Engine, settings: Settings, device: Principal) -> None:
     """Count one attempt per tablet and per enterprise, committed before the code is
-    checked (``services.accounts._count_attempt``, as sign-ins are counted): a parallel
+    checked (``services.throttle``, as sign-ins are counted): a parallel
     burst gets no more tries than the same attempts one after another."""
     r = rules()
     by_device, by_enterprise = _keys(device)
     now = datetime.now(UTC)
     try:
         with begin_write(engine) as conn:
-            accounts._count_attempt(conn, settings, by_device, r.max_failures, now)
+            throttle.count_attempt(conn, settings, by_device, r.max_failures, now)
             limit = r.max_failures_per_enterprise
-            accounts._count_attempt(conn, settings, by_enterprise, limit, now)
+            throttle.count_attempt(conn, settings, by_enterprise, limit, now)
     except TooManyRequests as exc:
         raise TooManyRequests(
             _("too many wrong sign-on codes from this tablet; try again later"),
@@ -321,11 +321,6 @@ def redeem(
         )
         # as a good sign-in does: the tablet's count cleared, its try given back
         by_device, by_enterprise = _keys(device)
-        f = sign_in_failures.c
-        conn.execute(sign_in_failures.delete().where(f.username == by_device))
-        conn.execute(
-            sign_in_failures.update()
-            .where(f.username == by_enterprise, f.failures > 0)
-            .values(failures=f.failures - 1)
-        )
+        throttle.clear(conn, by_device)
+        throttle.give_back(conn, by_enterprise)
     return {"person_id": person_id, "name": str(after.get("name", person_id))}

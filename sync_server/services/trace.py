@@ -316,7 +316,8 @@ def build(
     final = history[-1].after if history else PermitState()
     people = _people(history)
     # Who acted before any role was theirs (a draft) is named from the ledger, not by id.
-    named = {**names_service.ledger_people(conn, permit["enterprise_id"]), **people}
+    ledger = names_service.person_names(conn, permit["enterprise_id"])
+    named = {**{pid: {"name": name} for pid, name in ledger.items()}, **people}
     space: dict[str, Any] = final.space.model_dump(mode="json") if final.space else {}
 
     findings_by_seq: dict[int, list[str]] = {}

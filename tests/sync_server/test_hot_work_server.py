@@ -85,12 +85,19 @@ def push_fire_linked_to(world: World, tab: Tablet, cs: str, seq: int, at: dateti
     push(world, tab, bodies(s))
 
 
-def test_a_linked_permit_that_was_not_active_is_an_anomaly_on_both_traces(
-    world: World,
-) -> None:
+def fire_linked_to_a_permit_not_active(world: World) -> Tablet:
+    """CS-1 approved but not active; HW-1's fire started on the tablet's view of it as
+    active."""
     tab = enroll_tablet(world.client, world.h("a-admin"))
     push(world, tab, simple_permit(tab, "CS-1", "T-1"))
     push_fire_linked_to(world, tab, "CS-1", 2, START)
+    return tab
+
+
+def test_a_linked_permit_that_was_not_active_is_an_anomaly_on_both_traces(
+    world: World,
+) -> None:
+    tab = fire_linked_to_a_permit_not_active(world)
     hot = trace(world, "HW-1")
     [mismatch] = [f for f in hot["findings"] if f["code"] == "HOT_WORK_LINK_MISMATCH"]
     assert mismatch["facts"]["linked_permit_id"] == "CS-1"
@@ -264,6 +271,21 @@ def test_a_linked_permit_that_agrees_is_no_anomaly(world: World) -> None:
     fire_linked_to_an_active_permit(world, "CS-2")
     assert "HOT_WORK_LINK_MISMATCH" not in trace(world, "HW-1")["permit"]["anomalies"]
     assert "HOT_WORK_LINK_MISMATCH" not in trace(world, "CS-2")["permit"]["anomalies"]
+
+
+def test_the_hot_work_trace_says_in_words_how_the_linked_permit_differed(
+    world: World,
+) -> None:
+    from tests.sync_server.test_ledger_cross_check import _signed_in_page
+
+    fire_linked_to_a_permit_not_active(world)
+    page = _signed_in_page(world, "/web/permits/HW-1")
+    anomalies = page[page.index('id="h-anom"') :]
+    anomalies = anomalies[: anomalies.index("</section>")]
+    assert "关联作业票的状态" in anomalies
+    assert "作业中" in anomalies and "尚无记录" in anomalies  # recorded, then the server's
+    assert "status:" not in anomalies and "active" not in anomalies  # words, never codes
+    assert "none" not in anomalies
 
 
 def test_a_year_without_a_holiday_calendar_stays_raised_on_the_server(world: World) -> None:

@@ -484,3 +484,30 @@ def test_a_bump_result_that_is_neither_passed_nor_failed_is_refused_not_read_as_
     for typed in ("通过", "是", "typo"):
         with pytest.raises(CellError, match="合格"):
             from_cell(result, typed, zh)
+
+
+def test_a_second_override_of_one_base_profile_is_refused_at_its_row(world: World) -> None:
+    """The store's rule (one override per base profile), judged by the same function on
+    the ledger as the import would leave it."""
+    body = {"base": "cn-gongmao", "override": {"test_max_age": {"minutes": 20}}}
+    r = world.client.put(
+        "/api/v1/enterprises/ent-a/profile-overrides/a", json=body, headers=world.h("a-admin")
+    )
+    assert r.is_success, r.text
+    wb = load_workbook(io.BytesIO(_export(world)))
+    (sheet,) = [ws for ws in wb.worksheets if ws.title.endswith("(profile-overrides)")]
+    assert sheet.max_row == 2  # the header, then override a
+    sheet.append(["b", *[c.value for c in sheet[2]][1:]])
+    out = io.BytesIO()
+    wb.save(out)
+    refused = _post(world, out.getvalue())
+    assert refused.status_code == 422, refused.text
+    named = {
+        (e["row"], e["column"]): e["message"]
+        for e in refused.json()["errors"]
+        if e["sheet"] == sheet.title
+    }
+    assert named == {  # each row of the sheet names the other
+        (2, "base"): "企业已用 b 对 cn-gongmao 做了加严设置：请修改那一项",
+        (3, "base"): "企业已用 a 对 cn-gongmao 做了加严设置：请修改那一项",
+    }

@@ -297,3 +297,12 @@ def test_a_drill_entered_before_the_forms_has_a_history_of_one_version(world: Wo
     assert r.status_code == 200, r.text
     page = _signed_in_page(world, "/web/enterprises/ent-a/ledger/drills/D-OLD/history", "bureau")
     assert "硫化氢中毒救援" in page
+
+
+def test_deleting_a_drill_that_is_not_there_is_refused_in_chinese(world: World) -> None:
+    from tests.web.conftest import sign_in
+
+    csrf = sign_in(world.client, "a-admin", "a-admin-pass")
+    r = world.client.post("/web/enterprises/ent-a/ledger/drills/D-NONE/delete", data={"csrf": csrf})
+    assert r.status_code == 404
+    assert "未找到" in r.text and "not found" not in r.text

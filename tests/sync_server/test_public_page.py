@@ -174,6 +174,37 @@ def test_status_active_none_and_stale(app: Any, web: ASGIClient) -> None:
         public.close()
 
 
+def test_a_new_event_changes_what_the_page_shows_at_once(app: Any, web: ASGIClient) -> None:
+    """The page keeps each permit's fold between views (``services.public_folds``); the
+    next event pushed is on the next view."""
+    from sync_server.services import public_folds
+    from tests.sync_server.chains import cancelled, enroll_tablet, simple_permit
+
+    sign_in(web, "a-admin")
+    path = public_path(card_url(web, "A-T1"))
+    token = web.post(
+        "/api/v1/auth/token", data={"username": "a-admin", "password": "a-admin-demo"}
+    ).json()["access_token"]
+    tab = enroll_tablet(web, {"Authorization": f"Bearer {token}"})
+
+    def push(events: list[dict[str, Any]]) -> None:
+        r = web.post("/api/v1/sync/events", json={"events": events}, headers=tab.headers)
+        assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
+
+    push(simple_permit(tab, "A-2026-0100", "A-T1"))
+    public = ASGIClient(app)  # a phone: no session
+    try:
+        assert 'data-state="none"' not in public.get(path).text  # a permit stands
+        seq, head = tab.heads["A-2026-0100"]
+        assert ("ent-a", "A-2026-0100", seq, head) in public_folds._folds  # kept
+        assert 'data-state="none"' not in public.get(path).text  # the kept fold, same answer
+        push([tab.event("A-2026-0100", cancelled())])
+        after = public.get(path).text
+        assert 'data-state="none"' in after and "无作业" in after
+    finally:
+        public.close()
+
+
 def test_the_page_shows_no_id_full_name_or_phone(app: Any, web: ASGIClient) -> None:
     from cspermit.demo.seed import DEMO_PEOPLE
 
@@ -418,9 +449,87 @@ def test_a_withdrawn_code_opens_nothing_and_leaves_the_tablets_list(
         assert (
             gone.status_code == 410 and "此码已撤销" in gone.text and "废水沉淀池" not in gone.text
         )
+        # printing the card again does not bring a code back: that is the admin's
+        # decision, issued (and audit-logged) as a write, never made by a read
+        refused = web.get("/web/enterprises/ent-a/spaces/A-P1/card")
+        assert refused.status_code == 422 and "尚无公开码" in refused.text
+        with app.state.engine.connect() as conn:
+            assert not any(
+                c["space_id"] == "A-P1" for c in public_codes.tablet_codes(conn, "ent-a")
+            )
+        issued = web.post(
+            "/web/enterprises/ent-a/spaces/A-P1/public-code/issue", data={"csrf": csrf}
+        )
+        assert issued.status_code == 303, issued.text
         assert send_report(phone, public_path(card_url(web, "A-P1"))).status_code == 200
     finally:
         phone.close()
     with app.state.engine.connect() as conn:
         tokens = {c["token"] for c in public_codes.tablet_codes(conn, "ent-a")}
-    assert token_of(BASE + path) not in tokens  # printing again made a new code
+        actions = [
+            r.action
+            for r in conn.execute(
+                sa.select(audit_log.c.action).where(audit_log.c.object_id == "A-P1")
+            )
+        ]
+    assert token_of(BASE + path) not in tokens  # the code issued again is a new one
+    assert actions[-2:] == ["public_code.revoke", "public_code.issue"]
+
+
+def test_the_migration_keeps_one_current_code_per_space_and_goes_back(empty_db: str) -> None:
+    """Migration 0011: a space's older current codes (two reads that both made one) are
+    replaced by its newest; a second current code is then refused by the database."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from sync_server.schema import metadata, space_public_codes
+    from sync_server.storage import make_engine, migrate
+
+    def code(token: str, at: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "token": token,
+            "enterprise_id": "ent-a",
+            "space_id": "A-P1",
+            "created_at": at,
+            "replaced_at": None,
+            "revoked_at": None,
+            **extra,
+        }
+
+    def current(engine: Any) -> list[str]:
+        t = space_public_codes.c
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.token).where(t.replaced_at.is_(None), t.revoked_at.is_(None))
+            )
+            return sorted(r.token for r in rows)
+
+    engine = make_engine(empty_db)
+    try:
+        migrate(engine, "0010")
+        with engine.begin() as conn:
+            conn.execute(
+                space_public_codes.insert(),
+                [
+                    code("old", "2026-12-01T00:00:00+00:00"),
+                    code("new", "2026-12-01T00:00:01+00:00"),
+                    code("gone", "2026-11-01T00:00:00+00:00", revoked_at="2026-11-02"),
+                ],
+            )
+        migrate(engine)
+        assert current(engine) == ["new"]  # the newest stays; the older one is replaced
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(space_public_codes.insert().values(**code("twin", "2026-12-02")))
+        with engine.begin() as conn:  # a withdrawn or replaced code may sit beside it
+            conn.execute(
+                space_public_codes.insert().values(**code("x", "2026-12-02", replaced_at="now"))
+            )
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        migrate(engine, "0010", down=True)
+        with engine.begin() as conn:  # without the index two current codes fit again
+            conn.execute(space_public_codes.insert().values(**code("twin", "2026-12-02")))
+        migrate(engine)
+        assert current(engine) == ["twin"]
+    finally:
+        engine.dispose()

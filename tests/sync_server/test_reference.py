@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import sqlalchemy as sa
+
+from sync_server.schema import audit_log, space_public_codes
 from tests.sync_server.conftest import LEDGER_SPACE, World, person
 from tests.sync_server.test_auth import enroll
 
@@ -21,6 +26,34 @@ def test_admin_writes_ledger_and_reads_it_back(world: World) -> None:
     # The card's QR: the space's public page (码上查), by a random token, no ids.
     assert qr["payload"].startswith("https://codes.example.cn/q/") and "T-1" not in qr["payload"]
     assert qr["svg"].startswith("<?xml")
+
+
+def test_a_spaces_code_is_issued_when_it_is_saved_and_never_made_by_a_read(
+    world: World, app: Any
+) -> None:
+    c = world.client
+    c.put("/api/v1/enterprises/ent-a/spaces/T-1", json=SPACE, headers=world.h("a-admin"))
+    with app.state.engine.connect() as conn:
+        issued = conn.execute(
+            sa.select(audit_log.c.action, audit_log.c.actor).where(
+                audit_log.c.object_id == "T-1", audit_log.c.action == "public_code.issue"
+            )
+        ).all()
+    assert [tuple(r) for r in issued] == [("public_code.issue", "a-admin")]
+    qr = "/api/v1/enterprises/ent-a/spaces/T-1/qr"
+    first = c.get(qr, headers=world.h("a-admin")).json()["payload"]
+    assert c.get(qr, headers=world.h("bureau")).json()["payload"] == first
+    # A space written before codes came with saving has none: a read says so, makes none.
+    with app.state.engine.begin() as conn:
+        conn.execute(space_public_codes.delete())
+    for reader in ("a-admin", "bureau"):
+        r = c.get(qr, headers=world.h(reader))
+        assert r.status_code == 422 and r.json()["error"]["code"] == "PUBLIC_CODE_MISSING"
+        assert c.get("/api/v1/enterprises/ent-a/spaces", headers=world.h(reader)).is_success
+    with app.state.engine.connect() as conn:
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(space_public_codes)).scalar() == 0
+        )
 
 
 def test_other_tenant_gets_404_and_bureau_may_read_not_write(world: World) -> None:

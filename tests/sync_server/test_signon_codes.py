@@ -297,3 +297,13 @@ def test_the_codes_rules_come_from_the_data_file_with_their_reason() -> None:
         assert len(raw) == rules.length and set(raw) <= set(rules.alphabet)
         assert not set(raw) & set("IO01")  # nothing to misread on paper
     assert signon.check_pin_hash(hash_pin("0000")).startswith("$argon2id$")
+
+
+def test_a_deleted_persons_old_code_is_listed_under_their_name(world: World) -> None:
+    w = world
+    _people(w)
+    _issue(w, "P-WANG")
+    gone = w.client.delete("/api/v1/enterprises/ent-a/people/P-WANG", headers=w.h("a-admin"))
+    assert gone.status_code in (200, 204), gone.text
+    listed = w.client.get("/api/v1/enterprises/ent-a/signon-codes", headers=w.h("a-admin")).json()
+    assert [c["person_name"] for c in listed] == ["王芳"]  # a name, never the id P-WANG

@@ -100,6 +100,14 @@ def test_the_printed_card_opens_its_space_on_the_tablet(
     synced: tuple[Any, AppContext, PermitDesk],
 ) -> None:
     app, context, desk = synced
+    from sync_server.security import Principal, Role
+    from sync_server.services import public_codes
+
+    # The admin replaces the space's code after the tablet's last sync (a space's code is
+    # issued when it is saved, so the sync already carried the first one).
+    admin = Principal(Role.OPERATOR, "op", "operator")
+    with app.state.engine.begin() as conn:
+        public_codes.rotate(conn, admin, "ent-a", "A-T1")
     payload = printed_on_card(app, "ent-a", "A-T1", "a-admin")
     assert payload.startswith("https://codes.example.cn/q/") and "A-T1" not in payload
     # Printed after the last sync: the tablet does not know the code yet, and says so.

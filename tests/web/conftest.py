@@ -100,6 +100,25 @@ def sign_in(client: httpx.Client, username: str, password: str) -> str:
     return csrf.group(1)
 
 
+def browser_sign_in(
+    page: Any,
+    base: str,
+    username: str = "a-admin",
+    password: str = "a-admin-demo",
+    *,
+    start: str = "/web/sign-in",
+) -> None:
+    """Sign in through the form in the browser, by the labels a person reads, ending on
+    the overview. ``start``: the page opened first, which without a session asks to sign
+    in."""
+    page.goto(base + start)
+    assert "/web/sign-in" in page.url  # no session: the page asks to sign in first
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(base + "/web/")
+
+
 # Module scope: Playwright's sync API keeps an event loop running in this thread while
 # the browser is open; it is closed before any later module runs its own loop.
 @pytest.fixture(scope="module")

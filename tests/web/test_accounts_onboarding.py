@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import ROOT, serve
+from tests.web.conftest import ROOT, browser_sign_in, serve
 
 pytestmark = pytest.mark.browser
 
@@ -74,14 +74,6 @@ def page(browser_context: Any) -> Iterator[Any]:
         browser_context.clear_cookies()
 
 
-def _sign_in(page: Any, base: str, username: str, password: str) -> None:
-    page.goto(base + "/web/sign-in")
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(base + "/web/")
-
-
 def _shot(page: Any, name: str) -> None:
     IMAGES.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(IMAGES / f"web-{name}.png"), full_page=True)
@@ -91,7 +83,7 @@ def test_a_county_onboards_a_sugar_mill_and_its_admins_keep_their_accounts(
     page: Any, fresh_server: str
 ) -> None:
     base = fresh_server
-    _sign_in(page, base, *OPERATOR)
+    browser_sign_in(page, base, *OPERATOR)
     assert page.locator("header .who").inner_text() == "县平台运维 杨帆"
     page.get_by_role("link", name="账号", exact=True).click()
     page.get_by_role("link", name="登记企业").click()
@@ -119,7 +111,7 @@ def test_a_county_onboards_a_sugar_mill_and_its_admins_keep_their_accounts(
     _shot(page, "accounts-operator")
     page.get_by_role("button", name="退出登录").click()
 
-    _sign_in(page, base, "dn-admin", "Tang-zhang-2026")
+    browser_sign_in(page, base, "dn-admin", "Tang-zhang-2026")
     assert page.locator("header .who").inner_text() == "张敏"
     page.get_by_role("link", name="账号", exact=True).click()
     page.get_by_label("姓名").fill("王芳")
@@ -143,7 +135,7 @@ def test_a_county_onboards_a_sugar_mill_and_its_admins_keep_their_accounts(
     page.locator("#password").fill("Tang-zhang-2026")
     page.get_by_role("button", name="登录").click()
     assert "用户名或密码错误" in page.locator("#sign-in-error").inner_text()
-    _sign_in(page, base, "dn-admin", "Zhang-min-new-26")
+    browser_sign_in(page, base, "dn-admin", "Zhang-min-new-26")
 
     page.get_by_role("link", name="账号", exact=True).click()
     page.locator("#account-dn-admin-2").get_by_role("button", name="停用").click()
@@ -154,5 +146,5 @@ def test_a_county_onboards_a_sugar_mill_and_its_admins_keep_their_accounts(
     assert "账号已启用" in page.locator("#done").inner_text()
     assert "使用中" in page.locator("#account-dn-admin-2 .state").inner_text()
     page.get_by_role("button", name="退出登录").click()
-    _sign_in(page, base, "dn-admin-2", "Wang-fang-2026")  # enabled again: it signs in
+    browser_sign_in(page, base, "dn-admin-2", "Wang-fang-2026")  # enabled again: it signs in
     assert page.locator("header .who").inner_text() == "王芳"

@@ -11,18 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import SCREENSHOTS, DemoServer
+from tests.web.conftest import SCREENSHOTS, DemoServer, browser_sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page: Any, base: str, username: str, password: str) -> None:
-    page.goto(base + "/web/")
-    assert "/web/sign-in" in page.url  # no session: the page asks to sign in first
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(base + "/web/")
 
 
 def _chart_drawn(page: Any, canvas_id: str) -> dict[str, Any]:
@@ -48,7 +39,7 @@ def test_reviewer_traces_the_alarm_and_downloads_the_pdf(
     page: Any, demo_server: DemoServer, tmp_path: Path
 ) -> None:
     base = demo_server.url
-    _sign_in(page, base, "bureau", "bureau-demo")
+    browser_sign_in(page, base, "bureau", "bureau-demo", start="/web/")
     # The dashboard: the alarm tile and the hazards-to-zero chart.
     assert int(page.locator("#tile-alarms").inner_text()) == 2
     hz = _chart_drawn(page, "hazards-chart")
@@ -121,7 +112,7 @@ def test_reviewer_traces_the_alarm_and_downloads_the_pdf(
 
 def test_keyboard_labels_and_contrast(page: Any, demo_server: DemoServer) -> None:
     base = demo_server.url
-    _sign_in(page, base, "a-admin", "a-admin-demo")
+    browser_sign_in(page, base, "a-admin", "a-admin-demo", start="/web/")
     page.goto(base + "/web/permits")
     # The first Tab reaches the skip link; Enter moves focus to the content.
     page.keyboard.press("Tab")
@@ -149,7 +140,7 @@ def test_keyboard_labels_and_contrast(page: Any, demo_server: DemoServer) -> Non
 def test_tablet_portrait_has_no_sideways_scrolling(page: Any, demo_server: DemoServer) -> None:
     base = demo_server.url
     page.set_viewport_size({"width": 800, "height": 1280})
-    _sign_in(page, base, "bureau", "bureau-demo")
+    browser_sign_in(page, base, "bureau", "bureau-demo", start="/web/")
     for name, path in (
         ("04-trace-tablet.png", "/web/permits/A-2026-0003"),
         ("05-ledger-tablet.png", "/web/enterprises/ent-a/spaces"),
@@ -196,7 +187,7 @@ def test_bureau_files_an_inspection_finding_from_the_form(
     page: Any, demo_server: DemoServer
 ) -> None:
     base = demo_server.url
-    _sign_in(page, base, "bureau", "bureau-demo")
+    browser_sign_in(page, base, "bureau", "bureau-demo", start="/web/")
     page.get_by_role("link", name="隐患", exact=True).click()
     page.wait_for_url(base + "/web/hazards")
     form = page.locator("form.stack")

@@ -25,7 +25,13 @@ import pytest
 
 from permits.reference import hash_pin
 from sync_server.labels import BEIJING
-from tests.web.conftest import SCREENSHOTS, DemoServer, fresh_demo_server, sign_in
+from tests.web.conftest import (
+    SCREENSHOTS,
+    DemoServer,
+    browser_sign_in,
+    fresh_demo_server,
+    sign_in,
+)
 
 ENT = "/web/enterprises/ent-a"
 USCC = "91530102MA6K6GH00F"  # a valid 统一社会信用代码
@@ -61,14 +67,6 @@ def today(days: int = 0) -> str:
 
 
 # ---------------------------------------------------------------- the browser walk
-
-
-def _sign_in(page: Any, base: str) -> None:
-    page.goto(base + "/web/")
-    page.get_by_label("用户名").fill("a-admin")
-    page.get_by_label("密码").fill("a-admin-demo")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(base + "/web/")
 
 
 def _save(page: Any) -> None:
@@ -317,7 +315,7 @@ def test_an_admin_enters_the_ledger_through_the_forms_and_a_tablet_syncs_it(
     page: Any, forms_server: DemoServer, tmp_path: Path
 ) -> None:
     base = forms_server.url
-    _sign_in(page, base)
+    browser_sign_in(page, base, start="/web/")
     _space(page, base, forms_server)
     _contractor(page, base, forms_server)
     _person(page, base, forms_server)
@@ -350,7 +348,7 @@ def test_an_admin_enters_the_ledger_through_the_forms_and_a_tablet_syncs_it(
 @pytest.mark.browser
 def test_a_tablet_width_form_does_not_scroll_sideways(page: Any, forms_server: DemoServer) -> None:
     page.set_viewport_size({"width": 800, "height": 1200})
-    _sign_in(page, forms_server.url)
+    browser_sign_in(page, forms_server.url, start="/web/")
     page.goto(forms_server.url + ENT + "/ledger/spaces/A-T1")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 800, width
@@ -513,8 +511,12 @@ def test_editing_a_person_keeps_their_pin_and_deleting_leaves_a_tombstone(
         r = c.post(ENT + "/ledger/people/HT-P1/delete", data={"csrf": csrf})
         assert r.status_code == 303
         assert stored(forms_server, "people", "HT-P1") is None
+        said = re.search(r'id="deleted">([^<]*)<', c.get(r.headers["location"]).text)
+        assert said and "吴六六" in said.group(1) and "HT-P1" not in said.group(1)  # a name
         history = c.get(ENT + "/ledger/people/HT-P1/history")
         assert history.status_code == 200 and "已删除" in history.text
+        heading = re.search(r"<h1>([^<]*)</h1>", history.text)
+        assert heading and "吴六六" in heading.group(1) and "HT-P1" not in heading.group(1)
         assert "吴六" in history.text and "吴六六" in history.text
     pull = api(forms_server, "/api/v1/sync/reference?cursor=0&limit=5000")
     tomb = [i for i in pull.json()["items"] if i["item_id"] == "HT-P1"]

@@ -16,8 +16,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.sync_server.ledger_workbooks import CONTRACTOR_HEADERS, PEOPLE_HEADERS, workbook
-from tests.web.conftest import SCREENSHOTS, DemoServer, fresh_demo_server
-from tests.web.test_browser import _sign_in
+from tests.web.conftest import SCREENSHOTS, DemoServer, browser_sign_in, fresh_demo_server
 
 pytestmark = pytest.mark.browser
 
@@ -58,7 +57,7 @@ def test_admin_uploads_a_workbook_sees_the_preview_and_applies(
     page: Any, own_server: DemoServer, tmp_path: Path
 ) -> None:
     base = own_server.url
-    _sign_in(page, base, "a-admin", "a-admin-demo")
+    browser_sign_in(page, base, "a-admin", "a-admin-demo", start="/web/")
     page.goto(base + "/web/enterprises/ent-a/spaces")
     page.get_by_role("link", name="Excel 台账：下载、导入").click()
     page.wait_for_url(base + "/web/enterprises/ent-a/ledger/import")

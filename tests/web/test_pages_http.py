@@ -174,6 +174,9 @@ def test_bureau_finding_through_the_loop_to_a_confirmed_closure(
     )
     assert late.status_code == 422 and f"整改期限 {past} 已过" in late.text
 
+    # who did a step on site is chosen among the enterprise's people by name
+    form = admin_b.get(url).text
+    assert '<option value="b-p-wu">吴芳</option>' in form and "人员编号" not in form
     deadline = (date.today() + timedelta(days=7)).isoformat()
     steps = [
         {"action": "plan", "measures": "加装联锁", "responsible": "孙海", "deadline": deadline},
@@ -201,6 +204,24 @@ def test_bureau_finding_through_the_loop_to_a_confirmed_closure(
     page = bureau.get(url)
     # By the reviewer's display name (the demo's 县应急管理局 李监管), not the username.
     assert 'id="closure-checked"' in page.text and "县应急管理局 李监管" in page.text
+
+
+def test_a_hazard_title_a_person_typed_is_shown_as_typed(bureau: httpx.Client) -> None:
+    """Only the server's own text (an automatic finding) has its codes put in words: a
+    reviewer's "harness" stays "harness", not 全身式安全带."""
+    typed = "2号罐入口 harness 挂点松动"
+    r = bureau.post(
+        "/web/hazards",
+        data={
+            "csrf": csrf(bureau),
+            "enterprise_id": "ent-b",
+            "title": typed,
+            "category": "MEM10-13-2",
+        },
+    )
+    assert r.status_code == 303, r.text
+    page = bureau.get(r.headers["location"]).text
+    assert f"<h1>{typed}</h1>" in page
 
 
 def _csv(r: httpx.Response) -> list[list[str]]:

@@ -196,6 +196,17 @@ def test_every_page_reads_as_words_in_beijing_time(
     assert not problems, "\n".join(f"{p}: {'; '.join(f)}" for p, f in problems.items())
 
 
+def test_a_hazards_own_words_are_kept_and_the_servers_put_in_words() -> None:
+    from sync_server.i18n import gettext_for
+    from sync_server.labels import hazard_text
+
+    zh = gettext_for("zh_CN")
+    typed = "a-p-li 说 harness 挂点松动"
+    assert hazard_text("worker_report", typed, zh, {"a-p-li": "李强"}) == typed
+    said = hazard_text("automatic", typed, zh, {"a-p-li": "李强"})
+    assert said == "李强 说 全身式安全带 挂点松动"
+
+
 def test_words_replaces_stored_codes_and_person_ids_in_a_sentence() -> None:
     from sync_server.i18n import gettext_for
     from sync_server.labels import HAZARD_CATEGORIES, label, words

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from sync_server.services import signon_codes
 from tablet_app.context import AppContext
 from tablet_app.desk import PermitDesk
 from tablet_app.presenters.first_signon import CONFIRM, FirstSignOnPresenter
@@ -28,7 +29,7 @@ from tablet_app.presenters.scanning import decode_frame, parse_enrolment_code
 from tablet_app.presenters.settings import SettingsPresenter
 from tablet_app.presenters.signin import SignInPresenter
 from tablet_app.store import Store
-from tests.web.conftest import SCREENSHOTS, DemoServer
+from tests.web.conftest import SCREENSHOTS, DemoServer, browser_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -40,14 +41,6 @@ def _run(coro: Coroutine[Any, Any, Any]) -> Any:
     # async calls run on a loop of their own in another thread.
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
-
-
-def _sign_in(page: Any, base: str) -> None:
-    page.goto(base + "/web/sign-in")
-    page.get_by_label("用户名").fill("a-admin")
-    page.get_by_label("密码").fill("a-admin-demo")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(r".*/web/.*"))
 
 
 def _qr_in(png: bytes) -> str | None:
@@ -99,7 +92,7 @@ def test_web_enrolment_and_first_sign_on_end_to_end(
     demo_server: DemoServer, page: Any, tmp_path: Path
 ) -> None:
     base = demo_server.url
-    _sign_in(page, base)
+    browser_sign_in(page, base)
     page.goto(base + "/web/enterprises/ent-a")
     page.get_by_role("link", name="作业平板").click()
     page.wait_for_url(base + "/web/enterprises/ent-a/devices")
@@ -273,3 +266,10 @@ def test_the_pages_keep_to_the_enterprise_check_csrf_and_show_a_code_once(
         assert nameless.status_code == 422 and "请先为平板命名" in nameless.text
         after = a.get("/web/enterprises/ent-a/devices").text.count("等待平板注册")
         assert after == before
+        # the slip reads in the reader's language, the PIN's bounds the core's own
+        low, high = signon_codes.PIN_DIGITS
+        english = a.post(issue + "?lang=en", data={"csrf": csrf}).text
+        assert f"Choose a PIN of {low} to {high} digits" in english
+        assert "首次登录单" not in english and "只能使用一次" not in english
+        chinese = a.post(issue + "?lang=zh_CN", data={"csrf": csrf}).text
+        assert f"自己设定 {low} 至 {high} 位数字的 PIN 码" in chinese

@@ -42,6 +42,7 @@ from sync_server.labels import (
     SYSTEM_ACTORS,
     TOPICS,
     anomaly,
+    hazard_text,
     label,
     labels,
     local_time,
@@ -170,6 +171,9 @@ def _ctx(request: Request, who: Principal | None, **extra: Any) -> dict[str, Any
         "ROLES": ROLES,
         # Words for stored codes (docs/web.md, "Words, not codes").
         "words": lambda text, names=None: words(text, gettext_for(lang), names),
+        "hazard_words": lambda source, text, names=None: hazard_text(
+            source, text, gettext_for(lang), names
+        ),
         "labels": labels,
         "ANOMALY_CODES": ANOMALY_CODES,
         "HAZARD_CATEGORIES": HAZARD_CATEGORIES,

@@ -55,7 +55,7 @@ class Errors(dict[str, str]):
 
 # The password policy's refusals (``services.password_policy``), in the reader's language.
 POLICY = {
-    "PASSWORD_TOO_SHORT": "a password needs at least 8 characters",
+    "PASSWORD_TOO_SHORT": "a password needs at least {n} characters",
     "PASSWORD_COMMON": "this password is among the most common ones; choose another",
     "PASSWORD_FROM_USERNAME": "a password may not be made of the username",
 }
@@ -68,7 +68,10 @@ def _password_errors(errors: Errors, _: Gettext, field: str, password: str, user
     try:
         password_policy.check(password, username or " ")
     except SyncError as exc:
-        errors.add(field, _(POLICY[exc.code]) if exc.code in POLICY else exc.message)
+        if exc.code in POLICY:
+            errors.add(field, _(POLICY[exc.code]).format(n=password_policy.MIN_LENGTH))
+        else:
+            errors.add(field, exc.message)
 
 
 def _new_account_errors(
@@ -114,6 +117,7 @@ def _onboarding_page(
         form=shown,
         errors=errors or {},
         INDUSTRIES=INDUSTRIES,
+        min_password=password_policy.MIN_LENGTH,
     )
 
 
@@ -259,6 +263,7 @@ def _accounts_page(
         form=shown,
         errors=errors or {},
         reset_for=reset_for,
+        min_password=password_policy.MIN_LENGTH,
         created=request.query_params.get("created"),
         done=request.query_params.get("done"),
         ACCOUNT_ROLES=ACCOUNT_ROLES,
@@ -421,7 +426,13 @@ class OwnPasswordForm(BaseModel):
 
 
 def _own_page(request: Request, who: Principal, errors: Errors | None = None) -> HTMLResponse:
-    return base.render(request, "own_password.html", who, errors=errors or {})
+    return base.render(
+        request,
+        "own_password.html",
+        who,
+        errors=errors or {},
+        min_password=password_policy.MIN_LENGTH,
+    )
 
 
 @router.get("/account/password")

@@ -12,16 +12,11 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
-from permits.hazards import (
-    HAZARD_DEADLINE_PAST,
-    HAZARD_VERIFIER_IS_RECTIFIER,
-    HAZARD_WRONG_STEP,
-)
-from sync_server.errors import SyncError, Unprocessable
-from sync_server.i18n import Gettext
-from sync_server.labels import BEIJING, HAZARD_STATUSES, N_, label
+from sync_server.errors import SyncError
+from sync_server.labels import BEIJING, HAZARD_STEPS
 from sync_server.security import Principal
 from sync_server.services import dashboard as dashboard_service
+from sync_server.services import hazard_refusals
 from sync_server.services import hazards as hazard_service
 from sync_server.services import names as names_service
 from sync_server.services.hazards import (
@@ -64,7 +59,7 @@ def hazard_list(request: Request, conn: PageConn, who: Who) -> HTMLResponse:
         who,
         result=result,
         names=dashboard_service.enterprise_names(conn, who),
-        people=names_service.person_names(conn, who),
+        people=names_service.people_in_scope(conn, who),
         form=request.query_params,
         error=None,
         **base.list_page(filters, size, page, pages),
@@ -172,7 +167,10 @@ def _hazard_response(
         closure_checks=checks,
         names=dashboard_service.enterprise_names(conn, who),
         space_names=names_service.space_names(conn, who),
-        people=names_service.person_names(conn, who).get(h["enterprise_id"], {}),
+        people=names_service.people_in_scope(conn, who).get(h["enterprise_id"], {}),
+        # Who did a step on site is chosen by name; the form posts the person's id.
+        steps=HAZARD_STEPS,
+        choosable_people=names_service.person_names(conn, h["enterprise_id"], current_only=True),
         error=error,
     )
 
@@ -226,7 +224,7 @@ def hazard_action(
     form = FormPost(request, step.csrf)
     form.one_of(
         step.action,
-        ("plan", "rectify", "verify", "reject", "close"),
+        tuple(HAZARD_STEPS),
         form.gettext("unknown hazard action"),
         "action",
     )
@@ -247,80 +245,10 @@ def hazard_action(
             conn,
             who,
             hazard_id,
-            error=_step_in_words(conn, who, hazard_id, step, exc, form.gettext),
+            error=hazard_refusals.in_words(
+                conn, who, hazard_id, step.action, step.deadline, exc, form.gettext
+            ),
         ),
-    )
-
-
-# The loop's steps as the step form names them (hazard.html).
-STEP_WORDS = {
-    "plan": N_("plan the rectification"),
-    "rectify": N_("record the rectification"),
-    "verify": N_("verify (someone other than the rectifier)"),
-    "reject": N_("verification failed: back to planned"),
-    "close": N_("close (销号)"),
-}
-
-
-# The step form's fields as its labels name them (hazard.html).
-STEP_FIELDS = {
-    "measures": N_("Measures"),
-    "responsible": N_("Responsible person"),
-    "deadline": N_("Deadline"),
-    "evidence": N_("Evidence"),
-    "person": N_("Done on site by: a person id from the ledger (default: you)"),
-}
-
-
-def _step_in_words(
-    conn: Connection,
-    who: Principal,
-    hazard_id: str,
-    step: HazardStepForm,
-    exc: Unprocessable,
-    _: Gettext,
-) -> Unprocessable:
-    """The core says which status refused which step by their codes ("reported",
-    "hazard_closed"), the rectifier by identity ("person:b-p-wu") and the deadline in
-    UTC; the page says it in words, names and the Beijing date the reader chose."""
-    if exc.code == "VALIDATION_ERROR" and exc.field in STEP_FIELDS:
-        # The core's model says it in pydantic's English ("String should have at least
-        # 1 character"); the page names the form's field.
-        return Unprocessable(
-            _("{field}: missing or not valid for this step").format(
-                field=_(STEP_FIELDS[exc.field])
-            ),
-            code=exc.code,
-            field=exc.field,
-        )
-    if exc.code == HAZARD_DEADLINE_PAST:
-        return Unprocessable(
-            _("the rectification deadline {deadline} is already past").format(
-                deadline=step.deadline
-            ),
-            code=exc.code,
-            field="deadline",
-        )
-    h = hazard_service.detail(conn, who, hazard_id)
-    if exc.code == HAZARD_VERIFIER_IS_RECTIFIER:
-        rectifier = str((h.get("state") or {}).get("rectified_by") or "")
-        name = hazard_service.actor_names(conn, h["enterprise_id"], {rectifier}).get(rectifier)
-        return Unprocessable(
-            _("{person} rectified this hazard and cannot verify it").format(
-                person=name or rectifier
-            ),
-            code=exc.code,
-            field="person",
-        )
-    if exc.code != HAZARD_WRONG_STEP:
-        return exc
-    status = h["status"]
-    return Unprocessable(
-        _("this hazard is “{status}”: “{step}” is not the next step").format(
-            status=label(HAZARD_STATUSES, status, _), step=_(STEP_WORDS[step.action])
-        ),
-        code=exc.code,
-        field="action",
     )
 
 

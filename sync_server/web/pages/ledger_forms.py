@@ -29,7 +29,7 @@ from sync_server.services import blobs, ledger_changes, ledger_edits
 from sync_server.services import enterprises as enterprise_service
 from sync_server.services import ledger_catalogue as catalogue
 from sync_server.services import ledger_forms as forms
-from sync_server.services import reference as ref
+from sync_server.services import names as names_service
 from sync_server.services.reference import Kind
 from sync_server.services.tenancy import require_admin_of, require_visible
 from sync_server.web.i18n import request_gettext
@@ -57,10 +57,8 @@ def _may_write(who: Principal) -> bool:
 
 
 def _names(conn: Connection, enterprise_id: str, kind: Kind) -> dict[str, str]:
-    return {
-        r.item_id: str(r.data.get("name") or r.item_id)
-        for r in ref.list_items(conn, enterprise_id, kind)
-    }
+    """The current items of a kind by id (what a choice offers and a field shows)."""
+    return names_service.item_names(conn, enterprise_id, kind, current_only=True)
 
 
 def _render(
@@ -163,6 +161,7 @@ def item_list(
     columns = [f for f in forms.inputs(k) if forms.widget(k, f) not in ("rows", "json")]
     columns = columns[:3]
     names = _all_names(conn, enterprise_id)
+    gone = request.query_params.get("deleted", "")
     rows = [
         {
             "item_id": r.item_id,
@@ -186,7 +185,7 @@ def item_list(
         may_write=_may_write(who),
         new_url=_url(enterprise_id, k, "new"),
         kinds=[(code, s.label) for code, s in forms.SCHEMAS.items()],
-        deleted=request.query_params.get("deleted", ""),
+        deleted=ledger_edits.label(conn, enterprise_id, k, normalised(gone), _) if gone else "",
     )
 
 
@@ -321,6 +320,7 @@ def item_history(
         k,
         "ledger_history.html",
         item_id=the_id,
+        item_label=ledger_edits.label(conn, enterprise_id, k, the_id, _),
         versions=versions,
         item_url=_url(enterprise_id, k, the_id),
         list_url=_url(enterprise_id, k),

@@ -65,6 +65,7 @@ def issue_code(
         code=code,
         row=row,
         qr=str(qr),
+        pin_digits=signon.PIN_DIGITS,
     )
 
 

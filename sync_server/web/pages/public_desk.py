@@ -101,8 +101,10 @@ def change_code(
     csrf: Csrf,
 ) -> Response:
     post = FormPost(request, csrf)
-    post.one_of(action, ("rotate", "revoke"), post.gettext("unknown action"), "action")
-    if action == "rotate":
+    post.one_of(action, ("issue", "rotate", "revoke"), post.gettext("unknown action"), "action")
+    if action == "issue":
+        public_codes.issue(conn, who, enterprise_id, space_id)
+    elif action == "rotate":
         public_codes.rotate(conn, who, enterprise_id, space_id)
     else:
         public_codes.revoke(conn, who, enterprise_id, space_id)
