@@ -322,8 +322,9 @@ EQUIPMENT: dict[str, str] = {
 
 # Special-operation certificates (``Certificate.type``).
 CERTIFICATE_TYPES: dict[str, str] = {
+    # The code the hot-work rule reads (permits/data/hot_work/rules.toml): one code a
+    # certificate, or one the form offers would never reach its rule.
     "hot_work": N_("welding and hot cutting"),
-    "welding_hot_cutting": N_("welding and hot cutting"),
     "electrician": N_("electrician work"),
     "working_at_height": N_("work at height"),
     "hazardous_chemicals": N_("hazardous chemicals safety work"),

@@ -30,7 +30,7 @@ _ARGON2_ITERATIONS = 2
 _ARGON2_LANES = 1
 _ARGON2_LENGTH = 32
 _SALT_BYTES = 16
-_PIN_DIGITS = (4, 12)
+PIN_DIGITS = (4, 12)  # a PIN's length bounds; the sign-on slip and keypad show them
 
 
 class Role(StrEnum):
@@ -79,7 +79,7 @@ class Certificate(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    type: _Id  # e.g. "welding_hot_cutting" (焊接与热切割作业)
+    type: _Id  # e.g. "hot_work" (焊接与热切割作业, the hot-work rule reads it)
     number: _Id
     issued_on: date
     expires_on: date
@@ -89,7 +89,7 @@ class Certificate(BaseModel):
 
 
 def _check_pin(pin: str) -> bytes:
-    low, high = _PIN_DIGITS
+    low, high = PIN_DIGITS
     if (
         not isinstance(pin, str)
         or not pin.isascii()

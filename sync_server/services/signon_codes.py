@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from permits.reference import hash_pin
-from permits.reference.people import _PIN_DIGITS
+from permits.reference.people import PIN_DIGITS as PIN_DIGITS  # the slip shows them
 from sync_server.errors import Conflict, TooManyRequests, Unprocessable
 from sync_server.i18n import gettext as _
 from sync_server.schema import devices, signon_codes
@@ -39,11 +39,6 @@ from sync_server.services import reference as ref
 from sync_server.services.reference import Kind
 from sync_server.settings import Settings
 from sync_server.storage import begin_write, now_iso
-
-# The PIN's length bounds, as the core checks every PIN (permits.reference.people): the
-# sign-on slip tells the person the same bounds. (Private there: the core exports no name
-# for them yet.)
-PIN_DIGITS: tuple[int, int] = _PIN_DIGITS
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "signon_codes.toml"
 

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from permits.errors import InvalidInput
+from permits.reference.people import PIN_DIGITS
 from tablet_app.context import AppContext
 from tablet_app.desk import PermitDesk
 from tablet_app.i18n import _
 from tablet_app.pins import hash_pin
 
 PIN, CONFIRM = "pin", "confirm"
-MAX_PIN_DIGITS = 12
+MAX_PIN_DIGITS = PIN_DIGITS[1]  # the core checks every PIN against the same bounds
 
 
 @dataclass(frozen=True)

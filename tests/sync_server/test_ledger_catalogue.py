@@ -261,3 +261,15 @@ def test_a_code_the_ledger_offers_reads_the_same_on_every_page() -> None:
         zh(labels.EQUIPMENT["safety_helmet"]),
         "own-code",
     ]
+
+
+def test_no_two_codes_a_list_offers_read_the_same() -> None:
+    """A person picks a word (a form's dropdown, an Excel cell): two codes with one word
+    would read back as either, and only one of them reaches its rule (the hot-work rule
+    reads the certificate type ``hot_work``; ``welding_hot_cutting`` read the same)."""
+    zh = gettext_for("zh_CN")
+    from sync_server.services.ledger_choices import CHOICES
+
+    for name in [*CHOICES, "profiles"]:
+        words = [zh(c.label) for c in lc.choices(name)]
+        assert len(words) == len(set(words)), (name, sorted(w for w in words if words.count(w) > 1))
