@@ -20,6 +20,8 @@ import pytest
 from bench.support.server_process import cli_server
 from permits.events import EntrantEntered
 from permits.urgency import LANE_HEADER, URGENT_LANE, carries_urgent
+from sync_server.admission import PushAdmission
+from sync_server.errors import TooManyRequests
 from tablet_app.sync_client import ServerUnavailable, SyncClient, SyncClientError
 from tests.sync_server.chains import Tablet, drafted, enroll_tablet, filler
 from tests.sync_server.conftest import ASGIClient, World, build_world, make_settings
@@ -189,11 +191,14 @@ def _urgent() -> list[dict[str, Any]]:
     return [tab.event("LIVE-A", EntrantEntered(entrant_id="p-1"), at=datetime.now(UTC))]
 
 
-def test_a_bulk_push_waiting_for_a_slot_is_admitted_when_one_frees() -> None:
-    from sync_server.admission import PushAdmission
+def _one_slot(**overrides: Any) -> tuple[Any, PushAdmission]:
+    """A worker's admission with one bulk slot and a long wait (unless overridden)."""
+    values: dict[str, Any] = {"max_bulk_pushes_in_flight": 1, "bulk_wait_for_slot_s": 60}
+    return make_settings("sqlite://", **{**values, **overrides}), PushAdmission()
 
-    settings = make_settings("sqlite://", max_bulk_pushes_in_flight=1, bulk_wait_for_slot_s=60)
-    gate = PushAdmission()
+
+def test_a_bulk_push_waiting_for_a_slot_is_admitted_when_one_frees() -> None:
+    settings, gate = _one_slot()
 
     async def scenario() -> list[str]:
         order: list[str] = []
@@ -224,10 +229,7 @@ def test_a_bulk_push_waiting_for_a_slot_is_admitted_when_one_frees() -> None:
 
 
 def test_an_urgent_push_is_served_while_bulk_pushes_wait() -> None:
-    from sync_server.admission import PushAdmission
-
-    settings = make_settings("sqlite://", max_bulk_pushes_in_flight=1, bulk_wait_for_slot_s=60)
-    gate = PushAdmission()
+    settings, gate = _one_slot()
 
     async def scenario() -> None:
         hold = asyncio.Event()
@@ -252,17 +254,9 @@ def test_an_urgent_push_is_served_while_bulk_pushes_wait() -> None:
 
 
 def test_a_bulk_push_is_deferred_when_no_slot_frees_in_time_or_too_many_wait() -> None:
-    from sync_server.admission import PushAdmission
-    from sync_server.errors import TooManyRequests
-
-    settings = make_settings(
-        "sqlite://",
-        max_bulk_pushes_in_flight=1,
-        bulk_wait_for_slot_s=0.3,
-        max_bulk_pushes_waiting=1,
-        bulk_retry_after_s=2,
+    settings, gate = _one_slot(
+        bulk_wait_for_slot_s=0.3, max_bulk_pushes_waiting=1, bulk_retry_after_s=2
     )
-    gate = PushAdmission()
 
     async def scenario() -> tuple[float, float, TooManyRequests, TooManyRequests]:
         hold = asyncio.Event()
@@ -297,10 +291,7 @@ def test_a_bulk_push_is_deferred_when_no_slot_frees_in_time_or_too_many_wait() -
 
 
 def test_a_waiting_push_whose_tablet_hangs_up_gives_its_place_on() -> None:
-    from sync_server.admission import PushAdmission
-
-    settings = make_settings("sqlite://", max_bulk_pushes_in_flight=1, bulk_wait_for_slot_s=60)
-    gate = PushAdmission()
+    settings, gate = _one_slot()
 
     async def scenario() -> list[str]:
         order: list[str] = []
