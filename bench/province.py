@@ -290,8 +290,16 @@ async def _storm(
     rng = random.Random(7)
 
     def client_of(tab: Tablet) -> Any:
+        # Plain HTTP on loopback: a transport that loads no CA bundle (the default
+        # loads one a client, ~15 % of this process's CPU at 2,000 tablets, profiled).
         return SyncClient(
-            base, token=tab.token, max_retries=6, backoff_s=0.2, batch_size=BATCH, timeout_s=120
+            base,
+            token=tab.token,
+            max_retries=6,
+            backoff_s=0.2,
+            batch_size=BATCH,
+            timeout_s=120,
+            transport=httpx.AsyncHTTPTransport(verify=False),
         )
 
     async with httpx.AsyncClient(timeout=60) as http:
@@ -304,16 +312,18 @@ async def _storm(
         review = {"Authorization": f"Bearer {token}"}
         t0 = time.perf_counter()
         done_at: list[float] = []
-        reconnecting = asyncio.Semaphore(size.pushing_at_once)
+        queue = iter(tablets)
 
-        async def catch_up(tab: Tablet) -> None:
-            # The tablet reconnects when one of the pushing_at_once places frees; its
-            # backlog is read then and dropped once acknowledged.
-            async with reconnecting:
+        async def catch_up() -> None:
+            # One of pushing_at_once places: the next tablet reconnects when the last
+            # is done, its backlog read then and dropped once acknowledged. (Places
+            # that take tablets in turn, not a task a tablet waiting on a semaphore:
+            # 2,000 waiters made asyncio's semaphore ~8 % of this process, profiled.)
+            for tab in queue:
                 async with client_of(tab) as client:
                     await _push(client, tab, tab.backlog(), until)
-            if tab.backlog_ids <= tab.acked:  # else the deadline came first
-                done_at.append(time.perf_counter() - t0)
+                if tab.backlog_ids <= tab.acked:  # else the deadline came first
+                    done_at.append(time.perf_counter() - t0)
 
         async def live(tab: Tablet) -> None:
             async with client_of(tab) as client:
@@ -354,7 +364,7 @@ async def _storm(
                     await asyncio.sleep(0.2)
                 await asyncio.sleep(3)
 
-        tasks = [catch_up(t) for t in tablets]
+        tasks = [catch_up() for _ in range(min(size.pushing_at_once, len(tablets)))]
         tasks += [live(t) for t in tablets if t.live is not None]
         reporter = asyncio.create_task(progress())
         await asyncio.gather(killer(), *tasks)
