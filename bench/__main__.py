@@ -21,39 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import Figure, missing
+from bench import AREAS, Figure, missing
 
 ROOT = Path(__file__).resolve().parents[1]
-
-# area -> the figures it owes (name, unit, target), reported as missing if it cannot run
-AREAS: dict[str, list[tuple[str, str, str | None]]] = {
-    "drivers": [("drivers.pty_latency_p99", "ms", "< 20")],
-    "alarm": [
-        ("alarm.pty_to_presenter_p99", "ms", "< 50"),
-        ("alarm.pty_to_server_api_p99", "ms", "< 2000"),
-    ],
-    "server": [("server.ingest_vs_raw_sqlite", "ratio", ">= 0.25")],
-    "wire": [("readings.wire_bytes_per_value", "B/value", "<= 2")],
-    "search": [
-        ("search.sqlite_1m_search_p95", "ms", "< 100"),
-        ("search.sqlite_1m_trace", "ms", "< 200"),
-        ("search.postgresql_1m_search_p95", "ms", "< 100"),
-        ("search.postgresql_1m_trace", "ms", "< 200"),
-        ("search.sqlite_1m_dashboard", "ms", "< 150"),
-        ("search.postgresql_1m_dashboard", "ms", "< 150"),
-    ],
-    "province": [
-        ("province.alarm_during_catchup_p99", "s", "< 2"),
-        ("province.events_lost", "events", "== 0"),
-        ("province.events_duplicated", "events", "== 0"),
-        ("server.ingest_vs_floor", "ratio", ">= 0.7"),
-    ],
-    "tablet": [
-        ("tablet.cold_start_first_frame", "s", "< 3"),
-        ("tablet.memory_growth_12h_4_detectors", "MB", "< 20"),
-        ("tablet.app_rss_over_empty_window", "MB", "<= 100"),
-    ],
-}
 
 
 def machine() -> dict[str, Any]:

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         engine = make_engine(url)
         migrate(engine)
         engine.dispose()
-        size = province.Size(2, args.tablets, 3, 30, 0.0, 300)
+        size = province.Size(2, args.tablets, 3, 30, 0.0, 300, args.tablets)
         ids = province._accounts(url, size)
         tablets = [province.Tablet(ids[i % len(ids)]) for i in range(size.tablets)]
         with cli_server(url, tmp) as (base, proc):
@@ -81,11 +81,12 @@ def main(argv: list[str] | None = None) -> int:
                     await province._enroll(http, base, tablets)
 
             asyncio.run(enroll())
-            province._chains(tablets, size)
+            province.build_backlogs(tablets, size, tmp)
             batches = [
-                (t.token, t.backlog[i : i + BATCH])
+                (t.token, backlog[i : i + BATCH])
                 for t in tablets
-                for i in range(0, len(t.backlog), BATCH)
+                for backlog in [t.backlog()]
+                for i in range(0, len(backlog), BATCH)
             ]
             recorder = None
             if args.py_spy:

@@ -19,32 +19,46 @@ alarms and workers are killed and restarted.
   1 / (1/checks + 1/raw). ``server.ingest_vs_floor`` is the storm's catch-up rate
   (backlog events acknowledged / time until the last is) over it.
 
+The backlogs are streamed, never all held: each tablet's chains are written with the
+core in a pool of processes (one a core) to a file of its own before the storm, and a
+tablet reads its file when it reconnects, at most ``pushing_at_once`` tablets at a time
+(the rest reconnect as those finish), and drops it once every event is acknowledged.
+The floor is measured on a sample of whole tablets' backlogs (at most ``FLOOR_SAMPLE``
+events: it is a rate). A line of progress (events acknowledged, the rate, this
+process's memory) goes to stderr every ``PROGRESS_S``.
+
 Loopback only, bounded in count and time. Quick mode: 40 tablets, 120 permits
 (~7,000 events), 8 live jobs, under 3 minutes; the full run (2,000 tablets, 20,000
-permits, ~1.2 M events) also reports ``province.day_ingest_minutes``.
+permits, ~1.2 M events) also reports ``province.day_ingest_minutes``. Targets:
+``bench.AREAS``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import os
 import random
+import resource
 import shutil
 import signal
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import Figure, missing, p50_p99
+from bench import Figure, judged, missing, owed, p50_p99
 from bench.support.server_process import cli_server, workers_of
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 200
+FLOOR_SAMPLE = 20_000
+PROGRESS_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -55,11 +69,13 @@ class Size:
     minutes_inside: int
     live_fraction: float
     deadline_s: float
+    pushing_at_once: int
 
 
-# (enterprises, tablets, permits a tablet, minutes inside a job, live fraction, deadline s)
-QUICK = Size(4, 40, 3, 30, 0.2, 150)
-FULL = Size(200, 2000, 10, 45, 0.05, 1800)
+# (enterprises, tablets, permits a tablet, minutes inside a job, live fraction, deadline s,
+# tablets pushing their backlogs at once)
+QUICK = Size(4, 40, 3, 30, 0.2, 150, 40)
+FULL = Size(200, 2000, 10, 45, 0.05, 1800, 200)
 
 
 @dataclass
@@ -67,10 +83,15 @@ class Tablet:
     enterprise_id: str
     key: Any = None
     token: str = ""
-    backlog: list[dict[str, Any]] = field(default_factory=list)
+    backlog_file: Path | None = None  # written by ``build_backlogs``, read when it pushes
+    backlog_ids: frozenset[str] = frozenset()
     live: Any = None  # the core's writer of a live job, or None
-    live_sent: int = 0
     acked: set[str] = field(default_factory=set)
+
+    def backlog(self) -> list[dict[str, Any]]:
+        assert self.backlog_file is not None, "build_backlogs first"
+        with self.backlog_file.open(encoding="utf-8") as f:
+            return [json.loads(line) for line in f]
 
 
 def _uscc(first17: str, check: Any) -> str:
@@ -142,24 +163,44 @@ async def _enroll(http: Any, base: str, tablets: list[Tablet]) -> None:
         tab.token = dev["token"]
 
 
-def _chains(tablets: list[Tablet], size: Size, seed: int = 20) -> None:
-    """Each tablet's backlog (jobs of the day before the outage ended, one in five with
-    an alarm) and, for some, a live job entered a few minutes ago."""
-    from bench.histories import job, live_writer
+def _write_backlog(
+    index: int, enterprise_id: str, device_id: str, private_b64: str, size: Size, path: Path
+) -> tuple[int, list[str]]:
+    """One tablet's backlog (jobs of the day before the outage ended, one in five with
+    an alarm), written with the core to ``path`` as JSON lines; run in a pool process.
+    Returns the count and the event ids."""
+    from bench.histories import job
+    from permits.integrity import DeviceKey
 
-    rng = random.Random(seed)
+    key = DeviceKey.from_private_b64(device_id, private_b64)
+    rng = random.Random(f"province-{index}")
     now = datetime.now(UTC)
-    for t, tab in enumerate(tablets):
+    ids: list[str] = []
+    with path.open("w", encoding="utf-8") as f:
         for p in range(size.permits_per_tablet):
             start = now - timedelta(hours=rng.uniform(3, 20))
-            tab.backlog += job(
-                f"{tab.enterprise_id}-T{t:04d}-{p:02d}",
-                tab.key,
+            for event in job(
+                f"{enterprise_id}-T{index:04d}-{p:02d}",
+                key,
                 start,
                 size.minutes_inside,
                 alarm=rng.random() < 0.2,
-                enterprise_id=tab.enterprise_id,
-            )
+                enterprise_id=enterprise_id,
+            ):
+                f.write(json.dumps(event, ensure_ascii=False) + "\n")
+                ids.append(event["event_id"])
+    return len(ids), ids
+
+
+def build_backlogs(tablets: list[Tablet], size: Size, where: Path) -> int:
+    """Every tablet's backlog written to a file of its own in ``where``, by a pool of
+    processes (one a core), so no process holds them all; some tablets also get a live
+    job entered a few minutes ago. Returns the backlog events written."""
+    from bench.histories import live_writer
+
+    rng = random.Random(20)
+    now = datetime.now(UTC)
+    for t, tab in enumerate(tablets):
         if rng.random() < size.live_fraction or t == 0:
             tab.live = live_writer(
                 f"{tab.enterprise_id}-T{t:04d}-LIVE",
@@ -167,6 +208,19 @@ def _chains(tablets: list[Tablet], size: Size, seed: int = 20) -> None:
                 now - timedelta(minutes=8),
                 enterprise_id=tab.enterprise_id,
             )
+    spawn = multiprocessing.get_context("spawn")  # no fork of a process with threads
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=spawn) as pool:
+        futures = []
+        for t, tab in enumerate(tablets):
+            tab.backlog_file = where / f"backlog-{t:04d}.jsonl"
+            args = (t, tab.enterprise_id, tab.key.device_id, tab.key.private_b64(), size)
+            futures.append(pool.submit(_write_backlog, *args, tab.backlog_file))
+        total = 0
+        for tab, future in zip(tablets, futures, strict=True):
+            n, ids = future.result()
+            tab.backlog_ids = frozenset(ids)
+            total += n
+    return total
 
 
 async def _push(client: Any, tab: Tablet, events: list[dict[str, Any]], until: float) -> None:
@@ -234,6 +288,20 @@ async def _storm(
     acks: list[float] = []
     kills: list[int] = []
     rng = random.Random(7)
+
+    def client_of(tab: Tablet) -> Any:
+        # Plain HTTP on loopback: a transport that loads no CA bundle (the default
+        # loads one a client, ~15 % of this process's CPU at 2,000 tablets, profiled).
+        return SyncClient(
+            base,
+            token=tab.token,
+            max_retries=6,
+            backoff_s=0.2,
+            batch_size=BATCH,
+            timeout_s=120,
+            transport=httpx.AsyncHTTPTransport(verify=False),
+        )
+
     async with httpx.AsyncClient(timeout=60) as http:
         token = (
             await http.post(
@@ -242,18 +310,41 @@ async def _storm(
             )
         ).json()["access_token"]
         review = {"Authorization": f"Bearer {token}"}
-        clients = [
-            SyncClient(
-                base, token=t.token, max_retries=6, backoff_s=0.2, batch_size=BATCH, timeout_s=120
-            )
-            for t in tablets
-        ]
         t0 = time.perf_counter()
         done_at: list[float] = []
+        queue = iter(tablets)
 
-        async def catch_up(client: Any, tab: Tablet) -> None:
-            await _push(client, tab, tab.backlog, until)
-            done_at.append(time.perf_counter() - t0)
+        async def catch_up() -> None:
+            # One of pushing_at_once places: the next tablet reconnects when the last
+            # is done, its backlog read then and dropped once acknowledged. (Places
+            # that take tablets in turn, not a task a tablet waiting on a semaphore:
+            # 2,000 waiters made asyncio's semaphore ~8 % of this process, profiled.)
+            for tab in queue:
+                async with client_of(tab) as client:
+                    await _push(client, tab, tab.backlog(), until)
+                if tab.backlog_ids <= tab.acked:  # else the deadline came first
+                    done_at.append(time.perf_counter() - t0)
+
+        async def live(tab: Tablet) -> None:
+            async with client_of(tab) as client:
+                at_s = rng.uniform(1, spread_s)
+                await _live(client, http, base, review, tab, at_s, until, latencies, acks)
+
+        total = sum(len(t.backlog_ids) for t in tablets)
+
+        async def progress() -> None:
+            while True:
+                await asyncio.sleep(PROGRESS_S)
+                acked = sum(len(t.acked & t.backlog_ids) for t in tablets)
+                elapsed = time.perf_counter() - t0
+                rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                print(
+                    f"province: {elapsed:.0f} s: {acked} of {total} backlog events "
+                    f"acknowledged ({60 * acked / elapsed:.0f} a minute), {len(done_at)} of "
+                    f"{len(tablets)} tablets caught up; bench peak RSS {rss_mb:.0f} MB",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
         async def killer() -> None:
             # One worker at a time: the next is killed only once the supervisor's
@@ -273,16 +364,12 @@ async def _storm(
                     await asyncio.sleep(0.2)
                 await asyncio.sleep(3)
 
-        tasks = [catch_up(c, t) for c, t in zip(clients, tablets, strict=True)]
-        tasks += [
-            _live(c, http, base, review, t, rng.uniform(1, spread_s), until, latencies, acks)
-            for c, t in zip(clients, tablets, strict=True)
-            if t.live is not None
-        ]
+        tasks = [catch_up() for _ in range(min(size.pushing_at_once, len(tablets)))]
+        tasks += [live(t) for t in tablets if t.live is not None]
+        reporter = asyncio.create_task(progress())
         await asyncio.gather(killer(), *tasks)
-        catch_up_s = max(done_at) if done_at else float("nan")
-        for c in clients:
-            await c.aclose()
+        reporter.cancel()
+        catch_up_s = max(done_at) if len(done_at) == len(tablets) else float("nan")
     return {
         "latencies": latencies,
         "acks": acks,
@@ -293,20 +380,26 @@ async def _storm(
 
 
 def _floor(tablets: list[Tablet], tmp: Path) -> tuple[float, float, float]:
-    """Events/s of the checks alone, of the raw insert alone, and the floor."""
+    """Events/s of the checks alone, of the raw insert alone, and the floor, on the
+    backlogs of whole tablets up to ``FLOOR_SAMPLE`` events (all of them in quick mode)."""
     from bench.server import raw_sqlite
     from permits.events import parse_event
     from permits.integrity import _signed_by, event_hash, verify_key_from
 
-    parsed = [
-        (parse_event(e), verify_key_from(t.key.public_b64())) for t in tablets for e in t.backlog
-    ]
+    flat: list[dict[str, Any]] = []
+    parsed = []
+    for t in tablets:
+        if len(flat) >= FLOOR_SAMPLE:
+            break
+        public = verify_key_from(t.key.public_b64())
+        backlog = t.backlog()
+        flat += backlog
+        parsed += [(parse_event(e), public) for e in backlog]
     t0 = time.perf_counter()
     for ev, public in parsed:
         if event_hash(ev) != ev.hash or not _signed_by(public, ev.hash, ev.sig):
             raise RuntimeError("a bench event failed its checks")
     checks = len(parsed) / (time.perf_counter() - t0)
-    flat = [e for t in tablets for e in t.backlog]
     raw = raw_sqlite(tmp / "raw.db", [flat[i : i + BATCH] for i in range(0, len(flat), BATCH)])
     return checks, raw, 1 / (1 / checks + 1 / raw)
 
@@ -326,15 +419,6 @@ def _stored(db_url: str, sent: set[str]) -> tuple[int, int, int]:
     return len(ids), len(stored), len(sent - stored)
 
 
-NAMES = [
-    ("province.alarm_during_catchup_p99", "s", "< 2"),
-    ("province.events_lost", "events", "== 0"),
-    ("province.events_duplicated", "events", "== 0"),
-    ("server.ingest_vs_floor", "ratio", ">= 0.7"),
-    ("province.day_ingest_minutes", "min", "<= 5"),
-]
-
-
 def measure(db_url: str, size: Size, quick: bool) -> list[Figure]:
     import httpx
 
@@ -352,22 +436,22 @@ def measure(db_url: str, size: Size, quick: bool) -> list[Figure]:
 
             asyncio.run(enroll())
             t_build = time.perf_counter()
-            _chains(tablets, size)
+            events_n = build_backlogs(tablets, size, tmp)
             build_s = time.perf_counter() - t_build
-            events_n = sum(len(t.backlog) for t in tablets)
             # The alarms are spread over the time the catch-up is expected to take.
             spread = max(5.0, min(60.0, events_n / 400))
             storm = asyncio.run(_storm(base, tablets, size, proc, spread))
-        sent = {e["event_id"] for t in tablets for e in t.backlog}
+        sent = set().union(*(t.backlog_ids for t in tablets))
         sent |= {e["event_id"] for t in tablets if t.live for e in t.live.out.events}
         acked = set().union(*(t.acked for t in tablets))
         rows, stored, lost = _stored(db_url, sent)
         checks, raw, floor = _floor(tablets, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    backlog_acked = sum(1 for t in tablets for e in t.backlog if e["event_id"] in t.acked)
-    rate = backlog_acked / storm["catch_up_s"]
-    ratio = rate / floor
+    backlog_acked = sum(len(t.acked & t.backlog_ids) for t in tablets)
+    caught_up = storm["catch_up_s"] == storm["catch_up_s"]  # not NaN: every tablet did
+    rate = backlog_acked / storm["catch_up_s"] if caught_up else None
+    ratio = rate / floor if rate is not None else None
     lat = storm["latencies"]
     live_n = sum(1 for t in tablets if t.live)
     p50, p99 = p50_p99(lat) if lat else (float("nan"), float("nan"))
@@ -376,77 +460,72 @@ def measure(db_url: str, size: Size, quick: bool) -> list[Figure]:
         f"sent {len(sent)}, acknowledged {len(acked & sent)}, stored {stored} "
         f"({rows} rows); workers killed: {len(storm['kills'])}"
     )
+    if caught_up:
+        took = f"in {storm['catch_up_s']:.1f} s"
+    else:
+        took = f"not all within the {size.deadline_s:.0f} s deadline"
     figures = [
-        Figure(
+        judged(
             "province.alarm_during_catchup_p99",
             round(p99, 3) if lat else None,
-            "s",
-            "< 2",
-            bool(lat) and len(lat) == live_n and p99 < 2,
+            ok=len(lat) == live_n,
             note=f"{len(lat)} of {live_n} live alarms seen; p50 {p50:.3f} s; pushed and "
             f"acknowledged in {', '.join(f'{a:.2f}' for a in sorted(storm['acks']))} s; "
             "recorded with "
             "the core, pushed by SyncClient (urgent lane), polled on GET /permits/{id}",
         ),
-        Figure("province.events_lost", lost, "events", "== 0", lost == 0, note=counts),
-        Figure("province.events_duplicated", duplicated, "events", "== 0", duplicated == 0),
-        Figure(
+        judged("province.events_lost", lost, note=counts),
+        judged("province.events_duplicated", duplicated),
+        judged(
             "server.ingest_vs_floor",
-            round(ratio, 3),
-            "ratio",
-            ">= 0.7",
-            ratio >= 0.7,
+            round(ratio, 3) if ratio is not None else None,
             baseline=round(floor),
-            note=f"catch-up {round(rate)} events/s over HTTP ({backlog_acked} backlog events "
-            f"of {size.tablets} tablets in {storm['catch_up_s']:.1f} s, 2 workers, "
+            note=f"catch-up {round(rate or 0)} events/s over HTTP ({backlog_acked} of "
+            f"{events_n} backlog events of {size.tablets} tablets {took}, "
+            f"{min(size.pushing_at_once, size.tablets)} pushing at once, 2 workers, "
             f"PostgreSQL, 429s and killed workers included); floor {round(floor)} "
             f"events/s = checks {round(checks)} + raw SQLite insert {round(raw)}, serial",
         ),
-        Figure("province.catch_up_events_per_s", round(rate), "events/s", baseline=round(floor)),
+        Figure(
+            "province.catch_up_events_per_s",
+            round(rate) if rate is not None else None,
+            "events/s",
+            baseline=round(floor),
+        ),
         Figure(
             "province.chains_built_s",
             round(build_s, 1),
             "s",
-            note=f"{events_n} backlog events written with the core",
+            note=f"{events_n} backlog events written with the core, "
+            f"{os.cpu_count()} processes, to files",
         ),
     ]
     if quick:
-        figures.append(
-            missing(
-                "province.day_ingest_minutes",
-                "min",
-                "<= 5",
-                "not measured in quick mode (full run only)",
-            )
-        )
+        unit, target = owed("province.day_ingest_minutes")
+        reason = "not measured in quick mode (full run only)"
+        figures.append(missing("province.day_ingest_minutes", unit, target, reason))
     else:
-        minutes = storm["catch_up_s"] / 60
+        minutes = storm["catch_up_s"] / 60 if caught_up else None
         figures.append(
-            Figure(
+            judged(
                 "province.day_ingest_minutes",
-                round(minutes, 2),
-                "min",
-                "<= 5",
-                minutes <= 5,
-                note=f"{events_n} events",
+                round(minutes, 2) if minutes is not None else None,
+                note=f"{backlog_acked} of {events_n} backlog events acknowledged {took}",
             )
         )
     return figures
 
 
 def run(quick: bool) -> list[Figure]:
+    """The storm on a throwaway PostgreSQL; a failure propagates (``python -m bench``
+    reports this area's figures as not measured, with the traceback)."""
     from bench.search import pg_cluster
 
     size = QUICK if quick else FULL
     if "CSPERMIT_PROVINCE_TABLETS" in os.environ:  # a smaller or larger storm by hand
         size = replace(size, tablets=int(os.environ["CSPERMIT_PROVINCE_TABLETS"]))
-    try:
-        with pg_cluster() as url:
-            return measure(url, size, quick)
-    except Exception as exc:
-        return [
-            missing(n, u, t, f"PostgreSQL storm: {type(exc).__name__}: {exc}") for n, u, t in NAMES
-        ]
+    with pg_cluster() as url:
+        return measure(url, size, quick)
 
 
 if __name__ == "__main__":

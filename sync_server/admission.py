@@ -1,16 +1,22 @@
 """Admission control for event pushes: alarms first (docs/server.md, "Alarms first").
 
 A batch that carries an urgent event (``permits.urgency``: an alarm, evacuation, entry
-or exit recorded lately) is always let in. Bulk batches (a backlog after an outage) are
-let in while fewer than ``max_bulk_pushes_in_flight`` of them are being stored by this
-worker; past that the answer is 429 with ``Retry-After`` and the tablet's sync client
-sends the batch again then, so an urgent push never waits behind a queue of catch-up
-batches (each worker counts its own: the workers share nothing but the database)."""
+or exit recorded lately) is always let in at once, never held and never deferred. Bulk
+batches (a backlog after an outage) are let in while fewer than
+``max_bulk_pushes_in_flight`` of them are being stored by this worker; past that a bulk
+batch waits, first come first served, for a slot to free for up to
+``bulk_wait_for_slot_s`` (so the worker's slots stay busy through a storm instead of
+idling until the deferred tablets come back), and is answered 429 with ``Retry-After``
+when none frees in time or ``max_bulk_pushes_waiting`` already wait (their bodies are
+held in memory). The tablet's sync client sends a deferred batch again then. Each worker
+counts its own: the workers share nothing but the database."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,15 +32,26 @@ class PushAdmission:
         self.bulk_in_flight = 0
         self.urgent_admitted = 0
         self.bulk_deferred = 0
+        self.bulk_waited = 0
+        # Bulk pushes waiting for a slot, oldest first; a freed slot is handed to the
+        # oldest (its future is set) without being counted free in between.
+        self._waiting: deque[asyncio.Future[None]] = deque()
 
-    @contextmanager
-    def admit(self, settings: Settings, batch: list[Any]) -> Iterator[bool]:
-        """Let the push in (yields whether it is urgent) or raise 429."""
+    @property
+    def bulk_waiting(self) -> int:
+        return sum(1 for f in self._waiting if not f.done())
+
+    @asynccontextmanager
+    async def admit(self, settings: Settings, batch: list[Any]) -> AsyncIterator[bool]:
+        """Let the push in (yields whether it is urgent), after a bounded wait for a
+        bulk slot, or raise 429."""
         if carries_urgent(batch, datetime.now(UTC)):
             self.urgent_admitted += 1
             yield True
             return
-        if self.bulk_in_flight >= settings.max_bulk_pushes_in_flight:
+        if self.bulk_in_flight < settings.max_bulk_pushes_in_flight:
+            self.bulk_in_flight += 1
+        elif not await self._wait_for_slot(settings):
             self.bulk_deferred += 1
             raise TooManyRequests(
                 _("the server is busy catching up; the batch is sent again in {n} s").format(
@@ -43,8 +60,39 @@ class PushAdmission:
                 retry_after=settings.bulk_retry_after_s,
                 code="PUSH_DEFERRED",
             )
-        self.bulk_in_flight += 1
         try:
             yield False
         finally:
-            self.bulk_in_flight -= 1
+            self._release()
+
+    async def _wait_for_slot(self, settings: Settings) -> bool:
+        """Whether a slot was handed to this push within the bound."""
+        if settings.bulk_wait_for_slot_s <= 0 or self.bulk_waiting >= (
+            settings.max_bulk_pushes_waiting
+        ):
+            return False
+        slot: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(slot)
+        self.bulk_waited += 1
+        try:
+            await asyncio.wait((slot,), timeout=settings.bulk_wait_for_slot_s)
+        except BaseException:  # the request was cancelled (the tablet hung up)
+            if slot.done():
+                self._release()  # handed over just before: give it on
+            else:
+                self._waiting.remove(slot)
+                slot.cancel()
+            raise
+        if slot.done():
+            return True
+        self._waiting.remove(slot)
+        slot.cancel()
+        return False
+
+    def _release(self) -> None:
+        while self._waiting:
+            slot = self._waiting.popleft()
+            if not slot.done():
+                slot.set_result(None)  # the slot goes to the oldest waiting push
+                return
+        self.bulk_in_flight -= 1

@@ -30,8 +30,12 @@ class Settings(BaseSettings):
     max_batch_bytes: int = 4 * 1024 * 1024
     max_blob_bytes: int = 8 * 1024 * 1024
     # Admission control for pushes (sync_server/admission.py): bulk batches one worker
-    # stores at once; past it they answer 429 with Retry-After (urgent ones never do).
+    # stores at once; past it a bulk batch waits up to bulk_wait_for_slot_s for a slot
+    # (at most max_bulk_pushes_waiting of them wait), then answers 429 with Retry-After
+    # (urgent ones never wait and are never deferred).
     max_bulk_pushes_in_flight: int = 4
+    bulk_wait_for_slot_s: float = 3.0
+    max_bulk_pushes_waiting: int = 64
     bulk_retry_after_s: int = 1
     # Version conflicts kept for review per permit: past this, further forks are refused
     # (CONFLICT_LIMIT) and the permit is flagged, so one device cannot flood the review.

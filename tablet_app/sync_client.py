@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -290,12 +291,13 @@ class SyncClient:
         done = 0
         for positions, lane in batches:
             batch = [dict(events[i]) for i in positions]
-            r = await self._request(
-                "POST",
-                "/api/v1/sync/events",
-                json={"events": batch},
-                headers={LANE_HEADER: URGENT_LANE} if lane else None,
-            )
+            # Encoded once, not again on each try: a batch the server defers under load
+            # is sent again and again (docs/performance.md, the full-size storm).
+            body = json.dumps({"events": batch}, ensure_ascii=False).encode("utf-8")
+            headers = {"Content-Type": "application/json"}
+            if lane:
+                headers[LANE_HEADER] = URGENT_LANE
+            r = await self._request("POST", "/api/v1/sync/events", content=body, headers=headers)
             for result in r.json()["results"]:
                 result = dict(result)
                 result["index"] = positions[int(result["index"])]

@@ -113,8 +113,9 @@ async def push_events(
     ``PREV_HASH_MISMATCH``, ``PREDECESSOR_REJECTED``, ``EVENT_ID_REUSED`` …).
 
     Alarms first: a batch with an alarm, evacuation, entry or exit recorded in the last
-    10 minutes is always taken; a bulk batch while this worker is storing
-    ``max_bulk_pushes_in_flight`` others is 429 ``PUSH_DEFERRED`` with ``Retry-After``.
+    10 minutes is always taken at once; a bulk batch while this worker is storing
+    ``max_bulk_pushes_in_flight`` others waits up to ``bulk_wait_for_slot_s`` for one to
+    finish, else is 429 ``PUSH_DEFERRED`` with ``Retry-After``.
     """
     device = _device(who)
     await run_in_threadpool(enrolments.touch, engine, device)  # its last sync (tablets, 码上查)
@@ -140,7 +141,7 @@ async def push_events(
             field="events",
             extra={"limit": settings.max_batch_events},
         )
-    with admission(request).admit(settings, batch):
+    async with admission(request).admit(settings, batch):
         results = await run_in_threadpool(ingest.push, engine, settings, device, batch)
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
     for r in results:

@@ -245,14 +245,21 @@ def _push_permit(
         .where(permits.c.enterprise_id == enterprise_id, permits.c.permit_id == permit_id)
         .with_for_update()
     ).first()
-    stored = {
-        r.seq: r
-        for r in conn.execute(
-            sa.select(events.c.seq, events.c.hash, events.c.event_id).where(
-                *_of_permit(enterprise_id, permit_id)
+    # A permit without its row has no events stored: they are written in the row's
+    # transaction. (One committed by a racing push since the row was read makes this
+    # push's insert fail on the unique (enterprise, permit, seq), and it is redone.)
+    stored = (
+        {
+            r.seq: r
+            for r in conn.execute(
+                sa.select(events.c.seq, events.c.hash, events.c.event_id).where(
+                    *_of_permit(enterprise_id, permit_id)
+                )
             )
-        )
-    }
+        }
+        if permit is not None
+        else {}
+    )
     last_seq = permit.last_seq if permit is not None else 0
     candidates: list[tuple[int, domain.ParsedEvent]] = []
     expected = last_seq + 1
@@ -598,6 +605,7 @@ def _save_permit(
         values["first_at"],
         {k: values[k] for k in lists},
         before=None if existing is None else {k: getattr(existing, k) for k in lists},
+        new_permit=existing is None,
     )
 
 

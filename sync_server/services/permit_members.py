@@ -32,20 +32,26 @@ def write(
     first_at: str,
     lists: Mapping[str, Iterable[str]],
     before: Mapping[str, Iterable[str]] | None = None,
+    *,
+    new_permit: bool = False,
 ) -> None:
     """Make the member rows of ``permit_id`` match ``lists`` (any of ``people``,
     ``detectors``, ``anomalies``). ``before`` is what the permits row held as the caller
     read it: a list equal to it is skipped, so the many pushes that change no list
     (readings chunks, retests) write nothing here. A list that changed is compared with
     the rows stored, not with ``before``: the caller's copy may be older than this
-    transaction (a conflict stored earlier in the same push adds VERSION_CONFLICT)."""
+    transaction (a conflict stored earlier in the same push adds VERSION_CONFLICT).
+    ``new_permit``: the permits row was inserted in this transaction, so no member row
+    exists yet (they are written only with the row) and none is read."""
     for column, values in lists.items():
         table, value_col = MEMBERS[column]
         new = set(values)
         if before is not None and column in before and set(before[column]) == new:
             continue
         mine = (table.c.enterprise_id == enterprise_id, table.c.permit_id == permit_id)
-        old = set(conn.execute(sa.select(value_col).where(*mine)).scalars())
+        old: set[str] = set()
+        if not new_permit:
+            old = set(conn.execute(sa.select(value_col).where(*mine)).scalars())
         gone = old - new
         if gone:
             conn.execute(table.delete().where(*mine, value_col.in_(sorted(gone))))

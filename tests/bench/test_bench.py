@@ -56,3 +56,21 @@ def test_a_missing_area_is_reported_as_not_measured(monkeypatch: pytest.MonkeyPa
     monkeypatch.setitem(orchestrator.AREAS, "absent", [("absent.figure", "s", "< 3")])
     (fig,) = orchestrator.run_area("absent", quick=True)
     assert fig.ok is False and fig.note is not None and "could not be imported" in fig.note
+
+
+def test_a_figure_is_judged_against_the_target_it_is_owed() -> None:
+    from bench import AREAS, judged
+
+    assert orchestrator.AREAS is AREAS  # one table of targets
+    met = judged("province.events_lost", 0)
+    assert (met.unit, met.target, met.ok) == ("events", "== 0", True)
+    assert judged("province.events_lost", 1).ok is False
+    assert judged("server.ingest_vs_floor", 0.7).ok is True
+    assert judged("server.ingest_vs_floor", 0.69).ok is False
+    assert judged("province.alarm_during_catchup_p99", 2.0).ok is False  # "< 2"
+    assert judged("province.day_ingest_minutes", 5.0).ok is True  # "<= 5"
+    # not measured, or measured but not whole (an alarm never seen): never ok
+    assert judged("province.day_ingest_minutes", None).ok is False
+    assert judged("province.alarm_during_catchup_p99", 0.1, ok=False).ok is False
+    with pytest.raises(KeyError):
+        judged("province.not_owed", 1)

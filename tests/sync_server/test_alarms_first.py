@@ -1,8 +1,8 @@
 """Alarms first (docs/server.md): against a real server whose workers are busy storing
 catch-up batches, a push that carries an alarm, evacuation, entry or exit recorded now
-is taken at once, bulk batches past the admission limit are answered 429 with
-Retry-After, and the tablet's sync client waits that long and sends them again until
-every event is stored."""
+is taken at once, bulk batches past the admission limit wait a bounded time for a slot
+and are then answered 429 with Retry-After, and the tablet's sync client waits that long
+and sends them again until every event is stored."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ import pytest
 from bench.support.server_process import cli_server
 from permits.events import EntrantEntered
 from permits.urgency import LANE_HEADER, URGENT_LANE, carries_urgent
+from sync_server.admission import PushAdmission
+from sync_server.errors import TooManyRequests
 from tablet_app.sync_client import ServerUnavailable, SyncClient, SyncClientError
 from tests.sync_server.chains import Tablet, drafted, enroll_tablet, filler
 from tests.sync_server.conftest import ASGIClient, World, build_world, make_settings
@@ -73,6 +75,9 @@ def test_busy_workers_defer_bulk_with_retry_after_and_never_an_alarm(
     bulk_tabs, live = _setup(db_url)
     monkeypatch.setenv("CSPERMIT_MAX_BULK_PUSHES_IN_FLIGHT", "1")
     monkeypatch.setenv("CSPERMIT_BULK_RETRY_AFTER_S", "1")
+    # No wait for a slot: a bulk batch past the limit is deferred at once (the bounded
+    # wait is tested below), so three tablets at once are deferred every time.
+    monkeypatch.setenv("CSPERMIT_BULK_WAIT_FOR_SLOT_S", "0")
     deferred: list[tuple[int, str, str]] = []
     stop = threading.Event()
     with cli_server(db_url, tmp_path) as (base, _proc):
@@ -145,6 +150,172 @@ def test_busy_workers_defer_bulk_with_retry_after_and_never_an_alarm(
             stop.set()
             for t in threads:
                 t.join(timeout=120)
+
+
+def test_bulk_pushes_past_the_limit_wait_for_a_slot_instead_of_429(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three tablets push at once into one bulk slot: with a wait longer than the pushes
+    take, each is stored when the one before it frees the slot, none is deferred."""
+    bulk_tabs, _live = _setup(db_url)
+    monkeypatch.setenv("CSPERMIT_MAX_BULK_PUSHES_IN_FLIGHT", "1")
+    monkeypatch.setenv("CSPERMIT_BULK_WAIT_FOR_SLOT_S", "60")
+    answers: list[tuple[int, int]] = []
+    go = threading.Barrier(len(bulk_tabs))
+    with cli_server(db_url, tmp_path) as (base, _proc):
+
+        def push(tab: Tablet, k: int) -> None:
+            batch = _backlog(tab, f"OLD-WAIT-{k}", 199)
+            with httpx.Client(timeout=120) as http:
+                go.wait()
+                r = http.post(
+                    f"{base}/api/v1/sync/events", json={"events": batch}, headers=tab.headers
+                )
+            answers.append((r.status_code, r.json().get("accepted", 0)))
+
+        threads = [threading.Thread(target=push, args=(t, k)) for k, t in enumerate(bulk_tabs)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=180)
+    assert answers == [(200, 200)] * len(bulk_tabs), answers
+
+
+def _bulk(n: int = 2) -> list[dict[str, Any]]:
+    tab = Tablet(device_id="d-1", enterprise_id="ent-a")
+    return _backlog(tab, "OLD-A", n)
+
+
+def _urgent() -> list[dict[str, Any]]:
+    tab = Tablet(device_id="d-2", enterprise_id="ent-a")
+    return [tab.event("LIVE-A", EntrantEntered(entrant_id="p-1"), at=datetime.now(UTC))]
+
+
+def _one_slot(**overrides: Any) -> tuple[Any, PushAdmission]:
+    """A worker's admission with one bulk slot and a long wait (unless overridden)."""
+    values: dict[str, Any] = {"max_bulk_pushes_in_flight": 1, "bulk_wait_for_slot_s": 60}
+    return make_settings("sqlite://", **{**values, **overrides}), PushAdmission()
+
+
+def test_a_bulk_push_waiting_for_a_slot_is_admitted_when_one_frees() -> None:
+    settings, gate = _one_slot()
+
+    async def scenario() -> list[str]:
+        order: list[str] = []
+        release_first = asyncio.Event()
+
+        async def first() -> None:
+            async with gate.admit(settings, _bulk()):
+                order.append("first in")
+                await release_first.wait()
+            order.append("first out")
+
+        async def second() -> None:
+            async with gate.admit(settings, _bulk()):
+                order.append("second in")
+                assert gate.bulk_in_flight == 1  # the slot was handed over, not doubled
+
+        one = asyncio.create_task(first())
+        await asyncio.sleep(0.01)
+        two = asyncio.create_task(second())
+        await asyncio.sleep(0.2)
+        assert order == ["first in"] and gate.bulk_waiting == 1
+        release_first.set()
+        await asyncio.wait_for(asyncio.gather(one, two), timeout=5)
+        return order
+
+    assert asyncio.run(scenario()) == ["first in", "first out", "second in"]
+    assert gate.bulk_in_flight == 0 and gate.bulk_waiting == 0 and gate.bulk_deferred == 0
+
+
+def test_an_urgent_push_is_served_while_bulk_pushes_wait() -> None:
+    settings, gate = _one_slot()
+
+    async def scenario() -> None:
+        hold = asyncio.Event()
+
+        async def bulk() -> None:
+            async with gate.admit(settings, _bulk()):
+                await hold.wait()
+
+        tasks = [asyncio.create_task(bulk()) for _ in range(3)]
+        await asyncio.sleep(0.1)
+        assert gate.bulk_in_flight == 1 and gate.bulk_waiting == 2
+        t0 = time.perf_counter()
+        async with gate.admit(settings, _urgent()) as urgent:
+            assert urgent is True
+            assert gate.bulk_waiting == 2  # the bulk pushes still wait; the urgent did not
+        assert time.perf_counter() - t0 < 0.1
+        hold.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=5)
+
+    asyncio.run(scenario())
+    assert gate.urgent_admitted == 1 and gate.bulk_in_flight == 0 and gate.bulk_deferred == 0
+
+
+def test_a_bulk_push_is_deferred_when_no_slot_frees_in_time_or_too_many_wait() -> None:
+    settings, gate = _one_slot(
+        bulk_wait_for_slot_s=0.3, max_bulk_pushes_waiting=1, bulk_retry_after_s=2
+    )
+
+    async def scenario() -> tuple[float, float, TooManyRequests, TooManyRequests]:
+        hold = asyncio.Event()
+
+        async def bulk() -> None:
+            async with gate.admit(settings, _bulk()):
+                await hold.wait()
+
+        async def deferred() -> tuple[float, TooManyRequests]:
+            t0 = time.perf_counter()
+            with pytest.raises(TooManyRequests) as refused:
+                async with gate.admit(settings, _bulk()):
+                    pass
+            return time.perf_counter() - t0, refused.value
+
+        holder = asyncio.create_task(bulk())
+        await asyncio.sleep(0.01)
+        waiter = asyncio.create_task(deferred())
+        await asyncio.sleep(0.01)
+        # One already waits (the most allowed): the next is deferred at once.
+        full_s, full = await deferred()
+        waited_s, timed_out = await waiter
+        hold.set()
+        await holder
+        return full_s, waited_s, full, timed_out
+
+    full_s, waited_s, full, timed_out = asyncio.run(scenario())
+    assert full_s < 0.1 and 0.3 <= waited_s < 2, (full_s, waited_s)
+    for refused in (full, timed_out):
+        assert (refused.status, refused.code, refused.retry_after) == (429, "PUSH_DEFERRED", 2)
+    assert gate.bulk_deferred == 2 and gate.bulk_in_flight == 0 and gate.bulk_waiting == 0
+
+
+def test_a_waiting_push_whose_tablet_hangs_up_gives_its_place_on() -> None:
+    settings, gate = _one_slot()
+
+    async def scenario() -> list[str]:
+        order: list[str] = []
+        hold = asyncio.Event()
+
+        async def bulk(name: str) -> None:
+            async with gate.admit(settings, _bulk()):
+                order.append(name)
+                await hold.wait()
+
+        first = asyncio.create_task(bulk("first"))
+        await asyncio.sleep(0.01)
+        gone = asyncio.create_task(bulk("gone"))
+        third = asyncio.create_task(bulk("third"))
+        await asyncio.sleep(0.05)
+        gone.cancel()
+        await asyncio.sleep(0.05)
+        assert gate.bulk_waiting == 1
+        hold.set()
+        await asyncio.wait_for(asyncio.gather(first, third), timeout=5)
+        return order
+
+    assert asyncio.run(scenario()) == ["first", "third"]
+    assert gate.bulk_in_flight == 0 and gate.bulk_waiting == 0
 
 
 def test_the_sync_client_sends_urgent_permits_first_in_the_urgent_lane(
