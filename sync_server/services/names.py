@@ -48,11 +48,15 @@ def person_names(
     return item_names(conn, enterprise_id, Kind.PERSON, current_only=current_only)
 
 
-def people_in_scope(conn: Connection, who: Principal) -> dict[str, dict[str, str]]:
-    """Every person in the reader's scope by enterprise: {enterprise_id: {person_id:
-    name}}."""
+def named_in_records(conn: Connection, who: Principal) -> dict[str, dict[str, str]]:
+    """The people and contractors in the reader's scope by enterprise ({enterprise_id:
+    {id: name}}), for ``labels.words``: the core's messages name both by id ("…的所属单位
+    c-clean 已被列入黑名单"). A person's id wins over a contractor's of the same spelling."""
     where = scope_filter(reference_items.c.enterprise_id, visible_enterprises(conn, who))
-    return _named(conn, Kind.PERSON, where, current_only=False)
+    out = _named(conn, Kind.CONTRACTOR, where, current_only=False)
+    for eid, people in _named(conn, Kind.PERSON, where, current_only=False).items():
+        out[eid] = {**out.get(eid, {}), **people}
+    return out
 
 
 def space_names(conn: Connection, who: Principal) -> dict[tuple[str, str], str]:

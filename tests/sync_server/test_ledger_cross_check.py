@@ -276,6 +276,8 @@ def test_the_trace_page_and_pdf_show_both_views_in_chinese(world: World) -> None
     # What the rule would have refused, in words (the rule's code is never shown).
     refused = page[page.index("按服务器台账") :]
     assert "李强 的所属单位" in refused and "已被列入黑名单" in refused
+    # The contractor by its ledger name, as the person is (the core's message names both by id).
+    assert CONTRACTOR["name"] in refused and "c-clean" not in refused
     assert "PERSON_CONTRACTOR_BLACKLISTED" not in page
     pdf = c.get("/api/v1/permits/P-LB/export.pdf", headers=world.h("a-admin"))
     # scripts/setup.sh installs the CJK font the PDF embeds: it must render here.

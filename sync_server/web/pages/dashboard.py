@@ -33,7 +33,7 @@ def dashboard(request: Request, conn: PageConn, who: Who) -> HTMLResponse:
         training_due=ledger.training_due(conn, list(names), today),
         simops=simops_service.visible(conn, who),
         space_names=names_service.space_names(conn, who),
-        people=names_service.people_in_scope(conn, who),
+        people=names_service.named_in_records(conn, who),
         show_enterprise=True,
         **public_reports.dashboard_part(conn, who),
     )

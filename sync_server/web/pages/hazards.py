@@ -59,7 +59,7 @@ def hazard_list(request: Request, conn: PageConn, who: Who) -> HTMLResponse:
         who,
         result=result,
         names=dashboard_service.enterprise_names(conn, who),
-        people=names_service.people_in_scope(conn, who),
+        people=names_service.named_in_records(conn, who),
         form=request.query_params,
         error=None,
         **base.list_page(filters, size, page, pages),
@@ -167,7 +167,7 @@ def _hazard_response(
         closure_checks=checks,
         names=dashboard_service.enterprise_names(conn, who),
         space_names=names_service.space_names(conn, who),
-        people=names_service.people_in_scope(conn, who).get(h["enterprise_id"], {}),
+        people=names_service.named_in_records(conn, who).get(h["enterprise_id"], {}),
         # Who did a step on site is chosen by name; the form posts the person's id.
         steps=HAZARD_STEPS,
         choosable_people=names_service.person_names(conn, h["enterprise_id"], current_only=True),

@@ -154,5 +154,5 @@ def permit_trace(request: Request, permit_id: str, conn: PageConn, who: Who) -> 
     enterprise_id = None if chosen is None else safe_id(chosen, "enterprise_id")
     view = trace_service.build(conn, who, permit_id, request_gettext(request), enterprise_id)
     page = "trace_hot_work.html" if view.get("permit_type") == "hot_work" else "trace.html"
-    people = names_service.people_in_scope(conn, who).get(view["permit"]["enterprise_id"], {})
+    people = names_service.named_in_records(conn, who).get(view["permit"]["enterprise_id"], {})
     return base.render(request, page, who, v=view, people=people)
