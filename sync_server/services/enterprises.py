@@ -97,6 +97,18 @@ def details_of(conn: Connection, enterprise_ids: list[str]) -> dict[str, dict[st
     return {eid: rows[eid] for eid in enterprise_ids}
 
 
+def lock(conn: Connection, enterprise_id: str) -> None:
+    """Hold the enterprise's row for this transaction before a read-change-write of its
+    record (the yearly drills and trainings live in it): a no-op update takes SQLite's
+    write lock and PostgreSQL's row lock, so a second writer waits and then reads what
+    the first wrote instead of writing its list back over it."""
+    conn.execute(
+        sa.update(enterprises)
+        .where(enterprises.c.enterprise_id == enterprise_id)
+        .values(enterprise_id=enterprises.c.enterprise_id)
+    )
+
+
 def update(
     conn: Connection, enterprise_id: str, *, name: str | None, details: dict[str, Any] | None
 ) -> None:

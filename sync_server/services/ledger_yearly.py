@@ -107,6 +107,7 @@ def _write(
     after: dict[str, Any] | None,
 ) -> dict[str, Any] | None:
     require_admin_of(conn, who, enterprise_id)
+    enterprise_service.lock(conn, enterprise_id)  # two admins saving at once keep both
     details, records = _records(conn, enterprise_id, kind)
     before = next((r for r in records if isinstance(r, dict) and r.get("id") == item_id), None)
     kept = [r for r in records if not (isinstance(r, dict) and r.get("id") == item_id)]

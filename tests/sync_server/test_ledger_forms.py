@@ -306,3 +306,36 @@ def test_deleting_a_drill_that_is_not_there_is_refused_in_chinese(world: World) 
     r = world.client.post("/web/enterprises/ent-a/ledger/drills/D-NONE/delete", data={"csrf": csrf})
     assert r.status_code == 404
     assert "未找到" in r.text and "not found" not in r.text
+
+
+def test_two_admins_saving_drills_at_once_keep_every_drill(world: World, app: Any) -> None:
+    """The drills live in one list in the enterprise's record: each save reads, changes
+    and writes it back. Two admins saving at once must not write over each other's
+    drill (services.enterprises.lock holds the row for the read-change-write)."""
+    import threading
+
+    from sync_server.security import Principal, Role
+
+    admin = Principal(Role.ENTERPRISE_ADMIN, "acc-a", "a-admin", enterprise_id="ent-a")
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def save_many(prefix: str) -> None:
+        barrier.wait()
+        try:
+            for i in range(15):
+                data = {"held_on": "2026-06-01", "scenario": f"{prefix} {i}"}
+                with app.state.engine.begin() as conn:
+                    ledger_yearly.save(conn, admin, "ent-a", "drills", f"{prefix}-{i}", data)
+        except BaseException as exc:  # a thread's failure is the test's
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save_many, args=(p,)) for p in ("A", "B")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    with app.state.engine.connect() as conn:
+        ids = {r["id"] for r in ledger_yearly.items(conn, "ent-a", "drills")}
+    assert ids == {f"{p}-{i}" for p in "AB" for i in range(15)}
