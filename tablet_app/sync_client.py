@@ -397,11 +397,13 @@ class SyncClient:
 
 
 def _deferred(response: httpx.Response) -> bool:
-    """A bulk push the server put off under load (429 PUSH_DEFERRED, docs/server.md)."""
+    """A bulk push put off under load: the server's 429 PUSH_DEFERRED, or a 429 that names
+    no code of ours (a proxy's or a load balancer's), waited out as before. Only a 429
+    with another code of ours (a locked account, a throttled code) is an answer."""
     try:
         return bool(response.json()["error"]["code"] == "PUSH_DEFERRED")
     except (ValueError, KeyError, TypeError):
-        return False
+        return True
 
 
 def _error_of(response: httpx.Response) -> SyncClientError:

@@ -132,6 +132,7 @@ async def push_events(
             _("expected an object with an 'events' array"), code="EVENTS_REQUIRED", field="events"
         )
     batch: list[Any] = body["events"]
+    del raw, body  # a push waiting for a slot holds only its parsed events
     if len(batch) > settings.max_batch_events:
         raise PayloadTooLarge(
             _("a batch holds at most {limit} events; got {n}").format(

@@ -458,3 +458,38 @@ def test_a_429_that_is_not_a_deferral_is_said_at_once(world: World, app: Any) ->
         asyncio.run(push())
     assert refused.value.code == "ACCOUNT_LOCKED" and refused.value.status == 429
     assert sleeps == []
+
+
+def test_a_proxys_429_without_our_error_is_waited_out(world: World, app: Any) -> None:
+    """A reverse proxy or load balancer in front of the workers answers 429 with its own
+    page: not an answer of ours, so the tablet waits it out as a deferral."""
+    sleeps: list[float] = []
+
+    async def sleep(s: float) -> None:
+        sleeps.append(s)
+
+    class Proxy(httpx.AsyncBaseTransport):
+        def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+            self.inner, self.calls = inner, 0
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            self.calls += 1
+            if self.calls <= 3:
+                return httpx.Response(429, headers={"Retry-After": "2"}, text="<html>busy</html>")
+            return await self.inner.handle_async_request(request)
+
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+
+    async def push() -> Any:
+        async with SyncClient(
+            "http://localhost",
+            token=tab.token,
+            transport=Proxy(httpx.ASGITransport(app=app)),
+            sleep=sleep,
+            max_retries=1,
+        ) as c:
+            return await c.push_events(_backlog(tab, "OLD-5", 1))
+
+    outcome = asyncio.run(push())
+    assert len(outcome.acknowledged_ids) == 2
+    assert len(sleeps) == 3 and all(2 <= s <= 3 for s in sleeps), sleeps
