@@ -27,6 +27,7 @@ from sync_server.i18n import gettext as _
 from sync_server.schema import devices, enterprises, permits, space_public_codes
 from sync_server.security import Principal
 from sync_server.services import audit, public_folds
+from sync_server.services import enterprises as enterprise_service
 from sync_server.services import names as names_service
 from sync_server.services import reference as ref
 from sync_server.services.permits import OPEN_NOW
@@ -94,6 +95,10 @@ def _issue(conn: Connection, who: Principal, enterprise_id: str, space_id: str) 
 def issue_first(conn: Connection, who: Principal, enterprise_id: str, space_id: str) -> None:
     """A space saved for the first time gets its token (audit-logged); one that has had a
     token keeps what it has: a withdrawn code is not brought back by an edit."""
+    # Every change of a space's code reads the current one first: the enterprise's row
+    # is held so that two at once (a double click) run one after the other, never
+    # both past the read into the one-current-code index.
+    enterprise_service.lock(conn, enterprise_id)
     had = conn.execute(
         sa.select(space_public_codes.c.token).where(
             space_public_codes.c.enterprise_id == enterprise_id,
@@ -108,6 +113,7 @@ def issue(conn: Connection, who: Principal, enterprise_id: str, space_id: str) -
     """The space's code, issued by the admin where it has none (a space entered before
     codes were made on saving, or one whose code was withdrawn). Audit-logged."""
     require_admin_of(conn, who, enterprise_id)
+    enterprise_service.lock(conn, enterprise_id)
     ref.get(conn, enterprise_id, Kind.SPACE, space_id)  # NotFound for no such space
     return current_token(conn, enterprise_id, space_id) or _issue(
         conn, who, enterprise_id, space_id
@@ -118,6 +124,7 @@ def rotate(conn: Connection, who: Principal, enterprise_id: str, space_id: str) 
     """A new token for the space (a card was copied, or misused): the old QR then opens a
     page saying the code has been replaced. Audit-logged."""
     require_admin_of(conn, who, enterprise_id)
+    enterprise_service.lock(conn, enterprise_id)
     ref.get(conn, enterprise_id, Kind.SPACE, space_id)
     old = current_token(conn, enterprise_id, space_id)
     if old is not None:
@@ -143,6 +150,7 @@ def rotate(conn: Connection, who: Principal, enterprise_id: str, space_id: str) 
 def revoke(conn: Connection, who: Principal, enterprise_id: str, space_id: str) -> None:
     """Withdraw the space's code without a new one (the space is out of use)."""
     require_admin_of(conn, who, enterprise_id)
+    enterprise_service.lock(conn, enterprise_id)
     old = current_token(conn, enterprise_id, space_id)
     if old is None:
         raise NotFound(_("this space has no public code to withdraw"), code="NOT_FOUND")

@@ -533,3 +533,45 @@ def test_the_migration_keeps_one_current_code_per_space_and_goes_back(empty_db: 
         assert current(engine) == ["twin"]
     finally:
         engine.dispose()
+
+
+def test_two_replacements_at_once_leave_one_current_code(app: Any) -> None:
+    """A double click on "replace the code": each replacement reads the current code
+    and writes a new one; run at once they must run one after the other (the one
+    current code a space is a unique index: the second write would fail, a 500)."""
+    import threading
+
+    from sync_server.schema import space_public_codes
+    from sync_server.security import Principal, Role
+    from sync_server.services import public_codes
+
+    admin = Principal(Role.ENTERPRISE_ADMIN, "acc-a", "a-admin", enterprise_id="ent-a")
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def replace_many() -> None:
+        barrier.wait()
+        try:
+            for _ in range(10):
+                with app.state.engine.begin() as conn:
+                    public_codes.rotate(conn, admin, "ent-a", "A-T1")
+        except BaseException as exc:  # a thread's failure is the test's
+            errors.append(exc)
+
+    threads = [threading.Thread(target=replace_many) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    t = space_public_codes.c
+    with app.state.engine.connect() as conn:
+        current = conn.execute(
+            sa.select(sa.func.count()).where(
+                t.enterprise_id == "ent-a",
+                t.space_id == "A-T1",
+                t.replaced_at.is_(None),
+                t.revoked_at.is_(None),
+            )
+        ).scalar_one()
+    assert current == 1
