@@ -211,9 +211,10 @@ def _touches_night(start: datetime, end: datetime, rule: LevelUp) -> bool:
 
 
 def years_without_calendar(start: datetime, end: datetime) -> tuple[int, ...]:
-    """The window's years (local to its start) with no holiday calendar installed."""
-    local_end = end.astimezone(start.tzinfo)
-    return tuple(y for y in range(start.year, local_end.year + 1) if calendar(y) is None)
+    """The window's years (local to its start, half-open: a window ending at 00:00 on
+    1 January has no day of the new year) with no holiday calendar installed."""
+    years = dict.fromkeys(day.year for day in _days(start, end.astimezone(start.tzinfo)))
+    return tuple(y for y in years if calendar(y) is None)
 
 
 def raise_reasons(

@@ -6,6 +6,7 @@ The confined-space payloads are untouched, so no existing event's hash changes.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -105,7 +106,8 @@ class HotWorkDrafted(Payload):
     def _ordered(self) -> HotWorkDrafted:
         if self.planned_end <= self.planned_start:
             raise ValueError("planned_end must be after planned_start")
-        end = self.planned_end.astimezone(self.planned_start.tzinfo)
+        # Half-open: the window's last instant is just before planned_end.
+        end = (self.planned_end - timedelta(microseconds=1)).astimezone(self.planned_start.tzinfo)
         years = range(self.planned_start.year, end.year + 1)
         if any(y not in years for y in self.years_without_calendar):
             raise ValueError("years_without_calendar must be years of the planned window")

@@ -268,9 +268,15 @@ def test_a_year_without_a_holiday_calendar_counts_as_holidays_and_the_draft_reco
         permit_id="HW-2",
     )
     assert s.state.level is HotWorkLevel.FIRST
-    # Only the window's own years can be recorded.
+    # Only the window's own years can be recorded; a window ending at 00:00 on 1 January
+    # (half-open) has no day of the new year.
     with pytest.raises(ValueError, match="years_without_calendar"):
         drafted(years_without_calendar=(2025,))
+    eve = datetime(2026, 12, 31, 20, tzinfo=CST)
+    midnight = datetime(2027, 1, 1, tzinfo=CST)
+    assert years_without_calendar(eve, midnight) == ()
+    with pytest.raises(ValueError, match="years_without_calendar"):
+        drafted(planned_start=eve, planned_end=midnight, years_without_calendar=(2027,))
 
 
 def test_validity_follows_the_raised_level(key: DeviceKey) -> None:
