@@ -15,7 +15,6 @@ hot-work permits linked to it are checked against it (:func:`recheck_linked_to`)
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +26,7 @@ from permits.state import Status, fold
 from sync_server import domain
 from sync_server.i18n import gettext as _
 from sync_server.schema import findings, permits
-from sync_server.services import chains, permit_members
+from sync_server.services import chains, permit_findings, permit_members
 
 LINK_MISMATCH = "HOT_WORK_LINK_MISMATCH"
 
@@ -90,18 +89,7 @@ def _mark_linked(
     if not any(
         (f.facts.get("hot_work_permit_id"), f.facts.get("hot_work_seq")) == key for f in seen
     ):
-        conn.execute(
-            findings.insert().values(
-                finding_id=str(uuid.uuid4()),
-                enterprise_id=enterprise_id,
-                permit_id=linked_id,
-                seq=None,
-                code=LINK_MISMATCH,
-                facts=facts,
-                hazard_id=None,
-                created_at=now,
-            )
-        )
+        permit_findings.record(conn, enterprise_id, linked_id, None, LINK_MISMATCH, facts, now)
     permit_members.flag(conn, enterprise_id, linked_id, LINK_MISMATCH)
 
 
@@ -183,17 +171,6 @@ def recheck_linked_to(conn: Connection, enterprise_id: str, linked_id: str, now:
             if not fields:
                 continue
             facts = _facts(payload.linked, ev, fields)
-            conn.execute(
-                findings.insert().values(
-                    finding_id=str(uuid.uuid4()),
-                    enterprise_id=enterprise_id,
-                    permit_id=hot_id,
-                    seq=ev.seq,
-                    code=LINK_MISMATCH,
-                    facts=facts,
-                    hazard_id=None,
-                    created_at=now,
-                )
-            )
+            permit_findings.record(conn, enterprise_id, hot_id, ev.seq, LINK_MISMATCH, facts, now)
             permit_members.flag(conn, enterprise_id, hot_id, LINK_MISMATCH)
             _mark_linked(conn, enterprise_id, linked_id, facts, now)

@@ -35,7 +35,7 @@ from sync_server.i18n import gettext as _
 from sync_server.schema import devices, events, findings, permits, version_conflicts
 from sync_server.security import Principal
 from sync_server.services import hazards as hazard_service
-from sync_server.services import hot_work_links, permit_members
+from sync_server.services import hot_work_links, permit_findings, permit_members
 from sync_server.services import simops as simops_service
 from sync_server.services.ingest_ledger import load_chain, with_ledger_check
 from sync_server.settings import Settings
@@ -636,17 +636,8 @@ def _save_findings(
         if key in existing:
             continue
         existing.add(key)
-        conn.execute(
-            findings.insert().values(
-                finding_id=str(uuid.uuid4()),
-                enterprise_id=enterprise_id,
-                permit_id=permit_id,
-                seq=item.seq,
-                code=item.code,
-                facts=item.facts,
-                hazard_id=hazard_id,
-                created_at=now,
-            )
+        permit_findings.record(
+            conn, enterprise_id, permit_id, item.seq, item.code, item.facts, now, hazard_id
         )
 
 
