@@ -84,6 +84,22 @@ def entries(
     }
 
 
+def of_object(conn: Connection, enterprise_id: str, object_kind: str, object_id: str) -> list[Any]:
+    """Every entry on one object of one enterprise, oldest first (a record's history
+    where the audit log is where its versions are kept)."""
+    return list(
+        conn.execute(
+            sa.select(audit_log)
+            .where(
+                audit_log.c.enterprise_id == enterprise_id,
+                audit_log.c.object_kind == object_kind,
+                audit_log.c.object_id == object_id,
+            )
+            .order_by(audit_log.c.audit_id)
+        )
+    )
+
+
 def by_roles(
     conn: Connection, action: str, object_kind: str, object_id: str, roles: tuple[Role, ...]
 ) -> list[dict[str, Any]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Connection
 
@@ -21,7 +20,6 @@ from permits.reference import EmergencyDrill, TopicTraining
 from sync_server.errors import NotFound
 from sync_server.i18n import Gettext
 from sync_server.i18n import gettext as _
-from sync_server.schema import audit_log
 from sync_server.security import Principal
 from sync_server.services import audit
 from sync_server.services import enterprises as enterprise_service
@@ -144,15 +142,7 @@ def history(conn: Connection, enterprise_id: str, kind: str, item_id: str) -> li
     ``ledger_history.history``). A record written before these forms (the enterprise's
     ``details`` through the API, or the demo's seed) has no entry: it is shown as one
     version, as the enterprise record holds it now, by nobody known."""
-    rows = conn.execute(
-        sa.select(audit_log)
-        .where(
-            audit_log.c.enterprise_id == enterprise_id,
-            audit_log.c.object_kind == kind,
-            audit_log.c.object_id == item_id,
-        )
-        .order_by(audit_log.c.audit_id)
-    ).all()
+    rows = audit.of_object(conn, enterprise_id, kind, item_id)
     if not rows:
         current = find(conn, enterprise_id, kind, item_id)
         if current is None:
