@@ -132,7 +132,11 @@ class CloseoutPresenter:
                 )
             elif lock_id in state.isolations:
                 point = state.isolations[lock_id].point_id
-                blockers = self._simops().isolation_blockers(self.permit_id, point)
+                simops = self._simops()
+                unreadable = simops.unreadable()  # whether another permit shares it is unknown
+                if unreadable:
+                    raise ValueError(unreadable)
+                blockers = simops.isolation_blockers(self.permit_id, point)
                 if blockers:
                     raise ValueError(
                         _(

@@ -79,30 +79,31 @@ class SimopsCheck:
                 continue
             out[pid] = confined_space_footprint(state, now)
             acks.extend(confined_space_acknowledgements(state))
-        for footprint in self.pulled():
+        for footprint in self._pulled() or ():
             out.setdefault(footprint.permit_id, footprint)  # this tablet's chain wins
         return out, acks
 
-    def pulled(self) -> tuple[Footprint, ...]:
+    def _pulled(self) -> tuple[Footprint, ...] | None:
+        """The other tablets' permits as pulled from the server; None when they cannot be
+        read (then nothing was checked against them: :meth:`unreadable` refuses)."""
         rows = self.desk.store.get_setting(PULLED_SETTING, []) or []
         if not rows:
             return ()
         try:
             return parse_plan({"profile": "cn-gb30871-2022", "permits": rows}).footprints
         except (PermitError, ValueError):
-            return ()  # unreadable: pull_unreadable() refuses what it would have checked
+            return None
 
-    def pull_unreadable(self) -> bool:
-        """The other tablets' permits, as pulled, cannot be read: the check would be
-        against this tablet's permits only, so it refuses (fail closed) until a sync."""
-        rows = self.desk.store.get_setting(PULLED_SETTING, []) or []
-        if not rows:
-            return False
-        try:
-            parse_plan({"profile": "cn-gb30871-2022", "permits": rows})
-        except (PermitError, ValueError):
-            return True
-        return False
+    def unreadable(self) -> str | None:
+        """Fail closed: while the pulled permits cannot be read, a check against them
+        (a conflict, a shared isolation point) would be against this tablet's permits
+        only; what it would allow is refused with this line, until a sync."""
+        if self._pulled() is not None:
+            return None
+        return _(
+            "The other tablets' permits from the last sync cannot be read, so they "
+            "were not checked for simultaneous operations: sync again."
+        )
 
     def conflicts(self, permit_id: str) -> list[Conflict]:
         """The unresolved conflicts of ``permit_id`` with the other permits here."""
@@ -144,14 +145,8 @@ class SimopsCheck:
             for c in self.conflicts(permit_id)
             if c.verdict is Verdict.NEVER or conditional_too
         ]
-        if self.pull_unreadable():
-            found.append(
-                _(
-                    "The other tablets' permits from the last sync cannot be read, so they "
-                    "were not checked for simultaneous operations: sync again."
-                )
-            )
-        return found
+        unreadable = self.unreadable()
+        return [*found, unreadable] if unreadable else found
 
     def lines(self, permit_id: str) -> list[tuple[str, Any]]:
         return [(self.describe(c, permit_id), c) for c in self.conflicts(permit_id)]

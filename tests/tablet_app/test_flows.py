@@ -186,6 +186,13 @@ def test_a_shared_isolation_point_stays_while_another_open_permit_depends_on_it(
     world.sign_in(demo.LEADER)
     world.desk.record(second, Cancelled(reason="crew moved to tank 2"), actor=demo.LEADER)
     world.sign_in(demo.ELECTRICIAN)
+    # Fail closed: other tablets' permits pulled from the server that cannot be read may
+    # share the point; the removal waits for a sync that can be read.
+    world.store.set_setting("simops_permits", [{"id": "X", "type": "no_such_type"}])
+    refused = close.remove_lock("L-102")
+    assert not refused.ok and "sync again" in refused.error, refused
+    assert "L-102" in world.desk.state(first).isolations
+    world.store.set_setting("simops_permits", [])
     assert close.remove_lock("L-102").ok, close.last
 
 
