@@ -18,8 +18,8 @@ from permits.hot_work.rules import HOT_WORK
 from permits.hot_work.state import HOT_WORK_TERMINAL, HotWorkState, fold_hot_work
 from tablet_app.desk import PermitDesk, decide_on_copy, record_on_copy
 
-# Who approves which level (GB 30871-2022 B.1): a ledger row may name its hot-work
-# authority; otherwise it follows the person's confined-space approval authority.
+# Who approves which level (GB 30871-2022 B.1): it follows the person's confined-space
+# approval authority in the ledger; any other value means the person may not approve.
 _AUTHORITY_BY_APPROVAL = {
     "principal": HotWorkAuthority.PRODUCTION_SAFETY_LEAD,
     "approver": HotWorkAuthority.SAFETY_DEPARTMENT,

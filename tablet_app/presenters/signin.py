@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from permits.reference.people import PIN_DIGITS
 from tablet_app.context import AppContext
 from tablet_app.desk import PermitDesk
 from tablet_app.i18n import _
@@ -48,7 +49,7 @@ class SignInPresenter:
         self.selected, self.pin, self.error = person_id, "", ""
 
     def press(self, digit: str) -> None:
-        if digit.isdigit() and len(self.pin) < 12:
+        if digit.isdigit() and len(self.pin) < PIN_DIGITS[1]:
             self.pin += digit
 
     def backspace(self) -> None:

@@ -310,6 +310,12 @@ def test_typed_values_need_a_second_persons_pin_and_are_flagged_manual(world: Wo
     assert not wrong.ok and "李明" in wrong.error
     myself = work.analyse_typed("FP1", {"LEL": 0.0}, countersigner=demo.LEADER, pin="1111")
     assert not myself.ok
+    # With the analyst's own right PIN, the core's countersign rule refuses, in words.
+    myself = work.analyse_typed(
+        "FP1", {"LEL": 0.0}, countersigner=demo.LEADER, pin=PINS[demo.LEADER]
+    )
+    assert not myself.ok and "COUNTERSIGN_SAME_PERSON" in myself.codes, myself
+    assert not RAW.search(myself.error or text_of(m for m, _r in work.view().refusal))
     assert not work.state().analyses  # nothing written
     ok = work.analyse_typed(
         "FP1", {"LEL": 0.0}, countersigner=demo.GUARDIAN, pin=PINS[demo.GUARDIAN]
