@@ -20,6 +20,7 @@ from permits.errors import ProfileError
 from permits.hot_work.events import (
     HotWorkAuthority,
     HotWorkLevel,
+    window_days,
 )
 from permits.profiles import FlammableRule
 
@@ -191,18 +192,9 @@ def calendar(year: int) -> Calendar | None:
     return cal
 
 
-def _days(start: datetime, end: datetime) -> list[date]:
-    last = (end - timedelta(microseconds=1)).date()  # half-open window
-    out, day = [], start.date()
-    while day <= last:
-        out.append(day)
-        day += timedelta(days=1)
-    return out
-
-
 def _touches_night(start: datetime, end: datetime, rule: LevelUp) -> bool:
     # Night runs from night_start to night_end the next morning, in local time.
-    for day in [start.date() - timedelta(days=1), *_days(start, end)]:
+    for day in [start.date() - timedelta(days=1), *window_days(start, end)]:
         night_from = datetime.combine(day, rule.night_start, tzinfo=start.tzinfo)
         night_to = datetime.combine(day + timedelta(days=1), rule.night_end, tzinfo=start.tzinfo)
         if night_from < end and start < night_to:
@@ -213,7 +205,7 @@ def _touches_night(start: datetime, end: datetime, rule: LevelUp) -> bool:
 def years_without_calendar(start: datetime, end: datetime) -> tuple[int, ...]:
     """The window's years (local to its start, half-open: a window ending at 00:00 on
     1 January has no day of the new year) with no holiday calendar installed."""
-    years = dict.fromkeys(day.year for day in _days(start, end.astimezone(start.tzinfo)))
+    years = dict.fromkeys(day.year for day in window_days(start, end))
     return tuple(y for y in years if calendar(y) is None)
 
 
@@ -226,7 +218,7 @@ def raise_reasons(
     recorded as without data (``recorded_gaps``), even once a calendar is installed."""
     local_end = end.astimezone(start.tzinfo)
     reasons: list[str] = ["no_calendar"] if recorded_gaps else []
-    for day in _days(start, local_end):
+    for day in window_days(start, local_end):
         cal = calendar(day.year)
         if cal is None:
             reasons.append("no_calendar")

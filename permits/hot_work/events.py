@@ -6,7 +6,7 @@ The confined-space payloads are untouched, so no existing event's hash changes.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -52,6 +52,7 @@ __all__ = [
     "HotWorkSuspended",
     "HotWorkWatchConfirmed",
     "LinkedPermitSnapshot",
+    "window_days",
 ]
 
 
@@ -83,6 +84,18 @@ class FirePoint(_Model):
     z: float = Field(allow_inf_nan=False)
 
 
+def window_days(start: datetime, end: datetime) -> list[date]:
+    """The local calendar days (at ``start``'s offset) a planned window touches, half-open:
+    a window ending at 00:00 touches no day of its end date. One rule for the level's
+    days and the years a draft records."""
+    last = (end.astimezone(start.tzinfo) - timedelta(microseconds=1)).date()
+    out, day = [], start.date()
+    while day <= last:
+        out.append(day)
+        day += timedelta(days=1)
+    return out
+
+
 class HotWorkDrafted(Payload):
     event_type = EventType.HOT_WORK_DRAFTED
     enterprise_id: Id
@@ -106,9 +119,7 @@ class HotWorkDrafted(Payload):
     def _ordered(self) -> HotWorkDrafted:
         if self.planned_end <= self.planned_start:
             raise ValueError("planned_end must be after planned_start")
-        # Half-open: the window's last instant is just before planned_end.
-        end = (self.planned_end - timedelta(microseconds=1)).astimezone(self.planned_start.tzinfo)
-        years = range(self.planned_start.year, end.year + 1)
+        years = {d.year for d in window_days(self.planned_start, self.planned_end)}
         if any(y not in years for y in self.years_without_calendar):
             raise ValueError("years_without_calendar must be years of the planned window")
         if (self.linked_permit_id is None) != (self.linked_space_id is None):
