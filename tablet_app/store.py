@@ -46,6 +46,14 @@ URGENT_EVENT_TYPES = frozenset(
 )
 
 
+# The permits a chain opening type starts, first stored first: one entry a permit of
+# the partial index events_openings (migration 4); tests/tablet_app/test_store.py
+# explains this statement's plan.
+OPENINGS_SQL = (
+    "SELECT permit_id FROM events WHERE seq = 1 AND type = ? ORDER BY stored_at, permit_id"
+)
+
+
 class StoreError(Exception):
     """A write the store refuses (append-only, unacknowledged delete, bad row)."""
 
@@ -338,10 +346,7 @@ class Store:
         A chain's first event says its permit type (the core's ``PermitType.opening``):
         how the desks tell a confined-space chain from a hot-work one. Indexed
         (migration 4)."""
-        rows = self.db.execute(
-            "SELECT permit_id FROM events WHERE seq = 1 AND type = ? ORDER BY stored_at, permit_id",
-            [str(event_type)],
-        ).fetchall()
+        rows = self.db.execute(OPENINGS_SQL, [str(event_type)]).fetchall()
         return [r[0] for r in rows]
 
     def unacked_events(self, limit: int | None = None) -> list[dict[str, Any]]:
