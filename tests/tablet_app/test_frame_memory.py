@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tablet_app.software_gl import is_software
 from tests.tablet_app.world import run_app_process
 
@@ -69,8 +71,9 @@ def test_the_board_streaming_does_not_pile_up_frames_in_a_software_gl(tmp_path: 
     report, code = run_app_process(["-c", SCRIPT], tmp_path, 240)
     assert code == 0 and report["tiles"] == 4
     assert report["finishes"] == is_software(report["renderer"])
-    if report["finishes"]:
-        assert report["grown_mb"] < 15, report
+    if not report["finishes"]:
+        pytest.skip(f"{report['renderer']} is no software rasterizer: no frame queue to bound")
+    assert report["grown_mb"] < 15, report
 
 
 def test_only_software_rasterizers_wait_for_each_frame() -> None:
