@@ -420,15 +420,23 @@ class HotWorkDraftPresenter:
             level_line = _("{level}: raised from {base} because of {why}").format(
                 level=level_text(level), base=level_text(base), why=raise_text(reasons)
             )
-            if gaps:
-                level_line += " · " + _(
-                    "the holiday arrangements for {years} are not installed: every day counts "
-                    "as a holiday"
-                ).format(years=", ".join(str(y) for y in gaps))
             level_level = Level.WARN
         else:
             level_line = _("{level}: not raised").format(level=level_text(level))
             level_level = Level.UNKNOWN
+        if gaps:  # said at any level (特级 goes no higher), as of the draft once written
+            years = ", ".join(str(y) for y in gaps)
+            level_line += " · " + (
+                _(
+                    "drafted while the holiday arrangements for {years} were not installed: "
+                    "every day counts as a holiday"
+                )
+                if state is not None and state.level is not None
+                else _(
+                    "the holiday arrangements for {years} are not installed: every day counts "
+                    "as a holiday"
+                )
+            ).format(years=years)
         rule = level_rule(level)
         window = _("{start} to {end} (valid at most {hours} h)").format(
             start=f"{start:%m-%d %H:%M}", end=f"{end:%m-%d %H:%M}", hours=f"{rule.validity_hours:g}"
