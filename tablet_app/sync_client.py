@@ -397,9 +397,10 @@ class SyncClient:
 
 
 def _deferred(response: httpx.Response) -> bool:
-    """A bulk push put off under load: the server's 429 PUSH_DEFERRED, or a 429 that names
-    no code of ours (a proxy's or a load balancer's), waited out as before. Only a 429
-    with another code of ours (a locked account, a throttled code) is an answer."""
+    """A bulk push put off under load: the server's 429 PUSH_DEFERRED, or a 429 without
+    the server's error body (``{"error": {"code": …}}``: a proxy's or a load balancer's
+    page), waited out as before. A 429 with any other code in that body (a locked
+    account, a throttled code) is an answer, said at once."""
     try:
         return bool(response.json()["error"]["code"] == "PUSH_DEFERRED")
     except (ValueError, KeyError, TypeError):
