@@ -3,7 +3,7 @@ the floor"): ``python -m bench.ingest_profile [--tablets N] [--py-spy]``.
 
 The storm's tablets' backlogs (``bench.province``: whole permits, batches of 200) pushed
 one after another to ``cspermit server run`` (one worker, a SQLite file), then the
-floor of the same events in the same run (``bench.province._floor``). With
+floor of the same events in the same run (``bench.province.floor_rates``). With
 ``--py-spy`` (``pip install py-spy``; not a project dependency) the server process is
 sampled during the pushes and the functions with the largest share printed, inclusive
 and self. Not a figure of ``python -m bench``: a tool to find what to cut.
@@ -20,9 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
-
-BATCH = 200
 
 
 def _frame(frame: str) -> str:
@@ -71,22 +70,29 @@ def main(argv: list[str] | None = None) -> int:
         engine = make_engine(url)
         migrate(engine)
         engine.dispose()
-        size = province.Size(2, args.tablets, 3, 30, 0.0, 300, args.tablets)
-        ids = province._accounts(url, size)
+        size = replace(
+            province.QUICK,
+            enterprises=2,
+            tablets=args.tablets,
+            live_fraction=0.0,
+            deadline_s=300,
+            pushing_at_once=args.tablets,
+        )
+        ids = province.make_accounts(url, size)
         tablets = [province.Tablet(ids[i % len(ids)]) for i in range(size.tablets)]
         with cli_server(url, tmp) as (base, proc):
 
             async def enroll() -> None:
                 async with httpx.AsyncClient(timeout=60) as http:
-                    await province._enroll(http, base, tablets)
+                    await province.enroll_tablets(http, base, tablets)
 
             asyncio.run(enroll())
             province.build_backlogs(tablets, size, tmp)
             batches = [
-                (t.token, backlog[i : i + BATCH])
+                (t.token, backlog[i : i + province.BATCH])
                 for t in tablets
                 for backlog in [t.backlog()]
-                for i in range(0, len(backlog), BATCH)
+                for i in range(0, len(backlog), province.BATCH)
             ]
             recorder = None
             if args.py_spy:
@@ -123,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             if recorder is not None:
                 recorder.send_signal(signal.SIGINT)
                 recorder.wait(timeout=60)
-        checks, raw, floor = province._floor(tablets, tmp)
+        checks, raw, floor = province.floor_rates(tablets, tmp)
         n = sum(len(b) for _, b in batches)
         print(
             f"{n} events in {elapsed:.2f} s: {n / elapsed:.0f} events/s over HTTP; floor "

@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import Figure
+from tablet_app.sync_client import BATCH_SIZE
 
-BATCH = 200  # tablet_app.sync_client.SyncClient's batch_size
+BATCH = BATCH_SIZE  # the tablet's own batches
 LIVE_BATCH = 5
 
 

@@ -46,6 +46,11 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 HAVE_CHECK_ABOVE_BYTES = 4096
 
 
+# Events a push carries (the server's limit is larger: docs/server.md); the benches
+# push in the same batches.
+BATCH_SIZE = 200
+
+
 class SyncClientError(Exception):
     def __init__(
         self,
@@ -125,7 +130,7 @@ class SyncClient:
         timeout_s: float = 30.0,
         max_retries: int = 4,
         backoff_s: float = 0.5,
-        batch_size: int = 200,
+        batch_size: int = BATCH_SIZE,
         max_deferrals: int = 120,
         progress: Callable[[Progress], None] | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
