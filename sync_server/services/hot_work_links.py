@@ -53,6 +53,11 @@ def _disagreements(
         )
         return out
     by_seq = {ev.seq: ev for ev in chain}
+    if linked.seq > max(by_seq, default=0):
+        # Not held that far yet (a chain arrives in batches; the hot work may come first
+        # in the urgent lane): nothing to contradict; recheck_linked_to checks it when
+        # the rest arrives.
+        return None
     held = by_seq.get(linked.seq)
     if held is None or held.hash != linked.head_hash:
         out.append(

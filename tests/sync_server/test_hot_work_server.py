@@ -139,6 +139,27 @@ def test_a_linked_chain_pushed_after_the_fire_is_checked_when_it_arrives(
     assert len([f for f in again if f["code"] == "HOT_WORK_LINK_MISMATCH"]) == 1
 
 
+def test_a_linked_chain_in_batches_is_judged_only_once_held_as_far_as_the_fire_saw(
+    world: World,
+) -> None:
+    """A long chain arrives in batches: a batch short of the seq the fire start saw
+    contradicts nothing (a finding then would be false and kept forever); the batch
+    that brings that seq is where the link is checked."""
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    later = simple_permit(tab, "CS-1", "T-1")
+    push_fire_linked_to(world, tab, "CS-1", 2, START)
+    push(world, tab, later[:1])
+    assert not [
+        f for f in trace(world, "HW-1")["findings"] if f["code"] == "HOT_WORK_LINK_MISMATCH"
+    ]
+    assert "HOT_WORK_LINK_MISMATCH" not in trace(world, "CS-1")["permit"]["anomalies"]
+    push(world, tab, later[1:])
+    hot = trace(world, "HW-1")
+    [mismatch] = [f for f in hot["findings"] if f["code"] == "HOT_WORK_LINK_MISMATCH"]
+    fields = {f["field"] for f in mismatch["facts"]["fields"]}
+    assert "status" in fields and "head_hash" not in fields, fields  # judged on the whole chain
+
+
 def drafted_filler() -> Any:
     from tests.sync_server.chains import filler
 
