@@ -11,7 +11,7 @@ from sync_server.deps import AppPasswords, Conn, CurrentPrincipal
 from sync_server.errors import Forbidden
 from sync_server.i18n import gettext as _
 from sync_server.security import Role
-from sync_server.services import account_admin, audit, password_policy
+from sync_server.services import account_admin, audit, ledger_yearly, password_policy
 from sync_server.services import accounts as account_service
 from sync_server.services import enterprises as enterprise_service
 from sync_server.services import simops as simops_service
@@ -119,6 +119,7 @@ def patch_enterprise(
     require_visible(conn, who, enterprise_id)
     require_role(who, Role.OPERATOR, Role.ENTERPRISE_ADMIN)
     before = _out(enterprise_service.get(conn, enterprise_id))
+    ledger_yearly.check_details(body.details, enterprise_id)
     enterprise_service.update(conn, enterprise_id, name=body.name, details=body.details)
     after = _out(enterprise_service.get(conn, enterprise_id))
     audit.record(

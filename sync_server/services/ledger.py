@@ -35,7 +35,8 @@ def drills(data: dict[str, Any], key: str, model: Any, today: date) -> dict[str,
     model; the enterprise is overdue with none on record or the latest past its interval."""
     records = []
     invalid = []
-    for raw in data.get(key) or []:
+    stored = data.get(key)
+    for raw in stored if isinstance(stored, list) else []:  # any JSON stored: never a 500
         try:
             records.append(model.model_validate(raw))
         except Exception:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Connection
 
 from permits.reference import EmergencyDrill, TopicTraining
-from sync_server.errors import NotFound
+from sync_server.errors import NotFound, Unprocessable
 from sync_server.i18n import Gettext
 from sync_server.i18n import gettext as _
 from sync_server.security import Principal
@@ -71,7 +71,38 @@ _MODELS: dict[str, type[BaseModel]] = {"drills": EmergencyDrill, "topic-training
 
 def _records(conn: Connection, enterprise_id: str, kind: str) -> tuple[dict[str, Any], list[Any]]:
     details = dict(enterprise_service.get(conn, enterprise_id).data or {})
-    return details, list(details.get(_KEYS[kind]) or [])
+    value = details.get(_KEYS[kind])
+    # A record stored before check_details (any JSON) is never a page's 500: not a list
+    # holds no records.
+    return details, list(value) if isinstance(value, list) else []
+
+
+def check_details(details: dict[str, Any] | None, enterprise_id: str) -> None:
+    """The enterprise's details as written whole (PATCH …/enterprises/{id}): the drills
+    and topic trainings in them must be records the core's models read, else 422 naming
+    the field; nothing is stored (the checks and the pages read these lists)."""
+    for kind, key in _KEYS.items():
+        if details is None or key not in details:
+            continue
+        value = details[key]
+        if not isinstance(value, list):
+            raise Unprocessable(
+                _("{field} must be a list of records").format(field=f"details.{key}"),
+                code="DETAILS_INVALID",
+                field=f"details.{key}",
+            )
+        for i, item in enumerate(value):
+            try:
+                _MODELS[kind].model_validate({"enterprise_id": enterprise_id, **item})
+            except (ValidationError, TypeError) as exc:
+                field = f"details.{key}[{i}]"
+                raise Unprocessable(
+                    _("{field} is not a valid record: {detail}").format(
+                        field=field, detail=str(exc).splitlines()[0]
+                    ),
+                    code="DETAILS_INVALID",
+                    field=field,
+                ) from exc
 
 
 def items(conn: Connection, enterprise_id: str, kind: str) -> list[dict[str, Any]]:

@@ -339,3 +339,34 @@ def test_two_admins_saving_drills_at_once_keep_every_drill(world: World, app: An
     with app.state.engine.connect() as conn:
         ids = {r["id"] for r in ledger_yearly.items(conn, "ent-a", "drills")}
     assert ids == {f"{p}-{i}" for p in "AB" for i in range(15)}
+
+
+def test_enterprise_details_with_drills_no_model_reads_are_refused_and_break_no_page(
+    world: World, app: Any
+) -> None:
+    """The drills and topic trainings are also in the details a PATCH writes whole: a
+    value the core's models cannot read is a 422 naming the field, nothing stored; and
+    one stored before this check breaks no ledger page for anyone."""
+    import sqlalchemy as sa
+
+    from sync_server.schema import enterprises
+    from tests.sync_server.test_ledger_cross_check import _signed_in_page
+
+    for bad, field in (
+        ({"drills": 5}, "details.drills"),
+        ({"topic_trainings": [{"id": "T1"}]}, "details.topic_trainings[0]"),
+        ({"drills": ["not a record"]}, "details.drills[0]"),
+    ):
+        r = world.client.patch(
+            "/api/v1/enterprises/ent-a", json={"details": bad}, headers=world.h("a-admin")
+        )
+        assert r.status_code == 422 and r.json()["error"]["field"] == field, r.text
+    with app.state.engine.begin() as conn:
+        conn.execute(
+            sa.update(enterprises)
+            .where(enterprises.c.enterprise_id == "ent-a")
+            .values(data={"drills": 5, "topic_trainings": "x"})
+        )
+    _signed_in_page(world, "/web/", "bureau")
+    for path in ("/web/enterprises/ent-a/ledger/drills", "/web/enterprises/ent-a"):
+        assert world.client.get(path).status_code == 200, path
