@@ -10,6 +10,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from permits.ledger_check import MISMATCH_PREFIX
 from sync_server.i18n import Gettext
 
 # China keeps one offset all year (no daylight saving): the bureau reads Beijing time.
@@ -373,6 +374,9 @@ ANOMALY_CODES: dict[str, str] = {
     "ISOLATION_NOT_APPLIED": N_("isolation not applied"),
     "PERMIT_NOT_APPROVED": N_("permit not approved"),
     "RETEST_DUE_OVERDUE": N_("gas re-test overdue"),
+    "MONITORING_REQUIRED_OVERDUE": N_("continuous monitoring overdue"),
+    "MANUAL_ATMOSPHERE_ENTRY": N_("gas readings typed in by hand"),
+    "RECORDED_VERDICT_DIFFERS": N_("tablet's verdict differs from the server's"),
     "VENTILATION_NOT_STARTED": N_("ventilation not started"),
     "RULE_VIOLATION": N_("rule broken"),
     "CLOCK_AHEAD": N_("tablet clock ahead"),
@@ -461,7 +465,7 @@ CHANNEL_UNITS = {"O2": "%VOL", "LEL": "%LEL"}
 
 # A recorded fact that differs from the ledger at that time (permits.ledger_check): the
 # prefix and the rule's code, one label for all of them.
-LEDGER_MISMATCH_PREFIX = "LEDGER_MISMATCH_"
+LEDGER_MISMATCH_PREFIX = MISMATCH_PREFIX  # permits.ledger_check's
 
 
 def anomaly(code: str | None, _: Gettext) -> str:

@@ -273,3 +273,17 @@ def test_no_two_codes_a_list_offers_read_the_same() -> None:
     for name in [*CHOICES, "profiles"]:
         words = [zh(c.label) for c in lc.choices(name)]
         assert len(words) == len(set(words)), (name, sorted(w for w in words if words.count(w) > 1))
+
+
+def test_the_replays_own_flags_read_as_what_they_are_not_as_a_broken_rule() -> None:
+    """A typed-in reading, a verdict the tablet got wrong and missed monitoring are
+    flagged by the core's replay (permits.replay); each has its own words."""
+    from permits.replay import MANUAL_ATMOSPHERE_ENTRY, RECORDED_VERDICT_DIFFERS
+    from sync_server import labels
+
+    zh = gettext_for("zh_CN")
+    broken = labels.anomaly("RULE_VIOLATION", zh)
+    codes = (MANUAL_ATMOSPHERE_ENTRY, RECORDED_VERDICT_DIFFERS, "MONITORING_REQUIRED_OVERDUE")
+    words = [labels.anomaly(c, zh) for c in codes]
+    assert broken not in words and len(set(words)) == 3, words
+    assert all(not c.isascii() for w in words for c in w[:1]), words  # Chinese, not the code
