@@ -36,6 +36,7 @@ permits, ~1.2 M events) also reports ``province.day_ingest_minutes``. Targets:
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import multiprocessing
 import os
@@ -277,11 +278,44 @@ async def _live(
     await push
 
 
+def _spies(server_pid: int) -> list[tuple[Any, Path]]:
+    """With ``CSPERMIT_PROVINCE_PY_SPY=<dir>`` (a diagnostic; ``pip install py-spy``),
+    each server worker sampled by py-spy from the storm's start until the catch-up ends,
+    its stacks written to ``<dir>/worker-<pid>.txt``."""
+    import subprocess
+
+    where = os.environ.get("CSPERMIT_PROVINCE_PY_SPY")
+    if not where:
+        return []
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    Path(where).mkdir(parents=True, exist_ok=True)
+    out = []
+    for pid in workers_of(server_pid):
+        raw = Path(where) / f"worker-{pid}.txt"
+        cmd = [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "200"]
+        proc = subprocess.Popen(
+            [*cmd, "-o", str(raw)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        out.append((proc, raw))
+    time.sleep(1.0)  # attached before the first push
+    return out
+
+
+def _stop_spies(spies: list[tuple[Any, Path]]) -> None:
+    from bench.ingest_profile import shares
+
+    for proc, raw in spies:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        print(f"{raw}:\n{shares(raw)}", file=sys.stderr, flush=True)
+
+
 async def _storm(
     base: str, tablets: list[Tablet], size: Size, server: Any, spread_s: float
 ) -> dict[str, Any]:
     import httpx
 
+    from bench.support import cpu
     from tablet_app.sync_client import SyncClient
 
     until = time.monotonic() + size.deadline_s
@@ -289,6 +323,15 @@ async def _storm(
     acks: list[float] = []
     kills: list[int] = []
     rng = random.Random(7)
+
+    statuses: collections.Counter[int] = collections.Counter()
+
+    class Counting(httpx.AsyncHTTPTransport):
+        # Every push's answer counted by status: how many were deferred (429).
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await super().handle_async_request(request)
+            statuses[response.status_code] += 1
+            return response
 
     def client_of(tab: Tablet) -> Any:
         # Plain HTTP on loopback: a transport that loads no CA bundle (the default
@@ -300,7 +343,7 @@ async def _storm(
             backoff_s=0.2,
             batch_size=BATCH,
             timeout_s=120,
-            transport=httpx.AsyncHTTPTransport(verify=False),
+            transport=Counting(verify=False),
         )
 
     async with httpx.AsyncClient(timeout=60) as http:
@@ -311,7 +354,10 @@ async def _storm(
             )
         ).json()["access_token"]
         review = {"Authorization": f"Bearer {token}"}
+        spies = _spies(server.pid)
         t0 = time.perf_counter()
+        cpu_at_start = cpu.snapshot()
+        cpu_spent: dict[str, float] = {}
         done_at: list[float] = []
         queue = iter(tablets)
 
@@ -325,6 +371,9 @@ async def _storm(
                     await _push(client, tab, tab.backlog(), until)
                 if tab.backlog_ids <= tab.acked:  # else the deadline came first
                     done_at.append(time.perf_counter() - t0)
+                    if len(done_at) == len(tablets):
+                        cpu_spent.update(cpu.spent(cpu_at_start, cpu.snapshot()))
+                        _stop_spies(spies)
 
         async def live(tab: Tablet) -> None:
             async with client_of(tab) as client:
@@ -377,6 +426,8 @@ async def _storm(
         "acks": acks,
         "kills": kills,
         "catch_up_s": catch_up_s,
+        "cpu": cpu_spent,
+        "statuses": dict(sorted(statuses.items())),
         "wall_s": time.perf_counter() - t0,
     }
 
@@ -424,6 +475,8 @@ def _stored(db_url: str, sent: set[str]) -> tuple[int, int, int]:
 def measure(db_url: str, size: Size, quick: bool) -> list[Figure]:
     import httpx
 
+    from bench.support import cpu
+
     tmp = Path(tempfile.mkdtemp(prefix="cspermit-province-"))
     try:
         enterprise_ids = make_accounts(db_url, size)
@@ -460,10 +513,11 @@ def measure(db_url: str, size: Size, quick: bool) -> list[Figure]:
     duplicated = rows - stored
     counts = (
         f"sent {len(sent)}, acknowledged {len(acked & sent)}, stored {stored} "
-        f"({rows} rows); workers killed: {len(storm['kills'])}"
+        f"({rows} rows); workers killed: {len(storm['kills'])}; the tablets' requests "
+        f"answered by status: {storm['statuses']}"
     )
     if catch_up_s is not None:
-        took = f"in {catch_up_s:.1f} s"
+        took = f"in {catch_up_s:.1f} s; " + cpu.said(storm["cpu"], backlog_acked)
     else:
         took = f"not all within the {size.deadline_s:.0f} s deadline"
     figures = [

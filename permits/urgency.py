@@ -23,9 +23,12 @@ URGENT_EVENT_TYPES = frozenset(
 # Recorded within this of the push: a job happening now. An alarm recorded during an
 # outage and pushed hours later is history, sent with the rest of the backlog.
 URGENT_WINDOW = timedelta(minutes=10)
-# The header a tablet sets on an urgent batch (a reverse proxy may route by it).
+# The header a tablet sets on each batch (a reverse proxy may route by it): urgent,
+# or bulk for a backlog, which the server admits before reading the body (a deferred
+# bulk batch then costs it no parsing). A batch in no lane is judged by its events.
 LANE_HEADER = "X-CSPermit-Lane"
 URGENT_LANE = "urgent"
+BULK_LANE = "bulk"
 
 
 def is_urgent_event(event: Mapping[str, Any], now: datetime) -> bool:

@@ -49,21 +49,45 @@ class PushAdmission:
             self.urgent_admitted += 1
             yield True
             return
-        if self.bulk_in_flight < settings.max_bulk_pushes_in_flight:
-            self.bulk_in_flight += 1
-        elif not await self._wait_for_slot(settings):
-            self.bulk_deferred += 1
-            raise TooManyRequests(
-                _("the server is busy catching up; the batch is sent again in {n} s").format(
-                    n=settings.bulk_retry_after_s
-                ),
-                retry_after=settings.bulk_retry_after_s,
-                code="PUSH_DEFERRED",
-            )
+        if not await self._take_bulk_slot(settings):
+            raise self._deferred(settings)
         try:
             yield False
         finally:
             self._release()
+
+    @asynccontextmanager
+    async def admit_declared_bulk(self, settings: Settings) -> AsyncIterator[None]:
+        """A batch its tablet sent in the bulk lane (``permits.urgency.BULK_LANE``), let
+        in before its body is read: a push that waits holds no body, and one deferred
+        costs neither the parsing nor a transaction. Declaring bulk can only put a
+        tablet's own batch behind others, so the declaration is believed; a batch in no
+        lane is classified by its content (``admit``)."""
+        if not await self._take_bulk_slot(settings):
+            raise self._deferred(settings)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _take_bulk_slot(self, settings: Settings) -> bool:
+        if self.bulk_in_flight < settings.max_bulk_pushes_in_flight:
+            self.bulk_in_flight += 1
+            return True
+        if await self._wait_for_slot(settings):
+            return True
+        self.bulk_deferred += 1
+        return False
+
+    @staticmethod
+    def _deferred(settings: Settings) -> TooManyRequests:
+        return TooManyRequests(
+            _("the server is busy catching up; the batch is sent again in {n} s").format(
+                n=settings.bulk_retry_after_s
+            ),
+            retry_after=settings.bulk_retry_after_s,
+            code="PUSH_DEFERRED",
+        )
 
     async def _wait_for_slot(self, settings: Settings) -> bool:
         """Whether a slot was handed to this push within the bound."""

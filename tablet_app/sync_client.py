@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from permits.urgency import LANE_HEADER, URGENT_LANE, is_urgent_event
+from permits.urgency import BULK_LANE, LANE_HEADER, URGENT_LANE, is_urgent_event
 from tablet_app.i18n import gettext as _
 
 __all__ = [
@@ -294,14 +294,14 @@ class SyncClient:
             (rest[i : i + self.batch_size], False) for i in range(0, len(rest), self.batch_size)
         ]
         done = 0
-        for positions, lane in batches:
+        for positions, urgent_lane in batches:
             batch = [dict(events[i]) for i in positions]
             # Encoded once, not again on each try: a batch the server defers under load
             # is sent again and again (docs/performance.md, the full-size storm).
             body = json.dumps({"events": batch}, ensure_ascii=False).encode("utf-8")
-            headers = {"Content-Type": "application/json"}
-            if lane:
-                headers[LANE_HEADER] = URGENT_LANE
+            # The lane said, so the server admits a backlog batch before reading it.
+            lane = URGENT_LANE if urgent_lane else BULK_LANE
+            headers = {"Content-Type": "application/json", LANE_HEADER: lane}
             r = await self._request("POST", "/api/v1/sync/events", content=body, headers=headers)
             for result in r.json()["results"]:
                 result = dict(result)

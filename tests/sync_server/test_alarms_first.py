@@ -19,7 +19,7 @@ import pytest
 
 from bench.support.server_process import cli_server
 from permits.events import EntrantEntered
-from permits.urgency import LANE_HEADER, URGENT_LANE, carries_urgent
+from permits.urgency import BULK_LANE, LANE_HEADER, URGENT_LANE, carries_urgent
 from sync_server.admission import PushAdmission
 from sync_server.errors import TooManyRequests
 from tablet_app.sync_client import ServerUnavailable, SyncClient, SyncClientError
@@ -351,7 +351,7 @@ def test_the_sync_client_sends_urgent_permits_first_in_the_urgent_lane(
 
     outcome = asyncio.run(push())
     assert seen[0] == (URGENT_LANE, ["LIVE-1", "LIVE-1"])
-    assert all(lane is None and set(ids) == {"OLD-1"} for lane, ids in seen[1:])
+    assert all(lane == BULK_LANE and set(ids) == {"OLD-1"} for lane, ids in seen[1:])
     # One result per event, in the order given; every one stored.
     assert [r["index"] for r in outcome.results] == list(range(len(events)))
     assert len(outcome.acknowledged_ids) == len(events)
@@ -493,3 +493,67 @@ def test_a_proxys_429_without_our_error_is_waited_out(world: World, app: Any) ->
     outcome = asyncio.run(push())
     assert len(outcome.acknowledged_ids) == 2
     assert len(sleeps) == 3 and all(2 <= s <= 3 for s in sleeps), sleeps
+
+
+def test_a_declared_bulk_batch_is_deferred_before_its_body_is_read(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A batch in the bulk lane while the worker's slots are taken is answered 429
+    before its body is read: a body that is not even JSON is deferred, not refused (it
+    was never parsed), and the worker stores nothing of it. Once a slot is free the same
+    body is refused naming the field, and a good batch is stored."""
+    from sync_server.app import create_app
+
+    app = create_app(make_settings(db_url, bulk_wait_for_slot_s=0))
+    client = ASGIClient(app)
+    try:
+        world = build_world(client, app)
+        tab = enroll_tablet(client, world.h("a-admin"))
+        bulk = {**tab.headers, LANE_HEADER: BULK_LANE, "Content-Type": "application/json"}
+        gate = app.state.push_admission = PushAdmission()
+        gate.bulk_in_flight = make_settings(db_url).max_bulk_pushes_in_flight  # all taken
+        r = client.post("/api/v1/sync/events", content=b"{not json", headers=bulk)
+        assert r.status_code == 429, r.text
+        assert r.json()["error"]["code"] == "PUSH_DEFERRED"
+        assert r.headers["Retry-After"] == "1"
+        # Undeclared, the same body is read and judged by its content first.
+        r = client.post("/api/v1/sync/events", content=b"{not json", headers=tab.headers)
+        assert r.status_code == 400 and r.json()["error"]["field"] == "body", r.text
+        gate.bulk_in_flight = 0
+        r = client.post("/api/v1/sync/events", content=b"{not json", headers=bulk)
+        assert r.status_code == 400, r.text
+        assert (r.json()["error"]["code"], r.json()["error"]["field"]) == ("MALFORMED_JSON", "body")
+        batch = _backlog(tab, "OLD-DECLARED", 3)
+        r = client.post("/api/v1/sync/events", json={"events": batch}, headers=bulk)
+        assert r.status_code == 200 and r.json()["accepted"] == 4, r.text
+        assert gate.bulk_in_flight == 0 and gate.bulk_deferred == 1
+    finally:
+        client.close()
+        app.state.engine.dispose()
+
+
+def test_a_deferred_bulk_body_is_read_off_so_the_connection_serves_on(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over a real server with no bulk slot at all: a large bulk batch (3.5 MB) is
+    deferred without being parsed, and the next push on the same kept-alive client, an
+    alarm in the urgent lane, is stored: the deferred body was read and dropped, not
+    left to break the connection."""
+    _bulk_tabs, live = _setup(db_url)
+    monkeypatch.setenv("CSPERMIT_MAX_BULK_PUSHES_IN_FLIGHT", "0")
+    monkeypatch.setenv("CSPERMIT_BULK_WAIT_FOR_SLOT_S", "0")
+    with cli_server(db_url, tmp_path) as (base, _proc), httpx.Client(timeout=60) as http:
+        big = json.dumps({"events": _backlog(live, "OLD-BIG", 499)}).encode()
+        big = big[:-2] + b" " * (3_500_000 - len(big)) + big[-2:]
+        bulk = {**live.headers, LANE_HEADER: BULK_LANE, "Content-Type": "application/json"}
+        for _ in range(3):
+            r = http.post(f"{base}/api/v1/sync/events", content=big, headers=bulk)
+            assert r.status_code == 429, r.text
+            assert r.json()["error"]["code"] == "PUSH_DEFERRED"
+        entered = live.event("LIVE-KEPT", EntrantEntered(entrant_id="p-1"), at=datetime.now(UTC))
+        r = http.post(
+            f"{base}/api/v1/sync/events",
+            json={"events": [entered]},
+            headers={**live.headers, LANE_HEADER: URGENT_LANE},
+        )
+        assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
