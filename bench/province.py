@@ -280,8 +280,9 @@ async def _live(
 
 def _spies(server_pid: int) -> list[tuple[Any, Path]]:
     """With ``CSPERMIT_PROVINCE_PY_SPY=<dir>`` (a diagnostic; ``pip install py-spy``),
-    each server worker sampled by py-spy from the storm's start until the catch-up ends,
-    its stacks written to ``<dir>/worker-<pid>.txt``."""
+    each server worker sampled by py-spy from the storm's start until the catch-up ends
+    (or for ``CSPERMIT_PROVINCE_PY_SPY_S`` seconds), its stacks written to
+    ``<dir>/worker-<pid>.txt``."""
     import subprocess
 
     where = os.environ.get("CSPERMIT_PROVINCE_PY_SPY")
@@ -292,7 +293,8 @@ def _spies(server_pid: int) -> list[tuple[Any, Path]]:
     out = []
     for pid in workers_of(server_pid):
         raw = Path(where) / f"worker-{pid}.txt"
-        cmd = [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "200"]
+        cmd = [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "100"]
+        cmd += ["--nonblocking", "--duration", os.environ.get("CSPERMIT_PROVINCE_PY_SPY_S", "600")]
         proc = subprocess.Popen(
             [*cmd, "-o", str(raw)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -305,7 +307,8 @@ def _stop_spies(spies: list[tuple[Any, Path]]) -> None:
     from bench.ingest_profile import shares
 
     for proc, raw in spies:
-        proc.send_signal(signal.SIGINT)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
         print(f"{raw}:\n{shares(raw)}", file=sys.stderr, flush=True)
 

@@ -8,12 +8,19 @@ batch waits, first come first served, for a slot to free for up to
 ``bulk_wait_for_slot_s`` (so the worker's slots stay busy through a storm instead of
 idling until the deferred tablets come back), and is answered 429 with ``Retry-After``
 when none frees in time or ``max_bulk_pushes_waiting`` already wait (their bodies are
-held in memory). The tablet's sync client sends a deferred batch again then. Each worker
-counts its own: the workers share nothing but the database."""
+held in memory). ``Retry-After`` is when this worker expects to have served the pushes
+now waiting (their count times how long a bulk push has lately held its slot, over the
+slots; at least ``bulk_retry_after_s``, at most ``MAX_RETRY_AFTER_S``): a fixed second
+brought a storm's deferred tablets back long before their turn, each to be deferred
+again (docs/performance.md, the full-size storm). The tablet's sync client sends a
+deferred batch again then. Each worker counts its own: the workers share nothing but
+the database."""
 
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +31,10 @@ from permits.urgency import carries_urgent
 from sync_server.errors import TooManyRequests
 from sync_server.i18n import gettext as _
 from sync_server.settings import Settings
+
+MAX_RETRY_AFTER_S = 30
+# How much each finished bulk push moves the estimate of a slot's holding time.
+_HOLD_WEIGHT = 0.2
 
 
 class PushAdmission:
@@ -36,6 +47,8 @@ class PushAdmission:
         # Bulk pushes waiting for a slot, oldest first; a freed slot is handed to the
         # oldest (its future is set) without being counted free in between.
         self._waiting: deque[asyncio.Future[None]] = deque()
+        # Seconds a bulk push has lately held its slot (a moving average).
+        self.bulk_hold_s = 0.0
 
     @property
     def bulk_waiting(self) -> int:
@@ -51,10 +64,11 @@ class PushAdmission:
             return
         if not await self._take_bulk_slot(settings):
             raise self._deferred(settings)
+        started = time.monotonic()
         try:
             yield False
         finally:
-            self._release()
+            self._release(time.monotonic() - started)
 
     @asynccontextmanager
     async def admit_declared_bulk(self, settings: Settings) -> AsyncIterator[None]:
@@ -65,10 +79,11 @@ class PushAdmission:
         lane is classified by its content (``admit``)."""
         if not await self._take_bulk_slot(settings):
             raise self._deferred(settings)
+        started = time.monotonic()
         try:
             yield
         finally:
-            self._release()
+            self._release(time.monotonic() - started)
 
     async def _take_bulk_slot(self, settings: Settings) -> bool:
         if self.bulk_in_flight < settings.max_bulk_pushes_in_flight:
@@ -79,13 +94,17 @@ class PushAdmission:
         self.bulk_deferred += 1
         return False
 
-    @staticmethod
-    def _deferred(settings: Settings) -> TooManyRequests:
+    def retry_after_s(self, settings: Settings) -> int:
+        """Seconds until the pushes waiting now are expected to have been served."""
+        slots = max(1, settings.max_bulk_pushes_in_flight)
+        expected = math.ceil((self.bulk_waiting + 1) * self.bulk_hold_s / slots)
+        return min(MAX_RETRY_AFTER_S, max(settings.bulk_retry_after_s, expected))
+
+    def _deferred(self, settings: Settings) -> TooManyRequests:
+        n = self.retry_after_s(settings)
         return TooManyRequests(
-            _("the server is busy catching up; the batch is sent again in {n} s").format(
-                n=settings.bulk_retry_after_s
-            ),
-            retry_after=settings.bulk_retry_after_s,
+            _("the server is busy catching up; the batch is sent again in {n} s").format(n=n),
+            retry_after=n,
             code="PUSH_DEFERRED",
         )
 
@@ -113,7 +132,9 @@ class PushAdmission:
         slot.cancel()
         return False
 
-    def _release(self) -> None:
+    def _release(self, held_s: float | None = None) -> None:
+        if held_s is not None:
+            self.bulk_hold_s += _HOLD_WEIGHT * (held_s - self.bulk_hold_s)
         while self._waiting:
             slot = self._waiting.popleft()
             if not slot.done():

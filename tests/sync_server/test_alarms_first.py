@@ -7,6 +7,7 @@ and sends them again until every event is stored."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -20,7 +21,7 @@ import pytest
 from bench.support.server_process import cli_server
 from permits.events import EntrantEntered
 from permits.urgency import BULK_LANE, LANE_HEADER, URGENT_LANE, carries_urgent
-from sync_server.admission import PushAdmission
+from sync_server.admission import MAX_RETRY_AFTER_S, PushAdmission
 from sync_server.errors import TooManyRequests
 from tablet_app.sync_client import ServerUnavailable, SyncClient, SyncClientError
 from tests.sync_server.chains import Tablet, drafted, enroll_tablet, filler
@@ -557,3 +558,47 @@ def test_a_deferred_bulk_body_is_read_off_so_the_connection_serves_on(
             headers={**live.headers, LANE_HEADER: URGENT_LANE},
         )
         assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+
+
+def test_retry_after_is_when_the_waiting_pushes_are_expected_to_be_served() -> None:
+    """A deferred bulk push is told to come back when this worker expects to have
+    served the pushes waiting now, from how long a bulk push has lately held its slot:
+    not a fixed second, which brought a storm's tablets back before their turn."""
+    settings, gate = _one_slot(
+        bulk_wait_for_slot_s=0.05, max_bulk_pushes_waiting=2, bulk_retry_after_s=1
+    )
+    assert gate.retry_after_s(settings) == 1  # nothing known yet: the least
+
+    async def scenario() -> TooManyRequests:
+        for _ in range(20):  # pushes that hold the slot ~0.1 s each
+            async with gate.admit(settings, _bulk()):
+                await asyncio.sleep(0.1)
+        assert 0.08 < gate.bulk_hold_s < 0.2, gate.bulk_hold_s
+        gate.bulk_hold_s = 2.0  # a busy worker: each push holds its slot 2 s
+        hold = asyncio.Event()
+
+        async def bulk() -> None:
+            async with gate.admit(settings, _bulk()):
+                await hold.wait()
+
+        async def waits() -> None:
+            with contextlib.suppress(TooManyRequests):
+                async with gate.admit(settings, _bulk()):
+                    await hold.wait()
+
+        holder = asyncio.create_task(bulk())
+        await asyncio.sleep(0.01)
+        waiting = [asyncio.create_task(waits()) for _ in range(2)]
+        await asyncio.sleep(0.01)
+        with pytest.raises(TooManyRequests) as refused:
+            async with gate.admit(settings, _bulk()):
+                pass
+        hold.set()
+        await asyncio.gather(holder, *waiting)
+        return refused.value
+
+    refused = asyncio.run(scenario())
+    # Two waiting and this one, 2 s each, one slot.
+    assert refused.retry_after == 6, refused.retry_after
+    gate.bulk_hold_s = 1000.0
+    assert gate.retry_after_s(settings) == MAX_RETRY_AFTER_S
