@@ -465,3 +465,19 @@ def test_the_dashboard_counts_alarms_within_the_readers_scope(
     page = admin_a.get("/web/").text
     assert 'id="tile-alarms">1<' in page
     assert "A-2026-0003" in page and "B-2026-0003" not in page
+
+
+def test_pages_carry_the_security_headers_and_the_api_is_left_alone(
+    bureau: httpx.Client,
+) -> None:
+    """Every page and static file says where scripts may come from and forbids framing
+    (the sign-in and hazard forms); the API's answers are passed through untouched."""
+    for path in ("/web/", "/web/sign-in", "/static/web/charts.js"):
+        r = bureau.get(path)
+        assert r.status_code == 200, (path, r.status_code)
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"], path
+        assert r.headers["x-content-type-options"] == "nosniff", path
+        assert r.headers["referrer-policy"] == "same-origin", path
+        assert len(r.headers.get_list("content-security-policy")) == 1, path
+    api = bureau.get("/healthz")
+    assert api.status_code == 200 and "content-security-policy" not in api.headers
