@@ -60,6 +60,8 @@ from tablet_app.sync_client import BATCH_SIZE
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = BATCH_SIZE  # the tablet's own batches
 FLOOR_SAMPLE = 20_000
+# The server's workers (``cspermit server run --workers``): one a core.
+WORKERS = int(os.environ.get("CSPERMIT_PROVINCE_WORKERS", os.cpu_count() or 2))
 PROGRESS_S = 30.0
 
 
@@ -406,13 +408,13 @@ async def _storm(
             for at in (spread_s * 0.3, spread_s * 0.6):
                 await asyncio.sleep(max(0.0, at - (time.perf_counter() - t0)))
                 before = workers_of(server.pid)
-                if len(before) < 2:
+                if len(before) < WORKERS:
                     continue
                 os.kill(before[0], signal.SIGKILL)
                 kills.append(before[0])
                 while time.monotonic() < until:
                     now = workers_of(server.pid)
-                    if len(now) >= 2 and set(now) != set(before):
+                    if len(now) >= WORKERS and set(now) != set(before):
                         break
                     await asyncio.sleep(0.2)
                 await asyncio.sleep(3)
@@ -485,7 +487,7 @@ def measure(db_url: str, size: Size, quick: bool) -> list[Figure]:
         enterprise_ids = make_accounts(db_url, size)
         tablets = [Tablet(enterprise_ids[i % len(enterprise_ids)]) for i in range(size.tablets)]
         with cli_server(
-            db_url, tmp, "--workers", "2", env={"CSPERMIT_MAX_BATCH_EVENTS": "500"}
+            db_url, tmp, "--workers", str(WORKERS), env={"CSPERMIT_MAX_BATCH_EVENTS": "500"}
         ) as (base, proc):
 
             async def enroll() -> None:
@@ -541,7 +543,7 @@ def measure(db_url: str, size: Size, quick: bool) -> list[Figure]:
             baseline=round(floor),
             note=f"catch-up {round(rate or 0)} events/s over HTTP ({backlog_acked} of "
             f"{events_n} backlog events of {size.tablets} tablets {took}, "
-            f"{min(size.pushing_at_once, size.tablets)} pushing at once, 2 workers, "
+            f"{min(size.pushing_at_once, size.tablets)} pushing at once, {WORKERS} workers, "
             f"PostgreSQL, 429s and killed workers included); floor {round(floor)} "
             f"events/s = checks {round(checks)} + raw SQLite insert {round(raw)}, serial",
         ),

@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     # stores at once; past it a bulk batch waits up to bulk_wait_for_slot_s for a slot
     # (at most max_bulk_pushes_waiting of them wait), then answers 429 with Retry-After
     # (urgent ones never wait and are never deferred).
-    max_bulk_pushes_in_flight: int = 4
+    # One: a worker's pushes share one interpreter lock (docs/server.md, measured).
+    max_bulk_pushes_in_flight: int = 1
     bulk_wait_for_slot_s: float = 3.0
     max_bulk_pushes_waiting: int = 64
     bulk_retry_after_s: int = 1
