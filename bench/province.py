@@ -522,7 +522,7 @@ def measure(db_url: str, size: Size, quick: bool) -> list[Figure]:
         f"answered by status: {storm['statuses']}"
     )
     if catch_up_s is not None:
-        took = f"in {catch_up_s:.1f} s; " + cpu.said(storm["cpu"], backlog_acked)
+        took = f"in {catch_up_s:.1f} s"
     else:
         took = f"not all within the {size.deadline_s:.0f} s deadline"
     figures = [
@@ -552,6 +552,16 @@ def measure(db_url: str, size: Size, quick: bool) -> list[Figure]:
             round(rate) if rate is not None else None,
             "events/s",
             baseline=round(floor),
+        ),
+        Figure(
+            "province.server_cpu_us_per_event",
+            round(1e6 * storm["cpu"].get("server", 0) / backlog_acked) if storm["cpu"] else None,
+            "µs",
+            baseline=round(1e6 / floor),
+            note=f"the server workers' CPU an event during the catch-up (from /proc), the "
+            f"floor's in baseline; {cpu.said(storm['cpu'], backlog_acked)}"
+            if storm["cpu"]
+            else "not measured (the catch-up did not finish)",
         ),
         Figure(
             "province.chains_built_s",

@@ -74,3 +74,39 @@ def test_a_figure_is_judged_against_the_target_it_is_owed() -> None:
     assert judged("province.alarm_during_catchup_p99", 0.1, ok=False).ok is False
     with pytest.raises(KeyError):
         judged("province.not_owed", 1)
+
+
+def test_the_cpu_split_counts_an_ended_worker_once() -> None:
+    """The storm's CPU split (bench.support.cpu): a worker killed within the stretch is
+    counted through its parent's reaped-children time, less what it had spent before
+    the stretch; the rest of the machine's busy time is ``other``."""
+    from bench.support.cpu import Snapshot, snapshot, spent
+
+    before = Snapshot(
+        busy=100.0,
+        idle=50.0,
+        processes={
+            1: ("server", 1.0),  # the supervisor (its own + reaped children's)
+            2: ("server", 4.0),  # a worker, killed within the stretch
+            3: ("server", 2.0),  # a worker that lives on
+            4: ("postgresql", 3.0),
+            5: ("bench", 5.0),
+        },
+    )
+    after = Snapshot(
+        busy=120.0,
+        idle=52.0,
+        processes={
+            1: ("server", 1.0 + 6.0),  # the killed worker's 6 s in all, now reaped
+            3: ("server", 5.0),
+            4: ("postgresql", 5.0),
+            5: ("bench", 7.0),
+            6: ("server", 1.0),  # the replacement, started within the stretch
+        },
+    )
+    split = spent(before, after)
+    # 2 s more of the killed worker, 3 of the live one, 1 of the replacement.
+    assert split == {"server": 6.0, "postgresql": 2.0, "bench": 2.0, "other": 10.0, "idle": 2.0}
+    live = snapshot()  # reads this machine's /proc: this process is the bench
+    assert any(kind == "bench" for kind, _ in live.processes.values())
+    assert live.busy > 0 and live.idle >= 0
