@@ -239,7 +239,8 @@ permit_anomalies = _permit_members(
 events = sa.Table(
     "events",
     metadata,
-    sa.Column("event_id", ID, primary_key=True),
+    # Keyed by (enterprise_id, event_id): an enterprise's tablets mint its ids (0012).
+    sa.Column("event_id", ID, nullable=False),
     sa.Column("enterprise_id", ENT, nullable=False, index=True),
     sa.Column("permit_id", ID, nullable=False),
     sa.Column("seq", sa.Integer, nullable=False),
@@ -253,6 +254,7 @@ events = sa.Table(
     # Device clock skew, measured and flagged, never corrected: CLOCK_AHEAD / CLOCK_BACKWARDS.
     sa.Column("clock_flag", sa.String(32), nullable=True),
     sa.Column("clock_skew_s", sa.Float, nullable=True),
+    sa.PrimaryKeyConstraint("enterprise_id", "event_id"),
     sa.UniqueConstraint("enterprise_id", "permit_id", "seq"),
 )
 

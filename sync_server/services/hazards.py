@@ -52,10 +52,12 @@ def _store(conn: Connection, enterprise_id: str, hazard_id: str, event: dict[str
     )
 
 
-def _events(conn: Connection, hazard_id: str) -> list[dict[str, Any]]:
+def _events(conn: Connection, enterprise_id: str, hazard_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
         sa.select(hazard_actions.c.data)
-        .where(hazard_actions.c.hazard_id == hazard_id)
+        .where(
+            hazard_actions.c.enterprise_id == enterprise_id, hazard_actions.c.hazard_id == hazard_id
+        )
         .order_by(hazard_actions.c.seq)
     )
     return [r[0] for r in rows]
@@ -155,8 +157,15 @@ def file_automatic(
     )
 
 
-def get(conn: Connection, hazard_id: str) -> Any:
-    row = conn.execute(sa.select(hazards).where(hazards.c.hazard_id == hazard_id)).first()
+def get(conn: Connection, hazard_id: str, scope: list[str] | None) -> Any:
+    """The hazard's row among the enterprises of ``scope`` (``tenancy.visible_enterprises``:
+    one, a bureau's jurisdiction, or None for every one); else NotFound. Named so that a
+    table distributed by enterprise is asked only where the hazard may be."""
+    row = conn.execute(
+        sa.select(hazards).where(
+            hazards.c.hazard_id == hazard_id, scope_filter(hazards.c.enterprise_id, scope)
+        )
+    ).first()
     if row is None:
         raise NotFound(_("not found"), code="NOT_FOUND")
     return row
@@ -164,6 +173,7 @@ def get(conn: Connection, hazard_id: str) -> Any:
 
 def act(
     conn: Connection,
+    enterprise_id: str,
     hazard_id: str,
     action: str,
     actor: str,
@@ -171,9 +181,9 @@ def act(
     now: datetime | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Append the next loop step; ``now`` is the server clock (tests may set it)."""
-    row = get(conn, hazard_id)
+    row = get(conn, hazard_id, [enterprise_id])
     now = now or datetime.now(UTC)
-    events = _events(conn, hazard_id)
+    events = _events(conn, enterprise_id, hazard_id)
     try:
         event = domain.hazard_step(events, action, data, actor, now)
     except domain.HazardRefused as exc:
@@ -195,14 +205,15 @@ def act(
     return dict(row.data), view
 
 
-def actions(conn: Connection, hazard_id: str) -> list[dict[str, Any]]:
+def actions(conn: Connection, enterprise_id: str, hazard_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
         sa.select(hazard_actions)
-        .where(hazard_actions.c.hazard_id == hazard_id)
+        .where(
+            hazard_actions.c.enterprise_id == enterprise_id, hazard_actions.c.hazard_id == hazard_id
+        )
         .order_by(hazard_actions.c.seq)
     )
     rows = list(rows)
-    enterprise_id = rows[0].enterprise_id if rows else ""
     names = actor_names(conn, enterprise_id, {r.actor for r in rows})
     return [
         {
@@ -293,6 +304,7 @@ def follow_ledger(
         if row.status == "reported":
             act(
                 conn,
+                row.enterprise_id,
                 row.hazard_id,
                 "plan",
                 actor,
@@ -302,7 +314,9 @@ def follow_ledger(
                     "deadline": now_iso(datetime.now(UTC) + timedelta(days=1)),
                 },
             )
-        before, after = act(conn, row.hazard_id, "rectify", actor, {"evidence": [evidence]})
+        before, after = act(
+            conn, row.enterprise_id, row.hazard_id, "rectify", actor, {"evidence": [evidence]}
+        )
         audit.record(
             conn,
             who,
@@ -405,7 +419,11 @@ def report(conn: Connection, who: Principal, body: HazardIn) -> tuple[dict[str, 
                 field="details.tablet_report_id",
             )
         hazard_id = str(uuid.uuid5(_TABLET_REPORTS, f"{body.enterprise_id}/{report_id}"))
-        existing = conn.execute(sa.select(hazards).where(hazards.c.hazard_id == hazard_id)).first()
+        existing = conn.execute(
+            sa.select(hazards).where(
+                hazards.c.enterprise_id == body.enterprise_id, hazards.c.hazard_id == hazard_id
+            )
+        ).first()
         if existing is not None:
             return out(existing), False
     if who.role is Role.BUREAU_REVIEWER:
@@ -428,7 +446,7 @@ def report(conn: Connection, who: Principal, body: HazardIn) -> tuple[dict[str, 
             raise Unprocessable(_("unknown permit"), code="UNKNOWN_PERMIT", field="permit_id")
     fields = body.model_dump(exclude={"source"})
     hazard_id = create(conn, **fields, source=source, actor=who.name, hazard_id=hazard_id)
-    shown = out(get(conn, hazard_id))
+    shown = out(get(conn, hazard_id, [body.enterprise_id]))
     audit.record(
         conn,
         who,
@@ -492,16 +510,15 @@ def search(conn: Connection, who: Principal, query: HazardQuery) -> dict[str, An
 def visible(conn: Connection, who: Principal, hazard_id: str) -> Any:
     """The hazard's row for a reader who may see it; else NotFound."""
     _require_reader(who)
-    row = get(conn, hazard_id)
-    require_visible(conn, who, row.enterprise_id)
-    return row
+    return get(conn, hazard_id, visible_enterprises(conn, who))
 
 
 def detail(conn: Connection, who: Principal, hazard_id: str) -> dict[str, Any]:
     """One hazard with its loop steps and notes."""
-    shown = out(visible(conn, who, hazard_id))
-    shown["actions"] = actions(conn, hazard_id)
-    shown["notes"] = notes.of(conn, "hazard", hazard_id)
+    row = visible(conn, who, hazard_id)
+    shown = out(row)
+    shown["actions"] = actions(conn, row.enterprise_id, hazard_id)
+    shown["notes"] = notes.of(conn, "hazard", hazard_id, row.enterprise_id)
     shown["closure_checks"] = closure_checks(conn, hazard_id)
     return shown
 
@@ -559,7 +576,7 @@ def act_on(conn: Connection, who: Principal, hazard_id: str, body: HazardAction)
     require_role(who, Role.ENTERPRISE_ADMIN, Role.OPERATOR)
     data = body.model_dump(exclude_none=True, exclude={"action", "person"})
     actor = step_identity(conn, who, row.enterprise_id, body.person)
-    before, after = act(conn, hazard_id, body.action, actor, data)
+    before, after = act(conn, row.enterprise_id, hazard_id, body.action, actor, data)
     audit.record(
         conn,
         who,
@@ -579,8 +596,7 @@ def confirm_closure(
     """The bureau confirms a closed hazard on site (复核销号): an audit entry of the
     bureau's role (``CLOSURE_CHECK``), never a note another role could imitate.
     Refusals are worded with ``_`` (the page's language)."""
-    h = get(conn, hazard_id)
-    require_visible(conn, who, h.enterprise_id)
+    h = visible(conn, who, hazard_id)
     if who.role not in BUREAU_ROLES:
         raise Forbidden(_("only the bureau confirms a closure"), code="ROLE_FORBIDDEN")
     if h.status != "closed":

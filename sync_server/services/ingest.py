@@ -268,7 +268,8 @@ def _push_permit(
         r.event_id: r
         for r in conn.execute(
             sa.select(events.c.event_id, events.c.hash, events.c.permit_id).where(
-                events.c.event_id.in_([ev.event_id for _, ev in group])
+                events.c.enterprise_id == enterprise_id,
+                events.c.event_id.in_([ev.event_id for _, ev in group]),
             )
         )
     }

@@ -310,7 +310,10 @@ def _stages(conn: Connection, report: Any, hazard: Any) -> list[dict[str, Any]]:
     firsts: dict[str, str] = {}
     for r in conn.execute(
         sa.select(hazard_actions.c.action, hazard_actions.c.at)
-        .where(hazard_actions.c.hazard_id == report.hazard_id)
+        .where(
+            hazard_actions.c.enterprise_id == report.enterprise_id,
+            hazard_actions.c.hazard_id == report.hazard_id,
+        )
         .order_by(hazard_actions.c.seq)
     ):
         firsts.setdefault(r.action, r.at)
@@ -339,7 +342,7 @@ def progress(conn: Connection, receipt: str) -> dict[str, Any]:
     ).first()
     if row is None:
         raise NotFound(_("no report has this receipt code"), code="NOT_FOUND", field="receipt")
-    hazard = hazard_service.get(conn, row.hazard_id)
+    hazard = hazard_service.get(conn, row.hazard_id, [row.enterprise_id])
     return {
         "category": row.category,
         "created_at": row.created_at,
@@ -404,7 +407,13 @@ def listing(
     ]
     if enterprise_id is not None:
         conds.append(public_reports.c.enterprise_id == enterprise_id)
-    joined = public_reports.outerjoin(hazards, hazards.c.hazard_id == public_reports.c.hazard_id)
+    joined = public_reports.outerjoin(
+        hazards,
+        sa.and_(
+            hazards.c.enterprise_id == public_reports.c.enterprise_id,  # co-located shards
+            hazards.c.hazard_id == public_reports.c.hazard_id,
+        ),
+    )
     q = (
         sa.select(
             public_reports, hazards.c.status.label("h_status"), hazards.c.data.label("h_data")
@@ -476,7 +485,7 @@ def mark_reward(conn: Connection, who: Principal, report_id: str) -> None:
     """A verified report is marked for a reward (the amount and payment stay outside)."""
     row = _visible(conn, who, report_id)
     require_role(who, Role.BUREAU_REVIEWER, Role.OPERATOR)
-    hazard = hazard_service.get(conn, row.hazard_id)
+    hazard = hazard_service.get(conn, row.hazard_id, [row.enterprise_id])
     if hazard.status not in ("verified", "closed"):
         raise Unprocessable(
             _("only a report whose hazard has been verified can be marked for a reward"),

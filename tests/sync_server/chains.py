@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -54,6 +55,7 @@ class Tablet:
         *,
         actor: str = "p-guardian",
         at: datetime | None = None,
+        event_id: UUID | None = None,
     ) -> dict[str, Any]:
         seq, prev = self.heads.get(permit_id, (0, GENESIS_HASH))
         ev = new_event(
@@ -63,6 +65,7 @@ class Tablet:
             actor=actor,
             device_id=self.device_id,
             occurred_at=at or datetime.now(UTC) - timedelta(minutes=5),
+            event_id=event_id,
         )
         sealed = seal(ev, prev, self.device_key)
         assert sealed.hash is not None

@@ -93,6 +93,7 @@ def test_overdue_plans_are_listed(world: World, app: object) -> None:
         # Planned ten days ago with a five-day deadline: the server clock of that day.
         hazard_service.act(
             conn,
+            h["enterprise_id"],
             h["hazard_id"],
             "plan",
             "a-admin",

@@ -238,48 +238,9 @@ def test_the_workload_reaches_every_distributed_table(audit: Audit) -> None:
     assert audit.by_table["permits"].get("operator", 0) > 0
 
 
-# Statements found unkeyed (the workload above, 2026-12-02), each table's listed as the
-# audit prints them (columns elided). Every permit-table query is keyed by
-# (enterprise_id, permit_id) since migration 0006; none is left awaiting that. Strict:
-# once a table's statements name the enterprise its test passes and the mark must go.
-SQUAT = "unkeyed after the permit keys moved to (enterprise_id, permit_id): "
-AWAITING_SQUAT: dict[str, list[str]] = {}
-# Not permit tables, and not that branch's: a hazard, its actions and a note are read by
-# their own id after the caller's scope was checked on the row; left for the integrator
-# (docs/server.md, "Past one machine").
-UNKEYED = "not keyed yet (lookup by the object's own id): "
-AWAITING_OTHER = {
-    # Event ids are random UUIDs, unique server-wide: a push's resend check looks them up
-    # by id alone (one lookup per shard on Citus until it also names the enterprise).
-    "events": [
-        "SELECT events.event_id, events.hash, events.permit_id FROM events"
-        " WHERE events.event_id IN (...)",
-    ],
-    "hazards": [
-        "SELECT hazards.* FROM hazards WHERE hazards.hazard_id = ?",
-        "SELECT hazards.* FROM hazards WHERE hazards.permit_id = ?",
-        "SELECT hazards.hazard_id FROM hazards WHERE hazards.permit_id = ?"
-        " AND hazards.rule_code = ? AND hazards.source = ?",
-    ],
-    "hazard_actions": [
-        "SELECT hazard_actions.* FROM hazard_actions WHERE hazard_actions.hazard_id = ?"
-        " ORDER BY hazard_actions.seq",
-    ],
-    "notes": [
-        "SELECT notes.* FROM notes WHERE notes.object_kind = ? AND notes.object_id = ?",
-    ],
-}
-
-
-def _param(table: str) -> Any:
-    for awaiting, why in ((AWAITING_SQUAT, SQUAT), (AWAITING_OTHER, UNKEYED)):
-        if table in awaiting:
-            reason = why + "; ".join(awaiting[table])
-            return pytest.param(table, marks=pytest.mark.xfail(strict=True, reason=reason))
-    return table
-
-
-@pytest.mark.parametrize("table", [_param(t) for t in sorted(DISTRIBUTED)])
+# Every table's statements name the enterprise (the last, by event, hazard, action and
+# note ids, since migration 0012 and the scoped look-ups of 2026-12-02).
+@pytest.mark.parametrize("table", sorted(DISTRIBUTED))
 def test_every_statement_names_its_enterprise(audit: Audit, table: str) -> None:
     unkeyed = sorted(audit.unkeyed.get(table, set()))
     assert not unkeyed, f"{audit.engine}: {len(unkeyed)} statements on {table}:\n" + "\n".join(
