@@ -135,6 +135,11 @@ def filler_events(template: list[dict[str, Any]], chains: int) -> Iterator[tuple
             )
 
 
+ENTERPRISE_COLUMNS = (
+    "enterprise_id, name, credit_code, jurisdiction, data, rev, created_at, updated_at"
+)
+
+
 def enterprise_rows() -> list[tuple[Any, ...]]:
     now = datetime.now(UTC).isoformat()
     return [
@@ -163,10 +168,7 @@ def load(engine: Any, template: list[dict[str, Any]]) -> float:
         cur = raw.cursor()
         ents = enterprise_rows()
         if engine.dialect.name == "postgresql":
-            with cur.copy(
-                "COPY enterprises (enterprise_id, name, credit_code, jurisdiction, data, rev,"
-                " created_at, updated_at) FROM STDIN"
-            ) as copy:
+            with cur.copy(f"COPY enterprises ({ENTERPRISE_COLUMNS}) FROM STDIN") as copy:
                 for row in ents:
                     copy.write_row(row)
             for batch in _chunks(permit_rows(PERMITS), 50_000):
@@ -191,7 +193,11 @@ def load(engine: Any, template: list[dict[str, Any]]) -> float:
             cur.execute("VACUUM ANALYZE")
             raw.driver_connection.autocommit = False
         else:
-            cur.executemany(f"INSERT INTO enterprises VALUES ({','.join('?' * 8)})", ents)
+            # The columns named, as for every table here: a column a migration adds (0009's
+            # emergency phone) broke the SQLite load that relied on the table's order.
+            cur.executemany(
+                f"INSERT INTO enterprises ({ENTERPRISE_COLUMNS}) VALUES ({','.join('?' * 8)})", ents
+            )
             for batch in _chunks(permit_rows(PERMITS), 50_000):
                 cur.executemany(
                     f"INSERT INTO permits ({PERMIT_COLUMNS}) VALUES ({','.join('?' * 15)})",
