@@ -76,16 +76,29 @@ def dashboard(conn: Connection, who: Principal, now: datetime | None = None) -> 
         for code in ALARM_CODES
     ]
     newest_alarm_rows = sa.union_all(*(sa.select(q.c.enterprise_id, q.c.permit_id) for q in newest))
-    alarmed = list(
-        conn.execute(
-            sa.select(permits)
-            .where(
-                in_scope,
-                sa.tuple_(permits.c.enterprise_id, permits.c.permit_id).in_(newest_alarm_rows),
+    # Then those (at most 20) permits' rows, each by its key. One statement with the
+    # pairs as a row-value IN (SELECT …) was planned by SQLite as a walk over every
+    # permit of the county, testing each against the subquery: 2.6 s at 1M permits.
+    pairs = {(r.enterprise_id, r.permit_id) for r in conn.execute(newest_alarm_rows)}
+    alarmed = (
+        list(
+            conn.execute(
+                sa.select(permits)
+                .where(
+                    in_scope,
+                    sa.or_(
+                        *(
+                            sa.and_(permits.c.enterprise_id == e, permits.c.permit_id == p)
+                            for e, p in sorted(pairs)
+                        )
+                    ),
+                )
+                .order_by(permits.c.first_at.desc(), permits.c.permit_id.desc())
+                .limit(10)
             )
-            .order_by(permits.c.first_at.desc(), permits.c.permit_id.desc())
-            .limit(10)
         )
+        if pairs
+        else []
     )
     # COUNT(DISTINCT a, b) is not SQLite's, and counting a DISTINCT subquery scans its
     # result: one key per pair, read from the covering index ("|" is in no id).
