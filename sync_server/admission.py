@@ -62,13 +62,8 @@ class PushAdmission:
             self.urgent_admitted += 1
             yield True
             return
-        if not await self._take_bulk_slot(settings):
-            raise self._deferred(settings)
-        started = time.monotonic()
-        try:
+        async with self.admit_declared_bulk(settings):
             yield False
-        finally:
-            self._release(time.monotonic() - started)
 
     @asynccontextmanager
     async def admit_declared_bulk(self, settings: Settings) -> AsyncIterator[None]:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from permits.urgency import BULK_LANE, LANE_HEADER
@@ -20,6 +21,7 @@ from sync_server.services import blobs as blob_service
 from sync_server.services import enrolments, ingest
 from sync_server.services import permits as permit_service
 from sync_server.services.tenancy import require_role, require_visible
+from sync_server.settings import Settings
 
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
 
@@ -64,7 +66,7 @@ def _device(who: Principal) -> Principal:
     return who
 
 
-def _batch_of(raw: bytes, settings: Any) -> list[Any]:
+def _batch_of(raw: bytes, settings: Settings) -> list[Any]:
     """The pushed body's events, or the error naming what is wrong with it."""
     try:
         body = json.loads(raw)
@@ -90,7 +92,9 @@ def _batch_of(raw: bytes, settings: Any) -> list[Any]:
     return batch
 
 
-def _parse_and_push(raw: bytes, engine: Any, settings: Any, device: Principal) -> list[Any]:
+def _parse_and_push(
+    raw: bytes, engine: Engine, settings: Settings, device: Principal
+) -> list[ingest.Result]:
     return ingest.push(engine, settings, device, _batch_of(raw, settings))
 
 
