@@ -30,6 +30,11 @@ def _frame(frame: str) -> str:
     return f"{name} ({where.rstrip(')').rsplit(':', 1)[0].rsplit('/', 1)[-1]})"
 
 
+def py_spy() -> str:
+    """Where py-spy is (on PATH or beside this interpreter; not a project dependency)."""
+    return shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+
+
 def shares(raw: Path, top: int = 40) -> str:
     """py-spy's raw stacks as the functions' shares of the samples (inclusive, self)."""
     inclusive: collections.Counter[str] = collections.Counter()
@@ -61,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tablets", type=int, default=30, help="3 permits each (default 30)")
     parser.add_argument("--py-spy", action="store_true", help="sample the server with py-spy")
     args = parser.parse_args(argv)
-    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    spy = py_spy()
     if args.py_spy and not Path(spy).exists():
         parser.error("py-spy is not installed (pip install py-spy)")
     tmp = Path(tempfile.mkdtemp(prefix="cspermit-ingest-profile-"))

@@ -287,10 +287,12 @@ def _spies(server_pid: int) -> list[tuple[Any, Path]]:
     ``<dir>/worker-<pid>.txt``."""
     import subprocess
 
+    from bench.ingest_profile import py_spy
+
     where = os.environ.get("CSPERMIT_PROVINCE_PY_SPY")
     if not where:
         return []
-    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    spy = py_spy()
     Path(where).mkdir(parents=True, exist_ok=True)
     out = []
     for pid in workers_of(server_pid):

@@ -196,7 +196,9 @@ def load(engine: Any, template: list[dict[str, Any]]) -> float:
             # The columns named, as for every table here: a column a migration adds (0009's
             # emergency phone) broke the SQLite load that relied on the table's order.
             cur.executemany(
-                f"INSERT INTO enterprises ({ENTERPRISE_COLUMNS}) VALUES ({','.join('?' * 8)})", ents
+                f"INSERT INTO enterprises ({ENTERPRISE_COLUMNS}) VALUES "
+                f"({','.join('?' * len(ENTERPRISE_COLUMNS.split(',')))})",
+                ents,
             )
             for batch in _chunks(permit_rows(PERMITS), 50_000):
                 cur.executemany(

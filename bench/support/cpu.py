@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.support.proc import processes
+
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -23,38 +25,23 @@ def _machine() -> tuple[float, float]:
 
 
 def _processes() -> dict[int, tuple[str, float]]:
-    """Every process's kind and its CPU seconds (user + system) so far."""
+    """Every process's kind and its CPU seconds so far (its own and its reaped
+    children's)."""
     me = os.getpid()
+    every = processes()
+    servers = {p.pid for p in every if b"cspermit.cli" in p.cmdline}
     out: dict[int, tuple[str, float]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        rest = stat.rsplit(")", 1)[1].split()
-        cpu = sum(int(v) for v in rest[11:15]) / TICK  # its own and its reaped children's
-        pid = int(entry)
-        if pid == me:
+    for p in every:
+        if p.pid == me:
             kind = "bench"
-        elif comm == "postgres" or b"postgres" in cmdline.split(b"\0", 1)[0]:
+        elif p.name == "postgres" or b"postgres" in p.cmdline.split(b"\0", 1)[0]:
             kind = "postgresql"
-        elif b"cspermit.cli" in cmdline or (b"spawn_main" in cmdline and _parent_is_server(rest)):
+        elif p.pid in servers or (b"spawn_main" in p.cmdline and p.parent in servers):
             kind = "server"
         else:
             kind = "other"
-        out[pid] = (kind, cpu)
+        out[p.pid] = (kind, p.cpu_ticks / TICK)
     return out
-
-
-def _parent_is_server(rest: list[str]) -> bool:
-    try:
-        return b"cspermit.cli" in Path(f"/proc/{rest[1]}/cmdline").read_bytes()
-    except OSError:
-        return False
 
 
 @dataclass(frozen=True)

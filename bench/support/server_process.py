@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench.support.proc import processes
+
 ROOT = Path(__file__).resolve().parents[2]
 CLI = (sys.executable, "-m", "cspermit.cli")
 
@@ -67,16 +69,8 @@ def cli_server(
 
 def workers_of(pid: int) -> list[int]:
     """The worker processes of uvicorn's supervisor ``pid`` (not its helpers)."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == pid and b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
-            out.append(int(entry))
-    return sorted(out)
+    return sorted(
+        p.pid
+        for p in processes()
+        if p.parent == pid and b"spawn_main" in p.cmdline and b"resource_tracker" not in p.cmdline
+    )
