@@ -537,9 +537,9 @@ def test_a_deferred_bulk_body_is_read_off_so_the_connection_serves_on(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Over a real server with no bulk slot at all: a large bulk batch (3.5 MB) is
-    deferred without being parsed, and the next push on the same kept-alive client, an
-    alarm in the urgent lane, is stored: the deferred body was read and dropped, not
-    left to break the connection."""
+    answered 429 without being parsed, whole (no reset while the tablet still sends the
+    body), three times, and the next push, an alarm in the urgent lane, is stored, all
+    on one kept-alive connection: uvicorn reads off and drops the unread body."""
     _bulk_tabs, live = _setup(db_url)
     monkeypatch.setenv("CSPERMIT_MAX_BULK_PUSHES_IN_FLIGHT", "0")
     monkeypatch.setenv("CSPERMIT_BULK_WAIT_FOR_SLOT_S", "0")
@@ -547,10 +547,12 @@ def test_a_deferred_bulk_body_is_read_off_so_the_connection_serves_on(
         big = json.dumps({"events": _backlog(live, "OLD-BIG", 499)}).encode()
         big = big[:-2] + b" " * (3_500_000 - len(big)) + big[-2:]
         bulk = {**live.headers, LANE_HEADER: BULK_LANE, "Content-Type": "application/json"}
+        ports = set()  # the client's end of each answer's connection
         for _ in range(3):
             r = http.post(f"{base}/api/v1/sync/events", content=big, headers=bulk)
             assert r.status_code == 429, r.text
             assert r.json()["error"]["code"] == "PUSH_DEFERRED"
+            ports.add(r.extensions["network_stream"].get_extra_info("client_addr"))
         entered = live.event("LIVE-KEPT", EntrantEntered(entrant_id="p-1"), at=datetime.now(UTC))
         r = http.post(
             f"{base}/api/v1/sync/events",
@@ -558,6 +560,8 @@ def test_a_deferred_bulk_body_is_read_off_so_the_connection_serves_on(
             headers={**live.headers, LANE_HEADER: URGENT_LANE},
         )
         assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+        ports.add(r.extensions["network_stream"].get_extra_info("client_addr"))
+        assert len(ports) == 1, ports
 
 
 def test_retry_after_is_when_the_waiting_pushes_are_expected_to_be_served() -> None:

@@ -28,6 +28,20 @@ def _push(world: World, tablet: Tablet, events: list[dict[str, Any]]) -> dict[st
     return body
 
 
+def _event_row(permit_id: str, at: str) -> dict[str, Any]:
+    """An ``events`` row's columns but its id and enterprise (the migrations' tests)."""
+    return {
+        "permit_id": permit_id,
+        "seq": 1,
+        "type": "drafted",
+        "occurred_at": at,
+        "received_at": at,
+        "device_id": "dev",
+        "hash": "0" * 64,
+        "body": {},
+    }
+
+
 @pytest.fixture
 def twins(world: World) -> dict[str, Tablet]:
     """Enterprise B pushes ``SAME`` first (space T-B), then enterprise A its own (T-A)."""
@@ -260,16 +274,7 @@ def test_the_migration_keeps_permits_and_lets_two_enterprises_share_an_id(
             conn.execute(
                 permit_people.insert(), [{**member, "enterprise_id": "ent-b", "first_at": at}]
             )
-            ev = {
-                "permit_id": "P-OLD",
-                "seq": 1,
-                "type": "drafted",
-                "occurred_at": at,
-                "received_at": at,
-                "device_id": "dev",
-                "hash": "0" * 64,
-                "body": {},
-            }
+            ev = _event_row("P-OLD", at)
             conn.execute(
                 events.insert(),
                 [
@@ -443,18 +448,10 @@ def test_the_event_key_migration_lets_two_enterprises_share_an_id_and_goes_back(
     from sync_server.schema import events, metadata
     from sync_server.storage import make_engine, migrate
 
-    at = "2026-03-01T08:00:00.000000+00:00"
     ev = {
+        **_event_row("P-1", "2026-03-01T08:00:00.000000+00:00"),
         "event_id": "e-shared",
         "enterprise_id": "ent-a",
-        "permit_id": "P-1",
-        "seq": 1,
-        "type": "drafted",
-        "occurred_at": at,
-        "received_at": at,
-        "device_id": "dev",
-        "hash": "0" * 64,
-        "body": {},
     }
     other = {**ev, "enterprise_id": "ent-b"}
     engine = make_engine(empty_db)
