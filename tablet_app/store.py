@@ -26,6 +26,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from permits.events import EventType
+from permits.urgency import URGENT_EVENT_TYPES as CORE_URGENT
+
 # The first schema's reference tables; later ones are added by migrations.
 _M1_REFERENCE_KINDS = ("spaces", "people", "detectors", "profiles")
 # ``hazards``: the enterprise's hazard list as the server last sent it (home screen);
@@ -33,15 +36,15 @@ _M1_REFERENCE_KINDS = ("spaces", "people", "detectors", "profiles")
 REFERENCE_KINDS = (*_M1_REFERENCE_KINDS, "hazards", "contractors", "delegations")
 
 # Event types the server must see at once when online (docs/architecture.md, sync): the
-# bureau's dashboard shows live jobs. The rest syncs in the background.
+# bureau's dashboard shows live jobs. The rest syncs in the background. The core's
+# urgent lane (``permits.urgency``) and what ends or leaves those states: a list of its
+# own lacked the hot-work alarm, so a hot-work permit's alarm queued behind a backlog.
 URGENT_EVENT_TYPES = frozenset(
     {
-        "entrant_entered",
-        "entrant_exited",
-        "alarm_raised",
-        "alarm_cleared",
-        "evacuation_ordered",
-        "guardian_left",
+        *CORE_URGENT,
+        EventType.ALARM_CLEARED,
+        EventType.GUARDIAN_LEFT,
+        EventType.HOT_WORK_ALARM_CLEARED,
     }
 )
 

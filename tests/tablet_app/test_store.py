@@ -172,6 +172,22 @@ def test_an_event_without_a_permit_id_names_the_field(store: Store) -> None:
         store.append_event(bad)
 
 
+def test_a_hot_work_alarm_goes_first_as_every_urgent_event_of_the_core(store: Store) -> None:
+    """The store puts first the permits the server's urgent lane takes at once
+    (``permits.urgency``): a hot-work alarm was missing from the store's own list, so a
+    hot-work permit's unsent alarm waited behind the backlog in the tablet's queue."""
+    from permits.urgency import URGENT_EVENT_TYPES as CORE_URGENT
+
+    backlog = [_event("A-OLD", 1), _event("A-OLD", 2)]
+    store.append_events(backlog)
+    for k, kind in enumerate(sorted(CORE_URGENT)):
+        store.append_event(_event(f"P-{k}", 1, str(kind)))
+        first = store.unacked_events(limit=1)[0]
+        assert first["permit_id"] != "A-OLD", kind
+        store.mark_acked([first["event_id"]], "accepted")
+    assert [e["permit_id"] for e in store.unacked_events()] == ["A-OLD", "A-OLD"]
+
+
 def test_ack_is_final_and_only_acked_rows_are_purged(store: Store) -> None:
     a, b = _event("P1", 1), _event("P1", 2, "entrant_entered")
     other = _event("P0", 1)
@@ -229,7 +245,8 @@ def test_any_json_payload_round_trips(
     tmp_path_factory: pytest.TempPathFactory, payload: dict
 ) -> None:
     with Store(tmp_path_factory.mktemp("h") / "h.db") as s:
-        e = _event("P", 1, "drafted", **payload)
+        # Set, not passed as keywords: a key named "permit" or "seq" is a payload's too.
+        e = {**_event("P", 1, "drafted"), "payload": payload}
         s.append_event(e)
         assert s.events_for_permit("P") == [e]
 
