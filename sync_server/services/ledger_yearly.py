@@ -92,14 +92,21 @@ def check_details(details: dict[str, Any] | None, enterprise_id: str) -> None:
                 field=f"details.{key}",
             )
         for i, item in enumerate(value):
+            field = f"details.{key}[{i}]"
+            if not isinstance(item, dict):
+                raise Unprocessable(
+                    _("{field} must be a record").format(field=field),
+                    code="DETAILS_INVALID",
+                    field=field,
+                )
             try:
                 _MODELS[kind].model_validate({"enterprise_id": enterprise_id, **item})
-            except (ValidationError, TypeError) as exc:
-                field = f"details.{key}[{i}]"
+            except ValidationError as exc:
+                # The record's first wrong field in words, as the form says it (not
+                # pydantic's English summary).
+                detail = field_errors(SCHEMAS[kind], exc, _)[0].message
                 raise Unprocessable(
-                    _("{field} is not a valid record: {detail}").format(
-                        field=field, detail=str(exc).splitlines()[0]
-                    ),
+                    _("{field} is not a valid record: {detail}").format(field=field, detail=detail),
                     code="DETAILS_INVALID",
                     field=field,
                 ) from exc

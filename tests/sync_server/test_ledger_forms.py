@@ -361,6 +361,8 @@ def test_enterprise_details_with_drills_no_model_reads_are_refused_and_break_no_
             "/api/v1/enterprises/ent-a", json={"details": bad}, headers=world.h("a-admin")
         )
         assert r.status_code == 422 and r.json()["error"]["field"] == field, r.text
+        # In words, as the forms say it: not pydantic's English summary.
+        assert "validation error" not in r.json()["error"]["message"], r.text
     with app.state.engine.begin() as conn:
         conn.execute(
             sa.update(enterprises)
