@@ -512,7 +512,7 @@ def test_a_declared_bulk_batch_is_deferred_before_its_body_is_read(
         tab = enroll_tablet(client, world.h("a-admin"))
         bulk = {**tab.headers, LANE_HEADER: BULK_LANE, "Content-Type": "application/json"}
         gate = app.state.push_admission = PushAdmission()
-        gate.bulk_in_flight = make_settings(db_url).max_bulk_pushes_in_flight  # all taken
+        gate.bulk_in_flight = app.state.settings.max_bulk_pushes_in_flight  # all taken
         r = client.post("/api/v1/sync/events", content=b"{not json", headers=bulk)
         assert r.status_code == 429, r.text
         assert r.json()["error"]["code"] == "PUSH_DEFERRED"
