@@ -21,6 +21,9 @@ from permits.i18n import gettext as _
 # code -> (what is wrong, what to do). Templates use str.format with the facts.
 # Entries are added by each module that raises the code (register()).
 _MESSAGES: dict[str, tuple[str, str]] = {}
+# code -> fact -> (code of a value -> its words): facts stored as codes (a status, an
+# event type) that a sentence names in words. A value of several codes is ", "-joined.
+_FACT_WORDS: dict[str, dict[str, Mapping[str, str]]] = {}
 
 
 def N_(message: str) -> str:
@@ -30,6 +33,24 @@ def N_(message: str) -> str:
 
 def register(code: str, message: str, remedy: str) -> None:
     _MESSAGES[code] = (message, remedy)
+
+
+def register_fact_words(code: str, **tables: Mapping[str, str]) -> None:
+    """Name ``code``'s facts in words when it renders (``status=STATUS_WORDS``)."""
+    _FACT_WORDS.setdefault(code, {}).update(tables)
+
+
+def _in_words(code: str, facts: Mapping[str, Any]) -> Mapping[str, Any]:
+    tables = _FACT_WORDS.get(code)
+    if not tables:
+        return facts
+    out = dict(facts)
+    for fact, table in tables.items():
+        value = out.get(fact)
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",")]
+            out[fact] = _(", ").join(_(table[p]) if p in table else p for p in parts)
+    return out
 
 
 class ReasonCode(StrEnum):
@@ -63,11 +84,11 @@ def render(code: str, facts: Mapping[str, Any]) -> str:
     if entry is None:
         detail = ", ".join(f"{k}={v}" for k, v in facts.items())
         return f"{code} ({detail})" if detail else code
-    return _format(_(entry[0]), facts)
+    return _format(_(entry[0]), _in_words(code, facts))
 
 
 def remedy(code: str, facts: Mapping[str, Any]) -> str:
     entry = _MESSAGES.get(code)
     if entry is None:
         return ""
-    return _format(_(entry[1]), facts)
+    return _format(_(entry[1]), _in_words(code, facts))

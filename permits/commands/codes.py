@@ -10,7 +10,8 @@ interlock and hazard codes live with their modules (:mod:`permits.loto`,
 
 from __future__ import annotations
 
-from permits.messages import N_, ReasonCode
+from permits.messages import N_, ReasonCode, register_fact_words
+from permits.words import EVENT_WORDS, STATUS_WORDS
 
 __all__ = ["LEDGER_RULE_CODES", "Code"]
 
@@ -35,7 +36,7 @@ class Code(ReasonCode):
     )
     NOT_ALLOWED_IN_STATUS = (
         "NOT_ALLOWED_IN_STATUS",
-        N_("{action} is not allowed while the permit is {status}"),
+        N_("“{action}” cannot be recorded while the permit is {status}"),
         N_("this is possible only while the permit is {allowed}"),
     )
     PERMIT_PROFILE_UNKNOWN = (
@@ -274,6 +275,12 @@ class Code(ReasonCode):
         N_("choose the new device"),
     )
 
+
+# The status table's refusal names the event and the statuses in words (its facts stay
+# codes in a stored verdict).
+register_fact_words(
+    Code.NOT_ALLOWED_IN_STATUS, action=EVENT_WORDS, status=STATUS_WORDS, allowed=STATUS_WORDS
+)
 
 # Every reason code whose rule reads a fact that comes from the enterprise's ledger (the
 # server's reference data, pulled by the tablet and carried in the permit's snapshots),
