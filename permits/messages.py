@@ -47,9 +47,14 @@ def _in_words(code: str, facts: Mapping[str, Any]) -> Mapping[str, Any]:
     out = dict(facts)
     for fact, table in tables.items():
         value = out.get(fact)
-        if isinstance(value, str):
-            parts = [p.strip() for p in value.split(",")]
-            out[fact] = _(", ").join(_(table[p]) if p in table else p for p in parts)
+        if not isinstance(value, str):
+            continue
+        parts = [p.strip() for p in value.split(",")]
+        if value in table:
+            out[fact] = _(table[value])
+        elif all(p in table for p in parts):  # several codes ("active, gas_ok")
+            out[fact] = _(", ").join(_(table[p]) for p in parts)
+        # else: already words (a screen's own), or a code without words: shown as it is
     return out
 
 

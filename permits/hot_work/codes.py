@@ -3,7 +3,8 @@ work), in the :class:`~permits.messages.ReasonCode` pattern of ``permits.command
 
 from __future__ import annotations
 
-from permits.messages import N_, ReasonCode
+from permits.messages import N_, ReasonCode, register_fact_words
+from permits.words import STATUS_WORDS
 
 __all__ = ["HotWorkCode"]
 
@@ -189,3 +190,7 @@ class HotWorkCode(ReasonCode):
         N_("the detector's calibration was due on {due}"),
         N_("use a calibrated detector"),
     )
+
+
+# The linked confined-space permit's status in words (its fact stays the code).
+register_fact_words(HotWorkCode.HOT_WORK_LINKED_PERMIT_NOT_ACTIVE, status=STATUS_WORDS)

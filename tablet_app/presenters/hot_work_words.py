@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from permits.errors import Unmet
+from permits.hot_work.codes import HotWorkCode
 from permits.hot_work.events import HotWorkAuthority, HotWorkLevel
 from permits.hot_work.state import HotWorkState, HotWorkStatus
 from permits.messages import N_
@@ -117,7 +118,11 @@ class HotWorkWording:
         for key in ("required", "authority"):
             if isinstance(facts.get(key), str):
                 facts[key] = words(AUTHORITY_TEXT, facts[key])
-        if isinstance(facts.get("status"), str):
+        # Only the linked confined-space permit's status is said as the confined-space
+        # screens say it; any other status (the hot work's own) the core words.
+        if unmet.code == HotWorkCode.HOT_WORK_LINKED_PERMIT_NOT_ACTIVE and isinstance(
+            facts.get("status"), str
+        ):
             facts["status"] = words(CONFINED_STATUS_TEXT, facts["status"])
         if isinstance(facts.get("alarms"), str):
             facts["alarms"] = _("flammable gas alarm")

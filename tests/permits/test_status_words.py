@@ -50,3 +50,28 @@ def test_a_code_without_words_is_shown_as_it_is() -> None:
     set_language("en")
     shown = Unmet("NOT_ALLOWED_IN_STATUS", {"action": "x_new", "status": "y", "allowed": "z"})
     assert shown.message() == "“x_new” cannot be recorded while the permit is y"
+
+
+@pytest.mark.usefixtures("language")
+def test_a_value_already_in_words_is_kept_whole() -> None:
+    """A screen that words a fact itself ("approved, nobody has entered") keeps its
+    words; only codes, one or a list of them, are put in words."""
+    set_language("en")
+    shown = Unmet(
+        "NOT_ALLOWED_IN_STATUS",
+        {"action": "approved", "status": "approved, nobody has entered", "allowed": "draft"},
+    )
+    assert shown.message() == (
+        "“Permit approved” cannot be recorded while the permit is approved, nobody has entered"
+    )
+
+
+@pytest.mark.usefixtures("language")
+def test_the_linked_permits_status_in_words() -> None:
+    from permits.hot_work.codes import HotWorkCode
+
+    set_language("zh_CN")
+    linked = Unmet(
+        HotWorkCode.HOT_WORK_LINKED_PERMIT_NOT_ACTIVE, {"permit": "CS-1", "status": "closing"}
+    )
+    assert "closing" not in linked.message() and "CS-1" in linked.message()

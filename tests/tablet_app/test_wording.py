@@ -110,3 +110,28 @@ def test_the_sparkline_is_the_last_15_minutes_with_the_limit(tablet: World) -> N
     # the toxic limit (7.06 ppm), not the flammable one, sets the scale: in view, above
     assert max(ys) < limit <= 1.0
     assert tile.spark.alarms == ()  # no alarm yet
+
+
+def test_a_hot_works_own_status_is_not_said_as_a_confined_space_permits(
+    in_chinese: None,
+) -> None:
+    """The hot-work screens word a linked confined-space permit's status their way
+    ("已批准，无人进入"); the hot work's own status in the status table's refusal is the
+    core's word for it, not that."""
+    from permits.hot_work.codes import HotWorkCode
+    from tablet_app.presenters.hot_work_words import HotWorkWording
+
+    wording = HotWorkWording(lambda pid: pid)
+    own = wording.unmet(
+        Unmet(
+            "NOT_ALLOWED_IN_STATUS",
+            {"action": "hot_work_fire_started", "status": "approved", "allowed": "gas_ok"},
+        )
+    )
+    assert own.message() == "作业票为“已审批”时不能记录“开始动火”", own.message()
+    linked = wording.unmet(
+        Unmet(
+            HotWorkCode.HOT_WORK_LINKED_PERMIT_NOT_ACTIVE, {"permit": "CS-1", "status": "approved"}
+        )
+    )
+    assert "无人进入" in linked.message(), linked.message()
