@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from sync_server.schema import counters
 
@@ -60,6 +62,44 @@ def begin_write(engine: Engine) -> Iterator[Connection]:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         yield conn
+
+
+def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` (each a value for every column of ``table``) in the caller's
+    transaction. On PostgreSQL by COPY: measured against executemany for a push's 200
+    event rows, it costs the server about half the CPU a row (~19 against ~39 µs) and
+    PostgreSQL less too (~20 against ~33 µs; docs/performance.md, wave 7). A duplicate
+    key raises SQLAlchemy's IntegrityError as an INSERT does, so callers retry alike.
+    The statement goes to SQLAlchemy's ``before_cursor_execute`` listeners like any
+    other (the statement audit reads every statement, tests/sync_server)."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), list(rows))
+        return
+    columns = list(table.columns)
+    as_json = [isinstance(c.type, sa.JSON) for c in columns]
+    sql = f"COPY {table.name} ({', '.join(c.name for c in columns)}) FROM STDIN"
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    import psycopg  # the PostgreSQL driver (psycopg 3); only a PostgreSQL engine gets here
+
+    with driver.cursor() as cursor:
+        if conn.dispatch.before_cursor_execute:
+            conn.dispatch.before_cursor_execute(conn, cursor, sql, rows, None, True)
+        try:
+            with cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(
+                        [
+                            json.dumps(row[c.name])
+                            if j and row[c.name] is not None
+                            else row[c.name]
+                            for c, j in zip(columns, as_json, strict=True)
+                        ]
+                    )
+        except psycopg.IntegrityError as exc:
+            raise IntegrityError(sql, None, exc) from exc
 
 
 # Alembic is imported where it is used: it loads only to migrate or read the revision,

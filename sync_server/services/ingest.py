@@ -39,30 +39,43 @@ from sync_server.services import hot_work_links, permit_findings, permit_members
 from sync_server.services import simops as simops_service
 from sync_server.services.ingest_ledger import load_chain, with_ledger_check
 from sync_server.settings import Settings
-from sync_server.storage import begin_write, next_rev, now_iso, parse_iso
+from sync_server.storage import begin_write, insert_rows, next_rev, now_iso, parse_iso
+
+
+@dataclass(frozen=True)
+class _Replays:
+    replayer: Any
+    ledger: Any
+    head: domain.ParsedEvent
+
 
 # The replay of each permit pushed lately, to continue from on its next push:
 # (enterprise id, permit id) -> (the core's Replayer, the replay on the server's ledger
-# facts or None while they agree with the tablet's: the ledger cross-check's), whose
-# state names the head (seq, hash) it was made for. Bounded; a miss only costs a replay
-# from seq 1.
-_REPLAYS: OrderedDict[tuple[str, str], tuple[Any, Any]] = OrderedDict()
+# facts or None while they agree with the tablet's: the ledger cross-check's, the head
+# event the new events continue from), whose state names the head (seq, hash) it was
+# made for. Bounded; a miss only costs a replay from seq 1.
+_REPLAYS: OrderedDict[tuple[str, str], _Replays] = OrderedDict()
 _REPLAYS_MAX = 512
 _REPLAYS_LOCK = threading.Lock()
 
 
-def _cached_replays(permit: Any) -> tuple[Any, Any]:
+def _cached_replays(permit: Any) -> _Replays | None:
+    """The replays kept for the permit's stored head, or None (not kept, or kept for
+    another head: a push this worker did not see, from another worker)."""
     if permit is None:
-        return None, None
+        return None
     with _REPLAYS_LOCK:
-        replayer, ledger = _REPLAYS.get((permit.enterprise_id, permit.permit_id), (None, None))
-    state = getattr(replayer, "state", None)
-    if state is None or state.seq != permit.last_seq or state.head_hash != permit.last_hash:
-        return None, None
-    return replayer, ledger
+        kept = _REPLAYS.get((permit.enterprise_id, permit.permit_id))
+    head = (permit.last_seq, permit.last_hash)
+    if kept is None or (kept.head.seq, kept.head.hash) != head:
+        return None
+    state = getattr(kept.replayer, "state", None)
+    if state is None or (state.seq, state.head_hash) != head:
+        return None
+    return kept
 
 
-def _keep_replay(key: tuple[str, str], replays: tuple[Any, Any]) -> None:
+def _keep_replay(key: tuple[str, str], replays: _Replays) -> None:
     with _REPLAYS_LOCK:
         _REPLAYS[key] = replays
         _REPLAYS.move_to_end(key)
@@ -163,12 +176,15 @@ def push(
         for attempt in range(3):
             try:
                 with begin_write(engine) as conn:
-                    out, replays = _push_permit(conn, settings, device, permit_id, group, shared)
+                    out, replays = _push_permit(
+                        conn, settings, device, permit_id, group, shared, careful=attempt > 0
+                    )
                 if replays is not None:  # committed: the next push continues from it
                     _keep_replay((device.enterprise_id or "", permit_id), replays)
                 break
             except DbIntegrityError:
-                # Another push for this permit committed first: read again and redo.
+                # Another push for this permit committed first, or an event reuses an id
+                # stored elsewhere (``_stored_matches``): read again, every id, and redo.
                 if attempt == 2:
                     raise
         for r in out:
@@ -185,13 +201,46 @@ def _of_permit(enterprise_id: str, permit_id: str) -> tuple[Any, Any]:
     return events.c.enterprise_id == enterprise_id, events.c.permit_id == permit_id
 
 
-def _load_event(
-    conn: Connection, enterprise_id: str, permit_id: str, seq: int
-) -> domain.ParsedEvent:
-    row = conn.execute(
-        sa.select(events.c.body).where(*_of_permit(enterprise_id, permit_id), events.c.seq == seq)
-    ).one()
-    return domain.parse_event(row.body)
+def _stored_matches(
+    conn: Connection,
+    enterprise_id: str,
+    permit_id: str,
+    group: list[tuple[int, domain.ParsedEvent]],
+    last_seq: int,
+    careful: bool,
+) -> tuple[dict[str, Any], dict[int, str]]:
+    """The stored events the batch may repeat, by event id, and the stored hash at each
+    seq the batch claims up to the chain's head (a resend or a fork). The stored chain
+    holds every seq from 1 to ``last_seq`` (an event is stored only when it continues
+    the chain, and none is deleted), so they are read by the chain's key. An event past
+    the head that reuses an id stored elsewhere is not looked for first: the insert
+    refuses it on the primary key and the push is redone ``careful``, every id read
+    (docs/performance.md, wave 7: reading every id of a batch of 200 was most of
+    PostgreSQL's time a push, a plan that walked the enterprise's events)."""
+    claimed = sorted({ev.seq for _, ev in group if ev.seq <= last_seq})
+    rows = (
+        conn.execute(
+            sa.select(events.c.seq, events.c.event_id, events.c.hash, events.c.permit_id).where(
+                *_of_permit(enterprise_id, permit_id), events.c.seq.in_(claimed)
+            )
+        ).all()
+        if claimed
+        else []
+    )
+    known: dict[str, Any] = {r.event_id: r for r in rows}
+    held = {r.seq: r.hash for r in rows}
+    # A fork's id may be another permit's event (EVENT_ID_REUSED, not a conflict).
+    ids = [
+        ev.event_id for _, ev in group if careful or (ev.seq in held and ev.event_id not in known)
+    ]
+    if ids:
+        found = conn.execute(
+            sa.select(events.c.event_id, events.c.hash, events.c.permit_id).where(
+                events.c.enterprise_id == enterprise_id, events.c.event_id.in_(ids)
+            )
+        )
+        known.update({r.event_id: r for r in found})
+    return known, held
 
 
 def _public_keys(conn: Connection, enterprise_id: str) -> dict[str, str]:
@@ -232,7 +281,9 @@ def _push_permit(
     permit_id: str,
     group: list[tuple[int, domain.ParsedEvent]],
     shared: _Shared,
-) -> tuple[list[Result], Any]:
+    *,
+    careful: bool = False,
+) -> tuple[list[Result], _Replays | None]:
     enterprise_id = device.enterprise_id or ""
     received = datetime.now(UTC)
     out: list[Result] = []
@@ -248,31 +299,11 @@ def _push_permit(
     # A permit without its row has no events stored: they are written in the row's
     # transaction. (One committed by a racing push since the row was read makes this
     # push's insert fail on the unique (enterprise, permit, seq), and it is redone.)
-    stored = (
-        {
-            r.seq: r
-            for r in conn.execute(
-                sa.select(events.c.seq, events.c.hash, events.c.event_id).where(
-                    *_of_permit(enterprise_id, permit_id)
-                )
-            )
-        }
-        if permit is not None
-        else {}
-    )
     last_seq = permit.last_seq if permit is not None else 0
     candidates: list[tuple[int, domain.ParsedEvent]] = []
     expected = last_seq + 1
     seen_ids: set[str] = set()
-    known = {
-        r.event_id: r
-        for r in conn.execute(
-            sa.select(events.c.event_id, events.c.hash, events.c.permit_id).where(
-                events.c.enterprise_id == enterprise_id,
-                events.c.event_id.in_([ev.event_id for _, ev in group]),
-            )
-        )
-    }
+    known, held = _stored_matches(conn, enterprise_id, permit_id, group, last_seq, careful)
     # A byte-identical copy of an event earlier in this batch (a client that retries by
     # appending, a replaying proxy) gets the first copy's outcome: "duplicate" when that
     # one is stored, its rejection otherwise; EVENT_ID_REUSED is for a different event.
@@ -302,7 +333,7 @@ def _push_permit(
             continue
         seen_ids.add(ev.event_id)
         first_copy[ev.event_id] = (index, ev.hash, ev.permit_id)
-        if ev.seq in stored:
+        if ev.seq in held:
             # Same permit, same seq, different event: a fork. Kept for review, not dropped,
             # when it is a genuine signed event of an enrolled device and the permit has not
             # reached its cap (a device cannot fill the review list with junk).
@@ -310,7 +341,7 @@ def _push_permit(
             if refused is not None:
                 out.append(Result(index, ev.event_id, ev.permit_id, ev.seq, "rejected", *refused))
                 continue
-            conflict_id = _store_conflict(conn, enterprise_id, ev, stored[ev.seq].hash, received)
+            conflict_id = _store_conflict(conn, enterprise_id, ev, held[ev.seq], received)
             out.append(
                 Result(
                     index,
@@ -369,21 +400,21 @@ def _group_outcome(
     out: list[Result],
     received: datetime,
     shared: _Shared,
-) -> tuple[list[Result], Any]:
+) -> tuple[list[Result], _Replays | None]:
     """Verify, replay and store the candidates that continue the chain."""
     enterprise_id = device.enterprise_id or ""
     if not candidates:
         return out, None
 
-    resume, ledger_resume = _cached_replays(permit)
+    kept = _cached_replays(permit)
+    resume, ledger_resume = (kept.replayer, kept.ledger) if kept is not None else (None, None)
     chain: list[domain.ParsedEvent] = []
     last: domain.ParsedEvent | None = None
-    if permit is not None:
-        if resume is not None:
-            last = _load_event(conn, enterprise_id, permit_id, permit.last_seq)
-        else:
-            chain = load_chain(conn, enterprise_id, permit_id)
-            last = chain[-1]
+    if kept is not None:
+        last = kept.head  # the stored head, as the row names it (checked)
+    elif permit is not None:
+        chain = load_chain(conn, enterprise_id, permit_id)
+        last = chain[-1]
     if shared.keys is None:
         shared.keys = _pusher_key(conn, enterprise_id, device.subject_id)
     keys = shared.keys
@@ -445,7 +476,7 @@ def _group_outcome(
             }
         )
         out.append(Result(index, ev.event_id, ev.permit_id, ev.seq, "accepted", clock_flag=flag))
-    conn.execute(events.insert(), rows)
+    insert_rows(conn, events, rows)
     flags = {r["clock_flag"] for r in rows if r["clock_flag"]}
     if any(r.code == "VERSION_CONFLICT" for r in out):
         flags.add("VERSION_CONFLICT")
@@ -453,7 +484,7 @@ def _group_outcome(
     _save_findings(conn, enterprise_id, permit_id, summary, received_iso)
     if summary.permit_type == domain.CONFINED_SPACE:  # hot work pushed before this chain
         hot_work_links.recheck_linked_to(conn, enterprise_id, permit_id, received_iso)
-    return out, (replayer, ledger_replayer)
+    return out, _Replays(replayer, ledger_replayer, new[-1])
 
 
 def _clock(

@@ -87,3 +87,64 @@ def test_a_push_holds_one_pooled_connection_at_a_time(world: Any, app: Any, db_u
     finally:
         app.state.engine.dispose()
         app.state.engine = wide
+
+
+def test_a_push_past_the_head_reads_no_stored_event_and_each_repeat_is_still_found(
+    world: Any, app: Any
+) -> None:
+    """A push that continues a chain this worker stored reads none of the permit's
+    stored events (not the chain's seqs, not the batch's ids, not the head's body:
+    docs/performance.md, wave 7); what it must still find, it finds: a resend is a
+    duplicate, an id stored in another permit is EVENT_ID_REUSED (the insert refuses
+    it and the push is redone reading every id), a fork keeps the stored event's hash."""
+    from uuid import UUID
+
+    from sync_server.schema import events, version_conflicts
+
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+
+    def push(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        r = world.client.post("/api/v1/sync/events", json={"events": batch}, headers=tab.headers)
+        assert r.status_code == 200, r.text
+        return list(r.json()["results"])
+
+    other = [tab.event("P-OTHER", drafted(tab.enterprise_id))]
+    first = [tab.event("P-LONG", drafted(tab.enterprise_id))]
+    first += [tab.event("P-LONG", filler(i)) for i in range(3)]
+    assert [r["status"] for r in push(other + first)] == ["accepted"] * 5
+    seen: list[str] = []
+
+    def note(_conn: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    engine = app.state.engine
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        more = [tab.event("P-LONG", filler(i)) for i in range(3, 6)]
+        assert [r["status"] for r in push(more)] == ["accepted"] * 3
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    reads = [s for s in seen if s.startswith("SELECT") and " FROM events" in s]
+    assert reads == [], reads
+    assert any("events" in s and ("INSERT" in s or "COPY" in s) for s in seen)
+
+    # A resend of stored events, and an event past the head with another permit's id.
+    reused = tab.event("P-LONG", filler(6), event_id=UUID(other[0]["event_id"]))
+    results = push([first[1], more[-1], reused])
+    assert [r["status"] for r in results] == ["duplicate", "duplicate", "rejected"]
+    assert results[2]["code"] == "EVENT_ID_REUSED", results[2]
+    # A fork at seq 3: another event where the chain holds one.
+    tab.heads["P-LONG"] = (2, first[1]["hash"])
+    fork = tab.event("P-LONG", filler(99))
+    (result,) = push([fork])
+    assert (result["status"], result["code"]) == ("rejected", "VERSION_CONFLICT"), result
+    with engine.connect() as conn:
+        kept = conn.execute(
+            sa.select(version_conflicts.c.existing_hash, version_conflicts.c.seq)
+        ).one()
+        stored = conn.execute(
+            sa.select(events.c.seq, events.c.event_id).where(events.c.permit_id == "P-LONG")
+        ).all()
+    assert (kept.existing_hash, kept.seq) == (first[2]["hash"], 3)
+    assert sorted(r.seq for r in stored) == list(range(1, 8))  # 1-7, nothing lost
+    assert str(other[0]["event_id"]) not in {r.event_id for r in stored}

@@ -70,19 +70,22 @@ REFERENCE = {
     "public_reports",
 }
 
-DML = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b", re.IGNORECASE)
+# COPY: the events of a push on PostgreSQL (``storage.insert_rows``), an insert.
+DML = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|COPY)\b", re.IGNORECASE)
 IN_LIST = re.compile(r"IN \((?:[^()]|\([^()]*\))*\)")
 
 
 def _tables_of(statement: str) -> set[str]:
-    named = re.findall(r"(?:FROM|JOIN|UPDATE|INTO|,)\s+\"?(\w+)\"?", statement, re.IGNORECASE)
+    named = re.findall(r"(?:FROM|JOIN|UPDATE|INTO|COPY|,)\s+\"?(\w+)\"?", statement, re.IGNORECASE)
     return {t for t in named if t in DISTRIBUTED or t in REFERENCE}
 
 
 def _keyed(statement: str, table: str) -> str | None:
     """How ``statement`` names the enterprise of ``table``'s rows: "insert", "one",
     "fan-out", or None when it does not."""
-    insert = re.match(rf"\s*INSERT INTO \"?{table}\"?\s*\(([^)]*)\)", statement, re.IGNORECASE)
+    insert = re.match(
+        rf"\s*(?:INSERT INTO|COPY) \"?{table}\"?\s*\(([^)]*)\)", statement, re.IGNORECASE
+    )
     if insert:
         return "insert" if re.search(r"\benterprise_id\b", insert.group(1)) else None
     qualified = rf"\b{table}\.enterprise_id"
@@ -256,6 +259,8 @@ def test_the_audit_tells_a_keyed_statement_from_one_that_is_not() -> None:
     assert _keyed(fan, "permits") == "fan-out"
     assert _keyed("INSERT INTO notes (note_id, text) VALUES (?, ?)", "notes") is None
     assert _keyed("INSERT INTO notes (note_id, enterprise_id) VALUES (?, ?)", "notes") == "insert"
+    assert _keyed("COPY events (event_id, enterprise_id) FROM STDIN", "events") == "insert"
+    assert _keyed("COPY events (event_id, seq) FROM STDIN", "events") is None
     # A subquery's filter does not key the outer table.
     sub = (
         "SELECT * FROM permits WHERE permits.permit_id IN (SELECT permit_anomalies.permit_id"
