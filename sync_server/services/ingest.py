@@ -66,11 +66,8 @@ def _cached_replays(permit: Any) -> _Replays | None:
         return None
     with _REPLAYS_LOCK:
         kept = _REPLAYS.get((permit.enterprise_id, permit.permit_id))
-    head = (permit.last_seq, permit.last_hash)
-    if kept is None or (kept.head.seq, kept.head.hash) != head:
-        return None
-    state = getattr(kept.replayer, "state", None)
-    if state is None or (state.seq, state.head_hash) != head:
+    # Kept together with the replays after their commit, the head names what they fold.
+    if kept is None or (kept.head.seq, kept.head.hash) != (permit.last_seq, permit.last_hash):
         return None
     return kept
 
