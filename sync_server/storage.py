@@ -12,7 +12,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
 from sync_server.schema import counters
 
@@ -69,7 +68,8 @@ def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]
     transaction. On PostgreSQL by COPY: measured against executemany for a push's 200
     event rows, it costs the server about half the CPU a row (~19 against ~39 µs) and
     PostgreSQL less too (~20 against ~33 µs; docs/performance.md, wave 7). A duplicate
-    key raises SQLAlchemy's IntegrityError as an INSERT does, so callers retry alike.
+    key raises SQLAlchemy's IntegrityError as an INSERT does, so callers retry alike (any
+    other driver error is SQLAlchemy's class for it too, as ``conn.execute`` raises).
     The statement goes to SQLAlchemy's ``before_cursor_execute`` listeners like any
     other (the statement audit reads every statement, tests/sync_server)."""
     if not rows:
@@ -98,8 +98,8 @@ def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]
                             for c, j in zip(columns, as_json, strict=True)
                         ]
                     )
-        except psycopg.IntegrityError as exc:
-            raise IntegrityError(sql, None, exc) from exc
+        except psycopg.Error as exc:
+            raise sa.exc.DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
 
 
 # Alembic is imported where it is used: it loads only to migrate or read the revision,
