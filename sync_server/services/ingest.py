@@ -37,7 +37,7 @@ from sync_server.security import Principal
 from sync_server.services import hazards as hazard_service
 from sync_server.services import hot_work_links, permit_findings, permit_members
 from sync_server.services import simops as simops_service
-from sync_server.services.ingest_ledger import load_chain, with_ledger_check
+from sync_server.services.ingest_ledger import LedgerVersions, load_chain, with_ledger_check
 from sync_server.settings import Settings
 from sync_server.storage import begin_write, insert_rows, next_rev, now_iso, parse_iso
 
@@ -168,7 +168,7 @@ def push(
         groups[ev.permit_id].append((index, ev))
     # What the push's permits share, read once per push, not once per permit: the
     # pusher's key and the ledger items' versions (``_Shared``).
-    shared = _Shared()
+    shared = _Shared(LedgerVersions(device.enterprise_id or ""))
     for permit_id, group in groups.items():
         for attempt in range(3):
             try:
@@ -254,12 +254,13 @@ def _public_keys(conn: Connection, enterprise_id: str) -> dict[str, str]:
 class _Shared:
     """Read once per push for all its permits. Every event of a push is the pusher's
     (``DEVICE_MISMATCH`` otherwise), so the pusher's key is the only one its checks use.
-    A ledger item's versions are read by the first permit that asks; each event's
-    instant is picked from them (a ledger write committed during the push is dated
-    after the events, as ``valid_from`` is the time of the write)."""
+    A ledger item's versions are read by the first permit that asks (or kept from an
+    earlier push while the ledger has no new version, ``ingest_ledger.LedgerVersions``);
+    each event's instant is picked from them (a ledger write committed during the push
+    is dated after the events, as ``valid_from`` is the time of the write)."""
 
+    ledger: LedgerVersions
     keys: dict[str, str] | None = None
-    ledger_items: dict[tuple[str, str], list[Any]] = dataclasses.field(default_factory=dict)
 
 
 def _pusher_key(conn: Connection, enterprise_id: str, device_id: str) -> dict[str, str]:
@@ -446,7 +447,7 @@ def _group_outcome(
     new = [ev for _, ev in accepted]
     summary, replayer = domain.replay_chain([*chain, *new], received, resume=resume)
     summary, ledger_replayer = with_ledger_check(
-        conn, enterprise_id, permit, chain, new, summary, resume, ledger_resume, shared.ledger_items
+        conn, enterprise_id, permit, chain, new, summary, resume, ledger_resume, shared.ledger
     )
     previous_at = last.occurred_at if last is not None else None
     received_iso = now_iso(received)

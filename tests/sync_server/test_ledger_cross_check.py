@@ -619,3 +619,54 @@ def test_a_current_tablets_contractor_delegation_and_profile_are_checked(world: 
     page = _signed_in_page(world, "/web/permits/P-NEW")
     assert "委托书 2026-07" in page and "列入黑名单 " + TODAY.isoformat() in page
     assert "平板的台账副本同步于" in page
+
+
+def test_a_ledger_write_between_two_pushes_reaches_the_second_and_none_rereads_it(
+    world: World, app: Any
+) -> None:
+    """The ledger's versions a push read are kept for the next (docs/performance.md, wave
+    8) only while the enterprise's ledger has no new version: a contractor blacklisted
+    between two pushes is the second's finding, and a third push on an unchanged ledger
+    reads no version of any item, only the ledger's mark."""
+    contractor_ledger(world)
+    tablet = enroll_tablet(world.client, world.h("a-admin"))
+    seen: list[str] = []
+
+    def note(_conn: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    def job(permit_id: str) -> list[dict[str, Any]]:
+        now = datetime.now(UTC)
+        space_event = drafted(tablet.enterprise_id)
+        space_event = space_event.model_copy(
+            update={"space": space_event.space.model_copy(update={"key_supervision": True})}
+        )
+        return [
+            tablet.event(permit_id, space_event, at=now),
+            tablet.event(
+                permit_id,
+                RoleAssigned(role=Role.ENTRANT, person=worker_as_tablet_had_it()),
+                at=now + timedelta(seconds=1),
+            ),
+        ]
+
+    def ledger_codes(permit_id: str) -> set[str]:
+        trace = world.client.get(f"/api/v1/permits/{permit_id}", headers=world.h("a-admin"))
+        return {f["code"] for f in trace.json()["findings"] if f["code"].startswith("LEDGER_")}
+
+    push(world, tablet, job("P-BEFORE"))
+    assert ledger_codes("P-BEFORE") == set()
+    blacklisted = {**CONTRACTOR, "blacklisted_on": TODAY.isoformat(), "blacklist_reason": "事故"}
+    put(world, "contractors", "c-clean", blacklisted)
+    push(world, tablet, job("P-AFTER"))
+    assert ledger_codes("P-AFTER") == {"LEDGER_MISMATCH_CONTRACTOR"}
+
+    engine = app.state.engine
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        push(world, tablet, job("P-AGAIN"))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    reads = [s for s in seen if "FROM reference_item_versions" in s]
+    assert len(reads) == 1 and "max(" in reads[0].lower(), reads
+    assert ledger_codes("P-AGAIN") == {"LEDGER_MISMATCH_CONTRACTOR"}
