@@ -57,10 +57,30 @@ def begin_write(engine: Engine) -> Iterator[Connection]:
     test_concurrency). On SQLite, BEGIN IMMEDIATE takes the write lock first (writers
     are serialised by SQLite anyway; the busy timeout waits); on PostgreSQL the caller
     locks the permit row (SELECT ... FOR UPDATE)."""
-    with engine.begin() as conn:
+    with engine.connect() as conn, write_transaction(conn):
+        yield conn
+
+
+@contextmanager
+def write_transaction(conn: Connection) -> Iterator[Connection]:
+    """``begin_write``'s transaction on a connection the caller holds: a push's permits
+    take turns on one checked-out connection, a pool checkout (and its ping) a push
+    rather than one a permit (docs/performance.md, wave 8)."""
+    with conn.begin():
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         yield conn
+
+
+@contextmanager
+def autocommit(engine: Engine) -> Iterator[Connection]:
+    """A connection whose every statement is its own transaction, for work of one
+    statement (a token read, a last-sync note) that needs no read-check-write. On
+    PostgreSQL it saves the BEGIN and the ROLLBACK or COMMIT round trips a transaction
+    adds (each ~100 µs of this machine's client CPU, measured: docs/performance.md, wave
+    8); SQLite's driver runs a lone statement the same way."""
+    with engine.connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -162,15 +182,20 @@ def parse_iso(value: str) -> datetime:
         raise ValueError(f"time out of range: {value!r}") from exc
 
 
+# Built once: every write of a permit, hazard or ledger item takes one (a statement's
+# building cost about what its round trip does, profiled: docs/performance.md, wave 8).
+_NEXT_REV = (
+    counters.update()
+    .where(counters.c.name == "rev")
+    .values(value=counters.c.value + 1)
+    .returning(counters.c.value)
+)
+
+
 def next_rev(conn: Connection) -> int:
     """A global change number for cursors. The UPDATE takes a row lock on PostgreSQL, so
     revisions are handed out in commit order and a reader's cursor never skips a change."""
-    row = conn.execute(
-        counters.update()
-        .where(counters.c.name == "rev")
-        .values(value=counters.c.value + 1)
-        .returning(counters.c.value)
-    ).first()
+    row = conn.execute(_NEXT_REV).first()
     if row is None:
         conn.execute(counters.insert().values(name="rev", value=1, enterprise_id=None))
         return 1

@@ -162,8 +162,37 @@ def sign_in(
     return token, settings.token_ttl_s
 
 
+# The token with its device or account in one statement, built once: a tablet's every
+# push authenticates, and each round trip to PostgreSQL costs this machine ~100 µs of
+# the client's CPU (measured; docs/performance.md, wave 8), as two statements and the
+# statement's building did.
+_TOKEN_WITH_HOLDER = (
+    sa.select(
+        tokens.c.revoked_at,
+        tokens.c.expires_at,
+        tokens.c.device_id,
+        devices.c.device_id.label("dev_id"),
+        devices.c.enterprise_id.label("dev_enterprise_id"),
+        devices.c.revoked_at.label("dev_revoked_at"),
+        accounts.c.account_id,
+        accounts.c.role,
+        accounts.c.username,
+        accounts.c.enterprise_id,
+        accounts.c.jurisdiction,
+        accounts.c.display_name,
+        accounts.c.disabled,
+    )
+    .select_from(
+        tokens.outerjoin(devices, devices.c.device_id == tokens.c.device_id).outerjoin(
+            accounts, accounts.c.account_id == tokens.c.account_id
+        )
+    )
+    .where(tokens.c.token_hash == sa.bindparam("digest"))
+)
+
+
 def authenticate(conn: Connection, token: str) -> Principal:
-    row = conn.execute(sa.select(tokens).where(tokens.c.token_hash == token_digest(token))).first()
+    row = conn.execute(_TOKEN_WITH_HOLDER, {"digest": token_digest(token)}).first()
     if row is None:
         raise Unauthorized(_("unknown token"), code="TOKEN_INVALID")
     if row.revoked_at is not None:
@@ -171,25 +200,23 @@ def authenticate(conn: Connection, token: str) -> Principal:
     if row.expires_at is not None and parse_iso(row.expires_at) <= datetime.now(UTC):
         raise Unauthorized(_("this token has expired; sign in again"), code="TOKEN_EXPIRED")
     if row.device_id is not None:
-        dev = conn.execute(sa.select(devices).where(devices.c.device_id == row.device_id)).first()
-        if dev is None or dev.revoked_at is not None:
+        if row.dev_id is None or row.dev_revoked_at is not None:
             raise Unauthorized(_("this device has been revoked"), code="DEVICE_REVOKED")
         return Principal(
             role=Role.DEVICE,
-            subject_id=dev.device_id,
-            name=f"device:{dev.device_id}",
-            enterprise_id=dev.enterprise_id,
+            subject_id=row.dev_id,
+            name=f"device:{row.dev_id}",
+            enterprise_id=row.dev_enterprise_id,
         )
-    acc = conn.execute(sa.select(accounts).where(accounts.c.account_id == row.account_id)).first()
-    if acc is None or acc.disabled:
+    if row.account_id is None or row.disabled:
         raise Unauthorized(_("this account is disabled"), code="ACCOUNT_DISABLED")
     return Principal(
-        role=Role(acc.role),
-        subject_id=acc.account_id,
-        name=acc.username,
-        enterprise_id=acc.enterprise_id,
-        jurisdiction=acc.jurisdiction,
-        display_name=acc.display_name or "",
+        role=Role(row.role),
+        subject_id=row.account_id,
+        name=row.username,
+        enterprise_id=row.enterprise_id,
+        jurisdiction=row.jurisdiction,
+        display_name=row.display_name or "",
     )
 
 

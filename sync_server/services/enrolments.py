@@ -22,7 +22,7 @@ from sync_server.schema import devices, enrollment_codes
 from sync_server.security import Principal
 from sync_server.services import accounts, audit, one_time_codes
 from sync_server.settings import Settings
-from sync_server.storage import now_iso, parse_iso
+from sync_server.storage import autocommit, now_iso, parse_iso
 
 PENDING = "pending"
 
@@ -134,6 +134,15 @@ def device_list(conn: Connection, enterprise_id: str) -> list[dict[str, Any]]:
 # A tablet's last sync is written at most this often (a push of many batches is one
 # write); a pull of the whole ledger is always written, with its time.
 SEEN_EVERY = timedelta(seconds=60)
+# Built once: every push runs it (building the statement cost as much as its round trip).
+_SEEN_IF_DUE = (
+    devices.update()
+    .where(
+        devices.c.device_id == sa.bindparam("device"),
+        sa.or_(devices.c.last_sync_at.is_(None), devices.c.last_sync_at <= sa.bindparam("due")),
+    )
+    .values(last_sync_at=sa.bindparam("at"))
+)
 
 
 def seen(
@@ -145,21 +154,25 @@ def seen(
     if not device.is_device:
         return
     now = now or datetime.now(UTC)
-    if not pulled_ledger:
-        last = conn.execute(
-            sa.select(devices.c.last_sync_at).where(devices.c.device_id == device.subject_id)
-        ).scalar_one_or_none()
-        if last is not None and now - parse_iso(last) < SEEN_EVERY:
-            return
     stamp = now_iso(now)
-    values: dict[str, str] = {"last_sync_at": stamp}
     if pulled_ledger:
-        values["ledger_pulled_at"] = stamp
-    conn.execute(devices.update().where(devices.c.device_id == device.subject_id).values(**values))
+        conn.execute(
+            devices.update()
+            .where(devices.c.device_id == device.subject_id)
+            .values(last_sync_at=stamp, ledger_pulled_at=stamp)
+        )
+        return
+    # One statement, no read first (a round trip fewer a push, docs/performance.md, wave
+    # 8): written only when the last is older than SEEN_EVERY. Every value is this
+    # function's ``now_iso`` (UTC, fixed width), so the text compares as the time does.
+    conn.execute(
+        _SEEN_IF_DUE, {"device": device.subject_id, "due": now_iso(now - SEEN_EVERY), "at": stamp}
+    )
 
 
 def touch(engine: Engine, device: Principal) -> None:
-    """``seen`` in a transaction of its own (a push runs its own per batch)."""
+    """``seen`` on a connection of its own (a push runs its own transactions per batch),
+    its one statement its own transaction."""
     if device.is_device:
-        with engine.begin() as conn:
+        with autocommit(engine) as conn:
             seen(conn, device)

@@ -140,6 +140,14 @@ def with_link_check(
     return dataclasses.replace(summary, evidence=[*summary.evidence, *found])
 
 
+# Built once: every confined-space push runs it (docs/performance.md, wave 8).
+_OPEN_HOT_WORK = sa.select(permits.c.permit_id, permits.c.footprint).where(
+    permits.c.enterprise_id == sa.bindparam("enterprise_id"),
+    permits.c.permit_type == domain.HOT_WORK,
+    permits.c.footprint.is_not(None),
+)
+
+
 def recheck_linked_to(conn: Connection, enterprise_id: str, linked_id: str, now: str) -> None:
     """A confined-space chain was pushed: the fire starts of the enterprise's open hot-work
     permits linked to it are checked against it now. A fire start pushed before its
@@ -147,13 +155,7 @@ def recheck_linked_to(conn: Connection, enterprise_id: str, linked_id: str, now:
     where it is checked once the chain is held. Only open hot-work permits keep their
     link on their row (``permits.footprint``, services/simops.py), so a hot job closed
     before its linked chain reached the server is not checked again."""
-    rows = conn.execute(
-        sa.select(permits.c.permit_id, permits.c.footprint).where(
-            permits.c.enterprise_id == enterprise_id,
-            permits.c.permit_type == domain.HOT_WORK,
-            permits.c.footprint.is_not(None),
-        )
-    )
+    rows = conn.execute(_OPEN_HOT_WORK, {"enterprise_id": enterprise_id})
     hot_ids = [
         r.permit_id for r in rows if (r.footprint or {}).get("linked_permit_id") == linked_id
     ]

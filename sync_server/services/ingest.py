@@ -39,7 +39,7 @@ from sync_server.services import hot_work_links, permit_findings, permit_members
 from sync_server.services import simops as simops_service
 from sync_server.services.ingest_ledger import LedgerVersions, load_chain, with_ledger_check
 from sync_server.settings import Settings
-from sync_server.storage import begin_write, insert_rows, next_rev, now_iso, parse_iso
+from sync_server.storage import insert_rows, next_rev, now_iso, parse_iso, write_transaction
 
 
 @dataclass(frozen=True)
@@ -169,23 +169,26 @@ def push(
     # What the push's permits share, read once per push, not once per permit: the
     # pusher's key and the ledger items' versions (``_Shared``).
     shared = _Shared(LedgerVersions(device.enterprise_id or ""))
-    for permit_id, group in groups.items():
-        for attempt in range(3):
-            try:
-                with begin_write(engine) as conn:
-                    out, replays = _push_permit(
-                        conn, settings, device, permit_id, group, shared, careful=attempt > 0
-                    )
-                if replays is not None:  # committed: the next push continues from it
-                    _keep_replay((device.enterprise_id or "", permit_id), replays)
-                break
-            except DbIntegrityError:
-                # Another push for this permit committed first, or an event reuses an id
-                # stored elsewhere (``_stored_matches``): read again, every id, and redo.
-                if attempt == 2:
-                    raise
-        for r in out:
-            results[r.index] = r
+    # One transaction a permit, on one connection a push (``write_transaction``).
+    with engine.connect() as conn:
+        for permit_id, group in groups.items():
+            for attempt in range(3):
+                try:
+                    with write_transaction(conn):
+                        out, replays = _push_permit(
+                            conn, settings, device, permit_id, group, shared, careful=attempt > 0
+                        )
+                    if replays is not None:  # committed: the next push continues from it
+                        _keep_replay((device.enterprise_id or "", permit_id), replays)
+                    break
+                except DbIntegrityError:
+                    # Another push for this permit committed first, or an event reuses an
+                    # id stored elsewhere (``_stored_matches``): read again, every id, and
+                    # redo.
+                    if attempt == 2:
+                        raise
+            for r in out:
+                results[r.index] = r
     return [results[i] for i in sorted(results)]
 
 
@@ -263,12 +266,24 @@ class _Shared:
     keys: dict[str, str] | None = None
 
 
-def _pusher_key(conn: Connection, enterprise_id: str, device_id: str) -> dict[str, str]:
-    rows = conn.execute(
-        sa.select(devices.c.device_id, devices.c.public_key_b64).where(
-            devices.c.enterprise_id == enterprise_id, devices.c.device_id == device_id
-        )
+# The statements every push runs, built once (profiled: building a statement cost about
+# what its round trip did; docs/performance.md, wave 8).
+_PUSHER_KEY = sa.select(devices.c.device_id, devices.c.public_key_b64).where(
+    devices.c.enterprise_id == sa.bindparam("enterprise_id"),
+    devices.c.device_id == sa.bindparam("device_id"),
+)
+_PERMIT_FOR_UPDATE = (
+    sa.select(permits)
+    .where(
+        permits.c.enterprise_id == sa.bindparam("enterprise_id"),
+        permits.c.permit_id == sa.bindparam("permit_id"),
     )
+    .with_for_update()
+)
+
+
+def _pusher_key(conn: Connection, enterprise_id: str, device_id: str) -> dict[str, str]:
+    rows = conn.execute(_PUSHER_KEY, {"enterprise_id": enterprise_id, "device_id": device_id})
     return {r.device_id: r.public_key_b64 for r in rows}
 
 
@@ -290,9 +305,7 @@ def _push_permit(
     # Another enterprise's permit of the same id is another permit: ids are unique per
     # enterprise, so none can take another's first (docs/reliability.md, section 8).
     permit = conn.execute(
-        sa.select(permits)
-        .where(permits.c.enterprise_id == enterprise_id, permits.c.permit_id == permit_id)
-        .with_for_update()
+        _PERMIT_FOR_UPDATE, {"enterprise_id": enterprise_id, "permit_id": permit_id}
     ).first()
     # A permit without its row has no events stored: they are written in the row's
     # transaction. (One committed by a racing push since the row was read makes this

@@ -105,18 +105,24 @@ def _unattributed_first(conn: Connection, enterprise_id: str, kind: str, item_id
     ).first()
 
 
+# Built once: a push asks for each item it has not read (docs/performance.md, wave 8).
+_ITEM_VERSIONS = (
+    sa.select(versions)
+    .where(
+        versions.c.enterprise_id == sa.bindparam("enterprise_id"),
+        versions.c.kind == sa.bindparam("kind"),
+        versions.c.item_id == sa.bindparam("item"),
+    )
+    .order_by(versions.c.version)
+)
+
+
 def item_versions(conn: Connection, enterprise_id: str, kind: str, item_id: str) -> list[Any]:
     """Every version of one item, oldest first (for :func:`item_at`): one query for all
     the instants a push asks about, where :func:`as_of` is one query an instant."""
     return list(
         conn.execute(
-            sa.select(versions)
-            .where(
-                versions.c.enterprise_id == enterprise_id,
-                versions.c.kind == kind,
-                versions.c.item_id == item_id,
-            )
-            .order_by(versions.c.version)
+            _ITEM_VERSIONS, {"enterprise_id": enterprise_id, "kind": kind, "item": item_id}
         )
     )
 
