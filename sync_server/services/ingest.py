@@ -8,8 +8,9 @@ in memory for the permits pushed lately and checked against the stored head; whe
 not there (a restart, another worker), the stored chain is loaded and replayed from seq 1.
 So a push of n events into a long chain costs O(n), not O(chain) (profiled: the full
 re-verification and re-replay made a job pushed as it happens cost O(chain²)).
-Everything for one permit is written in one transaction; a rejected event writes nothing,
-and the accepted events before it in the same batch are kept.
+Everything a push stores is written in one transaction (each permit's events, then the
+permits' rows: ``push``); a rejected event writes nothing, and the accepted events before
+it in the same batch are kept.
 
 Each snapshot a tablet recorded is also compared with the server's ledger as it stood at
 the event's time, and the chain replayed on the ledger's facts (``ingest_ledger``,
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import uuid
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,13 +29,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
+from sqlalchemy.exc import OperationalError as DbOperationalError
 
 from sync_server import domain
 from sync_server.i18n import gettext as _
-from sync_server.schema import devices, events, findings, permits, version_conflicts
+from sync_server.schema import devices, events, findings, permits
 from sync_server.security import Principal
 from sync_server.services import hazards as hazard_service
-from sync_server.services import hot_work_links, permit_findings, permit_members
+from sync_server.services import hot_work_links, ingest_forks, permit_findings, permit_members
 from sync_server.services import simops as simops_service
 from sync_server.services.ingest_ledger import LedgerVersions, load_chain, with_ledger_check
 from sync_server.settings import Settings
@@ -169,26 +170,53 @@ def push(
     # What the push's permits share, read once per push, not once per permit: the
     # pusher's key and the ledger items' versions (``_Shared``).
     shared = _Shared(LedgerVersions(device.enterprise_id or ""))
-    # One transaction a permit, on one connection a push (``write_transaction``).
+    # One transaction a push (docs/performance.md, wave 8): a commit, not one a permit,
+    # each waited for while the worker's CPU idled. Each permit's checks and events come
+    # first, its row and what takes the change counter's lock after all of them, so that
+    # lock is held for the writes alone, not across the push's later permits' checks
+    # (the other worker's pushes wait on it). Permit rows are locked in id order, before
+    # the counter, so two pushes never wait on each other in a circle. A hot-work event
+    # reads its linked permit's row and chain as the push leaves them: a push holding
+    # one is written permit by permit in the batch's order, as before.
+    in_turn = any(ev.type.startswith("hot_work") for g in groups.values() for _, ev in g)
+    order = list(groups.items()) if in_turn else sorted(groups.items())
+    enterprise_id = device.enterprise_id or ""
     with engine.connect() as conn:
-        for permit_id, group in groups.items():
-            for attempt in range(3):
-                try:
-                    with write_transaction(conn):
-                        out, replays = _push_permit(
+        for attempt in range(3):
+            outs: list[list[Result]] = []
+            kept: list[tuple[tuple[str, str], _Replays]] = []
+            try:
+                with write_transaction(conn):
+                    saves: list[_Save] = []
+                    for permit_id, group in order:
+                        out, replays, save = _push_permit(
                             conn, settings, device, permit_id, group, shared, careful=attempt > 0
                         )
-                    if replays is not None:  # committed: the next push continues from it
-                        _keep_replay((device.enterprise_id or "", permit_id), replays)
-                    break
-                except DbIntegrityError:
-                    # Another push for this permit committed first, or an event reuses an
-                    # id stored elsewhere (``_stored_matches``): read again, every id, and
-                    # redo.
-                    if attempt == 2:
-                        raise
-            for r in out:
-                results[r.index] = r
+                        outs.append(out)
+                        if replays is not None:
+                            kept.append(((enterprise_id, permit_id), replays))
+                        if save is not None and in_turn:
+                            save.write(conn)
+                        elif save is not None:
+                            saves.append(save)
+                    for save in saves:
+                        save.write(conn)
+                break
+            except DbIntegrityError:
+                # Another push for a permit committed first, or an event reuses an id
+                # stored elsewhere (``_stored_matches``): read again, every id, and redo.
+                if attempt == 2:
+                    raise
+            except DbOperationalError as exc:
+                # Two pushes each waiting on a row the other holds (a fork's conflict
+                # takes the counter among its permit's checks): PostgreSQL ends one.
+                if attempt == 2 or getattr(exc.orig, "sqlstate", None) != "40P01":
+                    raise
+    for key, replays in kept:  # committed: the next push continues from them
+        _keep_replay(key, replays)
+    for out in outs:
+        for r in out:
+            results[r.index] = r
     return [results[i] for i in sorted(results)]
 
 
@@ -243,16 +271,6 @@ def _stored_matches(
     return known, held
 
 
-def _public_keys(conn: Connection, enterprise_id: str) -> dict[str, str]:
-    # Revoked devices included: events they signed before revocation stay verifiable.
-    rows = conn.execute(
-        sa.select(devices.c.device_id, devices.c.public_key_b64).where(
-            devices.c.enterprise_id == enterprise_id
-        )
-    )
-    return {r.device_id: r.public_key_b64 for r in rows}
-
-
 @dataclass
 class _Shared:
     """Read once per push for all its permits. Every event of a push is the pusher's
@@ -296,7 +314,7 @@ def _push_permit(
     shared: _Shared,
     *,
     careful: bool = False,
-) -> tuple[list[Result], _Replays | None]:
+) -> tuple[list[Result], _Replays | None, _Save | None]:
     enterprise_id = device.enterprise_id or ""
     received = datetime.now(UTC)
     out: list[Result] = []
@@ -348,11 +366,13 @@ def _push_permit(
             # Same permit, same seq, different event: a fork. Kept for review, not dropped,
             # when it is a genuine signed event of an enrolled device and the permit has not
             # reached its cap (a device cannot fill the review list with junk).
-            refused = _fork_refused(conn, settings, enterprise_id, ev)
+            refused = ingest_forks.fork_refused(conn, settings, enterprise_id, ev)
             if refused is not None:
                 out.append(Result(index, ev.event_id, ev.permit_id, ev.seq, "rejected", *refused))
                 continue
-            conflict_id = _store_conflict(conn, enterprise_id, ev, held[ev.seq], received)
+            conflict_id = ingest_forks.store_conflict(
+                conn, enterprise_id, ev, held[ev.seq], received
+            )
             out.append(
                 Result(
                     index,
@@ -382,10 +402,10 @@ def _push_permit(
             continue
         candidates.append((index, ev))
         expected += 1
-    out, replays = _group_outcome(
+    out, replays, save = _group_outcome(
         conn, settings, device, permit_id, permit, candidates, out, received, shared
     )
-    return _with_echoes(out, echoes), replays
+    return _with_echoes(out, echoes), replays, save
 
 
 def _with_echoes(
@@ -411,11 +431,12 @@ def _group_outcome(
     out: list[Result],
     received: datetime,
     shared: _Shared,
-) -> tuple[list[Result], _Replays | None]:
-    """Verify, replay and store the candidates that continue the chain."""
+) -> tuple[list[Result], _Replays | None, _Save | None]:
+    """Verify, replay and store the candidates that continue the chain (their events; the
+    rest of the writes are the ``_Save`` returned)."""
     enterprise_id = device.enterprise_id or ""
     if not candidates:
-        return out, None
+        return out, None, None
 
     kept = _cached_replays(permit)
     resume, ledger_resume = (kept.replayer, kept.ledger) if kept is not None else (None, None)
@@ -455,7 +476,7 @@ def _group_outcome(
                     )
                 )
     if not accepted:
-        return out, None
+        return out, None, None
 
     new = [ev for _, ev in accepted]
     summary, replayer = domain.replay_chain([*chain, *new], received, resume=resume)
@@ -491,11 +512,30 @@ def _group_outcome(
     flags = {r["clock_flag"] for r in rows if r["clock_flag"]}
     if any(r.code == "VERSION_CONFLICT" for r in out):
         flags.add("VERSION_CONFLICT")
-    _save_permit(conn, enterprise_id, permit, new, flags, summary, received_iso)
-    _save_findings(conn, enterprise_id, permit_id, summary, received_iso)
-    if summary.permit_type == domain.CONFINED_SPACE:  # hot work pushed before this chain
-        hot_work_links.recheck_linked_to(conn, enterprise_id, permit_id, received_iso)
-    return out, _Replays(replayer, ledger_replayer, new[-1])
+    save = _Save(enterprise_id, permit_id, permit, new, flags, summary, received_iso)
+    return out, _Replays(replayer, ledger_replayer, new[-1]), save
+
+
+@dataclass(frozen=True)
+class _Save:
+    """A permit's writes after its events: its row, which takes the global change counter
+    (``storage.next_rev``) and holds its lock to the commit, its members, findings and
+    hazards. A push makes them after every permit's checks and events (``push``)."""
+
+    enterprise_id: str
+    permit_id: str
+    permit: Any  # the row as the push read it, or None
+    new: list[domain.ParsedEvent]
+    flags: set[str]
+    summary: domain.ReplaySummary
+    now: str
+
+    def write(self, conn: Connection) -> None:
+        e, summary = self.enterprise_id, self.summary
+        _save_permit(conn, e, self.permit, self.new, self.flags, summary, self.now)
+        _save_findings(conn, e, self.permit_id, summary, self.now)
+        if summary.permit_type == domain.CONFINED_SPACE:  # hot work pushed before this chain
+            hot_work_links.recheck_linked_to(conn, e, self.permit_id, self.now)
 
 
 def _clock(
@@ -509,77 +549,6 @@ def _clock(
     if previous is not None and occurred < previous:
         return "CLOCK_BACKWARDS", (occurred - previous).total_seconds()
     return None, None
-
-
-def _known_conflict(conn: Connection, ev: domain.ParsedEvent) -> str | None:
-    row = conn.execute(
-        sa.select(version_conflicts.c.conflict_id).where(
-            version_conflicts.c.event_id == ev.event_id,
-            version_conflicts.c.incoming_hash == ev.hash,
-        )
-    ).first()
-    return None if row is None else str(row.conflict_id)
-
-
-def _fork_refused(
-    conn: Connection, settings: Settings, enterprise_id: str, ev: domain.ParsedEvent
-) -> tuple[str, str] | None:
-    """Why a fork is not stored as a version conflict, or None to store it."""
-    key = _public_keys(conn, enterprise_id).get(ev.device_id)
-    if key is None or not domain.sealed_by(ev, key):
-        return (
-            "BAD_SIGNATURE",
-            _("a fork whose hash or signature does not verify is not kept"),
-        )
-    if _known_conflict(conn, ev) is not None:
-        return None  # this very fork again: answered with the conflict already kept
-    held = conn.execute(
-        sa.select(sa.func.count())
-        .select_from(version_conflicts)
-        .where(
-            version_conflicts.c.enterprise_id == enterprise_id,
-            version_conflicts.c.permit_id == ev.permit_id,
-        )
-    ).scalar()
-    if int(held or 0) >= settings.max_conflicts_per_permit:
-        permit_members.flag(conn, enterprise_id, ev.permit_id, "CONFLICT_LIMIT")
-        return (
-            "CONFLICT_LIMIT",
-            _(
-                "this permit already holds {n} version conflicts for review; no more are kept"
-            ).format(n=settings.max_conflicts_per_permit),
-        )
-    return None
-
-
-def _store_conflict(
-    conn: Connection,
-    enterprise_id: str,
-    ev: domain.ParsedEvent,
-    existing_hash: str,
-    received: datetime,
-) -> str:
-    known = _known_conflict(conn, ev)
-    if known is not None:
-        return known
-    conflict_id = str(uuid.uuid4())
-    conn.execute(
-        version_conflicts.insert().values(
-            conflict_id=conflict_id,
-            enterprise_id=enterprise_id,
-            permit_id=ev.permit_id,
-            seq=ev.seq,
-            existing_hash=existing_hash,
-            incoming_hash=ev.hash,
-            event_id=ev.event_id,
-            device_id=ev.device_id,
-            body=ev.raw,
-            received_at=now_iso(received),
-            status="open",
-        )
-    )
-    permit_members.flag(conn, enterprise_id, ev.permit_id, "VERSION_CONFLICT")
-    return conflict_id
 
 
 _SHOWN_TYPES = frozenset({"ALARM_RAISED", "EVACUATION_ORDERED"})

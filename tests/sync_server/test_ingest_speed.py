@@ -148,3 +148,51 @@ def test_a_push_past_the_head_reads_no_stored_event_and_each_repeat_is_still_fou
     assert (kept.existing_hash, kept.seq) == (first[2]["hash"], 3)
     assert sorted(r.seq for r in stored) == list(range(1, 8))  # 1-7, nothing lost
     assert str(other[0]["event_id"]) not in {r.event_id for r in stored}
+
+
+def test_a_push_of_several_permits_commits_once_and_takes_the_counter_after_every_event(
+    world: Any, app: Any
+) -> None:
+    """One transaction a push (docs/performance.md, wave 8): three permits' events in one
+    commit, and the change counter (whose lock is held to the commit, so other pushes
+    wait on it) taken only once every permit's events are written; the permits' rows and
+    revisions are as one transaction a permit left them."""
+    from sync_server.schema import permits
+
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    batch = []
+    for p in ("P-C", "P-A", "P-B"):
+        batch += [tab.event(p, drafted(tab.enterprise_id))]
+        batch += [tab.event(p, filler(i)) for i in range(3)]
+    seen: list[str] = []
+    commits: list[int] = []
+
+    def note(_conn: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    def committed(_conn: Any) -> None:
+        commits.append(1)
+
+    engine = app.state.engine
+    sa.event.listen(engine, "before_cursor_execute", note)
+    sa.event.listen(engine, "commit", committed)
+    try:
+        r = world.client.post("/api/v1/sync/events", json={"events": batch}, headers=tab.headers)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+        sa.event.remove(engine, "commit", committed)
+    assert r.status_code == 200, r.text
+    assert {x["status"] for x in r.json()["results"]} == {"accepted"}
+    writes = [i for i, s in enumerate(seen) if s.startswith(("COPY events", "INSERT INTO events"))]
+    counter = [i for i, s in enumerate(seen) if s.startswith("UPDATE counters")]
+    assert len(writes) == 3 and len(counter) == 3, seen
+    assert max(writes) < min(counter), seen
+    assert len(commits) == 1, commits  # the push's one transaction (the auth reads none)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(permits.c.permit_id, permits.c.last_seq, permits.c.rev).where(
+                permits.c.permit_id.in_(["P-A", "P-B", "P-C"])
+            )
+        ).all()
+    assert sorted((r.permit_id, r.last_seq) for r in rows) == [("P-A", 4), ("P-B", 4), ("P-C", 4)]
+    assert len({r.rev for r in rows}) == 3
