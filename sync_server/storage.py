@@ -63,9 +63,9 @@ def begin_write(engine: Engine) -> Iterator[Connection]:
 
 @contextmanager
 def write_transaction(conn: Connection) -> Iterator[Connection]:
-    """``begin_write``'s transaction on a connection the caller holds: a push's permits
-    take turns on one checked-out connection, a pool checkout (and its ping) a push
-    rather than one a permit (docs/performance.md, wave 8)."""
+    """``begin_write``'s transaction on a connection the caller holds (a push's one
+    transaction, on the connection it checked out for all its tries: one pool checkout
+    and its ping a push, docs/performance.md, wave 8)."""
     with conn.begin():
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")

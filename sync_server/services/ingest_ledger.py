@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,12 @@ from sync_server.schema import reference_item_versions as versions
 from sync_server.services import ledger_history
 
 LEDGER_MISMATCH_PREFIX = domain.LEDGER_MISMATCH_PREFIX
+
+
+# The ledger's mark, read by every push that checks a snapshot; built once.
+_MARK = sa.select(sa.func.max(versions.c.rev), sa.func.count()).where(
+    versions.c.enterprise_id == sa.bindparam("enterprise_id")
+)
 
 
 @dataclasses.dataclass
@@ -36,21 +43,28 @@ class LedgerVersions:
     kinds: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
 
     def item(self, conn: Connection, kind: str, item_id: str) -> list[Any]:
-        if (kind, item_id) not in self.items:
-            self._resume(conn)
-            if (kind, item_id) not in self.items:
-                rows = ledger_history.item_versions(conn, self.enterprise_id, kind, item_id)
-                self.items[kind, item_id] = rows
-                _keep(self)
-        return self.items[kind, item_id]
+        def read() -> list[Any]:
+            return ledger_history.item_versions(conn, self.enterprise_id, kind, item_id)
+
+        return self._read(conn, self.items, (kind, item_id), read)
 
     def kind(self, conn: Connection, kind: str) -> list[Any]:
-        if kind not in self.kinds:
+        def read() -> list[Any]:
+            return ledger_history.versions_of(conn, self.enterprise_id, kind)
+
+        return self._read(conn, self.kinds, kind, read)
+
+    def _read(
+        self, conn: Connection, store: dict[Any, list[Any]], key: Any, read: Callable[[], Any]
+    ) -> list[Any]:
+        # Read once a push at most: from this push's reads, else from those kept under
+        # the same mark, else from the database (and kept for the next push).
+        if key not in store:
             self._resume(conn)
-            if kind not in self.kinds:
-                self.kinds[kind] = ledger_history.versions_of(conn, self.enterprise_id, kind)
-                _keep(self)
-        return self.kinds[kind]
+        if key not in store:
+            store[key] = read()
+            _keep(self)
+        return store[key]
 
     def _resume(self, conn: Connection) -> None:
         # Once a push: the versions kept from an earlier push are this push's when the
@@ -62,17 +76,16 @@ class LedgerVersions:
         # when versions are replaced wholesale (a restore into an emptied database).
         if self.mark is not None:
             return
-        row = conn.execute(
-            sa.select(sa.func.max(versions.c.rev), sa.func.count()).where(
-                versions.c.enterprise_id == self.enterprise_id
-            )
-        ).one()
+        row = conn.execute(_MARK, {"enterprise_id": self.enterprise_id}).one()
         self.mark = (int(row[0] or 0), int(row[1]))
         with _KEPT_LOCK:
             kept = _KEPT.get(self.enterprise_id)
         if kept is not None and kept.mark == self.mark:
-            self.items = {**kept.items, **self.items}
-            self.kinds = {**kept.kinds, **self.kinds}
+            # In place: ``_read`` holds these dicts.
+            for key, rows in kept.items.items():
+                self.items.setdefault(key, rows)
+            for kind, rows in kept.kinds.items():
+                self.kinds.setdefault(kind, rows)
 
 
 # enterprise id -> the versions the last push read, under its mark. Bounded; a miss only

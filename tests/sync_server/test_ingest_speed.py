@@ -196,3 +196,68 @@ def test_a_push_of_several_permits_commits_once_and_takes_the_counter_after_ever
         ).all()
     assert sorted((r.permit_id, r.last_seq) for r in rows) == [("P-A", 4), ("P-B", 4), ("P-C", 4)]
     assert len({r.rev for r in rows}) == 3
+
+
+def test_a_push_that_postgresql_ends_in_a_deadlock_is_redone_and_stored_once(
+    world: Any, app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A push's one transaction may wait in a circle with another's (a fork's conflict
+    takes the change counter among its permit's checks, docs/server.md); PostgreSQL ends
+    one with a deadlock error (SQLSTATE 40P01), and that push is redone whole: its events
+    stored once, nothing kept of the try that was rolled back. Any other operational
+    error is not retried."""
+    from sync_server.schema import events
+    from sync_server.security import Principal, Role
+    from sync_server.services import ingest
+
+    class Ended(Exception):
+        def __init__(self, sqlstate: str) -> None:
+            super().__init__(sqlstate)
+            self.sqlstate = sqlstate
+
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    device = Principal(Role.DEVICE, tab.device_id, "t", enterprise_id=tab.enterprise_id)
+    real = ingest._push_permit
+    calls: list[str] = []
+
+    def once_ended(sqlstate: str) -> Any:
+        def push_permit(conn: Any, *args: Any, **kw: Any) -> Any:
+            out = real(conn, *args, **kw)  # its events written in the transaction
+            calls.append(args[2])
+            if len(calls) == 2:  # the second permit of the first try
+                raise sa.exc.OperationalError("COPY events", {}, Ended(sqlstate))
+            return out
+
+        return push_permit
+
+    batch = []
+    for p in ("P-D1", "P-D2"):
+        batch += [tab.event(p, drafted(tab.enterprise_id))]
+        batch += [tab.event(p, filler(i)) for i in range(2)]
+    engine, settings = app.state.engine, app.state.settings
+    monkeypatch.setattr(ingest, "_push_permit", once_ended("40P01"))
+    results = ingest.push(engine, settings, device, batch)
+    assert [r.status for r in results] == ["accepted"] * 6
+    assert calls == ["P-D1", "P-D2", "P-D1", "P-D2"]  # redone whole
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(events.c.permit_id, events.c.seq).where(
+                events.c.permit_id.in_(["P-D1", "P-D2"])
+            )
+        ).all()
+    assert sorted(stored) == [("P-D1", s) for s in (1, 2, 3)] + [("P-D2", s) for s in (1, 2, 3)]
+
+    calls.clear()
+    more = [
+        tab.event("P-D3", drafted(tab.enterprise_id)),
+        tab.event("P-D4", drafted(tab.enterprise_id)),
+    ]
+    monkeypatch.setattr(ingest, "_push_permit", once_ended("57P01"))  # admin shutdown
+    with pytest.raises(sa.exc.OperationalError):
+        ingest.push(engine, settings, device, more)
+    assert calls == ["P-D3", "P-D4"]  # not retried
+    with engine.connect() as conn:
+        left = conn.execute(
+            sa.select(events.c.event_id).where(events.c.permit_id.in_(["P-D3", "P-D4"]))
+        ).all()
+    assert left == []  # the push's one transaction rolled back: none of the batch stored
