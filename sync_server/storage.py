@@ -184,10 +184,10 @@ def parse_iso(value: str) -> datetime:
 
 # Built once: every write of a permit, hazard or ledger item takes one (a statement's
 # building cost about what its round trip does, profiled: docs/performance.md, wave 8).
-_NEXT_REV = (
+_NEXT_REVS = (
     counters.update()
     .where(counters.c.name == "rev")
-    .values(value=counters.c.value + 1)
+    .values(value=counters.c.value + sa.bindparam("n", type_=sa.Integer))
     .returning(counters.c.value)
 )
 
@@ -195,8 +195,15 @@ _NEXT_REV = (
 def next_rev(conn: Connection) -> int:
     """A global change number for cursors. The UPDATE takes a row lock on PostgreSQL, so
     revisions are handed out in commit order and a reader's cursor never skips a change."""
-    row = conn.execute(_NEXT_REV).first()
+    return next_revs(conn, 1)[0]
+
+
+def next_revs(conn: Connection, n: int) -> list[int]:
+    """``n`` consecutive change numbers taken at once (``next_rev``'s, for the rows one
+    write makes together: a push's permits, services/ingest_save.py)."""
+    row = conn.execute(_NEXT_REVS, {"n": n}).first()
     if row is None:
-        conn.execute(counters.insert().values(name="rev", value=1, enterprise_id=None))
-        return 1
-    return int(row[0])
+        conn.execute(counters.insert().values(name="rev", value=n, enterprise_id=None))
+        return list(range(1, n + 1))
+    last = int(row[0])
+    return list(range(last - n + 1, last + 1))

@@ -15,6 +15,7 @@ hot-work permits linked to it are checked against it (:func:`recheck_linked_to`)
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -148,18 +149,22 @@ _OPEN_HOT_WORK = sa.select(permits.c.permit_id, permits.c.footprint).where(
 )
 
 
-def recheck_linked_to(conn: Connection, enterprise_id: str, linked_id: str, now: str) -> None:
-    """A confined-space chain was pushed: the fire starts of the enterprise's open hot-work
-    permits linked to it are checked against it now. A fire start pushed before its
-    linked chain was checked against nothing (see the module's docstring); this is
-    where it is checked once the chain is held. Only open hot-work permits keep their
-    link on their row (``permits.footprint``, services/simops.py), so a hot job closed
-    before its linked chain reached the server is not checked again."""
+def recheck_linked_to(
+    conn: Connection, enterprise_id: str, linked_ids: Collection[str], now: str
+) -> None:
+    """Confined-space chains were pushed (``linked_ids``, one push's): the fire starts of
+    the enterprise's open hot-work permits linked to one of them are checked against it
+    now. A fire start pushed before its linked chain was checked against nothing (see
+    the module's docstring); this is where it is checked once the chain is held. Only
+    open hot-work permits keep their link on their row (``permits.footprint``,
+    services/simops.py), so a hot job closed before its linked chain reached the server
+    is not checked again. The open hot work is read once for all the chains."""
     rows = conn.execute(_OPEN_HOT_WORK, {"enterprise_id": enterprise_id})
-    hot_ids = [
-        r.permit_id for r in rows if (r.footprint or {}).get("linked_permit_id") == linked_id
-    ]
-    for hot_id in hot_ids:
+    wanted = set(linked_ids)
+    links = [(r.permit_id, (r.footprint or {}).get("linked_permit_id")) for r in rows]
+    for hot_id, linked_id in links:
+        if linked_id not in wanted:
+            continue
         mine = (findings.c.enterprise_id == enterprise_id, findings.c.permit_id == hot_id)
         done = {
             r.seq

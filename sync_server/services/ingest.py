@@ -33,14 +33,12 @@ from sqlalchemy.exc import OperationalError as DbOperationalError
 
 from sync_server import domain
 from sync_server.i18n import gettext as _
-from sync_server.schema import devices, events, findings, permits
+from sync_server.schema import devices, events, permits
 from sync_server.security import Principal
-from sync_server.services import hazards as hazard_service
-from sync_server.services import hot_work_links, ingest_forks, permit_findings, permit_members
-from sync_server.services import simops as simops_service
+from sync_server.services import hot_work_links, ingest_forks, ingest_save
 from sync_server.services.ingest_ledger import LedgerVersions, load_chain, with_ledger_check
 from sync_server.settings import Settings
-from sync_server.storage import insert_rows, next_rev, now_iso, parse_iso, write_transaction
+from sync_server.storage import insert_rows, now_iso, write_transaction
 
 
 @dataclass(frozen=True)
@@ -187,7 +185,7 @@ def push(
             kept: list[tuple[tuple[str, str], _Replays]] = []
             try:
                 with write_transaction(conn):
-                    saves: list[_Save] = []
+                    saves: list[ingest_save.Save] = []
                     for permit_id, group in order:
                         out, replays, save = _push_permit(
                             conn, settings, device, permit_id, group, shared, careful=attempt > 0
@@ -196,11 +194,10 @@ def push(
                         if replays is not None:
                             kept.append(((enterprise_id, permit_id), replays))
                         if save is not None and in_turn:
-                            save.write(conn)
+                            ingest_save.write(conn, [save])
                         elif save is not None:
                             saves.append(save)
-                    for save in saves:
-                        save.write(conn)
+                    ingest_save.write(conn, saves)
                 break
             except DbIntegrityError:
                 # Another push for a permit committed first, or an event reuses an id
@@ -314,7 +311,7 @@ def _push_permit(
     shared: _Shared,
     *,
     careful: bool = False,
-) -> tuple[list[Result], _Replays | None, _Save | None]:
+) -> tuple[list[Result], _Replays | None, ingest_save.Save | None]:
     enterprise_id = device.enterprise_id or ""
     received = datetime.now(UTC)
     out: list[Result] = []
@@ -431,9 +428,9 @@ def _group_outcome(
     out: list[Result],
     received: datetime,
     shared: _Shared,
-) -> tuple[list[Result], _Replays | None, _Save | None]:
+) -> tuple[list[Result], _Replays | None, ingest_save.Save | None]:
     """Verify, replay and store the candidates that continue the chain (their events; the
-    rest of the writes are the ``_Save`` returned)."""
+    rest of the writes are the ``ingest_save.Save`` returned)."""
     enterprise_id = device.enterprise_id or ""
     if not candidates:
         return out, None, None
@@ -512,30 +509,8 @@ def _group_outcome(
     flags = {r["clock_flag"] for r in rows if r["clock_flag"]}
     if any(r.code == "VERSION_CONFLICT" for r in out):
         flags.add("VERSION_CONFLICT")
-    save = _Save(enterprise_id, permit_id, permit, new, flags, summary, received_iso)
+    save = ingest_save.Save(enterprise_id, permit_id, permit, new, flags, summary, received_iso)
     return out, _Replays(replayer, ledger_replayer, new[-1]), save
-
-
-@dataclass(frozen=True)
-class _Save:
-    """A permit's writes after its events: its row, which takes the global change counter
-    (``storage.next_rev``) and holds its lock to the commit, its members, findings and
-    hazards. A push makes them after every permit's checks and events (``push``)."""
-
-    enterprise_id: str
-    permit_id: str
-    permit: Any  # the row as the push read it, or None
-    new: list[domain.ParsedEvent]
-    flags: set[str]
-    summary: domain.ReplaySummary
-    now: str
-
-    def write(self, conn: Connection) -> None:
-        e, summary = self.enterprise_id, self.summary
-        _save_permit(conn, e, self.permit, self.new, self.flags, summary, self.now)
-        _save_findings(conn, e, self.permit_id, summary, self.now)
-        if summary.permit_type == domain.CONFINED_SPACE:  # hot work pushed before this chain
-            hot_work_links.recheck_linked_to(conn, e, self.permit_id, self.now)
 
 
 def _clock(
@@ -549,108 +524,3 @@ def _clock(
     if previous is not None and occurred < previous:
         return "CLOCK_BACKWARDS", (occurred - previous).total_seconds()
     return None, None
-
-
-_SHOWN_TYPES = frozenset({"ALARM_RAISED", "EVACUATION_ORDERED"})
-# Anomalies that come from what was stored, not from the replay: kept from the row and
-# added to as new events and conflicts come (only the ingest writes this column).
-_STORED_ANOMALIES = _SHOWN_TYPES | {"CLOCK_AHEAD", "CLOCK_BACKWARDS", "VERSION_CONFLICT"}
-_STORED_ANOMALIES |= {"CONFLICT_LIMIT", hot_work_links.LINK_MISMATCH}
-
-
-def _save_permit(
-    conn: Connection,
-    enterprise_id: str,
-    existing: Any,
-    new: list[domain.ParsedEvent],
-    flags: set[str],
-    summary: domain.ReplaySummary,
-    now: str,
-) -> None:
-    """The permit's summary row after the ``new`` events: the replay's codes, and the
-    stored ones (clock flags, conflicts, alarms: the bureau filters on them) that the row
-    held before plus those of this push (``flags``)."""
-    last = new[-1]
-    kept = set(existing.anomalies) & _STORED_ANOMALIES if existing is not None else set()
-    anomalies = sorted(
-        {
-            *summary.anomalies,
-            *(f.code for f in summary.hazard_findings),
-            *(f.code for f in summary.evidence),
-            *kept,
-            *flags,
-            *({ev.type.upper() for ev in new} & _SHOWN_TYPES),
-        }
-    )
-    values = {
-        "enterprise_id": enterprise_id,
-        "space_id": summary.space_id,
-        "status": summary.status,
-        "last_seq": last.seq,
-        "last_hash": last.hash,
-        "writer_device_id": last.device_id,
-        "first_at": existing.first_at if existing else now_iso(new[0].occurred_at),
-        "last_at": now_iso(last.occurred_at),
-        "people": summary.people,
-        "detectors": summary.detectors,
-        "anomalies": anomalies,
-        "has_anomaly": bool(anomalies),
-        "rev": next_rev(conn),
-        "updated_at": now,
-        "permit_type": summary.permit_type,
-        "footprint": simops_service.footprint_of(summary.state, parse_iso(now)),
-    }
-    if existing is None:
-        conn.execute(permits.insert().values(permit_id=last.permit_id, **values))
-    else:
-        conn.execute(
-            permits.update()
-            .where(permits.c.enterprise_id == enterprise_id, permits.c.permit_id == last.permit_id)
-            .values(**values)
-        )
-    simops_service.after_save(conn, enterprise_id, existing, values["footprint"], now)
-    lists = ("people", "detectors", "anomalies")
-    permit_members.write(
-        conn,
-        last.permit_id,
-        enterprise_id,
-        values["first_at"],
-        {k: values[k] for k in lists},
-        before=None if existing is None else {k: getattr(existing, k) for k in lists},
-        new_permit=existing is None,
-    )
-
-
-def _save_findings(
-    conn: Connection, enterprise_id: str, permit_id: str, summary: domain.ReplaySummary, now: str
-) -> None:
-    """The replay's hazard findings and evidence become rows of ``findings`` (kept
-    forever); each hazard finding also files an automatic hazard (docs/rules.md)."""
-    if not summary.hazard_findings and not summary.evidence:
-        return
-    existing = {
-        (r.seq, r.code)
-        for r in conn.execute(
-            sa.select(findings.c.seq, findings.c.code).where(
-                findings.c.enterprise_id == enterprise_id, findings.c.permit_id == permit_id
-            )
-        )
-    }
-    for item, files_hazard in [(f, True) for f in summary.hazard_findings] + [
-        (f, False) for f in summary.evidence
-    ]:
-        key = (item.seq, item.code)
-        hazard_id = None
-        if files_hazard:
-            hazard_id = hazard_service.file_automatic(
-                conn, enterprise_id, permit_id, summary.space_id, item
-            )
-        if key in existing:
-            continue
-        existing.add(key)
-        permit_findings.record(
-            conn, enterprise_id, permit_id, item.seq, item.code, item.facts, now, hazard_id
-        )
-
-
-__all__ = ["Result", "parse_iso", "push"]

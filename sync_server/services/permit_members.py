@@ -8,7 +8,8 @@ older engine-native backup gets them when it is upgraded on restore."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +24,18 @@ MEMBERS: dict[str, tuple[sa.Table, sa.Column[Any]]] = {
     "detectors": (permit_detectors, permit_detectors.c.detector_id),
     "anomalies": (permit_anomalies, permit_anomalies.c.code),
 }
+
+
+@dataclass(frozen=True)
+class Lists:
+    """One permit's lists to write (``write_many``): see ``write`` for ``before`` and
+    ``new_permit``."""
+
+    permit_id: str
+    first_at: str
+    lists: Mapping[str, Iterable[str]]
+    before: Mapping[str, Iterable[str]] | None = None
+    new_permit: bool = False
 
 
 def write(
@@ -43,32 +56,39 @@ def write(
     transaction (a conflict stored earlier in the same push adds VERSION_CONFLICT).
     ``new_permit``: the permits row was inserted in this transaction, so no member row
     exists yet (they are written only with the row) and none is read."""
-    for column, values in lists.items():
-        table, value_col = MEMBERS[column]
-        new = set(values)
-        if before is not None and column in before and set(before[column]) == new:
-            continue
-        mine = (table.c.enterprise_id == enterprise_id, table.c.permit_id == permit_id)
-        old: set[str] = set()
-        if not new_permit:
-            old = set(conn.execute(sa.select(value_col).where(*mine)).scalars())
-        gone = old - new
-        if gone:
-            conn.execute(table.delete().where(*mine, value_col.in_(sorted(gone))))
-        added = new - old
-        if added:
-            conn.execute(
-                table.insert(),
-                [
-                    {
-                        "permit_id": permit_id,
-                        value_col.name: value,
-                        "enterprise_id": enterprise_id,
-                        "first_at": first_at,
-                    }
-                    for value in sorted(added)
-                ],
+    write_many(conn, enterprise_id, [Lists(permit_id, first_at, lists, before, new_permit)])
+
+
+def write_many(conn: Connection, enterprise_id: str, permits_lists: Sequence[Lists]) -> None:
+    """``write`` for several permits of one enterprise: each member table's new rows
+    for all of them in one insert (a push's permits, services/ingest_save.py)."""
+    added_rows: dict[str, list[dict[str, str]]] = {}
+    for one in permits_lists:
+        for column, values in one.lists.items():
+            table, value_col = MEMBERS[column]
+            new = set(values)
+            if one.before is not None and column in one.before:
+                if set(one.before[column]) == new:
+                    continue
+            mine = (table.c.enterprise_id == enterprise_id, table.c.permit_id == one.permit_id)
+            old: set[str] = set()
+            if not one.new_permit:
+                old = set(conn.execute(sa.select(value_col).where(*mine)).scalars())
+            gone = old - new
+            if gone:
+                conn.execute(table.delete().where(*mine, value_col.in_(sorted(gone))))
+            added_rows.setdefault(column, []).extend(
+                {
+                    "permit_id": one.permit_id,
+                    value_col.name: value,
+                    "enterprise_id": enterprise_id,
+                    "first_at": one.first_at,
+                }
+                for value in sorted(new - old)
             )
+    for column, rows in added_rows.items():
+        if rows:
+            conn.execute(MEMBERS[column][0].insert(), rows)
 
 
 def flag(conn: Connection, enterprise_id: str, permit_id: str, code: str) -> None:

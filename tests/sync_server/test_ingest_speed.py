@@ -155,8 +155,9 @@ def test_a_push_of_several_permits_commits_once_and_takes_the_counter_after_ever
 ) -> None:
     """One transaction a push (docs/performance.md, wave 8): three permits' events in one
     commit, and the change counter (whose lock is held to the commit, so other pushes
-    wait on it) taken only once every permit's events are written; the permits' rows and
-    revisions are as one transaction a permit left them."""
+    wait on it) taken once, for all three, only once every permit's events are written
+    (wave 9); the three rows inserted in one statement, and on the next push updated in
+    one, each with a revision of its own, consecutive in the push's order."""
     from sync_server.schema import permits
 
     tab = enroll_tablet(world.client, world.h("a-admin"))
@@ -185,17 +186,39 @@ def test_a_push_of_several_permits_commits_once_and_takes_the_counter_after_ever
     assert {x["status"] for x in r.json()["results"]} == {"accepted"}
     writes = [i for i, s in enumerate(seen) if s.startswith(("COPY events", "INSERT INTO events"))]
     counter = [i for i, s in enumerate(seen) if s.startswith("UPDATE counters")]
-    assert len(writes) == 3 and len(counter) == 3, seen
+    assert len(writes) == 3 and len(counter) == 1, seen
     assert max(writes) < min(counter), seen
+    assert len([s for s in seen if s.startswith("INSERT INTO permits ")]) == 1, seen
     assert len(commits) == 1, commits  # the push's one transaction (the auth reads none)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(permits.c.permit_id, permits.c.last_seq, permits.c.rev).where(
-                permits.c.permit_id.in_(["P-A", "P-B", "P-C"])
-            )
-        ).all()
-    assert sorted((r.permit_id, r.last_seq) for r in rows) == [("P-A", 4), ("P-B", 4), ("P-C", 4)]
-    assert len({r.rev for r in rows}) == 3
+
+    def stored() -> list[tuple[str, int, int]]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(permits.c.permit_id, permits.c.last_seq, permits.c.rev).where(
+                    permits.c.permit_id.in_(["P-A", "P-B", "P-C"])
+                )
+            ).all()
+        return sorted(((r.permit_id, r.last_seq, r.rev) for r in rows), key=lambda r: r[2])
+
+    first = stored()
+    assert [(p, seq) for p, seq, _ in first] == [("P-A", 4), ("P-B", 4), ("P-C", 4)]
+    assert [rev - first[0][2] for _, _, rev in first] == [0, 1, 2]  # one each, in turn
+
+    more = [tab.event(p, filler(i)) for p in ("P-B", "P-C", "P-A") for i in range(3, 5)]
+    seen.clear()
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        r = world.client.post("/api/v1/sync/events", json={"events": more}, headers=tab.headers)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    assert r.status_code == 200, r.text
+    assert {x["status"] for x in r.json()["results"]} == {"accepted"}
+    assert len([s for s in seen if s.startswith("UPDATE counters")]) == 1, seen
+    assert len([s for s in seen if s.startswith("UPDATE permits ")]) == 1, seen
+    second = stored()
+    assert [(p, seq) for p, seq, _ in second] == [("P-A", 6), ("P-B", 6), ("P-C", 6)]
+    assert second[0][2] > first[-1][2]
+    assert [rev - second[0][2] for _, _, rev in second] == [0, 1, 2]
 
 
 def test_a_push_that_postgresql_ends_in_a_deadlock_is_redone_and_stored_once(
