@@ -48,6 +48,7 @@ def run(
     import uvicorn
 
     from sync_server.app import create_app
+    from sync_server.serving import tune_for_serving
     from sync_server.settings import Settings
 
     settings = Settings(db_url=db) if db else Settings()
@@ -60,6 +61,7 @@ def run(
         "proxy_headers": True,
     }
     if workers == 1:
+        tune_for_serving()
         uvicorn.run(application, **common)
         return
     # Several processes (uvicorn's supervisor restarts one that dies). The schema and the
@@ -70,7 +72,7 @@ def run(
     application.state.engine.dispose()
     os.environ["CSPERMIT_DB_URL"] = settings.db_url
     os.environ["CSPERMIT_RUN_MIGRATIONS"] = "false"
-    uvicorn.run("sync_server.app:create_app", factory=True, workers=workers, **common)
+    uvicorn.run("sync_server.serving:served_app", factory=True, workers=workers, **common)
 
 
 @app.command("seed-demo")
