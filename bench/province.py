@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import marshal
 import multiprocessing
 import os
 import random
@@ -94,8 +95,11 @@ class Tablet:
 
     def backlog(self) -> list[dict[str, Any]]:
         assert self.backlog_file is not None, "build_backlogs first"
-        with self.backlog_file.open(encoding="utf-8") as f:
-            return [json.loads(line) for line in f]
+        # marshal, not JSON: the events are plain JSON values, and the generator shares
+        # the server's two cores (json.loads was a fifth of its CPU, profiled; marshal
+        # reads the same events in a third of the time). The tablet sends JSON as ever.
+        events: list[dict[str, Any]] = marshal.loads(self.backlog_file.read_bytes())
+        return events
 
 
 def _uscc(first17: str, check: Any) -> str:
@@ -171,7 +175,8 @@ def _write_backlog(
     index: int, enterprise_id: str, device_id: str, private_b64: str, size: Size, path: Path
 ) -> tuple[int, list[str]]:
     """One tablet's backlog (jobs of the day before the outage ended, one in five with
-    an alarm), written with the core to ``path`` as JSON lines; run in a pool process.
+    an alarm), written with the core to ``path`` (marshal: ``Tablet.backlog``); run in a
+    pool process.
     Returns the count and the event ids."""
     from bench.histories import job
     from permits.integrity import DeviceKey
@@ -179,20 +184,19 @@ def _write_backlog(
     key = DeviceKey.from_private_b64(device_id, private_b64)
     rng = random.Random(f"province-{index}")
     now = datetime.now(UTC)
-    ids: list[str] = []
-    with path.open("w", encoding="utf-8") as f:
-        for p in range(size.permits_per_tablet):
-            start = now - timedelta(hours=rng.uniform(3, 20))
-            for event in job(
-                f"{enterprise_id}-T{index:04d}-{p:02d}",
-                key,
-                start,
-                size.minutes_inside,
-                alarm=rng.random() < 0.2,
-                enterprise_id=enterprise_id,
-            ):
-                f.write(json.dumps(event, ensure_ascii=False) + "\n")
-                ids.append(event["event_id"])
+    events: list[dict[str, Any]] = []
+    for p in range(size.permits_per_tablet):
+        start = now - timedelta(hours=rng.uniform(3, 20))
+        events += job(
+            f"{enterprise_id}-T{index:04d}-{p:02d}",
+            key,
+            start,
+            size.minutes_inside,
+            alarm=rng.random() < 0.2,
+            enterprise_id=enterprise_id,
+        )
+    path.write_bytes(marshal.dumps(events))
+    ids = [event["event_id"] for event in events]
     return len(ids), ids
 
 
@@ -216,7 +220,7 @@ def build_backlogs(tablets: list[Tablet], size: Size, where: Path) -> int:
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=spawn) as pool:
         futures = []
         for t, tab in enumerate(tablets):
-            tab.backlog_file = where / f"backlog-{t:04d}.jsonl"
+            tab.backlog_file = where / f"backlog-{t:04d}.marshal"
             args = (t, tab.enterprise_id, tab.key.device_id, tab.key.private_b64(), size)
             futures.append(pool.submit(_write_backlog, *args, tab.backlog_file))
         total = 0
