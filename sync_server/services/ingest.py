@@ -524,3 +524,6 @@ def _clock(
     if previous is not None and occurred < previous:
         return "CLOCK_BACKWARDS", (occurred - previous).total_seconds()
     return None, None
+
+
+__all__ = ["Result", "push"]

@@ -195,7 +195,7 @@ def test_a_push_of_several_permits_commits_once_and_takes_the_counter_after_ever
         with engine.connect() as conn:
             rows = conn.execute(
                 sa.select(permits.c.permit_id, permits.c.last_seq, permits.c.rev).where(
-                    permits.c.permit_id.in_(["P-A", "P-B", "P-C"])
+                    permits.c.permit_id.in_(["P-A", "P-B", "P-C", "P-D"])
                 )
             ).all()
         return sorted(((r.permit_id, r.last_seq, r.rev) for r in rows), key=lambda r: r[2])
@@ -205,6 +205,7 @@ def test_a_push_of_several_permits_commits_once_and_takes_the_counter_after_ever
     assert [rev - first[0][2] for _, _, rev in first] == [0, 1, 2]  # one each, in turn
 
     more = [tab.event(p, filler(i)) for p in ("P-B", "P-C", "P-A") for i in range(3, 5)]
+    more += [tab.event("P-D", drafted(tab.enterprise_id))]  # a new one beside them
     seen.clear()
     sa.event.listen(engine, "before_cursor_execute", note)
     try:
@@ -215,10 +216,11 @@ def test_a_push_of_several_permits_commits_once_and_takes_the_counter_after_ever
     assert {x["status"] for x in r.json()["results"]} == {"accepted"}
     assert len([s for s in seen if s.startswith("UPDATE counters")]) == 1, seen
     assert len([s for s in seen if s.startswith("UPDATE permits ")]) == 1, seen
+    assert len([s for s in seen if s.startswith("INSERT INTO permits ")]) == 1, seen
     second = stored()
-    assert [(p, seq) for p, seq, _ in second] == [("P-A", 6), ("P-B", 6), ("P-C", 6)]
+    assert [(p, seq) for p, seq, _ in second] == [("P-A", 6), ("P-B", 6), ("P-C", 6), ("P-D", 1)]
     assert second[0][2] > first[-1][2]
-    assert [rev - second[0][2] for _, _, rev in second] == [0, 1, 2]
+    assert [rev - second[0][2] for _, _, rev in second] == [0, 1, 2, 3]
 
 
 def test_a_push_that_postgresql_ends_in_a_deadlock_is_redone_and_stored_once(
