@@ -201,6 +201,8 @@ def next_rev(conn: Connection) -> int:
 def next_revs(conn: Connection, n: int) -> list[int]:
     """``n`` consecutive change numbers taken at once (``next_rev``'s, for the rows one
     write makes together: a push's permits, services/ingest_save.py)."""
+    if n < 1:  # a count of none or less would hand out nothing or move the counter back
+        raise ValueError(f"next_revs needs a count of at least 1, got {n}")
     row = conn.execute(_NEXT_REVS, {"n": n}).first()
     if row is None:
         conn.execute(counters.insert().values(name="rev", value=n, enterprise_id=None))

@@ -4,11 +4,12 @@ work linked to a pushed chain (``services/ingest.py`` decides what; this writes 
 
 The permits of one push are written together, after all their events: one change
 counter update for all of them (their revs consecutive, in the push's order), the new
-permits' rows in one insert and the others' in one update sent once with every row's
-values, each member table's new rows in one insert, the enterprise's conflicts
-re-checked once and the open hot work read once (docs/performance.md, wave 9: written
-permit by permit these were a fifth of a push's CPU, a batch holding about three
-permits)."""
+permits' rows in one insert and the others' in one update statement run with every
+row's values (executemany), each member table's new rows in one insert, the
+enterprise's conflicts re-checked once when a footprint changed and the open hot work
+read once (docs/performance.md, wave 9: written permit by permit these were a fifth of a
+push's CPU, a batch holding about three permits). Those two are dated with the last
+permit's arrival time (the push's permits arrive milliseconds apart)."""
 
 from __future__ import annotations
 

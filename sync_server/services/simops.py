@@ -34,7 +34,7 @@ from sync_server.i18n import gettext as _
 from sync_server.schema import permits, simops_conflicts
 from sync_server.security import Principal, Role
 from sync_server.services.tenancy import require_visible, scope_filter, visible_enterprises
-from sync_server.storage import now_iso, parse_iso
+from sync_server.storage import now_iso
 
 _CLOSED = sorted(
     {s.value for s in TERMINAL} | {s.value for s in HOT_WORK_TERMINAL} | {HotWorkStatus.EXPIRED}
@@ -124,15 +124,6 @@ def refresh(conn: Connection, enterprise_id: str, now: datetime) -> None:
                 for c in found
             ],
         )
-
-
-def after_save(
-    conn: Connection, enterprise_id: str, existing: Any, footprint: Any, now: str
-) -> None:
-    """After a permit's row is written: the enterprise's conflicts change only when a
-    footprint does (``existing``: the row before, or None)."""
-    if footprint != (existing.footprint if existing is not None else None):
-        refresh(conn, enterprise_id, parse_iso(now))
 
 
 def _types(conn: Connection, rows: Sequence[Any]) -> dict[tuple[str, str], str]:

@@ -286,3 +286,24 @@ def test_a_push_that_postgresql_ends_in_a_deadlock_is_redone_and_stored_once(
             sa.select(events.c.event_id).where(events.c.permit_id.in_(["P-D3", "P-D4"]))
         ).all()
     assert left == []  # the push's one transaction rolled back: none of the batch stored
+
+
+def test_next_revs_hands_out_a_block_that_follows_the_last_and_refuses_no_count(
+    app: Any,
+) -> None:
+    """A push's permits take their revisions in one counter update (services/
+    ingest_save.py): consecutive, after every one handed out before, before every one
+    after; a count under one would hand out nothing or move the counter back."""
+    from sync_server.storage import next_rev, next_revs
+
+    engine = app.state.engine
+    with engine.begin() as conn:
+        first = next_rev(conn)
+        block = next_revs(conn, 3)
+        after = next_rev(conn)
+        for bad in (0, -2):
+            with pytest.raises(ValueError, match="at least 1"):
+                next_revs(conn, bad)
+        assert next_rev(conn) == after + 1  # the refusals moved nothing
+    assert block == [first + 1, first + 2, first + 3]
+    assert after == first + 4
