@@ -28,6 +28,7 @@ from sync_server import domain
 from sync_server.i18n import gettext as _
 from sync_server.schema import findings, permits
 from sync_server.services import chains, permit_findings, permit_members
+from sync_server.services.simops import CLOSED_STATUSES
 
 LINK_MISMATCH = "HOT_WORK_LINK_MISMATCH"
 
@@ -141,10 +142,14 @@ def with_link_check(
     return dataclasses.replace(summary, evidence=[*summary.evidence, *found])
 
 
-# Built once: every confined-space push runs it (docs/performance.md, wave 8).
+# Built once: every confined-space push runs it (docs/performance.md, wave 8). A closed
+# hot job's row keeps no footprint, but as JSON null, which ``IS NOT NULL`` lets by: its
+# status is what leaves it out, or every push would read the enterprise's whole history
+# of hot work.
 _OPEN_HOT_WORK = sa.select(permits.c.permit_id, permits.c.footprint).where(
     permits.c.enterprise_id == sa.bindparam("enterprise_id"),
     permits.c.permit_type == domain.HOT_WORK,
+    permits.c.status.not_in(CLOSED_STATUSES),
     permits.c.footprint.is_not(None),
 )
 

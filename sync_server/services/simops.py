@@ -36,7 +36,8 @@ from sync_server.security import Principal, Role
 from sync_server.services.tenancy import require_visible, scope_filter, visible_enterprises
 from sync_server.storage import now_iso
 
-_CLOSED = sorted(
+# The statuses of a permit that takes part in no conflict (its row keeps no footprint).
+CLOSED_STATUSES = sorted(
     {s.value for s in TERMINAL} | {s.value for s in HOT_WORK_TERMINAL} | {HotWorkStatus.EXPIRED}
 )
 
@@ -97,7 +98,7 @@ def refresh(conn: Connection, enterprise_id: str, now: datetime) -> None:
         sa.select(permits.c.footprint).where(
             permits.c.enterprise_id == enterprise_id,
             permits.c.footprint.is_not(None),
-            permits.c.status.not_in(_CLOSED),
+            permits.c.status.not_in(CLOSED_STATUSES),
         )
     )
     kept = [r.footprint for r in rows if r.footprint]

@@ -345,3 +345,26 @@ def test_a_year_without_a_holiday_calendar_stays_raised_on_the_server(world: Wor
     (finding,) = trace(world, "HW-9")["findings"]
     assert finding["code"] == "HOT_WORK_CALENDAR_MISSING"
     assert "2099" in finding["facts"]["message"]
+
+
+def test_a_closed_hot_job_is_not_read_again_by_each_confined_space_push(
+    world: World, app: Any
+) -> None:
+    """Each confined-space push looks for the open hot work linked to it
+    (services/hot_work_links.py): a hot job once closed keeps no link and is never
+    re-checked, so its row is left in the database, not read and dropped in Python on
+    every push for the rest of the enterprise's history."""
+    import sqlalchemy as sa
+
+    from sync_server.services import hot_work_links
+
+    tab = enroll_tablet(world.client, world.h("a-admin"))
+    push(world, tab, bodies(closed_job(tab.device_key)))
+    assert trace(world, "HW-1")["permit"]["status"] == "closed"
+    with app.state.engine.connect() as conn:
+        rows = conn.execute(hot_work_links._OPEN_HOT_WORK, {"enterprise_id": "ent-a"}).all()
+        stored = conn.execute(
+            sa.text("SELECT count(*) FROM permits WHERE permit_id = 'HW-1'")
+        ).scalar()
+    assert stored == 1
+    assert rows == []
