@@ -1,4 +1,4 @@
-"""The permit as a PDF in the 作业证 layout (有限空间作业审批表), in Chinese.
+"""The permit as a PDF in the 作业票 layout (有限空间作业审批表), in Chinese.
 
 The text is real text in an embedded CJK TrueType font (WenQuanYi Micro Hei), so the
 record can be searched and copied and ``pdftotext`` reads it back; a missing font is a
@@ -132,8 +132,8 @@ def render(
 
     space = view["space"]
     story: list[Any] = [
-        p("有限空间作业审批表（作业证）", title),
-        p(f"作业证编号：{permit['permit_id']}    状态：{view['status_label']}", body),
+        p("有限空间作业审批表（作业票）", title),
+        p(f"作业票编号：{permit['permit_id']}    状态：{view['status_label']}", body),
         Spacer(1, 4 * mm),
     ]
     basics = [
@@ -366,21 +366,21 @@ def render(
     story.append(table(ev_rows, [0.06, 0.15, 0.15, 0.17, 0.33, 0.14]))
 
     footer = (
-        f"作业证 {permit['permit_id']} · 导出人 {generated_by} · "
+        f"作业票 {permit['permit_id']} · 导出人 {generated_by} · "
         f"导出时间 {local_time(now)}（北京时间）"
     )
 
     return build_document(
         story,
         footer,
-        title=f"有限空间作业证 {permit['permit_id']}",
+        title=f"有限空间作业票 {permit['permit_id']}",
         subject="有限空间作业审批表",
     )
 
 
 def build_document(story: list[Any], footer: str, *, title: str, subject: str) -> bytes:
     """A4 pages of ``story`` with ``footer`` and the page number at the foot of each
-    (the 作业证 and the 动火安全作业票 alike)."""
+    (the 有限空间作业票 and the 动火安全作业票 alike)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate

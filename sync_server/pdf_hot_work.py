@@ -1,6 +1,6 @@
 """The hot-work permit as a PDF in the layout of GB 30871-2022 Table A.1 (动火安全作业票),
 in Chinese, with the same embedded CJK font, verification block and event hashes as the
-confined-space 作业证 (``sync_server.pdf``)."""
+confined-space 作业票 (``sync_server.pdf``)."""
 
 from __future__ import annotations
 

@@ -76,7 +76,7 @@ def export(
 def export_pdf(
     permit_id: str, conn: Conn, who: BearerOrSession, enterprise_id: EnterpriseChoice = None
 ) -> Response:
-    """The permit as a PDF in the 作业证 layout, in Chinese (有限空间, 监护人, 气体检测,
+    """The permit as a PDF in the 作业票 layout, in Chinese (有限空间, 监护人, 气体检测,
     readings, alarms, the chain verification and every event with its hash). A bearer
     token or the web pages' session cookie. 503 ``PDF_FONT_MISSING`` when the server has
     no CJK font to embed."""

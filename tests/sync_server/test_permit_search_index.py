@@ -206,7 +206,7 @@ def test_total_stops_counting_at_the_cap(
     assert "more than 2 permits found" in html and "page=2" in html
     assert "Page 1<" in html.replace("</span>", "<")
     last = w.client.get("/web/permits?size=5&page=2&lang=zh_CN", headers=cookie).text
-    assert "找到超过 2 张作业证" in last and "page=3" not in last and "page=1" in last
+    assert "找到超过 2 张作业票" in last and "page=3" not in last and "page=1" in last
     assert last.count('href="/web/permits/') == 5
     csv_rows = w.client.get("/web/permits.csv", headers=cookie).text.strip().splitlines()
     assert len(csv_rows) == 1 + 10

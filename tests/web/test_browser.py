@@ -47,12 +47,12 @@ def test_reviewer_traces_the_alarm_and_downloads_the_pdf(
     page.screenshot(path=str(SCREENSHOTS / "01-dashboard.png"), full_page=True)
 
     # Search: permits with an alarm, in the first enterprise.
-    page.get_by_role("link", name="作业证", exact=True).click()
+    page.get_by_role("link", name="作业票", exact=True).click()
     page.get_by_label("企业").select_option("ent-a")
     page.get_by_label("异常").select_option("ALARM_RAISED")
     page.get_by_role("button", name="查询").click()
     page.wait_for_url(re.compile(r".*anomaly=ALARM_RAISED.*"))
-    assert "找到 1 张作业证" in page.locator("#result-count").inner_text()
+    assert "找到 1 张作业票" in page.locator("#result-count").inner_text()
     page.screenshot(path=str(SCREENSHOTS / "02-search.png"), full_page=True)
 
     # The trace: who was inside when the alarm went off, and what the gas did.
@@ -88,7 +88,7 @@ def test_reviewer_traces_the_alarm_and_downloads_the_pdf(
     ).stdout
     for field in (
         "有限空间作业审批表",
-        "作业证编号：A-2026-0003",
+        "作业票编号：A-2026-0003",
         "有限空间",
         "1号糖蜜罐",
         "监护人",

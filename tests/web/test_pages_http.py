@@ -244,7 +244,7 @@ def test_csv_exports_match_the_search(bureau: httpx.Client) -> None:
 
 def test_english_on_request_and_remembered(bureau: httpx.Client) -> None:
     r = bureau.get("/web/permits?status=closed&lang=en")
-    assert "Permit search" in r.text and "作业证查询" not in r.text
+    assert "Permit search" in r.text and "作业票查询" not in r.text
     # The switch back keeps the page's filters.
     assert 'href="?status=closed&amp;lang=zh_CN"' in r.text
     assert "Permit search" in bureau.get("/web/permits").text  # the cookie keeps it
@@ -257,7 +257,7 @@ def test_english_on_request_and_remembered(bureau: httpx.Client) -> None:
     ):
         r = bureau.get(path)
         assert r.status_code == 200 and text in r.text, path
-    assert "作业证查询" in bureau.get("/web/permits?lang=zh_CN").text
+    assert "作业票查询" in bureau.get("/web/permits?lang=zh_CN").text
 
 
 def test_bad_search_input_names_the_field(bureau: httpx.Client) -> None:

@@ -31,7 +31,7 @@ def test_pages_and_exports_on_postgresql(pg_cluster: PgCluster | None, tmp_path:
         assert 'id="tile-alarms">2<' in dash.text
         assert 'id="tile-open">9<' in dash.text
         found = client.get("/web/permits?anomaly=ALARM_RAISED&date_from=2000-01-01")
-        assert "找到 2 张作业证" in found.text
+        assert "找到 2 张作业票" in found.text
         trace = client.get("/web/permits/B-2026-0003")
         assert trace.status_code == 200 and "校验通过" in trace.text
         pdf = client.get("/api/v1/permits/B-2026-0003/export.pdf")
