@@ -155,7 +155,7 @@ def test_hazards_and_notes_stay_with_their_enterprise_permit(
     )
     assert r.status_code == 201, r.text
     # The bureau's note on the shared id: which enterprise's permit, then B's.
-    note = {"object_kind": "permit", "object_id": SAME, "text": "复核 B 的作业证"}
+    note = {"object_kind": "permit", "object_id": SAME, "text": "复核 B 的作业票"}
     r = c.post("/api/v1/notes", json=note, headers=world.h("bureau"))
     assert r.status_code == 409 and r.json()["error"]["code"] == "PERMIT_ID_AMBIGUOUS"
     r = c.post("/api/v1/notes", json={**note, "enterprise_id": "ent-b"}, headers=world.h("bureau"))
@@ -168,7 +168,7 @@ def test_hazards_and_notes_stay_with_their_enterprise_permit(
     for key, trace in (("a", a), ("b", b)):
         (auto,) = [h for h in trace["hazards"] if h["source"] == "automatic"]
         assert auto["enterprise_id"] == f"ent-{key}"
-    assert a["notes"] == [] and [n["text"] for n in b["notes"]] == ["复核 B 的作业证"]
+    assert a["notes"] == [] and [n["text"] for n in b["notes"]] == ["复核 B 的作业票"]
     # B cannot hang a hazard on A's permit by naming the shared id: it is B's own then.
     r = c.post(
         "/api/v1/hazards",
@@ -471,12 +471,23 @@ def test_the_event_key_migration_lets_two_enterprises_share_an_id_and_goes_back(
             assert [r[0] for r in kept] == ["ent-a", "ent-b"]
         with engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
-        # Down is refused while two enterprises share the id (checked on PostgreSQL,
-        # whose DDL is transactional: SQLite's refused rebuild leaves alembic's copy
-        # table behind); once not, down and up.
-        if engine.dialect.name == "postgresql":
-            with pytest.raises(sa.exc.IntegrityError):
-                migrate(engine, "0011", down=True)
+        # Down is refused while two enterprises share the id, naming it, before
+        # anything is altered: still at 0012, both rows kept, no copy table left (on
+        # SQLite a rebuild the database refused halfway used to leave one); once not
+        # shared, down and up.
+        from sync_server.errors import Conflict
+
+        with pytest.raises(Conflict) as refused:
+            migrate(engine, "0011", down=True)
+        assert refused.value.code == "DOWNGRADE_REFUSED"
+        assert "e-shared" in refused.value.message and refused.value.field == "events.event_id"
+        assert not [t for t in sa.inspect(engine).get_table_names() if "alembic_tmp" in t]
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == (
+                "0012"
+            )
+            assert conn.execute(sa.select(sa.func.count()).select_from(events)).scalar() == 2
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
         with engine.begin() as conn:
             conn.execute(events.delete().where(events.c.enterprise_id == "ent-b"))
         migrate(engine, "0011", down=True)

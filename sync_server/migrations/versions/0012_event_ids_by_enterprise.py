@@ -12,11 +12,20 @@ EVENT_ID_REUSED to a tablet that had never seen it. Now each enterprise's ids ar
 own; rows are kept as they are (an id unique on the server is unique per enterprise).
 
 SQLite rebuilds the table (``batch_alter_table``); PostgreSQL alters it in place.
+
+Down is refused, before anything is altered, while two enterprises hold one event id:
+there is no key of the id alone to go back to. The check comes first because SQLite's
+DDL is not run in a transaction by alembic: a rebuild the database refused halfway left
+alembic's copy table (``_alembic_tmp_events``) behind.
 """
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
+
+from sync_server.errors import Conflict
+from sync_server.i18n import gettext as _
 
 revision: str = "0012"
 down_revision: str | Sequence[str] | None = "0011"
@@ -35,6 +44,25 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Refused by the database when two enterprises hold one id: no global key to go
-    # back to.
+    shared = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT event_id, COUNT(*) FROM events GROUP BY event_id"
+                " HAVING COUNT(*) > 1 ORDER BY event_id LIMIT 1"
+            )
+        )
+        .first()
+    )
+    if shared is not None:
+        raise Conflict(
+            _(
+                "cannot go below migration 0012: event id {event_id} is held by {n} "
+                "enterprises, and before 0012 an event id was unique on the whole "
+                "server; remove or re-key those events first"
+            ).format(event_id=shared[0], n=shared[1]),
+            code="DOWNGRADE_REFUSED",
+            field="events.event_id",
+            extra={"event_id": shared[0], "enterprises": shared[1]},
+        )
     _primary_key(["event_id"])
