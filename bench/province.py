@@ -61,8 +61,10 @@ from tablet_app.sync_client import BATCH_SIZE
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = BATCH_SIZE  # the tablet's own batches
 FLOOR_SAMPLE = 20_000
-# The server's workers (``cspermit server run --workers``): one a core.
-WORKERS = int(os.environ.get("CSPERMIT_PROVINCE_WORKERS", os.cpu_count() or 2))
+# The server's workers (``cspermit server run --workers``): one a core and one more, which
+# runs while the others wait on PostgreSQL (a commit's flush, the change counter's lock):
+# with one a core the two cores idled ~6 % of the catch-up (docs/performance.md, wave 10).
+WORKERS = int(os.environ.get("CSPERMIT_PROVINCE_WORKERS", (os.cpu_count() or 2) + 1))
 PROGRESS_S = 30.0
 
 

@@ -39,7 +39,10 @@ def run(
         "--workers",
         min=1,
         max=64,
-        help="server processes sharing the port; they share nothing but the database",
+        help=(
+            "server processes sharing the port; they share nothing but the database "
+            "(one a core and one more fills the waits on it: docs/server.md)"
+        ),
     ),
 ) -> None:
     """Serve the API (migrating the database first). OpenAPI docs at /docs."""
