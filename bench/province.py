@@ -9,8 +9,9 @@ alarms and workers are killed and restarted.
 * A fraction of the tablets run a live job (set up and entered a few minutes ago);
   during the storm each records an H2S alarm with the core at a random moment and the
   time from recording to ``GET /api/v1/permits/{id}`` showing it is measured.
-* ``cspermit server run --workers 2`` serves on loopback; a worker is killed with
-  SIGKILL twice during the storm (uvicorn's supervisor starts another).
+* ``cspermit server run --workers N`` (one a core and one more) serves on loopback; a
+  worker is killed with SIGKILL twice during the storm (uvicorn's supervisor starts
+  another).
 * Every event sent, acknowledged (accepted or duplicate) and stored (read from the
   database afterwards) is counted: lost = sent but not stored, duplicated = stored rows
   over distinct events sent.

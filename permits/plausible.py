@@ -46,7 +46,7 @@ def _implausible(value: Any) -> bool:
     if isinstance(value, date):  # datetime is a date too
         try:
             return not plausible(value)
-        except OverflowError:  # year 9999 in a far-east offset: past datetime.max in UTC
+        except OverflowError:  # year 9999 in a far-west offset: past datetime.max in UTC
             return True
     if isinstance(value, (tuple, list)):
         return any(_implausible(v) for v in value)

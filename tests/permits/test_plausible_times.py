@@ -65,16 +65,17 @@ def test_any_aware_time_is_either_in_range_or_refused(at: datetime) -> None:
 
 
 def test_a_readings_chunk_from_year_9999_is_refused_before_its_order_is_compared() -> None:
-    """start and end in year 9999 at +14:00 have no UTC form: the range check refuses
-    them before the chunk's own end-after-start check would compare them."""
+    """start and end at the end of year 9999 at -12:00 (past datetime.max in UTC), end
+    before start: the range check refuses start, naming it, and the chunk's own
+    end-after-start check never compares them."""
     raw = first_event()
     raw.update(
         type="readings_chunk_recorded",
         payload={
             "sha256": "0" * 64,
             "detector_serial": "GASL-1",
-            "start": "9999-12-31T23:59:58+14:00",
-            "end": "9999-12-31T23:59:59+14:00",
+            "start": "9999-12-31T23:59:59-12:00",
+            "end": "9999-12-31T23:59:58-12:00",
             "channels": ["O2"],
             "values": 1,
         },
