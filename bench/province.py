@@ -96,13 +96,19 @@ class Tablet:
     live: Any = None  # the core's writer of a live job, or None
     acked: set[str] = field(default_factory=set)
 
-    def backlog(self) -> list[dict[str, Any]]:
+    def backlog(self) -> list[Any]:
+        """The backlog as the tablet's store holds it: each event's JSON text and the
+        fields a push orders by (``EncodedEvent``), sent as stored. (marshal, not JSON, for
+        the file: the generator shares the server's two cores, docs/performance.md.)"""
+        from tablet_app.sync_client import EncodedEvent
+
         assert self.backlog_file is not None, "build_backlogs first"
-        # marshal, not JSON: the events are plain JSON values, and the generator shares
-        # the server's two cores (json.loads was a fifth of its CPU, profiled; marshal
-        # reads the same events in a third of the time). The tablet sends JSON as ever.
-        events: list[dict[str, Any]] = marshal.loads(self.backlog_file.read_bytes())
-        return events
+        rows = marshal.loads(self.backlog_file.read_bytes())
+        return [EncodedEvent(*row) for row in rows]
+
+
+def _event_id(event: Any) -> str:
+    return str(event.event_id if hasattr(event, "event_id") else event["event_id"])
 
 
 def _uscc(first17: str, check: Any) -> str:
@@ -183,6 +189,7 @@ def _write_backlog(
     Returns the count and the event ids."""
     from bench.histories import job
     from permits.integrity import DeviceKey
+    from tablet_app.store import stored_text
 
     key = DeviceKey.from_private_b64(device_id, private_b64)
     rng = random.Random(f"province-{index}")
@@ -198,7 +205,12 @@ def _write_backlog(
             alarm=rng.random() < 0.2,
             enterprise_id=enterprise_id,
         )
-    path.write_bytes(marshal.dumps(events))
+    # As the tablet's store keeps them (``Store.unacked_encoded``): the text and the
+    # fields the push orders by.
+    rows = [
+        (e["event_id"], e["permit_id"], e["type"], e["occurred_at"], stored_text(e)) for e in events
+    ]
+    path.write_bytes(marshal.dumps(rows))
     ids = [event["event_id"] for event in events]
     return len(ids), ids
 
@@ -234,12 +246,12 @@ def build_backlogs(tablets: list[Tablet], size: Size, where: Path) -> int:
     return total
 
 
-async def _push(client: Any, tab: Tablet, events: list[dict[str, Any]], until: float) -> None:
+async def _push(client: Any, tab: Tablet, events: list[Any], until: float) -> None:
     """Push until every event is acknowledged: a client that gives up (a worker killed
     under it, retries used up) is started again, as the tablet's background sync is."""
     from tablet_app.sync_client import ServerUnavailable
 
-    pending = [e for e in events if e["event_id"] not in tab.acked]
+    pending = [e for e in events if _event_id(e) not in tab.acked]
     while pending and time.monotonic() < until:
         try:
             outcome = await client.push_events(pending)
@@ -247,7 +259,7 @@ async def _push(client: Any, tab: Tablet, events: list[dict[str, Any]], until: f
             await asyncio.sleep(0.5)
             continue
         tab.acked.update(outcome.acknowledged_ids)
-        pending = [e for e in pending if e["event_id"] not in tab.acked]
+        pending = [e for e in pending if _event_id(e) not in tab.acked]
 
 
 async def _live(
@@ -459,7 +471,7 @@ def floor_rates(tablets: list[Tablet], tmp: Path) -> tuple[float, float, float]:
         if len(flat) >= FLOOR_SAMPLE:
             break
         public = verify_key_from(t.key.public_b64())
-        backlog = t.backlog()
+        backlog = [json.loads(e.text) for e in t.backlog()]
         flat += backlog
         parsed += [(parse_event(e), public) for e in backlog]
     t0 = time.perf_counter()

@@ -28,12 +28,19 @@ from sqlite_utils import Database
 
 from permits.events import EventType
 from permits.urgency import URGENT_EVENT_TYPES as CORE_URGENT
+from tablet_app.sync_client import EncodedEvent
 
 # The first schema's reference tables; later ones are added by migrations.
 _M1_REFERENCE_KINDS = ("spaces", "people", "detectors", "profiles")
 # ``hazards``: the enterprise's hazard list as the server last sent it (home screen);
 # ``contractors`` and ``delegations``: what a person's snapshot carries (issue 14).
 REFERENCE_KINDS = (*_M1_REFERENCE_KINDS, "hazards", "contractors", "delegations")
+
+
+def stored_text(event: Mapping[str, Any]) -> str:
+    """An event's JSON text as the store keeps it (and a push sends it)."""
+    return json.dumps(dict(event), ensure_ascii=False, sort_keys=True, default=str)
+
 
 # Event types the server must see at once when online (docs/architecture.md, sync): the
 # bureau's dashboard shows live jobs. The rest syncs in the background. The core's
@@ -327,7 +334,7 @@ class Store:
             "type": str(event["type"]),
             "occurred_at": str(event["occurred_at"]),
             "hash": event.get("hash"),
-            "body": json.dumps(dict(event), ensure_ascii=False, sort_keys=True, default=str),
+            "body": stored_text(event),
             "urgent": 1 if str(event["type"]) in URGENT_EVENT_TYPES else 0,
             "stored_at": _now(),
         }
@@ -356,8 +363,14 @@ class Store:
         """Events the server has not acknowledged, each permit's in seq order (the
         server checks chain continuity); permits with an unsent entry, alarm or
         evacuation go first, so the bureau's live view is current."""
+        return [json.loads(e.text) for e in self.unacked_encoded(limit)]
+
+    def unacked_encoded(self, limit: int | None = None) -> list[EncodedEvent]:
+        """:meth:`unacked_events` as stored, for the push to send as they are (no decode
+        and encode again: ``tablet_app.sync_client.EncodedEvent``)."""
         sql = (
-            "SELECT body FROM events e WHERE acked_at IS NULL ORDER BY"
+            "SELECT event_id, permit_id, type, occurred_at, body FROM events e"
+            " WHERE acked_at IS NULL ORDER BY"
             " (SELECT MAX(urgent) FROM events u WHERE u.permit_id = e.permit_id"
             "  AND u.acked_at IS NULL) DESC, permit_id, seq"
         )
@@ -365,7 +378,7 @@ class Store:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [json.loads(r[0]) for r in self.db.execute(sql, params).fetchall()]
+        return [EncodedEvent(*row) for row in self.db.execute(sql, params).fetchall()]
 
     def count_unacked(self) -> dict[str, int]:
         events = self.db.execute("SELECT COUNT(*) FROM events WHERE acked_at IS NULL").fetchone()

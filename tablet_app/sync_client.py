@@ -30,6 +30,7 @@ from permits.urgency import BULK_LANE, LANE_HEADER, URGENT_LANE, is_urgent_event
 from tablet_app.i18n import gettext as _
 
 __all__ = [
+    "EncodedEvent",
     "Enrollment",
     "InsecureTransportError",
     "Progress",
@@ -79,6 +80,43 @@ class Progress:
     stage: str  # "events" | "chunks" | "attachments" | "reference"
     done: int
     total: int | None
+
+
+@dataclass(frozen=True)
+class EncodedEvent:
+    """An event as its JSON text, as the tablet's store keeps it, with the fields a push
+    orders its batches by. Pushed as it is: decoding each stored event only to encode it
+    again for the wire was most of a long backlog's CPU on the tablet (and in the province
+    bench's load generator, which shares the server's cores: docs/performance.md, wave 11).
+    ``text`` must be one JSON object; the server refuses a batch that is not JSON."""
+
+    event_id: str
+    permit_id: str
+    type: str
+    occurred_at: str
+    text: str
+
+
+def _permit_of(event: Mapping[str, Any] | EncodedEvent) -> str:
+    return event.permit_id if isinstance(event, EncodedEvent) else str(event.get("permit_id"))
+
+
+def _is_urgent(event: Mapping[str, Any] | EncodedEvent, now: datetime) -> bool:
+    if isinstance(event, EncodedEvent):
+        return is_urgent_event({"type": event.type, "occurred_at": event.occurred_at}, now)
+    return is_urgent_event(event, now)
+
+
+def _json_of(event: Mapping[str, Any] | EncodedEvent) -> str:
+    if isinstance(event, EncodedEvent):
+        return event.text
+    return json.dumps(dict(event), ensure_ascii=False)
+
+
+def batch_body(events: Iterable[Mapping[str, Any] | EncodedEvent]) -> bytes:
+    """The JSON body of a push: ``{"events": [...]}``, each encoded event's text as it is
+    (for mappings, what ``json.dumps({"events": [...]}, ensure_ascii=False)`` writes)."""
+    return ('{"events": [' + ", ".join(_json_of(e) for e in events) + "]}").encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -273,8 +311,10 @@ class SyncClient:
             raise _error_of(r)
         return dict(r.json())
 
-    async def push_events(self, events: Sequence[Mapping[str, Any]]) -> PushOutcome:
+    async def push_events(self, events: Sequence[Mapping[str, Any] | EncodedEvent]) -> PushOutcome:
         """Push events in chain order, in batches; one result per event, in input order.
+        An event is its JSON form (a mapping) or, as the store keeps it, an
+        :class:`EncodedEvent` sent as it is.
 
         Alarms first: the permits with an urgent event (``permits.urgency``: an alarm,
         evacuation, entry or exit recorded lately) are pushed before the rest, each
@@ -284,9 +324,9 @@ class SyncClient:
         total = len(events)
         self._report("events", 0, total)
         now = datetime.now(UTC)
-        urgent = {str(e.get("permit_id")) for e in events if is_urgent_event(e, now)}
-        first = [i for i, e in enumerate(events) if str(e.get("permit_id")) in urgent]
-        rest = [i for i, e in enumerate(events) if str(e.get("permit_id")) not in urgent]
+        urgent = {_permit_of(e) for e in events if _is_urgent(e, now)}
+        first = [i for i, e in enumerate(events) if _permit_of(e) in urgent]
+        rest = [i for i, e in enumerate(events) if _permit_of(e) not in urgent]
         batches = [
             (first[i : i + self.batch_size], True) for i in range(0, len(first), self.batch_size)
         ]
@@ -295,10 +335,9 @@ class SyncClient:
         ]
         done = 0
         for positions, urgent_lane in batches:
-            batch = [dict(events[i]) for i in positions]
             # Encoded once, not again on each try: a batch the server defers under load
             # is sent again and again (docs/performance.md, the full-size storm).
-            body = json.dumps({"events": batch}, ensure_ascii=False).encode("utf-8")
+            body = batch_body(events[i] for i in positions)
             # The lane said, so the server admits a backlog batch before reading it.
             lane = URGENT_LANE if urgent_lane else BULK_LANE
             headers = {"Content-Type": "application/json", LANE_HEADER: lane}

@@ -40,7 +40,7 @@ async def push_pending(store: Store, client: Any) -> dict[str, Any]:
     for digest in chunk_ids:
         if digest in uploaded:  # the server holds it (stored now or before)
             store.mark_chunk_acked(digest)
-    events = store.unacked_events()
+    events = store.unacked_encoded()
     if not events:
         return {
             "attachments": attachments,

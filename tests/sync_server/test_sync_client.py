@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from typing import Any
 
 import httpx
 import pytest
 
+from tablet_app.store import Store
 from tablet_app.sync_client import (
+    EncodedEvent,
     InsecureTransportError,
     Progress,
     ServerUnavailable,
     SyncClient,
     SyncClientError,
+    batch_body,
 )
 from tests.sync_server.chains import Tablet, drafted, filler
 from tests.sync_server.conftest import LEDGER_SPACE, World
@@ -75,6 +79,54 @@ def test_enroll_push_upload_pull_round_trip(world: World, app: Any) -> None:
     run(scenario())
     assert [p.done for p in seen if p.stage == "events"][:4] == [0, 2, 4, 5]
     assert any(p.stage == "chunks" and p.done == 3 for p in seen)
+
+
+def test_stored_events_are_pushed_as_the_store_holds_them(
+    world: World, app: Any, tmp_path: Any
+) -> None:
+    """The tablet pushes its store's JSON text as it is (``EncodedEvent``), not decoded
+    and encoded again: the server's answers are those a push of the same events as
+    mappings gets, and a batch of mappings is the bytes ``json.dumps`` writes."""
+    code = world.client.post("/api/v1/enrollments", json={}, headers=world.h("a-admin")).json()[
+        "code"
+    ]
+    store = Store(tmp_path / "tablet.db")
+
+    async def scenario() -> None:
+        tablet = Tablet()
+        async with SyncClient(
+            "http://localhost", transport=httpx.ASGITransport(app=app), batch_size=3
+        ) as client:
+            tablet.device_id = (await client.enroll(code, tablet.public_key_b64)).device_id
+            events = [tablet.event("SC-E", drafted("ent-a"))] + [
+                tablet.event("SC-E", filler(i)) for i in range(4)
+            ]
+            assert batch_body(events) == json.dumps({"events": events}, ensure_ascii=False).encode()
+            store.append_events(events)
+            stored = store.unacked_encoded()
+            assert all(isinstance(e, EncodedEvent) for e in stored)
+            assert [json.loads(e.text) for e in stored] == store.unacked_events() == events
+            outcome = await client.push_events(stored)
+            assert [r["status"] for r in outcome.results] == ["accepted"] * 5
+            assert outcome.acknowledged_ids == [e["event_id"] for e in events]
+            # Sent again as mappings: the server holds the same events.
+            again = await client.push_events(events)
+            assert [r["status"] for r in again.results] == ["duplicate"] * 5
+            chain = await client.pull_chain("SC-E")
+            assert [e["event_id"] for e in chain] == [e["event_id"] for e in events]
+            # A stored text that is not JSON (a damaged store) is refused whole by the
+            # server, an answer the client says, not a retry; nothing is stored.
+            late = tablet.event("SC-E", filler(9))
+            broken = EncodedEvent(
+                late["event_id"], "SC-E", late["type"], late["occurred_at"], '{"event_id": '
+            )
+            with pytest.raises(SyncClientError) as err:
+                await client.push_events([broken])
+            assert err.value.status is not None and 400 <= err.value.status < 500
+            assert [e["seq"] for e in await client.pull_chain("SC-E")] == [1, 2, 3, 4, 5]
+
+    run(scenario())
+    store.close()
 
 
 class FlakyTransport(httpx.AsyncBaseTransport):

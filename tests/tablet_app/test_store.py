@@ -210,6 +210,26 @@ def test_ack_is_final_and_only_acked_rows_are_purged(store: Store) -> None:
     assert [e["seq"] for e in store.events_for_permit("P1")] == [2]
 
 
+def test_unacked_events_as_stored_keep_the_order_and_the_text(store: Store) -> None:
+    """What a push sends as it is (``unacked_encoded``): the same events in the same
+    order (urgent permits first) as ``unacked_events``, each the stored JSON text with
+    the fields the push orders by."""
+    import json
+
+    other = _event("P0", 1, note="无锡 — 中文 kept as UTF-8")
+    a, b = _event("P1", 1), _event("P1", 2, "entrant_entered")
+    store.append_events([other, a, b])
+    encoded = store.unacked_encoded()
+    assert [json.loads(e.text) for e in encoded] == store.unacked_events() == [a, b, other]
+    assert [(e.event_id, e.permit_id, e.type, e.occurred_at) for e in encoded] == [
+        (x["event_id"], x["permit_id"], x["type"], x["occurred_at"]) for x in (a, b, other)
+    ]
+    assert "无锡" in encoded[2].text
+    assert [e.event_id for e in store.unacked_encoded(limit=1)] == [a["event_id"]]
+    store.mark_acked([a["event_id"], b["event_id"]], "accepted")
+    assert [e.event_id for e in store.unacked_encoded()] == [other["event_id"]]
+
+
 def test_chunks_are_content_addressed_and_kept_until_ack(store: Store) -> None:
     meta = dict(device_serial="GX-1", started_at="t0", ended_at="t1", n_values=60)
     assert store.put_chunk("h1", b"\x00\x01", **meta) is True
