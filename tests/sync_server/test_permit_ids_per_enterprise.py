@@ -496,3 +496,74 @@ def test_the_event_key_migration_lets_two_enterprises_share_an_id_and_goes_back(
             assert conn.execute(sa.select(sa.func.count()).select_from(events)).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_going_below_0006_is_refused_while_two_enterprises_share_a_permit_id(
+    empty_db: str,
+) -> None:
+    """Down from 0006 is refused, naming the id, before anything is altered: still at
+    0006, every row kept, no copy table left (on SQLite the database's refusal came
+    halfway through the rebuilds, after the member tables were re-keyed, and left
+    alembic's copy table behind); once the id is not shared, down and up."""
+    from sync_server.errors import Conflict
+    from sync_server.storage import make_engine, migrate
+
+    at = "2026-03-01T08:00:00.000000+00:00"
+    engine = make_engine(empty_db)
+    try:
+        migrate(engine, "0006")
+        meta = sa.MetaData()
+        permits = sa.Table("permits", meta, autoload_with=engine)
+        people = sa.Table("permit_people", meta, autoload_with=engine)
+        events = sa.Table("events", meta, autoload_with=engine)
+        row = {
+            "permit_id": "P-SHARED",
+            "status": "active",
+            "last_seq": 1,
+            "last_hash": "0" * 64,
+            "writer_device_id": "dev",
+            "first_at": at,
+            "last_at": at,
+            "people": ["p-1"],
+            "detectors": [],
+            "anomalies": [],
+            "has_anomaly": False,
+            "rev": 1,
+            "updated_at": at,
+        }
+        with engine.begin() as conn:
+            for n, ent in enumerate(("ent-a", "ent-b")):
+                conn.execute(permits.insert(), [{**row, "enterprise_id": ent}])
+                member = {"permit_id": "P-SHARED", "person_id": "p-1", "first_at": at}
+                conn.execute(people.insert(), [{**member, "enterprise_id": ent}])
+                ev = {**_event_row("P-SHARED", at), "event_id": f"e-{n}", "enterprise_id": ent}
+                conn.execute(events.insert(), [ev])
+
+        def counts() -> list[int]:
+            with engine.connect() as conn:
+                return [
+                    conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                    for t in (permits, people, events)
+                ]
+
+        with pytest.raises(Conflict) as refused:
+            migrate(engine, "0005", down=True)
+        assert refused.value.code == "DOWNGRADE_REFUSED"
+        assert refused.value.field == "permits.permit_id"
+        assert "P-SHARED" in refused.value.message and "2" in refused.value.message
+        assert not [t for t in sa.inspect(engine).get_table_names() if "alembic_tmp" in t]
+        with engine.connect() as conn:
+            version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        assert version == "0006"
+        assert counts() == [2, 2, 2]
+        # The keys are still 0006's: the second enterprise's rows are where they were.
+        pk = sa.inspect(engine).get_pk_constraint("permit_people")["constrained_columns"]
+        assert pk == ["enterprise_id", "permit_id", "person_id"]
+        with engine.begin() as conn:
+            for t in (events, people, permits):
+                conn.execute(t.delete().where(t.c.enterprise_id == "ent-b"))
+        migrate(engine, "0005", down=True)
+        assert counts() == [1, 1, 1]
+        migrate(engine)
+    finally:
+        engine.dispose()

@@ -13,11 +13,20 @@ they are (every stored id was unique server-wide, so it is unique per enterprise
 A plain index on ``permits.permit_id`` serves the bureau's look-up by id alone.
 
 SQLite rebuilds each table (``batch_alter_table``); PostgreSQL alters it in place.
+
+Down is refused, before anything is altered, while two enterprises hold one permit id:
+there is no key of the id alone to go back to. The check comes first, as in 0012:
+SQLite's DDL is not run in a transaction by alembic, and a rebuild the database refused
+halfway left alembic's copy table behind and the tables before it already altered.
 """
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
+
+from sync_server.errors import Conflict
+from sync_server.i18n import gettext as _
 
 revision: str = "0006"
 down_revision: str | Sequence[str] | None = "0005"
@@ -57,9 +66,39 @@ def upgrade() -> None:
             batch.create_unique_constraint(_uq(table, new), new)
 
 
+def _shared_permit_id() -> tuple[str, int] | None:
+    """A permit id two or more enterprises hold in any table this revision re-keys
+    (the first by id), and how many: each would break a key of the id alone."""
+    held = " UNION ".join(
+        f"SELECT enterprise_id, permit_id FROM {table}"
+        for table in ("permits", *_MEMBERS, *_UNIQUES)
+    )
+    row = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                f"SELECT permit_id, COUNT(*) FROM ({held}) AS held GROUP BY permit_id"
+                " HAVING COUNT(*) > 1 ORDER BY permit_id LIMIT 1"
+            )
+        )
+        .first()
+    )
+    return None if row is None else (str(row[0]), int(row[1]))
+
+
 def downgrade() -> None:
-    # Refused by the database when two enterprises hold one id: there is no global key
-    # for them to go back to.
+    shared = _shared_permit_id()
+    if shared is not None:
+        raise Conflict(
+            _(
+                "cannot go below migration 0006: permit id {permit_id} is held by {n} "
+                "enterprises, and before 0006 a permit id was unique on the whole "
+                "server; remove or re-key those permits first"
+            ).format(permit_id=shared[0], n=shared[1]),
+            code="DOWNGRADE_REFUSED",
+            field="permits.permit_id",
+            extra={"permit_id": shared[0], "enterprises": shared[1]},
+        )
     for table, (old, new) in _UNIQUES.items():
         with op.batch_alter_table(table) as batch:
             batch.drop_constraint(_uq(table, new), type_="unique")
