@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,16 +24,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-# A PostgreSQL connection back from the pool is pinged before use only when it sat idle
-# longer than this: a stale one (the database restarted, a proxy cut an idle link) is
-# met after a quiet spell, and a ping at every checkout was a round trip and ~3 % of a
-# busy worker's CPU in the province storm (docs/performance.md, wave 11). A connection
-# that breaks within the window fails its request as a disconnect, SQLAlchemy drops the
-# pool's connections, and the tablet sends the push again (a 5xx is retried).
-PING_IDLE_S = 10.0
-
-
-def make_engine(url: str, *, ping_idle_s: float = PING_IDLE_S) -> Engine:
+def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
@@ -53,24 +43,7 @@ def make_engine(url: str, *, ping_idle_s: float = PING_IDLE_S) -> Engine:
             cur.close()
 
         return engine
-    engine = sa.create_engine(url)
-
-    @sa.event.listens_for(engine, "checkin")
-    def _idle_since(_dbapi_conn: Any, record: Any) -> None:
-        record.info["idle_since"] = time.monotonic()
-
-    @sa.event.listens_for(engine, "checkout")
-    def _ping_after_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
-        since = record.info.get("idle_since")
-        if since is None or time.monotonic() - since < ping_idle_s:
-            return  # new, or back in the pool just now
-        try:
-            engine.dialect.do_ping(dbapi_conn)
-        except engine.dialect.loaded_dbapi.Error as exc:
-            # The pool drops this one and checks out (or opens) another.
-            raise sa.exc.DisconnectionError(str(exc)) from exc
-
-    return engine
+    return sa.create_engine(url, pool_pre_ping=True)
 
 
 @contextmanager
