@@ -241,7 +241,8 @@ events = sa.Table(
     metadata,
     # Keyed by (enterprise_id, event_id): an enterprise's tablets mint its ids (0012).
     sa.Column("event_id", ID, nullable=False),
-    sa.Column("enterprise_id", ENT, nullable=False, index=True),
+    # No index of its own: the key below leads with it (migration 0013).
+    sa.Column("enterprise_id", ENT, nullable=False),
     sa.Column("permit_id", ID, nullable=False),
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("type", sa.String(48), nullable=False),

@@ -28,7 +28,7 @@ from sqlite_utils import Database
 
 from permits.events import EventType
 from permits.urgency import URGENT_EVENT_TYPES as CORE_URGENT
-from tablet_app.sync_client import EncodedEvent
+from tablet_app.encoded import EncodedEvent
 
 # The first schema's reference tables; later ones are added by migrations.
 _M1_REFERENCE_KINDS = ("spaces", "people", "detectors", "profiles")

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from permits.urgency import BULK_LANE, LANE_HEADER, URGENT_LANE, is_urgent_event
+from tablet_app.encoded import EncodedEvent
 from tablet_app.i18n import gettext as _
 
 __all__ = [
@@ -80,21 +81,6 @@ class Progress:
     stage: str  # "events" | "chunks" | "attachments" | "reference"
     done: int
     total: int | None
-
-
-@dataclass(frozen=True)
-class EncodedEvent:
-    """An event as its JSON text, as the tablet's store keeps it, with the fields a push
-    orders its batches by. Pushed as it is: decoding each stored event only to encode it
-    again for the wire was most of a long backlog's CPU on the tablet (and in the province
-    bench's load generator, which shares the server's cores: docs/performance.md, wave 11).
-    ``text`` must be one JSON object; the server refuses a batch that is not JSON."""
-
-    event_id: str
-    permit_id: str
-    type: str
-    occurred_at: str
-    text: str
 
 
 def _permit_of(event: Mapping[str, Any] | EncodedEvent) -> str:

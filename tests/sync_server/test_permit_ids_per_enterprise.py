@@ -477,6 +477,7 @@ def test_the_event_key_migration_lets_two_enterprises_share_an_id_and_goes_back(
         # shared, down and up.
         from sync_server.errors import Conflict
 
+        migrate(engine, "0012", down=True)  # 0013 goes down alone (an index)
         with pytest.raises(Conflict) as refused:
             migrate(engine, "0011", down=True)
         assert refused.value.code == "DOWNGRADE_REFUSED"
@@ -487,6 +488,8 @@ def test_the_event_key_migration_lets_two_enterprises_share_an_id_and_goes_back(
                 "0012"
             )
             assert conn.execute(sa.select(sa.func.count()).select_from(events)).scalar() == 2
+        migrate(engine)
+        with engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
         with engine.begin() as conn:
             conn.execute(events.delete().where(events.c.enterprise_id == "ent-b"))
@@ -565,5 +568,35 @@ def test_going_below_0006_is_refused_while_two_enterprises_share_a_permit_id(
         migrate(engine, "0005", down=True)
         assert counts() == [1, 1, 1]
         migrate(engine)
+    finally:
+        engine.dispose()
+
+
+def test_events_keep_no_index_on_the_enterprise_alone_and_the_migration_goes_back(
+    empty_db: str,
+) -> None:
+    """Migration 0013 drops ``events``' plain index on ``enterprise_id`` (the primary
+    key leads with it); the schema is then as declared, and down puts it back."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from sync_server.schema import metadata
+    from sync_server.storage import make_engine, migrate
+
+    def indexes() -> set[str]:
+        return {str(i["name"]) for i in sa.inspect(engine).get_indexes("events")}
+
+    engine = make_engine(empty_db)
+    try:
+        migrate(engine, "0012")
+        assert "ix_events_enterprise_id" in indexes()
+        migrate(engine)
+        assert "ix_events_enterprise_id" not in indexes()
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        migrate(engine, "0012", down=True)
+        assert "ix_events_enterprise_id" in indexes()
+        migrate(engine)
+        assert "ix_events_enterprise_id" not in indexes()
     finally:
         engine.dispose()
