@@ -103,8 +103,7 @@ class Tablet:
         from tablet_app.sync_client import EncodedEvent
 
         assert self.backlog_file is not None, "build_backlogs first"
-        rows = marshal.loads(self.backlog_file.read_bytes())
-        return [EncodedEvent(*row) for row in rows]
+        return list(map(EncodedEvent._make, marshal.loads(self.backlog_file.read_bytes())))
 
 
 def _event_id(event: Any) -> str:

@@ -378,7 +378,7 @@ class Store:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [EncodedEvent(*row) for row in self.db.execute(sql, params).fetchall()]
+        return list(map(EncodedEvent._make, self.db.execute(sql, params).fetchall()))
 
     def count_unacked(self) -> dict[str, int]:
         events = self.db.execute("SELECT COUNT(*) FROM events WHERE acked_at IS NULL").fetchone()
