@@ -42,6 +42,26 @@ def _event_row(permit_id: str, at: str) -> dict[str, Any]:
     }
 
 
+def _permit_row(permit_id: str, at: str) -> dict[str, Any]:
+    """A ``permits`` row's columns but its enterprise, as the migrations up to 0006 have
+    them (the migrations' tests)."""
+    return {
+        "permit_id": permit_id,
+        "status": "active",
+        "last_seq": 1,
+        "last_hash": "0" * 64,
+        "writer_device_id": "dev",
+        "first_at": at,
+        "last_at": at,
+        "people": ["p-1"],
+        "detectors": [],
+        "anomalies": [],
+        "has_anomaly": False,
+        "rev": 1,
+        "updated_at": at,
+    }
+
+
 @pytest.fixture
 def twins(world: World) -> dict[str, Tablet]:
     """Enterprise B pushes ``SAME`` first (space T-B), then enterprise A its own (T-A)."""
@@ -243,22 +263,7 @@ def test_the_migration_keeps_permits_and_lets_two_enterprises_share_an_id(
         old = sa.Table("permits", sa.MetaData(), autoload_with=engine)
         old_people = sa.Table("permit_people", sa.MetaData(), autoload_with=engine)
         at = "2026-03-01T08:00:00.000000+00:00"
-        row = {
-            "permit_id": "P-OLD",
-            "enterprise_id": "ent-a",
-            "status": "active",
-            "last_seq": 1,
-            "last_hash": "0" * 64,
-            "writer_device_id": "dev",
-            "first_at": at,
-            "last_at": at,
-            "people": ["p-1"],
-            "detectors": [],
-            "anomalies": [],
-            "has_anomaly": False,
-            "rev": 1,
-            "updated_at": at,
-        }
+        row = {**_permit_row("P-OLD", at), "enterprise_id": "ent-a"}
         member = {"permit_id": "P-OLD", "person_id": "p-1", "enterprise_id": "ent-a"}
         with engine.begin() as conn:
             conn.execute(old.insert(), [row])
@@ -519,21 +524,7 @@ def test_going_below_0006_is_refused_while_two_enterprises_share_a_permit_id(
         permits = sa.Table("permits", meta, autoload_with=engine)
         people = sa.Table("permit_people", meta, autoload_with=engine)
         events = sa.Table("events", meta, autoload_with=engine)
-        row = {
-            "permit_id": "P-SHARED",
-            "status": "active",
-            "last_seq": 1,
-            "last_hash": "0" * 64,
-            "writer_device_id": "dev",
-            "first_at": at,
-            "last_at": at,
-            "people": ["p-1"],
-            "detectors": [],
-            "anomalies": [],
-            "has_anomaly": False,
-            "rev": 1,
-            "updated_at": at,
-        }
+        row = _permit_row("P-SHARED", at)
         with engine.begin() as conn:
             for n, ent in enumerate(("ent-a", "ent-b")):
                 conn.execute(permits.insert(), [{**row, "enterprise_id": ent}])
