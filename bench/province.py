@@ -100,7 +100,7 @@ class Tablet:
         """The backlog as the tablet's store holds it: each event's JSON text and the
         fields a push orders by (``EncodedEvent``), sent as stored. (marshal, not JSON, for
         the file: the generator shares the server's two cores, docs/performance.md.)"""
-        from tablet_app.sync_client import EncodedEvent
+        from tablet_app.encoded import EncodedEvent
 
         assert self.backlog_file is not None, "build_backlogs first"
         return list(map(EncodedEvent._make, marshal.loads(self.backlog_file.read_bytes())))

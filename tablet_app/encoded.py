@@ -13,7 +13,7 @@ class EncodedEvent(NamedTuple):
     orders its batches by. Pushed as it is, not decoded and encoded again: in the
     province bench, whose tablets are this sync client, reading each event back into
     objects and encoding it for the wire were a third of the load generator's CPU
-    (profiled), and pushing the stored text took its CPU an event from 39–41 to 22–23 µs
+    (profiled), and pushing the stored text took its CPU an event from 39–41 to 22–24 µs
     (docs/performance.md, wave 11). ``text`` must be one JSON object; the server refuses
     a batch that is not JSON. A named tuple, made from a stored row by
     ``EncodedEvent._make`` (0.15 against a frozen dataclass's 0.59 µs: building them was

@@ -122,7 +122,7 @@ def test_stored_events_are_pushed_as_the_store_holds_them(
             )
             with pytest.raises(SyncClientError) as err:
                 await client.push_events([broken])
-            assert err.value.status is not None and 400 <= err.value.status < 500
+            assert (err.value.status, err.value.code) == (400, "MALFORMED_JSON")
             assert [e["seq"] for e in await client.pull_chain("SC-E")] == [1, 2, 3, 4, 5]
 
     run(scenario())
