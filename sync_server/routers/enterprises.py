@@ -116,11 +116,19 @@ def simops_conflicts(
 def patch_enterprise(
     enterprise_id: str, body: EnterprisePatch, conn: Conn, who: CurrentPrincipal
 ) -> EnterpriseOut:
+    """``details`` is a JSON merge patch (RFC 7396): the keys given replace theirs, null
+    removes one, the rest are kept (the drills and topic trainings among them)."""
     require_visible(conn, who, enterprise_id)
     require_role(who, Role.OPERATOR, Role.ENTERPRISE_ADMIN)
+    enterprise_service.lock(conn, enterprise_id)  # a page's save at once keeps both
     before = _out(enterprise_service.get(conn, enterprise_id))
-    ledger_yearly.check_details(body.details, enterprise_id)
-    enterprise_service.update(conn, enterprise_id, name=body.name, details=body.details)
+    details = (
+        None
+        if body.details is None
+        else enterprise_service.merged_details(before.details, body.details)
+    )
+    ledger_yearly.check_details(details, enterprise_id)
+    enterprise_service.update(conn, enterprise_id, name=body.name, details=details)
     after = _out(enterprise_service.get(conn, enterprise_id))
     audit.record(
         conn,

@@ -109,6 +109,23 @@ def lock(conn: Connection, enterprise_id: str) -> None:
     )
 
 
+def merged_details(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """A PATCH of the enterprise's details as a JSON merge patch (RFC 7396): a key given
+    replaces that key (an object is merged into the object it replaces; a list, such as
+    the drills, replaces the list), a key given as null is removed, a key left out is
+    kept. Replacing the whole record instead lost the yearly drills and trainings of a
+    PATCH that named only, say, the contact's phone."""
+    out = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged_details(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 def update(
     conn: Connection, enterprise_id: str, *, name: str | None, details: dict[str, Any] | None
 ) -> None:

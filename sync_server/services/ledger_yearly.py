@@ -78,9 +78,9 @@ def _records(conn: Connection, enterprise_id: str, kind: str) -> tuple[dict[str,
 
 
 def check_details(details: dict[str, Any] | None, enterprise_id: str) -> None:
-    """The enterprise's details as written whole (PATCH …/enterprises/{id}): the drills
-    and topic trainings in them must be records the core's models read, else 422 naming
-    the field; nothing is stored (the checks and the pages read these lists)."""
+    """The enterprise's details as a PATCH (…/enterprises/{id}) leaves them, merged: the
+    drills and topic trainings in them must be records the core's models read, else 422
+    naming the field; nothing is stored (the checks and the pages read these lists)."""
     for kind, key in _KEYS.items():
         if details is None or key not in details:
             continue
