@@ -323,11 +323,33 @@ class SyncClient:
         for positions, urgent_lane in batches:
             # Encoded once, not again on each try: a batch the server defers under load
             # is sent again and again (docs/performance.md, the full-size storm).
-            body = batch_body(events[i] for i in positions)
             # The lane said, so the server admits a backlog batch before reading it.
             lane = URGENT_LANE if urgent_lane else BULK_LANE
             headers = {"Content-Type": "application/json", LANE_HEADER: lane}
-            r = await self._request("POST", "/api/v1/sync/events", content=body, headers=headers)
+            try:
+                r = await self._request(
+                    "POST",
+                    "/api/v1/sync/events",
+                    content=batch_body(events[i] for i in positions),
+                    headers=headers,
+                )
+            except SyncClientError as exc:
+                # A stored text that is not JSON (a damaged row) makes the server refuse
+                # its whole batch: looked for only then, it is answered here and the
+                # rest of the batch is sent again, so one bad row holds back no other.
+                damaged = [i for i in positions if not _is_json_object(events[i])]
+                if exc.code != "MALFORMED_JSON" or not damaged:
+                    raise
+                outcome.results += [_damaged_result(i, events[i]) for i in damaged]
+                positions = [i for i in positions if i not in set(damaged)]
+                if not positions:
+                    continue
+                r = await self._request(
+                    "POST",
+                    "/api/v1/sync/events",
+                    content=batch_body(events[i] for i in positions),
+                    headers=headers,
+                )
             for result in r.json()["results"]:
                 result = dict(result)
                 result["index"] = positions[int(result["index"])]
@@ -424,6 +446,34 @@ class SyncClient:
         """The server's copy of a permit chain, to continue it after a signed handover."""
         r = await self._request("GET", f"/api/v1/sync/permits/{permit_id}/events")
         return list(r.json()["events"])
+
+
+def _is_json_object(event: Mapping[str, Any] | EncodedEvent) -> bool:
+    if not isinstance(event, EncodedEvent):
+        return True
+    try:
+        return isinstance(json.loads(event.text), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def _damaged_result(index: int, event: Mapping[str, Any] | EncodedEvent) -> dict[str, Any]:
+    """The answer for a stored event whose text is not JSON: rejected here, so it stays
+    on the tablet, unacknowledged, for a person to look at (its later events in the
+    chain are refused by the server as a gap)."""
+    assert isinstance(event, EncodedEvent)
+    return {
+        "index": index,
+        "event_id": event.event_id,
+        "permit_id": event.permit_id,
+        "seq": None,
+        "status": "rejected",
+        "code": "STORED_EVENT_DAMAGED",
+        "message": _(
+            "this event's stored record is damaged and cannot be sent; "
+            "keep the tablet and ask the safety manager to have it examined"
+        ),
+    }
 
 
 def _deferred(response: httpx.Response) -> bool:

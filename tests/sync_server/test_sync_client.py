@@ -114,16 +114,36 @@ def test_stored_events_are_pushed_as_the_store_holds_them(
             assert [r["status"] for r in again.results] == ["duplicate"] * 5
             chain = await client.pull_chain("SC-E")
             assert [e["event_id"] for e in chain] == [e["event_id"] for e in events]
-            # A stored text that is not JSON (a damaged store) is refused whole by the
-            # server, an answer the client says, not a retry; nothing is stored.
+            # A stored text that is not JSON (a damaged row) makes the server refuse the
+            # batch (400 MALFORMED_JSON): the client answers that row itself and sends
+            # the rest again, so another permit's events in the batch still get in; the
+            # damaged one is rejected with words, nothing of it stored.
             late = tablet.event("SC-E", filler(9))
             broken = EncodedEvent(
                 late["event_id"], "SC-E", late["type"], late["occurred_at"], '{"event_id": '
             )
-            with pytest.raises(SyncClientError) as err:
-                await client.push_events([broken])
-            assert (err.value.status, err.value.code) == (400, "MALFORMED_JSON")
+            other = [tablet.event("SC-F", drafted("ent-a"))]
+            mixed = await client.push_events([broken, *other])
+            assert [(r["status"], r.get("code")) for r in mixed.results] == [
+                ("rejected", "STORED_EVENT_DAMAGED"),
+                ("accepted", None),
+            ]
+            assert "damaged" in mixed.results[0]["message"]
+            assert mixed.acknowledged_ids == [other[0]["event_id"]]
+            alone = await client.push_events([broken])
+            assert [r["code"] for r in alone.results] == ["STORED_EVENT_DAMAGED"]
             assert [e["seq"] for e in await client.pull_chain("SC-E")] == [1, 2, 3, 4, 5]
+        # Any other refusal of a whole batch is still said, not swallowed: over the
+        # server's batch limit (500 events) is 413.
+        async with SyncClient(
+            "http://localhost",
+            transport=httpx.ASGITransport(app=app),
+            token=client.token,
+            batch_size=600,
+        ) as big:
+            with pytest.raises(SyncClientError) as err:
+                await big.push_events([tablet.event("SC-G", filler(i)) for i in range(600)])
+            assert (err.value.status, err.value.code) == (413, "BATCH_TOO_LARGE")
 
     run(scenario())
     store.close()
