@@ -224,25 +224,31 @@ def seed_reference(engine: Engine, passwords: Passwords) -> SeedResult:
 def _seed_ledger(conn: Any, today: date) -> None:
     from cspermit.demo.permit_history import demo_bump_tests, demo_certificates, demo_training
     from sync_server.security import Principal
-    from sync_server.services import ledger_edits
+    from sync_server.services import hazards as hazard_service
+    from sync_server.services import public_codes
+    from sync_server.services import reference as ref
     from sync_server.services.reference import Kind
 
-    # The seed writes as the operator would, through the one write path of the pages and
-    # the API (``ledger_edits.save``): each item's version names who wrote it, the audit
-    # log has the entry, a space gets the hazards its entry lacks and its QR's token.
+    # The seed writes as the operator would; each space's QR token is issued (audited)
+    # as a space saved through the pages or the API gets one. The items are written as
+    # first versions by no named hand, on purpose: such a version stands for the time
+    # before it too (ledger_history, "unattributed first"), so the demo's permit
+    # history, dated before the seed ran, is checked against this ledger. Written
+    # through ledger_edits.save, each would name the seed and the ledger would read as
+    # absent before it (tests/e2e/test_days_offline_ledger.py found that).
     seeder = Principal(Role.OPERATOR, "demo-seed", "demo-seed")
-
-    def put(enterprise_id: str, kind: Kind, item_id: str, data: dict[str, Any]) -> None:
-        ledger_edits.save(conn, seeder, enterprise_id, kind, item_id, data)
 
     roles = {"principal": ["principal", "approver", "work_leader"], "approver": ["approver"]}
     training = demo_training(today)
     for eid, spaces in DEMO_SPACES.items():
         for space in spaces:
-            put(eid, Kind.SPACE, space["id"], dict(space))
+            _, after = ref.upsert(conn, eid, Kind.SPACE, space["id"], dict(space))
+            hazard_service.file_ledger_gaps(conn, eid, space["id"], after)
+            public_codes.issue_first(conn, seeder, eid, space["id"])
         for i, (person_id, name, authority) in enumerate(DEMO_PEOPLE[eid]):
             person_roles = roles.get(authority, ["guardian"] if i == len(roles) else ["entrant"])
-            put(
+            ref.upsert(
+                conn,
                 eid,
                 Kind.PERSON,
                 person_id,
@@ -253,9 +259,12 @@ def _seed_ledger(conn: Any, today: date) -> None:
                     "training": [training],
                 },
             )
-            put(eid, Kind.TRAINING, f"{person_id}-cs", {"person_id": person_id, **training})
+            ref.upsert(
+                conn, eid, Kind.TRAINING, f"{person_id}-cs", {"person_id": person_id, **training}
+            )
         for det in DEMO_DETECTORS[eid]:
-            put(
+            ref.upsert(
+                conn,
                 eid,
                 Kind.DETECTOR,
                 det["serial"],
@@ -274,7 +283,8 @@ def _seed_ledger(conn: Any, today: date) -> None:
     # written delegation to the approver for the settling pit (MEM13 Art. 7): what the
     # tablet's roster and approval rules read (docs/rules.md, People, contractors and
     # spaces).
-    put(
+    ref.upsert(
+        conn,
         "ent-a",
         Kind.CONTRACTOR,
         "a-c-huaxin",
@@ -286,7 +296,8 @@ def _seed_ledger(conn: Any, today: date) -> None:
             "contract_valid_until": (today + timedelta(days=300)).isoformat(),
         },
     )
-    put(
+    ref.upsert(
+        conn,
         "ent-a",
         Kind.DELEGATION,
         "a-dlg-pit",
@@ -300,7 +311,7 @@ def _seed_ledger(conn: Any, today: date) -> None:
         },
     )
     (li_hot,) = demo_certificates(today)["a-p-li"]
-    put("ent-a", Kind.CERTIFICATE, "a-p-li-hot", {"person_id": "a-p-li", **li_hot})
+    ref.upsert(conn, "ent-a", Kind.CERTIFICATE, "a-p-li-hot", {"person_id": "a-p-li", **li_hot})
 
 
 async def push_history(application: object) -> list[str]:

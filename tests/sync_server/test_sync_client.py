@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tablet_app.i18n import gettext as tablet_gettext
 from tablet_app.store import Store
 from tablet_app.sync_client import (
     EncodedEvent,
@@ -128,7 +129,10 @@ def test_stored_events_are_pushed_as_the_store_holds_them(
                 ("rejected", "STORED_EVENT_DAMAGED"),
                 ("accepted", None),
             ]
-            assert "damaged" in mixed.results[0]["message"]
+            assert mixed.results[0]["message"] == tablet_gettext(
+                "this event's stored record is damaged and cannot be sent; "
+                "keep the tablet and ask the safety manager to have it examined"
+            )
             assert mixed.acknowledged_ids == [other[0]["event_id"]]
             alone = await client.push_events([broken])
             assert [r["code"] for r in alone.results] == ["STORED_EVENT_DAMAGED"]
