@@ -125,9 +125,8 @@ def patch_enterprise(
     details = (
         None
         if body.details is None
-        else enterprise_service.merged_details(before.details, body.details)
+        else ledger_yearly.patched_details(before.details, body.details, enterprise_id)
     )
-    ledger_yearly.check_details(details, enterprise_id)
     enterprise_service.update(conn, enterprise_id, name=body.name, details=details)
     after = _out(enterprise_service.get(conn, enterprise_id))
     audit.record(

@@ -77,6 +77,17 @@ def _records(conn: Connection, enterprise_id: str, kind: str) -> tuple[dict[str,
     return details, list(value) if isinstance(value, list) else []
 
 
+def patched_details(
+    current: dict[str, Any], patch: dict[str, Any], enterprise_id: str
+) -> dict[str, Any]:
+    """The enterprise's details after a PATCH's merge patch
+    (``enterprises.merged_details``), the keys it names checked (``check_details``): a
+    list it leaves alone, even one stored broken, is not its to answer for."""
+    details = enterprise_service.merged_details(current, patch)
+    check_details({key: details[key] for key in patch if key in details}, enterprise_id)
+    return details
+
+
 def check_details(details: dict[str, Any] | None, enterprise_id: str) -> None:
     """The enterprise's details as a PATCH (…/enterprises/{id}) leaves them, merged: the
     drills and topic trainings in them must be records the core's models read, else 422

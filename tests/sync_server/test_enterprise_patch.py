@@ -51,3 +51,27 @@ def test_a_bad_drill_in_a_patch_is_refused_naming_it_and_nothing_changes(world: 
     assert r.status_code == 422, r.text
     assert r.json()["error"]["field"] == "details.drills[0]"
     assert _details(world) == before
+
+
+def test_a_patch_answers_for_what_it_names_not_for_a_list_stored_broken(
+    world: World, app: Any
+) -> None:
+    """A list stored broken (written by hand in the database) does not block a PATCH of
+    another detail, and is left as it was; naming it with a good list mends it."""
+    import sqlalchemy as sa
+
+    from sync_server.schema import enterprises
+
+    with app.state.engine.begin() as conn:
+        conn.execute(
+            sa.update(enterprises)
+            .where(enterprises.c.enterprise_id == "ent-a")
+            .values(data={"drills": [DRILL], "topic_trainings": "x"})
+        )
+    r = _patch(world, {"details": {"contact": {"phone": "0871-1234567"}}})
+    assert r.status_code == 200, r.text
+    assert _details(world)["topic_trainings"] == "x"
+    r = _patch(world, {"details": {"topic_trainings": "still not a list"}})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "details.topic_trainings"
+    assert _patch(world, {"details": {"topic_trainings": []}}).status_code == 200
+    assert _details(world)["topic_trainings"] == [] and _details(world)["drills"] == [DRILL]
