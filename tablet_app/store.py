@@ -367,7 +367,7 @@ class Store:
 
     def unacked_encoded(self, limit: int | None = None) -> list[EncodedEvent]:
         """:meth:`unacked_events` as stored, for the push to send as they are (no decode
-        and encode again: ``tablet_app.sync_client.EncodedEvent``)."""
+        and encode again: ``tablet_app.encoded.EncodedEvent``)."""
         sql = (
             "SELECT event_id, permit_id, type, occurred_at, body FROM events e"
             " WHERE acked_at IS NULL ORDER BY"

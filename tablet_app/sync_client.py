@@ -321,35 +321,21 @@ class SyncClient:
         ]
         done = 0
         for positions, urgent_lane in batches:
-            # Encoded once, not again on each try: a batch the server defers under load
-            # is sent again and again (docs/performance.md, the full-size storm).
-            # The lane said, so the server admits a backlog batch before reading it.
-            lane = URGENT_LANE if urgent_lane else BULK_LANE
-            headers = {"Content-Type": "application/json", LANE_HEADER: lane}
             try:
-                r = await self._request(
-                    "POST",
-                    "/api/v1/sync/events",
-                    content=batch_body(events[i] for i in positions),
-                    headers=headers,
-                )
+                r = await self._post_batch(events, positions, urgent_lane)
             except SyncClientError as exc:
                 # A stored text that is not JSON (a damaged row) makes the server refuse
                 # its whole batch: looked for only then, it is answered here and the
                 # rest of the batch is sent again, so one bad row holds back no other.
-                damaged = [i for i in positions if not _is_json_object(events[i])]
+                damaged = {i for i in positions if not _is_json_object(events[i])}
                 if exc.code != "MALFORMED_JSON" or not damaged:
                     raise
-                outcome.results += [_damaged_result(i, events[i]) for i in damaged]
-                positions = [i for i in positions if i not in set(damaged)]
+                outcome.results += [_damaged_result(i, events[i]) for i in sorted(damaged)]
+                done += len(damaged)
+                positions = [i for i in positions if i not in damaged]
                 if not positions:
                     continue
-                r = await self._request(
-                    "POST",
-                    "/api/v1/sync/events",
-                    content=batch_body(events[i] for i in positions),
-                    headers=headers,
-                )
+                r = await self._post_batch(events, positions, urgent_lane)
             for result in r.json()["results"]:
                 result = dict(result)
                 result["index"] = positions[int(result["index"])]
@@ -358,6 +344,20 @@ class SyncClient:
             self._report("events", done, total)
         outcome.results.sort(key=lambda r: int(r["index"]))
         return outcome
+
+    async def _post_batch(
+        self,
+        events: Sequence[Mapping[str, Any] | EncodedEvent],
+        positions: list[int],
+        urgent_lane: bool,
+    ) -> httpx.Response:
+        # Encoded once, not again on each try: a batch the server defers under load is
+        # sent again and again (docs/performance.md, the full-size storm). The lane is
+        # said, so the server admits a backlog batch before reading it.
+        lane = URGENT_LANE if urgent_lane else BULK_LANE
+        headers = {"Content-Type": "application/json", LANE_HEADER: lane}
+        body = batch_body(events[i] for i in positions)
+        return await self._request("POST", "/api/v1/sync/events", content=body, headers=headers)
 
     async def _upload(self, kind: str, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()

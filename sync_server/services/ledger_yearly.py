@@ -89,9 +89,10 @@ def patched_details(
 
 
 def check_details(details: dict[str, Any] | None, enterprise_id: str) -> None:
-    """The enterprise's details as a PATCH (…/enterprises/{id}) leaves them, merged: the
-    drills and topic trainings in them must be records the core's models read, else 422
-    naming the field; nothing is stored (the checks and the pages read these lists)."""
+    """The details a PATCH (…/enterprises/{id}) names, as its merge leaves them
+    (``patched_details``): the drills and topic trainings among them must be records the
+    core's models read, else 422 naming the field; nothing is stored (the checks and the
+    pages read these lists)."""
     for kind, key in _KEYS.items():
         if details is None or key not in details:
             continue

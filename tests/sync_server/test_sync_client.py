@@ -124,7 +124,10 @@ def test_stored_events_are_pushed_as_the_store_holds_them(
                 late["event_id"], "SC-E", late["type"], late["occurred_at"], '{"event_id": '
             )
             other = [tablet.event("SC-F", drafted("ent-a"))]
+            seen: list[Progress] = []
+            client.progress = seen.append
             mixed = await client.push_events([broken, *other])
+            assert seen[-1] == Progress("events", 2, 2)  # the damaged one counted done
             assert [(r["status"], r.get("code")) for r in mixed.results] == [
                 ("rejected", "STORED_EVENT_DAMAGED"),
                 ("accepted", None),
