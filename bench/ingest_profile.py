@@ -59,12 +59,16 @@ def main(argv: list[str] | None = None) -> int:
     import httpx
 
     from bench import province
+    from bench.support import cpu
     from bench.support.server_process import cli_server
     from sync_server.storage import make_engine, migrate
+    from tablet_app.sync_client import batch_body
 
     parser = argparse.ArgumentParser(prog="python -m bench.ingest_profile", description=__doc__)
     parser.add_argument("--tablets", type=int, default=30, help="3 permits each (default 30)")
     parser.add_argument("--py-spy", action="store_true", help="sample the server with py-spy")
+    parser.add_argument("--top", type=int, default=40, help="functions shown (default 40)")
+    parser.add_argument("--raw", type=Path, help="keep py-spy's raw stacks in this file")
     args = parser.parse_args(argv)
     spy = py_spy()
     if args.py_spy and not Path(spy).exists():
@@ -120,17 +124,23 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 time.sleep(1.0)  # attached before the first push
             with httpx.Client(timeout=120) as http:
+                before = cpu.snapshot()
                 t0 = time.perf_counter()
                 for token, batch in batches:
+                    # The stored texts as the tablet sends them (``batch_body``).
                     r = http.post(
                         f"{base}/api/v1/sync/events",
-                        json={"events": batch},
-                        headers={"Authorization": f"Bearer {token}"},
+                        content=batch_body(batch),
+                        headers={
+                            "Authorization": f"Bearer {token}",
+                            "Content-Type": "application/json",
+                        },
                     )
                     r.raise_for_status()
                     if r.json()["accepted"] != len(batch):
                         raise RuntimeError(f"a push was not fully accepted: {r.text[:300]}")
                 elapsed = time.perf_counter() - t0
+                split = cpu.spent(before, cpu.snapshot())
             if recorder is not None:
                 recorder.send_signal(signal.SIGINT)
                 recorder.wait(timeout=60)
@@ -139,10 +149,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{n} events in {elapsed:.2f} s: {n / elapsed:.0f} events/s over HTTP; floor "
             f"{floor:.0f} (checks {checks:.0f}, raw insert {raw:.0f}); "
-            f"ratio {n / elapsed / floor:.3f}"
+            f"ratio {n / elapsed / floor:.3f}; {cpu.said(split, n)}"
         )
         if recorder is not None:
-            print(shares(tmp / "raw.txt"))
+            print(shares(tmp / "raw.txt", args.top))
+            if args.raw is not None:
+                shutil.copyfile(tmp / "raw.txt", args.raw)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -14,17 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from permits import units
 from permits.atmosphere_codes import AtmosphereCode
 from permits.errors import InvalidInput, Unmet
 from permits.gases import Gas, get_gas, lel_table
 from permits.i18n import gettext as _
-from permits.plausible import PlausibleTimes
+from permits.plausible import Day, Instant, PlausibleTimes
 from permits.profiles import Profile
 from permits.readings import UNTRUSTED_FLAGS, Channel, StatusFlag, Unit
 
@@ -92,8 +92,8 @@ class Space(_Strict):
 
 class Detector(_Strict):
     serial: _Name
-    calibration_due: date
-    last_bump_test: AwareDatetime | None = None
+    calibration_due: Day
+    last_bump_test: Instant | None = None
 
 
 class ReadingIn(_Strict):
@@ -107,13 +107,13 @@ class ReadingIn(_Strict):
 
 class Sample(_Strict):
     point: _Name
-    taken_at: AwareDatetime
+    taken_at: Instant
     status: list[StatusFlag] = Field(default_factory=list)
     readings: list[ReadingIn]
 
 
 class AtmosphereTest(_Strict):
-    entry_at: AwareDatetime
+    entry_at: Instant
     space: Space
     detector: Detector
     samples: list[Sample]

@@ -21,7 +21,6 @@ from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID, uuid4
 
 from pydantic import (
-    AwareDatetime,
     ConfigDict,
     Field,
     SerializeAsAny,
@@ -33,7 +32,7 @@ from pydantic import (
 from permits.atmosphere_record import AtmosphereRecord
 from permits.canonical import canonical_json
 from permits.errors import InvalidInput
-from permits.plausible import PlausibleTimes
+from permits.plausible import Instant, PlausibleTimes
 
 # What the ledger knew, as a permit records it: defined in permits.snapshots, part of
 # the event schema (imported from here).
@@ -208,7 +207,7 @@ class SignOff(_Model):
 
     person_id: Id
     meaning: SignOffMeaning
-    signed_at: AwareDatetime
+    signed_at: Instant
     state_hash: Hash64
     pin_verified: bool
     signature_image_sha256: Hash64 | None = None
@@ -242,7 +241,7 @@ class MonitoringSnapshot(_Model):
     """The live monitor's view at the instant of an entry."""
 
     detector_serial: Id
-    last_reading_at: AwareDatetime
+    last_reading_at: Instant
     acceptable: bool
 
 
@@ -263,7 +262,7 @@ class Drafted(Payload):
     validity_minutes: int | None = Field(default=None, gt=0)
     # When the tablet's ledger copy was last pulled; a copy older than the limit needs a
     # supervisor's signed reason (docs/rules.md, Every ledger fact reaches its rule).
-    ledger_as_of: AwareDatetime | None = None
+    ledger_as_of: Instant | None = None
     stale_ledger_override: SignOff | None = None
     stale_ledger_reason: str = ""
 
@@ -424,8 +423,8 @@ class ReadingsChunkRecorded(Payload):
     event_type = EventType.READINGS_CHUNK_RECORDED
     sha256: Hash64
     detector_serial: Id
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
     channels: tuple[str, ...] = ()
     values: int = Field(ge=0, default=0)
 
@@ -584,7 +583,7 @@ class Event(_Model):
     permit_id: PermitId
     seq: int = Field(ge=1)
     type: EventType
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     actor: Id
     device_id: Id
     payload: SerializeAsAny[Payload]

@@ -9,13 +9,12 @@ them from :mod:`permits.events`.
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
-from permits.plausible import PlausibleTimes
+from permits.plausible import Day, Instant, PlausibleTimes
 from permits.reference.rules import requires_principal_approval
 
 __all__ = [
@@ -41,7 +40,7 @@ class _Model(PlausibleTimes):
 class Certificate(_Model):
     kind: Id  # e.g. "hot_work" (焊接与热切割作业), "electrician"
     number: str = ""
-    valid_until: date
+    valid_until: Day
 
 
 class ApprovalAuthority(StrEnum):
@@ -58,9 +57,9 @@ class ContractorSnapshot(_Model):
     contractor_id: Id
     name: str
     contract_reference: str = ""
-    contract_valid_from: date | None = None
-    contract_valid_until: date | None = None
-    blacklisted_on: date | None = None
+    contract_valid_from: Day | None = None
+    contract_valid_until: Day | None = None
+    blacklisted_on: Day | None = None
     blacklist_reason: str = ""
     # False: the person's employer is a contractor the ledger does not know (only the
     # id is recorded). A chain without any snapshot predates this and is not judged.
@@ -74,8 +73,8 @@ class DelegationSnapshot(_Model):
     delegation_id: Id
     delegator: Id  # the principal's person id
     space_ids: tuple[str, ...] = ()  # empty: every space
-    valid_from: date
-    valid_until: date
+    valid_from: Day
+    valid_until: Day
     document_ref: str = ""
 
 
@@ -88,7 +87,7 @@ class PersonSnapshot(_Model):
     contractor_id: Id | None = None
     # Kept for chains written before the contractor snapshot; new chains carry ``contractor``.
     contractor_blacklisted: bool = False
-    training_valid_until: date | None = None
+    training_valid_until: Day | None = None
     certificates: tuple[Certificate, ...] = ()
     approval_authority: ApprovalAuthority = ApprovalAuthority.NONE
     delegation_ref: str | None = None  # the written delegation's reference
@@ -139,5 +138,5 @@ class SpaceSnapshot(_Model):
 class DetectorIdentity(_Model):
     serial: Id
     model: str = ""
-    calibration_due: date | None = None
-    last_bump_test: AwareDatetime | None = None
+    calibration_due: Day | None = None
+    last_bump_test: Instant | None = None

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
 from permits.events import (
     DetectorIdentity,
@@ -24,6 +24,7 @@ from permits.events import (
     _Model,
     register_payloads,
 )
+from permits.plausible import Instant
 
 __all__ = [
     "MANUAL",
@@ -101,8 +102,8 @@ class HotWorkDrafted(Payload):
     enterprise_id: Id
     profile: Id = "cn-gb30871-2022"  # permits/data/hot_work/profiles.toml
     base_level: HotWorkLevel  # the enterprise's classification of the place
-    planned_start: AwareDatetime
-    planned_end: AwareDatetime
+    planned_start: Instant
+    planned_end: Instant
     fire_points: tuple[FirePoint, ...] = Field(min_length=1)
     method: str = Field(min_length=1)  # e.g. electric welding, gas cutting
     work_description: str = Field(min_length=1)
@@ -162,7 +163,7 @@ class HotWorkGasAnalysed(Payload):
 
     event_type = EventType.HOT_WORK_GAS_ANALYSED
     fire_point_id: Id
-    sampled_at: AwareDatetime
+    sampled_at: Instant
     distance_m: float = Field(ge=0, allow_inf_nan=False)  # from the fire point
     inside_equipment: bool = False
     readings: tuple[HotWorkGasReading, ...] = Field(min_length=1)

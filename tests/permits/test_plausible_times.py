@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -84,3 +85,68 @@ def test_a_readings_chunk_from_year_9999_is_refused_before_its_order_is_compared
         parse_event(raw)
     assert caught.value.field == "payload.start"
     assert "2000" in str(caught.value)
+
+
+def _models() -> set[type]:
+    import importlib
+    import pkgutil
+
+    import permits
+    from permits.plausible import PlausibleTimes
+
+    for module in pkgutil.walk_packages(permits.__path__, "permits."):
+        importlib.import_module(module.name)
+
+    def below(cls: type) -> Iterator[type]:
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from below(sub)
+
+    return set(below(PlausibleTimes))
+
+
+def test_every_time_field_of_every_model_is_range_checked() -> None:
+    """Walked once every model's forward references are resolved (the class-time check
+    sees what pydantic resolved when the class was made)."""
+    from permits.plausible import InRange, unchecked_times
+
+    models = _models()
+    seen = []
+    for model in models:
+        for name, info in model.model_fields.items():
+            if InRange in info.metadata:
+                seen.append(f"{model.__name__}.{name}")
+            else:
+                assert not unchecked_times(info.annotation), f"{model.__name__}.{name}"
+    assert len(models) > 50
+    assert {"Event.occurred_at", "Sample.taken_at", "Certificate.valid_until"} <= set(seen)
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [datetime, date, "datetime | None", "tuple[datetime, ...]", "list[date]", "AwareDatetime"],
+)
+def test_a_model_with_an_unchecked_time_field_is_refused_when_it_is_made(
+    annotation: object,
+) -> None:
+    from pydantic import AwareDatetime
+
+    from permits.plausible import PlausibleTimes
+
+    namespace = {"datetime": datetime, "date": date, "AwareDatetime": AwareDatetime}
+    hint = eval(annotation, namespace) if isinstance(annotation, str) else annotation  # noqa: S307
+    with pytest.raises(TypeError, match="Instant or Day"):
+        type("Loose", (PlausibleTimes,), {"__annotations__": {"when": hint}})
+
+
+def test_checked_time_fields_are_accepted_in_unions_and_tuples() -> None:
+    from permits.plausible import Day, Instant, PlausibleTimes
+
+    hints = {"at": Instant | None, "days": tuple[Day, ...], "note": str}
+    model = type("Tidy", (PlausibleTimes,), {"__annotations__": hints})
+    ok = model.model_validate({"at": None, "days": ["2026-01-02"], "note": "x"})
+    assert ok.days == (date(2026, 1, 2),)
+    with pytest.raises(ValueError, match="a date from"):
+        model.model_validate({"at": "9999-01-01T00:00:00+00:00", "days": [], "note": "x"})
+    with pytest.raises(ValueError, match="a date from"):
+        model.model_validate({"at": None, "days": ["1999-12-31"], "note": "x"})
