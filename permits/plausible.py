@@ -77,7 +77,7 @@ Instant = Annotated[AwareDatetime, InRange]
 Day = Annotated[date, InRange]
 
 # What a field may hold that is a date or a time (pydantic's own date types included).
-_TIME_TYPES = (date, AwareDatetime, NaiveDatetime, PastDate, FutureDate)
+_TIME_TYPES: tuple[type, ...] = (date, AwareDatetime, NaiveDatetime, PastDate, FutureDate)
 _TIME_TYPES += (PastDatetime, FutureDatetime)
 
 
