@@ -367,15 +367,18 @@ def measure(db_url: str, label: str) -> list[Figure]:
 @contextmanager
 def pg_cluster() -> Iterator[str]:
     """A throwaway PostgreSQL cluster (``bench.support.throwaway_pg``, syncing like a real
-    one); yields the URL of an empty, migrated database."""
-    from bench.support.throwaway_pg import PgCluster, find_bin_dir
+    one, with the settings of ``deploy/postgresql.conf`` unless
+    ``CSPERMIT_BENCH_PG_STOCK=1`` asks for PostgreSQL's own); yields the URL of an
+    empty, migrated database."""
+    from bench.support.throwaway_pg import PgCluster, find_bin_dir, server_settings
     from sync_server.storage import make_engine, migrate
 
     bin_dir = find_bin_dir()
     if bin_dir is None:
         raise RuntimeError("no PostgreSQL server binaries (initdb, pg_ctl)")
     cluster = PgCluster(bin_dir, prefix="cspermit-bench-pg-")
-    cluster.start(durable=True)
+    stock = os.environ.get("CSPERMIT_BENCH_PG_STOCK") == "1"
+    cluster.start(durable=True, settings=None if stock else server_settings())
     try:
         url = cluster.url("postgres")
         engine = make_engine(url)

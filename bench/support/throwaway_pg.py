@@ -30,6 +30,21 @@ def find_bin_dir() -> Path | None:
     return None
 
 
+SERVER_SETTINGS = Path(__file__).resolve().parents[2] / "deploy" / "postgresql.conf"
+
+
+def server_settings(path: Path = SERVER_SETTINGS) -> dict[str, str]:
+    """The settings docs/server.md gives a cspermit server's PostgreSQL
+    (``deploy/postgresql.conf``: ``name = value`` lines, ``#`` comments)."""
+    out: dict[str, str] = {}
+    for line in path.read_text("utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, value = line.partition("=")
+            out[name.strip()] = value.strip()
+    return out
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -50,15 +65,17 @@ class PgCluster:
     def _run(self, *args: str) -> None:
         subprocess.run([*self.as_user, *args], check=True, capture_output=True, timeout=300)
 
-    def start(self, *, durable: bool = True) -> None:
+    def start(self, *, durable: bool = True, settings: dict[str, str] | None = None) -> None:
         """``durable=False`` (tests): no fsync, for speed; the benchmarks measure a
-        cluster that syncs like a real one."""
+        cluster that syncs like a real one, with ``settings`` (``server_settings()``)."""
         data = str(self.dir / "data")
         initdb = [str(self.bin_dir / "initdb"), "-D", data, "-U", "postgres", "-A", "trust"]
         self._run(*initdb, "-E", "UTF8", *([] if durable else ["--no-sync"]))
         opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
         if not durable:
             opts += " -c fsync=off"
+        for name, value in (settings or {}).items():
+            opts += f" -c {name}={value}"
         log = str(self.dir / "log")
         self._run(str(self.bin_dir / "pg_ctl"), "-D", data, "-o", opts, "-l", log, "-w", "start")
 
